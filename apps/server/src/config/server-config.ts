@@ -1,0 +1,123 @@
+/**
+ * Every setting the server reads, from environment variables with defaults.
+ * Deployment files (docker-compose.yml, envoy.yaml) are checked against this
+ * module by tests, so names and default ports live here and nowhere else.
+ */
+
+/** Port of the native gRPC listener (trainers, and dashboards over gRPC). */
+export const DEFAULT_GRPC_PORT = 50051;
+/** Port of the HTTP listener (SPA, gRPC-Web, /healthz, /metrics). */
+export const DEFAULT_HTTP_PORT = 8080;
+
+export interface ServerSettings {
+  /** Interface both listeners bind to. */
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  /** Most images one batch may carry (ServerConfig.max_batch_size). */
+  maxImagesPerBatch: number;
+  /** Largest image side in pixels (ServerConfig.max_image_dimension). */
+  maxImageDimension: number;
+  /** How often trainers send heartbeats (ServerConfig.heartbeat_interval_ms). */
+  heartbeatIntervalMs: number;
+  /** Messages a trainer SDK may buffer (ServerConfig.buffer_size). */
+  trainerBufferSize: number;
+  /** Largest accepted gRPC message, bytes; larger ones get RESOURCE_EXHAUSTED. */
+  maxMessageBytes: number;
+  /** Scalar events queued per watcher before that watcher is closed. */
+  watcherQueueSize: number;
+  /** Points kept in a session's downsampled loss history. */
+  lossHistoryPoints: number;
+  /** Entries kept in a session's command audit log. */
+  commandAuditSize: number;
+  /** Sessions kept in memory; the oldest finished ones are evicted first. */
+  maxSessions: number;
+  /** How long SendCommand waits for the trainer's result by default. */
+  commandTimeoutMs: number;
+  /** Heartbeats missed before a session is marked stale. */
+  staleAfterMissedHeartbeats: number;
+  /** Bound on graceful shutdown before the process exits anyway. */
+  shutdownTimeoutMs: number;
+  /** Directory holding the built SPA; empty disables static serving. */
+  webDistDir: string;
+  /** Origins allowed to call gRPC-Web from another origin ('*' for any). */
+  corsOrigins: string[];
+}
+
+/** Names of every environment variable the server reads (checked by deploy tests). */
+export const SERVER_ENV_VARS = [
+  'HOST',
+  'GRPC_PORT',
+  'HTTP_PORT',
+  'MAX_IMAGES_PER_BATCH',
+  'MAX_IMAGE_DIMENSION',
+  'HEARTBEAT_INTERVAL_MS',
+  'TRAINER_BUFFER_SIZE',
+  'MAX_MESSAGE_BYTES',
+  'WATCHER_QUEUE_SIZE',
+  'LOSS_HISTORY_POINTS',
+  'COMMAND_AUDIT_SIZE',
+  'MAX_SESSIONS',
+  'COMMAND_TIMEOUT_MS',
+  'STALE_AFTER_MISSED_HEARTBEATS',
+  'SHUTDOWN_TIMEOUT_MS',
+  'WEB_DIST_DIR',
+  'CORS_ORIGINS',
+] as const;
+
+export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
+
+/** A setting that could not be parsed; names the variable and the bad value. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: ServerEnvVar,
+    readonly value: string,
+    expected: string,
+  ) {
+    super(`${variable}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Partial<Record<string, string | undefined>>;
+
+function integer(env: Env, name: ServerEnvVar, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function text(env: Env, name: ServerEnvVar, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+/** Reads settings from `env` (normally `process.env`); throws ConfigError on bad values. */
+export function loadServerConfig(env: Env = process.env): ServerSettings {
+  return {
+    host: text(env, 'HOST', '0.0.0.0'),
+    grpcPort: integer(env, 'GRPC_PORT', DEFAULT_GRPC_PORT, 0, 65535),
+    httpPort: integer(env, 'HTTP_PORT', DEFAULT_HTTP_PORT, 0, 65535),
+    maxImagesPerBatch: integer(env, 'MAX_IMAGES_PER_BATCH', 16, 0, 1024),
+    maxImageDimension: integer(env, 'MAX_IMAGE_DIMENSION', 512, 1, 8192),
+    heartbeatIntervalMs: integer(env, 'HEARTBEAT_INTERVAL_MS', 2000, 50, 600_000),
+    trainerBufferSize: integer(env, 'TRAINER_BUFFER_SIZE', 1000, 1, 1_000_000),
+    maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    watcherQueueSize: integer(env, 'WATCHER_QUEUE_SIZE', 4096, 1, 10_000_000),
+    lossHistoryPoints: integer(env, 'LOSS_HISTORY_POINTS', 4000, 16, 1_000_000),
+    commandAuditSize: integer(env, 'COMMAND_AUDIT_SIZE', 200, 1, 1_000_000),
+    maxSessions: integer(env, 'MAX_SESSIONS', 1000, 1, 1_000_000),
+    commandTimeoutMs: integer(env, 'COMMAND_TIMEOUT_MS', 10_000, 10, 3_600_000),
+    staleAfterMissedHeartbeats: integer(env, 'STALE_AFTER_MISSED_HEARTBEATS', 3, 1, 1000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 5000, 0, 600_000),
+    webDistDir: text(env, 'WEB_DIST_DIR', 'dist/apps/web'),
+    corsOrigins: text(env, 'CORS_ORIGINS', '*')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
+  };
+}

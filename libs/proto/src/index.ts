@@ -1,0 +1,15 @@
+/**
+ * The telemetry.v1 contract as protobuf-es messages and service descriptors,
+ * shared by the server, the trainer SDK and the web app, plus the bridge
+ * that serves them over grpc-js.
+ */
+export * from './gen/telemetry/v1/telemetry_pb';
+export * from './gen/telemetry/v1/dashboard_pb';
+export {
+  Health,
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus,
+} from './gen/grpc/health/v1/health_pb';
+export type { HealthCheckRequest, HealthCheckResponse } from './gen/grpc/health/v1/health_pb';
+export * from './grpc-bridge';

@@ -1,0 +1,4 @@
+/** Helpers for tests that run the real server over real sockets. */
+export * from './ports';
+export * from './wait-for';
+export * from './server-process';

@@ -1,0 +1,71 @@
+// Makes sure the system packages the tests need are present: Debian's
+// Chromium (browser end-to-end tests) and Debian's Python packages (the
+// Python client's tests). Installs them with apt-get when running as root;
+// otherwise stops with the command to run.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const PYTHON = '/usr/bin/python3';
+const PYTHON_MODULES = ['grpc', 'google.protobuf', 'numpy', 'PIL', 'pytest'];
+const PYTHON_PACKAGES = [
+  'python3-grpcio',
+  'python3-protobuf',
+  'python3-numpy',
+  'python3-pil',
+  'python3-pytest',
+];
+
+/** Path of a Chromium binary, or undefined. CHROMIUM_PATH wins when set. */
+export function findChromium() {
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ];
+  return candidates.find((candidate) => candidate && existsSync(candidate));
+}
+
+function pythonMissing() {
+  if (!existsSync(PYTHON)) return PYTHON_MODULES;
+  return PYTHON_MODULES.filter(
+    (module) => spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status !== 0,
+  );
+}
+
+function canApt() {
+  return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+}
+
+function aptInstall(packages) {
+  console.log(`[deps] apt-get install -y ${packages.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+    stdio: 'inherit',
+    env,
+  });
+}
+
+export function ensureSystemDeps({ python = true } = {}) {
+  const wanted = [];
+  if (!findChromium()) wanted.push('chromium');
+  const missingModules = python ? pythonMissing() : [];
+  if (missingModules.length > 0) wanted.push('python3', ...PYTHON_PACKAGES);
+  if (wanted.length === 0) return;
+  if (!canApt()) {
+    console.error(
+      `[deps] missing: ${wanted.join(' ')}\n` +
+        `[deps] install them with: sudo apt-get install -y ${wanted.join(' ')}\n` +
+        '[deps] (or set CHROMIUM_PATH to a Chromium/Chrome binary)',
+    );
+    process.exit(1);
+  }
+  aptInstall(wanted);
+  if (!findChromium()) throw new Error('chromium is still missing after apt-get install');
+  if (python && pythonMissing().length > 0) {
+    throw new Error(`python modules still missing: ${pythonMissing().join(', ')}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) ensureSystemDeps();
