@@ -22,11 +22,16 @@ describe('generated code', () => {
         stdio: 'pipe',
       });
       const fresh = join(out, 'libs/proto/src/gen');
-      const freshFiles = listFiles(fresh).map((f) => relative(fresh, f)).sort();
-      const checkedInFiles = listFiles(checkedIn).map((f) => relative(checkedIn, f)).sort();
+      const freshFiles = listFiles(fresh)
+        .map((f) => relative(fresh, f))
+        .sort();
+      const checkedInFiles = listFiles(checkedIn)
+        .map((f) => relative(checkedIn, f))
+        .sort();
       expect(checkedInFiles).toEqual(freshFiles);
       const stale = freshFiles.filter(
-        (file) => readFileSync(join(checkedIn, file), 'utf8') !== readFileSync(join(fresh, file), 'utf8'),
+        (file) =>
+          readFileSync(join(checkedIn, file), 'utf8') !== readFileSync(join(fresh, file), 'utf8'),
       );
       // Names the stale files so the fix (`npm run generate`) is obvious.
       expect(stale).toEqual([]);

@@ -9,8 +9,10 @@ export type PackageDefinition = Parameters<typeof loadPackageDefinition>[0];
  * A grpc-js method definition whose (de)serializers speak protobuf-es
  * messages, so handlers receive and return generated message types.
  */
-export type ProtobufEsMethodDefinition<I extends DescMessage, O extends DescMessage> =
-  MethodDefinition<MessageShape<I>, MessageShape<O>>;
+export type ProtobufEsMethodDefinition<
+  I extends DescMessage,
+  O extends DescMessage,
+> = MethodDefinition<MessageShape<I>, MessageShape<O>>;
 
 /** Turns one protobuf-es method descriptor into a grpc-js method definition. */
 export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMessage>(

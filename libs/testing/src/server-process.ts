@@ -48,7 +48,9 @@ async function exited(child: ChildProcess): Promise<number | null> {
  * Spawns `node dist/apps/server/main.js` and waits until /healthz answers
  * 200 and the gRPC port accepts connections. Build the server first.
  */
-export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
   if (!existsSync(SERVER_ENTRY)) {
     throw new Error(`${SERVER_ENTRY} is missing: run \`npx nx build server\` first`);
   }
