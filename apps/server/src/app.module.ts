@@ -1,0 +1,32 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CommandsModule } from './commands/commands.module';
+import { ConfigModule } from './config/config.module';
+import type { ServerSettings } from './config/server-config';
+import { DashboardModule } from './dashboard/dashboard.module';
+import { FanOutModule } from './fan-out/fan-out.module';
+import { HealthModule } from './health/health.module';
+import { HttpModule } from './http/http.module';
+import { IngestModule } from './ingest/ingest.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { SessionsModule } from './sessions/sessions.module';
+
+/** One module per capability; add a new capability by importing its module here. */
+@Module({})
+export class AppModule {
+  static forRoot(settings: ServerSettings): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(settings),
+        MetricsModule,
+        FanOutModule,
+        SessionsModule,
+        CommandsModule,
+        IngestModule,
+        DashboardModule,
+        HealthModule,
+        HttpModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { clone, create } from '@bufbuild/protobuf';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import {
+  CommandAuditEntrySchema,
+  CommandState,
+  CommandType,
+  MetricsResponseSchema,
+  SendCommandResponseSchema,
+  type CommandAuditEntry,
+  type CommandResult,
+  type SendCommandRequest,
+  type SendCommandResponse,
+} from '@trainwatch/proto';
+import { errors } from '../common/app-error';
+import {
+  MAX_ISSUED_BY_LENGTH,
+  MAX_PENDING_COMMANDS,
+  MAX_STATUS_MESSAGE_LENGTH,
+} from '../common/limits';
+import { SERVER_SETTINGS } from '../config/config.module';
+import type { ServerSettings } from '../config/server-config';
+import { FanOutService } from '../fan-out/fan-out.service';
+import { MetricsService } from '../metrics/metrics.service';
+import type { Session } from '../sessions/session';
+import { SessionsService } from '../sessions/sessions.service';
+
+interface Pending {
+  session: Session;
+  entry: CommandAuditEntry;
+  resolve: (response: SendCommandResponse) => void;
+  timer: NodeJS.Timeout;
+}
+
+const KNOWN_TYPES = new Set([CommandType.PAUSE, CommandType.RESUME, CommandType.STOP]);
+
+/**
+ * Routes dashboard commands to the trainer's stream with a fresh id and
+ * resolves with the result the trainer reports. Every step lands in the
+ * session's audit log and is pushed to watchers.
+ */
+@Injectable()
+export class CommandsService implements OnModuleDestroy {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
+    private readonly sessions: SessionsService,
+    private readonly fanOut: FanOutService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleDestroy(): void {
+    for (const pending of this.pending.values()) clearTimeout(pending.timer);
+    this.pending.clear();
+  }
+
+  async send(request: SendCommandRequest): Promise<SendCommandResponse> {
+    if (!KNOWN_TYPES.has(request.type)) {
+      throw errors.invalidArgument(`command type ${request.type} is not PAUSE, RESUME or STOP`);
+    }
+    if (request.issuedBy.length > MAX_ISSUED_BY_LENGTH) {
+      throw errors.invalidArgument(`issued_by is longer than ${MAX_ISSUED_BY_LENGTH} characters`);
+    }
+    if (request.timeoutMs < 0) throw errors.invalidArgument('timeout_ms must be >= 0');
+    const session = this.sessions.get(request.sessionId);
+    const trainer = session.trainer;
+    if (trainer === undefined) {
+      throw errors.failedPrecondition(`the trainer of session ${session.id} is not connected`);
+    }
+    const inFlight = [...this.pending.values()].filter(
+      (pending) => pending.session === session,
+    ).length;
+    if (inFlight >= MAX_PENDING_COMMANDS) {
+      throw errors.resourceExhausted(
+        `session ${session.id} already has ${MAX_PENDING_COMMANDS} commands awaiting a result`,
+      );
+    }
+    const now = Date.now();
+    const entry = create(CommandAuditEntrySchema, {
+      commandId: randomUUID(),
+      type: request.type,
+      issuedBy: request.issuedBy || 'dashboard',
+      issuedAtMs: BigInt(now),
+      state: CommandState.PENDING,
+    });
+    this.record(session, entry);
+    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : this.settings.commandTimeoutMs;
+    const result = new Promise<SendCommandResponse>((resolve) => {
+      const timer = setTimeout(() => this.timeOut(entry.commandId), timeoutMs);
+      this.pending.set(entry.commandId, { session, entry, resolve, timer });
+    });
+    trainer.send(
+      create(MetricsResponseSchema, {
+        sessionId: session.id,
+        timestampMs: BigInt(now),
+        payload: {
+          case: 'command',
+          value: {
+            type: entry.type,
+            commandId: entry.commandId,
+            issuedBy: entry.issuedBy,
+            issuedAtMs: entry.issuedAtMs,
+          },
+        },
+      }),
+    );
+    const response = await result;
+    if (response.entry?.state === CommandState.TIMED_OUT) {
+      throw errors.deadlineExceeded(
+        `the trainer of session ${session.id} did not answer within ${timeoutMs} ms`,
+      );
+    }
+    return response;
+  }
+
+  /** Applies a trainer's CommandResult; false when the id names no pending command of this session. */
+  complete(session: Session, result: CommandResult): boolean {
+    const pending = this.pending.get(result.commandId);
+    if (pending === undefined || pending.session !== session) return false;
+    this.pending.delete(result.commandId);
+    clearTimeout(pending.timer);
+    const entry = this.finish(
+      pending,
+      result.success ? CommandState.SUCCEEDED : CommandState.FAILED,
+      result.message,
+    );
+    pending.resolve(create(SendCommandResponseSchema, { entry, status: result.status }));
+    return true;
+  }
+
+  private timeOut(commandId: string): void {
+    const pending = this.pending.get(commandId);
+    if (pending === undefined) return;
+    this.pending.delete(commandId);
+    const entry = this.finish(
+      pending,
+      CommandState.TIMED_OUT,
+      'the trainer did not answer in time',
+    );
+    pending.resolve(create(SendCommandResponseSchema, { entry, status: pending.session.status }));
+  }
+
+  private finish(pending: Pending, state: CommandState, message: string): CommandAuditEntry {
+    const now = Date.now();
+    const entry = clone(CommandAuditEntrySchema, pending.entry);
+    entry.state = state;
+    entry.resultMessage = message.slice(0, MAX_STATUS_MESSAGE_LENGTH);
+    entry.completedAtMs = BigInt(now);
+    this.record(pending.session, entry);
+    this.metrics.observeCommand(CommandState[state], now - Number(pending.entry.issuedAtMs));
+    return entry;
+  }
+
+  private record(session: Session, entry: CommandAuditEntry): void {
+    session.recordCommand(entry);
+    this.fanOut.publishScalar(session, { case: 'command', value: entry });
+  }
+}

@@ -1,0 +1,55 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/**
+ * The one error type services throw. It carries a gRPC status code and is
+ * converted once per transport: to a grpc-js status for native gRPC
+ * ({@link toGrpcStatus}) and to a ConnectError for gRPC-Web ({@link toConnectError}).
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: GrpcStatus,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AppError';
+  }
+}
+
+/** Type guard for {@link AppError}. */
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
+
+/** Shorthands for the codes services use. */
+export const errors = {
+  invalidArgument: (message: string) => new AppError(GrpcStatus.INVALID_ARGUMENT, message),
+  notFound: (message: string) => new AppError(GrpcStatus.NOT_FOUND, message),
+  failedPrecondition: (message: string) => new AppError(GrpcStatus.FAILED_PRECONDITION, message),
+  deadlineExceeded: (message: string) => new AppError(GrpcStatus.DEADLINE_EXCEEDED, message),
+  resourceExhausted: (message: string) => new AppError(GrpcStatus.RESOURCE_EXHAUSTED, message),
+  unavailable: (message: string) => new AppError(GrpcStatus.UNAVAILABLE, message),
+};
+
+/** A grpc-js status object, as grpc-js reads it from a handler's error. */
+export interface GrpcStatusObject {
+  code: GrpcStatus;
+  details: string;
+  message: string;
+}
+
+/** Converts anything thrown into a grpc-js status; unknown errors become INTERNAL without leaking details. */
+export function toGrpcStatus(error: unknown): GrpcStatusObject {
+  if (isAppError(error)) {
+    return { code: error.code, details: error.message, message: error.message };
+  }
+  return { code: GrpcStatus.INTERNAL, details: 'internal error', message: 'internal error' };
+}
+
+/** Converts anything thrown into a ConnectError (Connect codes equal gRPC status codes). */
+export function toConnectError(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (isAppError(error)) return new ConnectError(error.message, error.code as number as Code);
+  return new ConnectError('internal error', Code.Internal);
+}

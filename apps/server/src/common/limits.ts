@@ -1,0 +1,31 @@
+/**
+ * Fixed bounds that are not worth a setting. Settings (apps/server/src/config)
+ * hold the bounds operators tune; these keep the rest finite.
+ */
+
+/** Longest accepted session id and the characters it may use. */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Longest SessionInfo.client_name. */
+export const MAX_CLIENT_NAME_LENGTH = 128;
+/** Longest SessionInfo.client_version. */
+export const MAX_CLIENT_VERSION_LENGTH = 64;
+/** Longest TrainingConfig.model_name / dataset_name. */
+export const MAX_DISPLAY_NAME_LENGTH = 256;
+/** Most TrainingConfig.class_names entries. */
+export const MAX_CLASS_NAMES = 10_000;
+/** Longest single class name. */
+export const MAX_CLASS_NAME_LENGTH = 256;
+/** Longest StatusUpdate / CommandResult message kept. */
+export const MAX_STATUS_MESSAGE_LENGTH = 4096;
+/** Longest SendCommandRequest.issued_by. */
+export const MAX_ISSUED_BY_LENGTH = 128;
+/** Epoch summaries kept per session (a run with more keeps the newest). */
+export const MAX_EPOCHS_KEPT = 100_000;
+/** Commands awaiting a trainer result, per session. */
+export const MAX_PENDING_COMMANDS = 64;
+/**
+ * Responses (acks, commands, errors) queued on one trainer stream while the
+ * trainer is not reading, on top of the trainer buffer size. Past it the
+ * stream is closed: the trainer is not reading its acknowledgements.
+ */
+export const TRAINER_RESPONSE_SLACK = 256;

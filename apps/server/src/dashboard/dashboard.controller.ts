@@ -1,0 +1,41 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
+import {
+  type ListSessionsRequest,
+  type ListSessionsResponse,
+  type SendCommandRequest,
+  type SendCommandResponse,
+  type WatchSessionRequest,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
+import type { Observable } from 'rxjs';
+import { GrpcErrorFilter } from '../common/grpc-error.filter';
+import { DashboardService } from './dashboard.service';
+import { pumpToGrpc } from './watch-streams';
+
+/** Binds DashboardService to native gRPC; one line per method. */
+@Controller()
+@UseFilters(GrpcErrorFilter)
+export class DashboardController {
+  constructor(private readonly dashboard: DashboardService) {}
+
+  @GrpcMethod('DashboardService', 'ListSessions')
+  listSessions(request: ListSessionsRequest): ListSessionsResponse {
+    return this.dashboard.listSessions(request);
+  }
+
+  @GrpcMethod('DashboardService', 'WatchSession')
+  watchSession(
+    request: WatchSessionRequest,
+    _metadata: Metadata,
+    call: ServerWritableStream<WatchSessionRequest, WatchSessionResponse>,
+  ): Observable<never> {
+    return pumpToGrpc(this.dashboard.watchSession(request), call);
+  }
+
+  @GrpcMethod('DashboardService', 'SendCommand')
+  sendCommand(request: SendCommandRequest): Promise<SendCommandResponse> {
+    return this.dashboard.sendCommand(request);
+  }
+}

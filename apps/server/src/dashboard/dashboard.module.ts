@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { CommandsModule } from '../commands/commands.module';
+import { FanOutModule } from '../fan-out/fan-out.module';
+import { SessionsModule } from '../sessions/sessions.module';
+import { DashboardController } from './dashboard.controller';
+import { DashboardService } from './dashboard.service';
+
+/** DashboardService over native gRPC; the same provider backs gRPC-Web (see http/). */
+@Module({
+  imports: [SessionsModule, FanOutModule, CommandsModule],
+  controllers: [DashboardController],
+  providers: [DashboardService],
+  exports: [DashboardService],
+})
+export class DashboardModule {}

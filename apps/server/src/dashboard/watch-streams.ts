@@ -1,0 +1,84 @@
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { WatchSessionRequest, WatchSessionResponse } from '@trainwatch/proto';
+import { Observable } from 'rxjs';
+import { trackCall } from '../common/open-calls';
+import type { Watcher } from '../fan-out/watcher';
+
+type WatchCall = ServerWritableStream<WatchSessionRequest, WatchSessionResponse>;
+
+/** Resolves when the call can take more writes, or is gone. */
+function writable(call: WatchCall): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}
+
+/**
+ * Pumps a watcher into a raw grpc-js server stream, pulling only while
+ * write() says the stream can take more: while it cannot, the watcher's
+ * lanes do the holding (bounded scalars, latest-wins images). The returned
+ * Observable emits nothing; it completes when the watch ends cleanly and
+ * errors with the watcher's AppError otherwise (Nest then ends the call with its status).
+ */
+export function pumpToGrpc(watcher: Watcher, call: WatchCall): Observable<never> {
+  return new Observable<never>((subscriber) => {
+    trackCall(call);
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      watcher.close();
+    };
+    call.on('cancelled', stop);
+    // The client may be gone already; 'cancelled' will not fire again then.
+    if (call.cancelled) stop();
+    const pump = async () => {
+      while (!stopped) {
+        const event = await watcher.next();
+        if (event === undefined || stopped) break;
+        if (!call.write(event)) await writable(call);
+      }
+    };
+    pump().then(
+      () => subscriber.complete(),
+      // The controller's GrpcErrorFilter maps the AppError to its status.
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => {
+      call.off('cancelled', stop);
+      stop();
+    };
+  });
+}
+
+/**
+ * A watcher as the async iterable a Connect server-streaming handler
+ * returns. Connect pulls the next event only once the previous one was
+ * written, so an unpulled generator is the "not writable" signal.
+ */
+export async function* iterateWatcher(
+  watcher: Watcher,
+  signal: AbortSignal,
+  onWrite: (event: WatchSessionResponse) => void,
+): AsyncGenerator<WatchSessionResponse> {
+  const abort = () => watcher.close();
+  signal.addEventListener('abort', abort);
+  try {
+    for (;;) {
+      const event = await watcher.next();
+      if (event === undefined) return;
+      onWrite(event);
+      yield event;
+    }
+  } finally {
+    signal.removeEventListener('abort', abort);
+    watcher.close();
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * docker-compose.yml cannot be run here (no Docker engine), so it is checked by reading it and by
+ * running what can run: every build input exists, the server gets only settings it reads, ports
+ * line up with envoy.yaml and the server's config, and the health check commands themselves are
+ * executed (the server's against a real server process).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { startServerProcess } from '@trainwatch/testing';
+import { parse } from 'yaml';
+import { loadServerConfig, SERVER_ENV_VARS } from '../config/server-config';
+
+const ROOT = join(__dirname, '../../../..');
+
+// Only the fields of the compose file and of envoy.yaml these checks read.
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile?: string; target?: string };
+  command?: string[];
+  environment?: Record<string, string> | string[];
+  expose?: string[];
+  ports?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  restart?: string;
+  stop_grace_period?: string;
+  profiles?: string[];
+}
+interface Envoy {
+  admin: { address: { socket_address: { port_value: number } } };
+  static_resources: {
+    listeners: {
+      address: { socket_address: { port_value: number } };
+      filter_chains: { filters: { typed_config: { route_config?: unknown } }[] }[];
+    }[];
+  };
+}
+
+const raw = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+// Parsed YAML has no static type; the interfaces above describe what is read.
+const services = (parse(raw) as { services: Record<string, Service> }).services;
+const envoy = parse(readFileSync(join(ROOT, 'envoy.yaml'), 'utf8')) as Envoy;
+
+function envOf(service: Service | undefined): Record<string, string> {
+  const environment = service?.environment;
+  if (Array.isArray(environment)) {
+    return Object.fromEntries(environment.map((entry) => entry.split(/=(.*)/s).slice(0, 2)));
+  }
+  return Object.fromEntries(Object.entries(environment ?? {}).map(([k, v]) => [k, String(v)]));
+}
+/** Compose duration (`15s`, `1m30s`, `500ms`) in milliseconds. */
+function composeDurationMs(text: string | undefined): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001 };
+  const parts = [...(text ?? '').matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
+    throw new Error(`not a compose duration: ${String(text)}`);
+  }
+  return parts.reduce((sum, [, value, unit]) => sum + Number(value) * units[unit!]!, 0);
+}
+/** Container side of a `host:container` port mapping. */
+const containerPort = (mapping: string) => Number(mapping.split(':').pop()?.split('/')[0]);
+/** What the shell sees after compose unescapes `$$`. */
+const unescape = (arg: string) => arg.replaceAll('$$', '$');
+
+/** Runs a compose/Dockerfile `CMD` health check; resolves with its exit code. */
+function runCheck(test: string[], env: Record<string, string>): Promise<number> {
+  expect(test[0]).toBe('CMD');
+  const [command, ...args] = test.slice(1).map(unescape);
+  return new Promise((resolve) => {
+    execFile(command!, args, { env: { ...process.env, ...env }, timeout: 10_000 }, (error) =>
+      resolve(error ? (typeof error.code === 'number' ? error.code : 1) : 0),
+    );
+  });
+}
+
+const server = services['server'];
+const envoyService = services['envoy'];
+const demo = services['demo'];
+const settings = loadServerConfig(envOf(server));
+const listenerPorts = envoy.static_resources.listeners.map(
+  (l) => l.address.socket_address.port_value,
+);
+const adminPort = envoy.admin.address.socket_address.port_value;
+
+describe('docker-compose.yml', () => {
+  it('builds every image from a context, Dockerfile and stage that exist', () => {
+    const built = Object.values(services).filter((s) => s.build);
+    expect(built.length).toBeGreaterThanOrEqual(2);
+    for (const { build } of built) {
+      const context = join(ROOT, build!.context);
+      expect(statSync(context).isDirectory()).toBe(true);
+      const dockerfile = join(context, build!.dockerfile ?? 'Dockerfile');
+      const stages = [...readFileSync(dockerfile, 'utf8').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)/gim)];
+      expect(stages.map((m) => m[1])).toContain(build!.target);
+    }
+  });
+
+  it('gives the server only variables it reads, with values it accepts', () => {
+    const names = Object.keys(envOf(server));
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(SERVER_ENV_VARS).toContain(name);
+    expect(() => loadServerConfig(envOf(server))).not.toThrow();
+  });
+
+  it('exposes exactly the ports the server listens on, inside the network only', () => {
+    expect(new Set(server?.expose?.map(Number))).toEqual(
+      new Set([settings.grpcPort, settings.httpPort]),
+    );
+    expect(server?.ports).toBeUndefined();
+  });
+
+  it("publishes exactly Envoy's listener ports, never its admin port", () => {
+    const published = envoyService?.ports?.map(containerPort) ?? [];
+    expect(new Set(published)).toEqual(new Set(listenerPorts));
+    expect(published).not.toContain(adminPort);
+  });
+
+  it('runs the pinned Envoy with the envoy.yaml these tests check', () => {
+    expect(envoyService?.image).toBe('envoyproxy/envoy:v1.39.1');
+    const mount = envoyService?.volumes?.find((v) => v.startsWith('./envoy.yaml:'));
+    const [hostPath, containerPath, mode] = mount?.split(':') ?? [];
+    expect(existsSync(join(ROOT, hostPath!))).toBe(true);
+    expect(mode).toBe('ro');
+    const command = envoyService?.command ?? [];
+    expect(command[command.indexOf('-c') + 1]).toBe(containerPath);
+  });
+
+  it('gives the server longer to stop than its own shutdown bound', () => {
+    expect(composeDurationMs(server?.stop_grace_period)).toBeGreaterThan(
+      settings.shutdownTimeoutMs,
+    );
+  });
+
+  it('restarts long-running services and starts dependents only once they are healthy', () => {
+    for (const service of [server, envoyService]) {
+      expect(['always', 'unless-stopped', 'on-failure']).toContain(service?.restart);
+    }
+    for (const service of Object.values(services)) {
+      for (const [name, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(condition).toBe('service_healthy');
+        expect(services[name]?.healthcheck?.test.length).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it("runs the demo trainer only under the demo profile, against Envoy's trainer listener", () => {
+    expect(demo?.profiles).toEqual(['demo']);
+    for (const [name, service] of Object.entries(services)) {
+      if (name !== 'demo') expect(service.profiles).toBeUndefined();
+    }
+    const args = demo?.command ?? [];
+    const [host, port] = (args[args.indexOf('--server') + 1] ?? '').split(':');
+    expect(host).toBe('envoy');
+    const trainerListener = envoy.static_resources.listeners.find(
+      (l) => l.address.socket_address.port_value === Number(port),
+    );
+    expect(JSON.stringify(trainerListener?.filter_chains)).toContain(
+      '/telemetry.v1.TelemetryService/',
+    );
+    expect(envoyService?.ports?.map(containerPort)).toContain(Number(port));
+  });
+
+  it('writes every literal dollar sign as $$ so compose does not interpolate it', () => {
+    expect(raw.replaceAll('$$', '')).not.toContain('$');
+  });
+
+  it('server health check: passes against a running server, fails once it stops', async () => {
+    const test = server?.healthcheck?.test ?? [];
+    expect(test.join(' ')).not.toMatch(/\b(curl|wget)\b/);
+    const running = await startServerProcess();
+    const env = { HTTP_PORT: String(running.httpPort) };
+    try {
+      // The SPA fallback answers 200 to unknown paths too: make sure this is the health report.
+      const path = /'(\/[^']*)'/.exec(test.join(' '))?.[1];
+      expect(await (await fetch(`${running.httpUrl}${path}`)).json()).toMatchObject({
+        status: 'ok',
+      });
+      expect(await runCheck(test, env)).toBe(0);
+    } finally {
+      await running.kill();
+    }
+    expect(await runCheck(test, env)).not.toBe(0);
+  });
+
+  describe('envoy health check', () => {
+    // Envoy cannot run here: a stand-in answers /ready the way Envoy's admin interface does,
+    // which proves the command (bash, no curl) speaks HTTP and reads the answer correctly.
+    let admin: Server;
+    let state = 'LIVE';
+    const paths: string[] = [];
+    beforeAll(async () => {
+      admin = createServer((req, res) => {
+        paths.push(req.url ?? '');
+        res.writeHead(req.url === '/ready' && state === 'LIVE' ? 200 : 503).end(`${state}\n`);
+      });
+      await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => new Promise<void>((resolve) => admin.close(() => resolve())));
+
+    it("reads ENVOY_ADMIN_PORT, which matches envoy.yaml's admin port", () => {
+      expect(Number(envOf(envoyService)['ENVOY_ADMIN_PORT'])).toBe(adminPort);
+    });
+
+    it('passes when Envoy is LIVE and fails while it is not', async () => {
+      const test = envoyService?.healthcheck?.test ?? [];
+      const env = { ENVOY_ADMIN_PORT: String((admin.address() as AddressInfo).port) };
+      state = 'LIVE';
+      expect(await runCheck(test, env)).toBe(0);
+      state = 'DRAINING';
+      expect(await runCheck(test, env)).not.toBe(0);
+      expect(paths).toEqual(['/ready', '/ready']);
+    });
+  });
+});

@@ -1,0 +1,137 @@
+import { create } from '@bufbuild/protobuf';
+import { WatchSessionResponseSchema, type WatchSessionResponse } from '@trainwatch/proto';
+import { errors, type AppError } from '../common/app-error';
+
+/** Callbacks a watcher reports to (metrics, registry clean-up). */
+export interface WatcherHooks {
+  onImageFrameDropped(): void;
+  onOverflow(): void;
+  onClosed(watcher: Watcher): void;
+}
+
+/**
+ * One watcher's two lanes, pulled by its transport (the gRPC writer or the
+ * gRPC-Web generator) only while that transport can write:
+ * - scalars: lossless, in cursor order, at most `queueLimit` queued; one more
+ *   closes the watcher with RESOURCE_EXHAUSTED (it may watch again and refill
+ *   from the snapshot);
+ * - images: a single latest-wins slot; a newer frame replaces an unsent one.
+ * While idle for `keepaliveMs`, `next()` yields a keepalive.
+ */
+export class Watcher {
+  private readonly queue: WatchSessionResponse[] = [];
+  private queueHead = 0;
+  private latestImages: WatchSessionResponse | undefined;
+  private closed: { error?: AppError } | undefined;
+  private wake: (() => void) | undefined;
+  private lastCursor: bigint;
+
+  constructor(
+    readonly sessionId: string,
+    first: WatchSessionResponse,
+    private readonly queueLimit: number,
+    private readonly keepaliveMs: number,
+    private readonly hooks: WatcherHooks,
+  ) {
+    this.lastCursor = first.cursor;
+    this.queue.push(first);
+  }
+
+  /** Scalar events waiting to be sent (the bounded lane). */
+  get queuedScalars(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Largest number of scalar events this watcher ever held at once. */
+  peakQueuedScalars = 0;
+
+  get isClosed(): boolean {
+    return this.closed !== undefined;
+  }
+
+  pushScalar(event: WatchSessionResponse): void {
+    if (this.closed) return;
+    if (this.queuedScalars >= this.queueLimit) {
+      this.hooks.onOverflow();
+      this.close(
+        errors.resourceExhausted(
+          `watcher fell behind: more than ${this.queueLimit} events queued; watch again to refill from the snapshot`,
+        ),
+      );
+      return;
+    }
+    this.queue.push(event);
+    this.peakQueuedScalars = Math.max(this.peakQueuedScalars, this.queuedScalars);
+    this.notify();
+  }
+
+  offerImages(event: WatchSessionResponse): void {
+    if (this.closed) return;
+    if (this.latestImages !== undefined) this.hooks.onImageFrameDropped();
+    this.latestImages = event;
+    this.notify();
+  }
+
+  /** Ends the watch: cleanly (undefined) or with the error's status. Idempotent. */
+  close(error?: AppError): void {
+    if (this.closed) return;
+    this.closed = error === undefined ? {} : { error };
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.latestImages = undefined;
+    this.notify();
+    this.hooks.onClosed(this);
+  }
+
+  /**
+   * The next event to send: resolves undefined when the watch ended cleanly,
+   * rejects with the AppError it was closed with.
+   */
+  async next(): Promise<WatchSessionResponse | undefined> {
+    for (;;) {
+      if (this.closed) {
+        if (this.closed.error) throw this.closed.error;
+        return undefined;
+      }
+      const event = this.take();
+      if (event !== undefined) return event;
+      const timedOut = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), this.keepaliveMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
+      });
+      this.wake = undefined;
+      if (timedOut && !this.closed) {
+        return create(WatchSessionResponseSchema, {
+          cursor: this.lastCursor,
+          event: { case: 'keepalive', value: { serverTimeMs: BigInt(Date.now()) } },
+        });
+      }
+    }
+  }
+
+  /** Scalars in order; an image frame goes out once every scalar it follows has. */
+  private take(): WatchSessionResponse | undefined {
+    const head = this.queue[this.queueHead];
+    const images = this.latestImages;
+    if (images !== undefined && (head === undefined || head.cursor > images.cursor)) {
+      this.latestImages = undefined;
+      return images;
+    }
+    if (head === undefined) return undefined;
+    this.queueHead += 1;
+    // Compact now and then so the array does not grow with the run.
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    this.lastCursor = head.cursor;
+    return head;
+  }
+
+  private notify(): void {
+    this.wake?.();
+  }
+}

@@ -1,0 +1,112 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
+import {
+  cors as connectCors,
+  createConnectRouter,
+  type ConnectRouter,
+  type Interceptor,
+} from '@connectrpc/connect';
+import {
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from '@connectrpc/connect-node';
+import { DashboardService as DashboardServiceDesc } from '@trainwatch/proto';
+import { toConnectError } from '../common/app-error';
+import type { DashboardService } from '../dashboard/dashboard.service';
+import { iterateWatcher } from '../dashboard/watch-streams';
+import type { MetricsService } from '../metrics/metrics.service';
+
+/** Express-style middleware signature, typed with Node's own request/response. */
+export type Middleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/** Converts whatever a handler throws into a ConnectError once, for every method. */
+const mapErrors: Interceptor = (next) => async (request) => {
+  try {
+    const response = await next(request);
+    if (!response.stream) return response;
+    const source = response.message;
+    async function* mapped() {
+      try {
+        yield* source;
+      } catch (error) {
+        throw toConnectError(error);
+      }
+    }
+    return { ...response, message: mapped() };
+  } catch (error) {
+    throw toConnectError(error);
+  }
+};
+
+/** DashboardService on the Connect router: the same provider as native gRPC, one line per method. */
+export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsService) {
+  return (router: ConnectRouter) =>
+    router.service(DashboardServiceDesc, {
+      listSessions: (request) => dashboard.listSessions(request),
+      watchSession: (request, context) =>
+        iterateWatcher(dashboard.watchSession(request), context.signal, (event) =>
+          metrics.countWatchEvent('grpc-web', event),
+        ),
+      sendCommand: (request) => dashboard.sendCommand(request),
+    });
+}
+
+/**
+ * gRPC-Web (only: browsers cannot speak native gRPC, and native clients use
+ * the gRPC port) for DashboardService, with CORS for the configured origins.
+ * Requests for other paths fall through to the next middleware.
+ */
+export function grpcWebMiddleware(
+  dashboard: DashboardService,
+  metrics: MetricsService,
+  corsOrigins: string[],
+): Middleware {
+  const prefix = `/${DashboardServiceDesc.typeName}/`;
+  const router = createConnectRouter({
+    grpcWeb: true,
+    grpc: false,
+    connect: false,
+    interceptors: [mapErrors],
+  });
+  dashboardRoutes(dashboard, metrics)(router);
+  const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  const logger = new Logger('GrpcWeb');
+  const anyOrigin = corsOrigins.includes('*');
+  return (req, res, next) => {
+    if (!req.url?.startsWith(prefix)) {
+      next();
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && (anyOrigin || corsOrigins.includes(origin))) {
+      res.setHeader('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);
+      res.setHeader('Vary', 'Origin');
+      res.setHeader('Access-Control-Expose-Headers', connectCors.exposedHeaders.join(', '));
+    }
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', connectCors.allowedMethods.join(', '));
+      res.setHeader('Access-Control-Allow-Headers', connectCors.allowedHeaders.join(', '));
+      res.setHeader('Access-Control-Max-Age', '7200');
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    const handler = handlers.get(req.url.split('?', 1)[0] ?? '');
+    if (handler === undefined) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then((response) => universalResponseToNodeResponse(response, res))
+      .catch((reason: unknown) => {
+        // A browser that navigated away closed the response mid-stream: nothing to report.
+        if (res.destroyed || req.destroyed) return;
+        logger.error(`gRPC-Web ${handler.method.name} failed: ${String(reason)}`);
+      });
+  };
+}

@@ -1,0 +1,214 @@
+import {
+  ErrorCode,
+  TrainingStatus,
+  type BatchData,
+  type EpochData,
+  type PerformanceData,
+  type StatusUpdate,
+} from '@trainwatch/proto';
+import { isAppError } from '../common/app-error';
+import type { Session } from '../sessions/session';
+import { validateTrainingConfig } from '../sessions/session-validation';
+import { hasJpegMagic, readJpegSize } from './jpeg';
+
+/** Why one message is rejected; sent to the trainer as an ErrorResponse. */
+export interface Rejection {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Limits a batch is checked against (from settings). */
+export interface BatchLimits {
+  maxImagesPerBatch: number;
+  maxImageDimension: number;
+}
+
+const ACCEPTED_FORMATS = new Set(['', 'jpeg', 'jpg']);
+
+const reject = (code: ErrorCode, message: string): Rejection => ({ code, message });
+
+/** Checks one batch against the limits and the session's position; undefined when it is fine. */
+export function validateBatch(
+  batch: BatchData,
+  session: Session,
+  limits: BatchLimits,
+): Rejection | undefined {
+  const name = `batch ${batch.batchIdx} of epoch ${batch.epoch}`;
+  if (batch.epoch < 0 || batch.batchIdx < 0 || batch.batchSize < 0) {
+    return reject(
+      ErrorCode.INVALID_ARGUMENT,
+      `${name}: epoch, batch_idx and batch_size must be >= 0`,
+    );
+  }
+  if (!Number.isFinite(batch.batchLoss)) {
+    return reject(
+      ErrorCode.NON_FINITE_VALUE,
+      `${name}: batch_loss is ${batch.batchLoss}, not a finite number`,
+    );
+  }
+  const count = Math.max(batch.images.length, batch.predictions.length, batch.groundTruth.length);
+  if (count > limits.maxImagesPerBatch) {
+    return reject(
+      ErrorCode.TOO_MANY_IMAGES,
+      `${name}: ${count} images (or predictions) exceed max_batch_size ${limits.maxImagesPerBatch}`,
+    );
+  }
+  for (const [index, image] of batch.images.entries()) {
+    const which = `${name}, image ${index}`;
+    if (!ACCEPTED_FORMATS.has(image.format.toLowerCase())) {
+      return reject(
+        ErrorCode.NOT_JPEG,
+        `${which}: format ${JSON.stringify(image.format)} is not "jpeg"`,
+      );
+    }
+    if (!hasJpegMagic(image.imageBytes)) {
+      return reject(
+        ErrorCode.NOT_JPEG,
+        `${which}: bytes do not start with the JPEG magic FF D8 FF`,
+      );
+    }
+    const size = readJpegSize(image.imageBytes);
+    if (size === undefined)
+      return reject(ErrorCode.NOT_JPEG, `${which}: no JPEG frame header found`);
+    const largest = Math.max(size.width, size.height, image.width, image.height);
+    if (largest > limits.maxImageDimension) {
+      return reject(
+        ErrorCode.IMAGE_TOO_LARGE,
+        `${which}: ${size.width}x${size.height} exceeds max_image_dimension ${limits.maxImageDimension}`,
+      );
+    }
+    if (size.width === 0 || size.height === 0) {
+      return reject(ErrorCode.INVALID_ARGUMENT, `${which}: frame header declares a zero size`);
+    }
+    if (
+      (image.width !== 0 && image.width !== size.width) ||
+      (image.height !== 0 && image.height !== size.height)
+    ) {
+      return reject(
+        ErrorCode.INVALID_ARGUMENT,
+        `${which}: declared ${image.width}x${image.height} but the JPEG is ${size.width}x${size.height}`,
+      );
+    }
+    if (image.channels !== 0 && image.channels !== 1 && image.channels !== 3) {
+      return reject(
+        ErrorCode.INVALID_ARGUMENT,
+        `${which}: channels must be 1 or 3, got ${image.channels}`,
+      );
+    }
+  }
+  for (const [index, prediction] of batch.predictions.entries()) {
+    if (!Number.isFinite(prediction.confidence)) {
+      return reject(
+        ErrorCode.NON_FINITE_VALUE,
+        `${name}, prediction ${index}: confidence is not finite`,
+      );
+    }
+  }
+  const last = session.position;
+  if (
+    last !== undefined &&
+    (batch.epoch < last.epoch || (batch.epoch === last.epoch && batch.batchIdx <= last.batchIdx))
+  ) {
+    return reject(
+      ErrorCode.OUT_OF_ORDER,
+      `${name} does not come after batch ${last.batchIdx} of epoch ${last.epoch}: epoch/batch went backwards`,
+    );
+  }
+  return undefined;
+}
+
+/** Checks an epoch summary; undefined when it is fine. */
+export function validateEpoch(epoch: EpochData, session: Session): Rejection | undefined {
+  const name = `epoch ${epoch.epoch}`;
+  if (epoch.epoch < 0) return reject(ErrorCode.INVALID_ARGUMENT, `${name}: epoch must be >= 0`);
+  if (!Number.isFinite(epoch.averageLoss) || !Number.isFinite(epoch.averageAccuracy)) {
+    return reject(
+      ErrorCode.NON_FINITE_VALUE,
+      `${name}: average_loss and average_accuracy must be finite`,
+    );
+  }
+  if (epoch.averageAccuracy < 0 || epoch.averageAccuracy > 1) {
+    return reject(
+      ErrorCode.INVALID_ARGUMENT,
+      `${name}: average_accuracy ${epoch.averageAccuracy} is outside 0..1`,
+    );
+  }
+  const previous = session.epochs[session.epochs.length - 1];
+  if (previous !== undefined && epoch.epoch <= previous.epoch) {
+    return reject(
+      ErrorCode.OUT_OF_ORDER,
+      `${name} does not come after epoch ${previous.epoch}: epoch went backwards`,
+    );
+  }
+  return undefined;
+}
+
+/** Checks performance figures; undefined when they are fine. */
+export function validatePerformance(performance: PerformanceData): Rejection | undefined {
+  const figures = [
+    performance.timePerBatchMs,
+    performance.totalTimeForEpochSec,
+    performance.estimatedTimeRemainingSec,
+    performance.currentFps,
+    performance.averageFps,
+    performance.resourceUsage?.cpuPercent ?? 0,
+    performance.resourceUsage?.gpuPercent ?? 0,
+  ];
+  if (figures.some((value) => !Number.isFinite(value))) {
+    return reject(ErrorCode.NON_FINITE_VALUE, 'performance figures must be finite');
+  }
+  if (figures.some((value) => value < 0)) {
+    return reject(ErrorCode.INVALID_ARGUMENT, 'performance figures must be >= 0');
+  }
+  return undefined;
+}
+
+/** Statuses each status may move to (INITIALIZING from anywhere: a restarted run). */
+const TRANSITIONS: Record<TrainingStatus, readonly TrainingStatus[]> = {
+  [TrainingStatus.UNKNOWN]: [],
+  [TrainingStatus.INITIALIZING]: [
+    TrainingStatus.RUNNING,
+    TrainingStatus.PAUSED,
+    TrainingStatus.COMPLETED,
+    TrainingStatus.FAILED,
+  ],
+  [TrainingStatus.RUNNING]: [
+    TrainingStatus.RUNNING,
+    TrainingStatus.PAUSED,
+    TrainingStatus.COMPLETED,
+    TrainingStatus.FAILED,
+  ],
+  [TrainingStatus.PAUSED]: [
+    TrainingStatus.PAUSED,
+    TrainingStatus.RUNNING,
+    TrainingStatus.COMPLETED,
+    TrainingStatus.FAILED,
+  ],
+  [TrainingStatus.COMPLETED]: [],
+  [TrainingStatus.FAILED]: [],
+};
+
+/** Checks a status change against the lifecycle; undefined when it is allowed. */
+export function validateStatus(update: StatusUpdate, session: Session): Rejection | undefined {
+  const target = update.status;
+  if (!(target in TRANSITIONS) || target === TrainingStatus.UNKNOWN) {
+    return reject(ErrorCode.INVALID_ARGUMENT, `status ${target} is not a training status`);
+  }
+  if (target !== TrainingStatus.INITIALIZING && !TRANSITIONS[session.status].includes(target)) {
+    return reject(
+      ErrorCode.INVALID_ARGUMENT,
+      `status cannot change from ${TrainingStatus[session.status]} to ${TrainingStatus[target]}`,
+    );
+  }
+  if (update.config !== undefined) {
+    try {
+      validateTrainingConfig(update.config, 'status_update.config');
+    } catch (error) {
+      return reject(
+        ErrorCode.INVALID_ARGUMENT,
+        isAppError(error) ? error.message : 'invalid config',
+      );
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,34 @@
+import { Controller, Inject, UseFilters } from '@nestjs/common';
+import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type {
+  MetricsRequest,
+  MetricsResponse,
+  SessionInfo,
+  SessionResponse,
+} from '@trainwatch/proto';
+import { GrpcErrorFilter } from '../common/grpc-error.filter';
+import { SERVER_SETTINGS } from '../config/config.module';
+import type { ServerSettings } from '../config/server-config';
+import { IngestService } from './ingest.service';
+import { TrainerStream } from './trainer-stream';
+
+/** Binds TelemetryService (native gRPC) to the ingest service. */
+@Controller()
+@UseFilters(GrpcErrorFilter)
+export class TelemetryController {
+  constructor(
+    private readonly ingest: IngestService,
+    @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
+  ) {}
+
+  @GrpcMethod('TelemetryService', 'RegisterTrainingSession')
+  register(info: SessionInfo): SessionResponse {
+    return this.ingest.register(info);
+  }
+
+  @GrpcStreamCall('TelemetryService', 'StreamMetrics')
+  stream(call: ServerDuplexStream<MetricsRequest, MetricsResponse>): void {
+    new TrainerStream(call, this.ingest, this.settings.trainerBufferSize).start();
+  }
+}

@@ -1,0 +1,85 @@
+import { Logger } from '@nestjs/common';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { MetricsRequest, MetricsResponse } from '@trainwatch/proto';
+import { errors, isAppError, toGrpcStatus, type AppError } from '../common/app-error';
+import { TRAINER_RESPONSE_SLACK } from '../common/limits';
+import { trackCall } from '../common/open-calls';
+import type { Session } from '../sessions/session';
+import type { TrainerLink } from '../sessions/trainer-link';
+import type { IngestService } from './ingest.service';
+
+/**
+ * One StreamMetrics call on the raw grpc-js duplex. Reads stop while the
+ * trainer is not reading our responses (write() returned false), which
+ * pushes back on the trainer through HTTP/2 flow control; if responses
+ * still pile up past the bound, the stream is closed with RESOURCE_EXHAUSTED.
+ */
+export class TrainerStream implements TrainerLink {
+  private static readonly logger = new Logger('TrainerStream');
+  private session: Session | undefined;
+  private closed = false;
+  private readonly maxQueuedResponses: number;
+
+  constructor(
+    private readonly call: ServerDuplexStream<MetricsRequest, MetricsResponse>,
+    private readonly ingest: IngestService,
+    trainerBufferSize: number,
+  ) {
+    this.maxQueuedResponses = trainerBufferSize + TRAINER_RESPONSE_SLACK;
+  }
+
+  start(): void {
+    this.ingest.openStreams.add(this);
+    trackCall(this.call);
+    this.call.on('data', (request: MetricsRequest) => this.onMessage(request));
+    this.call.on('end', () => this.finish(true));
+    // Errors (client cancel, over-size message answered by grpc-js) end the call; nothing to send back.
+    this.call.on('error', () => this.finish(false));
+    this.call.on('cancelled', () => this.finish(false));
+    this.call.on('drain', () => this.call.resume());
+  }
+
+  send(response: MetricsResponse): void {
+    if (this.closed) return;
+    if (this.call.writableLength >= this.maxQueuedResponses) {
+      this.close(
+        errors.resourceExhausted(
+          `trainer is not reading responses: ${this.maxQueuedResponses} queued`,
+        ),
+      );
+      return;
+    }
+    if (!this.call.write(response)) this.call.pause();
+  }
+
+  close(error?: AppError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ingest.openStreams.delete(this);
+    if (this.session) this.ingest.detach(this.session, this);
+    if (error === undefined) this.call.end();
+    else this.call.emit('error', toGrpcStatus(error));
+  }
+
+  private onMessage(request: MetricsRequest): void {
+    if (this.closed) return;
+    try {
+      if (this.session === undefined) this.session = this.ingest.attach(request.sessionId, this);
+      for (const response of this.ingest.apply(this.session, request)) this.send(response);
+    } catch (error) {
+      if (!isAppError(error)) TrainerStream.logger.error(`stream message failed: ${String(error)}`);
+      this.close(
+        isAppError(error) ? error : errors.unavailable('internal error handling the message'),
+      );
+    }
+  }
+
+  /** The trainer finished sending (or the call broke): the session is disconnected unless it ended. */
+  private finish(halfClosed: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ingest.openStreams.delete(this);
+    if (this.session) this.ingest.detach(this.session, this);
+    if (halfClosed) this.call.end();
+  }
+}

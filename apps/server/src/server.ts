@@ -1,0 +1,112 @@
+import 'reflect-metadata';
+import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type GrpcOptions } from '@nestjs/microservices';
+import {
+  DashboardService as DashboardServiceDesc,
+  Health,
+  TelemetryService,
+  toPackageDefinition,
+} from '@trainwatch/proto';
+import { AppModule } from './app.module';
+import { errors } from './common/app-error';
+import { instrumentPackageDefinition } from './common/instrumented-definition';
+import { waitForOpenCalls } from './common/open-calls';
+import type { ServerSettings } from './config/server-config';
+import { DashboardService } from './dashboard/dashboard.service';
+import { FanOutService } from './fan-out/fan-out.service';
+import { HealthService } from './health/health.service';
+import { grpcWebMiddleware } from './http/grpc-web';
+import { staticSite } from './http/static-site';
+import { IngestService } from './ingest/ingest.service';
+import { MetricsService } from './metrics/metrics.service';
+
+/** A started server: both listeners up and health SERVING. */
+export interface RunningServer {
+  readonly app: INestApplication;
+  readonly grpcAddress: string;
+  readonly httpUrl: string;
+  /**
+   * Health NOT_SERVING, every watch and trainer stream ended with
+   * UNAVAILABLE "server shutting down", then both listeners closed; bounded
+   * by settings.shutdownTimeoutMs. Safe to call twice.
+   */
+  shutdown(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Nest logger setting; false silences it (tests). */
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOptions {
+  return {
+    transport: Transport.GRPC,
+    options: {
+      url: `${settings.host}:${settings.grpcPort}`,
+      package: ['telemetry.v1', 'grpc.health.v1'],
+      packageDefinition: instrumentPackageDefinition(
+        toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
+        metrics,
+      ),
+      // grpc-js rejects larger messages itself with RESOURCE_EXHAUSTED before any handler runs.
+      maxReceiveMessageLength: settings.maxMessageBytes,
+      // A snapshot carries history and the latest images; keep it under the same ceiling.
+      maxSendMessageLength: settings.maxMessageBytes,
+      keepalive: {
+        // Ping idle connections so a trainer that vanished (NAT, killed VM) is noticed in under a minute.
+        keepaliveTimeMs: 30_000,
+        // Give a ping this long to come back before the connection is dropped.
+        keepaliveTimeoutMs: 10_000,
+        // SDKs ping between heartbeats on quiet streams; allow it without counting strikes.
+        keepalivePermitWithoutCalls: 1,
+        // Accept client pings as often as every 10 s (grpc-js' default of 5 min would GOAWAY them).
+        http2MinPingIntervalWithoutDataMs: 10_000,
+      },
+    },
+  };
+}
+
+/** Starts the hybrid app: gRPC on settings.grpcPort, HTTP on settings.httpPort. */
+export async function startServer(
+  settings: ServerSettings,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const app = await NestFactory.create(AppModule.forRoot(settings), {
+    // gRPC-Web bodies are binary; Express must not consume them.
+    bodyParser: false,
+    // Nest's own start-up chatter stays quiet; the one start-up line is printed by main.
+    logger: options.logger ?? ['warn', 'error'],
+    abortOnError: false,
+  });
+  const metrics = app.get(MetricsService);
+  app.connectMicroservice(grpcOptions(settings, metrics), { inheritAppConfig: true });
+  app.use(grpcWebMiddleware(app.get(DashboardService), metrics, settings.corsOrigins));
+  if (settings.webDistDir !== '') app.use(staticSite(settings.webDistDir));
+  await app.startAllMicroservices();
+  await app.listen(settings.httpPort, settings.host);
+  const health = app.get(HealthService);
+  health.setServing(true);
+
+  const displayHost = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
+  const grpcAddress = `${displayHost}:${settings.grpcPort}`;
+  const httpUrl = `http://${displayHost}:${settings.httpPort}`;
+  let closing: Promise<void> | undefined;
+  const shutdown = () => {
+    closing ??= (async () => {
+      health.setServing(false);
+      const reason = errors.unavailable('server shutting down');
+      app.get(FanOutService).closeAll(reason);
+      app.get(IngestService).closeAll(reason);
+      const deadline = Date.now() + settings.shutdownTimeoutMs;
+      // Let the UNAVAILABLE statuses reach clients, then close: Nest force-closes gRPC (no gracefulShutdown).
+      await waitForOpenCalls(Math.min(1000, settings.shutdownTimeoutMs));
+      await Promise.race([
+        app.close(),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ]);
+    })();
+    return closing;
+  };
+  return { app, grpcAddress, httpUrl, shutdown };
+}

@@ -1,0 +1,119 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  ConnectionState,
+  SessionSnapshotSchema,
+  SessionSummarySchema,
+  TrainingStatus,
+  type CommandAuditEntry,
+  type EpochData,
+  type ImageFrame,
+  type PerformanceData,
+  type SessionSnapshot,
+  type SessionSummary,
+  type TrainingConfig,
+} from '@trainwatch/proto';
+import { MAX_EPOCHS_KEPT } from '../common/limits';
+import { LossHistory } from './loss-history';
+import type { TrainerLink } from './trainer-link';
+
+/** Bounds of one session's in-memory history. */
+export interface SessionBounds {
+  lossHistoryPoints: number;
+  commandAuditSize: number;
+}
+
+/** Everything the server knows about one training run, bounded in memory. */
+export class Session {
+  clientName = '';
+  clientVersion = '';
+  config: TrainingConfig | undefined;
+  status = TrainingStatus.INITIALIZING;
+  statusMessage = '';
+  connection = ConnectionState.CONNECTED;
+  lastUpdateMs: number;
+  /** Position of the latest applied batch; undefined before the first. */
+  position: { epoch: number; batchIdx: number } | undefined;
+  latestLoss: number | undefined;
+  batchesReceived = 0n;
+  /** Highest MetricsRequest.sequence applied (or rejected): anything at or below is a replay. */
+  lastSequence = 0n;
+  /** Number of the latest scalar event published to watchers (WatchSessionResponse.cursor). */
+  cursor = 0n;
+  /** When the last message (of any kind) or registration arrived. */
+  lastSeenMs: number;
+  readonly lossHistory: LossHistory;
+  readonly epochs: EpochData[] = [];
+  latestPerformance: PerformanceData | undefined;
+  latestImages: ImageFrame | undefined;
+  /** Command audit log, oldest first, newest `commandAuditSize` kept. */
+  readonly commands: CommandAuditEntry[] = [];
+  /** The open StreamMetrics stream, if any. */
+  trainer: TrainerLink | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly createdAtMs: number,
+    private readonly bounds: SessionBounds,
+  ) {
+    this.lastUpdateMs = createdAtMs;
+    this.lastSeenMs = createdAtMs;
+    this.lossHistory = new LossHistory(bounds.lossHistoryPoints);
+  }
+
+  /** True once the trainer reported COMPLETED or FAILED. */
+  get finished(): boolean {
+    return this.status === TrainingStatus.COMPLETED || this.status === TrainingStatus.FAILED;
+  }
+
+  /** Global step of a batch: epoch * batches_per_epoch + batch_idx. */
+  stepOf(epoch: number, batchIdx: number): bigint {
+    const perEpoch = BigInt(Math.max(1, this.config?.batchesPerEpoch ?? 1));
+    return BigInt(epoch) * perEpoch + BigInt(batchIdx);
+  }
+
+  addEpoch(epoch: EpochData): void {
+    this.epochs.push(epoch);
+    if (this.epochs.length > MAX_EPOCHS_KEPT) this.epochs.shift();
+  }
+
+  /** Adds or replaces (by command id) an audit entry, keeping the newest `commandAuditSize`. */
+  recordCommand(entry: CommandAuditEntry): void {
+    const index = this.commands.findIndex((existing) => existing.commandId === entry.commandId);
+    if (index >= 0) {
+      this.commands[index] = entry;
+      return;
+    }
+    this.commands.push(entry);
+    if (this.commands.length > this.bounds.commandAuditSize) this.commands.shift();
+  }
+
+  toSummary(): SessionSummary {
+    return create(SessionSummarySchema, {
+      sessionId: this.id,
+      clientName: this.clientName,
+      clientVersion: this.clientVersion,
+      config: this.config,
+      status: this.status,
+      statusMessage: this.statusMessage,
+      connection: this.connection,
+      createdAtMs: BigInt(this.createdAtMs),
+      lastUpdateMs: BigInt(this.lastUpdateMs),
+      epoch: this.position?.epoch ?? 0,
+      batchIdx: this.position?.batchIdx ?? 0,
+      latestLoss: this.latestLoss,
+      batchesReceived: this.batchesReceived,
+    });
+  }
+
+  /** What a late joiner needs, as of the current cursor. */
+  toSnapshot(): SessionSnapshot {
+    return create(SessionSnapshotSchema, {
+      session: this.toSummary(),
+      lossHistory: this.lossHistory.toMessage(),
+      epochs: [...this.epochs],
+      latestPerformance: this.latestPerformance,
+      latestImages: this.latestImages,
+      commands: [...this.commands],
+    });
+  }
+}

@@ -1,0 +1,320 @@
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import * as grpc from '@grpc/grpc-js';
+import {
+  DashboardService,
+  Health,
+  HealthCheckRequestSchema,
+  ListSessionsRequestSchema,
+  MetricsRequestSchema,
+  SendCommandRequestSchema,
+  SessionInfoSchema,
+  TelemetryService,
+  WatchSessionRequestSchema,
+  toPackageDefinition,
+  type HealthCheckResponse,
+  type ListSessionsResponse,
+  type MetricsRequest,
+  type MetricsResponse,
+  type SendCommandResponse,
+  type SessionInfo,
+  type SessionResponse,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
+import { freePort, waitFor } from '@trainwatch/testing';
+import { encode } from 'jpeg-js';
+import { loadServerConfig, type ServerSettings } from '../src/config/server-config';
+import { startServer, type RunningServer } from '../src/server';
+
+/** A server started in this process on free ports. */
+export interface TestServer extends RunningServer {
+  settings: ServerSettings;
+}
+
+/** Starts the real app (both listeners) on free ports with `env` overrides. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const settings = loadServerConfig({
+    HOST: '127.0.0.1',
+    GRPC_PORT: String(await freePort()),
+    HTTP_PORT: String(await freePort()),
+    WEB_DIST_DIR: '',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...env,
+  });
+  const server = await startServer(settings, { logger: false });
+  return { ...server, settings };
+}
+
+const loaded = grpc.loadPackageDefinition(
+  toPackageDefinition(TelemetryService, DashboardService, Health),
+) as unknown as {
+  telemetry: { v1: Record<string, grpc.ServiceClientConstructor> };
+  grpc: { health: { v1: Record<string, grpc.ServiceClientConstructor> } };
+};
+
+// Generated-by-definition clients have no static method types; tests call them by name.
+type DynamicClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+/** Clients are big enough for the largest test messages; the server's limit is what is under test. */
+const clientOptions: grpc.ChannelOptions = {
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+};
+
+export function telemetryClient(address: string): DynamicClient {
+  return new loaded.telemetry.v1.TelemetryService(
+    address,
+    grpc.credentials.createInsecure(),
+    clientOptions,
+  ) as DynamicClient;
+}
+
+export function healthCheck(address: string, service = ''): Promise<HealthCheckResponse> {
+  const client = new loaded.grpc.health.v1.Health(
+    address,
+    grpc.credentials.createInsecure(),
+  ) as DynamicClient;
+  return new Promise((resolve, reject) => {
+    client['Check'](
+      create(HealthCheckRequestSchema, { service }),
+      (error: Error | null, response: HealthCheckResponse) => {
+        client.close();
+        if (error) reject(error);
+        else resolve(response);
+      },
+    );
+  });
+}
+
+function unary<T>(client: DynamicClient, method: string, request: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    client[method](request, (error: grpc.ServiceError | null, response: T) =>
+      error ? reject(error) : resolve(response),
+    );
+  });
+}
+
+/** A valid registration; fields named in `init` (even as undefined) replace the defaults. */
+export function sessionInfo(init: MessageInitShape<typeof SessionInfoSchema> = {}): SessionInfo {
+  const info = create(SessionInfoSchema, {
+    clientName: 'spec',
+    clientVersion: '1.0.0',
+    config: {
+      totalEpochs: 3,
+      batchesPerEpoch: 100,
+      batchSize: 32,
+      modelName: 'm',
+      datasetName: 'd',
+      classNames: ['a', 'b'],
+    },
+  });
+  const overrides = create(SessionInfoSchema, init);
+  for (const key of Object.keys(init) as (keyof SessionInfo)[])
+    Object.assign(info, { [key]: overrides[key] });
+  return info;
+}
+
+export function register(
+  client: DynamicClient,
+  init: MessageInitShape<typeof SessionInfoSchema> = {},
+): Promise<SessionResponse> {
+  return unary(client, 'RegisterTrainingSession', sessionInfo(init));
+}
+
+/** A real JPEG of the given size (encoded by jpeg-js). */
+export function makeJpeg(width: number, height: number): Uint8Array {
+  const data = Buffer.alloc(width * height * 4, 0x80);
+  return new Uint8Array(encode({ data, width, height }, 50).data);
+}
+
+/** Error code and message from either transport (Connect codes equal gRPC codes). */
+export interface CallError {
+  code: number;
+  message: string;
+}
+
+function callError(error: unknown): CallError {
+  if (error instanceof ConnectError) return { code: error.code, message: error.rawMessage };
+  const status = error as grpc.ServiceError;
+  return { code: status.code, message: status.details };
+}
+
+/** One trainer stream, recording everything the server sends. */
+export class TrainerStreamClient {
+  readonly responses: MetricsResponse[] = [];
+  status: grpc.StatusObject | undefined;
+  readonly call: grpc.ClientDuplexStream<MetricsRequest, MetricsResponse>;
+
+  constructor(
+    client: DynamicClient,
+    readonly sessionId: string,
+  ) {
+    this.call = client['StreamMetrics']() as grpc.ClientDuplexStream<
+      MetricsRequest,
+      MetricsResponse
+    >;
+    this.call.on('data', (response: MetricsResponse) => this.responses.push(response));
+    this.call.on('status', (status: grpc.StatusObject) => (this.status = status));
+    this.call.on('error', () => undefined);
+  }
+
+  send(
+    sequence: bigint,
+    payload: MessageInitShape<typeof MetricsRequestSchema>['payload'],
+    sessionId = this.sessionId,
+  ): boolean {
+    return this.call.write(
+      create(MetricsRequestSchema, {
+        sessionId,
+        sequence,
+        timestampMs: BigInt(Date.now()),
+        payload,
+      }),
+    );
+  }
+
+  batch(
+    sequence: bigint,
+    epoch: number,
+    batchIdx: number,
+    init: Record<string, unknown> = {},
+  ): boolean {
+    return this.send(sequence, {
+      case: 'batchData',
+      value: { epoch, batchIdx, batchSize: 32, batchLoss: 1 / (1 + batchIdx), ...init },
+    });
+  }
+
+  acks() {
+    return this.responses.flatMap((response) =>
+      response.payload.case === 'ack' ? [response.payload.value] : [],
+    );
+  }
+
+  errors() {
+    return this.responses.flatMap((response) =>
+      response.payload.case === 'error' ? [response.payload.value] : [],
+    );
+  }
+
+  commands() {
+    return this.responses.flatMap((response) =>
+      response.payload.case === 'command' ? [response.payload.value] : [],
+    );
+  }
+
+  waitForAck(sequence: bigint, timeoutMs = 5000) {
+    return waitFor(() => this.acks().find((ack) => ack.sequence === sequence), {
+      timeoutMs,
+      what: `ack ${sequence}`,
+    });
+  }
+
+  waitForStatus(timeoutMs = 5000) {
+    return waitFor(() => this.status, { timeoutMs, what: 'stream status' });
+  }
+
+  end(): void {
+    this.call.end();
+  }
+}
+
+/** A live watch, recording events until it ends. */
+export interface WatchHandle {
+  readonly events: WatchSessionResponse[];
+  /** Set when the watch ended with an error status. */
+  error: CallError | undefined;
+  ended: boolean;
+  cancel(): void;
+}
+
+/** DashboardService as the contract suite sees it, over either binding. */
+export interface DashboardApi {
+  readonly name: string;
+  listSessions(): Promise<ListSessionsResponse>;
+  sendCommand(
+    init: MessageInitShape<typeof SendCommandRequestSchema>,
+  ): Promise<SendCommandResponse>;
+  watch(sessionId: string): WatchHandle;
+  close(): void;
+}
+
+/** Runs `call` and returns its error normalized, or throws if it succeeded. */
+export async function expectCallError(call: Promise<unknown>): Promise<CallError> {
+  try {
+    await call;
+  } catch (error) {
+    return callError(error);
+  }
+  throw new Error('expected the call to fail');
+}
+
+export function grpcDashboard(address: string): DashboardApi {
+  const client = new loaded.telemetry.v1.DashboardService(
+    address,
+    grpc.credentials.createInsecure(),
+    clientOptions,
+  ) as DynamicClient;
+  return {
+    name: 'native gRPC',
+    listSessions: () => unary(client, 'ListSessions', create(ListSessionsRequestSchema)),
+    sendCommand: (init) => unary(client, 'SendCommand', create(SendCommandRequestSchema, init)),
+    watch(sessionId) {
+      const call = client['WatchSession'](
+        create(WatchSessionRequestSchema, { sessionId }),
+      ) as grpc.ClientReadableStream<WatchSessionResponse>;
+      const handle: WatchHandle = {
+        events: [],
+        error: undefined,
+        ended: false,
+        cancel: () => call.cancel(),
+      };
+      call.on('data', (event: WatchSessionResponse) => handle.events.push(event));
+      call.on('error', (error) => (handle.error = callError(error)));
+      call.on('status', () => (handle.ended = true));
+      return handle;
+    },
+    close: () => client.close(),
+  };
+}
+
+export function grpcWebDashboard(httpUrl: string): DashboardApi {
+  const client = createClient(DashboardService, createGrpcWebTransport({ baseUrl: httpUrl }));
+  return {
+    name: 'gRPC-Web',
+    listSessions: () => client.listSessions({}),
+    sendCommand: (init) => client.sendCommand(init),
+    watch(sessionId) {
+      const abort = new AbortController();
+      const handle: WatchHandle = {
+        events: [],
+        error: undefined,
+        ended: false,
+        cancel: () => abort.abort(),
+      };
+      void (async () => {
+        try {
+          for await (const event of client.watchSession({ sessionId }, { signal: abort.signal }))
+            handle.events.push(event);
+        } catch (error) {
+          handle.error = callError(error);
+        } finally {
+          handle.ended = true;
+        }
+      })();
+      return handle;
+    },
+    close: () => undefined,
+  };
+}
+
+/** Scalar (cursor-advancing) events of a watch, after the snapshot. */
+export function scalarEvents(handle: WatchHandle): WatchSessionResponse[] {
+  return handle.events.filter(
+    (event) =>
+      event.event.case !== 'snapshot' &&
+      event.event.case !== 'images' &&
+      event.event.case !== 'keepalive',
+  );
+}

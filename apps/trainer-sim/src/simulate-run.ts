@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CommandType,
+  TrainingSession,
+  TrainingStatus,
+  type ImageData,
+  type SessionError,
+} from '@trainwatch/trainer-sdk';
+import type { SimOptions } from './args';
+import { seededRandom } from './random';
+import { CIFAR10_CLASSES, SimulatedModel } from './simulated-model';
+import { syntheticImage } from './synthetic-images';
+
+/** Samples per simulated batch (CIFAR-10's usual). */
+const BATCH_SIZE = 64;
+
+/** How one simulated run ended. */
+export interface RunOutcome {
+  sessionId: string;
+  result: 'completed' | 'stopped';
+  batches: number;
+  finalLoss: number;
+  finalAccuracy: number;
+  /** Messages the server never acknowledged (0 when everything arrived). */
+  unacknowledged: number;
+}
+
+/** Where a run prints. */
+export type Print = (line: string) => void;
+
+/**
+ * One simulated training run: registers, streams batches at `fps` with
+ * synthetic images and predictions, sends epoch summaries, and obeys the
+ * dashboard through the SDK's gate.
+ */
+export async function simulateRun(
+  options: SimOptions,
+  index: number,
+  print: Print,
+): Promise<RunOutcome> {
+  const random = seededRandom(options.seed + index * 7919);
+  const model = new SimulatedModel(random);
+  const label = options.sessions > 1 ? `[${options.name} #${index + 1}] ` : `[${options.name}] `;
+  const say = (line: string) => print(label + line);
+  const sessionId = `${options.name}-${Date.now().toString(36)}-${index + 1}`;
+  const session = await TrainingSession.connect({
+    address: options.server,
+    sessionId,
+    clientName: 'trainer-sim',
+    config: {
+      totalEpochs: options.epochs,
+      batchesPerEpoch: options.batches,
+      batchSize: BATCH_SIZE,
+      modelName: 'simulated-resnet18',
+      dataSetName: 'CIFAR-10 (synthetic)',
+      classNames: [...CIFAR10_CLASSES],
+    },
+    onError: (error: SessionError) => say(`warning: ${error.message}`),
+  });
+  session.on('connected', (_config, resumed) => {
+    if (!options.quiet)
+      say(
+        `${resumed ? 'reconnected to' : 'streaming to'} ${options.server} as ${session.sessionId}`,
+      );
+  });
+  if (!options.quiet) {
+    say(
+      session.stats().connected
+        ? `streaming to ${options.server} as ${session.sessionId}`
+        : `server not reachable yet; buffering and retrying`,
+    );
+  }
+  session.on('command', (command) => {
+    if (!options.quiet)
+      say(`command ${CommandType[command.type]} from ${command.issuedBy || 'dashboard'}`);
+  });
+
+  const total = options.epochs * options.batches;
+  const intervalMs = 1000 / options.fps;
+  let nextAt = performance.now();
+  let done = 0;
+  let finalLoss = Number.NaN;
+  let finalAccuracy = 0;
+  let stopped = false;
+  let unacknowledged = 0;
+  try {
+    for (let epoch = 0; epoch < options.epochs && !stopped; epoch++) {
+      let lossSum = 0;
+      let correct = 0;
+      let predicted = 0;
+      let batchesInEpoch = 0;
+      for (let batchIdx = 0; batchIdx < options.batches; batchIdx++) {
+        const wasPaused = session.paused;
+        if (wasPaused && !options.quiet) say('paused: waiting for resume or stop');
+        if ((await session.gate()) === 'stop') {
+          stopped = true;
+          break;
+        }
+        if (wasPaused) {
+          if (!options.quiet) say('resumed');
+          // Do not rush to make up for the pause.
+          nextAt = performance.now();
+        }
+        const progress = done / total;
+        const loss = model.batchLoss(progress);
+        const truths = Array.from({ length: options.images }, () =>
+          random.int(CIFAR10_CLASSES.length),
+        );
+        const predictions = truths.map((truth) => model.predict(truth, progress));
+        const images: ImageData[] = truths.map((truth) =>
+          session.encodeImage(syntheticImage(truth, options.imageSize, random), { quality: 80 }),
+        );
+        session.logBatch({ epoch, batchIdx, loss, images, predictions, groundTruth: truths });
+        done++;
+        batchesInEpoch++;
+        lossSum += loss;
+        finalLoss = loss;
+        predictions.forEach((p, i) => (correct += p.predictedClass === truths[i] ? 1 : 0));
+        predicted += predictions.length;
+        nextAt += intervalMs;
+        const wait = nextAt - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+      if (batchesInEpoch === 0) break;
+      const averageLoss = lossSum / batchesInEpoch;
+      finalAccuracy = predicted > 0 ? correct / predicted : model.accuracyAt(done / total);
+      session.logEpoch({ epoch, averageLoss, averageAccuracy: finalAccuracy });
+      if (!options.quiet) {
+        const stats = session.stats();
+        say(
+          `epoch ${epoch + 1}/${options.epochs}: loss ${averageLoss.toFixed(4)}, accuracy ${(finalAccuracy * 100).toFixed(1)}%` +
+            ` (acked ${stats.acked}, buffered ${stats.buffered}${stats.droppedImageFrames ? `, image frames dropped ${stats.droppedImageFrames}` : ''})`,
+        );
+      }
+    }
+    const stats = await session.close({
+      status: TrainingStatus.COMPLETED,
+      message: stopped ? 'stopped from the dashboard' : 'finished all epochs',
+    });
+    unacknowledged = stats.buffered;
+    if (unacknowledged > 0) {
+      say(`warning: ${unacknowledged} messages were not acknowledged before closing`);
+    }
+  } catch (error) {
+    await session.close({ status: TrainingStatus.FAILED, message: String(error) });
+    throw error;
+  }
+  if (stopped) say(`stopped after ${done} batches`);
+  return {
+    sessionId: session.sessionId,
+    result: stopped ? 'stopped' : 'completed',
+    batches: done,
+    finalLoss,
+    finalAccuracy,
+    unacknowledged,
+  };
+}

@@ -1,0 +1,25 @@
+import type { Transport } from '@connectrpc/connect';
+import { TransportProvider } from './common/transport-context';
+import { useHashRoute } from './common/use-hash-route';
+import { SessionsPage } from './features/sessions/components/sessions-page';
+import { SessionPage } from './features/session/components/session-page';
+
+/** The whole dashboard: the session list, or one session, by location hash. */
+export function App({ transport }: { transport: Transport }) {
+  const route = useHashRoute();
+  return (
+    <TransportProvider transport={transport}>
+      <nav className="topbar">
+        <a href="#/" className="brand">
+          trainwatch
+        </a>
+      </nav>
+      {route.page === 'session' ? (
+        // Keyed so another session gets a fresh store and stream.
+        <SessionPage key={route.sessionId} sessionId={route.sessionId} />
+      ) : (
+        <SessionsPage />
+      )}
+    </TransportProvider>
+  );
+}

@@ -1,0 +1,94 @@
+import { CommandState, CommandType, ConnectionState, TrainingStatus } from '@trainwatch/proto';
+
+/** "RUNNING", "PAUSED", ... as shown on badges (and matched by the e2e suite). */
+export function statusLabel(status: TrainingStatus | undefined): string {
+  switch (status) {
+    case TrainingStatus.INITIALIZING:
+      return 'INITIALIZING';
+    case TrainingStatus.RUNNING:
+      return 'RUNNING';
+    case TrainingStatus.PAUSED:
+      return 'PAUSED';
+    case TrainingStatus.COMPLETED:
+      return 'COMPLETED';
+    case TrainingStatus.FAILED:
+      return 'FAILED';
+    case TrainingStatus.UNKNOWN:
+    case undefined:
+      return 'UNKNOWN';
+  }
+}
+
+export function connectionLabel(connection: ConnectionState | undefined): string {
+  switch (connection) {
+    case ConnectionState.CONNECTED:
+      return 'trainer connected';
+    case ConnectionState.STALE:
+      return 'trainer stale';
+    case ConnectionState.DISCONNECTED:
+      return 'trainer disconnected';
+    case ConnectionState.UNSPECIFIED:
+    case undefined:
+      return 'trainer state unknown';
+  }
+}
+
+export function commandLabel(type: CommandType): string {
+  switch (type) {
+    case CommandType.PAUSE:
+      return 'Pause';
+    case CommandType.RESUME:
+      return 'Resume';
+    case CommandType.STOP:
+      return 'Stop';
+    case CommandType.UNSPECIFIED:
+      return 'Unspecified';
+  }
+}
+
+export function commandStateLabel(state: CommandState): string {
+  switch (state) {
+    case CommandState.PENDING:
+      return 'pending';
+    case CommandState.SUCCEEDED:
+      return 'succeeded';
+    case CommandState.FAILED:
+      return 'failed';
+    case CommandState.TIMED_OUT:
+      return 'timed out';
+    case CommandState.UNSPECIFIED:
+      return 'unknown';
+  }
+}
+
+/** 75 → "1m 15s"; 3725 → "1h 2m"; undefined or negative → "—". */
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** A number with `digits` decimals, or "—" when absent. */
+export function formatNumber(value: number | undefined, digits = 2): string {
+  return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits);
+}
+
+/** Loss values span decades; four significant digits read well at any scale. */
+export function formatLoss(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '—' : value.toPrecision(4);
+}
+
+/** Milliseconds ago, coarsened past a second so it does not flicker. */
+export function formatAgo(ms: number): string {
+  if (ms < 0) return '0 ms ago';
+  if (ms < 1000) return `${Math.round(ms)} ms ago`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s ago`;
+  return `${formatDuration(ms / 1000)} ago`;
+}
+
+export function formatTime(epochMs: bigint | number): string {
+  const ms = Number(epochMs);
+  return ms > 0 ? new Date(ms).toLocaleTimeString() : '—';
+}

@@ -1,0 +1,23 @@
+import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { DashboardService } from '@trainwatch/proto';
+import { createContext, useContext, useMemo, type ReactNode } from 'react';
+
+const TransportContext = createContext<Transport | undefined>(undefined);
+
+/** Supplies the Connect transport: gRPC-Web in the app, a router transport in tests. */
+export function TransportProvider({
+  transport,
+  children,
+}: {
+  transport: Transport;
+  children: ReactNode;
+}) {
+  return <TransportContext.Provider value={transport}>{children}</TransportContext.Provider>;
+}
+
+/** A DashboardService client over the transport from {@link TransportProvider}. */
+export function useDashboardClient(): Client<typeof DashboardService> {
+  const transport = useContext(TransportContext);
+  if (!transport) throw new Error('useDashboardClient needs a <TransportProvider> above it');
+  return useMemo(() => createClient(DashboardService, transport), [transport]);
+}

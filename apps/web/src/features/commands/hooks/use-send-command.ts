@@ -1,0 +1,90 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import { CommandState, CommandType } from '@trainwatch/proto';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { commandLabel, commandStateLabel } from '../../../common/format';
+import { useDashboardClient } from '../../../common/transport-context';
+
+/** What the person sees after a command settles. */
+export interface CommandOutcome {
+  type: CommandType;
+  ok: boolean;
+  text: string;
+}
+
+export interface SendCommandState {
+  /** The command waiting for the trainer's answer, if any. */
+  pending?: CommandType;
+  outcome?: CommandOutcome;
+  send: (type: CommandType) => Promise<void>;
+}
+
+/** The name of the identity shown in the audit log for commands from this page. */
+export const DASHBOARD_ISSUER = 'dashboard';
+
+/** A ConnectError in words a person can act on. */
+export function describeCommandError(error: unknown): string {
+  const connectError = ConnectError.from(error);
+  const detail = connectError.rawMessage ? ` (${connectError.rawMessage})` : '';
+  switch (connectError.code) {
+    case Code.FailedPrecondition:
+      return `the trainer is not connected${detail}`;
+    case Code.DeadlineExceeded:
+      return `the trainer did not answer in time${detail}`;
+    case Code.NotFound:
+      return `the server no longer knows this session${detail}`;
+    case Code.Unavailable:
+      return `the server cannot be reached${detail}`;
+    case Code.InvalidArgument:
+      return `the server rejected the command${detail}`;
+    default:
+      return connectError.rawMessage || Code[connectError.code];
+  }
+}
+
+/**
+ * Sends Pause/Resume/Stop (unary SendCommand, which resolves only when the
+ * trainer reports the result) and keeps the pending state and outcome.
+ */
+export function useSendCommand(sessionId: string): SendCommandState {
+  const client = useDashboardClient();
+  const [pending, setPending] = useState<CommandType>();
+  const [outcome, setOutcome] = useState<CommandOutcome>();
+  const abort = useRef<AbortController | undefined>(undefined);
+
+  useEffect(() => () => abort.current?.abort(), []);
+
+  const send = useCallback(
+    async (type: CommandType): Promise<void> => {
+      const controller = new AbortController();
+      abort.current = controller;
+      setPending(type);
+      setOutcome(undefined);
+      const name = commandLabel(type);
+      try {
+        const response = await client.sendCommand(
+          { sessionId, type, issuedBy: DASHBOARD_ISSUER },
+          { signal: controller.signal },
+        );
+        if (controller.signal.aborted) return;
+        const entry = response.entry;
+        const ok = entry?.state === CommandState.SUCCEEDED;
+        const trainerSays = entry?.resultMessage ? `: ${entry.resultMessage}` : '';
+        setOutcome({
+          type,
+          ok,
+          text: ok
+            ? `${name} done${trainerSays}`
+            : `${name} ${entry ? commandStateLabel(entry.state) : 'failed'}${trainerSays}`,
+        });
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        setOutcome({ type, ok: false, text: `${name} failed: ${describeCommandError(error)}` });
+      } finally {
+        if (!controller.signal.aborted) setPending(undefined);
+      }
+    },
+    [client, sessionId],
+  );
+
+  return { pending, outcome, send };
+}

@@ -1,0 +1,73 @@
+import type { PerformanceData, SessionSummary } from '@trainwatch/proto';
+import { formatDuration, formatLoss, formatNumber } from '../../../common/format';
+
+function percent(value: number | undefined): string {
+  return value === undefined ? '—' : `${value.toFixed(0)}%`;
+}
+
+/** Where the run is and how fast it goes. */
+export function ProgressPanel({
+  summary,
+  performance,
+  latencyMs,
+}: {
+  summary: SessionSummary | undefined;
+  performance: PerformanceData | undefined;
+  /** Server receipt to display of the latest batch. */
+  latencyMs?: number;
+}) {
+  const config = summary?.config;
+  const started = summary !== undefined && summary.batchesReceived > 0n;
+  const total = config ? config.totalEpochs * config.batchesPerEpoch : 0;
+  const done =
+    started && config ? summary.epoch * config.batchesPerEpoch + summary.batchIdx + 1 : 0;
+  const usage = performance?.resourceUsage;
+  return (
+    <section className="panel stats" data-testid="progress-panel">
+      <div className="stat wide">
+        <span className="stat-label">Progress</span>
+        <progress max={Math.max(total, 1)} value={done} />
+        <span data-testid="progress-text">
+          {started && config
+            ? `epoch ${summary.epoch + 1} of ${config.totalEpochs}, batch ${summary.batchIdx + 1} of ${config.batchesPerEpoch}`
+            : 'waiting for the first batch'}
+        </span>
+      </div>
+      <Stat label="Latest loss" value={formatLoss(summary?.latestLoss)} testId="latest-loss" />
+      <Stat
+        label="Batches"
+        value={summary ? summary.batchesReceived.toString() : '—'}
+        testId="batches-received"
+      />
+      <Stat label="ETA" value={formatDuration(performance?.estimatedTimeRemainingSec)} />
+      <Stat label="FPS now" value={formatNumber(performance?.currentFps, 1)} />
+      <Stat label="FPS avg" value={formatNumber(performance?.averageFps, 1)} />
+      <Stat
+        label="Time / batch"
+        value={performance ? `${performance.timePerBatchMs.toFixed(1)} ms` : '—'}
+      />
+      <Stat label="Epoch time" value={formatDuration(performance?.totalTimeForEpochSec)} />
+      <Stat
+        label="Latency"
+        value={latencyMs === undefined ? '—' : `${Math.max(0, latencyMs).toFixed(0)} ms`}
+        testId="latency"
+      />
+      <Stat label="CPU" value={percent(usage?.cpuPercent)} />
+      <Stat
+        label="GPU"
+        value={usage?.gpuPercent === undefined ? 'n/a' : percent(usage.gpuPercent)}
+      />
+    </section>
+  );
+}
+
+function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  return (
+    <div className="stat">
+      <span className="stat-label">{label}</span>
+      <span className="stat-value numeric" data-testid={testId}>
+        {value}
+      </span>
+    </div>
+  );
+}

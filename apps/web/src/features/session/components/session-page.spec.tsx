@@ -1,0 +1,109 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { FakeDashboard } from '../../../test/fake-dashboard';
+import { batch, epochEvent, imageFrame, imagesEvent, snapshot } from '../../../test/fixtures';
+import { liveObjectUrlCount } from '../../../test/object-urls';
+import { renderWithServer } from '../../../test/render';
+import { SessionPage } from './session-page';
+
+const fastRetry = { delayMs: () => 5 };
+
+function points(): number {
+  return Number(screen.getByTestId('loss-chart').getAttribute('data-points'));
+}
+
+describe('SessionPage', () => {
+  it('shows the snapshot, then live points, images with labels, and epochs', async () => {
+    const fake = new FakeDashboard();
+    const urlsBefore = liveObjectUrlCount();
+    const page = renderWithServer(fake, <SessionPage sessionId="run-1" watchOptions={fastRetry} />);
+    // Image 1 predicts "dog" but is a "cat": the one wrong prediction.
+    const frame = imageFrame(2, 16, (i) => (i === 1 ? 0 : i % 4));
+    act(() => {
+      fake.stream(0).push(snapshot(3n, [0, 1, 2], { images: frame }));
+    });
+    await waitFor(() => expect(points()).toBe(3));
+    expect(screen.getByTestId('status-badge').textContent).toBe('RUNNING');
+    expect(screen.getByTestId('connection-indicator').getAttribute('data-link')).toBe('live');
+    expect(screen.getByText('tiny-cnn')).toBeTruthy();
+
+    const tiles = screen.getAllByTestId('image-tile');
+    expect(tiles).toHaveLength(16);
+    expect(
+      screen
+        .getAllByTestId('image-label')
+        .slice(0, 4)
+        .map((label) => label.textContent),
+    ).toEqual(['cat', 'dog', 'bird', 'fish']);
+    expect(tiles.filter((tile) => tile.getAttribute('data-correct') === 'wrong')).toHaveLength(1);
+    expect(liveObjectUrlCount() - urlsBefore).toBe(16);
+
+    act(() => {
+      fake.stream(0).push(batch(4n, 3));
+      fake.stream(0).push(batch(5n, 4));
+      fake.stream(0).push(epochEvent(6n, 0, 0.42, 0.9));
+    });
+    await waitFor(() => expect(points()).toBe(5));
+    expect(screen.getByTestId('progress-text').textContent).toBe('epoch 1 of 3, batch 5 of 10');
+    expect(screen.getByTestId('epoch-chart').getAttribute('data-epochs')).toBe('1');
+
+    fireEvent.click(screen.getByLabelText('Wrong only'));
+    expect(screen.getAllByTestId('image-tile')).toHaveLength(1);
+    expect(screen.getByTestId('image-label').textContent).toBe('dog');
+
+    page.unmount();
+    await waitFor(() => expect(fake.cancelled).toBe(1));
+    expect(liveObjectUrlCount()).toBe(urlsBefore);
+  });
+
+  it('freezes a frame while newer ones arrive, and opens a larger view', async () => {
+    const fake = new FakeDashboard();
+    renderWithServer(fake, <SessionPage sessionId="run-1" watchOptions={fastRetry} />);
+    act(() => fake.stream(0).push(snapshot(0n, [], { images: imageFrame(0, 4) })));
+    await screen.findAllByTestId('image-tile');
+    fireEvent.click(screen.getByText('Freeze'));
+    act(() => fake.stream(0).push(imagesEvent(0n, imageFrame(7, 2))));
+    act(() => fake.stream(0).push(batch(1n, 8)));
+    await waitFor(() => expect(points()).toBe(1));
+    expect(screen.getAllByTestId('image-tile')).toHaveLength(4);
+    fireEvent.click(screen.getByText('Unfreeze'));
+    expect(screen.getAllByTestId('image-tile')).toHaveLength(2);
+
+    fireEvent.click(screen.getAllByRole('button', { name: /Enlarge/ })[0]);
+    expect(screen.getByTestId('image-lightbox').textContent).toContain('predicted cat');
+    fireEvent.click(screen.getByText('Close'));
+    expect(screen.queryByTestId('image-lightbox')).toBeNull();
+  });
+
+  it('says it is reconnecting after the stream breaks and continues the chart without duplicates', async () => {
+    const fake = new FakeDashboard();
+    renderWithServer(fake, <SessionPage sessionId="run-1" watchOptions={fastRetry} />);
+    act(() => {
+      fake.stream(0).push(snapshot(2n, [0, 1, 2]));
+      fake.stream(0).push(batch(3n, 3));
+    });
+    await waitFor(() => expect(points()).toBe(4));
+    act(() => fake.stream(0).fail(new ConnectError('server went away', Code.Unavailable)));
+    expect((await screen.findByTestId('reconnecting-banner')).textContent).toContain(
+      'Reconnecting…',
+    );
+    expect(screen.getByTestId('connection-indicator').textContent).toContain('Reconnecting…');
+
+    act(() => {
+      fake.stream(1).push(snapshot(0n, [2, 3, 4]));
+      fake.stream(1).push(batch(1n, 5));
+    });
+    await waitFor(() => expect(points()).toBe(6));
+    expect(screen.queryByTestId('reconnecting-banner')).toBeNull();
+    expect(fake.watchRequests).toEqual(['run-1', 'run-1']);
+  });
+
+  it('explains an unknown session', async () => {
+    const fake = new FakeDashboard();
+    renderWithServer(fake, <SessionPage sessionId="nope" watchOptions={fastRetry} />);
+    act(() => fake.stream(0).fail(new ConnectError('session nope not found', Code.NotFound)));
+    expect((await screen.findByRole('alert')).textContent).toContain(
+      'does not know session “nope”',
+    );
+  });
+});

@@ -1,0 +1,154 @@
+import { CommandState, CommandType, TrainingStatus } from '@trainwatch/proto';
+import {
+  auditEntry,
+  batch,
+  epochEvent,
+  imageFrame,
+  imagesEvent,
+  keepalive,
+  snapshot,
+  statusEvent,
+} from '../../../test/fixtures';
+import { manualFrames } from '../../../test/manual-frames';
+import { CursorGapError, MAX_AUDIT_ENTRIES, SessionStore } from './session-store';
+
+function makeStore() {
+  const frames = manualFrames();
+  const store = new SessionStore({ schedule: frames.schedule, now: () => 42 });
+  return { store, frames };
+}
+
+describe('SessionStore', () => {
+  it('draws the snapshot history, then appends live deltas in cursor order', () => {
+    const { store, frames } = makeStore();
+    store.apply(snapshot(10n, [0, 1, 2]));
+    store.apply(batch(11n, 3));
+    store.apply(epochEvent(12n, 0, 0.5, 0.8));
+    store.apply(keepalive(12n));
+    frames.flush();
+    const view = store.getView();
+    expect(Array.from(view.loss.steps)).toEqual([0, 1, 2, 3]);
+    expect(view.cursor).toBe(12n);
+    expect(view.summary?.batchIdx).toBe(3);
+    expect(view.summary?.latestLoss).toBeCloseTo(0.5);
+    expect(view.epochs.map((e) => e.averageAccuracy)).toEqual([0.8]);
+    expect(view.lastEventAt).toBe(42);
+    expect(view.latencyMs).toBeUndefined();
+  });
+
+  it('measures server-to-page latency from the batch receipt time', () => {
+    const { store, frames } = makeStore();
+    store.apply(snapshot(0n, []));
+    const event = batch(1n, 0);
+    if (event.event.case === 'batch') event.event.value.receivedAtMs = 30n;
+    store.apply(event);
+    frames.flush();
+    expect(store.getView().latencyMs).toBe(12);
+  });
+
+  it('publishes one view per animation frame however many events arrive', () => {
+    const { store, frames } = makeStore();
+    const listener = jest.fn();
+    store.subscribe(listener);
+    store.apply(snapshot(0n, []));
+    for (let i = 1; i <= 500; i++) store.apply(batch(BigInt(i), i));
+    expect(listener).not.toHaveBeenCalled();
+    expect(frames.flush()).toBe(1);
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(store.getView().loss.length).toBe(500);
+    expect(frames.flush()).toBe(0);
+  });
+
+  it('keeps the same view object between publishes (stable for useSyncExternalStore)', () => {
+    const { store, frames } = makeStore();
+    store.apply(snapshot(0n, [0]));
+    frames.flush();
+    const first = store.getView();
+    expect(store.getView()).toBe(first);
+    store.apply(batch(1n, 1));
+    expect(store.getView()).toBe(first);
+    frames.flush();
+    expect(store.getView()).not.toBe(first);
+    // Panels that did not change keep their arrays, so they skip re-rendering.
+    expect(store.getView().epochs).toBe(first.epochs);
+  });
+
+  it('rejects a skipped or repeated cursor and an event before the snapshot', () => {
+    const { store } = makeStore();
+    expect(() => store.apply(batch(1n, 1))).toThrow(CursorGapError);
+    store.apply(snapshot(5n, []));
+    expect(() => store.apply(batch(7n, 1))).toThrow(/expected cursor 6/);
+    expect(() => store.apply(batch(5n, 1))).toThrow(CursorGapError);
+    expect(() => store.apply(imagesEvent(4n, imageFrame(1, 1)))).toThrow(CursorGapError);
+  });
+
+  it('merges a reconnect snapshot by step: nothing duplicated, nothing missing', () => {
+    const { store, frames } = makeStore();
+    store.apply(snapshot(0n, [0, 1, 2]));
+    store.apply(batch(1n, 3));
+    store.apply(batch(2n, 4));
+    // The server restarted: its history restarts from the trainer's replay
+    // and its cursor from a new base.
+    store.beginStream();
+    store.apply(snapshot(3n, [2, 3, 4, 5, 6]));
+    store.apply(batch(4n, 6));
+    store.apply(batch(5n, 7));
+    frames.flush();
+    expect(Array.from(store.getView().loss.steps)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('tracks status changes and the command audit log, bounded at MAX_AUDIT_ENTRIES', () => {
+    const { store, frames } = makeStore();
+    store.apply(
+      snapshot(0n, [], {
+        commands: [auditEntry('c0', CommandType.PAUSE, CommandState.SUCCEEDED, 1)],
+      }),
+    );
+    store.apply(statusEvent(1n, TrainingStatus.PAUSED));
+    let cursor = 1n;
+    for (let i = 1; i <= MAX_AUDIT_ENTRIES + 5; i++) {
+      cursor++;
+      store.apply({
+        ...statusEvent(cursor, TrainingStatus.PAUSED),
+        event: {
+          case: 'command',
+          value: auditEntry(`c${i}`, CommandType.RESUME, CommandState.PENDING, 1 + i),
+        },
+      });
+    }
+    frames.flush();
+    const view = store.getView();
+    expect(view.summary?.status).toBe(TrainingStatus.PAUSED);
+    expect(view.commands).toHaveLength(MAX_AUDIT_ENTRIES);
+    expect(view.commands[0].commandId).toBe('c6');
+    expect(view.commands.at(-1)?.commandId).toBe(`c${MAX_AUDIT_ENTRIES + 5}`);
+  });
+
+  it('an updated audit entry replaces the pending one', () => {
+    const { store, frames } = makeStore();
+    store.apply(
+      snapshot(0n, [], {
+        commands: [auditEntry('c1', CommandType.PAUSE, CommandState.PENDING, 1)],
+      }),
+    );
+    store.apply({
+      ...batch(1n, 0),
+      event: {
+        case: 'command',
+        value: auditEntry('c1', CommandType.PAUSE, CommandState.SUCCEEDED, 1),
+      },
+    });
+    frames.flush();
+    expect(store.getView().commands.map((c) => c.state)).toEqual([CommandState.SUCCEEDED]);
+  });
+
+  it('stops publishing once disposed', () => {
+    const { store, frames } = makeStore();
+    const listener = jest.fn();
+    store.subscribe(listener);
+    store.apply(snapshot(0n, [0]));
+    store.dispose();
+    expect(frames.flush()).toBe(0);
+    expect(listener).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,81 @@
+import type { SessionSummary } from '@trainwatch/proto';
+import { formatAgo, formatLoss } from '../../../common/format';
+import { sessionHref } from '../../../common/use-hash-route';
+import { useNow } from '../../../common/use-now';
+import { StatusBadge } from '../../../common/status-badge';
+import { useSessionsList } from '../hooks/use-sessions-list';
+import { EmptyState } from './empty-state';
+
+function progressText(session: SessionSummary): string {
+  const config = session.config;
+  if (!config || session.batchesReceived === 0n) return 'not started';
+  return `epoch ${session.epoch + 1}/${config.totalEpochs} · batch ${session.batchIdx + 1}/${config.batchesPerEpoch}`;
+}
+
+function progressFraction(session: SessionSummary): number {
+  const config = session.config;
+  if (!config || config.totalEpochs <= 0 || config.batchesPerEpoch <= 0) return 0;
+  const total = config.totalEpochs * config.batchesPerEpoch;
+  return Math.min(1, (session.epoch * config.batchesPerEpoch + session.batchIdx + 1) / total);
+}
+
+/** The live list of sessions, newest first. */
+export function SessionsPage({ pollIntervalMs }: { pollIntervalMs?: number }) {
+  const { sessions, error } = useSessionsList(pollIntervalMs);
+  const now = useNow(1_000);
+
+  return (
+    <main className="page">
+      <h1>Training sessions</h1>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {sessions === undefined && !error && <p className="muted">Loading sessions…</p>}
+      {sessions?.length === 0 && <EmptyState />}
+      {sessions && sessions.length > 0 && (
+        <table className="sessions" data-testid="sessions-table">
+          <thead>
+            <tr>
+              <th>Status</th>
+              <th>Session</th>
+              <th>Model</th>
+              <th>Dataset</th>
+              <th>Progress</th>
+              <th>Last update</th>
+              <th>Latest loss</th>
+            </tr>
+          </thead>
+          <tbody>
+            {sessions.map((session) => (
+              <tr
+                key={session.sessionId}
+                data-testid="session-row"
+                data-session-id={session.sessionId}
+              >
+                <td>
+                  <StatusBadge status={session.status} />
+                </td>
+                <td>
+                  <a href={sessionHref(session.sessionId)}>{session.sessionId}</a>
+                  <div className="muted small">{session.clientName}</div>
+                </td>
+                <td>{session.config?.modelName || '—'}</td>
+                <td>{session.config?.datasetName || '—'}</td>
+                <td>
+                  <progress max={1} value={progressFraction(session)} />
+                  <div className="small">{progressText(session)}</div>
+                </td>
+                <td>
+                  {session.lastUpdateMs > 0n ? formatAgo(now - Number(session.lastUpdateMs)) : '—'}
+                </td>
+                <td className="numeric">{formatLoss(session.latestLoss)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}

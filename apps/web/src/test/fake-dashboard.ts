@@ -1,0 +1,68 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  Code,
+  ConnectError,
+  createRouterTransport,
+  type ServiceImpl,
+  type Transport,
+} from '@connectrpc/connect';
+import {
+  DashboardService,
+  ListSessionsResponseSchema,
+  type SendCommandRequest,
+  type SendCommandResponse,
+  type SessionSummary,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
+import { Channel } from './channel';
+
+/**
+ * An in-process DashboardService behind Connect's router transport. Each
+ * WatchSession call takes the next scripted stream; tests push events into
+ * it and end or fail it when they like.
+ */
+export class FakeDashboard {
+  readonly streams: Channel<WatchSessionResponse>[] = [];
+  readonly watchRequests: string[] = [];
+  /** Streams the client has cancelled (unmount, navigation). */
+  cancelled = 0;
+  sessions: SessionSummary[] = [];
+  listError: ConnectError | undefined;
+  listCalls = 0;
+  onSendCommand: (request: SendCommandRequest) => Promise<SendCommandResponse> = () =>
+    Promise.reject(new ConnectError('not scripted', Code.Unimplemented));
+  readonly transport: Transport;
+
+  constructor() {
+    const impl: Partial<ServiceImpl<typeof DashboardService>> = {
+      listSessions: () => {
+        this.listCalls++;
+        if (this.listError) throw this.listError;
+        return create(ListSessionsResponseSchema, { sessions: this.sessions });
+      },
+      watchSession: (request, context) => this.watch(request.sessionId, context.signal),
+      sendCommand: (request) => this.onSendCommand(request),
+    };
+    this.transport = createRouterTransport(({ service }) => service(DashboardService, impl));
+  }
+
+  /** The stream the next WatchSession call will get (created on demand). */
+  stream(index: number): Channel<WatchSessionResponse> {
+    while (this.streams.length <= index) this.streams.push(new Channel());
+    return this.streams[index];
+  }
+
+  private async *watch(
+    sessionId: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<WatchSessionResponse> {
+    const index = this.watchRequests.length;
+    this.watchRequests.push(sessionId);
+    const channel = this.stream(index);
+    signal.addEventListener('abort', () => {
+      this.cancelled++;
+      channel.end();
+    });
+    yield* channel;
+  }
+}

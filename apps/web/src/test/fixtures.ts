@@ -1,0 +1,162 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  CommandAuditEntrySchema,
+  CommandState,
+  CommandType,
+  ConnectionState,
+  ImageFrameSchema,
+  SessionSummarySchema,
+  TrainingStatus,
+  WatchSessionResponseSchema,
+  type CommandAuditEntry,
+  type ImageFrame,
+  type SessionSummary,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
+
+export const CLASS_NAMES = ['cat', 'dog', 'bird', 'fish'];
+/** Smallest bytes that pass for a JPEG start; jsdom never decodes them. */
+const JPEG_BYTES = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]);
+
+/** Fields a test may override on a summary. */
+export type SummaryOverrides = Omit<Partial<SessionSummary>, '$typeName' | '$unknown'>;
+
+export function summary(overrides: SummaryOverrides = {}): SessionSummary {
+  return create(SessionSummarySchema, {
+    sessionId: 'run-1',
+    clientName: 'trainer-sim',
+    clientVersion: '1.0.0',
+    config: {
+      totalEpochs: 3,
+      batchesPerEpoch: 10,
+      batchSize: 32,
+      modelName: 'tiny-cnn',
+      datasetName: 'shapes',
+      classNames: CLASS_NAMES,
+    },
+    status: TrainingStatus.RUNNING,
+    connection: ConnectionState.CONNECTED,
+    createdAtMs: 1_000n,
+    lastUpdateMs: 2_000n,
+    ...overrides,
+  });
+}
+
+export function snapshot(
+  cursor: bigint,
+  steps: number[],
+  overrides: {
+    session?: Partial<SessionSummary>;
+    commands?: CommandAuditEntry[];
+    images?: ImageFrame;
+  } = {},
+): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, {
+    cursor,
+    event: {
+      case: 'snapshot',
+      value: {
+        session: summary(overrides.session),
+        lossHistory: {
+          steps: steps.map(BigInt),
+          losses: steps.map((step) => 2 / (step + 1)),
+          totalPoints: BigInt(steps.length),
+        },
+        epochs: [],
+        commands: overrides.commands ?? [],
+        latestImages: overrides.images,
+      },
+    },
+  });
+}
+
+export function batch(cursor: bigint, step: number, batchesPerEpoch = 10): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, {
+    cursor,
+    event: {
+      case: 'batch',
+      value: {
+        epoch: Math.floor(step / batchesPerEpoch),
+        batchIdx: step % batchesPerEpoch,
+        step: BigInt(step),
+        batchLoss: 2 / (step + 1),
+        batchSize: 32,
+      },
+    },
+  });
+}
+
+export function statusEvent(cursor: bigint, status: TrainingStatus): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, {
+    cursor,
+    event: {
+      case: 'status',
+      value: { status, connection: ConnectionState.CONNECTED, message: '' },
+    },
+  });
+}
+
+export function epochEvent(
+  cursor: bigint,
+  epoch: number,
+  averageLoss: number,
+  averageAccuracy: number,
+): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, {
+    cursor,
+    event: { case: 'epoch', value: { epoch, averageLoss, averageAccuracy } },
+  });
+}
+
+export function keepalive(cursor: bigint): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, {
+    cursor,
+    event: { case: 'keepalive', value: { serverTimeMs: 1n } },
+  });
+}
+
+/** A frame of `count` images; image i predicts class i % 4 and is true class `truth(i)`. */
+export function imageFrame(
+  step: number,
+  count: number,
+  truth: (i: number) => number = (i) => i % 4,
+): ImageFrame {
+  return create(ImageFrameSchema, {
+    epoch: 0,
+    batchIdx: step,
+    step: BigInt(step),
+    images: Array.from({ length: count }, () => ({
+      imageBytes: JPEG_BYTES,
+      format: 'jpeg',
+      width: 8,
+      height: 8,
+      channels: 3,
+    })),
+    predictions: Array.from({ length: count }, (_, i) => ({
+      predictedClass: i % 4,
+      predictedLabel: '',
+      confidence: 0.5 + i / 100,
+    })),
+    groundTruth: Array.from({ length: count }, (_, i) => truth(i)),
+  });
+}
+
+export function imagesEvent(cursor: bigint, frame: ImageFrame): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, { cursor, event: { case: 'images', value: frame } });
+}
+
+export function auditEntry(
+  id: string,
+  type: CommandType,
+  state: CommandState,
+  issuedAtMs: number,
+): CommandAuditEntry {
+  return create(CommandAuditEntrySchema, {
+    commandId: id,
+    type,
+    issuedBy: 'dashboard',
+    issuedAtMs: BigInt(issuedAtMs),
+    state,
+    resultMessage: state === CommandState.SUCCEEDED ? 'ok' : '',
+  });
+}

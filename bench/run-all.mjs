@@ -1,0 +1,184 @@
+// `npm run bench`: builds what the benchmarks drive, runs each benchmark as
+// its own process (one crashing is reported, not fatal), collects their JSON
+// results and writes BENCHMARKS.md.
+//
+//   npm run bench                       full run, rewrites BENCHMARKS.md
+//   npm run bench -- --quick            a few seconds each, writes tmp/bench/BENCHMARKS.md
+//   npm run bench -- --only e2e,sdk     just these; the report keeps the others' latest results
+//   npm run bench -- --no-build         skip the build step
+//   npm run bench -- --targets relay    pass through: run only the product or only the relay side
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist/bench/bench/src');
+
+/** Name → compiled entry and the longest it may take in a full run. */
+const BENCHMARKS = {
+  ingest: { entry: 'benchmarks/ingest.js', fullMinutes: 20 },
+  e2e: { entry: 'benchmarks/e2e-latency.js', fullMinutes: 10 },
+  command: { entry: 'benchmarks/command-rtt.js', fullMinutes: 5 },
+  'slow-watcher': { entry: 'benchmarks/slow-watcher.js', fullMinutes: 10 },
+  sdk: { entry: 'benchmarks/sdk.js', fullMinutes: 5 },
+  browser: { entry: 'benchmarks/browser.js', fullMinutes: 20 },
+};
+const QUICK_MINUTES = 4;
+
+function parseArgs(argv) {
+  const options = { quick: false, build: true, only: undefined, targets: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--no-build') options.build = false;
+    else if (arg === '--only') options.only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (arg === '--targets') options.targets = argv[++i];
+    else if (arg === '--help' || arg === '-h') {
+      console.log(readUsage());
+      process.exit(0);
+    } else {
+      console.error(`unknown argument ${arg}\n${readUsage()}`);
+      process.exit(2);
+    }
+  }
+  const unknown = (options.only ?? []).filter((name) => !(name in BENCHMARKS));
+  if (unknown.length > 0 || options.only?.length === 0) {
+    console.error(`--only takes a comma-separated list of: ${Object.keys(BENCHMARKS).join(', ')}`);
+    process.exit(2);
+  }
+  return options;
+}
+
+function readUsage() {
+  return `usage: npm run bench -- [--quick] [--only ${Object.keys(BENCHMARKS).join('|')}[,...]] [--no-build] [--targets product|relay]`;
+}
+
+function build() {
+  const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
+  const args = [
+    'nx',
+    'run-many',
+    '-t',
+    'build',
+    '-p',
+    'server',
+    'web',
+    'bench',
+    '--outputStyle=static',
+  ];
+  console.log(`[bench] npx ${args.join(' ')}`);
+  const result = spawnSync('npx', args, { cwd: root, stdio: 'inherit', env });
+  if (result.status !== 0) {
+    console.error('[bench] build failed');
+    process.exit(result.status ?? 1);
+  }
+}
+
+/** Runs one benchmark; resolves with its exit code (null on timeout). */
+function runOne(name, options, resultsDir, logsDir) {
+  const { entry, fullMinutes } = BENCHMARKS[name];
+  const out = join(resultsDir, `${name}.json`);
+  const args = [join(dist, entry), '--out', out];
+  if (options.quick) args.push('--quick');
+  if (options.targets) args.push('--targets', options.targets);
+  const limitMs = (options.quick ? QUICK_MINUTES : fullMinutes) * 60_000;
+  const log = createWriteStream(join(logsDir, `${name}.log`));
+  const began = Date.now();
+  console.log(`[bench] ${name}: starting (limit ${limitMs / 60_000} min)`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(log);
+    child.stderr.on('data', (chunk) => {
+      log.write(chunk);
+      process.stderr.write(chunk);
+    });
+    const timer = setTimeout(() => {
+      console.error(`[bench] ${name}: over ${limitMs / 60_000} min, killing it`);
+      child.kill('SIGKILL');
+    }, limitMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const seconds = Math.round((Date.now() - began) / 1000);
+      console.log(
+        `[bench] ${name}: ${code === 0 ? 'done' : `FAILED (exit ${code ?? signal})`} in ${seconds} s`,
+      );
+      if (code !== 0 && (signal !== null || !existsSync(out))) {
+        // The process died before writing its own error: record that for the report.
+        writeFileSync(
+          out,
+          JSON.stringify({
+            name,
+            title: name,
+            quick: options.quick,
+            startedAt: new Date(began).toISOString(),
+            durationSec: seconds,
+            method: '',
+            tables: [],
+            targets: [],
+            notes: [],
+            error: `the benchmark process ended with ${signal ?? `exit code ${code}`}; see tmp/bench/logs/${name}.log`,
+          }),
+        );
+      }
+      resolve(code);
+    });
+  });
+}
+
+/**
+ * Copies the built server and web app aside so every benchmark runs the same
+ * build, whatever happens to dist/ during the run; the children find them
+ * through BENCH_SERVER_ENTRY and BENCH_WEB_DIST_DIR.
+ */
+function snapshotBuilds(base) {
+  const snapshot = join(base, 'build');
+  rmSync(snapshot, { recursive: true, force: true });
+  for (const [from, to] of [
+    ['dist/apps/server', 'server'],
+    ['dist/apps/web', 'web'],
+  ]) {
+    if (!existsSync(join(root, from))) {
+      console.error(`[bench] ${from} is missing: build it (or drop --no-build)`);
+      process.exit(1);
+    }
+    cpSync(join(root, from), join(snapshot, to), { recursive: true });
+  }
+  process.env.BENCH_SERVER_ENTRY = join(snapshot, 'server/main.js');
+  process.env.BENCH_WEB_DIST_DIR = join(snapshot, 'web');
+}
+
+const options = parseArgs(process.argv.slice(2));
+if (options.build) build();
+const base = join(root, 'tmp/bench');
+snapshotBuilds(base);
+const resultsDir = join(base, options.quick ? 'quick-results' : 'results');
+const logsDir = join(base, 'logs');
+mkdirSync(resultsDir, { recursive: true });
+mkdirSync(logsDir, { recursive: true });
+
+const names = options.only ?? Object.keys(BENCHMARKS);
+const failed = [];
+for (const name of names) {
+  const code = await runOne(name, options, resultsDir, logsDir);
+  if (code !== 0) failed.push(name);
+}
+
+const report = options.quick ? join(base, 'BENCHMARKS.md') : join(root, 'BENCHMARKS.md');
+const written = spawnSync(
+  process.execPath,
+  [
+    join(dist, 'report/main.js'),
+    '--results',
+    resultsDir,
+    '--out',
+    report,
+    '--analysis',
+    join(root, 'bench/analysis.md'),
+  ],
+  { cwd: root, stdio: 'inherit' },
+);
+if (written.status !== 0) process.exit(written.status ?? 1);
+if (failed.length > 0)
+  console.error(`[bench] failed: ${failed.join(', ')} (their sections say why)`);
+process.exit(failed.length > 0 ? 1 : 0);

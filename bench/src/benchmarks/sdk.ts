@@ -1,0 +1,265 @@
+/**
+ * Trainer SDK: the cost of one logBatch call, and the SDK's memory while the
+ * server is away.
+ */
+import { create, toBinary } from '@bufbuild/protobuf';
+import { MetricsRequestSchema } from '@trainwatch/proto';
+// The benchmark measures the SDK as a black box through its public entry; it is
+// the one trainer-scope library this shared-scope project imports.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { TrainingSession, type ImageDataInit, type SessionStats } from '@trainwatch/trainer-sdk';
+import { waitFor } from '@trainwatch/testing';
+import { count, mb, ms, times, us } from '../common/format';
+import { asBuffer, identity, rawClient, sessionMetadata } from '../common/grpc-raw';
+import { jpegSet } from '../common/jpeg-payloads';
+import { runBench, type ResultTable, type TargetVerdict } from '../common/result';
+import { ratio, SampleBuffer, type Summary } from '../common/stats';
+import { startTarget } from '../common/targets';
+import { CLASS_NAMES, decodeResponse, PATHS } from '../common/wire';
+
+const RATE = 60;
+const TARGET_MEDIAN_US = 20;
+const MAX_SAMPLES = 100_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function batchImages(): {
+  images: ImageDataInit[];
+  predictions: { predictedClass: number; confidence: number }[];
+  groundTruth: number[];
+} {
+  const jpegs = jpegSet(2048, 16);
+  return {
+    images: jpegs.map((j) => ({
+      imageBytes: j.bytes,
+      format: 'jpeg',
+      width: j.width,
+      height: j.height,
+      channels: 3,
+    })),
+    predictions: jpegs.map((_, i) => ({ predictedClass: i % CLASS_NAMES.length, confidence: 0.8 })),
+    groundTruth: jpegs.map((_, i) => i % CLASS_NAMES.length),
+  };
+}
+
+/** Calls `step` at RATE per second for `durationMs`, timing each call in µs. */
+async function paced(durationMs: number, step: (i: number) => void): Promise<Summary> {
+  const samples = new SampleBuffer(MAX_SAMPLES);
+  const began = performance.now();
+  let i = 0;
+  while (performance.now() - began < durationMs) {
+    const t0 = performance.now();
+    step(i++);
+    samples.add((performance.now() - t0) * 1000);
+    const next = began + (i * 1000) / RATE;
+    await sleep(Math.max(0, next - performance.now()));
+  }
+  return samples.summary();
+}
+
+/** Like the SDK would need to at minimum: build the message, serialize it, write it to a grpc-js stream. */
+async function bareWriteCost(
+  durationMs: number,
+  payload: ReturnType<typeof batchImages>,
+): Promise<Summary> {
+  const relay = await startTarget('relay');
+  const client = rawClient(relay.grpcAddress);
+  const call = client.makeBidiStreamRequest(
+    PATHS.streamMetrics,
+    asBuffer,
+    identity,
+    sessionMetadata('sdk-bare'),
+  );
+  call.on('data', (bytes: Buffer) => decodeResponse(bytes));
+  try {
+    return await paced(durationMs, (i) => {
+      const message = create(MetricsRequestSchema, {
+        sessionId: 'sdk-bare',
+        sequence: BigInt(i + 1),
+        timestampMs: BigInt(Date.now()),
+        payload: {
+          case: 'batchData',
+          value: {
+            epoch: 0,
+            batchIdx: i,
+            batchSize: 32,
+            batchLoss: 1 / (i + 1),
+            timestampMs: BigInt(Date.now()),
+            ...payload,
+          },
+        },
+      });
+      call.write(asBuffer(toBinary(MetricsRequestSchema, message)));
+    });
+  } finally {
+    call.end();
+    client.close();
+    await relay.stop();
+  }
+}
+
+interface Outage {
+  beforeBytes: { rss: number; heap: number; external: number };
+  peakBytes: { rss: number; heap: number; external: number };
+  afterStats: SessionStats;
+  duringStats: SessionStats;
+  recoveredMs: number;
+}
+
+function memory() {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed, external: m.external + m.arrayBuffers };
+}
+
+runBench(
+  'sdk',
+  'Trainer SDK: logBatch cost and memory while the server is away',
+  async ({ quick }) => {
+    const payload = batchImages();
+    const costMs = quick ? 3000 : 15_000;
+    const awayMs = quick ? 5000 : 60_000;
+    const target = await startTarget('product');
+    const notes: string[] = [];
+    const session = await TrainingSession.connect({
+      address: target.grpcAddress,
+      sessionId: 'sdk-bench',
+      clientName: 'trainwatch-bench',
+      config: {
+        totalEpochs: 1,
+        batchesPerEpoch: 2_000_000_000,
+        batchSize: 32,
+        modelName: 'bench',
+        classNames: CLASS_NAMES,
+      },
+      reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+      onError: (error) => {
+        if (notes.length < 5 && error.kind !== 'connection' && error.kind !== 'dropped')
+          notes.push(`SDK reported ${error.kind}: ${error.message}`);
+      },
+    });
+    let batchIdx = 0;
+    const log = (withImages: boolean) => () =>
+      session.logBatch({
+        epoch: 0,
+        batchIdx: batchIdx++,
+        loss: 1 / (batchIdx + 1),
+        ...(withImages ? payload : {}),
+      });
+    let outage: Outage;
+    let withImages: Summary;
+    let scalarsOnly: Summary;
+    try {
+      await waitFor(() => session.stats().connected, { what: 'SDK to connect' });
+      withImages = await paced(costMs, log(true));
+      scalarsOnly = await paced(costMs, log(false));
+
+      // Outage: the server goes away while training goes on at 60 batches/s with images.
+      const beforeBytes = memory();
+      const peakBytes = { ...beforeBytes };
+      await target.stop();
+      const away = paced(awayMs, () => {
+        log(true)();
+        const now = memory();
+        peakBytes.rss = Math.max(peakBytes.rss, now.rss);
+        peakBytes.heap = Math.max(peakBytes.heap, now.heap);
+        peakBytes.external = Math.max(peakBytes.external, now.external);
+      });
+      await away;
+      const duringStats = session.stats();
+      const back = performance.now();
+      await target.restart();
+      await waitFor(() => session.stats().connected && session.stats().buffered === 0, {
+        timeoutMs: 60_000,
+        what: 'SDK to reconnect and drain its buffer',
+      });
+      outage = {
+        beforeBytes,
+        peakBytes,
+        duringStats,
+        afterStats: session.stats(),
+        recoveredMs: performance.now() - back,
+      };
+    } finally {
+      await session.close({ flushTimeoutMs: 2000 }).catch(() => undefined);
+      await target.stop();
+    }
+    const bare = await bareWriteCost(costMs, payload);
+    const tables: ResultTable[] = [
+      {
+        caption: `logBatch at ${RATE} calls/s, server connected`,
+        columns: ['call', 'calls', 'median', 'p99', 'max', 'vs bare write'],
+        rows: [
+          [
+            'SDK logBatch, 16 × 2 KB images',
+            count(withImages.count),
+            us(withImages.p50),
+            us(withImages.p99),
+            us(withImages.max),
+            times(ratio(withImages.p50, bare.p50)),
+          ],
+          [
+            'SDK logBatch, no images',
+            count(scalarsOnly.count),
+            us(scalarsOnly.p50),
+            us(scalarsOnly.p99),
+            us(scalarsOnly.max),
+            '—',
+          ],
+          [
+            'bare grpc-js: create + toBinary + write (baseline)',
+            count(bare.count),
+            us(bare.p50),
+            us(bare.p99),
+            us(bare.max),
+            '1.00×',
+          ],
+        ],
+      },
+      {
+        caption: `Server away for ${awayMs / 1000} s while logging ${RATE} batches/s with images`,
+        columns: ['measure', 'value'],
+        rows: [
+          [
+            'process RSS before → peak',
+            `${mb(outage.beforeBytes.rss)} → ${mb(outage.peakBytes.rss)}`,
+          ],
+          [
+            'JS heap used before → peak',
+            `${mb(outage.beforeBytes.heap)} → ${mb(outage.peakBytes.heap)}`,
+          ],
+          [
+            'external + array buffers before → peak',
+            `${mb(outage.beforeBytes.external)} → ${mb(outage.peakBytes.external)}`,
+          ],
+          [
+            'buffer slots in use / bound at the end of the outage',
+            `${count(outage.duringStats.bufferSlots)} / ${count(outage.duringStats.bufferBound)}`,
+          ],
+          [
+            'image frames dropped / whole messages dropped',
+            `${count(outage.afterStats.droppedImageFrames)} / ${count(outage.afterStats.droppedMessages)}`,
+          ],
+          ['replayed after reconnect', count(outage.afterStats.replayed)],
+          ['server restart → reconnected and drained', ms(outage.recoveredMs)],
+        ],
+      },
+    ];
+    const targets: TargetVerdict[] = [
+      {
+        target: `logBatch median ≤ ${TARGET_MEDIAN_US} µs`,
+        measured: `${us(withImages.p50)} with 16 images (p99 ${us(withImages.p99)}); ${us(scalarsOnly.p50)} without`,
+        met: quick ? null : withImages.p50 <= TARGET_MEDIAN_US,
+      },
+    ];
+    return {
+      method:
+        `A TrainingSession from @trainwatch/trainer-sdk logs ${RATE} batches/s to the product server; each logBatch call ` +
+        'is timed on its own (performance.now, µs). The baseline does the least any client must: create the message, ' +
+        'serialize it and write it to a grpc-js stream (to the relay). Then the server is stopped for the outage while ' +
+        "logging continues, and restarted on the same ports; memory is this process' (it runs only the SDK then).",
+      tables,
+      targets,
+      notes,
+    };
+  },
+);

@@ -1,0 +1,39 @@
+/**
+ * Writes the benchmark report from the JSON results in a directory:
+ * `node write-report.js --results <dir> --out <file> [--analysis <file>]`.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import type { BenchResult } from '../common/result';
+import { renderReport, type MachineInfo } from './render-report';
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+function machine(): MachineInfo {
+  const cores = cpus();
+  return {
+    cpuModel: cores[0]?.model.trim() ?? 'unknown',
+    cores: cores.length,
+    memoryBytes: totalmem(),
+    node: process.version,
+    os: `${type()} ${release()}`,
+  };
+}
+
+const resultsDir = argument('--results');
+const out = argument('--out');
+if (!resultsDir || !out) {
+  console.error('usage: write-report --results <dir> --out <file> [--analysis <file>]');
+  process.exit(2);
+}
+const results = readdirSync(resultsDir)
+  .filter((file) => file.endsWith('.json'))
+  .map((file) => JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as BenchResult);
+const analysisFile = argument('--analysis');
+const analysis = analysisFile && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : '';
+writeFileSync(out, renderReport(results, machine(), new Date(), analysis));
+console.log(`wrote ${out} from ${results.length} results`);

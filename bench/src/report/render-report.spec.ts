@@ -1,0 +1,97 @@
+import type { BenchResult } from '../common/result';
+import { orderResults, renderReport, type MachineInfo } from './render-report';
+
+const machine: MachineInfo = {
+  cpuModel: 'Test CPU @ 2.80GHz',
+  cores: 2,
+  memoryBytes: 24 * 2 ** 30,
+  node: 'v20.20.2',
+  os: 'Linux 6.1',
+};
+
+function result(name: string, patch: Partial<BenchResult> = {}): BenchResult {
+  return {
+    name,
+    title: `Title of ${name}`,
+    quick: false,
+    startedAt: '2026-11-22T12:00:00.000Z',
+    durationSec: 61.4,
+    method: `How ${name} works.`,
+    tables: [{ caption: 'Figures', columns: ['target', 'p99'], rows: [['product', '12.0 ms']] }],
+    targets: [{ target: `${name} target`, measured: '12.0 ms', met: true }],
+    notes: [],
+    ...patch,
+  };
+}
+
+describe('renderReport', () => {
+  const when = new Date('2026-11-22T12:30:00.000Z');
+
+  it('names the machine, the date and how to reproduce', () => {
+    const text = renderReport([result('e2e')], machine, when);
+    expect(text).toContain(
+      '| Test CPU @ 2.80GHz | 2 | 24.0 GiB | v20.20.2 | Linux 6.1 | 2026-11-22 12:30:00 UTC |',
+    );
+    expect(text).toContain('npm run bench');
+    expect(text).toContain('_Run 2026-11-22 12:00:00 UTC, 61 s._');
+  });
+
+  it('lists every target with met or missed and the reason', () => {
+    const text = renderReport(
+      [
+        result('e2e'),
+        result('sdk', {
+          targets: [
+            { target: 'logBatch median', measured: '31 µs', met: false, why: 'encodes eagerly' },
+          ],
+        }),
+      ],
+      machine,
+      when,
+    );
+    expect(text).toContain('| e2e target | 12.0 ms | **met** |  |');
+    expect(text).toContain('| logBatch median | 31 µs | **missed** | encodes eagerly |');
+    expect(text).toContain('- logBatch median: 31 µs — **missed** (encodes eagerly).');
+  });
+
+  it('shows a failed benchmark as failed instead of inventing figures', () => {
+    const text = renderReport(
+      [result('browser', { error: 'Error: Chromium not found', tables: [], targets: [] })],
+      machine,
+      when,
+    );
+    expect(text).toContain('**This benchmark failed in this run:**');
+    expect(text).toContain('Error: Chromium not found');
+    expect(text).toContain(
+      '| Title of browser | benchmark failed | not judged | see its section |',
+    );
+  });
+
+  it('flags quick runs as not representative', () => {
+    const text = renderReport(
+      [result('e2e', { quick: true, targets: [{ target: 't', measured: 'm', met: null }] })],
+      machine,
+      when,
+    );
+    expect(text).toContain('quick smoke run: figures are not representative');
+    expect(text).toContain('| t | m | not judged |  |');
+  });
+
+  it('includes the hand-written analysis', () => {
+    expect(renderReport([result('e2e')], machine, when, '## Why\n\nBecause.\n')).toContain(
+      '## Why\n\nBecause.',
+    );
+  });
+});
+
+describe('orderResults', () => {
+  it('follows the benchmark order with unknown names last', () => {
+    const names = orderResults([
+      result('zeta'),
+      result('browser'),
+      result('ingest'),
+      result('e2e'),
+    ]).map((r) => r.name);
+    expect(names).toEqual(['ingest', 'e2e', 'browser', 'zeta']);
+  });
+});

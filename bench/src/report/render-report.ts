@@ -1,0 +1,144 @@
+import { markdownTable } from '../common/format';
+import type { BenchResult, TargetVerdict } from '../common/result';
+
+/** The machine the figures come from. */
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  node: string;
+  os: string;
+}
+
+/** Benchmarks in report order (others follow, by name). */
+export const BENCHMARK_ORDER = ['ingest', 'e2e', 'command', 'slow-watcher', 'sdk', 'browser'];
+
+function verdict(target: TargetVerdict): string {
+  if (target.met === null) return 'not judged';
+  return target.met ? '**met**' : '**missed**';
+}
+
+/** Orders results by BENCHMARK_ORDER, unknown names last in name order. */
+export function orderResults(results: readonly BenchResult[]): BenchResult[] {
+  const rank = (name: string) => {
+    const index = BENCHMARK_ORDER.indexOf(name);
+    return index === -1 ? BENCHMARK_ORDER.length : index;
+  };
+  return [...results].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+function section(result: BenchResult): string {
+  const lines = [`## ${result.title}`, ''];
+  const when = `Run ${result.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${Math.round(result.durationSec)} s`;
+  lines.push(
+    `_${when}${result.quick ? ', **quick smoke run: figures are not representative**' : ''}._`,
+    '',
+  );
+  if (result.error) {
+    lines.push('**This benchmark failed in this run:**', '', '```', result.error.trim(), '```', '');
+    return lines.join('\n');
+  }
+  lines.push(result.method, '');
+  for (const table of result.tables) {
+    lines.push(`**${table.caption}**`, '', markdownTable(table.columns, table.rows), '');
+  }
+  if (result.targets.length > 0) {
+    lines.push('Targets:', '');
+    for (const target of result.targets) {
+      lines.push(
+        `- ${target.target}: ${target.measured} — ${verdict(target)}${target.why ? ` (${target.why})` : ''}.`,
+      );
+    }
+    lines.push('');
+  }
+  if (result.notes.length > 0) {
+    lines.push('Notes:', '');
+    for (const note of result.notes) lines.push(`- ${note}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/**
+ * BENCHMARKS.md from the collected results: machine, how to reproduce, every
+ * target with met/missed, then a section per benchmark. `analysis` is
+ * hand-written text kept between runs (why targets are missed), or empty.
+ */
+export function renderReport(
+  results: readonly BenchResult[],
+  machine: MachineInfo,
+  generatedAt: Date,
+  analysis = '',
+): string {
+  const ordered = orderResults(results);
+  const allTargets = ordered.flatMap((r) =>
+    r.error
+      ? [
+          {
+            target: r.title,
+            measured: 'benchmark failed',
+            met: null,
+            why: 'see its section',
+          } as TargetVerdict,
+        ]
+      : r.targets,
+  );
+  const quick = ordered.some((r) => r.quick);
+  const lines = [
+    '# Benchmarks',
+    '',
+    'Figures from `npm run bench` on the machine below. Each benchmark runs the product and, where the work allows, ' +
+      'a bare grpc-js relay that only forwards bytes (the practical limit of this stack on this machine) in the ' +
+      'same run, and reports the ratio. These are benchmarks, not tests: nothing in `npm test` depends on them.',
+    '',
+  ];
+  if (quick)
+    lines.push(
+      '> Some sections come from a `--quick` smoke run; their figures are not representative.',
+      '',
+    );
+  lines.push(
+    '## Machine',
+    '',
+    markdownTable(
+      ['CPU', 'cores', 'RAM', 'Node', 'OS', 'report written'],
+      [
+        [
+          machine.cpuModel,
+          String(machine.cores),
+          `${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
+          machine.node,
+          machine.os,
+          generatedAt
+            .toISOString()
+            .replace('T', ' ')
+            .replace(/\.\d+Z$/, ' UTC'),
+        ],
+      ],
+    ),
+    '',
+    'Server, relay, load generators and Chromium share these cores; CPU figures are percent of one core.',
+    '',
+    '## How to reproduce',
+    '',
+    '```sh',
+    'npm ci',
+    'npm run bench                      # builds server, web, simulator and bench, runs everything (~25 min), rewrites this file',
+    'npm run bench -- --quick           # a few seconds per benchmark; writes tmp/bench/BENCHMARKS.md instead',
+    'npm run bench -- --only e2e        # one benchmark; the report keeps the latest result of the others',
+    '```',
+    '',
+    'See bench/README.md for what each benchmark does and its flags.',
+    '',
+    '## Targets',
+    '',
+    markdownTable(
+      ['target', 'measured', 'verdict', 'why'],
+      allTargets.map((t) => [t.target, t.measured, verdict(t), t.why ?? '']),
+    ),
+    '',
+  );
+  if (analysis.trim() !== '') lines.push(analysis.trim(), '');
+  for (const result of ordered) lines.push(section(result));
+  return `${lines.join('\n').trimEnd()}\n`;
+}

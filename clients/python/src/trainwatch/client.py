@@ -1,0 +1,368 @@
+"""TrainingSession: what a training loop talks to.
+
+Every ``log_*`` call builds a small message and appends it to the bounded outbox; nothing on the
+training thread waits for the network, and nothing raises because the server is away. Three
+background threads do the rest: the connection (register, stream, reconnect), the encoder (images
+to JPEG) and the ticker (performance figures twice a second).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Any, Deque, Dict, List, Mapping, Optional, Union
+
+from . import images as imaging
+from .commands import CommandHandler, CommandProcessor
+from .buffer import (
+    DEFAULT_BOUND,
+    DEFAULT_IMAGE_BUDGET_BYTES,
+    KIND_BATCH,
+    KIND_COMMAND_RESULT,
+    KIND_EPOCH,
+    KIND_PERFORMANCE,
+    KIND_STATUS,
+    Entry,
+    Outbox,
+)
+from .config import SESSION_ID_PATTERN, TrainingConfig, status_name, status_value
+from .connection import Connection, ConnectionOptions
+from .encoder import Encoder
+from .gate import STOPPED, Gate
+from .gen.telemetry.v1 import telemetry_pb2 as pb
+from .performance import PerformanceTracker
+from .version import __version__
+
+log = logging.getLogger("trainwatch")
+
+DEFAULT_MAX_IMAGES = 16
+"""Images kept per batch until the server says its own limit (ServerConfig.max_batch_size)."""
+
+_FINAL_STATUSES = (pb.TRAINING_STATUS_COMPLETED, pb.TRAINING_STATUS_FAILED)
+
+REMEMBERED_ERRORS = 100
+"""Server ErrorResponses kept for ``errors()``."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class TrainingSession:
+    """One training run streaming to a trainwatch server.
+
+    >>> session = TrainingSession("127.0.0.1:50051", {"total_epochs": 3, "batches_per_epoch": 100,
+    ...                                                "batch_size": 32}).connect()
+    """
+
+    def __init__(
+        self,
+        address: str,
+        config: Union[TrainingConfig, Mapping[str, Any]],
+        session_id: Optional[str] = None,
+        buffer_size: Optional[int] = None,
+        *,
+        client_name: str = "trainwatch-python",
+        image_buffer_bytes: int = DEFAULT_IMAGE_BUDGET_BYTES,
+        max_image_side: Optional[int] = None,
+        performance_interval: float = 0.5,
+        connection: Optional[ConnectionOptions] = None,
+    ) -> None:
+        if session_id is not None and not SESSION_ID_PATTERN.match(session_id):
+            raise ValueError(f"session_id must be 1-128 characters from [A-Za-z0-9._:-], got {session_id!r}")
+        if buffer_size is not None and buffer_size < 1:
+            raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+        self.config = TrainingConfig.coerce(config)
+        self.address = address
+        self._requested_id = session_id or ""
+        self._buffer_size = buffer_size
+        self._client_name = client_name
+        self._performance_interval = performance_interval
+        self._outbox = Outbox(buffer_size or DEFAULT_BOUND, image_buffer_bytes)
+        self._gate = Gate()
+        self._perf = PerformanceTracker(self.config.total_epochs, self.config.batches_per_epoch)
+        self._errors: Deque[pb.ErrorResponse] = collections.deque(maxlen=REMEMBERED_ERRORS)
+        self._server_config: Optional[pb.ServerConfig] = None
+        self._registered = threading.Event()
+        self._stopping = threading.Event()
+        self._status = pb.TRAINING_STATUS_UNKNOWN
+        self._reported_drops = (0, 0)  # (image frames, messages) already told to the dashboard
+        self._closed = False
+        self._lock = threading.Lock()
+        self._connection = Connection(
+            address,
+            self._outbox,
+            self._session_info,
+            self._on_registered,
+            self._on_response,
+            connection or ConnectionOptions(),
+        )
+        self._commands = CommandProcessor(
+            self._gate, self.set_status, lambda: self._status, self._send_result
+        )
+        encoder = Encoder(
+            self._outbox,
+            lambda: self._server_config,
+            lambda: self.config.class_names,
+            max_image_side,
+            self._stopping,
+        )
+        self._threads = [
+            encoder.thread,
+            threading.Thread(target=self._tick_loop, name="trainwatch-ticker", daemon=True),
+        ]
+        self._started = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def connect(self) -> "TrainingSession":
+        """Starts the background threads and returns at once; registration happens on them."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._connection.start()
+                for thread in self._threads:
+                    thread.start()
+        return self
+
+    def wait_registered(self, timeout: Optional[float] = None) -> bool:
+        """Blocks until the server accepted the session (for scripts and tests; never needed)."""
+        return self._registered.wait(timeout)
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Waits until the server acknowledged everything logged so far; False on timeout."""
+        return self._outbox.wait_drained(timeout)
+
+    def close(
+        self,
+        status: Optional[Union[str, int]] = "completed",
+        message: Optional[str] = None,
+        timeout: float = 10.0,
+    ) -> bool:
+        """Reports ``status`` (None to skip), flushes for up to ``timeout`` s and stops the threads.
+
+        The default message says whether the run finished or was stopped from the dashboard.
+        Returns True when everything was acknowledged. Idempotent.
+        """
+        with self._lock:
+            if self._closed:
+                return self._outbox.is_drained()
+            self._closed = True
+        final_sample = self._perf.sample(force=True)
+        if final_sample is not None:
+            self._outbox.add(Entry(KIND_PERFORMANCE, self._request(performance_data=final_sample)))
+        if status is not None and self._status not in _FINAL_STATUSES:
+            if message is None:
+                message = "stopped on request" if self._gate.state == STOPPED else "finished"
+            self.set_status(status, message)
+        drained = self.flush(timeout) if self._started else False
+        if not drained:
+            log.warning("trainwatch: closing with %d unacknowledged messages", len(self._outbox))
+        self._stopping.set()
+        with self._outbox.cond:
+            self._outbox.cond.notify_all()
+        self._gate.stop()
+        if self._started:
+            self._connection.finish(timeout=2.0)
+            for thread in self._threads:
+                thread.join(2.0)
+        return drained
+
+    def __enter__(self) -> "TrainingSession":
+        return self.connect()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is None:
+            self.close("completed")
+        else:
+            self.close("failed", f"{exc_type.__name__}: {exc}")
+
+    # -- logging (training thread) -------------------------------------------------------------
+
+    def log_batch(
+        self,
+        epoch: int,
+        batch_idx: int,
+        loss: float,
+        images: Any = None,
+        predictions: Any = None,
+        ground_truth: Any = None,
+        batch_size: Optional[int] = None,
+    ) -> None:
+        """Records one training step. Returns at once; images are encoded on another thread.
+
+        ``images``: torch tensor (N,C,H,W) float 0..1 or uint8, or numpy (N,H,W,C)/(N,C,H,W)/(N,H,W).
+        ``predictions``: class indices (N,) or logits/probabilities (N,K). ``ground_truth``: (N,).
+        Only the first ServerConfig.max_batch_size samples are kept. ``loss`` may be a 0-d tensor
+        (reading it waits for the device, as ``loss.item()`` would).
+        """
+        if epoch < 0 or batch_idx < 0:
+            raise ValueError(f"epoch and batch_idx must be >= 0, got {epoch}, {batch_idx}")
+        self._perf.record_batch(epoch, batch_idx)
+        if self._status == pb.TRAINING_STATUS_UNKNOWN:
+            self.set_status("running", "training started")
+        if batch_size is None:
+            batch_size = len(images) if images is not None else self.config.batch_size
+        request = self._request(
+            batch_data=pb.BatchData(
+                epoch=epoch,
+                batch_idx=batch_idx,
+                batch_size=int(batch_size),
+                batch_loss=float(loss),
+                timestamp_ms=_now_ms(),
+            )
+        )
+        if images is None and predictions is None and ground_truth is None:
+            self._outbox.add(Entry(KIND_BATCH, request))
+            return
+        raw = imaging.snapshot(images, predictions, ground_truth, self._max_images())
+        self._outbox.add(Entry(KIND_BATCH, request, raw=raw, image_bytes=raw.nbytes))
+
+    def log_epoch(self, epoch: int, average_loss: float, average_accuracy: float = 0.0) -> None:
+        """Records an epoch summary (accuracy as a fraction 0..1)."""
+        data = pb.EpochData(
+            epoch=epoch, average_loss=float(average_loss), average_accuracy=float(average_accuracy)
+        )
+        self._outbox.add(Entry(KIND_EPOCH, self._request(epoch_data=data)))
+
+    def set_status(
+        self,
+        status: Union[str, int],
+        message: str = "",
+        config: Optional[Union[TrainingConfig, Mapping[str, Any]]] = None,
+    ) -> None:
+        """Reports a lifecycle change ("initializing", "running", "paused", "completed", "failed")."""
+        value = status_value(status)
+        if self._status in _FINAL_STATUSES:
+            log.warning(
+                "trainwatch: status is already final (%s); not reporting %s",
+                status_name(self._status),
+                status_name(value),
+            )
+            return
+        self._status = value
+        update = pb.StatusUpdate(status=value, message=message, timestamp_ms=_now_ms())
+        if config is not None:
+            self.config = TrainingConfig.coerce(config)
+            update.config.CopyFrom(self.config.to_proto())
+        self._outbox.add(Entry(KIND_STATUS, self._request(status_update=update)))
+
+    # -- control -------------------------------------------------------------------------------
+
+    def gate(self, timeout: Optional[float] = None) -> bool:
+        """Call before each batch: blocks while paused; True to go on, False once stopped."""
+        return self._gate.wait(timeout)
+
+    @property
+    def state(self) -> str:
+        """ "running", "paused" or "stopped", as the dashboard last set it."""
+        return self._gate.state
+
+    @property
+    def waiting_at_gate(self) -> int:
+        """Threads currently held by ``gate()``."""
+        return self._gate.waiting
+
+    @property
+    def should_stop(self) -> bool:
+        return self._gate.state == STOPPED
+
+    def on_command(self, handler: CommandHandler) -> CommandHandler:
+        """Registers ``handler(command)``, called on a background thread after the gate moved.
+
+        Raising marks the command failed (the dashboard sees the message). Usable as a decorator.
+        """
+        self._commands.handlers.append(handler)
+        return handler
+
+    # -- introspection -------------------------------------------------------------------------
+
+    @property
+    def session_id(self) -> Optional[str]:
+        return self._connection.session_id or self._requested_id or None
+
+    @property
+    def server_config(self) -> Optional[pb.ServerConfig]:
+        return self._server_config
+
+    def errors(self) -> List[pb.ErrorResponse]:
+        """The latest ErrorResponses the server sent (bounded)."""
+        return list(self._errors)
+
+    def stats(self) -> Dict[str, Any]:
+        counters = self._outbox.counters
+        return {
+            "session_id": self.session_id,
+            "connected": self._connection.connected.is_set(),
+            "sent": counters["sent"],
+            "acked": counters["acked"],
+            "replayed": counters["replayed"],
+            "duplicates": counters["duplicates"],
+            "rejected": counters["rejected"],
+            "dropped_image_frames": counters["dropped_image_frames"],
+            "dropped_messages": counters["dropped_messages"],
+            "buffered": len(self._outbox),
+            "bound": self._outbox.bound,
+            "image_bytes": self._outbox.image_bytes,
+            "reconnects": self._connection.reconnects,
+            "last_error": self._connection.fatal_error or self._connection.last_error,
+        }
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _request(self, **payload: Any) -> pb.MetricsRequest:
+        return pb.MetricsRequest(session_id=self._connection.session_id, timestamp_ms=_now_ms(), **payload)
+
+    def _max_images(self) -> int:
+        config = self._server_config
+        return config.max_batch_size if config is not None else DEFAULT_MAX_IMAGES
+
+    def _session_info(self) -> pb.SessionInfo:
+        return pb.SessionInfo(
+            session_id=self._connection.session_id or self._requested_id,
+            client_name=self._client_name,
+            client_version=__version__,
+            config=self.config.to_proto(),
+            timestamp_ms=_now_ms(),
+        )
+
+    def _on_registered(self, response: pb.SessionResponse) -> None:
+        self._server_config = response.server_config
+        if self._buffer_size is None and response.server_config.buffer_size > 0:
+            self._outbox.set_bound(response.server_config.buffer_size)
+        self._registered.set()
+        self._report_drops()
+
+    def _report_drops(self) -> None:
+        """Tells the dashboard, in a status message, what the buffer dropped while the server was away."""
+        counters = self._outbox.counters
+        images = counters["dropped_image_frames"] - self._reported_drops[0]
+        messages = counters["dropped_messages"] - self._reported_drops[1]
+        if (images == 0 and messages == 0) or self._status in (pb.TRAINING_STATUS_UNKNOWN, *_FINAL_STATUSES):
+            return
+        self._reported_drops = (counters["dropped_image_frames"], counters["dropped_messages"])
+        self.set_status(
+            self._status,
+            f"trainer buffer was full while offline: dropped the images of {images} batches and {messages} messages",
+        )
+
+    def _on_response(self, response: pb.MetricsResponse) -> None:
+        kind = response.WhichOneof("payload")
+        if kind == "ack":
+            self._outbox.ack(response.ack.sequence, response.ack.success, response.ack.duplicate)
+        elif kind == "command":
+            self._commands.apply(response.command)
+        elif kind == "error":
+            self._errors.append(response.error)
+            log.warning("trainwatch: server rejected a message: %s", response.error.message)
+
+    def _send_result(self, result: pb.CommandResult) -> None:
+        self._outbox.add(Entry(KIND_COMMAND_RESULT, self._request(command_result=result)))
+
+    def _tick_loop(self) -> None:
+        while not self._stopping.wait(self._performance_interval):
+            sample = self._perf.sample()
+            if sample is not None:
+                self._outbox.add(Entry(KIND_PERFORMANCE, self._request(performance_data=sample)))

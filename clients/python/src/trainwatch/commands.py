@@ -1,0 +1,75 @@
+"""What the trainer does with a ControlCommand: handlers, the gate, a status and one result."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable, Deque, List, Tuple
+
+from .gate import Gate
+from .gen.telemetry.v1 import telemetry_pb2 as pb
+
+CommandHandler = Callable[[pb.ControlCommand], Any]
+
+REMEMBERED_COMMANDS = 256
+"""Command ids remembered so a redelivered command is not applied twice."""
+
+
+class CommandProcessor:
+    """Applies commands in arrival order on the connection thread.
+
+    Handlers run first; one that raises refuses the command and the gate stays as it was. The new
+    status is queued before the CommandResult, so by the time the dashboard's SendCommand resolves
+    the session already shows it.
+    """
+
+    def __init__(
+        self,
+        gate: Gate,
+        set_status: Callable[[str, str], None],
+        current_status: Callable[[], int],
+        send_result: Callable[[pb.CommandResult], None],
+    ) -> None:
+        self._gate = gate
+        self._set_status = set_status
+        self._current_status = current_status
+        self._send_result = send_result
+        self.handlers: List[CommandHandler] = []
+        self._seen: Deque[str] = collections.deque(maxlen=REMEMBERED_COMMANDS)
+
+    def apply(self, command: pb.ControlCommand) -> None:
+        if command.command_id and command.command_id in self._seen:
+            return  # redelivered after a reconnect: its result is already queued
+        self._seen.append(command.command_id)
+        success, message = True, ""
+        try:
+            for handler in list(self.handlers):
+                handler(command)
+        except Exception as error:  # a user callback must not take the connection down
+            success, message = False, f"handler failed: {type(error).__name__}: {error}"
+        if success:
+            success, message = self._move_gate(command)
+        self._send_result(
+            pb.CommandResult(
+                command_id=command.command_id, success=success, message=message, status=self._current_status()
+            )
+        )
+
+    def _move_gate(self, command: pb.ControlCommand) -> Tuple[bool, str]:
+        by = command.issued_by or "dashboard"
+        if command.type == pb.COMMAND_TYPE_PAUSE:
+            if not self._gate.pause():
+                return False, f"not running ({self._gate.state})"
+            self._set_status("paused", f"paused by {by}")
+            return True, "paused before the next batch"
+        if command.type == pb.COMMAND_TYPE_RESUME:
+            if not self._gate.resume():
+                return False, f"not paused ({self._gate.state})"
+            self._set_status("running", f"resumed by {by}")
+            return True, "resumed"
+        if command.type == pb.COMMAND_TYPE_STOP:
+            if not self._gate.stop():
+                return False, "already stopping"
+            # COMPLETED is final on the server, so close() reports it once the loop has ended.
+            self._set_status("running", f"stopping (by {by})")
+            return True, "stopping: the loop ends at its next gate"
+        return False, f"unsupported command type {command.type}"

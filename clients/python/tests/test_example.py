@@ -1,0 +1,68 @@
+"""examples/train_cnn.py trains for real, streams into the server and obeys the dashboard."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from harness import Dashboard, ServerProcess, wait_for
+
+from trainwatch.gen.telemetry.v1 import dashboard_pb2 as dpb
+from trainwatch.gen.telemetry.v1 import telemetry_pb2 as pb
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "train_cnn.py"
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="torch is not installed (python3-torch)"
+)
+
+
+def test_the_example_streams_and_stops_when_the_dashboard_says_so(
+    server: ServerProcess, dashboard: Dashboard
+) -> None:
+    session_id = f"example-{uuid.uuid4().hex[:8]}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(EXAMPLE),
+            "--server",
+            server.address,
+            "--epochs",
+            "50",
+            "--batches",
+            "40",
+            "--session-id",
+            session_id,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: (s := dashboard.session(session_id)) and s.batches_received >= 45,
+            timeout=60,
+            what="the example past its first epoch",
+        )
+        snapshot = dashboard.snapshot(session_id)
+        assert len(snapshot.epochs) >= 1 and snapshot.latest_images.images
+        assert snapshot.latest_images.predictions[0].predicted_label in snapshot.session.config.class_names
+        result = dashboard.command(session_id, pb.COMMAND_TYPE_STOP)
+        assert result.entry.state == dpb.COMMAND_STATE_SUCCEEDED
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "(stopped)" in output
+    summary = dashboard.session(session_id)
+    assert (
+        summary.status == pb.TRAINING_STATUS_COMPLETED
+        and summary.status_message == "stopped from the dashboard"
+    )
+    assert summary.batches_received < 50 * 40

@@ -1,0 +1,119 @@
+import { CommandType, TrainingStatus, type ControlCommand } from '@trainwatch/proto';
+import type { CommandGate } from './command-gate';
+import type { CommandHandler, SessionError } from './types';
+
+/** Command ids remembered so a command delivered twice is answered once. */
+export const ANSWERED_COMMANDS_BOUND = 256;
+
+/** The answer to one command, as CommandResult carries it. */
+export interface CommandOutcome {
+  commandId: string;
+  success: boolean;
+  message: string;
+  status: TrainingStatus;
+}
+
+/** What the dispatcher needs from its session. */
+export interface CommandDispatcherHooks {
+  status(): TrainingStatus;
+  /** A new command arrived (duplicates are not announced). */
+  received(command: ControlCommand): void;
+  setStatus(status: TrainingStatus, message: string): void;
+  /** Sends the one CommandResult for a command. */
+  answer(outcome: CommandOutcome): void;
+  report(error: SessionError): void;
+}
+
+/**
+ * Runs user handlers and the built-in gate for each ControlCommand, one
+ * command at a time in arrival order (so a slow PAUSE handler cannot let a
+ * later RESUME overtake it), and answers each command id exactly once.
+ */
+export class CommandDispatcher {
+  private readonly handlers = new Map<CommandType, CommandHandler[]>();
+  private readonly answered = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly gate: CommandGate,
+    private readonly hooks: CommandDispatcherHooks,
+  ) {}
+
+  /** Adds a handler for one command type; returns a function that removes it. */
+  add(type: CommandType, handler: CommandHandler): () => void {
+    const list = this.handlers.get(type) ?? [];
+    list.push(handler);
+    this.handlers.set(type, list);
+    return () => {
+      const index = list.indexOf(handler);
+      if (index >= 0) list.splice(index, 1);
+    };
+  }
+
+  /**
+   * Queues a command; resolves once it has been answered. Returns false
+   * without doing anything for a command id already answered.
+   */
+  dispatch(command: ControlCommand): Promise<boolean> {
+    if (this.answered.has(command.commandId)) return Promise.resolve(false);
+    this.answered.add(command.commandId);
+    if (this.answered.size > ANSWERED_COMMANDS_BOUND) {
+      this.answered.delete(this.answered.values().next().value as string);
+    }
+    this.hooks.received(command);
+    const done = this.queue.then(() => this.run(command));
+    this.queue = done;
+    return done.then(() => true);
+  }
+
+  private async run(command: ControlCommand): Promise<void> {
+    let success = true;
+    let message = '';
+    try {
+      for (const handler of [...(this.handlers.get(command.type) ?? [])]) {
+        const result = await handler(command);
+        if (result && result.success === false) success = false;
+        if (result && result.message) message = result.message;
+      }
+    } catch (cause) {
+      success = false;
+      message = `handler failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+      this.hooks.report({ kind: 'command-handler', command, message, cause });
+    }
+    if (success) ({ success, message } = this.applyToGate(command, message));
+    this.hooks.answer({
+      commandId: command.commandId,
+      success,
+      message,
+      status: this.hooks.status(),
+    });
+  }
+
+  /** The built-in gate's part of a command, with the matching StatusUpdate. */
+  private applyToGate(
+    command: ControlCommand,
+    message: string,
+  ): { success: boolean; message: string } {
+    const by = command.issuedBy || 'dashboard';
+    switch (command.type) {
+      case CommandType.PAUSE:
+        if (!this.gate.pause()) return { success: false, message: message || 'not running' };
+        this.hooks.setStatus(TrainingStatus.PAUSED, `paused by ${by}`);
+        return { success: true, message: message || 'paused before the next batch' };
+      case CommandType.RESUME:
+        if (!this.gate.resume()) return { success: false, message: message || 'not paused' };
+        this.hooks.setStatus(TrainingStatus.RUNNING, `resumed by ${by}`);
+        return { success: true, message: message || 'resumed' };
+      case CommandType.STOP:
+        if (!this.gate.stop()) return { success: false, message: message || 'already stopping' };
+        if (this.hooks.status() === TrainingStatus.PAUSED) {
+          this.hooks.setStatus(TrainingStatus.RUNNING, `stopping (by ${by})`);
+        }
+        return { success: true, message: message || 'stopping: the loop ends at its next gate' };
+      case CommandType.UNSPECIFIED:
+        break;
+    }
+    // UNSPECIFIED, or a kind newer than this SDK.
+    return { success: false, message: `unknown command type ${String(command.type)}` };
+  }
+}

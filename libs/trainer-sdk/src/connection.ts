@@ -1,0 +1,251 @@
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  MetricsRequestSchema,
+  TelemetryService,
+  toGrpcMethodDefinition,
+  type MetricsRequest,
+  type MetricsResponse,
+  type SessionInfo,
+  type SessionResponse,
+} from '@trainwatch/proto';
+import { backoffDelay, type ReconnectOptions } from './backoff';
+import type { Outbox } from './outbox';
+
+const registerMethod = toGrpcMethodDefinition(TelemetryService.method.registerTrainingSession);
+const streamMethod = toGrpcMethodDefinition(TelemetryService.method.streamMetrics);
+
+/** How long one registration attempt may take before it counts as failed. */
+const REGISTER_DEADLINE_MS = 10_000;
+
+/** What the connection needs from the session that owns it. */
+export interface ConnectionHooks {
+  /** The SessionInfo to register with (called on every attempt). */
+  sessionInfo(): SessionInfo;
+  /** The server answered a registration; runs before anything is written. */
+  onRegistered(response: SessionResponse): void;
+  onResponse(response: MetricsResponse): void;
+  /** A registration attempt failed or an open stream ended. */
+  onDisconnected(reason: string, cause?: unknown): void;
+}
+
+/** Counters the connection keeps. */
+export interface ConnectionCounters {
+  sent: number;
+  replayed: number;
+  heartbeats: number;
+}
+
+/**
+ * grpc-js channel settings, each chosen on purpose. The SDK owns retries and
+ * buffering, so grpc-js' own are kept out of the way.
+ */
+export function channelOptions(reconnect: Required<ReconnectOptions>): grpc.ChannelOptions {
+  return {
+    // Notice a silently dead connection (no RST) within ~40 s even if writes stall.
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    // Let the channel reconnect on our schedule instead of its default of up to 120 s.
+    'grpc.initial_reconnect_backoff_ms': reconnect.initialDelayMs,
+    'grpc.max_reconnect_backoff_ms': reconnect.maxDelayMs,
+    // Retries of a streaming call would buffer messages outside our bound; we replay ourselves.
+    'grpc.enable_retries': 0,
+    // Responses are acks and commands: small. Refuse anything absurd.
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    // The server's max_message_bytes is enforced per message before writing; this is a backstop.
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  };
+}
+
+/**
+ * One session's link to the server: registers (and re-registers with
+ * backoff), keeps one StreamMetrics stream open, writes the outbox in order
+ * while the stream is writable, and sends heartbeats. Never throws to its
+ * caller; failures go to `hooks.onDisconnected`.
+ */
+export class Connection {
+  private readonly client: grpc.Client;
+  private call: grpc.ClientDuplexStream<MetricsRequest, MetricsResponse> | undefined;
+  private waitingForDrain = false;
+  private closed = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatNumber = 0n;
+  private heartbeatIntervalMs = 0;
+  /** The id every message is stamped with (the server's answer wins). */
+  sessionId: string;
+  readonly counters: ConnectionCounters = { sent: 0, replayed: 0, heartbeats: 0 };
+
+  constructor(
+    address: string,
+    sessionId: string,
+    private readonly outbox: Outbox,
+    private readonly reconnect: Required<ReconnectOptions>,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.sessionId = sessionId;
+    this.client = new grpc.Client(
+      address,
+      grpc.credentials.createInsecure(),
+      channelOptions(reconnect),
+    );
+  }
+
+  /** True while a stream is open after a successful registration. */
+  get connected(): boolean {
+    return this.call !== undefined;
+  }
+
+  /** Starts the register-then-stream cycle in the background. */
+  start(): void {
+    void this.attempt();
+  }
+
+  private async attempt(): Promise<void> {
+    this.retryTimer = undefined;
+    if (this.closed) return;
+    let response: SessionResponse;
+    try {
+      response = await this.register();
+      if (!response.success) throw new Error(`registration refused: ${response.message}`);
+    } catch (error) {
+      this.retry(`registration failed: ${describe(error)}`, error);
+      return;
+    }
+    if (this.closed) return;
+    if (response.sessionId !== '') this.sessionId = response.sessionId;
+    this.failures = 0;
+    this.hooks.onRegistered(response);
+    this.openStream(response.serverConfig?.heartbeatIntervalMs ?? 0);
+  }
+
+  private register(): Promise<SessionResponse> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        registerMethod.path,
+        registerMethod.requestSerialize,
+        registerMethod.responseDeserialize,
+        this.hooks.sessionInfo(),
+        new grpc.Metadata(),
+        { deadline: Date.now() + REGISTER_DEADLINE_MS },
+        (error, value) => (error || !value ? reject(error ?? new Error('empty')) : resolve(value)),
+      );
+    });
+  }
+
+  private openStream(heartbeatIntervalMs: number): void {
+    const call = this.client.makeBidiStreamRequest(
+      streamMethod.path,
+      streamMethod.requestSerialize,
+      streamMethod.responseDeserialize,
+      new grpc.Metadata(),
+      {},
+    );
+    this.call = call;
+    this.waitingForDrain = false;
+    this.heartbeatNumber = 0n;
+    call.on('data', (response: MetricsResponse) => this.hooks.onResponse(response));
+    call.on('drain', () => {
+      this.waitingForDrain = false;
+      this.pump();
+    });
+    // grpc-js emits 'error' for any non-OK end; 'status' always follows the end.
+    call.on('error', (error: Error) => this.lost(call, `stream failed: ${describe(error)}`, error));
+    call.on('status', (status: grpc.StatusObject) =>
+      this.lost(call, `stream ended: ${grpc.status[status.code]} ${status.details}`.trim()),
+    );
+    this.heartbeatIntervalMs = heartbeatIntervalMs;
+    if (heartbeatIntervalMs > 0) {
+      this.heartbeatTimer = setInterval(() => this.heartbeat(), heartbeatIntervalMs);
+      this.heartbeatTimer.unref();
+    }
+    this.pump();
+  }
+
+  private lost(
+    call: grpc.ClientDuplexStream<MetricsRequest, MetricsResponse>,
+    reason: string,
+    cause?: unknown,
+  ): void {
+    if (this.call !== call) return;
+    this.call = undefined;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    if (this.closed) return;
+    this.retry(reason, cause);
+  }
+
+  private retry(reason: string, cause?: unknown): void {
+    this.hooks.onDisconnected(reason, cause);
+    if (this.closed) return;
+    const delay = backoffDelay(this.failures++, this.reconnect);
+    this.retryTimer = setTimeout(() => void this.attempt(), delay);
+  }
+
+  /** Writes unsent messages in order until the stream pushes back; resumes on 'drain'. */
+  pump(): void {
+    const call = this.call;
+    if (call === undefined || this.waitingForDrain) return;
+    for (let entry = this.outbox.peekUnsent(); entry; entry = this.outbox.peekUnsent()) {
+      entry.request.sessionId = this.sessionId;
+      if (entry.writes > 0) this.counters.replayed++;
+      this.outbox.markSent(entry.sequence);
+      this.counters.sent++;
+      if (!call.write(entry.request)) {
+        this.waitingForDrain = true;
+        return;
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    // Heartbeats are not buffered: one that cannot go now is simply skipped.
+    if (this.call === undefined || this.waitingForDrain) return;
+    this.heartbeatNumber++;
+    this.counters.heartbeats++;
+    this.call.write(
+      create(MetricsRequestSchema, {
+        sessionId: this.sessionId,
+        timestampMs: BigInt(Date.now()),
+        sequence: 0n,
+        payload: { case: 'heartbeat', value: { sequenceNumber: this.heartbeatNumber } },
+      }),
+    );
+  }
+
+  /** The server's heartbeat interval on the current connection (0 before registration). */
+  get heartbeatMs(): number {
+    return this.heartbeatIntervalMs;
+  }
+
+  /**
+   * Ends the stream (half-close, so the server sees a clean end), waits up to
+   * `timeoutMs` for the server to finish it, then releases the channel.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeatTimer);
+    const call = this.call;
+    if (call !== undefined) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          call.cancel();
+          resolve();
+        }, timeoutMs);
+        call.once('status', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        call.end();
+      });
+      this.call = undefined;
+    }
+    this.client.close();
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

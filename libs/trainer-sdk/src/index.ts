@@ -1,0 +1,35 @@
+/**
+ * Trainer SDK: stream a training run to a trainwatch server and obey its
+ * dashboard's pause, resume and stop. CommonJS, Node >= 20.19; usable from
+ * TypeScript and plain JavaScript.
+ */
+export { TrainingSession, DEFAULT_BUFFER_SIZE } from './training-session';
+export { ANSWERED_COMMANDS_BOUND } from './command-dispatcher';
+export type {
+  BatchLog,
+  CommandHandler,
+  CommandHandlerResult,
+  EpochLog,
+  ImageDataInit,
+  PredictionInit,
+  SessionError,
+  SessionEvents,
+  SessionStats,
+  TrainingConfigInit,
+  TrainingSessionOptions,
+} from './types';
+export type { GateResult } from './command-gate';
+export type { DroppedItem } from './outbox';
+export { backoffDelay, DEFAULT_RECONNECT, type ReconnectOptions } from './backoff';
+export { PERFORMANCE_WINDOW } from './performance-tracker';
+export {
+  encodeJpeg,
+  fitWithin,
+  DEFAULT_MAX_IMAGE_DIMENSION,
+  type EncodeJpegOptions,
+  type RawImage,
+} from './encode-jpeg';
+export { SDK_VERSION, SUPPORTED_NODE } from './version';
+// Re-exported so callers need no direct dependency on the contract package.
+export { CommandType, TrainingStatus } from '@trainwatch/proto';
+export type { ControlCommand, ErrorResponse, ImageData, ServerConfig } from '@trainwatch/proto';

@@ -1,0 +1,148 @@
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type {
+  CommandType,
+  ControlCommand,
+  ErrorResponse,
+  ImageDataSchema,
+  ServerConfig,
+  TrainingStatus,
+} from '@trainwatch/proto';
+import type { ReconnectOptions } from './backoff';
+import type { DroppedItem } from './outbox';
+
+/** The shape of the run, sent when registering. Class names label predictions on the dashboard. */
+export interface TrainingConfigInit {
+  totalEpochs: number;
+  batchesPerEpoch: number;
+  batchSize: number;
+  modelName?: string;
+  dataSetName?: string;
+  classNames?: string[];
+}
+
+/** Options for {@link TrainingSession.connect}. */
+export interface TrainingSessionOptions {
+  /** host:port of the server's gRPC listener, e.g. "127.0.0.1:50051". */
+  address: string;
+  /** Session id to use (and resume with); one is generated when omitted. */
+  sessionId?: string;
+  /** Name shown on the dashboard. Default "trainwatch-node". */
+  clientName?: string;
+  config: TrainingConfigInit;
+  /**
+   * Buffer bound in slots (a message takes one, a batch's images one more).
+   * Default: the server's buffer_size; 1000 until the server has answered.
+   */
+  bufferSize?: number;
+  reconnect?: ReconnectOptions;
+  /**
+   * How long `connect` waits for the first registration before returning
+   * anyway (the session keeps trying in the background). Default 5000.
+   */
+  connectTimeoutMs?: number;
+  /** Performance samples are sent every this many batches, or less often (see performanceIntervalMs). Default 10. */
+  performanceEveryBatches?: number;
+  /** ...and at most once per this many milliseconds. Default 500. */
+  performanceIntervalMs?: number;
+  /** Called for every problem; never thrown into the training loop. */
+  onError?: (error: SessionError) => void;
+}
+
+/** Everything that can go wrong without the training loop being at fault. */
+export type SessionError =
+  /** The server rejected one message (it names the batch when there is one). */
+  | { kind: 'server-error'; error: ErrorResponse; message: string }
+  /** The connection failed or dropped; the SDK is reconnecting. */
+  | { kind: 'connection'; message: string; cause?: unknown }
+  /** The buffer was full and something was dropped. */
+  | { kind: 'dropped'; item: DroppedItem; message: string }
+  /** A command handler threw; the command was reported as failed. */
+  | { kind: 'command-handler'; command: ControlCommand; message: string; cause: unknown }
+  /** A batch had more images than the server allows; the extra ones were not sent. */
+  | { kind: 'images-trimmed'; epoch: number; batchIdx: number; message: string };
+
+/** A JPEG sample image: an ImageData message, or a plain object with the same fields. */
+export type ImageDataInit = MessageInitShape<typeof ImageDataSchema>;
+
+/** A prediction for one sample image. */
+export interface PredictionInit {
+  /** Index into the config's classNames. */
+  predictedClass: number;
+  /** 0..1. */
+  confidence: number;
+  /** Defaults to classNames[predictedClass] on the dashboard. */
+  predictedLabel?: string;
+}
+
+/** One training step for {@link TrainingSession.logBatch}. */
+export interface BatchLog {
+  epoch: number;
+  batchIdx: number;
+  loss: number;
+  /** Samples in the batch; defaults to the config's batchSize. */
+  batchSize?: number;
+  /** JPEG sample images (see encodeJpeg / TrainingSession.encodeImage). */
+  images?: ImageDataInit[];
+  /** One per image, same order. */
+  predictions?: PredictionInit[];
+  /** True class index per image, same order. */
+  groundTruth?: number[];
+}
+
+/** End-of-epoch summary for {@link TrainingSession.logEpoch}. */
+export interface EpochLog {
+  epoch: number;
+  averageLoss: number;
+  /** 0..1. */
+  averageAccuracy: number;
+}
+
+/** What a command handler may return; a thrown error reports failure. */
+export type CommandHandlerResult = void | { success?: boolean; message?: string };
+
+/** A user handler for one command type; may be async. */
+export type CommandHandler = (
+  command: ControlCommand,
+) => CommandHandlerResult | Promise<CommandHandlerResult>;
+
+/** Counters from {@link TrainingSession.stats}. */
+export interface SessionStats {
+  /** Sequenced messages written (replays included). */
+  sent: number;
+  /** Sequenced messages acknowledged by the server. */
+  acked: number;
+  /** Writes that were replays after a reconnect. */
+  replayed: number;
+  /** Batches whose images were dropped to respect the bound. */
+  droppedImageFrames: number;
+  /** Whole messages dropped to respect the bound (scalars; reported loudly). */
+  droppedMessages: number;
+  /** Messages held (unacknowledged or unsent). */
+  buffered: number;
+  /** Held batches that still carry images. */
+  bufferedImageFrames: number;
+  /** Slots in use (buffered + bufferedImageFrames) and the bound on them. */
+  bufferSlots: number;
+  bufferBound: number;
+  /** Encoded image bytes held in the buffer. */
+  bufferedImageBytes: number;
+  /** Heartbeats sent (not sequenced, not buffered). */
+  heartbeats: number;
+  /** Successful re-registrations after the first. */
+  reconnects: number;
+  connected: boolean;
+  /** Last sequence number assigned. */
+  lastSequence: number;
+}
+
+/** Events of {@link TrainingSession}. */
+export interface SessionEvents {
+  command: [command: ControlCommand];
+  'error-response': [error: ErrorResponse];
+  connected: [serverConfig: ServerConfig, resumed: boolean];
+  disconnected: [reason: string];
+  dropped: [item: DroppedItem];
+  status: [status: TrainingStatus, message: string];
+}
+
+export type { CommandType, TrainingStatus };
