@@ -9,6 +9,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './support/chromium';
 import { startDemoRun, type DemoRun } from './support/demo-run';
+import { explain } from './support/explain';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const SCREENSHOT = join(WORKSPACE_ROOT, 'docs/screenshot.png');
@@ -95,7 +96,11 @@ describe('dashboard in Chromium against the real server and a demo run', () => {
 
   it('lists the running session', async () => {
     const row = page.locator('[data-testid="session-row"]', { hasText: 'e2e-demo' });
-    await row.waitFor({ timeout: 20_000 });
+    await explain(
+      'session row',
+      () => `${server.output()}\n${run.output()}`,
+      () => row.waitFor({ timeout: 30_000 }),
+    );
     sessionId = (await row.getAttribute('data-session-id')) ?? '';
     expect(sessionId).toMatch(/^e2e-demo-/);
     await page.waitForFunction(
@@ -190,9 +195,21 @@ describe('dashboard in Chromium against the real server and a demo run', () => {
   });
 
   it('Stop asks to confirm, then ends the run', async () => {
+    let pageState = '';
     await page.getByTestId('command-stop').click();
     await page.getByTestId('confirm-yes').click();
-    await waitForStatus('COMPLETED', 30_000);
+    await explain(
+      'run reports COMPLETED',
+      () => `${server.output()}\n${run.output()}\n--- page ---\n${pageState}`,
+      async () => {
+        try {
+          await waitForStatus('COMPLETED', 30_000);
+        } catch (error) {
+          pageState = await page.locator('main').innerText();
+          throw error;
+        }
+      },
+    );
     await page.getByTestId('command-outcome').filter({ hasText: 'Stop done' }).waitFor();
     const code = await waitFor(
       () => (run.child.exitCode === null ? undefined : run.child.exitCode),

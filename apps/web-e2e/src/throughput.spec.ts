@@ -3,6 +3,7 @@ import { startServerProcess, WORKSPACE_ROOT, type ServerProcess } from '@trainwa
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './support/chromium';
 import { startDemoRun, type DemoRun } from './support/demo-run';
+import { explain } from './support/explain';
 import { installPageProbes, type PageProbes } from './support/page-probes';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
@@ -64,22 +65,29 @@ describe('dashboard under a 60 batches/s run with 16 images each', () => {
     }));
 
   it('keeps up on one stream with bounded object URLs', async () => {
+    const logs = (): string => `${server.output()}\n${run.output()}`;
     const row = page.locator('[data-testid="session-row"]', { hasText: 'e2e-load' });
-    await row.getByRole('link').click({ timeout: 20_000 });
-    await page.waitForFunction(
-      () =>
-        Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >=
-        120,
-      undefined,
-      { timeout: 20_000 },
+    await explain('open the session', logs, () => row.getByRole('link').click({ timeout: 30_000 }));
+    await explain('warm up to 120 points', logs, () =>
+      page.waitForFunction(
+        () =>
+          Number(
+            document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points'),
+          ) >= 120,
+        undefined,
+        { timeout: 30_000 },
+      ),
     );
     const start = await sample();
-    await page.waitForFunction(
-      (target) =>
-        Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >=
-        target,
-      start.points + WINDOW_BATCHES,
-      { timeout: 40_000 },
+    await explain(`receive ${WINDOW_BATCHES} more batches`, logs, () =>
+      page.waitForFunction(
+        (target) =>
+          Number(
+            document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points'),
+          ) >= target,
+        start.points + WINDOW_BATCHES,
+        { timeout: 40_000 },
+      ),
     );
     const end = await sample();
     const seconds = (end.at - start.at) / 1000;
@@ -109,5 +117,5 @@ describe('dashboard under a 60 batches/s run with 16 images each', () => {
     expect(end.probes.maxLiveUrls).toBeLessThanOrEqual(16);
     // Seconds apart: the list page's ListSessions polling stopped with it.
     expect(end.probes.calls.ListSessions).toBe(start.probes.calls.ListSessions);
-  }, 90_000);
+  }, 120_000);
 });

@@ -52,8 +52,7 @@ async function measure(
     const from = performance.now();
     session.startRecording();
     await sleep(windowMs);
-    session.stopRecording();
-    // Let in-flight deliveries of the last batches land (they are still timed from their send).
+    await session.stopRecording(watchers);
     const sent = session.sentWhileRecording;
     const perWatcher = (n: number) => n / Math.max(1, sent * watchers);
     const run: Run = {

@@ -150,6 +150,7 @@ function stepTable(caption: string, steps: readonly StepResult[]): ResultTable {
     columns: [
       'trainers',
       'offered msg/s',
+      'sent msg/s',
       'acked msg/s',
       'ack lag growth /s',
       'MB/s',
@@ -161,6 +162,7 @@ function stepTable(caption: string, steps: readonly StepResult[]): ResultTable {
     rows: steps.map((s) => [
       String(s.trainers),
       count(s.offeredPerSec),
+      count(s.sentPerSec),
       count(s.ackedPerSec),
       num(s.lagGrowthPerSec, 0),
       num(s.mbPerSec, 1),
@@ -250,7 +252,8 @@ runBench(
         `reach ${MIN_ACK_SHARE * 100}% of the offered rate and the backlog grows over the window by less than ` +
         `${MAX_LAG_GROWTH_SECONDS * 1000} ms of offered traffic (least-squares slope of the lag sampled every 250 ms). ` +
         'The ramp stops at the first step that is not. CPU is percent of one core (2 cores = 200%); ' +
-        'the load generator runs on the same 2 cores ("bench CPU").',
+        'the load generator runs on the same 2 cores ("bench CPU"); sent below offered means the generator itself ' +
+        'could not keep up.',
       tables,
       targets,
       notes,

@@ -53,7 +53,7 @@ async function measure(
     const from = performance.now();
     session.startRecording();
     await sleep(windowMs);
-    session.stopRecording();
+    await session.stopRecording(FAST_WATCHERS);
     const window = sampler.window(from);
     const run: Run = {
       kind,

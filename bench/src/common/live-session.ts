@@ -16,13 +16,16 @@ export class LiveSession {
   /** Trainer send → watcher receive of the batch's image frame, ms. */
   readonly imageLatency = new SampleBuffer(MAX_LATENCY_SAMPLES);
   private readonly pacer: Pacer;
-  private recording = false;
-  /** Image frames that arrived while recording (latest-wins lanes may skip some). */
+  /**
+   * batch_idx range [from, to) being timed: batches sent between
+   * startRecording and stopRecording, whenever they arrive.
+   */
+  private windowFrom = Number.POSITIVE_INFINITY;
+  private windowTo = Number.POSITIVE_INFINITY;
+  /** Image frames of timed batches that arrived (latest-wins lanes may skip some). */
   imageFrames = 0;
+  /** Scalar events of timed batches that arrived. */
   batchEvents = 0;
-  /** Batches sent while recording. */
-  private sentAtStart = 0;
-  private sentAtStop = 0;
 
   constructor(
     readonly target: Target,
@@ -55,13 +58,13 @@ export class LiveSession {
     for (let i = 0; i < count; i++) {
       const watcher = openWatcher(this.target, protocol, this.sessionId, {
         onBatch: (batchIdx, atMs) => {
-          if (!timed || !this.recording) return;
+          if (!timed || !this.inWindow(batchIdx)) return;
           const sentAt = this.trainer.sentAtOf(batchIdx);
           if (sentAt !== undefined) this.batchLatency.add(atMs - sentAt);
           this.batchEvents++;
         },
         onImages: (batchIdx, atMs) => {
-          if (!timed || !this.recording) return;
+          if (!timed || !this.inWindow(batchIdx)) return;
           const sentAt = this.trainer.sentAtOf(batchIdx);
           if (sentAt !== undefined) this.imageLatency.add(atMs - sentAt);
           this.imageFrames++;
@@ -81,23 +84,37 @@ export class LiveSession {
     return added;
   }
 
+  /** Times every batch sent from now until stopRecording. */
   startRecording(): void {
     this.batchLatency.clear();
     this.imageLatency.clear();
     this.imageFrames = 0;
     this.batchEvents = 0;
-    this.sentAtStart = this.trainer.sent;
-    this.recording = true;
+    this.windowFrom = this.trainer.nextBatchIdx;
+    this.windowTo = Number.POSITIVE_INFINITY;
   }
 
-  stopRecording(): void {
-    this.recording = false;
-    this.sentAtStop = this.trainer.sent;
+  /**
+   * Stops timing new batches, then waits up to `drainMs` for the timed ones
+   * still in flight to reach every timed watcher (so a backlog is measured,
+   * not cut off).
+   */
+  async stopRecording(timedWatchers: number, drainMs = 5000): Promise<void> {
+    this.windowTo = this.trainer.nextBatchIdx;
+    const expected = this.sentWhileRecording * timedWatchers;
+    const deadline = performance.now() + drainMs;
+    while (this.batchEvents < expected && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
-  /** Messages the trainer sent while recording. */
+  /** Batches sent while recording. */
   get sentWhileRecording(): number {
-    return this.sentAtStop - this.sentAtStart;
+    return Math.max(0, Math.min(this.windowTo, this.trainer.nextBatchIdx) - this.windowFrom);
+  }
+
+  private inWindow(batchIdx: number): boolean {
+    return batchIdx >= this.windowFrom && batchIdx < this.windowTo;
   }
 
   /** First error any watcher saw, if any. */

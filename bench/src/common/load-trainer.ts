@@ -119,6 +119,11 @@ export class LoadTrainer {
     return true;
   }
 
+  /** batch_idx the next batch will carry (= batches sent so far). */
+  get nextBatchIdx(): number {
+    return this.batchIdx;
+  }
+
   /** performance.now() when batch `batchIdx` was sent, if it is still remembered. */
   sentAtOf(batchIdx: number): number | undefined {
     if (batchIdx < 0 || batchIdx >= this.batchIdx || this.batchIdx - batchIdx > SENT_AT_RING)

@@ -31,3 +31,12 @@ def test_epoch_clock_restarts_with_each_epoch() -> None:
     sample = tracker.sample(now=2.0)
     assert sample.total_time_for_epoch_sec == pytest.approx(1.0)  # since the previous batch ended
     assert sample.estimated_time_remaining_sec == pytest.approx(1 / (2 / 1.5))
+
+
+def test_a_new_plan_moves_the_eta() -> None:
+    tracker = PerformanceTracker(total_epochs=1, batches_per_epoch=4)
+    tracker.record_batch(0, 0, now=0.0)
+    tracker.record_batch(0, 1, now=1.0)
+    assert tracker.sample(now=1.0).estimated_time_remaining_sec == pytest.approx(2.0)
+    tracker.set_plan(total_epochs=2, batches_per_epoch=4)
+    assert tracker.sample(now=1.0, force=True).estimated_time_remaining_sec == pytest.approx(6.0)

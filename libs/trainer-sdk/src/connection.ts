@@ -247,5 +247,7 @@ export class Connection {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const text = error instanceof Error ? error.message : String(error);
+  // grpc-js appends an empty "Resolution note:" to connection errors; it says nothing.
+  return text.replace(/\s*Resolution note:\s*$/, '');
 }

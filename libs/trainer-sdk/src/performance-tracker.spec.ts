@@ -58,6 +58,20 @@ describe('PerformanceTracker', () => {
     expect(figures.estimatedTimeRemainingSec).toBe(0);
   });
 
+  it('restart() moves the start to now, but only before the first batch', () => {
+    const c = clock();
+    const tracker = new PerformanceTracker(shape, c.now);
+    c.advance(5000); // connecting
+    tracker.restart();
+    c.advance(100);
+    tracker.recordBatch(0);
+    tracker.restart();
+    c.advance(100);
+    tracker.recordBatch(0);
+    expect(tracker.figures(2)!.timePerBatchMs).toBeCloseTo(100);
+    expect(tracker.figures(2)!.averageFps).toBeCloseTo(10);
+  });
+
   it('leaves paused time out', () => {
     const c = clock();
     const tracker = new PerformanceTracker(shape, c.now);
@@ -73,14 +87,21 @@ describe('PerformanceTracker', () => {
 });
 
 describe('CpuMeter', () => {
-  it('reports busy work as CPU use', () => {
-    const meter = new CpuMeter();
-    const until = performance.now() + 60;
-    let spin = 0;
-    while (performance.now() < until) spin++;
-    expect(spin).toBeGreaterThan(0);
+  it('reports CPU time used over wall time elapsed, as percent of one core', () => {
+    let now = 0;
+    const meter = new CpuMeter(() => now);
+    const cpuMicros = () => {
+      const usage = process.cpuUsage();
+      return usage.user + usage.system;
+    };
+    const start = cpuMicros();
+    // Burn at least 50 ms of CPU, however long the machine makes that take.
+    while (cpuMicros() - start < 50_000);
+    now = 100; // ...within 100 ms of (fake) wall time: 50% or a little more.
     const percent = meter.sample();
-    expect(percent).toBeGreaterThan(30);
-    expect(percent).toBeLessThan(400);
+    expect(percent).toBeGreaterThanOrEqual(50);
+    expect(percent).toBeLessThan(100);
+    now = 200; // idle since: close to 0.
+    expect(meter.sample()).toBeLessThan(20);
   });
 });

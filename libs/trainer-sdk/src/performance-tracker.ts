@@ -33,7 +33,7 @@ export class PerformanceTracker {
   private readonly ends = new Float64Array(PERFORMANCE_WINDOW + 1);
   private count = 0;
   private totalBatches = 0;
-  private readonly startedAt: number;
+  private startedAt: number;
   private pausedTotal = 0;
   private currentEpoch = -1;
   /** Active milliseconds (since start, pauses excluded) when the current epoch began. */
@@ -46,6 +46,14 @@ export class PerformanceTracker {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.startedAt = now();
+  }
+
+  /**
+   * Restarts the clock before any batch was recorded, so set-up time (e.g.
+   * connecting) does not count as the first batch's duration.
+   */
+  restart(): void {
+    if (this.totalBatches === 0) this.startedAt = this.now();
   }
 
   /** Active (unpaused) time at `at`, milliseconds since the start. */

@@ -24,7 +24,8 @@ import {
   type RawImage,
 } from './encode-jpeg';
 import { Outbox, type DroppedItem } from './outbox';
-import { CpuMeter, PerformanceTracker } from './performance-tracker';
+import { PerformanceSampler } from './performance-sampler';
+import { DropReporter } from './drop-reporter';
 import type {
   BatchLog,
   CommandHandler,
@@ -45,6 +46,34 @@ function generateSessionId(): string {
   return `run-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The server's rule for client-chosen session ids. */
+const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Rejects, before anything is sent, what the server would refuse at registration. */
+function checkOptions(options: TrainingSessionOptions): void {
+  const { config } = options;
+  for (const field of ['totalEpochs', 'batchesPerEpoch', 'batchSize'] as const) {
+    const value = config[field];
+    if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+      throw new RangeError(`config.${field} must be an integer >= 1, got ${String(value)}`);
+    }
+  }
+  if (options.sessionId !== undefined && !SESSION_ID_PATTERN.test(options.sessionId)) {
+    throw new RangeError(
+      `sessionId must be 1-128 characters from [A-Za-z0-9._:-], got ${JSON.stringify(options.sessionId)}`,
+    );
+  }
+  if ((options.clientName ?? '').length > 128) {
+    throw new RangeError('clientName must be at most 128 characters');
+  }
+  if (
+    options.bufferSize !== undefined &&
+    !(Number.isInteger(options.bufferSize) && options.bufferSize >= 1)
+  ) {
+    throw new RangeError(`bufferSize must be an integer >= 1, got ${String(options.bufferSize)}`);
+  }
+}
+
 function checkIndex(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0) {
     throw new TypeError(`${name} must be an integer >= 0, got ${String(value)}`);
@@ -62,8 +91,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly outbox: Outbox;
   private readonly connection: Connection;
   private readonly gateState: CommandGate;
-  private readonly tracker: PerformanceTracker;
-  private readonly cpu = new CpuMeter();
+  private readonly sampler: PerformanceSampler;
+  private readonly drops: DropReporter;
   private readonly commands: CommandDispatcher;
   private readonly flushWaiters = new Set<() => void>();
   private nextSequence = 1n;
@@ -72,29 +101,27 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private registrations = 0;
   private status = TrainingStatus.UNKNOWN;
   private server: ServerConfig | undefined;
-  private lastPerformanceAt = -Infinity;
-  private batchesSincePerformance = 0;
   private lastConnectionError = '';
-  private dropsToReport = { images: 0, messages: 0 };
   private closing = false;
   private readonly bufferOverride: number | undefined;
-  private readonly everyBatches: number;
-  private readonly intervalMs: number;
 
   private constructor(private readonly options: TrainingSessionOptions) {
     super();
+    checkOptions(options);
     const { config } = options;
-    if (!(config.totalEpochs >= 1 && config.batchesPerEpoch >= 1 && config.batchSize >= 1)) {
-      throw new RangeError('config.totalEpochs, batchesPerEpoch and batchSize must all be >= 1');
-    }
     this.bufferOverride = options.bufferSize;
-    this.everyBatches = options.performanceEveryBatches ?? 10;
-    this.intervalMs = options.performanceIntervalMs ?? 500;
+    this.drops = new DropReporter(
+      () => this.outbox.capacity,
+      (error) => this.report(error),
+    );
     this.outbox = new Outbox(options.bufferSize ?? DEFAULT_BUFFER_SIZE, (item) =>
       this.dropped(item),
     );
-    this.tracker = new PerformanceTracker(config);
-    this.gateState = new CommandGate((ms) => this.tracker.recordPause(ms));
+    this.sampler = new PerformanceSampler(config, {
+      everyBatches: options.performanceEveryBatches ?? 10,
+      intervalMs: options.performanceIntervalMs ?? 500,
+    });
+    this.gateState = new CommandGate((ms) => this.sampler.tracker.recordPause(ms));
     this.commands = new CommandDispatcher(this.gateState, {
       status: () => this.status,
       received: (command) => this.emit('command', command),
@@ -134,6 +161,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     });
     await Promise.race([registered, timeout]);
     clearTimeout(timer);
+    // The training loop starts now; connecting is not part of its first batch.
+    session.sampler.tracker.restart();
     return session;
   }
 
@@ -187,15 +216,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
         timestampMs: BigInt(Date.now()),
       },
     });
-    this.tracker.recordBatch(batch.epoch);
-    this.batchesSincePerformance++;
-    const done = batch.epoch * this.options.config.batchesPerEpoch + batch.batchIdx + 1;
-    const now = performance.now();
-    if (
-      this.batchesSincePerformance >= this.everyBatches &&
-      now - this.lastPerformanceAt >= this.intervalMs
-    ) {
-      this.sendPerformance(done, now);
+    if (this.sampler.recordBatch(batch.epoch)) {
+      this.sendPerformance(batch.epoch * this.options.config.batchesPerEpoch + batch.batchIdx + 1);
     }
   }
 
@@ -211,7 +233,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       },
     });
     const done = (epoch.epoch + 1) * this.options.config.batchesPerEpoch;
-    if (this.tracker.batches > 0) this.sendPerformance(done, performance.now());
+    this.sendPerformance(done);
   }
 
   /** Reports a lifecycle change (e.g. FAILED with the exception text). Enqueues; never throws. */
@@ -326,23 +348,9 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     return fitted;
   }
 
-  private sendPerformance(done: number, now: number): void {
-    const figures = this.tracker.figures(done);
-    if (figures === undefined) return;
-    this.lastPerformanceAt = now;
-    this.batchesSincePerformance = 0;
-    this.enqueue({
-      case: 'performanceData',
-      value: {
-        ...figures,
-        // GPU figures are unknowable from Node, so they stay unset.
-        resourceUsage: {
-          cpuPercent: this.cpu.sample(),
-          memoryBytes: BigInt(process.memoryUsage.rss()),
-        },
-        timestampMs: BigInt(Date.now()),
-      },
-    });
+  private sendPerformance(done: number): void {
+    const sample = this.sampler.sample(done);
+    if (sample !== undefined) this.enqueue({ case: 'performanceData', value: sample });
   }
 
   private sessionInfo(): SessionInfo {
@@ -409,35 +417,13 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
 
   private dropped(item: DroppedItem): void {
     this.emit('dropped', item);
-    if (item.kind === 'images') {
-      this.dropsToReport.images++;
-      // Image drops are expected while the server is away: counted, and reported once per outage.
-      if (this.dropsToReport.images === 1) {
-        this.report({
-          kind: 'dropped',
-          item,
-          message: `buffer full (${this.outbox.capacity} slots): dropping images, oldest first, from batch ${item.epoch}/${item.batchIdx} on; losses are kept`,
-        });
-      }
-      return;
-    }
-    this.dropsToReport.messages++;
-    this.report({
-      kind: 'dropped',
-      item,
-      message: `buffer full (${this.outbox.capacity} slots) with no images left to drop: dropped ${item.payload ?? 'a'} message #${item.sequence}`,
-    });
+    this.drops.dropped(item);
   }
 
   /** Tells the dashboard, through a status message, what the buffer dropped while offline. */
   private reportDropsToServer(): void {
-    const { images, messages } = this.dropsToReport;
-    if (images === 0 && messages === 0) return;
-    this.dropsToReport = { images: 0, messages: 0 };
-    this.setStatus(
-      this.status,
-      `trainer buffer was full while offline: dropped images of ${images} batches and ${messages} other messages`,
-    );
+    const summary = this.drops.takeSummary();
+    if (summary !== undefined) this.setStatus(this.status, summary);
   }
 
   private notifyFlushed(): void {

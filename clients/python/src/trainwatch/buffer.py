@@ -88,8 +88,6 @@ class Outbox:
         self._next_sequence = 1
         self.cond = threading.Condition()
         self.counters: Dict[str, int] = collections.Counter()
-        # Called (outside no lock guarantees; keep it cheap) when a raw frame loses its images.
-        self.on_strip: Optional[Callable[[Entry], None]] = None
 
     # -- producer side -------------------------------------------------------------------------
 

@@ -201,7 +201,7 @@ class TrainingSession:
         if epoch < 0 or batch_idx < 0:
             raise ValueError(f"epoch and batch_idx must be >= 0, got {epoch}, {batch_idx}")
         self._perf.record_batch(epoch, batch_idx)
-        if self._status == pb.TRAINING_STATUS_UNKNOWN:
+        if self._status in (pb.TRAINING_STATUS_UNKNOWN, pb.TRAINING_STATUS_INITIALIZING):
             self.set_status("running", "training started")
         if batch_size is None:
             batch_size = len(images) if images is not None else self.config.batch_size
@@ -246,6 +246,7 @@ class TrainingSession:
         update = pb.StatusUpdate(status=value, message=message, timestamp_ms=_now_ms())
         if config is not None:
             self.config = TrainingConfig.coerce(config)
+            self._perf.set_plan(self.config.total_epochs, self.config.batches_per_epoch)
             update.config.CopyFrom(self.config.to_proto())
         self._outbox.add(Entry(KIND_STATUS, self._request(status_update=update)))
 

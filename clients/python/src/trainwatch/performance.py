@@ -110,6 +110,12 @@ class PerformanceTracker:
         self._sampled_count = -1
         self._resources = ResourceSampler()
 
+    def set_plan(self, total_epochs: int, batches_per_epoch: int) -> None:
+        """The run's shape changed (StatusUpdate with a new config): the ETA follows it."""
+        with self._lock:
+            self._total_batches = max(0, total_epochs) * max(0, batches_per_epoch)
+            self._batches_per_epoch = max(1, batches_per_epoch)
+
     def record_batch(self, epoch: int, batch_idx: int, now: Optional[float] = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
