@@ -13,6 +13,9 @@ const PYTHON_PACKAGES = [
   'python3-numpy',
   'python3-pil',
   'python3-pytest',
+  // protoc and its gRPC Python plugin regenerate the Python stubs (drift check).
+  'protobuf-compiler',
+  'protobuf-compiler-grpc',
 ];
 
 /** Path of a Chromium binary, or undefined. CHROMIUM_PATH wins when set. */
@@ -28,9 +31,13 @@ export function findChromium() {
 
 function pythonMissing() {
   if (!existsSync(PYTHON)) return PYTHON_MODULES;
-  return PYTHON_MODULES.filter(
+  const missing = PYTHON_MODULES.filter(
     (module) => spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status !== 0,
   );
+  for (const tool of ['/usr/bin/protoc', '/usr/bin/grpc_python_plugin']) {
+    if (!existsSync(tool)) missing.push(tool);
+  }
+  return missing;
 }
 
 function canApt() {

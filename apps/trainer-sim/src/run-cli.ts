@@ -22,9 +22,22 @@ export async function runCli(argv: string[]): Promise<number> {
       `trainer-sim: ${options.sessions} run(s), ${options.epochs} epochs x ${options.batches} batches at ${options.fps} batches/s, ${options.images} images of ${options.imageSize}px, seed ${options.seed}`,
     );
   }
+  // First Ctrl-C/SIGTERM: every run stops at its next batch and reports it; a second one quits at once.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) process.exit(130);
+    console.log(`trainer-sim: ${signal}: stopping (again to quit at once)`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const outcomes = await Promise.allSettled(
-    Array.from({ length: options.sessions }, (_, index) => simulateRun(options, index, print)),
+    Array.from({ length: options.sessions }, (_, index) =>
+      simulateRun(options, index, print, interrupt.signal),
+    ),
   );
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   let failed = 0;
   for (const outcome of outcomes) {
     if (outcome.status === 'rejected') {

@@ -37,6 +37,7 @@ export async function simulateRun(
   options: SimOptions,
   index: number,
   print: Print,
+  interrupt: AbortSignal = new AbortController().signal,
 ): Promise<RunOutcome> {
   const random = seededRandom(options.seed + index * 7919);
   const model = new SimulatedModel(random);
@@ -83,6 +84,11 @@ export async function simulateRun(
   let finalAccuracy = 0;
   let stopped = false;
   let unacknowledged = 0;
+  // An interrupt (Ctrl-C) ends the run like STOP does, even while paused.
+  const interrupted = new Promise<'stop'>((resolve) => {
+    if (interrupt.aborted) resolve('stop');
+    interrupt.addEventListener('abort', () => resolve('stop'), { once: true });
+  });
   try {
     for (let epoch = 0; epoch < options.epochs && !stopped; epoch++) {
       let lossSum = 0;
@@ -92,7 +98,7 @@ export async function simulateRun(
       for (let batchIdx = 0; batchIdx < options.batches; batchIdx++) {
         const wasPaused = session.paused;
         if (wasPaused && !options.quiet) say('paused: waiting for resume or stop');
-        if ((await session.gate()) === 'stop') {
+        if ((await Promise.race([session.gate(), interrupted])) === 'stop') {
           stopped = true;
           break;
         }
@@ -135,7 +141,11 @@ export async function simulateRun(
     }
     const stats = await session.close({
       status: TrainingStatus.COMPLETED,
-      message: stopped ? 'stopped from the dashboard' : 'finished all epochs',
+      message: interrupt.aborted
+        ? 'interrupted on the trainer'
+        : stopped
+          ? 'stopped from the dashboard'
+          : 'finished all epochs',
     });
     unacknowledged = stats.buffered;
     if (unacknowledged > 0) {

@@ -35,7 +35,7 @@ function startCli(args: string[]) {
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { output: () => output, exited };
+  return { child, output: () => output, exited };
 }
 
 describe('trainer-sim CLI against the real server', () => {
@@ -162,6 +162,36 @@ describe('trainer-sim CLI against the real server', () => {
     expect(final).toMatchObject({
       status: TrainingStatus.COMPLETED,
       statusMessage: 'stopped from the dashboard',
+    });
+  });
+
+  it('SIGTERM ends the run cleanly: status reported, exit 0', async () => {
+    const cli = startCli([
+      '--server',
+      server.grpcAddress,
+      '--epochs',
+      '100',
+      '--fps',
+      '30',
+      '--images',
+      '1',
+      '--name',
+      'cli-term',
+    ]);
+    const run = await waitFor(
+      async () =>
+        (await sessions()).find(
+          (s) => s.sessionId.startsWith('cli-term-') && s.batchesReceived > 0n,
+        ),
+      { what: 'the simulated run to stream' },
+    );
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toMatch(/SIGTERM: stopping/);
+    const final = (await sessions()).find((s) => s.sessionId === run.sessionId);
+    expect(final).toMatchObject({
+      status: TrainingStatus.COMPLETED,
+      statusMessage: 'interrupted on the trainer',
     });
   });
 });

@@ -10,7 +10,7 @@ import {
   statusEvent,
 } from '../../../test/fixtures';
 import { manualFrames } from '../../../test/manual-frames';
-import { CursorGapError, MAX_AUDIT_ENTRIES, SessionStore } from './session-store';
+import { CursorGapError, MAX_AUDIT_ENTRIES, MAX_EPOCHS, SessionStore } from './session-store';
 
 function makeStore() {
   const frames = manualFrames();
@@ -122,6 +122,19 @@ describe('SessionStore', () => {
     expect(view.commands).toHaveLength(MAX_AUDIT_ENTRIES);
     expect(view.commands[0].commandId).toBe('c6');
     expect(view.commands.at(-1)?.commandId).toBe(`c${MAX_AUDIT_ENTRIES + 5}`);
+  });
+
+  it('keeps at most MAX_EPOCHS epoch summaries, dropping the oldest', () => {
+    const { store, frames } = makeStore();
+    store.apply(snapshot(0n, []));
+    for (let epoch = 0; epoch <= MAX_EPOCHS; epoch++) {
+      store.apply(epochEvent(BigInt(epoch + 1), epoch, 1, 0.5));
+    }
+    frames.flush();
+    const epochs = store.getView().epochs;
+    expect(epochs).toHaveLength(MAX_EPOCHS);
+    expect(epochs[0].epoch).toBe(1);
+    expect(epochs.at(-1)?.epoch).toBe(MAX_EPOCHS);
   });
 
   it('an updated audit entry replaces the pending one', () => {
