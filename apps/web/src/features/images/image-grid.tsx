@@ -125,8 +125,11 @@ export function ImageGrid({ frame, classNames }: ImageGridProps) {
       {!shown && <p className="muted">No images yet.</p>}
       {shown && images.length === 0 && <p className="muted">No wrong predictions in this batch.</p>}
       <ul className="tiles">
-        {images.map((image) => (
-          <ImageTile key={image.url} image={image} onOpen={() => open(image)} />
+        {images.map((image, position) => (
+          // Keyed by position, not URL: the <img> elements persist across frames,
+          // so each keeps painting its previous picture until the next one has
+          // decoded instead of flashing blank at every frame.
+          <ImageTile key={position} image={image} onOpen={() => open(image)} />
         ))}
       </ul>
       {enlarged && (
