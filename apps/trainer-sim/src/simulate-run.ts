@@ -98,7 +98,9 @@ export async function simulateRun(
       for (let batchIdx = 0; batchIdx < options.batches; batchIdx++) {
         const wasPaused = session.paused;
         if (wasPaused && !options.quiet) say('paused: waiting for resume or stop');
-        if ((await Promise.race([session.gate(), interrupted])) === 'stop') {
+        // The race covers an interrupt while paused; an open gate would win it, hence the check.
+        const gate = await Promise.race([session.gate(), interrupted]);
+        if (gate === 'stop' || interrupt.aborted) {
           stopped = true;
           break;
         }

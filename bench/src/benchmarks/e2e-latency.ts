@@ -81,7 +81,7 @@ const triple = (s: Summary) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
 
 runBench('e2e', 'End to end: trainer send → watcher receive', async ({ quick, targets: sides }) => {
   const imagePart = encodeImagePart(jpegSet(2048, 16));
-  const warmupMs = quick ? 1000 : 2000;
+  const warmupMs = quick ? 1000 : 3000;
   const windowMs = quick ? 2000 : 10_000;
   const fanOut = quick ? [1, 10] : [1, 10, 100];
   const plans: { kind: TargetKind; protocol: WatchProtocol }[] = [

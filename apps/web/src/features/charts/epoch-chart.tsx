@@ -17,7 +17,13 @@ function makeOptions(width: number): uPlot.Options {
     height: CHART_HEIGHT_PX,
     scales: { x: { time: false }, acc: { range: [0, 1] } },
     axes: [
-      { label: 'epoch', stroke: '#9aa4b2', grid: { stroke: 'rgba(128, 140, 160, 0.2)' } },
+      {
+        label: 'epoch',
+        stroke: '#9aa4b2',
+        grid: { stroke: 'rgba(128, 140, 160, 0.2)' },
+        // Whole epochs only: a tick at "1.5" names no epoch.
+        incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      },
       {
         label: 'avg loss',
         stroke: '#f0a35e',
