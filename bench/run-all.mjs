@@ -8,9 +8,18 @@
 //   npm run bench -- --no-build         skip the build step
 //   npm run bench -- --targets relay    pass through: run only the product or only the relay side
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist/bench/bench/src');
@@ -179,6 +188,12 @@ const written = spawnSync(
   { cwd: root, stdio: 'inherit' },
 );
 if (written.status !== 0) process.exit(written.status ?? 1);
+// Format like the rest of the repository (markdown tables aligned), so `npm run lint` stays clean.
+const prettierConfig = (await prettier.resolveConfig(join(root, 'BENCHMARKS.md'))) ?? {};
+writeFileSync(
+  report,
+  await prettier.format(readFileSync(report, 'utf8'), { ...prettierConfig, parser: 'markdown' }),
+);
 if (failed.length > 0)
   console.error(`[bench] failed: ${failed.join(', ')} (their sections say why)`);
 process.exit(failed.length > 0 ? 1 : 0);

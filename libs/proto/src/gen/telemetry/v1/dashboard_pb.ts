@@ -626,7 +626,9 @@ export enum ConnectionState {
   UNSPECIFIED = 0,
 
   /**
-   * A StreamMetrics stream is open and heartbeats arrive.
+   * The trainer registered or has a StreamMetrics stream open, and messages
+   * or heartbeats arrive. (Commands need the stream: SendCommand answers
+   * FAILED_PRECONDITION until it opens.)
    *
    * @generated from enum value: CONNECTION_STATE_CONNECTED = 1;
    */
