@@ -13,7 +13,8 @@ import { ratio, slope } from '../common/stats';
 import { startTarget, type Target } from '../common/targets';
 import { encodeImagePart } from '../common/wire';
 import { launchChromium } from '../browser/chromium';
-import { installFrameProbes, zoomLossChart, type FrameProbes } from '../browser/page-probes';
+import { installFrameProbes, type FrameProbes } from '../browser/page-probes';
+import { zoomLossChart } from '../browser/zoom';
 
 const RATE = 60;
 const TARGET_FPS = 55;
@@ -159,7 +160,7 @@ runBench(
       await sleep(2000);
       const zooms: number[] = [];
       for (let i = 0; i < 3; i++) {
-        zooms.push(await chart.evaluate(zoomLossChart));
+        zooms.push(await zoomLossChart(chart));
         await sleep(500);
       }
       const zoomRegistered = await chart.getByRole('button', { name: 'Reset zoom' }).isEnabled();

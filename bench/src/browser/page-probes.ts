@@ -32,29 +32,3 @@ export function installFrameProbes(): void {
     }
   }).observe({ type: 'longtask', buffered: true });
 }
-
-/**
- * Runs in the page: drags across the middle third of the loss chart's
- * overlay (uPlot's zoom gesture) and resolves with the milliseconds until the
- * second animation frame after the release, i.e. until the zoomed chart was
- * painted.
- */
-export async function zoomLossChart(): Promise<number> {
-  const over = document.querySelector<HTMLElement>('.uplot .u-over');
-  if (!over) throw new Error('no uPlot chart on the page');
-  const box = over.getBoundingClientRect();
-  const y = box.top + box.height / 2;
-  const at = (type: string, x: number, target: EventTarget) =>
-    target.dispatchEvent(
-      new MouseEvent(type, { clientX: x, clientY: y, bubbles: true, button: 0, buttons: 1 }),
-    );
-  const began = performance.now();
-  at('mousedown', box.left + box.width / 3, over);
-  at('mousemove', box.left + box.width / 2, document);
-  at('mousemove', box.left + (2 * box.width) / 3, document);
-  at('mouseup', box.left + (2 * box.width) / 3, document);
-  await new Promise<void>((resolve) =>
-    requestAnimationFrame(() => requestAnimationFrame(() => resolve())),
-  );
-  return performance.now() - began;
-}

@@ -14,6 +14,23 @@ export type ProtobufEsMethodDefinition<
   O extends DescMessage,
 > = MethodDefinition<MessageShape<I>, MessageShape<O>>;
 
+/**
+ * Bytes of response messages already serialized, by message object. A server
+ * that fans one event out to many streams writes the same message object to
+ * each, so it is encoded once instead of once per stream. Entries go away with
+ * their messages; a message must not be changed after it has been written.
+ */
+const serializedResponses = new WeakMap<object, Buffer>();
+
+function serializeOnce<O extends DescMessage>(schema: O, message: MessageShape<O>): Buffer {
+  let bytes = serializedResponses.get(message);
+  if (bytes === undefined) {
+    bytes = Buffer.from(toBinary(schema, message));
+    serializedResponses.set(message, bytes);
+  }
+  return bytes;
+}
+
 /** Turns one protobuf-es method descriptor into a grpc-js method definition. */
 export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMessage>(
   method: DescMethod & { input: I; output: O },
@@ -25,7 +42,7 @@ export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMess
     responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
     requestSerialize: (message) => Buffer.from(toBinary(method.input, message)),
     requestDeserialize: (bytes) => fromBinary(method.input, bytes),
-    responseSerialize: (message) => Buffer.from(toBinary(method.output, message)),
+    responseSerialize: (message) => serializeOnce(method.output, message),
     responseDeserialize: (bytes) => fromBinary(method.output, bytes),
   };
 }

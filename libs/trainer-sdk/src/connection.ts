@@ -67,6 +67,7 @@ export class Connection {
   private readonly client: grpc.Client;
   private call: grpc.ClientDuplexStream<MetricsRequest, MetricsResponse> | undefined;
   private waitingForDrain = false;
+  private pumpScheduled = false;
   private closed = false;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -181,6 +182,20 @@ export class Connection {
     if (this.closed) return;
     const delay = backoffDelay(this.failures++, this.reconnect);
     this.retryTimer = setTimeout(() => void this.attempt(), delay);
+  }
+
+  /**
+   * Pumps on the next turn of the event loop, once however many messages were
+   * queued meanwhile: a log call only enqueues, and serialization and the
+   * socket write happen off the training loop's call path.
+   */
+  schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Writes unsent messages in order until the stream pushes back; resumes on 'drain'. */

@@ -325,7 +325,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       payload,
     });
     this.outbox.push(sequence, request);
-    this.connection.pump();
+    this.connection.schedulePump();
   }
 
   private fitSamples(batch: BatchLog): BatchSamples {

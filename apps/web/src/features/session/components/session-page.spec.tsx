@@ -67,7 +67,8 @@ describe('SessionPage', () => {
     await waitFor(() => expect(points()).toBe(1));
     expect(screen.getAllByTestId('image-tile')).toHaveLength(4);
     fireEvent.click(screen.getByText('Unfreeze'));
-    expect(screen.getAllByTestId('image-tile')).toHaveLength(2);
+    // The newer frame shows within the image refresh interval.
+    await waitFor(() => expect(screen.getAllByTestId('image-tile')).toHaveLength(2));
 
     fireEvent.click(screen.getAllByRole('button', { name: /Enlarge/ })[0]);
     expect(screen.getByTestId('image-lightbox').textContent).toContain('predicted cat');

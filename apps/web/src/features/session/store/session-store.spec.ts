@@ -10,7 +10,13 @@ import {
   statusEvent,
 } from '../../../test/fixtures';
 import { manualFrames } from '../../../test/manual-frames';
-import { CursorGapError, MAX_AUDIT_ENTRIES, MAX_EPOCHS, SessionStore } from './session-store';
+import {
+  CursorGapError,
+  IMAGE_REFRESH_MS,
+  MAX_AUDIT_ENTRIES,
+  MAX_EPOCHS,
+  SessionStore,
+} from './session-store';
 
 function makeStore() {
   const frames = manualFrames();
@@ -19,6 +25,33 @@ function makeStore() {
 }
 
 describe('SessionStore', () => {
+  it('changes the shown image frame at most once per IMAGE_REFRESH_MS, ending on the latest', () => {
+    jest.useFakeTimers();
+    try {
+      const frames = manualFrames();
+      let now = 1000;
+      const store = new SessionStore({ schedule: frames.schedule, now: () => now });
+      store.apply(snapshot(0n, [], { images: imageFrame(0, 4) }));
+      frames.flush();
+      expect(store.getView().latestFrame?.batchIdx).toBe(0);
+      // 60 frames a second for half an interval: the grid keeps the first.
+      for (let i = 1; i <= 6; i++) {
+        now += 16;
+        store.apply(imagesEvent(0n, imageFrame(i, 4)));
+        frames.flush();
+        expect(store.getView().latestFrame?.batchIdx).toBe(0);
+      }
+      // When the interval is up the store publishes by itself, with the newest frame.
+      now += IMAGE_REFRESH_MS;
+      jest.advanceTimersByTime(IMAGE_REFRESH_MS);
+      frames.flush();
+      expect(store.getView().latestFrame?.batchIdx).toBe(6);
+      store.dispose();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('draws the snapshot history, then appends live deltas in cursor order', () => {
     const { store, frames } = makeStore();
     store.apply(snapshot(10n, [0, 1, 2]));

@@ -60,6 +60,14 @@ export function isFinished(status: TrainingStatus | undefined): boolean {
   return status === TrainingStatus.COMPLETED || status === TrainingStatus.FAILED;
 }
 
+/**
+ * Fastest the image grid changes, in milliseconds. Sixteen new pictures 60
+ * times a second cost the page most of its frame rate (each is decoded and
+ * painted) and nobody can read them that fast; the chart still moves every
+ * frame. Frames in between are latest-wins, like on the server.
+ */
+export const IMAGE_REFRESH_MS = 200;
+
 export interface SessionStoreOptions {
   schedule?: FrameScheduler;
   now?: () => number;
@@ -85,6 +93,10 @@ export class SessionStore {
   private epochs = new Map<number, EpochData>();
   private performance: PerformanceData | undefined;
   private latestFrame: ImageFrame | undefined;
+  /** The frame React sees: {@link latestFrame} at most every IMAGE_REFRESH_MS. */
+  private shownFrame: ImageFrame | undefined;
+  private shownFrameAt = Number.NEGATIVE_INFINITY;
+  private imageTimer: ReturnType<typeof setTimeout> | undefined;
   private commands = new Map<string, CommandAuditEntry>();
   private cursor = 0n;
   private latencyMs: number | undefined;
@@ -168,6 +180,8 @@ export class SessionStore {
 
   /** Stops publishing; call when the page stops watching. */
   dispose(): void {
+    clearTimeout(this.imageTimer);
+    this.imageTimer = undefined;
     this.cancelFrame?.();
     this.cancelFrame = undefined;
     this.listeners.clear();
@@ -275,6 +289,21 @@ export class SessionStore {
     for (const listener of [...this.listeners]) listener();
   }
 
+  private refreshShownFrame(): void {
+    if (this.latestFrame === this.shownFrame) return;
+    const sinceShown = this.now() - this.shownFrameAt;
+    if (sinceShown >= IMAGE_REFRESH_MS || this.shownFrame === undefined) {
+      this.shownFrame = this.latestFrame;
+      this.shownFrameAt = this.now();
+    } else if (this.imageTimer === undefined) {
+      // Publish again when the interval is up, even if nothing else arrives.
+      this.imageTimer = setTimeout(() => {
+        this.imageTimer = undefined;
+        this.markDirty();
+      }, IMAGE_REFRESH_MS - sinceShown);
+    }
+  }
+
   private buildView(revision: number): SessionView {
     // Arrays are rebuilt only when they changed, so panels that depend on
     // them skip re-rendering while batches stream in.
@@ -286,6 +315,7 @@ export class SessionStore {
       : this.view.commands;
     this.epochsChanged = false;
     this.commandsChanged = false;
+    this.refreshShownFrame();
     return {
       revision,
       link: this.link,
@@ -293,7 +323,7 @@ export class SessionStore {
       lastEventAt: this.lastEventAt,
       epochs,
       performance: this.performance,
-      latestFrame: this.latestFrame,
+      latestFrame: this.shownFrame,
       commands,
       loss: this.loss,
       lossRevision: this.loss.revision,
