@@ -181,3 +181,23 @@ describe('grpc bridge: protobuf-es messages through Nest over a real socket', ()
     expect(cursors).toEqual([1n, 2n, 3n]);
   });
 });
+
+describe('grpc bridge: response serialization', () => {
+  const watch = toPackageDefinition(DashboardService)['telemetry.v1.DashboardService'] as Record<
+    string,
+    grpc.MethodDefinition<WatchSessionRequest, WatchSessionResponse>
+  >;
+  const serialize = watch['WatchSession']!.responseSerialize;
+
+  it('encodes a message written to many streams once, and each message on its own', () => {
+    const event = create(WatchSessionResponseSchema, {
+      cursor: 7n,
+      event: { case: 'keepalive', value: { serverTimeMs: 1n } },
+    });
+    const first = serialize(event);
+    expect(serialize(event)).toBe(first);
+    const other = create(WatchSessionResponseSchema, { cursor: 8n });
+    expect(serialize(other)).not.toBe(first);
+    expect(Buffer.compare(serialize(other), first)).not.toBe(0);
+  });
+});
