@@ -65,6 +65,11 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'],
             },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            // Benchmarks drive the trainer SDK as a user would.
+            {
+              sourceTag: 'scope:bench',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'],
+            },
           ],
         },
       ],

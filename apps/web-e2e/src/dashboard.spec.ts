@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
+  launchChromium,
   startServerProcess,
   waitFor,
   WORKSPACE_ROOT,
   type ServerProcess,
 } from '@trainwatch/testing';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './support/chromium';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
 

@@ -1,7 +1,11 @@
 import { join } from 'node:path';
-import { startServerProcess, WORKSPACE_ROOT, type ServerProcess } from '@trainwatch/testing';
+import {
+  launchChromium,
+  startServerProcess,
+  WORKSPACE_ROOT,
+  type ServerProcess,
+} from '@trainwatch/testing';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './support/chromium';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
 import { installPageProbes, type PageProbes } from './support/page-probes';

@@ -12,7 +12,7 @@ import { runBench, type ResultTable, type TargetVerdict } from '../common/result
 import { ratio, slope } from '../common/stats';
 import { startTarget, type Target } from '../common/targets';
 import { encodeImagePart } from '../common/wire';
-import { launchChromium } from '../browser/chromium';
+import { launchChromium } from '@trainwatch/testing';
 import { installFrameProbes, type FrameProbes } from '../browser/page-probes';
 import { zoomLossChart } from '../browser/zoom';
 

@@ -4,9 +4,7 @@
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { MetricsRequestSchema } from '@trainwatch/proto';
-// The benchmark measures the SDK as a black box through its public entry; it is
-// the one trainer-scope library this shared-scope project imports.
-// eslint-disable-next-line @nx/enforce-module-boundaries
+// The benchmark measures the SDK as a black box through its public entry.
 import { TrainingSession, type ImageDataInit, type SessionStats } from '@trainwatch/trainer-sdk';
 import { waitFor } from '@trainwatch/testing';
 import { count, mb, ms, times, us } from '../common/format';

@@ -2,3 +2,4 @@
 export * from './ports';
 export * from './wait-for';
 export * from './server-process';
+export * from './chromium';
