@@ -65,7 +65,8 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'],
             },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            // Benchmarks drive the trainer SDK as a user would.
+            // Browser end-to-end tests and benchmarks drive the trainer SDK as a user would.
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'] },
             {
               sourceTag: 'scope:bench',
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'],

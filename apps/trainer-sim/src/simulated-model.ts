@@ -1,18 +1,8 @@
+import { CIFAR10_CLASS_NAMES } from '@trainwatch/trainer-sdk';
 import type { Random } from './random';
 
 /** CIFAR-10's labels, in its class-index order. */
-export const CIFAR10_CLASSES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-] as const;
+export const CIFAR10_CLASSES = CIFAR10_CLASS_NAMES;
 
 /** One simulated prediction. */
 export interface SimPrediction {

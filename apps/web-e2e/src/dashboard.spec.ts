@@ -7,24 +7,14 @@ import {
   WORKSPACE_ROOT,
   type ServerProcess,
 } from '@trainwatch/testing';
+import { CIFAR10_CLASS_NAMES } from '@trainwatch/trainer-sdk';
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const SCREENSHOT = join(WORKSPACE_ROOT, 'docs/screenshot.png');
-const CIFAR10 = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
+const CIFAR10: readonly string[] = CIFAR10_CLASS_NAMES;
 /** Server keepalive period on idle streams: short, so "nothing arrives" is proven quickly. */
 const HEARTBEAT_MS = 500;
 

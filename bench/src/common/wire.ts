@@ -8,6 +8,7 @@ import {
   type MetricsResponse,
 } from '@trainwatch/proto';
 import type { JpegPayload } from './jpeg-payloads';
+import { CIFAR10_CLASS_NAMES } from '@trainwatch/trainer-sdk';
 
 /** gRPC method paths shared by the product and the bare relay. */
 export const PATHS = {
@@ -22,18 +23,7 @@ const BATCH_DATA_FIELD = 3;
 export const COMMAND_RESULT_FIELD = 8;
 
 /** Classes the synthetic model predicts; TrainingConfig.class_names of every bench session. */
-export const CLASS_NAMES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
+export const CLASS_NAMES: string[] = [...CIFAR10_CLASS_NAMES];
 
 /**
  * The image-carrying part of a BatchData (images, predictions, ground truth),

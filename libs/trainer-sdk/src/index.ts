@@ -33,3 +33,4 @@ export { SDK_VERSION, SUPPORTED_NODE } from './version';
 // Re-exported so callers need no direct dependency on the contract package.
 export { CommandType, TrainingStatus } from '@trainwatch/proto';
 export type { ControlCommand, ErrorResponse, ImageData, ServerConfig } from '@trainwatch/proto';
+export { CIFAR10_CLASS_NAMES } from './class-names';
