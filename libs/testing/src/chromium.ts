@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 
 /** Debian's chromium package; override with CHROMIUM_PATH. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -12,6 +12,8 @@ export async function launchChromium(): Promise<Browser> {
         'or point CHROMIUM_PATH at a Chromium binary',
     );
   }
+  // Loaded on first use: suites that only need the other helpers (some in jsdom) never load it.
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
