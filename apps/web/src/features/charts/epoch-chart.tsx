@@ -2,6 +2,7 @@ import type { EpochData } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef } from 'react';
 import type uPlot from 'uplot';
 import { CHART_HEIGHT_PX, useUplot } from './use-uplot';
+import { WHOLE_NUMBER_INCREMENTS } from './whole-number-ticks';
 
 function toData(epochs: readonly EpochData[]): uPlot.AlignedData {
   return [
@@ -21,8 +22,7 @@ function makeOptions(width: number): uPlot.Options {
         label: 'epoch',
         stroke: '#9aa4b2',
         grid: { stroke: 'rgba(128, 140, 160, 0.2)' },
-        // Whole epochs only: a tick at "1.5" names no epoch.
-        incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+        incrs: WHOLE_NUMBER_INCREMENTS,
       },
       {
         label: 'avg loss',

@@ -3,6 +3,7 @@ import type uPlot from 'uplot';
 import type { LossSeries } from '../session/store/loss-series';
 import { smoothInto } from './smoothing';
 import { CHART_HEIGHT_PX, useUplot } from './use-uplot';
+import { WHOLE_NUMBER_INCREMENTS } from './whole-number-ticks';
 
 export interface LossChartProps {
   loss: LossSeries;
@@ -37,7 +38,12 @@ export function LossChart({ loss, revision }: LossChartProps) {
       height: CHART_HEIGHT_PX,
       scales: { x: { time: false }, y: { distr: logScale ? 3 : 1 } },
       axes: [
-        { label: 'step', stroke: '#9aa4b2', grid: { stroke: 'rgba(128, 140, 160, 0.2)' } },
+        {
+          label: 'step',
+          stroke: '#9aa4b2',
+          grid: { stroke: 'rgba(128, 140, 160, 0.2)' },
+          incrs: WHOLE_NUMBER_INCREMENTS,
+        },
         {
           label: 'loss',
           stroke: '#9aa4b2',
