@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
   BatchDataSchema,
@@ -94,6 +94,18 @@ export function encodeBatchRequest(fields: BatchFields, imagePart: Uint8Array): 
   return out;
 }
 
+/** Serializes one sequenced MetricsRequest stamped with the current time. */
+function encodeRequest(
+  sessionId: string,
+  sequence: bigint,
+  payload: MessageInitShape<typeof MetricsRequestSchema>['payload'],
+): Uint8Array {
+  return toBinary(
+    MetricsRequestSchema,
+    create(MetricsRequestSchema, { sessionId, sequence, timestampMs: BigInt(Date.now()), payload }),
+  );
+}
+
 /** Serializes the trainer's answer to a command. */
 export function encodeCommandResult(
   sessionId: string,
@@ -101,34 +113,18 @@ export function encodeCommandResult(
   commandId: string,
   status: TrainingStatus = TrainingStatus.RUNNING,
 ): Uint8Array {
-  return toBinary(
-    MetricsRequestSchema,
-    create(MetricsRequestSchema, {
-      sessionId,
-      sequence,
-      timestampMs: BigInt(Date.now()),
-      payload: {
-        case: 'commandResult',
-        value: { commandId, success: true, message: 'applied', status },
-      },
-    }),
-  );
+  return encodeRequest(sessionId, sequence, {
+    case: 'commandResult',
+    value: { commandId, success: true, message: 'applied', status },
+  });
 }
 
 /** Serializes a RUNNING status update (the first message of a product stream). */
 export function encodeRunningStatus(sessionId: string, sequence: bigint): Uint8Array {
-  return toBinary(
-    MetricsRequestSchema,
-    create(MetricsRequestSchema, {
-      sessionId,
-      sequence,
-      timestampMs: BigInt(Date.now()),
-      payload: {
-        case: 'statusUpdate',
-        value: { status: TrainingStatus.RUNNING, message: 'bench' },
-      },
-    }),
-  );
+  return encodeRequest(sessionId, sequence, {
+    case: 'statusUpdate',
+    value: { status: TrainingStatus.RUNNING, message: 'bench' },
+  });
 }
 
 /**

@@ -42,7 +42,12 @@ export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMess
     responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
     requestSerialize: (message) => Buffer.from(toBinary(method.input, message)),
     requestDeserialize: (bytes) => fromBinary(method.input, bytes),
-    responseSerialize: (message) => serializeOnce(method.output, message),
+    // Only server streams fan one message out to many calls; a unary or bidi
+    // response is written once, so caching its bytes would be pure overhead.
+    responseSerialize:
+      kind === 'server_streaming'
+        ? (message) => serializeOnce(method.output, message)
+        : (message) => Buffer.from(toBinary(method.output, message)),
     responseDeserialize: (bytes) => fromBinary(method.output, bytes),
   };
 }
