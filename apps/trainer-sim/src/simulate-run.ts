@@ -53,7 +53,7 @@ export async function simulateRun(
       batchesPerEpoch: options.batches,
       batchSize: BATCH_SIZE,
       modelName: 'simulated-resnet18',
-      dataSetName: 'CIFAR-10 (synthetic)',
+      datasetName: 'CIFAR-10 (synthetic)',
       classNames: [...CIFAR10_CLASSES],
     },
     onError: (error: SessionError) => say(`warning: ${error.message}`),

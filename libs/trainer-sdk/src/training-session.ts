@@ -364,7 +364,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
         batchesPerEpoch: config.batchesPerEpoch,
         batchSize: config.batchSize,
         modelName: config.modelName ?? '',
-        datasetName: config.dataSetName ?? '',
+        datasetName: config.datasetName ?? '',
         classNames: config.classNames ?? [],
       },
       timestampMs: BigInt(Date.now()),

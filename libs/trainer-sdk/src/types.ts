@@ -16,7 +16,7 @@ export interface TrainingConfigInit {
   batchesPerEpoch: number;
   batchSize: number;
   modelName?: string;
-  dataSetName?: string;
+  datasetName?: string;
   classNames?: string[];
 }
 

@@ -40,7 +40,7 @@ describe('TrainingSession against the real server', () => {
         batchesPerEpoch: 50,
         batchSize: 8,
         modelName: 'm',
-        dataSetName: 'd',
+        datasetName: 'd',
         classNames: CLASSES,
       },
       performanceEveryBatches: 5,
@@ -64,7 +64,14 @@ describe('TrainingSession against the real server', () => {
     expect(summary).toMatchObject({
       clientName: 'sdk-int-test',
       clientVersion: '0.1.0',
-      config: { totalEpochs: 2, batchesPerEpoch: 50, batchSize: 8, classNames: CLASSES },
+      config: {
+        totalEpochs: 2,
+        batchesPerEpoch: 50,
+        batchSize: 8,
+        modelName: 'm',
+        datasetName: 'd',
+        classNames: CLASSES,
+      },
     });
     // Images are shrunk to the server's limit, and the server accepts them.
     const image = session.encodeImage({
