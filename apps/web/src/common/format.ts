@@ -27,6 +27,8 @@ export function connectionLabel(connection: ConnectionState | undefined): string
       return 'trainer stale';
     case ConnectionState.DISCONNECTED:
       return 'trainer disconnected';
+    case ConnectionState.CLOSED:
+      return 'run ended, trainer closed';
     case ConnectionState.UNSPECIFIED:
     case undefined:
       return 'trainer state unknown';
@@ -56,6 +58,8 @@ export function commandStateLabel(state: CommandState): string {
       return 'failed';
     case CommandState.TIMED_OUT:
       return 'timed out';
+    case CommandState.EXPIRED:
+      return 'expired before the trainer read it';
     case CommandState.UNSPECIFIED:
       return 'unknown';
   }

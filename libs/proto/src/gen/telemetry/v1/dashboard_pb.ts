@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/dashboard.proto.
  */
 export const file_telemetry_v1_dashboard: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEijQMKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKARCDgoMX2xhdGVzdF9sb3NzIhUKE0xpc3RTZXNzaW9uc1JlcXVlc3QiRgoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZWxlbWV0cnkudjEuU2Vzc2lvblN1bW1hcnkiKQoTV2F0Y2hTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIqgDChRXYXRjaFNlc3Npb25SZXNwb25zZRIOCgZjdXJzb3IYASABKAQSMQoIc25hcHNob3QYAiABKAsyHS50ZWxlbWV0cnkudjEuU2Vzc2lvblNuYXBzaG90SAASKQoFYmF0Y2gYAyABKAsyGC50ZWxlbWV0cnkudjEuQmF0Y2hFdmVudEgAEigKBWVwb2NoGAQgASgLMhcudGVsZW1ldHJ5LnYxLkVwb2NoRGF0YUgAEjQKC3BlcmZvcm1hbmNlGAUgASgLMh0udGVsZW1ldHJ5LnYxLlBlcmZvcm1hbmNlRGF0YUgAEisKBnN0YXR1cxgGIAEoCzIZLnRlbGVtZXRyeS52MS5TdGF0dXNFdmVudEgAEjIKB2NvbW1hbmQYByABKAsyHy50ZWxlbWV0cnkudjEuQ29tbWFuZEF1ZGl0RW50cnlIABIqCgZpbWFnZXMYCCABKAsyGC50ZWxlbWV0cnkudjEuSW1hZ2VGcmFtZUgAEiwKCWtlZXBhbGl2ZRgJIAEoCzIXLnRlbGVtZXRyeS52MS5LZWVwYWxpdmVIAEIHCgVldmVudCLsAgoPU2Vzc2lvblNuYXBzaG90Ei0KB3Nlc3Npb24YASABKAsyHC50ZWxlbWV0cnkudjEuU2Vzc2lvblN1bW1hcnkSLwoMbG9zc19oaXN0b3J5GAIgASgLMhkudGVsZW1ldHJ5LnYxLkxvc3NIaXN0b3J5EicKBmVwb2NocxgDIAMoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGESPgoSbGF0ZXN0X3BlcmZvcm1hbmNlGAQgASgLMh0udGVsZW1ldHJ5LnYxLlBlcmZvcm1hbmNlRGF0YUgAiAEBEjQKDWxhdGVzdF9pbWFnZXMYBSABKAsyGC50ZWxlbWV0cnkudjEuSW1hZ2VGcmFtZUgBiAEBEjEKCGNvbW1hbmRzGAYgAygLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5QhUKE19sYXRlc3RfcGVyZm9ybWFuY2VCEAoOX2xhdGVzdF9pbWFnZXMiQgoLTG9zc0hpc3RvcnkSDQoFc3RlcHMYASADKAMSDgoGbG9zc2VzGAIgAygBEhQKDHRvdGFsX3BvaW50cxgDIAEoBCKsAQoKQmF0Y2hFdmVudBINCgVlcG9jaBgBIAEoBRIRCgliYXRjaF9pZHgYAiABKAUSDAoEc3RlcBgDIAEoAxISCgpiYXRjaF9sb3NzGAQgASgBEhIKCmJhdGNoX3NpemUYBSABKAUSFAoMdGltZXN0YW1wX21zGAYgASgDEhgKEHRyYWluZXJfc2VxdWVuY2UYByABKAQSFgoOcmVjZWl2ZWRfYXRfbXMYCCABKAMiwAEKCkltYWdlRnJhbWUSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSJwoGaW1hZ2VzGAQgAygLMhcudGVsZW1ldHJ5LnYxLkltYWdlRGF0YRItCgtwcmVkaWN0aW9ucxgFIAMoCzIYLnRlbGVtZXRyeS52MS5QcmVkaWN0aW9uEhQKDGdyb3VuZF90cnV0aBgGIAMoBRIUCgx0aW1lc3RhbXBfbXMYByABKAMi0wEKC1N0YXR1c0V2ZW50EiwKBnN0YXR1cxgBIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIPCgdtZXNzYWdlGAIgASgJEjEKCmNvbm5lY3Rpb24YAyABKA4yHS50ZWxlbWV0cnkudjEuQ29ubmVjdGlvblN0YXRlEhQKDHRpbWVzdGFtcF9tcxgEIAEoAxIxCgZjb25maWcYBSABKAsyHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdDb25maWdIAIgBAUIJCgdfY29uZmlnItUBChFDb21tYW5kQXVkaXRFbnRyeRISCgpjb21tYW5kX2lkGAEgASgJEicKBHR5cGUYAiABKA4yGS50ZWxlbWV0cnkudjEuQ29tbWFuZFR5cGUSEQoJaXNzdWVkX2J5GAMgASgJEhQKDGlzc3VlZF9hdF9tcxgEIAEoAxIpCgVzdGF0ZRgFIAEoDjIaLnRlbGVtZXRyeS52MS5Db21tYW5kU3RhdGUSFgoOcmVzdWx0X21lc3NhZ2UYBiABKAkSFwoPY29tcGxldGVkX2F0X21zGAcgASgDIiMKCUtlZXBhbGl2ZRIWCg5zZXJ2ZXJfdGltZV9tcxgBIAEoAyJ4ChJTZW5kQ29tbWFuZFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRInCgR0eXBlGAIgASgOMhkudGVsZW1ldHJ5LnYxLkNvbW1hbmRUeXBlEhEKCWlzc3VlZF9ieRgDIAEoCRISCgp0aW1lb3V0X21zGAQgASgFInMKE1NlbmRDb21tYW5kUmVzcG9uc2USLgoFZW50cnkYASABKAsyHy50ZWxlbWV0cnkudjEuQ29tbWFuZEF1ZGl0RW50cnkSLAoGc3RhdHVzGAIgASgOMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nU3RhdHVzKpIBCg9Db25uZWN0aW9uU3RhdGUSIAocQ09OTkVDVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEh4KGkNPTk5FQ1RJT05fU1RBVEVfQ09OTkVDVEVEEAESGgoWQ09OTkVDVElPTl9TVEFURV9TVEFMRRACEiEKHUNPTk5FQ1RJT05fU1RBVEVfRElTQ09OTkVDVEVEEAMqnAEKDENvbW1hbmRTdGF0ZRIdChlDT01NQU5EX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVQ09NTUFORF9TVEFURV9QRU5ESU5HEAESGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQAhIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBADEhsKF0NPTU1BTkRfU1RBVEVfVElNRURfT1VUEAQylgIKEERhc2hib2FyZFNlcnZpY2USVQoMTGlzdFNlc3Npb25zEiEudGVsZW1ldHJ5LnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaIi50ZWxlbWV0cnkudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USVwoMV2F0Y2hTZXNzaW9uEiEudGVsZW1ldHJ5LnYxLldhdGNoU2Vzc2lvblJlcXVlc3QaIi50ZWxlbWV0cnkudjEuV2F0Y2hTZXNzaW9uUmVzcG9uc2UwARJSCgtTZW5kQ29tbWFuZBIgLnRlbGVtZXRyeS52MS5TZW5kQ29tbWFuZFJlcXVlc3QaIS50ZWxlbWV0cnkudjEuU2VuZENvbW1hbmRSZXNwb25zZWIGcHJvdG8z", [file_telemetry_v1_telemetry]);
+  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEipwQKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKAQSEwoLY2xhc3NfY291bnQYDiABKAUSFwoPcGFydGlhbF9oaXN0b3J5GA8gASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgQIAEoAxI6Cg93cml0ZXJfY29uZmxpY3QYESABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBAUIOCgxfbGF0ZXN0X2xvc3NCEgoQX3dyaXRlcl9jb25mbGljdCJhCg5Xcml0ZXJDb25mbGljdBITCgtjbGllbnRfbmFtZRgBIAEoCRIMCgRwZWVyGAIgASgJEhoKEmxhc3RfcmVmdXNlZF9hdF9tcxgDIAEoAxIQCghyZWZ1c2FscxgEIAEoDSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJInMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEi4KCHNlc3Npb25zGAEgAygLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIikKE1dhdGNoU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSKoAwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USDgoGY3Vyc29yGAEgASgEEjEKCHNuYXBzaG90GAIgASgLMh0udGVsZW1ldHJ5LnYxLlNlc3Npb25TbmFwc2hvdEgAEikKBWJhdGNoGAMgASgLMhgudGVsZW1ldHJ5LnYxLkJhdGNoRXZlbnRIABIoCgVlcG9jaBgEIAEoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGFIABI0CgtwZXJmb3JtYW5jZRgFIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIABIrCgZzdGF0dXMYBiABKAsyGS50ZWxlbWV0cnkudjEuU3RhdHVzRXZlbnRIABIyCgdjb21tYW5kGAcgASgLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5SAASKgoGaW1hZ2VzGAggASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIABIsCglrZWVwYWxpdmUYCSABKAsyFy50ZWxlbWV0cnkudjEuS2VlcGFsaXZlSABCBwoFZXZlbnQi7AIKD1Nlc3Npb25TbmFwc2hvdBItCgdzZXNzaW9uGAEgASgLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5Ei8KDGxvc3NfaGlzdG9yeRgCIAEoCzIZLnRlbGVtZXRyeS52MS5Mb3NzSGlzdG9yeRInCgZlcG9jaHMYAyADKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhEj4KEmxhdGVzdF9wZXJmb3JtYW5jZRgEIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIAIgBARI0Cg1sYXRlc3RfaW1hZ2VzGAUgASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIAYgBARIxCghjb21tYW5kcxgGIAMoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeUIVChNfbGF0ZXN0X3BlcmZvcm1hbmNlQhAKDl9sYXRlc3RfaW1hZ2VzIkIKC0xvc3NIaXN0b3J5Eg0KBXN0ZXBzGAEgAygDEg4KBmxvc3NlcxgCIAMoARIUCgx0b3RhbF9wb2ludHMYAyABKAQirAEKCkJhdGNoRXZlbnQSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSEgoKYmF0Y2hfbG9zcxgEIAEoARISCgpiYXRjaF9zaXplGAUgASgFEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxIYChB0cmFpbmVyX3NlcXVlbmNlGAcgASgEEhYKDnJlY2VpdmVkX2F0X21zGAggASgDIsABCgpJbWFnZUZyYW1lEg0KBWVwb2NoGAEgASgFEhEKCWJhdGNoX2lkeBgCIAEoBRIMCgRzdGVwGAMgASgDEicKBmltYWdlcxgEIAMoCzIXLnRlbGVtZXRyeS52MS5JbWFnZURhdGESLQoLcHJlZGljdGlvbnMYBSADKAsyGC50ZWxlbWV0cnkudjEuUHJlZGljdGlvbhIUCgxncm91bmRfdHJ1dGgYBiADKAUSFAoMdGltZXN0YW1wX21zGAcgASgDItgCCgtTdGF0dXNFdmVudBIsCgZzdGF0dXMYASABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIxCgpjb25uZWN0aW9uGAMgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSMQoGY29uZmlnGAUgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnSACIAQESOgoPd3JpdGVyX2NvbmZsaWN0GAYgASgLMhwudGVsZW1ldHJ5LnYxLldyaXRlckNvbmZsaWN0SAGIAQESFwoPcGFydGlhbF9oaXN0b3J5GAcgASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgIIAEoA0IJCgdfY29uZmlnQhIKEF93cml0ZXJfY29uZmxpY3Qi1QEKEUNvbW1hbmRBdWRpdEVudHJ5EhIKCmNvbW1hbmRfaWQYASABKAkSJwoEdHlwZRgCIAEoDjIZLnRlbGVtZXRyeS52MS5Db21tYW5kVHlwZRIRCglpc3N1ZWRfYnkYAyABKAkSFAoMaXNzdWVkX2F0X21zGAQgASgDEikKBXN0YXRlGAUgASgOMhoudGVsZW1ldHJ5LnYxLkNvbW1hbmRTdGF0ZRIWCg5yZXN1bHRfbWVzc2FnZRgGIAEoCRIXCg9jb21wbGV0ZWRfYXRfbXMYByABKAMiIwoJS2VlcGFsaXZlEhYKDnNlcnZlcl90aW1lX21zGAEgASgDIngKElNlbmRDb21tYW5kUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEicKBHR5cGUYAiABKA4yGS50ZWxlbWV0cnkudjEuQ29tbWFuZFR5cGUSEQoJaXNzdWVkX2J5GAMgASgJEhIKCnRpbWVvdXRfbXMYBCABKAUicwoTU2VuZENvbW1hbmRSZXNwb25zZRIuCgVlbnRyeRgBIAEoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeRIsCgZzdGF0dXMYAiABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMqrwEKD0Nvbm5lY3Rpb25TdGF0ZRIgChxDT05ORUNUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaQ09OTkVDVElPTl9TVEFURV9DT05ORUNURUQQARIaChZDT05ORUNUSU9OX1NUQVRFX1NUQUxFEAISIQodQ09OTkVDVElPTl9TVEFURV9ESVNDT05ORUNURUQQAxIbChdDT05ORUNUSU9OX1NUQVRFX0NMT1NFRBAEKrcBCgxDb21tYW5kU3RhdGUSHQoZQ09NTUFORF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFUNPTU1BTkRfU1RBVEVfUEVORElORxABEhsKF0NPTU1BTkRfU1RBVEVfU1VDQ0VFREVEEAISGAoUQ09NTUFORF9TVEFURV9GQUlMRUQQAxIbChdDT01NQU5EX1NUQVRFX1RJTUVEX09VVBAEEhkKFUNPTU1BTkRfU1RBVEVfRVhQSVJFRBAFMpYCChBEYXNoYm9hcmRTZXJ2aWNlElUKDExpc3RTZXNzaW9ucxIhLnRlbGVtZXRyeS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElcKDFdhdGNoU2Vzc2lvbhIhLnRlbGVtZXRyeS52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESUgoLU2VuZENvbW1hbmQSIC50ZWxlbWV0cnkudjEuU2VuZENvbW1hbmRSZXF1ZXN0GiEudGVsZW1ldHJ5LnYxLlNlbmRDb21tYW5kUmVzcG9uc2ViBnByb3RvMw", [file_telemetry_v1_telemetry]);
 
 /**
  * One line of a session in a list.
@@ -40,6 +40,9 @@ export type SessionSummary = Message<"telemetry.v1.SessionSummary"> & {
   clientVersion: string;
 
   /**
+   * The run's config. In ListSessions its class_names are left out (see
+   * class_count); the WatchSession snapshot carries them.
+   *
    * @generated from field: telemetry.v1.TrainingConfig config = 4;
    */
   config?: TrainingConfig | undefined;
@@ -100,6 +103,36 @@ export type SessionSummary = Message<"telemetry.v1.SessionSummary"> & {
    * @generated from field: uint64 batches_received = 13;
    */
   batchesReceived: bigint;
+
+  /**
+   * Number of config.class_names (also when the list itself is left out).
+   *
+   * @generated from field: int32 class_count = 14;
+   */
+  classCount: number;
+
+  /**
+   * True when the server does not hold the run from its start: the trainer
+   * resumed a run this server did not know (it was restarted). Nothing before
+   * history_start_step is shown.
+   *
+   * @generated from field: bool partial_history = 15;
+   */
+  partialHistory: boolean;
+
+  /**
+   * First global step this server holds when partial_history is set.
+   *
+   * @generated from field: int64 history_start_step = 16;
+   */
+  historyStartStep: bigint;
+
+  /**
+   * Set while a second trainer is trying to write this session and is refused.
+   *
+   * @generated from field: optional telemetry.v1.WriterConflict writer_conflict = 17;
+   */
+  writerConflict?: WriterConflict | undefined;
 };
 
 /**
@@ -110,9 +143,64 @@ export const SessionSummarySchema: GenMessage<SessionSummary> = /*@__PURE__*/
   messageDesc(file_telemetry_v1_dashboard, 0);
 
 /**
+ * A trainer that tried to write a session another trainer holds.
+ *
+ * @generated from message telemetry.v1.WriterConflict
+ */
+export type WriterConflict = Message<"telemetry.v1.WriterConflict"> & {
+  /**
+   * SessionInfo.client_name of the refused trainer, when it registered.
+   *
+   * @generated from field: string client_name = 1;
+   */
+  clientName: string;
+
+  /**
+   * Its network address as the server saw it.
+   *
+   * @generated from field: string peer = 2;
+   */
+  peer: string;
+
+  /**
+   * When it was last refused.
+   *
+   * @generated from field: int64 last_refused_at_ms = 3;
+   */
+  lastRefusedAtMs: bigint;
+
+  /**
+   * How many times it was refused.
+   *
+   * @generated from field: uint32 refusals = 4;
+   */
+  refusals: number;
+};
+
+/**
+ * Describes the message telemetry.v1.WriterConflict.
+ * Use `create(WriterConflictSchema)` to create a new message.
+ */
+export const WriterConflictSchema: GenMessage<WriterConflict> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 1);
+
+/**
  * @generated from message telemetry.v1.ListSessionsRequest
  */
 export type ListSessionsRequest = Message<"telemetry.v1.ListSessionsRequest"> & {
+  /**
+   * Most sessions to return; 0 means the server default (100), at most 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * ListSessionsResponse.next_page_token of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -120,7 +208,7 @@ export type ListSessionsRequest = Message<"telemetry.v1.ListSessionsRequest"> & 
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 1);
+  messageDesc(file_telemetry_v1_dashboard, 2);
 
 /**
  * @generated from message telemetry.v1.ListSessionsResponse
@@ -132,6 +220,20 @@ export type ListSessionsResponse = Message<"telemetry.v1.ListSessionsResponse"> 
    * @generated from field: repeated telemetry.v1.SessionSummary sessions = 1;
    */
   sessions: SessionSummary[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * Sessions the server knows in all.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -139,7 +241,7 @@ export type ListSessionsResponse = Message<"telemetry.v1.ListSessionsResponse"> 
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 2);
+  messageDesc(file_telemetry_v1_dashboard, 3);
 
 /**
  * @generated from message telemetry.v1.WatchSessionRequest
@@ -156,7 +258,7 @@ export type WatchSessionRequest = Message<"telemetry.v1.WatchSessionRequest"> & 
  * Use `create(WatchSessionRequestSchema)` to create a new message.
  */
 export const WatchSessionRequestSchema: GenMessage<WatchSessionRequest> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 3);
+  messageDesc(file_telemetry_v1_dashboard, 4);
 
 /**
  * One event of a watch stream.
@@ -236,7 +338,7 @@ export type WatchSessionResponse = Message<"telemetry.v1.WatchSessionResponse"> 
  * Use `create(WatchSessionResponseSchema)` to create a new message.
  */
 export const WatchSessionResponseSchema: GenMessage<WatchSessionResponse> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 4);
+  messageDesc(file_telemetry_v1_dashboard, 5);
 
 /**
  * What a late joiner needs to draw the whole run so far.
@@ -290,7 +392,7 @@ export type SessionSnapshot = Message<"telemetry.v1.SessionSnapshot"> & {
  * Use `create(SessionSnapshotSchema)` to create a new message.
  */
 export const SessionSnapshotSchema: GenMessage<SessionSnapshot> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 5);
+  messageDesc(file_telemetry_v1_dashboard, 6);
 
 /**
  * The loss curve as parallel arrays, ordered by step.
@@ -325,7 +427,7 @@ export type LossHistory = Message<"telemetry.v1.LossHistory"> & {
  * Use `create(LossHistorySchema)` to create a new message.
  */
 export const LossHistorySchema: GenMessage<LossHistory> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 6);
+  messageDesc(file_telemetry_v1_dashboard, 7);
 
 /**
  * The scalar part of one batch.
@@ -387,7 +489,7 @@ export type BatchEvent = Message<"telemetry.v1.BatchEvent"> & {
  * Use `create(BatchEventSchema)` to create a new message.
  */
 export const BatchEventSchema: GenMessage<BatchEvent> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 7);
+  messageDesc(file_telemetry_v1_dashboard, 8);
 
 /**
  * Sample images of one batch with predictions and ground truth.
@@ -436,7 +538,7 @@ export type ImageFrame = Message<"telemetry.v1.ImageFrame"> & {
  * Use `create(ImageFrameSchema)` to create a new message.
  */
 export const ImageFrameSchema: GenMessage<ImageFrame> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 8);
+  messageDesc(file_telemetry_v1_dashboard, 9);
 
 /**
  * The session's status or connection changed.
@@ -470,6 +572,25 @@ export type StatusEvent = Message<"telemetry.v1.StatusEvent"> & {
    * @generated from field: optional telemetry.v1.TrainingConfig config = 5;
    */
   config?: TrainingConfig | undefined;
+
+  /**
+   * Set when a second trainer was refused (see SessionSummary.writer_conflict).
+   *
+   * @generated from field: optional telemetry.v1.WriterConflict writer_conflict = 6;
+   */
+  writerConflict?: WriterConflict | undefined;
+
+  /**
+   * Set when the server learns it does not hold the run from its start.
+   *
+   * @generated from field: bool partial_history = 7;
+   */
+  partialHistory: boolean;
+
+  /**
+   * @generated from field: int64 history_start_step = 8;
+   */
+  historyStartStep: bigint;
 };
 
 /**
@@ -477,7 +598,7 @@ export type StatusEvent = Message<"telemetry.v1.StatusEvent"> & {
  * Use `create(StatusEventSchema)` to create a new message.
  */
 export const StatusEventSchema: GenMessage<StatusEvent> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 9);
+  messageDesc(file_telemetry_v1_dashboard, 10);
 
 /**
  * One command in the audit log: who, when, what, result.
@@ -530,7 +651,7 @@ export type CommandAuditEntry = Message<"telemetry.v1.CommandAuditEntry"> & {
  * Use `create(CommandAuditEntrySchema)` to create a new message.
  */
 export const CommandAuditEntrySchema: GenMessage<CommandAuditEntry> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 10);
+  messageDesc(file_telemetry_v1_dashboard, 11);
 
 /**
  * Sent on an idle watch stream so proxies keep it open.
@@ -549,7 +670,7 @@ export type Keepalive = Message<"telemetry.v1.Keepalive"> & {
  * Use `create(KeepaliveSchema)` to create a new message.
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 11);
+  messageDesc(file_telemetry_v1_dashboard, 12);
 
 /**
  * @generated from message telemetry.v1.SendCommandRequest
@@ -586,7 +707,7 @@ export type SendCommandRequest = Message<"telemetry.v1.SendCommandRequest"> & {
  * Use `create(SendCommandRequestSchema)` to create a new message.
  */
 export const SendCommandRequestSchema: GenMessage<SendCommandRequest> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 12);
+  messageDesc(file_telemetry_v1_dashboard, 13);
 
 /**
  * @generated from message telemetry.v1.SendCommandResponse
@@ -612,7 +733,7 @@ export type SendCommandResponse = Message<"telemetry.v1.SendCommandResponse"> & 
  * Use `create(SendCommandResponseSchema)` to create a new message.
  */
 export const SendCommandResponseSchema: GenMessage<SendCommandResponse> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 13);
+  messageDesc(file_telemetry_v1_dashboard, 14);
 
 /**
  * Whether the session's trainer is reachable, as seen by the server.
@@ -647,6 +768,13 @@ export enum ConnectionState {
    * @generated from enum value: CONNECTION_STATE_DISCONNECTED = 3;
    */
   DISCONNECTED = 3,
+
+  /**
+   * The run ended (COMPLETED or FAILED) and its trainer closed the stream.
+   *
+   * @generated from enum value: CONNECTION_STATE_CLOSED = 4;
+   */
+  CLOSED = 4,
 }
 
 /**
@@ -693,6 +821,13 @@ export enum CommandState {
    * @generated from enum value: COMMAND_STATE_TIMED_OUT = 4;
    */
   TIMED_OUT = 4,
+
+  /**
+   * The trainer received the command after its deadline and did not apply it.
+   *
+   * @generated from enum value: COMMAND_STATE_EXPIRED = 5;
+   */
+  EXPIRED = 5,
 }
 
 /**
@@ -708,7 +843,8 @@ export const CommandStateSchema: GenEnum<CommandState> = /*@__PURE__*/
  */
 export const DashboardService: GenService<{
   /**
-   * Every session the server knows, newest first.
+   * The sessions the server knows, newest first, a page at a time. Summaries
+   * leave out class lists, so a page stays small whatever was registered.
    *
    * @generated from rpc telemetry.v1.DashboardService.ListSessions
    */
@@ -735,6 +871,9 @@ export const DashboardService: GenService<{
    * FAILED_PRECONDITION when its trainer is not connected, DEADLINE_EXCEEDED
    * when the trainer does not answer in time, INVALID_ARGUMENT for
    * COMMAND_TYPE_UNSPECIFIED.
+   * The command carries a deadline (ControlCommand.expires_at_ms): a trainer
+   * that reads it later drops it and reports it EXPIRED, and a result that
+   * arrives after DEADLINE_EXCEEDED still updates the audit with the truth.
    *
    * @generated from rpc telemetry.v1.DashboardService.SendCommand
    */

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/telemetry.proto.
  */
 export const file_telemetry_v1_telemetry: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZWxlbWV0cnkvdjEvdGVsZW1ldHJ5LnByb3RvEgx0ZWxlbWV0cnkudjEikgEKC1Nlc3Npb25JbmZvEhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEhQKDHRpbWVzdGFtcF9tcxgFIAEoAyKUAQoOVHJhaW5pbmdDb25maWcSFAoMdG90YWxfZXBvY2hzGAEgASgFEhkKEWJhdGNoZXNfcGVyX2Vwb2NoGAIgASgFEhIKCmJhdGNoX3NpemUYAyABKAUSEgoKbW9kZWxfbmFtZRgEIAEoCRIUCgxkYXRhc2V0X25hbWUYBSABKAkSEwoLY2xhc3NfbmFtZXMYBiADKAkiogEKD1Nlc3Npb25SZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhIKCnNlc3Npb25faWQYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIxCg1zZXJ2ZXJfY29uZmlnGAQgASgLMhoudGVsZW1ldHJ5LnYxLlNlcnZlckNvbmZpZxIPCgdyZXN1bWVkGAUgASgIEhUKDWxhc3Rfc2VxdWVuY2UYBiABKAQikgEKDFNlcnZlckNvbmZpZxIWCg5tYXhfYmF0Y2hfc2l6ZRgBIAEoBRIbChNtYXhfaW1hZ2VfZGltZW5zaW9uGAIgASgFEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoBRITCgtidWZmZXJfc2l6ZRgEIAEoBRIZChFtYXhfbWVzc2FnZV9ieXRlcxgFIAEoBSKKAwoOTWV0cmljc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIUCgx0aW1lc3RhbXBfbXMYAiABKAMSLQoKYmF0Y2hfZGF0YRgDIAEoCzIXLnRlbGVtZXRyeS52MS5CYXRjaERhdGFIABItCgplcG9jaF9kYXRhGAQgASgLMhcudGVsZW1ldHJ5LnYxLkVwb2NoRGF0YUgAEjkKEHBlcmZvcm1hbmNlX2RhdGEYBSABKAsyHS50ZWxlbWV0cnkudjEuUGVyZm9ybWFuY2VEYXRhSAASMwoNc3RhdHVzX3VwZGF0ZRgGIAEoCzIaLnRlbGVtZXRyeS52MS5TdGF0dXNVcGRhdGVIABIsCgloZWFydGJlYXQYByABKAsyFy50ZWxlbWV0cnkudjEuSGVhcnRiZWF0SAASNQoOY29tbWFuZF9yZXN1bHQYCCABKAsyGy50ZWxlbWV0cnkudjEuQ29tbWFuZFJlc3VsdEgAEhAKCHNlcXVlbmNlGAkgASgEQgkKB3BheWxvYWQi2QEKCUJhdGNoRGF0YRINCgVlcG9jaBgBIAEoBRIRCgliYXRjaF9pZHgYAiABKAUSEgoKYmF0Y2hfc2l6ZRgDIAEoBRInCgZpbWFnZXMYBCADKAsyFy50ZWxlbWV0cnkudjEuSW1hZ2VEYXRhEi0KC3ByZWRpY3Rpb25zGAUgAygLMhgudGVsZW1ldHJ5LnYxLlByZWRpY3Rpb24SFAoMZ3JvdW5kX3RydXRoGAYgAygFEhIKCmJhdGNoX2xvc3MYByABKAESFAoMdGltZXN0YW1wX21zGAggASgDImEKCUltYWdlRGF0YRITCgtpbWFnZV9ieXRlcxgBIAEoDBIOCgZmb3JtYXQYAiABKAkSDQoFd2lkdGgYAyABKAUSDgoGaGVpZ2h0GAQgASgFEhAKCGNoYW5uZWxzGAUgASgFIlIKClByZWRpY3Rpb24SFwoPcHJlZGljdGVkX2NsYXNzGAEgASgFEhcKD3ByZWRpY3RlZF9sYWJlbBgCIAEoCRISCgpjb25maWRlbmNlGAMgASgCIkoKCUVwb2NoRGF0YRINCgVlcG9jaBgBIAEoBRIUCgxhdmVyYWdlX2xvc3MYAiABKAESGAoQYXZlcmFnZV9hY2N1cmFjeRgDIAEoASKBAgoPUGVyZm9ybWFuY2VEYXRhEhkKEXRpbWVfcGVyX2JhdGNoX21zGAEgASgBEiAKGHRvdGFsX3RpbWVfZm9yX2Vwb2NoX3NlYxgCIAEoARIkChxlc3RpbWF0ZWRfdGltZV9yZW1haW5pbmdfc2VjGAMgASgBEhMKC2N1cnJlbnRfZnBzGAQgASgBEhMKC2F2ZXJhZ2VfZnBzGAUgASgBEjgKDnJlc291cmNlX3VzYWdlGAYgASgLMhsudGVsZW1ldHJ5LnYxLlJlc291cmNlVXNhZ2VIAIgBARIUCgx0aW1lc3RhbXBfbXMYByABKANCEQoPX3Jlc291cmNlX3VzYWdlIpgBCg1SZXNvdXJjZVVzYWdlEhMKC2NwdV9wZXJjZW50GAEgASgBEhQKDG1lbW9yeV9ieXRlcxgCIAEoBBIYCgtncHVfcGVyY2VudBgDIAEoAUgAiAEBEh0KEGdwdV9tZW1vcnlfYnl0ZXMYBCABKARIAYgBAUIOCgxfZ3B1X3BlcmNlbnRCEwoRX2dwdV9tZW1vcnlfYnl0ZXMioQEKDFN0YXR1c1VwZGF0ZRIsCgZzdGF0dXMYASABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIxCgZjb25maWcYAyABKAsyHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdDb25maWdIAIgBARIUCgx0aW1lc3RhbXBfbXMYBCABKANCCQoHX2NvbmZpZyIkCglIZWFydGJlYXQSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgEInMKDUNvbW1hbmRSZXN1bHQSEgoKY29tbWFuZF9pZBgBIAEoCRIPCgdzdWNjZXNzGAIgASgIEg8KB21lc3NhZ2UYAyABKAkSLAoGc3RhdHVzGAQgASgOMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nU3RhdHVzItIBCg9NZXRyaWNzUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIUCgx0aW1lc3RhbXBfbXMYAiABKAMSKwoDYWNrGAMgASgLMhwudGVsZW1ldHJ5LnYxLkFja25vd2xlZGdtZW50SAASLwoHY29tbWFuZBgEIAEoCzIcLnRlbGVtZXRyeS52MS5Db250cm9sQ29tbWFuZEgAEiwKBWVycm9yGAUgASgLMhsudGVsZW1ldHJ5LnYxLkVycm9yUmVzcG9uc2VIAEIJCgdwYXlsb2FkIlkKDkFja25vd2xlZGdtZW50EhEKCWJhdGNoX2lkeBgBIAEoBRIPCgdzdWNjZXNzGAIgASgIEhAKCHNlcXVlbmNlGAMgASgEEhEKCWR1cGxpY2F0ZRgEIAEoCCJ2Cg5Db250cm9sQ29tbWFuZBInCgR0eXBlGAEgASgOMhkudGVsZW1ldHJ5LnYxLkNvbW1hbmRUeXBlEhIKCmNvbW1hbmRfaWQYAiABKAkSEQoJaXNzdWVkX2J5GAMgASgJEhQKDGlzc3VlZF9hdF9tcxgEIAEoAyJ7Cg1FcnJvclJlc3BvbnNlEg8KB21lc3NhZ2UYASABKAkSJQoEY29kZRgCIAEoDjIXLnRlbGVtZXRyeS52MS5FcnJvckNvZGUSEAoIc2VxdWVuY2UYAyABKAQSDQoFZXBvY2gYBCABKAUSEQoJYmF0Y2hfaWR4GAUgASgFKsMBCg5UcmFpbmluZ1N0YXR1cxIbChdUUkFJTklOR19TVEFUVVNfVU5LTk9XThAAEiAKHFRSQUlOSU5HX1NUQVRVU19JTklUSUFMSVpJTkcQARIbChdUUkFJTklOR19TVEFUVVNfUlVOTklORxACEhoKFlRSQUlOSU5HX1NUQVRVU19QQVVTRUQQAxIdChlUUkFJTklOR19TVEFUVVNfQ09NUExFVEVEEAQSGgoWVFJBSU5JTkdfU1RBVFVTX0ZBSUxFRBAFKnMKC0NvbW1hbmRUeXBlEhwKGENPTU1BTkRfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkNPTU1BTkRfVFlQRV9QQVVTRRABEhcKE0NPTU1BTkRfVFlQRV9SRVNVTUUQAhIVChFDT01NQU5EX1RZUEVfU1RPUBADKp8CCglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBABEh4KGkVSUk9SX0NPREVfVE9PX01BTllfSU1BR0VTEAISHgoaRVJST1JfQ09ERV9JTUFHRV9UT09fTEFSR0UQAxIXChNFUlJPUl9DT0RFX05PVF9KUEVHEAQSHwobRVJST1JfQ09ERV9OT05fRklOSVRFX1ZBTFVFEAUSGwoXRVJST1JfQ09ERV9PVVRfT0ZfT1JERVIQBhIeChpFUlJPUl9DT0RFX1VOS05PV05fU0VTU0lPThAHEh4KGkVSUk9SX0NPREVfVU5LTk9XTl9DT01NQU5EEAgyuQEKEFRlbGVtZXRyeVNlcnZpY2USUwoXUmVnaXN0ZXJUcmFpbmluZ1Nlc3Npb24SGS50ZWxlbWV0cnkudjEuU2Vzc2lvbkluZm8aHS50ZWxlbWV0cnkudjEuU2Vzc2lvblJlc3BvbnNlElAKDVN0cmVhbU1ldHJpY3MSHC50ZWxlbWV0cnkudjEuTWV0cmljc1JlcXVlc3QaHS50ZWxlbWV0cnkudjEuTWV0cmljc1Jlc3BvbnNlKAEwAWIGcHJvdG8z");
+  fileDesc("Chx0ZWxlbWV0cnkvdjEvdGVsZW1ldHJ5LnByb3RvEgx0ZWxlbWV0cnkudjEixgEKC1Nlc3Npb25JbmZvEhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEhQKDHRpbWVzdGFtcF9tcxgFIAEoAxIUCgxyZXN1bWVfdG9rZW4YBiABKAkSHAoUcmVzdW1lX2Zyb21fc2VxdWVuY2UYByABKAQilAEKDlRyYWluaW5nQ29uZmlnEhQKDHRvdGFsX2Vwb2NocxgBIAEoBRIZChFiYXRjaGVzX3Blcl9lcG9jaBgCIAEoBRISCgpiYXRjaF9zaXplGAMgASgFEhIKCm1vZGVsX25hbWUYBCABKAkSFAoMZGF0YXNldF9uYW1lGAUgASgJEhMKC2NsYXNzX25hbWVzGAYgAygJIrgBCg9TZXNzaW9uUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBISCgpzZXNzaW9uX2lkGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSMQoNc2VydmVyX2NvbmZpZxgEIAEoCzIaLnRlbGVtZXRyeS52MS5TZXJ2ZXJDb25maWcSDwoHcmVzdW1lZBgFIAEoCBIVCg1sYXN0X3NlcXVlbmNlGAYgASgEEhQKDHJlc3VtZV90b2tlbhgHIAEoCSKSAQoMU2VydmVyQ29uZmlnEhYKDm1heF9iYXRjaF9zaXplGAEgASgFEhsKE21heF9pbWFnZV9kaW1lbnNpb24YAiABKAUSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAMgASgFEhMKC2J1ZmZlcl9zaXplGAQgASgFEhkKEW1heF9tZXNzYWdlX2J5dGVzGAUgASgFIooDCg5NZXRyaWNzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxItCgpiYXRjaF9kYXRhGAMgASgLMhcudGVsZW1ldHJ5LnYxLkJhdGNoRGF0YUgAEi0KCmVwb2NoX2RhdGEYBCABKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhSAASOQoQcGVyZm9ybWFuY2VfZGF0YRgFIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIABIzCg1zdGF0dXNfdXBkYXRlGAYgASgLMhoudGVsZW1ldHJ5LnYxLlN0YXR1c1VwZGF0ZUgAEiwKCWhlYXJ0YmVhdBgHIAEoCzIXLnRlbGVtZXRyeS52MS5IZWFydGJlYXRIABI1Cg5jb21tYW5kX3Jlc3VsdBgIIAEoCzIbLnRlbGVtZXRyeS52MS5Db21tYW5kUmVzdWx0SAASEAoIc2VxdWVuY2UYCSABKARCCQoHcGF5bG9hZCLZAQoJQmF0Y2hEYXRhEg0KBWVwb2NoGAEgASgFEhEKCWJhdGNoX2lkeBgCIAEoBRISCgpiYXRjaF9zaXplGAMgASgFEicKBmltYWdlcxgEIAMoCzIXLnRlbGVtZXRyeS52MS5JbWFnZURhdGESLQoLcHJlZGljdGlvbnMYBSADKAsyGC50ZWxlbWV0cnkudjEuUHJlZGljdGlvbhIUCgxncm91bmRfdHJ1dGgYBiADKAUSEgoKYmF0Y2hfbG9zcxgHIAEoARIUCgx0aW1lc3RhbXBfbXMYCCABKAMiYQoJSW1hZ2VEYXRhEhMKC2ltYWdlX2J5dGVzGAEgASgMEg4KBmZvcm1hdBgCIAEoCRINCgV3aWR0aBgDIAEoBRIOCgZoZWlnaHQYBCABKAUSEAoIY2hhbm5lbHMYBSABKAUiUgoKUHJlZGljdGlvbhIXCg9wcmVkaWN0ZWRfY2xhc3MYASABKAUSFwoPcHJlZGljdGVkX2xhYmVsGAIgASgJEhIKCmNvbmZpZGVuY2UYAyABKAIiSgoJRXBvY2hEYXRhEg0KBWVwb2NoGAEgASgFEhQKDGF2ZXJhZ2VfbG9zcxgCIAEoARIYChBhdmVyYWdlX2FjY3VyYWN5GAMgASgBIoECCg9QZXJmb3JtYW5jZURhdGESGQoRdGltZV9wZXJfYmF0Y2hfbXMYASABKAESIAoYdG90YWxfdGltZV9mb3JfZXBvY2hfc2VjGAIgASgBEiQKHGVzdGltYXRlZF90aW1lX3JlbWFpbmluZ19zZWMYAyABKAESEwoLY3VycmVudF9mcHMYBCABKAESEwoLYXZlcmFnZV9mcHMYBSABKAESOAoOcmVzb3VyY2VfdXNhZ2UYBiABKAsyGy50ZWxlbWV0cnkudjEuUmVzb3VyY2VVc2FnZUgAiAEBEhQKDHRpbWVzdGFtcF9tcxgHIAEoA0IRCg9fcmVzb3VyY2VfdXNhZ2UimAEKDVJlc291cmNlVXNhZ2USEwoLY3B1X3BlcmNlbnQYASABKAESFAoMbWVtb3J5X2J5dGVzGAIgASgEEhgKC2dwdV9wZXJjZW50GAMgASgBSACIAQESHQoQZ3B1X21lbW9yeV9ieXRlcxgEIAEoBEgBiAEBQg4KDF9ncHVfcGVyY2VudEITChFfZ3B1X21lbW9yeV9ieXRlcyKhAQoMU3RhdHVzVXBkYXRlEiwKBnN0YXR1cxgBIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIPCgdtZXNzYWdlGAIgASgJEjEKBmNvbmZpZxgDIAEoCzIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ0NvbmZpZ0gAiAEBEhQKDHRpbWVzdGFtcF9tcxgEIAEoA0IJCgdfY29uZmlnIiQKCUhlYXJ0YmVhdBIXCg9zZXF1ZW5jZV9udW1iZXIYASABKAQihAEKDUNvbW1hbmRSZXN1bHQSEgoKY29tbWFuZF9pZBgBIAEoCRIPCgdzdWNjZXNzGAIgASgIEg8KB21lc3NhZ2UYAyABKAkSLAoGc3RhdHVzGAQgASgOMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nU3RhdHVzEg8KB2V4cGlyZWQYBSABKAgi0gEKD01ldHJpY3NSZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxIrCgNhY2sYAyABKAsyHC50ZWxlbWV0cnkudjEuQWNrbm93bGVkZ21lbnRIABIvCgdjb21tYW5kGAQgASgLMhwudGVsZW1ldHJ5LnYxLkNvbnRyb2xDb21tYW5kSAASLAoFZXJyb3IYBSABKAsyGy50ZWxlbWV0cnkudjEuRXJyb3JSZXNwb25zZUgAQgkKB3BheWxvYWQiWQoOQWNrbm93bGVkZ21lbnQSEQoJYmF0Y2hfaWR4GAEgASgFEg8KB3N1Y2Nlc3MYAiABKAgSEAoIc2VxdWVuY2UYAyABKAQSEQoJZHVwbGljYXRlGAQgASgIIo0BCg5Db250cm9sQ29tbWFuZBInCgR0eXBlGAEgASgOMhkudGVsZW1ldHJ5LnYxLkNvbW1hbmRUeXBlEhIKCmNvbW1hbmRfaWQYAiABKAkSEQoJaXNzdWVkX2J5GAMgASgJEhQKDGlzc3VlZF9hdF9tcxgEIAEoAxIVCg1leHBpcmVzX2F0X21zGAUgASgDInsKDUVycm9yUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCRIlCgRjb2RlGAIgASgOMhcudGVsZW1ldHJ5LnYxLkVycm9yQ29kZRIQCghzZXF1ZW5jZRgDIAEoBBINCgVlcG9jaBgEIAEoBRIRCgliYXRjaF9pZHgYBSABKAUqwwEKDlRyYWluaW5nU3RhdHVzEhsKF1RSQUlOSU5HX1NUQVRVU19VTktOT1dOEAASIAocVFJBSU5JTkdfU1RBVFVTX0lOSVRJQUxJWklORxABEhsKF1RSQUlOSU5HX1NUQVRVU19SVU5OSU5HEAISGgoWVFJBSU5JTkdfU1RBVFVTX1BBVVNFRBADEh0KGVRSQUlOSU5HX1NUQVRVU19DT01QTEVURUQQBBIaChZUUkFJTklOR19TVEFUVVNfRkFJTEVEEAUqcwoLQ29tbWFuZFR5cGUSHAoYQ09NTUFORF9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSQ09NTUFORF9UWVBFX1BBVVNFEAESFwoTQ09NTUFORF9UWVBFX1JFU1VNRRACEhUKEUNPTU1BTkRfVFlQRV9TVE9QEAMq+gIKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHwobRVJST1JfQ09ERV9JTlZBTElEX0FSR1VNRU5UEAESHgoaRVJST1JfQ09ERV9UT09fTUFOWV9JTUFHRVMQAhIeChpFUlJPUl9DT0RFX0lNQUdFX1RPT19MQVJHRRADEhcKE0VSUk9SX0NPREVfTk9UX0pQRUcQBBIfChtFUlJPUl9DT0RFX05PTl9GSU5JVEVfVkFMVUUQBRIbChdFUlJPUl9DT0RFX09VVF9PRl9PUkRFUhAGEh4KGkVSUk9SX0NPREVfVU5LTk9XTl9TRVNTSU9OEAcSHgoaRVJST1JfQ09ERV9VTktOT1dOX0NPTU1BTkQQCBIbChdFUlJPUl9DT0RFX1NFUVVFTkNFX0dBUBAJEh8KG0VSUk9SX0NPREVfU0VTU0lPTl9DT05GTElDVBAKEhsKF0VSUk9SX0NPREVfT1VUX09GX1NIQVBFEAsyuQEKEFRlbGVtZXRyeVNlcnZpY2USUwoXUmVnaXN0ZXJUcmFpbmluZ1Nlc3Npb24SGS50ZWxlbWV0cnkudjEuU2Vzc2lvbkluZm8aHS50ZWxlbWV0cnkudjEuU2Vzc2lvblJlc3BvbnNlElAKDVN0cmVhbU1ldHJpY3MSHC50ZWxlbWV0cnkudjEuTWV0cmljc1JlcXVlc3QaHS50ZWxlbWV0cnkudjEuTWV0cmljc1Jlc3BvbnNlKAEwAWIGcHJvdG8z");
 
 /**
  * Sent by the trainer to RegisterTrainingSession.
@@ -61,6 +61,27 @@ export type SessionInfo = Message<"telemetry.v1.SessionInfo"> & {
    * @generated from field: int64 timestamp_ms = 5;
    */
   timestampMs: bigint;
+
+  /**
+   * The SessionResponse.resume_token this trainer was given for the session,
+   * when it re-registers. Proves it is the trainer that holds the session:
+   * while a trainer stream is open on the session, a registration without
+   * the session's token is refused with ALREADY_EXISTS. Empty for a new run
+   * or a client that does not keep it.
+   *
+   * @generated from field: string resume_token = 6;
+   */
+  resumeToken: string;
+
+  /**
+   * Highest sequence the server acknowledged to this trainer before (0 for a
+   * new run). When the server no longer knows the session (it was restarted
+   * without its history), the new session starts from here, and is marked as
+   * missing the history before it.
+   *
+   * @generated from field: uint64 resume_from_sequence = 7;
+   */
+  resumeFromSequence: bigint;
 };
 
 /**
@@ -176,6 +197,18 @@ export type SessionResponse = Message<"telemetry.v1.SessionResponse"> & {
    * @generated from field: uint64 last_sequence = 6;
    */
   lastSequence: bigint;
+
+  /**
+   * Secret that proves later registrations and streams come from this
+   * trainer. Send it back in SessionInfo.resume_token when re-registering and
+   * as the `trainwatch-resume-token` metadata of StreamMetrics. A stream that
+   * presents it replaces an older stream of the same session (which ends with
+   * ABORTED); a stream without it is refused with ALREADY_EXISTS while
+   * another stream is open on the session.
+   *
+   * @generated from field: string resume_token = 7;
+   */
+  resumeToken: string;
 };
 
 /**
@@ -313,7 +346,13 @@ export type MetricsRequest = Message<"telemetry.v1.MetricsRequest"> & {
    * every message except heartbeats (which carry 0 and are not acknowledged).
    * The server acknowledges every sequenced message and ignores (but still
    * acknowledges) a sequence it has already applied, so replays after a
-   * reconnect are applied once.
+   * reconnect are applied once. A sequence further ahead of the last applied
+   * one than any trainer buffer could be is refused (ERROR_CODE_SEQUENCE_GAP)
+   * and leaves the session untouched.
+   *
+   * 0 on a payload other than a heartbeat means "no replay protection": the
+   * message is applied as it comes and acknowledged by its batch_idx
+   * (Acknowledgment.sequence 0), for clients that do not number messages.
    *
    * @generated from field: uint64 sequence = 9;
    */
@@ -717,6 +756,14 @@ export type CommandResult = Message<"telemetry.v1.CommandResult"> & {
    * @generated from field: telemetry.v1.TrainingStatus status = 4;
    */
   status: TrainingStatus;
+
+  /**
+   * True when the command reached the trainer after its
+   * ControlCommand.expires_at_ms and was dropped without being applied.
+   *
+   * @generated from field: bool expired = 5;
+   */
+  expired: boolean;
 };
 
 /**
@@ -859,6 +906,15 @@ export type ControlCommand = Message<"telemetry.v1.ControlCommand"> & {
    * @generated from field: int64 issued_at_ms = 4;
    */
   issuedAtMs: bigint;
+
+  /**
+   * When the dashboard stops waiting for the result (server clock, Unix ms).
+   * A trainer that reads the command later must not apply it: it answers
+   * with CommandResult.expired instead. 0: no deadline.
+   *
+   * @generated from field: int64 expires_at_ms = 5;
+   */
+  expiresAtMs: bigint;
 };
 
 /**
@@ -1066,6 +1122,30 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_UNKNOWN_COMMAND = 8;
    */
   UNKNOWN_COMMAND = 8,
+
+  /**
+   * MetricsRequest.sequence jumps further ahead than any trainer buffer could;
+   * the message was not applied and the session is unchanged.
+   *
+   * @generated from enum value: ERROR_CODE_SEQUENCE_GAP = 9;
+   */
+  SEQUENCE_GAP = 9,
+
+  /**
+   * Another trainer tried to write this session and was refused. Sent to the
+   * trainer that holds the session; its stream goes on.
+   *
+   * @generated from enum value: ERROR_CODE_SESSION_CONFLICT = 10;
+   */
+  SESSION_CONFLICT = 10,
+
+  /**
+   * Epoch or batch_idx outside the run's declared shape (total_epochs,
+   * batches_per_epoch); a StatusUpdate with a larger config enlarges it.
+   *
+   * @generated from enum value: ERROR_CODE_OUT_OF_SHAPE = 11;
+   */
+  OUT_OF_SHAPE = 11,
 }
 
 /**

@@ -37,7 +37,8 @@ class DashboardServiceServicer(object):
     """
 
     def ListSessions(self, request, context):
-        """Every session the server knows, newest first.
+        """The sessions the server knows, newest first, a page at a time. Summaries
+        leave out class lists, so a page stays small whatever was registered.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -58,6 +59,9 @@ class DashboardServiceServicer(object):
         FAILED_PRECONDITION when its trainer is not connected, DEADLINE_EXCEEDED
         when the trainer does not answer in time, INVALID_ARGUMENT for
         COMMAND_TYPE_UNSPECIFIED.
+        The command carries a deadline (ControlCommand.expires_at_ms): a trainer
+        that reads it later drops it and reports it EXPIRED, and a result that
+        arrives after DEADLINE_EXCEEDED still updates the audit with the truth.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
