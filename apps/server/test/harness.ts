@@ -1,6 +1,7 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import { createGrpcWebTransport as createNodeGrpcWebTransport } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import {
   DashboardService,
@@ -232,7 +233,9 @@ export interface WatchHandle {
 /** DashboardService as the contract suite sees it, over either binding. */
 export interface DashboardApi {
   readonly name: string;
-  listSessions(): Promise<ListSessionsResponse>;
+  listSessions(
+    init?: MessageInitShape<typeof ListSessionsRequestSchema>,
+  ): Promise<ListSessionsResponse>;
   sendCommand(
     init: MessageInitShape<typeof SendCommandRequestSchema>,
   ): Promise<SendCommandResponse>;
@@ -250,15 +253,20 @@ export async function expectCallError(call: Promise<unknown>): Promise<CallError
   throw new Error('expected the call to fail');
 }
 
-export function grpcDashboard(address: string): DashboardApi {
+/**
+ * `defaultLimits`: the client keeps grpc-js' own 4 MiB receive limit, as a
+ * dashboard written without special options would.
+ */
+export function grpcDashboard(address: string, { defaultLimits = false } = {}): DashboardApi {
   const client = new loaded.telemetry.v1.DashboardService(
     address,
     grpc.credentials.createInsecure(),
-    clientOptions,
+    defaultLimits ? {} : clientOptions,
   ) as DynamicClient;
   return {
     name: 'native gRPC',
-    listSessions: () => unary(client, 'ListSessions', create(ListSessionsRequestSchema)),
+    listSessions: (init = {}) =>
+      unary(client, 'ListSessions', create(ListSessionsRequestSchema, init)),
     sendCommand: (init) => unary(client, 'SendCommand', create(SendCommandRequestSchema, init)),
     watch(sessionId) {
       const call = client['WatchSession'](
@@ -279,11 +287,23 @@ export function grpcDashboard(address: string): DashboardApi {
   };
 }
 
-export function grpcWebDashboard(httpUrl: string): DashboardApi {
-  const client = createClient(DashboardService, createGrpcWebTransport({ baseUrl: httpUrl }));
+/**
+ * `readMaxBytes`: the most one message may take. connect-web (the browser
+ * transport) has no such option, so a limited client uses connect-node's
+ * gRPC-Web transport, which enforces it (its own default is 4 GiB).
+ */
+export function grpcWebDashboard(
+  httpUrl: string,
+  { readMaxBytes }: { readMaxBytes?: number } = {},
+): DashboardApi {
+  const transport =
+    readMaxBytes === undefined
+      ? createGrpcWebTransport({ baseUrl: httpUrl })
+      : createNodeGrpcWebTransport({ baseUrl: httpUrl, httpVersion: '1.1', readMaxBytes });
+  const client = createClient(DashboardService, transport);
   return {
     name: 'gRPC-Web',
-    listSessions: () => client.listSessions({}),
+    listSessions: (init = {}) => client.listSessions(init),
     sendCommand: (init) => client.sendCommand(init),
     watch(sessionId) {
       const abort = new AbortController();

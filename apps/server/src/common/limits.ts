@@ -29,3 +29,30 @@ export const MAX_PENDING_COMMANDS = 64;
  * stream is closed: the trainer is not reading its acknowledgements.
  */
 export const TRAINER_RESPONSE_SLACK = 256;
+/**
+ * Together, the class names of one config at most this many UTF-8 bytes: an
+ * ASCII list at both limits above fits exactly. Without it a list of
+ * multi-byte names could be three times larger and no snapshot carrying it
+ * would fit in one message a default client accepts.
+ */
+export const MAX_CLASS_NAMES_BYTES = MAX_CLASS_NAMES * MAX_CLASS_NAME_LENGTH;
+/**
+ * Largest message a default dashboard client receives: grpc-js' default
+ * max_receive_message_length, and the readMaxBytes we promise Connect
+ * clients. Every DashboardService response and watch event stays below it,
+ * whatever the server accepted from trainers.
+ */
+export const DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024;
+/**
+ * What one ListSessions page or watch event may take of that: the rest is
+ * headroom for the response wrapper (cursor, oneof tags, gRPC framing).
+ */
+export const DASHBOARD_MESSAGE_BUDGET_BYTES = DEFAULT_CLIENT_RECEIVE_BYTES - 64 * 1024;
+/** Share of a snapshot the loss curve may take; a longer curve is thinned further (min/max kept). */
+export const SNAPSHOT_LOSS_HISTORY_BYTES = 1024 * 1024;
+/** Longest Prediction.predicted_label shown to watchers (longer labels are cut, as class names are). */
+export const MAX_WATCHED_LABEL_LENGTH = MAX_CLASS_NAME_LENGTH;
+/** ListSessions page size when the request leaves it 0. */
+export const DEFAULT_LIST_PAGE_SIZE = 100;
+/** Largest ListSessions page_size. */
+export const MAX_LIST_PAGE_SIZE = 1000;

@@ -31,7 +31,7 @@ describe('DashboardService', () => {
       now,
     );
 
-  it('lists sessions newest first, ties by registration order', () => {
+  it('lists sessions newest first, ties by session id (descending)', () => {
     register('old', 1000);
     register('tie-a', 2000);
     register('tie-b', 2000);

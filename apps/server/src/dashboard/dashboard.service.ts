@@ -1,7 +1,5 @@
-import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
 import {
-  ListSessionsResponseSchema,
   type ListSessionsRequest,
   type ListSessionsResponse,
   type SendCommandRequest,
@@ -12,6 +10,7 @@ import { CommandsService } from '../commands/commands.service';
 import { FanOutService } from '../fan-out/fan-out.service';
 import type { Watcher } from '../fan-out/watcher';
 import { SessionsService } from '../sessions/sessions.service';
+import { listPage } from './session-pages';
 
 /**
  * DashboardService, transport-free. Native gRPC (DashboardController) and
@@ -25,10 +24,9 @@ export class DashboardService {
     private readonly commands: CommandsService,
   ) {}
 
-  listSessions(_request: ListSessionsRequest): ListSessionsResponse {
-    return create(ListSessionsResponseSchema, {
-      sessions: this.sessions.list().map((session) => session.toSummary()),
-    });
+  /** One page, newest first; INVALID_ARGUMENT for a bad page_size or page_token. */
+  listSessions(request: ListSessionsRequest): ListSessionsResponse {
+    return listPage(this.sessions.list(), request);
   }
 
   /** A watcher whose first event is the snapshot; NOT_FOUND for an unknown session. */

@@ -1,11 +1,17 @@
 import { create } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
-import { WatchSessionResponseSchema, type WatchSessionResponse } from '@trainwatch/proto';
+import {
+  WatchSessionResponseSchema,
+  type ImageFrame,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
 import type { AppError } from '../common/app-error';
+import { DASHBOARD_MESSAGE_BUDGET_BYTES } from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
+import { imageFrameParts } from './image-frame-parts';
 import { Watcher } from './watcher';
 
 /** A scalar event as services publish it (the cursor is assigned here). */
@@ -44,7 +50,9 @@ export class FanOutService {
 
   /**
    * Starts a watch: the snapshot (as of the current cursor) is the first
-   * event, and every later event follows with no gap and no repeat.
+   * event, the latest image frame follows it (its own events, so neither can
+   * push the other past the message limit), and every later event follows
+   * with no gap and no repeat.
    */
   watch(session: Session): Watcher {
     const snapshot = create(WatchSessionResponseSchema, {
@@ -68,6 +76,9 @@ export class FanOutService {
       this.watchers.set(session.id, set);
     }
     set.add(watcher);
+    if (session.latestImages !== undefined) {
+      watcher.offerImages(this.imageEvents(session, session.latestImages));
+    }
     return watcher;
   }
 
@@ -77,17 +88,21 @@ export class FanOutService {
     for (const watcher of this.watchersOf(session.id)) watcher.pushScalar(message);
   }
 
-  publishImages(
-    session: Session,
-    frame: Extract<WatchSessionResponse['event'], { case: 'images' }>['value'],
-  ): void {
+  publishImages(session: Session, frame: ImageFrame): void {
     const set = this.watchers.get(session.id);
     if (set === undefined || set.size === 0) return;
-    const message = create(WatchSessionResponseSchema, {
-      cursor: session.cursor,
-      event: { case: 'images', value: frame },
-    });
-    for (const watcher of [...set]) watcher.offerImages(message);
+    const parts = this.imageEvents(session, frame);
+    for (const watcher of [...set]) watcher.offerImages(parts);
+  }
+
+  /** A frame as `images` events, each under the dashboard message budget. */
+  private imageEvents(session: Session, frame: ImageFrame): WatchSessionResponse[] {
+    return imageFrameParts(frame, DASHBOARD_MESSAGE_BUDGET_BYTES).map((part) =>
+      create(WatchSessionResponseSchema, {
+        cursor: session.cursor,
+        event: { case: 'images', value: part },
+      }),
+    );
   }
 
   /** Closes every watcher of a session (eviction) or of every session (shutdown). */

@@ -39,9 +39,9 @@ describe('Watcher', () => {
     const counts = hooks();
     const watcher = new Watcher('s', snapshot(0n), 100, 60_000, counts);
     watcher.pushScalar(batch(1n));
-    watcher.offerImages(images(1n, 1));
+    watcher.offerImages([images(1n, 1)]);
     watcher.pushScalar(batch(2n));
-    watcher.offerImages(images(2n, 2));
+    watcher.offerImages([images(2n, 2)]);
     watcher.pushScalar(batch(3n));
     const seen: string[] = [];
     for (let index = 0; index < 5; index++) {

@@ -15,13 +15,16 @@ export interface WatcherHooks {
  * - scalars: lossless, in cursor order, at most `queueLimit` queued; one more
  *   closes the watcher with RESOURCE_EXHAUSTED (it may watch again and refill
  *   from the snapshot);
- * - images: a single latest-wins slot; a newer frame replaces an unsent one.
+ * - images: a single latest-wins slot holding one frame (one event, or the
+ *   parts of a frame too large for one message); a newer frame replaces
+ *   whatever of the older one is unsent.
  * While idle for `keepaliveMs`, `next()` yields a keepalive.
  */
 export class Watcher {
   private readonly queue: WatchSessionResponse[] = [];
   private queueHead = 0;
-  private latestImages: WatchSessionResponse | undefined;
+  /** Unsent `images` events of the latest frame, in order. */
+  private latestImages: WatchSessionResponse[] = [];
   private closed: { error?: AppError } | undefined;
   private wake: (() => void) | undefined;
   private lastCursor: bigint;
@@ -65,10 +68,11 @@ export class Watcher {
     this.notify();
   }
 
-  offerImages(event: WatchSessionResponse): void {
-    if (this.closed) return;
-    if (this.latestImages !== undefined) this.hooks.onImageFrameDropped();
-    this.latestImages = event;
+  /** Offers a frame: its `images` events (parts), all with the same cursor. */
+  offerImages(parts: readonly WatchSessionResponse[]): void {
+    if (this.closed || parts.length === 0) return;
+    if (this.latestImages.length > 0) this.hooks.onImageFrameDropped();
+    this.latestImages = [...parts];
     this.notify();
   }
 
@@ -78,7 +82,7 @@ export class Watcher {
     this.closed = error === undefined ? {} : { error };
     this.queue.length = 0;
     this.queueHead = 0;
-    this.latestImages = undefined;
+    this.latestImages = [];
     this.notify();
     this.hooks.onClosed(this);
   }
@@ -115,9 +119,9 @@ export class Watcher {
   /** Scalars in order; an image frame goes out once every scalar it follows has. */
   private take(): WatchSessionResponse | undefined {
     const head = this.queue[this.queueHead];
-    const images = this.latestImages;
+    const images = this.latestImages[0];
     if (images !== undefined && (head === undefined || head.cursor > images.cursor)) {
-      this.latestImages = undefined;
+      this.latestImages.shift();
       return images;
     }
     if (head === undefined) return undefined;

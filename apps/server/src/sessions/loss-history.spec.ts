@@ -39,4 +39,13 @@ describe('LossHistory', () => {
     expect(steps.length).toBeLessThanOrEqual(16);
     expect(losses).toContain(99);
   });
+
+  it('thins to a smaller point count on request, keeping the spike', () => {
+    const history = new LossHistory(4000);
+    for (let step = 0; step < 4000; step++) history.add(BigInt(step), step === 3001 ? 50 : 1);
+    const { steps, losses, totalPoints } = history.toMessage(100);
+    expect(steps.length).toBeLessThanOrEqual(100);
+    expect(totalPoints).toBe(4000n);
+    expect(steps[losses.indexOf(50)]).toBe(3001n);
+  });
 });

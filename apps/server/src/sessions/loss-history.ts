@@ -45,11 +45,23 @@ export class LossHistory {
     if (this.buckets.length > this.maxBuckets) this.compact();
   }
 
-  /** The kept points as parallel arrays, ordered by step. */
-  toMessage(): LossHistoryMessage {
+  /**
+   * The kept points as parallel arrays, ordered by step. With `maxPoints`
+   * smaller than what is kept, adjacent buckets are merged for this message
+   * only (min and max survive), so a snapshot can carry a coarser curve.
+   */
+  toMessage(maxPoints = Number.POSITIVE_INFINITY): LossHistoryMessage {
+    const group = Math.max(
+      1,
+      Math.ceil(this.buckets.length / Math.max(1, Math.floor(maxPoints / 2))),
+    );
+    const buckets: Bucket[] = [];
+    for (let index = 0; index < this.buckets.length; index += group) {
+      buckets.push(this.buckets.slice(index, index + group).reduce(mergeBuckets));
+    }
     const steps: bigint[] = [];
     const losses: number[] = [];
-    for (const bucket of this.buckets) {
+    for (const bucket of buckets) {
       const minFirst = bucket.minStep <= bucket.maxStep;
       const first = minFirst ? [bucket.minStep, bucket.minLoss] : [bucket.maxStep, bucket.maxLoss];
       const second = minFirst ? [bucket.maxStep, bucket.maxLoss] : [bucket.minStep, bucket.minLoss];
@@ -69,21 +81,24 @@ export class LossHistory {
     for (let index = 0; index < this.buckets.length; index += 2) {
       const a = this.buckets[index] as Bucket;
       const b = this.buckets[index + 1];
-      if (b === undefined) {
-        merged.push(a);
-        continue;
-      }
-      merged.push({
-        count: a.count + b.count,
-        ...(b.minLoss < a.minLoss
-          ? { minStep: b.minStep, minLoss: b.minLoss }
-          : { minStep: a.minStep, minLoss: a.minLoss }),
-        ...(b.maxLoss > a.maxLoss
-          ? { maxStep: b.maxStep, maxLoss: b.maxLoss }
-          : { maxStep: a.maxStep, maxLoss: a.maxLoss }),
-      });
+      merged.push(b === undefined ? a : mergeBuckets(a, b));
     }
-    this.buckets.splice(0, this.buckets.length, ...merged);
+    // Copied back one by one: spreading up to 500,000 buckets as call arguments overflows the stack.
+    this.buckets.length = merged.length;
+    merged.forEach((bucket, index) => (this.buckets[index] = bucket));
     this.pointsPerBucket *= 2;
   }
+}
+
+/** One bucket covering `a` then `b`, keeping the lower minimum and the higher maximum. */
+function mergeBuckets(a: Bucket, b: Bucket): Bucket {
+  return {
+    count: a.count + b.count,
+    ...(b.minLoss < a.minLoss
+      ? { minStep: b.minStep, minLoss: b.minLoss }
+      : { minStep: a.minStep, minLoss: a.minLoss }),
+    ...(b.maxLoss > a.maxLoss
+      ? { maxStep: b.maxStep, maxLoss: b.maxLoss }
+      : { maxStep: a.maxStep, maxLoss: a.maxLoss }),
+  };
 }

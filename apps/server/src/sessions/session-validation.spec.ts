@@ -33,6 +33,15 @@ describe('session validation', () => {
     );
   });
 
+  it('accepts 10,000 ASCII names of 256 characters; rejects multi-byte names past 2,560,000 bytes', () => {
+    expect(() =>
+      validateTrainingConfig(config({ classNames: Array(10_000).fill('c'.repeat(256)) })),
+    ).not.toThrow();
+    expect(() =>
+      validateTrainingConfig(config({ classNames: Array(10_000).fill('é'.repeat(256)) })),
+    ).toThrow(/5120000 bytes as UTF-8; at most 2560000/);
+  });
+
   it.each([
     ['total_epochs', { totalEpochs: 0 }],
     ['batches_per_epoch', { batchesPerEpoch: -1 }],

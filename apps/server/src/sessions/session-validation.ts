@@ -3,6 +3,7 @@ import { errors } from '../common/app-error';
 import {
   MAX_CLASS_NAME_LENGTH,
   MAX_CLASS_NAMES,
+  MAX_CLASS_NAMES_BYTES,
   MAX_CLIENT_NAME_LENGTH,
   MAX_CLIENT_VERSION_LENGTH,
   MAX_DISPLAY_NAME_LENGTH,
@@ -52,6 +53,12 @@ export function validateTrainingConfig(
   if (long >= 0) {
     throw errors.invalidArgument(
       `${field}.class_names[${long}] is longer than ${MAX_CLASS_NAME_LENGTH} characters`,
+    );
+  }
+  const bytes = config.classNames.reduce((sum, name) => sum + Buffer.byteLength(name, 'utf8'), 0);
+  if (bytes > MAX_CLASS_NAMES_BYTES) {
+    throw errors.invalidArgument(
+      `${field}.class_names take ${bytes} bytes as UTF-8; at most ${MAX_CLASS_NAMES_BYTES} are allowed (so every snapshot fits in one message)`,
     );
   }
   return config;

@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import {
   ConnectionState,
-  SessionSnapshotSchema,
   SessionSummarySchema,
+  TrainingConfigSchema,
   TrainingStatus,
   type CommandAuditEntry,
   type EpochData,
@@ -12,7 +12,8 @@ import {
   type SessionSummary,
   type TrainingConfig,
 } from '@trainwatch/proto';
-import { MAX_EPOCHS_KEPT } from '../common/limits';
+import { DASHBOARD_MESSAGE_BUDGET_BYTES, MAX_EPOCHS_KEPT } from '../common/limits';
+import { boundedSnapshot } from './bounded-snapshot';
 import { LossHistory } from './loss-history';
 import type { TrainerLink } from './trainer-link';
 
@@ -87,12 +88,22 @@ export class Session {
     if (this.commands.length > this.bounds.commandAuditSize) this.commands.shift();
   }
 
-  toSummary(): SessionSummary {
+  /**
+   * The session as one line. Lists leave the class names out
+   * (`withClassNames: false`): up to 10,000 of them per session would make a
+   * page of summaries too large for one message; class_count still says how many.
+   */
+  toSummary({ withClassNames = true } = {}): SessionSummary {
+    const config =
+      withClassNames || this.config === undefined
+        ? this.config
+        : create(TrainingConfigSchema, { ...this.config, classNames: [] });
     return create(SessionSummarySchema, {
       sessionId: this.id,
       clientName: this.clientName,
       clientVersion: this.clientVersion,
-      config: this.config,
+      config,
+      classCount: this.config?.classNames.length ?? 0,
       status: this.status,
       statusMessage: this.statusMessage,
       connection: this.connection,
@@ -105,15 +116,21 @@ export class Session {
     });
   }
 
-  /** What a late joiner needs, as of the current cursor. */
-  toSnapshot(): SessionSnapshot {
-    return create(SessionSnapshotSchema, {
-      session: this.toSummary(),
-      lossHistory: this.lossHistory.toMessage(),
-      epochs: [...this.epochs],
-      latestPerformance: this.latestPerformance,
-      latestImages: this.latestImages,
-      commands: [...this.commands],
-    });
+  /**
+   * What a late joiner needs, as of the current cursor, in one message a
+   * default client accepts. The latest images are not in it: watchers get
+   * them as `images` events right after it (see FanOutService.watch).
+   */
+  toSnapshot(maxBytes = DASHBOARD_MESSAGE_BUDGET_BYTES): SessionSnapshot {
+    return boundedSnapshot(
+      {
+        summary: this.toSummary(),
+        lossHistory: this.lossHistory,
+        epochs: this.epochs,
+        latestPerformance: this.latestPerformance,
+        commands: this.commands,
+      },
+      maxBytes,
+    );
   }
 }

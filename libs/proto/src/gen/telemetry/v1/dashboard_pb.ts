@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/dashboard.proto.
  */
 export const file_telemetry_v1_dashboard: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEipwQKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKAQSEwoLY2xhc3NfY291bnQYDiABKAUSFwoPcGFydGlhbF9oaXN0b3J5GA8gASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgQIAEoAxI6Cg93cml0ZXJfY29uZmxpY3QYESABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBAUIOCgxfbGF0ZXN0X2xvc3NCEgoQX3dyaXRlcl9jb25mbGljdCJhCg5Xcml0ZXJDb25mbGljdBITCgtjbGllbnRfbmFtZRgBIAEoCRIMCgRwZWVyGAIgASgJEhoKEmxhc3RfcmVmdXNlZF9hdF9tcxgDIAEoAxIQCghyZWZ1c2FscxgEIAEoDSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJInMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEi4KCHNlc3Npb25zGAEgAygLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIikKE1dhdGNoU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSKoAwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USDgoGY3Vyc29yGAEgASgEEjEKCHNuYXBzaG90GAIgASgLMh0udGVsZW1ldHJ5LnYxLlNlc3Npb25TbmFwc2hvdEgAEikKBWJhdGNoGAMgASgLMhgudGVsZW1ldHJ5LnYxLkJhdGNoRXZlbnRIABIoCgVlcG9jaBgEIAEoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGFIABI0CgtwZXJmb3JtYW5jZRgFIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIABIrCgZzdGF0dXMYBiABKAsyGS50ZWxlbWV0cnkudjEuU3RhdHVzRXZlbnRIABIyCgdjb21tYW5kGAcgASgLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5SAASKgoGaW1hZ2VzGAggASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIABIsCglrZWVwYWxpdmUYCSABKAsyFy50ZWxlbWV0cnkudjEuS2VlcGFsaXZlSABCBwoFZXZlbnQi7AIKD1Nlc3Npb25TbmFwc2hvdBItCgdzZXNzaW9uGAEgASgLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5Ei8KDGxvc3NfaGlzdG9yeRgCIAEoCzIZLnRlbGVtZXRyeS52MS5Mb3NzSGlzdG9yeRInCgZlcG9jaHMYAyADKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhEj4KEmxhdGVzdF9wZXJmb3JtYW5jZRgEIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIAIgBARI0Cg1sYXRlc3RfaW1hZ2VzGAUgASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIAYgBARIxCghjb21tYW5kcxgGIAMoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeUIVChNfbGF0ZXN0X3BlcmZvcm1hbmNlQhAKDl9sYXRlc3RfaW1hZ2VzIkIKC0xvc3NIaXN0b3J5Eg0KBXN0ZXBzGAEgAygDEg4KBmxvc3NlcxgCIAMoARIUCgx0b3RhbF9wb2ludHMYAyABKAQirAEKCkJhdGNoRXZlbnQSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSEgoKYmF0Y2hfbG9zcxgEIAEoARISCgpiYXRjaF9zaXplGAUgASgFEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxIYChB0cmFpbmVyX3NlcXVlbmNlGAcgASgEEhYKDnJlY2VpdmVkX2F0X21zGAggASgDIsABCgpJbWFnZUZyYW1lEg0KBWVwb2NoGAEgASgFEhEKCWJhdGNoX2lkeBgCIAEoBRIMCgRzdGVwGAMgASgDEicKBmltYWdlcxgEIAMoCzIXLnRlbGVtZXRyeS52MS5JbWFnZURhdGESLQoLcHJlZGljdGlvbnMYBSADKAsyGC50ZWxlbWV0cnkudjEuUHJlZGljdGlvbhIUCgxncm91bmRfdHJ1dGgYBiADKAUSFAoMdGltZXN0YW1wX21zGAcgASgDItgCCgtTdGF0dXNFdmVudBIsCgZzdGF0dXMYASABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIxCgpjb25uZWN0aW9uGAMgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSMQoGY29uZmlnGAUgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnSACIAQESOgoPd3JpdGVyX2NvbmZsaWN0GAYgASgLMhwudGVsZW1ldHJ5LnYxLldyaXRlckNvbmZsaWN0SAGIAQESFwoPcGFydGlhbF9oaXN0b3J5GAcgASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgIIAEoA0IJCgdfY29uZmlnQhIKEF93cml0ZXJfY29uZmxpY3Qi1QEKEUNvbW1hbmRBdWRpdEVudHJ5EhIKCmNvbW1hbmRfaWQYASABKAkSJwoEdHlwZRgCIAEoDjIZLnRlbGVtZXRyeS52MS5Db21tYW5kVHlwZRIRCglpc3N1ZWRfYnkYAyABKAkSFAoMaXNzdWVkX2F0X21zGAQgASgDEikKBXN0YXRlGAUgASgOMhoudGVsZW1ldHJ5LnYxLkNvbW1hbmRTdGF0ZRIWCg5yZXN1bHRfbWVzc2FnZRgGIAEoCRIXCg9jb21wbGV0ZWRfYXRfbXMYByABKAMiIwoJS2VlcGFsaXZlEhYKDnNlcnZlcl90aW1lX21zGAEgASgDIngKElNlbmRDb21tYW5kUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEicKBHR5cGUYAiABKA4yGS50ZWxlbWV0cnkudjEuQ29tbWFuZFR5cGUSEQoJaXNzdWVkX2J5GAMgASgJEhIKCnRpbWVvdXRfbXMYBCABKAUicwoTU2VuZENvbW1hbmRSZXNwb25zZRIuCgVlbnRyeRgBIAEoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeRIsCgZzdGF0dXMYAiABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMqrwEKD0Nvbm5lY3Rpb25TdGF0ZRIgChxDT05ORUNUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaQ09OTkVDVElPTl9TVEFURV9DT05ORUNURUQQARIaChZDT05ORUNUSU9OX1NUQVRFX1NUQUxFEAISIQodQ09OTkVDVElPTl9TVEFURV9ESVNDT05ORUNURUQQAxIbChdDT05ORUNUSU9OX1NUQVRFX0NMT1NFRBAEKrcBCgxDb21tYW5kU3RhdGUSHQoZQ09NTUFORF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFUNPTU1BTkRfU1RBVEVfUEVORElORxABEhsKF0NPTU1BTkRfU1RBVEVfU1VDQ0VFREVEEAISGAoUQ09NTUFORF9TVEFURV9GQUlMRUQQAxIbChdDT01NQU5EX1NUQVRFX1RJTUVEX09VVBAEEhkKFUNPTU1BTkRfU1RBVEVfRVhQSVJFRBAFMpYCChBEYXNoYm9hcmRTZXJ2aWNlElUKDExpc3RTZXNzaW9ucxIhLnRlbGVtZXRyeS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElcKDFdhdGNoU2Vzc2lvbhIhLnRlbGVtZXRyeS52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESUgoLU2VuZENvbW1hbmQSIC50ZWxlbWV0cnkudjEuU2VuZENvbW1hbmRSZXF1ZXN0GiEudGVsZW1ldHJ5LnYxLlNlbmRDb21tYW5kUmVzcG9uc2ViBnByb3RvMw", [file_telemetry_v1_telemetry]);
+  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEipwQKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKAQSEwoLY2xhc3NfY291bnQYDiABKAUSFwoPcGFydGlhbF9oaXN0b3J5GA8gASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgQIAEoAxI6Cg93cml0ZXJfY29uZmxpY3QYESABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBAUIOCgxfbGF0ZXN0X2xvc3NCEgoQX3dyaXRlcl9jb25mbGljdCJhCg5Xcml0ZXJDb25mbGljdBITCgtjbGllbnRfbmFtZRgBIAEoCRIMCgRwZWVyGAIgASgJEhoKEmxhc3RfcmVmdXNlZF9hdF9tcxgDIAEoAxIQCghyZWZ1c2FscxgEIAEoDSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJInMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEi4KCHNlc3Npb25zGAEgAygLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIikKE1dhdGNoU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSKoAwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USDgoGY3Vyc29yGAEgASgEEjEKCHNuYXBzaG90GAIgASgLMh0udGVsZW1ldHJ5LnYxLlNlc3Npb25TbmFwc2hvdEgAEikKBWJhdGNoGAMgASgLMhgudGVsZW1ldHJ5LnYxLkJhdGNoRXZlbnRIABIoCgVlcG9jaBgEIAEoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGFIABI0CgtwZXJmb3JtYW5jZRgFIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIABIrCgZzdGF0dXMYBiABKAsyGS50ZWxlbWV0cnkudjEuU3RhdHVzRXZlbnRIABIyCgdjb21tYW5kGAcgASgLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5SAASKgoGaW1hZ2VzGAggASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIABIsCglrZWVwYWxpdmUYCSABKAsyFy50ZWxlbWV0cnkudjEuS2VlcGFsaXZlSABCBwoFZXZlbnQi7AIKD1Nlc3Npb25TbmFwc2hvdBItCgdzZXNzaW9uGAEgASgLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5Ei8KDGxvc3NfaGlzdG9yeRgCIAEoCzIZLnRlbGVtZXRyeS52MS5Mb3NzSGlzdG9yeRInCgZlcG9jaHMYAyADKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhEj4KEmxhdGVzdF9wZXJmb3JtYW5jZRgEIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIAIgBARI0Cg1sYXRlc3RfaW1hZ2VzGAUgASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIAYgBARIxCghjb21tYW5kcxgGIAMoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeUIVChNfbGF0ZXN0X3BlcmZvcm1hbmNlQhAKDl9sYXRlc3RfaW1hZ2VzIkIKC0xvc3NIaXN0b3J5Eg0KBXN0ZXBzGAEgAygDEg4KBmxvc3NlcxgCIAMoARIUCgx0b3RhbF9wb2ludHMYAyABKAQirAEKCkJhdGNoRXZlbnQSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSEgoKYmF0Y2hfbG9zcxgEIAEoARISCgpiYXRjaF9zaXplGAUgASgFEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxIYChB0cmFpbmVyX3NlcXVlbmNlGAcgASgEEhYKDnJlY2VpdmVkX2F0X21zGAggASgDItUBCgpJbWFnZUZyYW1lEg0KBWVwb2NoGAEgASgFEhEKCWJhdGNoX2lkeBgCIAEoBRIMCgRzdGVwGAMgASgDEicKBmltYWdlcxgEIAMoCzIXLnRlbGVtZXRyeS52MS5JbWFnZURhdGESLQoLcHJlZGljdGlvbnMYBSADKAsyGC50ZWxlbWV0cnkudjEuUHJlZGljdGlvbhIUCgxncm91bmRfdHJ1dGgYBiADKAUSFAoMdGltZXN0YW1wX21zGAcgASgDEhMKC2ZpcnN0X2luZGV4GAggASgFItgCCgtTdGF0dXNFdmVudBIsCgZzdGF0dXMYASABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIxCgpjb25uZWN0aW9uGAMgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSMQoGY29uZmlnGAUgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnSACIAQESOgoPd3JpdGVyX2NvbmZsaWN0GAYgASgLMhwudGVsZW1ldHJ5LnYxLldyaXRlckNvbmZsaWN0SAGIAQESFwoPcGFydGlhbF9oaXN0b3J5GAcgASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgIIAEoA0IJCgdfY29uZmlnQhIKEF93cml0ZXJfY29uZmxpY3Qi1QEKEUNvbW1hbmRBdWRpdEVudHJ5EhIKCmNvbW1hbmRfaWQYASABKAkSJwoEdHlwZRgCIAEoDjIZLnRlbGVtZXRyeS52MS5Db21tYW5kVHlwZRIRCglpc3N1ZWRfYnkYAyABKAkSFAoMaXNzdWVkX2F0X21zGAQgASgDEikKBXN0YXRlGAUgASgOMhoudGVsZW1ldHJ5LnYxLkNvbW1hbmRTdGF0ZRIWCg5yZXN1bHRfbWVzc2FnZRgGIAEoCRIXCg9jb21wbGV0ZWRfYXRfbXMYByABKAMiIwoJS2VlcGFsaXZlEhYKDnNlcnZlcl90aW1lX21zGAEgASgDIngKElNlbmRDb21tYW5kUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEicKBHR5cGUYAiABKA4yGS50ZWxlbWV0cnkudjEuQ29tbWFuZFR5cGUSEQoJaXNzdWVkX2J5GAMgASgJEhIKCnRpbWVvdXRfbXMYBCABKAUicwoTU2VuZENvbW1hbmRSZXNwb25zZRIuCgVlbnRyeRgBIAEoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeRIsCgZzdGF0dXMYAiABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMqrwEKD0Nvbm5lY3Rpb25TdGF0ZRIgChxDT05ORUNUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaQ09OTkVDVElPTl9TVEFURV9DT05ORUNURUQQARIaChZDT05ORUNUSU9OX1NUQVRFX1NUQUxFEAISIQodQ09OTkVDVElPTl9TVEFURV9ESVNDT05ORUNURUQQAxIbChdDT05ORUNUSU9OX1NUQVRFX0NMT1NFRBAEKrcBCgxDb21tYW5kU3RhdGUSHQoZQ09NTUFORF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFUNPTU1BTkRfU1RBVEVfUEVORElORxABEhsKF0NPTU1BTkRfU1RBVEVfU1VDQ0VFREVEEAISGAoUQ09NTUFORF9TVEFURV9GQUlMRUQQAxIbChdDT01NQU5EX1NUQVRFX1RJTUVEX09VVBAEEhkKFUNPTU1BTkRfU1RBVEVfRVhQSVJFRBAFMpYCChBEYXNoYm9hcmRTZXJ2aWNlElUKDExpc3RTZXNzaW9ucxIhLnRlbGVtZXRyeS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElcKDFdhdGNoU2Vzc2lvbhIhLnRlbGVtZXRyeS52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESUgoLU2VuZENvbW1hbmQSIC50ZWxlbWV0cnkudjEuU2VuZENvbW1hbmRSZXF1ZXN0GiEudGVsZW1ldHJ5LnYxLlNlbmRDb21tYW5kUmVzcG9uc2ViBnByb3RvMw", [file_telemetry_v1_telemetry]);
 
 /**
  * One line of a session in a list.
@@ -189,14 +189,18 @@ export const WriterConflictSchema: GenMessage<WriterConflict> = /*@__PURE__*/
  */
 export type ListSessionsRequest = Message<"telemetry.v1.ListSessionsRequest"> & {
   /**
-   * Most sessions to return; 0 means the server default (100), at most 1000.
+   * Most sessions to return; 0 means the server default (100), at most 1000
+   * (INVALID_ARGUMENT beyond, or when negative). A page may hold fewer
+   * sessions than asked, to stay under 4 MiB; follow next_page_token.
    *
    * @generated from field: int32 page_size = 1;
    */
   pageSize: number;
 
   /**
-   * ListSessionsResponse.next_page_token of the previous page; empty for the first.
+   * ListSessionsResponse.next_page_token of the previous page; empty for the
+   * first. Opaque. It marks a position in the order, so sessions created
+   * meanwhile (newer, on earlier pages) neither repeat nor shift later pages.
    *
    * @generated from field: string page_token = 2;
    */
@@ -341,7 +345,8 @@ export const WatchSessionResponseSchema: GenMessage<WatchSessionResponse> = /*@_
   messageDesc(file_telemetry_v1_dashboard, 5);
 
 /**
- * What a late joiner needs to draw the whole run so far.
+ * What a late joiner needs to draw the whole run so far. Always under 4 MiB
+ * encoded: the lists below keep their newest entries when not all of them fit.
  *
  * @generated from message telemetry.v1.SessionSnapshot
  */
@@ -352,14 +357,16 @@ export type SessionSnapshot = Message<"telemetry.v1.SessionSnapshot"> & {
   session?: SessionSummary | undefined;
 
   /**
-   * The loss curve, downsampled so spikes survive.
+   * The loss curve, downsampled so spikes survive (further, when it would
+   * take more than 1 MiB).
    *
    * @generated from field: telemetry.v1.LossHistory loss_history = 2;
    */
   lossHistory?: LossHistory | undefined;
 
   /**
-   * Every epoch summary so far, in order.
+   * Epoch summaries in order: every one the server keeps, or the newest that
+   * fit beside the rest of the snapshot.
    *
    * @generated from field: repeated telemetry.v1.EpochData epochs = 3;
    */
@@ -373,14 +380,16 @@ export type SessionSnapshot = Message<"telemetry.v1.SessionSnapshot"> & {
   latestPerformance?: PerformanceData | undefined;
 
   /**
-   * Latest sample images, absent before the first batch with images.
+   * Not set by this server: the latest sample images follow the snapshot as
+   * `images` events, which keeps the snapshot small whatever the frame size.
    *
    * @generated from field: optional telemetry.v1.ImageFrame latest_images = 5;
    */
   latestImages?: ImageFrame | undefined;
 
   /**
-   * Command audit log, oldest first (bounded; the newest are kept).
+   * Command audit log, oldest first (bounded; the newest are kept, as many as
+   * fit beside the rest of the snapshot).
    *
    * @generated from field: repeated telemetry.v1.CommandAuditEntry commands = 6;
    */
@@ -492,7 +501,12 @@ export const BatchEventSchema: GenMessage<BatchEvent> = /*@__PURE__*/
   messageDesc(file_telemetry_v1_dashboard, 8);
 
 /**
- * Sample images of one batch with predictions and ground truth.
+ * Sample images of one batch with predictions and ground truth. A frame too
+ * large for one 4 MiB message is sent as several `images` events of the same
+ * step, each with the next images (see first_index); a dashboard appends
+ * such a part to the frame it shows. An image too large for a message on its
+ * own comes with empty image_bytes (its size and prediction are kept).
+ * Predicted labels are cut to 256 characters.
  *
  * @generated from message telemetry.v1.ImageFrame
  */
@@ -531,6 +545,14 @@ export type ImageFrame = Message<"telemetry.v1.ImageFrame"> & {
    * @generated from field: int64 timestamp_ms = 7;
    */
   timestampMs: bigint;
+
+  /**
+   * Index in the batch of images[0] (and predictions[0], ground_truth[0]):
+   * 0 for a whole frame or its first part, > 0 for the later parts.
+   *
+   * @generated from field: int32 first_index = 8;
+   */
+  firstIndex: number;
 };
 
 /**
@@ -854,8 +876,10 @@ export const DashboardService: GenService<{
     output: typeof ListSessionsResponseSchema;
   },
   /**
-   * One snapshot event, then live deltas in order. NOT_FOUND for an unknown
-   * session. A watcher too slow to keep up with scalar events is closed with
+   * One snapshot event, then the latest image frame (as `images` events),
+   * then live deltas in order. No event is larger than 4 MiB, so a client
+   * with default receive limits can watch any session. NOT_FOUND for an
+   * unknown session. A watcher too slow to keep up with scalar events is closed with
    * RESOURCE_EXHAUSTED; it may watch again and refill from the snapshot.
    *
    * @generated from rpc telemetry.v1.DashboardService.WatchSession

@@ -1,0 +1,58 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  CommandAuditEntrySchema,
+  EpochDataSchema,
+  SessionSnapshotSchema,
+  TrainingConfigSchema,
+} from '@trainwatch/proto';
+import {
+  DASHBOARD_MESSAGE_BUDGET_BYTES,
+  MAX_CLASS_NAME_LENGTH,
+  MAX_CLASS_NAMES,
+  MAX_EPOCHS_KEPT,
+} from '../common/limits';
+import { Session } from './session';
+
+describe('Session.toSnapshot', () => {
+  it('keeps everything when it fits', () => {
+    const session = new Session('s', 0, { lossHistoryPoints: 16, commandAuditSize: 4 });
+    session.addEpoch(create(EpochDataSchema, { epoch: 0, averageLoss: 1 }));
+    session.lossHistory.add(1n, 0.5);
+    const snapshot = session.toSnapshot();
+    expect(snapshot.epochs).toHaveLength(1);
+    expect(snapshot.lossHistory?.steps).toEqual([1n]);
+  });
+
+  it('stays under the budget at every bound at once, keeping class names and the newest entries', () => {
+    const session = new Session('s', 0, { lossHistoryPoints: 1_000_000, commandAuditSize: 200 });
+    session.config = create(TrainingConfigSchema, {
+      totalEpochs: 1,
+      batchesPerEpoch: 1,
+      batchSize: 1,
+      classNames: Array(MAX_CLASS_NAMES).fill('n'.repeat(MAX_CLASS_NAME_LENGTH)),
+    });
+    session.statusMessage = '€'.repeat(4096);
+    for (let step = 0; step < 1_000_000; step++) session.lossHistory.add(BigInt(step), step / 7);
+    for (let epoch = 0; epoch < MAX_EPOCHS_KEPT; epoch++) {
+      session.addEpoch(create(EpochDataSchema, { epoch, averageLoss: 1.5, averageAccuracy: 0.5 }));
+    }
+    for (let index = 0; index < 200; index++) {
+      session.recordCommand(
+        create(CommandAuditEntrySchema, {
+          commandId: `c${index}`,
+          issuedBy: '€'.repeat(128),
+          resultMessage: '€'.repeat(4096),
+        }),
+      );
+    }
+    const snapshot = session.toSnapshot();
+    const bytes = toBinary(SessionSnapshotSchema, snapshot).byteLength;
+    expect(bytes).toBeLessThanOrEqual(DASHBOARD_MESSAGE_BUDGET_BYTES);
+    expect(snapshot.session?.config?.classNames).toHaveLength(MAX_CLASS_NAMES);
+    expect(snapshot.lossHistory?.totalPoints).toBe(1_000_000n);
+    expect(snapshot.lossHistory?.steps.length).toBeGreaterThan(1000);
+    expect(snapshot.commands.at(-1)?.commandId).toBe('c199');
+    expect(snapshot.epochs.at(-1)?.epoch).toBe(MAX_EPOCHS_KEPT - 1);
+    expect(snapshot.epochs.length).toBeGreaterThan(0);
+  });
+});
