@@ -29,16 +29,27 @@ export class FakeDashboard {
   sessions: SessionSummary[] = [];
   listError: ConnectError | undefined;
   listCalls = 0;
+  /** page_size and page_token of every ListSessions call, in order. */
+  listRequests: { pageSize: number; pageToken: string }[] = [];
   onSendCommand: (request: SendCommandRequest) => Promise<SendCommandResponse> = () =>
     Promise.reject(new ConnectError('not scripted', Code.Unimplemented));
   readonly transport: Transport;
 
   constructor() {
     const impl: Partial<ServiceImpl<typeof DashboardService>> = {
-      listSessions: () => {
+      listSessions: (request) => {
         this.listCalls++;
+        this.listRequests.push({ pageSize: request.pageSize, pageToken: request.pageToken });
         if (this.listError) throw this.listError;
-        return create(ListSessionsResponseSchema, { sessions: this.sessions });
+        // Pages like the server: page_size 0 is 100; the token here is just an offset.
+        const start = request.pageToken === '' ? 0 : Number(request.pageToken);
+        const size = request.pageSize === 0 ? 100 : request.pageSize;
+        const end = Math.min(this.sessions.length, start + size);
+        return create(ListSessionsResponseSchema, {
+          sessions: this.sessions.slice(start, end),
+          nextPageToken: end < this.sessions.length ? String(end) : '',
+          totalSize: this.sessions.length,
+        });
       },
       watchSession: (request, context) => this.watch(request.sessionId, context.signal),
       sendCommand: (request) => this.onSendCommand(request),

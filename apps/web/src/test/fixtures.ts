@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   CommandAuditEntrySchema,
   CommandState,
@@ -6,6 +6,7 @@ import {
   ConnectionState,
   ImageFrameSchema,
   SessionSummarySchema,
+  StatusEventSchema,
   TrainingStatus,
   WatchSessionResponseSchema,
   type CommandAuditEntry,
@@ -94,6 +95,14 @@ export function statusEvent(cursor: bigint, status: TrainingStatus): WatchSessio
       value: { status, connection: ConnectionState.CONNECTED, message: '' },
     },
   });
+}
+
+/** A StatusEvent with any of its fields (writer conflict, partial history...). */
+export function statusUpdate(
+  cursor: bigint,
+  value: MessageInitShape<typeof StatusEventSchema>,
+): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, { cursor, event: { case: 'status', value } });
 }
 
 export function epochEvent(

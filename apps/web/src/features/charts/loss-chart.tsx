@@ -9,6 +9,29 @@ export interface LossChartProps {
   loss: LossSeries;
   /** Changes whenever `loss` does; the chart redraws on it, once per frame at most. */
   revision: number;
+  /**
+   * First step the server holds when it does not have the run from its
+   * start; the chart shades everything before it as missing.
+   */
+  historyStartStep?: number;
+}
+
+/** Shades the steps before `startStep` and draws a line at it: history missing there. */
+function drawMissingHistory(u: uPlot, startStep: number): void {
+  const left = u.bbox.left;
+  const x = u.valToPos(startStep, 'x', true);
+  if (!Number.isFinite(x) || x <= left) return;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.fillStyle = 'rgba(154, 164, 178, 0.12)';
+  ctx.fillRect(left, u.bbox.top, x - left, u.bbox.height);
+  ctx.strokeStyle = 'rgba(240, 180, 80, 0.9)';
+  ctx.setLineDash([4, 4]);
+  ctx.beginPath();
+  ctx.moveTo(x, u.bbox.top);
+  ctx.lineTo(x, u.bbox.top + u.bbox.height);
+  ctx.stroke();
+  ctx.restore();
 }
 
 /**
@@ -16,7 +39,7 @@ export interface LossChartProps {
  * log scale, drag to zoom (the live tail keeps arriving without resetting the
  * zoom) and a reset.
  */
-export function LossChart({ loss, revision }: LossChartProps) {
+export function LossChart({ loss, revision, historyStartStep }: LossChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const [smoothing, setSmoothing] = useState(0.6);
   const [logScale, setLogScale] = useState(false);
@@ -58,6 +81,11 @@ export function LossChart({ loss, revision }: LossChartProps) {
       ],
       cursor: { drag: { x: true, y: false } },
       hooks: {
+        draw: [
+          (u) => {
+            if (historyStartStep !== undefined) drawMissingHistory(u, historyStartStep);
+          },
+        ],
         setSelect: [
           (u) => {
             if (u.select.width > 0) {
@@ -68,7 +96,7 @@ export function LossChart({ loss, revision }: LossChartProps) {
         ],
       },
     }),
-    [logScale],
+    [logScale, historyStartStep],
   );
 
   const plot = useUplot(container, makeOptions, buildData);
@@ -91,6 +119,7 @@ export function LossChart({ loss, revision }: LossChartProps) {
       data-points={loss.length}
       data-first-step={loss.length > 0 ? loss.steps[0] : undefined}
       data-last-step={loss.length > 0 ? loss.lastStep : undefined}
+      data-history-start-step={historyStartStep}
     >
       <header className="panel-header">
         <h2>Loss per batch</h2>
@@ -129,6 +158,12 @@ export function LossChart({ loss, revision }: LossChartProps) {
       <div ref={container} className="chart" />
       <p className="muted small">
         {loss.length} points
+        {historyStartStep !== undefined && (
+          <span data-testid="missing-history-marker">
+            {' '}
+            · shaded: before step {historyStartStep}, not on this server
+          </span>
+        )}
         {zoomed ? ' · zoomed (drag to zoom further)' : ' · drag across the chart to zoom'}
       </p>
     </section>

@@ -37,7 +37,7 @@ export function SessionHeader({ sessionId, summary, link, lastEventAt }: Session
               : '—'}
           </dd>
           <dt>Classes</dt>
-          <dd>{config?.classNames.length ?? 0}</dd>
+          <dd>{summary.classCount || (config?.classNames.length ?? 0)}</dd>
           <dt>Client</dt>
           <dd>
             {summary.clientName} {summary.clientVersion}

@@ -1,7 +1,15 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { FakeDashboard } from '../../../test/fake-dashboard';
-import { batch, epochEvent, imageFrame, imagesEvent, snapshot } from '../../../test/fixtures';
+import { ConnectionState, TrainingStatus } from '@trainwatch/proto';
+import {
+  batch,
+  epochEvent,
+  imageFrame,
+  imagesEvent,
+  snapshot,
+  statusUpdate,
+} from '../../../test/fixtures';
 import { liveObjectUrlCount } from '../../../test/object-urls';
 import { renderWithServer } from '../../../test/render';
 import { SessionPage } from './session-page';
@@ -106,5 +114,73 @@ describe('SessionPage', () => {
     expect((await screen.findByRole('alert')).textContent).toContain(
       'does not know session “nope”',
     );
+  });
+
+  it('says where history is missing, from the snapshot, and marks it on the loss chart', async () => {
+    const fake = new FakeDashboard();
+    renderWithServer(fake, <SessionPage sessionId="run-1" watchOptions={fastRetry} />);
+    act(() => {
+      fake
+        .stream(0)
+        .push(
+          snapshot(3n, [500, 501], { session: { partialHistory: true, historyStartStep: 500n } }),
+        );
+    });
+    const notice = await screen.findByTestId('partial-history-notice');
+    expect(notice.textContent).toContain('History before step 500 is not on this server');
+    expect(notice.textContent).toContain('restarted while the run went on');
+    expect(screen.getByTestId('loss-chart').getAttribute('data-history-start-step')).toBe('500');
+    expect(screen.getByTestId('missing-history-marker').textContent).toContain('before step 500');
+  });
+
+  it('shows a writer conflict and missing history announced live, and a CLOSED trainer', async () => {
+    const fake = new FakeDashboard();
+    renderWithServer(fake, <SessionPage sessionId="run-1" watchOptions={fastRetry} />);
+    act(() => {
+      fake.stream(0).push(snapshot(3n, [0, 1]));
+    });
+    await waitFor(() => expect(points()).toBe(2));
+    expect(screen.queryByTestId('writer-conflict-banner')).toBeNull();
+    expect(screen.queryByTestId('partial-history-notice')).toBeNull();
+    act(() => {
+      fake.stream(0).push(
+        statusUpdate(4n, {
+          status: TrainingStatus.RUNNING,
+          connection: ConnectionState.CONNECTED,
+          writerConflict: {
+            clientName: 'rogue-trainer',
+            peer: 'ipv4:10.1.2.3:4567',
+            refusals: 3,
+            lastRefusedAtMs: BigInt(Date.now()),
+          },
+        }),
+      );
+      fake.stream(0).push(
+        statusUpdate(5n, {
+          status: TrainingStatus.RUNNING,
+          connection: ConnectionState.CONNECTED,
+          partialHistory: true,
+          historyStartStep: 2n,
+        }),
+      );
+    });
+    const banner = await screen.findByTestId('writer-conflict-banner');
+    expect(banner.textContent).toContain('client “rogue-trainer” from ipv4:10.1.2.3:4567');
+    expect(banner.textContent).toContain('refused 3 times');
+    expect((await screen.findByTestId('partial-history-notice')).textContent).toContain(
+      'before step 2',
+    );
+    act(() => {
+      fake
+        .stream(0)
+        .push(
+          statusUpdate(6n, {
+            status: TrainingStatus.COMPLETED,
+            connection: ConnectionState.CLOSED,
+          }),
+        );
+    });
+    await waitFor(() => expect(screen.getByText('run ended, trainer closed')).toBeTruthy());
+    expect(screen.getByTestId('status-badge').textContent).toBe('COMPLETED');
   });
 });

@@ -5,8 +5,10 @@ import { CommandBar } from '../../commands/components/command-bar';
 import { ImageGrid } from '../../images/image-grid';
 import type { WatchLoopOptions } from '../hooks/watch-loop';
 import { useWatchSession } from '../hooks/use-watch-session';
+import { HistoryNotice } from './history-notice';
 import { ProgressPanel } from './progress-panel';
 import { SessionHeader } from './session-header';
+import { WriterConflictBanner } from './writer-conflict-banner';
 
 const NO_CLASS_NAMES: readonly string[] = [];
 
@@ -45,9 +47,15 @@ export function SessionPage({
           Reconnecting… the chart continues where it left off once the server answers.
         </p>
       )}
+      <WriterConflictBanner conflict={summary?.writerConflict} />
+      <HistoryNotice summary={summary} />
       <CommandBar sessionId={sessionId} status={summary?.status} />
       <ProgressPanel summary={summary} performance={view.performance} latencyMs={view.latencyMs} />
-      <LossChart loss={view.loss} revision={view.lossRevision} />
+      <LossChart
+        loss={view.loss}
+        revision={view.lossRevision}
+        historyStartStep={summary?.partialHistory ? Number(summary.historyStartStep) : undefined}
+      />
       <div className="two-columns">
         <ImageGrid
           frame={view.latestFrame}

@@ -1,4 +1,11 @@
-import { CommandState, CommandType, TrainingStatus } from '@trainwatch/proto';
+import { create } from '@bufbuild/protobuf';
+import {
+  CommandState,
+  CommandType,
+  ConnectionState,
+  ImageFrameSchema,
+  TrainingStatus,
+} from '@trainwatch/proto';
 import {
   auditEntry,
   batch,
@@ -8,6 +15,7 @@ import {
   keepalive,
   snapshot,
   statusEvent,
+  statusUpdate,
 } from '../../../test/fixtures';
 import { manualFrames } from '../../../test/manual-frames';
 import {
@@ -196,5 +204,58 @@ describe('SessionStore', () => {
     store.dispose();
     expect(frames.flush()).toBe(0);
     expect(listener).not.toHaveBeenCalled();
+  });
+
+  it('joins the parts of a frame too large for one message; a new frame replaces them', () => {
+    const frames = manualFrames();
+    let now = 1000;
+    const store = new SessionStore({ schedule: frames.schedule, now: () => now });
+    store.apply(snapshot(1n, []));
+    const whole = imageFrame(7, 5);
+    const part = (firstIndex: number, from: number, to: number) =>
+      create(ImageFrameSchema, {
+        ...whole,
+        firstIndex,
+        images: whole.images.slice(from, to),
+        predictions: whole.predictions.slice(from, to),
+        groundTruth: whole.groundTruth.slice(from, to),
+      });
+    store.apply(imagesEvent(1n, part(0, 0, 2)));
+    store.apply(imagesEvent(1n, part(2, 2, 4)));
+    store.apply(imagesEvent(1n, part(4, 4, 5)));
+    frames.flush();
+    const shown = store.getView().latestFrame;
+    expect(shown?.images).toHaveLength(5);
+    expect(shown?.groundTruth).toEqual(whole.groundTruth);
+    // A part that does not continue the shown frame is dropped, not glued on.
+    store.apply(imagesEvent(1n, create(ImageFrameSchema, { ...part(2, 2, 4), step: 8n })));
+    now += IMAGE_REFRESH_MS;
+    frames.flush();
+    expect(store.getView().latestFrame).toBe(shown);
+    store.apply(imagesEvent(1n, imageFrame(9, 1)));
+    now += IMAGE_REFRESH_MS;
+    frames.flush();
+    expect(store.getView().latestFrame?.step).toBe(9n);
+  });
+
+  it('remembers a writer conflict and missing history from status events', () => {
+    const { store, frames } = makeStore();
+    store.apply(snapshot(1n, [0]));
+    store.apply(
+      statusUpdate(2n, {
+        status: TrainingStatus.RUNNING,
+        connection: ConnectionState.CONNECTED,
+        partialHistory: true,
+        historyStartStep: 120n,
+        writerConflict: { clientName: 'other', peer: 'ipv4:10.0.0.2:5000', refusals: 3 },
+      }),
+    );
+    store.apply(statusEvent(3n, TrainingStatus.PAUSED));
+    frames.flush();
+    const summary = store.getView().summary;
+    expect(summary?.status).toBe(TrainingStatus.PAUSED);
+    expect(summary?.partialHistory).toBe(true);
+    expect(summary?.historyStartStep).toBe(120n);
+    expect(summary?.writerConflict?.refusals).toBe(3);
   });
 });

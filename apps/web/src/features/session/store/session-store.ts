@@ -161,7 +161,7 @@ export class SessionStore {
       case 'images':
       case 'keepalive':
         this.expectCursor(response.cursor, this.cursor, event.case);
-        if (event.case === 'images') this.latestFrame = event.value;
+        if (event.case === 'images') this.putFrame(event.value);
         break;
       case 'batch':
       case 'epoch':
@@ -205,7 +205,8 @@ export class SessionStore {
     }
     for (const epoch of snapshot.epochs) this.putEpoch(epoch);
     if (snapshot.latestPerformance) this.performance = snapshot.latestPerformance;
-    if (snapshot.latestImages) this.latestFrame = snapshot.latestImages;
+    // Servers now send the latest frame as `images` events after the snapshot; older ones put it here.
+    if (snapshot.latestImages) this.putFrame(snapshot.latestImages);
     for (const entry of snapshot.commands) this.putCommand(entry);
   }
 
@@ -241,12 +242,38 @@ export class SessionStore {
           this.summary.statusMessage = event.value.message;
           this.summary.connection = event.value.connection;
           if (event.value.config) this.summary.config = event.value.config;
+          // Conflicts and missing history are news to remember, not state a later status clears.
+          if (event.value.writerConflict) this.summary.writerConflict = event.value.writerConflict;
+          if (event.value.partialHistory) {
+            this.summary.partialHistory = true;
+            this.summary.historyStartStep = event.value.historyStartStep;
+          }
         }
         break;
       case 'command':
         this.putCommand(event.value);
         break;
     }
+  }
+
+  /**
+   * A whole frame replaces the shown one; a later part of a frame too large
+   * for one message (first_index > 0) is appended to the frame it continues.
+   * A part that continues nothing here (its start was replaced) is dropped.
+   */
+  private putFrame(frame: ImageFrame): void {
+    if (frame.firstIndex === 0) {
+      this.latestFrame = frame;
+      return;
+    }
+    const current = this.latestFrame;
+    if (current?.step !== frame.step || current.images.length !== frame.firstIndex) return;
+    this.latestFrame = {
+      ...current,
+      images: [...current.images, ...frame.images],
+      predictions: [...current.predictions, ...frame.predictions],
+      groundTruth: [...current.groundTruth, ...frame.groundTruth],
+    };
   }
 
   private putEpoch(epoch: EpochData): void {

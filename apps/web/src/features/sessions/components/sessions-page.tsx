@@ -1,5 +1,6 @@
 import type { SessionSummary } from '@trainwatch/proto';
-import { formatAgo, formatLoss } from '../../../common/format';
+import { ConnectionState } from '@trainwatch/proto';
+import { connectionLabel, formatAgo, formatLoss } from '../../../common/format';
 import { sessionHref } from '../../../common/use-hash-route';
 import { useNow } from '../../../common/use-now';
 import { StatusBadge } from '../../../common/status-badge';
@@ -19,9 +20,18 @@ function progressFraction(session: SessionSummary): number {
   return Math.min(1, (session.epoch * config.batchesPerEpoch + session.batchIdx + 1) / total);
 }
 
-/** The live list of sessions, newest first. */
-export function SessionsPage({ pollIntervalMs }: { pollIntervalMs?: number }) {
-  const { sessions, error } = useSessionsList(pollIntervalMs);
+/** The live list of sessions, newest first, a page at a time. */
+export function SessionsPage({
+  pollIntervalMs,
+  pageSize,
+}: {
+  pollIntervalMs?: number;
+  pageSize?: number;
+}) {
+  const { sessions, totalSize, error, canShowMore, showMore } = useSessionsList(
+    pollIntervalMs,
+    pageSize,
+  );
   const now = useNow(1_000);
 
   return (
@@ -56,10 +66,29 @@ export function SessionsPage({ pollIntervalMs }: { pollIntervalMs?: number }) {
               >
                 <td>
                   <StatusBadge status={session.status} />
+                  {session.connection !== ConnectionState.CONNECTED && (
+                    <div className="muted small" data-testid="connection-label">
+                      {connectionLabel(session.connection)}
+                    </div>
+                  )}
                 </td>
                 <td>
                   <a href={sessionHref(session.sessionId)}>{session.sessionId}</a>
                   <div className="muted small">{session.clientName}</div>
+                  {session.writerConflict && (
+                    <span
+                      className="badge badge-warning"
+                      data-testid="writer-conflict-badge"
+                      title={`another trainer tried to write this session ${session.writerConflict.refusals} times`}
+                    >
+                      second trainer refused
+                    </span>
+                  )}
+                  {session.partialHistory && (
+                    <span className="badge badge-muted" data-testid="partial-history-badge">
+                      partial history
+                    </span>
+                  )}
                 </td>
                 <td>{session.config?.modelName || '—'}</td>
                 <td>{session.config?.datasetName || '—'}</td>
@@ -75,6 +104,16 @@ export function SessionsPage({ pollIntervalMs }: { pollIntervalMs?: number }) {
             ))}
           </tbody>
         </table>
+      )}
+      {sessions && totalSize !== undefined && sessions.length < totalSize && (
+        <p className="muted small" data-testid="sessions-count">
+          Showing the newest {sessions.length} of {totalSize} sessions.{' '}
+          {canShowMore && (
+            <button type="button" onClick={showMore}>
+              Show more
+            </button>
+          )}
+        </p>
       )}
     </main>
   );
