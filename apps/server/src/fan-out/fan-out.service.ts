@@ -50,14 +50,15 @@ export class FanOutService {
 
   /**
    * Starts a watch: the snapshot (as of the current cursor) is the first
-   * event, the latest image frame follows it (its own events, so neither can
-   * push the other past the message limit), and every later event follows
-   * with no gap and no repeat.
+   * event; a latest image frame too large to ride in it follows as its own
+   * events (so neither pushes the other past the message limit); every later
+   * event follows with no gap and no repeat.
    */
   watch(session: Session): Watcher {
+    const value = session.toSnapshot();
     const snapshot = create(WatchSessionResponseSchema, {
       cursor: session.cursor,
-      event: { case: 'snapshot', value: session.toSnapshot() },
+      event: { case: 'snapshot', value },
     });
     const watcher = new Watcher(
       session.id,
@@ -76,7 +77,7 @@ export class FanOutService {
       this.watchers.set(session.id, set);
     }
     set.add(watcher);
-    if (session.latestImages !== undefined) {
+    if (session.latestImages !== undefined && value.latestImages === undefined) {
       watcher.offerImages(this.imageEvents(session, session.latestImages));
     }
     return watcher;

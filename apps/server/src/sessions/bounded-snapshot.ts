@@ -6,6 +6,7 @@ import {
   SessionSnapshotSchema,
   type CommandAuditEntry,
   type EpochData,
+  type ImageFrame,
   type PerformanceData,
   type SessionSnapshot,
   type SessionSummary,
@@ -19,6 +20,7 @@ export interface SnapshotParts {
   lossHistory: LossHistory;
   epochs: readonly EpochData[];
   latestPerformance: PerformanceData | undefined;
+  latestImages: ImageFrame | undefined;
   commands: readonly CommandAuditEntry[];
 }
 
@@ -39,7 +41,8 @@ const varintSize = (value: number) =>
  * performance always go in; the loss curve is thinned past
  * SNAPSHOT_LOSS_HISTORY_BYTES; then the newest commands (up to half of what
  * is left) and the newest epochs fill the rest, each list kept in order.
- * Images are not part of it: they follow as their own events.
+ * The latest images go in only when everything fits with them; otherwise
+ * latest_images stays unset and the watch sends the frame as its own events.
  */
 export function boundedSnapshot(parts: SnapshotParts, maxBytes: number): SessionSnapshot {
   const whole = create(SessionSnapshotSchema, {
@@ -47,10 +50,15 @@ export function boundedSnapshot(parts: SnapshotParts, maxBytes: number): Session
     lossHistory: parts.lossHistory.toMessage(),
     epochs: [...parts.epochs],
     latestPerformance: parts.latestPerformance,
+    latestImages: parts.latestImages,
     commands: [...parts.commands],
   });
   // The common case: everything fits, one encode to check it.
   if (encodedSize(SessionSnapshotSchema, whole) <= maxBytes) return whole;
+  whole.latestImages = undefined;
+  if (parts.latestImages !== undefined && encodedSize(SessionSnapshotSchema, whole) <= maxBytes) {
+    return whole;
+  }
 
   const snapshot = create(SessionSnapshotSchema, {
     session: parts.summary,

@@ -118,8 +118,9 @@ export class Session {
 
   /**
    * What a late joiner needs, as of the current cursor, in one message a
-   * default client accepts. The latest images are not in it: watchers get
-   * them as `images` events right after it (see FanOutService.watch).
+   * default client accepts. When the latest images do not fit beside the
+   * rest, latest_images is unset and watchers get the frame as `images`
+   * events right after it (see FanOutService.watch).
    */
   toSnapshot(maxBytes = DASHBOARD_MESSAGE_BUDGET_BYTES): SessionSnapshot {
     return boundedSnapshot(
@@ -128,6 +129,7 @@ export class Session {
         lossHistory: this.lossHistory,
         epochs: this.epochs,
         latestPerformance: this.latestPerformance,
+        latestImages: this.latestImages,
         commands: this.commands,
       },
       maxBytes,

@@ -205,7 +205,7 @@ export class SessionStore {
     }
     for (const epoch of snapshot.epochs) this.putEpoch(epoch);
     if (snapshot.latestPerformance) this.performance = snapshot.latestPerformance;
-    // Servers now send the latest frame as `images` events after the snapshot; older ones put it here.
+    // Present when it fit in the snapshot; otherwise it follows as `images` events.
     if (snapshot.latestImages) this.putFrame(snapshot.latestImages);
     for (const entry of snapshot.commands) this.putCommand(entry);
   }

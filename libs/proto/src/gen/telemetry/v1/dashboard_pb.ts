@@ -380,8 +380,9 @@ export type SessionSnapshot = Message<"telemetry.v1.SessionSnapshot"> & {
   latestPerformance?: PerformanceData | undefined;
 
   /**
-   * Not set by this server: the latest sample images follow the snapshot as
-   * `images` events, which keeps the snapshot small whatever the frame size.
+   * Latest sample images, absent before the first batch with images, and
+   * also when they do not fit beside the rest: the frame then follows the
+   * snapshot as `images` events (with the snapshot's cursor).
    *
    * @generated from field: optional telemetry.v1.ImageFrame latest_images = 5;
    */
@@ -876,8 +877,8 @@ export const DashboardService: GenService<{
     output: typeof ListSessionsResponseSchema;
   },
   /**
-   * One snapshot event, then the latest image frame (as `images` events),
-   * then live deltas in order. No event is larger than 4 MiB, so a client
+   * One snapshot event (followed by the latest image frame as `images`
+   * events when that frame does not fit in it), then live deltas in order. No event is larger than 4 MiB, so a client
    * with default receive limits can watch any session. NOT_FOUND for an
    * unknown session. A watcher too slow to keep up with scalar events is closed with
    * RESOURCE_EXHAUSTED; it may watch again and refill from the snapshot.

@@ -45,8 +45,8 @@ class DashboardServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def WatchSession(self, request, context):
-        """One snapshot event, then the latest image frame (as `images` events),
-        then live deltas in order. No event is larger than 4 MiB, so a client
+        """One snapshot event (followed by the latest image frame as `images`
+        events when that frame does not fit in it), then live deltas in order. No event is larger than 4 MiB, so a client
         with default receive limits can watch any session. NOT_FOUND for an
         unknown session. A watcher too slow to keep up with scalar events is closed with
         RESOURCE_EXHAUSTED; it may watch again and refill from the snapshot.
