@@ -15,6 +15,8 @@ export const MAX_DISPLAY_NAME_LENGTH = 256;
 export const MAX_CLASS_NAMES = 10_000;
 /** Longest single class name. */
 export const MAX_CLASS_NAME_LENGTH = 256;
+/** Longest Prediction.predicted_label (a class name, so the same bound). */
+export const MAX_PREDICTED_LABEL_LENGTH = MAX_CLASS_NAME_LENGTH;
 /** Longest StatusUpdate / CommandResult message kept. */
 export const MAX_STATUS_MESSAGE_LENGTH = 4096;
 /** Longest SendCommandRequest.issued_by. */

@@ -32,6 +32,13 @@ export interface ServerSettings {
   commandAuditSize: number;
   /** Sessions kept in memory; the oldest finished ones are evicted first. */
   maxSessions: number;
+  /**
+   * Bytes of image frames the server holds for snapshots, across all sessions;
+   * past it the least recently useful frames are dropped (images/image-budget.ts).
+   */
+  imageMemoryBudgetBytes: number;
+  /** How long a StreamMetrics stream may stay open without sending its first message. */
+  streamBindTimeoutMs: number;
   /** How long SendCommand waits for the trainer's result by default. */
   commandTimeoutMs: number;
   /** Heartbeats missed before a session is marked stale. */
@@ -58,6 +65,8 @@ export const SERVER_ENV_VARS = [
   'LOSS_HISTORY_POINTS',
   'COMMAND_AUDIT_SIZE',
   'MAX_SESSIONS',
+  'IMAGE_MEMORY_BUDGET_BYTES',
+  'STREAM_BIND_TIMEOUT_MS',
   'COMMAND_TIMEOUT_MS',
   'STALE_AFTER_MISSED_HEARTBEATS',
   'SHUTDOWN_TIMEOUT_MS',
@@ -98,19 +107,35 @@ function text(env: Env, name: ServerEnvVar, fallback: string): string {
 
 /** Reads settings from `env` (normally `process.env`); throws ConfigError on bad values. */
 export function loadServerConfig(env: Env = process.env): ServerSettings {
+  const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 2000, 50, 600_000);
   return {
     host: text(env, 'HOST', '0.0.0.0'),
     grpcPort: integer(env, 'GRPC_PORT', DEFAULT_GRPC_PORT, 0, 65535),
     httpPort: integer(env, 'HTTP_PORT', DEFAULT_HTTP_PORT, 0, 65535),
     maxImagesPerBatch: integer(env, 'MAX_IMAGES_PER_BATCH', 16, 0, 1024),
     maxImageDimension: integer(env, 'MAX_IMAGE_DIMENSION', 512, 1, 8192),
-    heartbeatIntervalMs: integer(env, 'HEARTBEAT_INTERVAL_MS', 2000, 50, 600_000),
+    heartbeatIntervalMs,
     trainerBufferSize: integer(env, 'TRAINER_BUFFER_SIZE', 1000, 1, 1_000_000),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     watcherQueueSize: integer(env, 'WATCHER_QUEUE_SIZE', 4096, 1, 10_000_000),
     lossHistoryPoints: integer(env, 'LOSS_HISTORY_POINTS', 4000, 16, 1_000_000),
     commandAuditSize: integer(env, 'COMMAND_AUDIT_SIZE', 200, 1, 1_000_000),
     maxSessions: integer(env, 'MAX_SESSIONS', 1000, 1, 1_000_000),
+    imageMemoryBudgetBytes: integer(
+      env,
+      'IMAGE_MEMORY_BUDGET_BYTES',
+      256 * 1024 * 1024,
+      0,
+      64 * 1024 * 1024 * 1024,
+    ),
+    // An SDK with nothing queued sends its first heartbeat one interval after opening the stream.
+    streamBindTimeoutMs: integer(
+      env,
+      'STREAM_BIND_TIMEOUT_MS',
+      Math.max(10_000, 2 * heartbeatIntervalMs),
+      heartbeatIntervalMs + 1,
+      3_600_000,
+    ),
     commandTimeoutMs: integer(env, 'COMMAND_TIMEOUT_MS', 10_000, 10, 3_600_000),
     staleAfterMissedHeartbeats: integer(env, 'STALE_AFTER_MISSED_HEARTBEATS', 3, 1, 1000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 5000, 0, 600_000),

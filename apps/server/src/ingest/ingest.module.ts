@@ -1,15 +1,17 @@
 import { Module } from '@nestjs/common';
 import { CommandsModule } from '../commands/commands.module';
 import { FanOutModule } from '../fan-out/fan-out.module';
+import { ImagesModule } from '../images/images.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { IngestService } from './ingest.service';
 import { TelemetryController } from './telemetry.controller';
+import { UnboundStreams } from './unbound-streams';
 
 /** TelemetryService: registration and the trainer's metrics stream. */
 @Module({
-  imports: [SessionsModule, FanOutModule, CommandsModule],
+  imports: [SessionsModule, FanOutModule, CommandsModule, ImagesModule],
   controllers: [TelemetryController],
-  providers: [IngestService],
+  providers: [IngestService, UnboundStreams],
   exports: [IngestService],
 })
 export class IngestModule {}

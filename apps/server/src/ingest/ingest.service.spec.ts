@@ -3,6 +3,7 @@ import { MetricsRequestSchema, SessionInfoSchema, type MetricsRequest } from '@t
 import { CommandsService } from '../commands/commands.service';
 import { loadServerConfig } from '../config/server-config';
 import { FanOutService } from '../fan-out/fan-out.service';
+import { LatestImagesService } from '../images/latest-images.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { IngestService } from './ingest.service';
@@ -13,7 +14,8 @@ function setup() {
   const fanOut = new FanOutService(settings, metrics);
   const sessions = new SessionsService(settings, fanOut, metrics);
   const commands = new CommandsService(settings, sessions, fanOut, metrics);
-  const ingest = new IngestService(settings, sessions, fanOut, commands, metrics);
+  const images = new LatestImagesService(settings, sessions, fanOut, metrics);
+  const ingest = new IngestService(settings, sessions, fanOut, commands, metrics, images);
   ingest.register(
     create(SessionInfoSchema, {
       sessionId: 's',

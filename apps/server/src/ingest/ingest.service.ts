@@ -17,6 +17,7 @@ import { CommandsService } from '../commands/commands.service';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { FanOutService } from '../fan-out/fan-out.service';
+import { LatestImagesService } from '../images/latest-images.service';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { SessionsService } from '../sessions/sessions.service';
@@ -47,6 +48,7 @@ export class IngestService {
     private readonly fanOut: FanOutService,
     private readonly commands: CommandsService,
     private readonly metrics: MetricsService,
+    private readonly latestImages: LatestImagesService,
   ) {}
 
   /** RegisterTrainingSession: creates or re-attaches a session and answers with the limits. */
@@ -162,7 +164,7 @@ export class IngestService {
             groundTruth: batch.groundTruth,
             timestampMs: batch.timestampMs,
           });
-          session.latestImages = frame;
+          this.latestImages.hold(session, frame);
           this.fanOut.publishImages(session, frame);
         }
         return undefined;

@@ -1,5 +1,5 @@
 import { encode } from 'jpeg-js';
-import { hasJpegMagic, readJpegSize } from './jpeg';
+import { endsWithEndOfImage, hasJpegMagic, inspectJpeg, readJpegSize } from './jpeg';
 
 function jpeg(width: number, height: number): Uint8Array {
   return new Uint8Array(encode({ data: Buffer.alloc(width * height * 4), width, height }, 50).data);
@@ -44,5 +44,58 @@ describe('readJpegSize', () => {
   it('hasJpegMagic checks FF D8 FF only', () => {
     expect(hasJpegMagic(new Uint8Array([0xff, 0xd8, 0xff]))).toBe(true);
     expect(hasJpegMagic(new Uint8Array([0xff, 0xd8, 0x00]))).toBe(false);
+  });
+});
+
+describe('inspectJpeg', () => {
+  const whole = jpeg(24, 16);
+
+  it('a whole JPEG from a real encoder has its size and no problem', () => {
+    expect(inspectJpeg(whole)).toEqual({ size: { width: 24, height: 16 }, problem: undefined });
+  });
+
+  it.each([
+    ['cut in the scan data', (bytes: Uint8Array) => bytes.subarray(0, bytes.length - 10)],
+    [
+      'missing only the last byte of EOI',
+      (bytes: Uint8Array) => bytes.subarray(0, bytes.length - 1),
+    ],
+    ['missing EOI', (bytes: Uint8Array) => bytes.subarray(0, bytes.length - 2)],
+  ])('a JPEG %s is truncated, though its frame header is intact', (_case, cut) => {
+    const result = inspectJpeg(cut(whole));
+    expect(result.size).toEqual({ width: 24, height: 16 });
+    expect(result.problem).toMatch(
+      /does not end with the end-of-image marker FF D9: it is truncated/,
+    );
+  });
+
+  it('a JPEG cut inside its headers, after the frame header, is truncated', () => {
+    const sof = [0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11, 0x00];
+    const result = inspectJpeg(new Uint8Array([0xff, 0xd8, ...sof, 0xff, 0xc4, 0x00, 0x20]));
+    expect(result.size).toEqual({ width: 32, height: 16 });
+    expect(result.problem).toMatch(/ends inside its headers, before the scan/);
+  });
+
+  it('a scan with no frame header before it is not a JPEG', () => {
+    const bytes = new Uint8Array([0xff, 0xd8, 0xff, 0xda, 0x00, 0x02, 0x00, 0xff, 0xd9]);
+    expect(inspectJpeg(bytes)).toEqual({
+      size: undefined,
+      problem: 'no JPEG frame header (SOF) before the scan',
+    });
+  });
+
+  it('a scan header with no data and no EOI after it is truncated', () => {
+    const sof = [0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x10, 0x00, 0x10, 0x01, 0x01, 0x11, 0x00];
+    const sos = [0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00];
+    expect(inspectJpeg(new Uint8Array([0xff, 0xd8, ...sof, ...sos])).problem).toMatch(/truncated/);
+    expect(
+      inspectJpeg(new Uint8Array([0xff, 0xd8, ...sof, ...sos, 0x12, 0xff, 0xd9])).problem,
+    ).toBeUndefined();
+  });
+
+  it('endsWithEndOfImage reads the last two bytes only', () => {
+    expect(endsWithEndOfImage(new Uint8Array([0xff, 0xd9]))).toBe(true);
+    expect(endsWithEndOfImage(new Uint8Array([0xd9]))).toBe(false);
+    expect(endsWithEndOfImage(new Uint8Array([0xff, 0xd9, 0x00]))).toBe(false);
   });
 });

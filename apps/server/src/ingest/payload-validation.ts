@@ -7,9 +7,10 @@ import {
   type StatusUpdate,
 } from '@trainwatch/proto';
 import { isAppError } from '../common/app-error';
+import { MAX_PREDICTED_LABEL_LENGTH } from '../common/limits';
 import type { Session } from '../sessions/session';
 import { validateTrainingConfig } from '../sessions/session-validation';
-import { hasJpegMagic, readJpegSize } from './jpeg';
+import { inspectJpeg } from './jpeg';
 
 /** Why one message is rejected; sent to the trainer as an ErrorResponse. */
 export interface Rejection {
@@ -61,15 +62,14 @@ export function validateBatch(
         `${which}: format ${JSON.stringify(image.format)} is not "jpeg"`,
       );
     }
-    if (!hasJpegMagic(image.imageBytes)) {
+    const jpeg = inspectJpeg(image.imageBytes);
+    const size = jpeg.size;
+    if (size === undefined) {
       return reject(
         ErrorCode.NOT_JPEG,
-        `${which}: bytes do not start with the JPEG magic FF D8 FF`,
+        `${which}: ${jpeg.problem ?? 'no JPEG frame header found'}`,
       );
     }
-    const size = readJpegSize(image.imageBytes);
-    if (size === undefined)
-      return reject(ErrorCode.NOT_JPEG, `${which}: no JPEG frame header found`);
     const largest = Math.max(size.width, size.height, image.width, image.height);
     if (largest > limits.maxImageDimension) {
       return reject(
@@ -95,15 +95,11 @@ export function validateBatch(
         `${which}: channels must be 1 or 3, got ${image.channels}`,
       );
     }
+    // Checked last: a size problem is the clearer answer for an image that has both.
+    if (jpeg.problem !== undefined) return reject(ErrorCode.NOT_JPEG, `${which}: ${jpeg.problem}`);
   }
-  for (const [index, prediction] of batch.predictions.entries()) {
-    if (!Number.isFinite(prediction.confidence)) {
-      return reject(
-        ErrorCode.NON_FINITE_VALUE,
-        `${name}, prediction ${index}: confidence is not finite`,
-      );
-    }
-  }
+  const rejection = validatePredictions(batch, name, session.config?.classNames.length ?? 0);
+  if (rejection !== undefined) return rejection;
   const last = session.position;
   if (
     last !== undefined &&
@@ -113,6 +109,55 @@ export function validateBatch(
       ErrorCode.OUT_OF_ORDER,
       `${name} does not come after batch ${last.batchIdx} of epoch ${last.epoch}: epoch/batch went backwards`,
     );
+  }
+  return undefined;
+}
+
+/**
+ * Checks predictions and ground truth against the run's classes: class
+ * indices within class_names (only >= 0 when the config names no classes),
+ * confidence a probability, labels of bounded length.
+ */
+function validatePredictions(
+  batch: BatchData,
+  name: string,
+  classCount: number,
+): Rejection | undefined {
+  const classProblem = (what: string, value: number): string | undefined => {
+    if (value < 0) return `${what} ${value} is negative`;
+    if (classCount > 0 && value >= classCount) {
+      return `${what} ${value} is outside class_names (${classCount} classes: 0..${classCount - 1})`;
+    }
+    return undefined;
+  };
+  for (const [index, prediction] of batch.predictions.entries()) {
+    const which = `${name}, image ${index}`;
+    if (!Number.isFinite(prediction.confidence)) {
+      return reject(
+        ErrorCode.NON_FINITE_VALUE,
+        `${which}: confidence is ${prediction.confidence}, not a finite number`,
+      );
+    }
+    if (prediction.confidence < 0 || prediction.confidence > 1) {
+      return reject(
+        ErrorCode.INVALID_ARGUMENT,
+        `${which}: confidence ${prediction.confidence} is outside 0..1`,
+      );
+    }
+    const problem = classProblem('predicted_class', prediction.predictedClass);
+    if (problem !== undefined) return reject(ErrorCode.INVALID_ARGUMENT, `${which}: ${problem}`);
+    if (prediction.predictedLabel.length > MAX_PREDICTED_LABEL_LENGTH) {
+      return reject(
+        ErrorCode.INVALID_ARGUMENT,
+        `${which}: predicted_label has ${prediction.predictedLabel.length} characters, more than ${MAX_PREDICTED_LABEL_LENGTH}`,
+      );
+    }
+  }
+  for (const [index, truth] of batch.groundTruth.entries()) {
+    const problem = classProblem('ground_truth', truth);
+    if (problem !== undefined) {
+      return reject(ErrorCode.INVALID_ARGUMENT, `${name}, image ${index}: ${problem}`);
+    }
   }
   return undefined;
 }

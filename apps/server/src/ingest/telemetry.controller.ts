@@ -12,6 +12,7 @@ import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { IngestService } from './ingest.service';
 import { TrainerStream } from './trainer-stream';
+import { UnboundStreams } from './unbound-streams';
 
 /** Binds TelemetryService (native gRPC) to the ingest service. */
 @Controller()
@@ -19,6 +20,7 @@ import { TrainerStream } from './trainer-stream';
 export class TelemetryController {
   constructor(
     private readonly ingest: IngestService,
+    private readonly unbound: UnboundStreams,
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
   ) {}
 
@@ -29,6 +31,7 @@ export class TelemetryController {
 
   @GrpcStreamCall('TelemetryService', 'StreamMetrics')
   stream(call: ServerDuplexStream<MetricsRequest, MetricsResponse>): void {
-    new TrainerStream(call, this.ingest, this.settings.trainerBufferSize).start();
+    const stream = new TrainerStream(call, this.ingest, this.settings.trainerBufferSize);
+    if (this.unbound.admit(call, (error) => stream.close(error))) stream.start();
   }
 }

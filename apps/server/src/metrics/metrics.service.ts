@@ -37,10 +37,16 @@ export class MetricsService {
     count: 0,
   };
   private readonly gauges = new Map<string, { help: string; read: () => number }>();
+  private readonly counters = new Map<string, { help: string; read: () => number }>();
 
   /** Registers a gauge read at render time (e.g. open sessions). */
   gauge(name: string, help: string, read: () => number): void {
     this.gauges.set(name, { help, read });
+  }
+
+  /** Registers a counter its owner keeps, read at render time (name ends in `_total`). */
+  counter(name: string, help: string, read: () => number): void {
+    this.counters.set(name, { help, read });
   }
 
   /** Counts one watch event sent to a dashboard. */
@@ -68,6 +74,8 @@ export class MetricsService {
       for (const [labels, value] of samples) lines.push(`trainwatch_${name}${labels} ${value}`);
     };
     for (const [name, { help, read }] of this.gauges) metric(name, 'gauge', help, [['', read()]]);
+    for (const [name, { help, read }] of this.counters)
+      metric(name, 'counter', help, [['', read()]]);
     metric('messages_in_total', 'counter', 'Trainer messages received.', [['', this.messagesIn]]);
     metric('heartbeats_total', 'counter', 'Trainer heartbeats received.', [['', this.heartbeats]]);
     metric('bytes_in_total', 'counter', 'Serialized bytes of trainer messages received.', [
