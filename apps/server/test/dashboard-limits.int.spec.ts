@@ -33,11 +33,15 @@ const largestClassList = () =>
     `${index}`.padEnd(MAX_CLASS_NAME_LENGTH, 'n'),
   );
 
-/** A valid JPEG padded after its end marker: the server checks the header, not the length. */
+/**
+ * A valid JPEG padded after its end marker, and ending with one again so the
+ * truncation check passes: the server reads the headers and the last bytes.
+ */
 function paddedJpeg(bytes: number): Uint8Array {
   const jpeg = makeJpeg(8, 8);
   const padded = new Uint8Array(bytes);
   padded.set(jpeg);
+  padded.set([0xff, 0xd9], bytes - 2);
   return padded;
 }
 
