@@ -202,9 +202,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
    * StatusEvent and the live trainer with an ErrorResponse SESSION_CONFLICT.
    */
   private refuseWriter(session: Session, claim: WriterClaim, now: number): void {
-    const refusals = (session.writerConflict?.refusals ?? 0) + 1;
+    const previous = session.writerConflict;
+    const refusals = (previous?.refusals ?? 0) + 1;
+    // A stream carries no client name; on the connection that registered, it is the same client.
+    const sameConnection = previous !== undefined && claim.peer !== undefined && previous.peer === claim.peer;
     session.writerConflict = create(WriterConflictSchema, {
-      clientName: claim.clientName ?? '',
+      clientName: claim.clientName || (sameConnection ? previous.clientName : ''),
       peer: claim.peer ?? '',
       lastRefusedAtMs: BigInt(now),
       refusals,
