@@ -152,7 +152,8 @@ describe('clients that do not number messages or answer commands', () => {
     const event = await waitFor(
       () =>
         scalarEvents(watch).find(
-          (item) => item.event.case === 'status' && item.event.value.status === TrainingStatus.PAUSED,
+          (item) =>
+            item.event.case === 'status' && item.event.value.status === TrainingStatus.PAUSED,
         ),
       { what: 'StatusEvent PAUSED' },
     );

@@ -66,7 +66,9 @@ describe('implausible input over native gRPC', () => {
     expect(stream.errors()).toEqual([
       expect.objectContaining({ code: ErrorCode.SEQUENCE_GAP, sequence: 1n << 63n }),
     ]);
-    expect(stream.errors()[0]?.message).toMatch(/at most \d+ is possible for a trainer buffer of 10/);
+    expect(stream.errors()[0]?.message).toMatch(
+      /at most \d+ is possible for a trainer buffer of 10/,
+    );
     expect(stream.acks().map((ack) => [ack.sequence, ack.success, ack.duplicate])).toEqual([
       [1n, true, false],
       [1n << 63n, false, false],

@@ -216,10 +216,9 @@ describe('session ownership over native gRPC', () => {
       [51n, false],
       [52n, false],
     ]);
-    const marked = await waitFor(
-      () => statusEvents(watch).find((event) => event.partialHistory),
-      { what: 'StatusEvent with partial_history' },
-    );
+    const marked = await waitFor(() => statusEvents(watch).find((event) => event.partialHistory), {
+      what: 'StatusEvent with partial_history',
+    });
     expect(marked.historyStartStep).toBe(105n);
     expect(await summary(id)).toMatchObject({
       partialHistory: true,

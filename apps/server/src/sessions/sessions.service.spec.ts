@@ -26,7 +26,10 @@ function service(env: Record<string, string> = {}) {
   return { sessions: new SessionsService(settings, fanOut, metrics), fanOut };
 }
 
-const info = (sessionId: string, init: { resumeToken?: string; resumeFromSequence?: bigint } = {}) =>
+const info = (
+  sessionId: string,
+  init: { resumeToken?: string; resumeFromSequence?: bigint } = {},
+) =>
   create(SessionInfoSchema, {
     sessionId,
     clientName: 'spec',

@@ -155,7 +155,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
    * recorded as a writer conflict. With none open, anyone may attach: a
    * client that knows only the session id resumes its own run.
    */
-  attachTrainer(session: Session, link: TrainerLink, claim: WriterClaim = {}, now = Date.now()): void {
+  attachTrainer(
+    session: Session,
+    link: TrainerLink,
+    claim: WriterClaim = {},
+    now = Date.now(),
+  ): void {
     const previous = session.trainer;
     if (previous !== undefined && previous !== link) {
       if (!resumeTokenMatches(session.resumeToken, claim.resumeToken)) {
@@ -205,7 +210,8 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     const previous = session.writerConflict;
     const refusals = (previous?.refusals ?? 0) + 1;
     // A stream carries no client name; on the connection that registered, it is the same client.
-    const sameConnection = previous !== undefined && claim.peer !== undefined && previous.peer === claim.peer;
+    const sameConnection =
+      previous !== undefined && claim.peer !== undefined && previous.peer === claim.peer;
     session.writerConflict = create(WriterConflictSchema, {
       clientName: claim.clientName || (sameConnection ? previous.clientName : ''),
       peer: claim.peer ?? '',
