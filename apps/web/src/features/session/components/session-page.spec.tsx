@@ -155,10 +155,17 @@ describe('SessionPage', () => {
           },
         }),
       );
+      // Every status event carries the session's current conflict and history marks.
       fake.stream(0).push(
         statusUpdate(5n, {
           status: TrainingStatus.RUNNING,
           connection: ConnectionState.CONNECTED,
+          writerConflict: {
+            clientName: 'rogue-trainer',
+            peer: 'ipv4:10.1.2.3:4567',
+            refusals: 3,
+            lastRefusedAtMs: BigInt(Date.now()),
+          },
           partialHistory: true,
           historyStartStep: 2n,
         }),
@@ -171,16 +178,19 @@ describe('SessionPage', () => {
       'before step 2',
     );
     act(() => {
-      fake
-        .stream(0)
-        .push(
-          statusUpdate(6n, {
-            status: TrainingStatus.COMPLETED,
-            connection: ConnectionState.CLOSED,
-          }),
-        );
+      fake.stream(0).push(
+        statusUpdate(6n, {
+          status: TrainingStatus.COMPLETED,
+          connection: ConnectionState.CLOSED,
+          partialHistory: true,
+          historyStartStep: 2n,
+        }),
+      );
     });
     await waitFor(() => expect(screen.getByText('run ended, trainer closed')).toBeTruthy());
     expect(screen.getByTestId('status-badge').textContent).toBe('COMPLETED');
+    // The refused trainer went away with the run: its banner goes too; the history mark stays.
+    expect(screen.queryByTestId('writer-conflict-banner')).toBeNull();
+    expect(screen.getByTestId('partial-history-notice')).toBeTruthy();
   });
 });

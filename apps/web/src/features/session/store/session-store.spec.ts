@@ -238,7 +238,7 @@ describe('SessionStore', () => {
     expect(store.getView().latestFrame?.step).toBe(9n);
   });
 
-  it('remembers a writer conflict and missing history from status events', () => {
+  it('takes the writer conflict and missing history of each status event as current', () => {
     const { store, frames } = makeStore();
     store.apply(snapshot(1n, [0]));
     store.apply(
@@ -250,12 +250,21 @@ describe('SessionStore', () => {
         writerConflict: { clientName: 'other', peer: 'ipv4:10.0.0.2:5000', refusals: 3 },
       }),
     );
-    store.apply(statusEvent(3n, TrainingStatus.PAUSED));
+    frames.flush();
+    expect(store.getView().summary?.writerConflict?.refusals).toBe(3);
+    store.apply(
+      statusUpdate(3n, {
+        status: TrainingStatus.PAUSED,
+        connection: ConnectionState.CONNECTED,
+        partialHistory: true,
+        historyStartStep: 120n,
+      }),
+    );
     frames.flush();
     const summary = store.getView().summary;
     expect(summary?.status).toBe(TrainingStatus.PAUSED);
     expect(summary?.partialHistory).toBe(true);
     expect(summary?.historyStartStep).toBe(120n);
-    expect(summary?.writerConflict?.refusals).toBe(3);
+    expect(summary?.writerConflict).toBeUndefined();
   });
 });

@@ -242,12 +242,11 @@ export class SessionStore {
           this.summary.statusMessage = event.value.message;
           this.summary.connection = event.value.connection;
           if (event.value.config) this.summary.config = event.value.config;
-          // Conflicts and missing history are news to remember, not state a later status clears.
-          if (event.value.writerConflict) this.summary.writerConflict = event.value.writerConflict;
-          if (event.value.partialHistory) {
-            this.summary.partialHistory = true;
-            this.summary.historyStartStep = event.value.historyStartStep;
-          }
+          // Every status event carries the session's current conflict and history marks:
+          // an absent conflict means the refused trainer is gone.
+          this.summary.writerConflict = event.value.writerConflict;
+          this.summary.partialHistory = event.value.partialHistory;
+          this.summary.historyStartStep = event.value.historyStartStep;
         }
         break;
       case 'command':
