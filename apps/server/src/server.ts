@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server as HttpServer } from 'node:http';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
@@ -17,6 +18,8 @@ import { DashboardService } from './dashboard/dashboard.service';
 import { FanOutService } from './fan-out/fan-out.service';
 import { HealthService } from './health/health.service';
 import { grpcWebMiddleware } from './http/grpc-web';
+import { limitHttpServer } from './http/http-server-limits';
+import { rejectOversizedBodies } from './http/request-body-limit';
 import { staticSite } from './http/static-site';
 import { IngestService } from './ingest/ingest.service';
 import { MetricsService } from './metrics/metrics.service';
@@ -81,8 +84,15 @@ export async function startServer(
   });
   const metrics = app.get(MetricsService);
   app.connectMicroservice(grpcOptions(settings, metrics), { inheritAppConfig: true });
-  app.use(grpcWebMiddleware(app.get(DashboardService), metrics, settings.corsOrigins));
+  app.use(
+    grpcWebMiddleware(app.get(DashboardService), metrics, {
+      corsOrigins: settings.corsOrigins,
+      maxRequestBytes: settings.httpMaxRequestBytes,
+    }),
+  );
+  app.use(rejectOversizedBodies(settings.httpMaxRequestBytes));
   if (settings.webDistDir !== '') app.use(staticSite(settings.webDistDir));
+  limitHttpServer(app.getHttpServer() as HttpServer, settings);
   await app.startAllMicroservices();
   await app.listen(settings.httpPort, settings.host);
   const health = app.get(HealthService);

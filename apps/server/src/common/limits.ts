@@ -29,3 +29,14 @@ export const MAX_PENDING_COMMANDS = 64;
  * stream is closed: the trainer is not reading its acknowledgements.
  */
 export const TRAINER_RESPONSE_SLACK = 256;
+/**
+ * How long the HTTP listener waits for a request's headers. Browsers send
+ * them at once; a client trickling them is holding a connection hostage.
+ */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * How long the HTTP listener waits for a whole request (headers and body; a
+ * gRPC-Web response may stream for hours after it). Bodies are at most
+ * HTTP_MAX_REQUEST_BYTES, so this only cuts off clients that stall mid-body.
+ */
+export const HTTP_REQUEST_TIMEOUT_MS = 30_000;

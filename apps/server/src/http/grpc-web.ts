@@ -15,6 +15,8 @@ import { toConnectError } from '../common/app-error';
 import type { DashboardService } from '../dashboard/dashboard.service';
 import { iterateWatcher } from '../dashboard/watch-streams';
 import type { MetricsService } from '../metrics/metrics.service';
+import { sendGrpcWebError } from './grpc-web-status';
+import { bodyTooLarge, declaredBodyBytes, limitedBody } from './request-body-limit';
 
 /** Express-style middleware signature, typed with Node's own request/response. */
 export type Middleware = (
@@ -42,6 +44,15 @@ const mapErrors: Interceptor = (next) => async (request) => {
   }
 };
 
+/** Rethrows whatever reading the request body throws as a ConnectError, so Connect answers it as sent. */
+async function* connectErrors(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    throw toConnectError(error);
+  }
+}
+
 /** DashboardService on the Connect router: the same provider as native gRPC, one line per method. */
 export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsService) {
   return (router: ConnectRouter) =>
@@ -55,15 +66,25 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
     });
 }
 
+export interface GrpcWebOptions {
+  /** Origins allowed to call from another origin ('*' for any). */
+  corsOrigins: string[];
+  /** Largest request body (HTTP_MAX_REQUEST_BYTES). */
+  maxRequestBytes: number;
+}
+
 /**
  * gRPC-Web (only: browsers cannot speak native gRPC, and native clients use
  * the gRPC port) for DashboardService, with CORS for the configured origins.
+ * Request bodies are capped at maxRequestBytes: a declared Content-Length
+ * over it is answered RESOURCE_EXHAUSTED before anything is read, and a body
+ * without one is cut off at the bound while it streams in.
  * Requests for other paths fall through to the next middleware.
  */
 export function grpcWebMiddleware(
   dashboard: DashboardService,
   metrics: MetricsService,
-  corsOrigins: string[],
+  { corsOrigins, maxRequestBytes }: GrpcWebOptions,
 ): Middleware {
   const prefix = `/${DashboardServiceDesc.typeName}/`;
   const router = createConnectRouter({
@@ -71,6 +92,8 @@ export function grpcWebMiddleware(
     grpc: false,
     connect: false,
     interceptors: [mapErrors],
+    // Connect checks each message's declared length before allocating it; no message outgrows its body.
+    readMaxBytes: maxRequestBytes,
   });
   dashboardRoutes(dashboard, metrics)(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
@@ -101,7 +124,18 @@ export function grpcWebMiddleware(
       res.end();
       return;
     }
-    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+    const declared = declaredBodyBytes(req);
+    if (declared !== undefined && declared > maxRequestBytes) {
+      // Close instead of draining the body the client is still sending.
+      res.setHeader('Connection', 'close');
+      sendGrpcWebError(res, toConnectError(bodyTooLarge(maxRequestBytes, declared)));
+      return;
+    }
+    const body = limitedBody(req, maxRequestBytes, () => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
+    const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    handler({ ...request, body: connectErrors(body) })
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason: unknown) => {
         // A browser that navigated away closed the response mid-stream: nothing to report.
