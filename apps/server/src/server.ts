@@ -11,6 +11,7 @@ import {
 } from '@trainwatch/proto';
 import { AppModule } from './app.module';
 import { errors } from './common/app-error';
+import { withCompatibilityPaths } from './common/compatibility-paths';
 import { instrumentPackageDefinition } from './common/instrumented-definition';
 import { waitForOpenCalls } from './common/open-calls';
 import type { ServerSettings } from './config/server-config';
@@ -48,9 +49,12 @@ function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOpt
     options: {
       url: `${settings.host}:${settings.grpcPort}`,
       package: ['telemetry.v1', 'grpc.health.v1'],
-      packageDefinition: instrumentPackageDefinition(
-        toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
-        metrics,
+      // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
+      packageDefinition: withCompatibilityPaths(
+        instrumentPackageDefinition(
+          toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
+          metrics,
+        ),
       ),
       // grpc-js rejects larger messages itself with RESOURCE_EXHAUSTED before any handler runs.
       maxReceiveMessageLength: settings.maxMessageBytes,
