@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { Server as HttpServer } from 'node:http';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
@@ -8,10 +9,12 @@ import {
   Health,
   TelemetryService,
   toPackageDefinition,
+  type PackageDefinition,
 } from '@trainwatch/proto';
 import { AppModule } from './app.module';
 import { errors } from './common/app-error';
 import { withCompatibilityPaths } from './common/compatibility-paths';
+import { answerUnknownMethods } from './common/grpc-unknown-method';
 import { instrumentPackageDefinition } from './common/instrumented-definition';
 import { waitForOpenCalls } from './common/open-calls';
 import type { ServerSettings } from './config/server-config';
@@ -44,18 +47,22 @@ export interface StartOptions {
 }
 
 function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOptions {
+  // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
+  const packageDefinition = withCompatibilityPaths(
+    instrumentPackageDefinition(
+      toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
+      metrics,
+    ),
+  );
   return {
     transport: Transport.GRPC,
     options: {
       url: `${settings.host}:${settings.grpcPort}`,
       package: ['telemetry.v1', 'grpc.health.v1'],
-      // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
-      packageDefinition: withCompatibilityPaths(
-        instrumentPackageDefinition(
-          toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
-          metrics,
-        ),
-      ),
+      packageDefinition,
+      // Nest's hook for the grpc-js server it created: unknown methods get an UNIMPLEMENTED that lists what is served.
+      onLoadPackageDefinition: (definition: PackageDefinition, server: GrpcServer) =>
+        answerUnknownMethods(server, definition),
       // grpc-js rejects larger messages itself with RESOURCE_EXHAUSTED before any handler runs.
       maxReceiveMessageLength: settings.maxMessageBytes,
       // A snapshot carries history and the latest images; keep it under the same ceiling.

@@ -1,11 +1,18 @@
 import { connect, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { waitFor } from '@trainwatch/testing';
-import { grpcWebDashboard, startTestServer, type TestServer } from './harness';
+import { Code, createClient } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import { DashboardService } from '@trainwatch/proto';
+import { expectCallError, grpcWebDashboard, startTestServer, type TestServer } from './harness';
 import { rawPost } from './raw-http';
 import { SteadyTrainer } from './steady-trainer';
 
 const MIB = 1024 * 1024;
+
+function grpcWebDashboardClient(httpUrl: string) {
+  return createClient(DashboardService, createGrpcWebTransport({ baseUrl: httpUrl }));
+}
 const LIST_SESSIONS = '/telemetry.v1.DashboardService/ListSessions';
 /** RESOURCE_EXHAUSTED as gRPC-Web carries it. */
 const GRPC_RESOURCE_EXHAUSTED = '8';
@@ -83,6 +90,14 @@ describe('HTTP request limits', () => {
     expect(result.body.toString()).toMatch(/65536 bytes.*HTTP_MAX_REQUEST_BYTES/);
     expect(result.elapsedMs).toBeLessThan(3000);
     expect(result.bytesSent).toBeLessThan(32 * MIB);
+  });
+
+  it('a Connect gRPC-Web client sees RESOURCE_EXHAUSTED for an over-cap request', async () => {
+    const error = await expectCallError(
+      grpcWebDashboardClient(server.httpUrl).listSessions({ pageToken: 'x'.repeat(70_000) }),
+    );
+    expect(error.code).toBe(Code.ResourceExhausted);
+    expect(error.message).toMatch(/over the limit of 65536 bytes \(HTTP_MAX_REQUEST_BYTES\)/);
   });
 
   it('still serves gRPC-Web requests under the cap, on a fresh connection', async () => {

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import {
+  Code,
+  ConnectError,
   cors as connectCors,
   createConnectRouter,
   type ConnectRouter,
@@ -12,6 +14,7 @@ import {
 } from '@connectrpc/connect-node';
 import { DashboardService as DashboardServiceDesc } from '@trainwatch/proto';
 import { toConnectError } from '../common/app-error';
+import { servedMethods, unknownMethodMessage } from '../common/unknown-method';
 import type { DashboardService } from '../dashboard/dashboard.service';
 import { iterateWatcher } from '../dashboard/watch-streams';
 import type { MetricsService } from '../metrics/metrics.service';
@@ -24,6 +27,12 @@ export type Middleware = (
   res: ServerResponse,
   next: (error?: unknown) => void,
 ) => void;
+
+/** gRPC-Web's content types (binary and text, proto and JSON). */
+const GRPC_WEB_CONTENT_TYPE = /^application\/grpc-web/i;
+/** Said after the list of services when a gRPC-Web call names an unknown service. */
+const ELSEWHERE =
+  '; telemetry.v1.TelemetryService and grpc.health.v1.Health are served over native gRPC on the gRPC port';
 
 /** Converts whatever a handler throws into a ConnectError once, for every method. */
 const mapErrors: Interceptor = (next) => async (request) => {
@@ -43,6 +52,12 @@ const mapErrors: Interceptor = (next) => async (request) => {
     throw toConnectError(error);
   }
 };
+
+/** Answers a call before reading its body, closing the connection instead of draining a body still coming. */
+function refuse(res: ServerResponse, error: ConnectError): void {
+  res.setHeader('Connection', 'close');
+  sendGrpcWebError(res, error);
+}
 
 /** Rethrows whatever reading the request body throws as a ConnectError, so Connect answers it as sent. */
 async function* connectErrors(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -99,8 +114,11 @@ export function grpcWebMiddleware(
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
   const logger = new Logger('GrpcWeb');
   const anyOrigin = corsOrigins.includes('*');
+  const served = servedMethods(handlers.keys());
   return (req, res, next) => {
-    if (!req.url?.startsWith(prefix)) {
+    const url = req.url ?? '';
+    // Ours: the served service's paths, and any call in gRPC-Web's content type (to answer UNIMPLEMENTED).
+    if (!url.startsWith(prefix) && !GRPC_WEB_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
       next();
       return;
     }
@@ -118,17 +136,18 @@ export function grpcWebMiddleware(
       res.end();
       return;
     }
-    const handler = handlers.get(req.url.split('?', 1)[0] ?? '');
+    const path = url.split('?', 1)[0] ?? '';
+    const handler = handlers.get(path);
     if (handler === undefined) {
-      res.statusCode = 404;
-      res.end();
+      refuse(
+        res,
+        new ConnectError(unknownMethodMessage(path, served, ELSEWHERE), Code.Unimplemented),
+      );
       return;
     }
     const declared = declaredBodyBytes(req);
     if (declared !== undefined && declared > maxRequestBytes) {
-      // Close instead of draining the body the client is still sending.
-      res.setHeader('Connection', 'close');
-      sendGrpcWebError(res, toConnectError(bodyTooLarge(maxRequestBytes, declared)));
+      refuse(res, toConnectError(bodyTooLarge(maxRequestBytes, declared)));
       return;
     }
     const body = limitedBody(req, maxRequestBytes, () => {
