@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
@@ -7,9 +9,12 @@ import {
   Health,
   TelemetryService,
   toPackageDefinition,
+  type PackageDefinition,
 } from '@trainwatch/proto';
 import { AppModule } from './app.module';
 import { errors } from './common/app-error';
+import { withCompatibilityPaths } from './common/compatibility-paths';
+import { answerUnknownMethods } from './common/grpc-unknown-method';
 import { instrumentPackageDefinition } from './common/instrumented-definition';
 import { waitForOpenCalls } from './common/open-calls';
 import type { ServerSettings } from './config/server-config';
@@ -17,6 +22,8 @@ import { DashboardService } from './dashboard/dashboard.service';
 import { FanOutService } from './fan-out/fan-out.service';
 import { HealthService } from './health/health.service';
 import { grpcWebMiddleware } from './http/grpc-web';
+import { limitHttpServer } from './http/http-server-limits';
+import { rejectOversizedBodies } from './http/request-body-limit';
 import { staticSite } from './http/static-site';
 import { IngestService } from './ingest/ingest.service';
 import { MetricsService } from './metrics/metrics.service';
@@ -40,15 +47,22 @@ export interface StartOptions {
 }
 
 function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOptions {
+  // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
+  const packageDefinition = withCompatibilityPaths(
+    instrumentPackageDefinition(
+      toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
+      metrics,
+    ),
+  );
   return {
     transport: Transport.GRPC,
     options: {
       url: `${settings.host}:${settings.grpcPort}`,
       package: ['telemetry.v1', 'grpc.health.v1'],
-      packageDefinition: instrumentPackageDefinition(
-        toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
-        metrics,
-      ),
+      packageDefinition,
+      // Nest's hook for the grpc-js server it created: unknown methods get an UNIMPLEMENTED that lists what is served.
+      onLoadPackageDefinition: (definition: PackageDefinition, server: GrpcServer) =>
+        answerUnknownMethods(server, definition),
       // grpc-js rejects larger messages itself with RESOURCE_EXHAUSTED before any handler runs.
       maxReceiveMessageLength: settings.maxMessageBytes,
       // A snapshot carries history and the latest images; keep it under the same ceiling.
@@ -85,8 +99,15 @@ export async function startServer(
   });
   const metrics = app.get(MetricsService);
   app.connectMicroservice(grpcOptions(settings, metrics), { inheritAppConfig: true });
-  app.use(grpcWebMiddleware(app.get(DashboardService), metrics, settings.corsOrigins));
+  app.use(
+    grpcWebMiddleware(app.get(DashboardService), metrics, {
+      corsOrigins: settings.corsOrigins,
+      maxRequestBytes: settings.httpMaxRequestBytes,
+    }),
+  );
+  app.use(rejectOversizedBodies(settings.httpMaxRequestBytes));
   if (settings.webDistDir !== '') app.use(staticSite(settings.webDistDir));
+  limitHttpServer(app.getHttpServer() as HttpServer, settings);
   await app.startAllMicroservices();
   await app.listen(settings.httpPort, settings.host);
   const health = app.get(HealthService);

@@ -83,3 +83,14 @@ export const WRITER_CONFLICT_NOTICE_INTERVAL_MS = 1000;
  * answered UNKNOWN_COMMAND).
  */
 export const SETTLED_BY_STATUS_REMEMBERED = 1024;
+/**
+ * How long the HTTP listener waits for a request's headers. Browsers send
+ * them at once; a client trickling them is holding a connection hostage.
+ */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * How long the HTTP listener waits for a whole request (headers and body; a
+ * gRPC-Web response may stream for hours after it). Bodies are at most
+ * HTTP_MAX_REQUEST_BYTES, so this only cuts off clients that stall mid-body.
+ */
+export const HTTP_REQUEST_TIMEOUT_MS = 30_000;

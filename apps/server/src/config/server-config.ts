@@ -49,6 +49,10 @@ export interface ServerSettings {
   webDistDir: string;
   /** Origins allowed to call gRPC-Web from another origin ('*' for any). */
   corsOrigins: string[];
+  /** Largest HTTP request body, bytes; checked before anything is buffered. */
+  httpMaxRequestBytes: number;
+  /** Connections the HTTP listener holds at once; more are closed on accept. */
+  httpMaxConnections: number;
 }
 
 /** Names of every environment variable the server reads (checked by deploy tests). */
@@ -72,6 +76,8 @@ export const SERVER_ENV_VARS = [
   'SHUTDOWN_TIMEOUT_MS',
   'WEB_DIST_DIR',
   'CORS_ORIGINS',
+  'HTTP_MAX_REQUEST_BYTES',
+  'HTTP_MAX_CONNECTIONS',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -144,5 +150,8 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       .split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin !== ''),
+    // DashboardService requests are a few hundred bytes; 64 KiB leaves room for long ids and notes.
+    httpMaxRequestBytes: integer(env, 'HTTP_MAX_REQUEST_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    httpMaxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 1024, 1, 1_000_000),
   };
 }

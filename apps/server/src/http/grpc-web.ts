@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import {
+  Code,
+  ConnectError,
   cors as connectCors,
   createConnectRouter,
   type ConnectRouter,
@@ -12,9 +14,12 @@ import {
 } from '@connectrpc/connect-node';
 import { DashboardService as DashboardServiceDesc } from '@trainwatch/proto';
 import { toConnectError } from '../common/app-error';
+import { servedMethods, unknownMethodMessage } from '../common/unknown-method';
 import type { DashboardService } from '../dashboard/dashboard.service';
 import { iterateWatcher } from '../dashboard/watch-streams';
 import type { MetricsService } from '../metrics/metrics.service';
+import { sendGrpcWebError } from './grpc-web-status';
+import { bodyTooLarge, declaredBodyBytes, limitedBody } from './request-body-limit';
 
 /** Express-style middleware signature, typed with Node's own request/response. */
 export type Middleware = (
@@ -22,6 +27,12 @@ export type Middleware = (
   res: ServerResponse,
   next: (error?: unknown) => void,
 ) => void;
+
+/** gRPC-Web's content types (binary and text, proto and JSON). */
+const GRPC_WEB_CONTENT_TYPE = /^application\/grpc-web/i;
+/** Said after the list of services when a gRPC-Web call names an unknown service. */
+const ELSEWHERE =
+  '; telemetry.v1.TelemetryService and grpc.health.v1.Health are served over native gRPC on the gRPC port';
 
 /** Converts whatever a handler throws into a ConnectError once, for every method. */
 const mapErrors: Interceptor = (next) => async (request) => {
@@ -42,6 +53,21 @@ const mapErrors: Interceptor = (next) => async (request) => {
   }
 };
 
+/** Answers a call before reading its body, closing the connection instead of draining a body still coming. */
+function refuse(res: ServerResponse, error: ConnectError): void {
+  res.setHeader('Connection', 'close');
+  sendGrpcWebError(res, error);
+}
+
+/** Rethrows whatever reading the request body throws as a ConnectError, so Connect answers it as sent. */
+async function* connectErrors(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    throw toConnectError(error);
+  }
+}
+
 /** DashboardService on the Connect router: the same provider as native gRPC, one line per method. */
 export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsService) {
   return (router: ConnectRouter) =>
@@ -55,15 +81,25 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
     });
 }
 
+export interface GrpcWebOptions {
+  /** Origins allowed to call from another origin ('*' for any). */
+  corsOrigins: string[];
+  /** Largest request body (HTTP_MAX_REQUEST_BYTES). */
+  maxRequestBytes: number;
+}
+
 /**
  * gRPC-Web (only: browsers cannot speak native gRPC, and native clients use
  * the gRPC port) for DashboardService, with CORS for the configured origins.
+ * Request bodies are capped at maxRequestBytes: a declared Content-Length
+ * over it is answered RESOURCE_EXHAUSTED before anything is read, and a body
+ * without one is cut off at the bound while it streams in.
  * Requests for other paths fall through to the next middleware.
  */
 export function grpcWebMiddleware(
   dashboard: DashboardService,
   metrics: MetricsService,
-  corsOrigins: string[],
+  { corsOrigins, maxRequestBytes }: GrpcWebOptions,
 ): Middleware {
   const prefix = `/${DashboardServiceDesc.typeName}/`;
   const router = createConnectRouter({
@@ -71,13 +107,18 @@ export function grpcWebMiddleware(
     grpc: false,
     connect: false,
     interceptors: [mapErrors],
+    // Connect checks each message's declared length before allocating it; no message outgrows its body.
+    readMaxBytes: maxRequestBytes,
   });
   dashboardRoutes(dashboard, metrics)(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
   const logger = new Logger('GrpcWeb');
   const anyOrigin = corsOrigins.includes('*');
+  const served = servedMethods(handlers.keys());
   return (req, res, next) => {
-    if (!req.url?.startsWith(prefix)) {
+    const url = req.url ?? '';
+    // Ours: the served service's paths, and any call in gRPC-Web's content type (to answer UNIMPLEMENTED).
+    if (!url.startsWith(prefix) && !GRPC_WEB_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
       next();
       return;
     }
@@ -95,13 +136,25 @@ export function grpcWebMiddleware(
       res.end();
       return;
     }
-    const handler = handlers.get(req.url.split('?', 1)[0] ?? '');
+    const path = url.split('?', 1)[0] ?? '';
+    const handler = handlers.get(path);
     if (handler === undefined) {
-      res.statusCode = 404;
-      res.end();
+      refuse(
+        res,
+        new ConnectError(unknownMethodMessage(path, served, ELSEWHERE), Code.Unimplemented),
+      );
       return;
     }
-    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+    const declared = declaredBodyBytes(req);
+    if (declared !== undefined && declared > maxRequestBytes) {
+      refuse(res, toConnectError(bodyTooLarge(maxRequestBytes, declared)));
+      return;
+    }
+    const body = limitedBody(req, maxRequestBytes, () => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
+    const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    handler({ ...request, body: connectErrors(body) })
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason: unknown) => {
         // A browser that navigated away closed the response mid-stream: nothing to report.

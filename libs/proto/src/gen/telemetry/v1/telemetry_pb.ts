@@ -1157,6 +1157,16 @@ export const ErrorCodeSchema: GenEnum<ErrorCode> = /*@__PURE__*/
 /**
  * TelemetryService is what trainers call (gRPC over HTTP/2 on :50051).
  *
+ * Compatibility paths: clients built from earlier documents of this contract
+ * (generated for package `telemetry`, or naming the stream `StreamTelemetry`)
+ * are served by the same handlers at
+ * /telemetry.TelemetryService/RegisterTrainingSession,
+ * /telemetry.TelemetryService/StreamMetrics,
+ * /telemetry.TelemetryService/StreamTelemetry and
+ * /telemetry.v1.TelemetryService/StreamTelemetry (StreamTelemetry is
+ * StreamMetrics; the messages are the same). New clients use the paths of
+ * this service as declared here.
+ *
  * @generated from service telemetry.v1.TelemetryService
  */
 export const TelemetryService: GenService<{

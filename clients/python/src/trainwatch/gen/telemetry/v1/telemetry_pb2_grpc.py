@@ -7,6 +7,16 @@ from trainwatch.gen.telemetry.v1 import telemetry_pb2 as telemetry_dot_v1_dot_te
 
 class TelemetryServiceStub(object):
     """TelemetryService is what trainers call (gRPC over HTTP/2 on :50051).
+
+    Compatibility paths: clients built from earlier documents of this contract
+    (generated for package `telemetry`, or naming the stream `StreamTelemetry`)
+    are served by the same handlers at
+    /telemetry.TelemetryService/RegisterTrainingSession,
+    /telemetry.TelemetryService/StreamMetrics,
+    /telemetry.TelemetryService/StreamTelemetry and
+    /telemetry.v1.TelemetryService/StreamTelemetry (StreamTelemetry is
+    StreamMetrics; the messages are the same). New clients use the paths of
+    this service as declared here.
     """
 
     def __init__(self, channel):
@@ -29,6 +39,16 @@ class TelemetryServiceStub(object):
 
 class TelemetryServiceServicer(object):
     """TelemetryService is what trainers call (gRPC over HTTP/2 on :50051).
+
+    Compatibility paths: clients built from earlier documents of this contract
+    (generated for package `telemetry`, or naming the stream `StreamTelemetry`)
+    are served by the same handlers at
+    /telemetry.TelemetryService/RegisterTrainingSession,
+    /telemetry.TelemetryService/StreamMetrics,
+    /telemetry.TelemetryService/StreamTelemetry and
+    /telemetry.v1.TelemetryService/StreamTelemetry (StreamTelemetry is
+    StreamMetrics; the messages are the same). New clients use the paths of
+    this service as declared here.
     """
 
     def RegisterTrainingSession(self, request, context):
@@ -72,6 +92,16 @@ def add_TelemetryServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class TelemetryService(object):
     """TelemetryService is what trainers call (gRPC over HTTP/2 on :50051).
+
+    Compatibility paths: clients built from earlier documents of this contract
+    (generated for package `telemetry`, or naming the stream `StreamTelemetry`)
+    are served by the same handlers at
+    /telemetry.TelemetryService/RegisterTrainingSession,
+    /telemetry.TelemetryService/StreamMetrics,
+    /telemetry.TelemetryService/StreamTelemetry and
+    /telemetry.v1.TelemetryService/StreamTelemetry (StreamTelemetry is
+    StreamMetrics; the messages are the same). New clients use the paths of
+    this service as declared here.
     """
 
     @staticmethod
