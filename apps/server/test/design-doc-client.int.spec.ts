@@ -48,25 +48,32 @@ function seedRegistry() {
 
 /** A grpc-js client for `service` that (de)serializes with the seed's own message types. */
 function seedClient(service: DescService, address: string) {
-  const definition: grpc.ServiceDefinition = {};
-  for (const method of service.methods) {
-    definition[method.name] = {
-      path: `/${service.typeName}/${method.name}`,
-      requestStream: method.methodKind === 'bidi_streaming',
-      responseStream: method.methodKind === 'bidi_streaming',
-      requestSerialize: (message: Message) => Buffer.from(toBinary(method.input, message)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (message: Message) => Buffer.from(toBinary(method.output, message)),
-      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
-    };
-  }
+  const definition: grpc.ServiceDefinition = Object.fromEntries(
+    service.methods.map((method) => [
+      method.name,
+      {
+        path: `/${service.typeName}/${method.name}`,
+        requestStream: method.methodKind === 'bidi_streaming',
+        responseStream: method.methodKind === 'bidi_streaming',
+        requestSerialize: (message: Message) => Buffer.from(toBinary(method.input, message)),
+        requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+        responseSerialize: (message: Message) => Buffer.from(toBinary(method.output, message)),
+        responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      },
+    ]),
+  );
   const Client = grpc.makeGenericClientConstructor(definition, service.name);
   return new Client(address, grpc.credentials.createInsecure()) as grpc.Client &
     Record<string, (...args: unknown[]) => unknown>;
 }
 
-// The seed's messages are read through its own descriptors: plain objects with its field names.
-type Seed = Record<string, unknown> & { payload: { case: string | undefined; value: Seed } };
+// The seed's messages come from its own descriptors, not generated types: fields by name.
+type Fields = Record<string, unknown>;
+interface Payload {
+  case: string | undefined;
+  value: Fields;
+}
+type Seed = Fields & { payload: Payload };
 
 describe('a client written from the design documents alone', () => {
   let server: TestServer;
@@ -107,13 +114,13 @@ describe('a client written from the design documents alone', () => {
     const sessionId = registered['sessionId'] as string;
 
     const call = client['StreamTelemetry']() as grpc.ClientDuplexStream<Message, Seed>;
-    const acks: Seed[] = [];
-    const errors: Seed[] = [];
+    const acks: Fields[] = [];
+    const errors: Fields[] = [];
     const commands: number[] = [];
-    const send = (payload: Seed['payload']) =>
+    const send = (payload: Payload) =>
       call.write(create(message('MetricsRequest'), { sessionId, payload } as never));
     const status = (value: TrainingStatus) =>
-      send({ case: 'statusUpdate', value: { status: value } as Seed });
+      send({ case: 'statusUpdate', value: { status: value } });
     // What the seed client does with a command: it can only say what it now is.
     const reached: Record<number, TrainingStatus> = {
       [CommandType.PAUSE]: TrainingStatus.PAUSED,
@@ -146,7 +153,7 @@ describe('a client written from the design documents alone', () => {
           images: [{ imageBytes: image, format: 'jpeg', width: 8, height: 8, channels: 3 }],
           predictions: [{ predictedClass: 1, confidence: 0.75 }],
           groundTruth: [0],
-        } as Seed,
+        },
       });
     }
     // One ack per message (the status update and five batches), by batch_idx.
@@ -166,9 +173,13 @@ describe('a client written from the design documents alone', () => {
       },
       { what: 'five batches at the dashboard' },
     );
-    expect(batches.map((event) => event.event.case === 'batch' && event.event.value.step)).toEqual(
-      [0n, 1n, 2n, 3n, 4n],
-    );
+    expect(batches.map((event) => event.event.case === 'batch' && event.event.value.step)).toEqual([
+      0n,
+      1n,
+      2n,
+      3n,
+      4n,
+    ]);
 
     for (const type of [CommandType.PAUSE, CommandType.RESUME, CommandType.STOP]) {
       const started = Date.now();
