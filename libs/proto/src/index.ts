@@ -13,3 +13,4 @@ export {
 } from './gen/grpc/health/v1/health_pb';
 export type { HealthCheckRequest, HealthCheckResponse } from './gen/grpc/health/v1/health_pb';
 export * from './grpc-bridge';
+export * from './rules';

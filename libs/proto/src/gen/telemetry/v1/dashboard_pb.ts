@@ -8,7 +8,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { CommandType, EpochData, ImageData, PerformanceData, Prediction, TrainingConfig, TrainingStatus } from "./telemetry_pb";
+import type { CommandType, EpochData, ImageData, PerformanceData, Prediction, RunMetadata, TrainingConfig, TrainingStatus } from "./telemetry_pb";
 import { file_telemetry_v1_telemetry } from "./telemetry_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/dashboard.proto.
  */
 export const file_telemetry_v1_dashboard: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEipwQKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKAQSEwoLY2xhc3NfY291bnQYDiABKAUSFwoPcGFydGlhbF9oaXN0b3J5GA8gASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgQIAEoAxI6Cg93cml0ZXJfY29uZmxpY3QYESABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBAUIOCgxfbGF0ZXN0X2xvc3NCEgoQX3dyaXRlcl9jb25mbGljdCJhCg5Xcml0ZXJDb25mbGljdBITCgtjbGllbnRfbmFtZRgBIAEoCRIMCgRwZWVyGAIgASgJEhoKEmxhc3RfcmVmdXNlZF9hdF9tcxgDIAEoAxIQCghyZWZ1c2FscxgEIAEoDSI8ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJInMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEi4KCHNlc3Npb25zGAEgAygLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIikKE1dhdGNoU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSKoAwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USDgoGY3Vyc29yGAEgASgEEjEKCHNuYXBzaG90GAIgASgLMh0udGVsZW1ldHJ5LnYxLlNlc3Npb25TbmFwc2hvdEgAEikKBWJhdGNoGAMgASgLMhgudGVsZW1ldHJ5LnYxLkJhdGNoRXZlbnRIABIoCgVlcG9jaBgEIAEoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGFIABI0CgtwZXJmb3JtYW5jZRgFIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIABIrCgZzdGF0dXMYBiABKAsyGS50ZWxlbWV0cnkudjEuU3RhdHVzRXZlbnRIABIyCgdjb21tYW5kGAcgASgLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5SAASKgoGaW1hZ2VzGAggASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIABIsCglrZWVwYWxpdmUYCSABKAsyFy50ZWxlbWV0cnkudjEuS2VlcGFsaXZlSABCBwoFZXZlbnQi7AIKD1Nlc3Npb25TbmFwc2hvdBItCgdzZXNzaW9uGAEgASgLMhwudGVsZW1ldHJ5LnYxLlNlc3Npb25TdW1tYXJ5Ei8KDGxvc3NfaGlzdG9yeRgCIAEoCzIZLnRlbGVtZXRyeS52MS5Mb3NzSGlzdG9yeRInCgZlcG9jaHMYAyADKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhEj4KEmxhdGVzdF9wZXJmb3JtYW5jZRgEIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIAIgBARI0Cg1sYXRlc3RfaW1hZ2VzGAUgASgLMhgudGVsZW1ldHJ5LnYxLkltYWdlRnJhbWVIAYgBARIxCghjb21tYW5kcxgGIAMoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeUIVChNfbGF0ZXN0X3BlcmZvcm1hbmNlQhAKDl9sYXRlc3RfaW1hZ2VzIkIKC0xvc3NIaXN0b3J5Eg0KBXN0ZXBzGAEgAygDEg4KBmxvc3NlcxgCIAMoARIUCgx0b3RhbF9wb2ludHMYAyABKAQirAEKCkJhdGNoRXZlbnQSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSEgoKYmF0Y2hfbG9zcxgEIAEoARISCgpiYXRjaF9zaXplGAUgASgFEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxIYChB0cmFpbmVyX3NlcXVlbmNlGAcgASgEEhYKDnJlY2VpdmVkX2F0X21zGAggASgDItUBCgpJbWFnZUZyYW1lEg0KBWVwb2NoGAEgASgFEhEKCWJhdGNoX2lkeBgCIAEoBRIMCgRzdGVwGAMgASgDEicKBmltYWdlcxgEIAMoCzIXLnRlbGVtZXRyeS52MS5JbWFnZURhdGESLQoLcHJlZGljdGlvbnMYBSADKAsyGC50ZWxlbWV0cnkudjEuUHJlZGljdGlvbhIUCgxncm91bmRfdHJ1dGgYBiADKAUSFAoMdGltZXN0YW1wX21zGAcgASgDEhMKC2ZpcnN0X2luZGV4GAggASgFItgCCgtTdGF0dXNFdmVudBIsCgZzdGF0dXMYASABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIxCgpjb25uZWN0aW9uGAMgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSMQoGY29uZmlnGAUgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnSACIAQESOgoPd3JpdGVyX2NvbmZsaWN0GAYgASgLMhwudGVsZW1ldHJ5LnYxLldyaXRlckNvbmZsaWN0SAGIAQESFwoPcGFydGlhbF9oaXN0b3J5GAcgASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgIIAEoA0IJCgdfY29uZmlnQhIKEF93cml0ZXJfY29uZmxpY3Qi1QEKEUNvbW1hbmRBdWRpdEVudHJ5EhIKCmNvbW1hbmRfaWQYASABKAkSJwoEdHlwZRgCIAEoDjIZLnRlbGVtZXRyeS52MS5Db21tYW5kVHlwZRIRCglpc3N1ZWRfYnkYAyABKAkSFAoMaXNzdWVkX2F0X21zGAQgASgDEikKBXN0YXRlGAUgASgOMhoudGVsZW1ldHJ5LnYxLkNvbW1hbmRTdGF0ZRIWCg5yZXN1bHRfbWVzc2FnZRgGIAEoCRIXCg9jb21wbGV0ZWRfYXRfbXMYByABKAMiIwoJS2VlcGFsaXZlEhYKDnNlcnZlcl90aW1lX21zGAEgASgDIngKElNlbmRDb21tYW5kUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEicKBHR5cGUYAiABKA4yGS50ZWxlbWV0cnkudjEuQ29tbWFuZFR5cGUSEQoJaXNzdWVkX2J5GAMgASgJEhIKCnRpbWVvdXRfbXMYBCABKAUicwoTU2VuZENvbW1hbmRSZXNwb25zZRIuCgVlbnRyeRgBIAEoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeRIsCgZzdGF0dXMYAiABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMqrwEKD0Nvbm5lY3Rpb25TdGF0ZRIgChxDT05ORUNUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaQ09OTkVDVElPTl9TVEFURV9DT05ORUNURUQQARIaChZDT05ORUNUSU9OX1NUQVRFX1NUQUxFEAISIQodQ09OTkVDVElPTl9TVEFURV9ESVNDT05ORUNURUQQAxIbChdDT05ORUNUSU9OX1NUQVRFX0NMT1NFRBAEKrcBCgxDb21tYW5kU3RhdGUSHQoZQ09NTUFORF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFUNPTU1BTkRfU1RBVEVfUEVORElORxABEhsKF0NPTU1BTkRfU1RBVEVfU1VDQ0VFREVEEAISGAoUQ09NTUFORF9TVEFURV9GQUlMRUQQAxIbChdDT01NQU5EX1NUQVRFX1RJTUVEX09VVBAEEhkKFUNPTU1BTkRfU1RBVEVfRVhQSVJFRBAFMpYCChBEYXNoYm9hcmRTZXJ2aWNlElUKDExpc3RTZXNzaW9ucxIhLnRlbGVtZXRyeS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElcKDFdhdGNoU2Vzc2lvbhIhLnRlbGVtZXRyeS52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESUgoLU2VuZENvbW1hbmQSIC50ZWxlbWV0cnkudjEuU2VuZENvbW1hbmRSZXF1ZXN0GiEudGVsZW1ldHJ5LnYxLlNlbmRDb21tYW5kUmVzcG9uc2ViBnByb3RvMw", [file_telemetry_v1_telemetry]);
+  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEi6gQKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKAQSEwoLY2xhc3NfY291bnQYDiABKAUSFwoPcGFydGlhbF9oaXN0b3J5GA8gASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgQIAEoAxI6Cg93cml0ZXJfY29uZmxpY3QYESABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBARIrCghtZXRhZGF0YRgSIAEoCzIZLnRlbGVtZXRyeS52MS5SdW5NZXRhZGF0YRIUCgxzZXJpZXNfY291bnQYEyABKAVCDgoMX2xhdGVzdF9sb3NzQhIKEF93cml0ZXJfY29uZmxpY3QiYQoOV3JpdGVyQ29uZmxpY3QSEwoLY2xpZW50X25hbWUYASABKAkSDAoEcGVlchgCIAEoCRIaChJsYXN0X3JlZnVzZWRfYXRfbXMYAyABKAMSEAoIcmVmdXNhbHMYBCABKA0iPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJzChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIuCghzZXNzaW9ucxgBIAMoCzIcLnRlbGVtZXRyeS52MS5TZXNzaW9uU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSIpChNXYXRjaFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkihgQKFFdhdGNoU2Vzc2lvblJlc3BvbnNlEg4KBmN1cnNvchgBIAEoBBIxCghzbmFwc2hvdBgCIAEoCzIdLnRlbGVtZXRyeS52MS5TZXNzaW9uU25hcHNob3RIABIpCgViYXRjaBgDIAEoCzIYLnRlbGVtZXRyeS52MS5CYXRjaEV2ZW50SAASKAoFZXBvY2gYBCABKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhSAASNAoLcGVyZm9ybWFuY2UYBSABKAsyHS50ZWxlbWV0cnkudjEuUGVyZm9ybWFuY2VEYXRhSAASKwoGc3RhdHVzGAYgASgLMhkudGVsZW1ldHJ5LnYxLlN0YXR1c0V2ZW50SAASMgoHY29tbWFuZBgHIAEoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeUgAEioKBmltYWdlcxgIIAEoCzIYLnRlbGVtZXRyeS52MS5JbWFnZUZyYW1lSAASLAoJa2VlcGFsaXZlGAkgASgLMhcudGVsZW1ldHJ5LnYxLktlZXBhbGl2ZUgAEi0KB3NjYWxhcnMYCiABKAsyGi50ZWxlbWV0cnkudjEuU2NhbGFyc0V2ZW50SAASLQoIbWV0YWRhdGEYCyABKAsyGS50ZWxlbWV0cnkudjEuUnVuTWV0YWRhdGFIAEIHCgVldmVudCKZAwoPU2Vzc2lvblNuYXBzaG90Ei0KB3Nlc3Npb24YASABKAsyHC50ZWxlbWV0cnkudjEuU2Vzc2lvblN1bW1hcnkSLwoMbG9zc19oaXN0b3J5GAIgASgLMhkudGVsZW1ldHJ5LnYxLkxvc3NIaXN0b3J5EicKBmVwb2NocxgDIAMoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGESPgoSbGF0ZXN0X3BlcmZvcm1hbmNlGAQgASgLMh0udGVsZW1ldHJ5LnYxLlBlcmZvcm1hbmNlRGF0YUgAiAEBEjQKDWxhdGVzdF9pbWFnZXMYBSABKAsyGC50ZWxlbWV0cnkudjEuSW1hZ2VGcmFtZUgBiAEBEjEKCGNvbW1hbmRzGAYgAygLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5EisKBnNlcmllcxgHIAMoCzIbLnRlbGVtZXRyeS52MS5TZXJpZXNIaXN0b3J5QhUKE19sYXRlc3RfcGVyZm9ybWFuY2VCEAoOX2xhdGVzdF9pbWFnZXMikQEKDVNlcmllc0hpc3RvcnkSDAoEbmFtZRgBIAEoCRINCgVzdGVwcxgCIAMoAxIOCgZ2YWx1ZXMYAyADKAESFQoNdGltZXN0YW1wc19tcxgEIAMoAxIUCgx0b3RhbF9wb2ludHMYBSABKAQSJgoEa2luZBgGIAEoDjIYLnRlbGVtZXRyeS52MS5TZXJpZXNLaW5kIpkBCgxTY2FsYXJzRXZlbnQSDAoEc3RlcBgBIAEoAxI2CgZ2YWx1ZXMYAiADKAsyJi50ZWxlbWV0cnkudjEuU2NhbGFyc0V2ZW50LlZhbHVlc0VudHJ5EhQKDHRpbWVzdGFtcF9tcxgDIAEoAxotCgtWYWx1ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIkIKC0xvc3NIaXN0b3J5Eg0KBXN0ZXBzGAEgAygDEg4KBmxvc3NlcxgCIAMoARIUCgx0b3RhbF9wb2ludHMYAyABKAQilAIKCkJhdGNoRXZlbnQSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSEgoKYmF0Y2hfbG9zcxgEIAEoARISCgpiYXRjaF9zaXplGAUgASgFEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxIYChB0cmFpbmVyX3NlcXVlbmNlGAcgASgEEhYKDnJlY2VpdmVkX2F0X21zGAggASgDEjYKB21ldHJpY3MYCSADKAsyJS50ZWxlbWV0cnkudjEuQmF0Y2hFdmVudC5NZXRyaWNzRW50cnkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi1QEKCkltYWdlRnJhbWUSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSJwoGaW1hZ2VzGAQgAygLMhcudGVsZW1ldHJ5LnYxLkltYWdlRGF0YRItCgtwcmVkaWN0aW9ucxgFIAMoCzIYLnRlbGVtZXRyeS52MS5QcmVkaWN0aW9uEhQKDGdyb3VuZF90cnV0aBgGIAMoBRIUCgx0aW1lc3RhbXBfbXMYByABKAMSEwoLZmlyc3RfaW5kZXgYCCABKAUi2AIKC1N0YXR1c0V2ZW50EiwKBnN0YXR1cxgBIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIPCgdtZXNzYWdlGAIgASgJEjEKCmNvbm5lY3Rpb24YAyABKA4yHS50ZWxlbWV0cnkudjEuQ29ubmVjdGlvblN0YXRlEhQKDHRpbWVzdGFtcF9tcxgEIAEoAxIxCgZjb25maWcYBSABKAsyHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdDb25maWdIAIgBARI6Cg93cml0ZXJfY29uZmxpY3QYBiABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBARIXCg9wYXJ0aWFsX2hpc3RvcnkYByABKAgSGgoSaGlzdG9yeV9zdGFydF9zdGVwGAggASgDQgkKB19jb25maWdCEgoQX3dyaXRlcl9jb25mbGljdCLVAQoRQ29tbWFuZEF1ZGl0RW50cnkSEgoKY29tbWFuZF9pZBgBIAEoCRInCgR0eXBlGAIgASgOMhkudGVsZW1ldHJ5LnYxLkNvbW1hbmRUeXBlEhEKCWlzc3VlZF9ieRgDIAEoCRIUCgxpc3N1ZWRfYXRfbXMYBCABKAMSKQoFc3RhdGUYBSABKA4yGi50ZWxlbWV0cnkudjEuQ29tbWFuZFN0YXRlEhYKDnJlc3VsdF9tZXNzYWdlGAYgASgJEhcKD2NvbXBsZXRlZF9hdF9tcxgHIAEoAyIjCglLZWVwYWxpdmUSFgoOc2VydmVyX3RpbWVfbXMYASABKAMieAoSU2VuZENvbW1hbmRSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJwoEdHlwZRgCIAEoDjIZLnRlbGVtZXRyeS52MS5Db21tYW5kVHlwZRIRCglpc3N1ZWRfYnkYAyABKAkSEgoKdGltZW91dF9tcxgEIAEoBSJzChNTZW5kQ29tbWFuZFJlc3BvbnNlEi4KBWVudHJ5GAEgASgLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5EiwKBnN0YXR1cxgCIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cyqvAQoPQ29ubmVjdGlvblN0YXRlEiAKHENPTk5FQ1RJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpDT05ORUNUSU9OX1NUQVRFX0NPTk5FQ1RFRBABEhoKFkNPTk5FQ1RJT05fU1RBVEVfU1RBTEUQAhIhCh1DT05ORUNUSU9OX1NUQVRFX0RJU0NPTk5FQ1RFRBADEhsKF0NPTk5FQ1RJT05fU1RBVEVfQ0xPU0VEEAQqtwEKDENvbW1hbmRTdGF0ZRIdChlDT01NQU5EX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVQ09NTUFORF9TVEFURV9QRU5ESU5HEAESGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQAhIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBADEhsKF0NPTU1BTkRfU1RBVEVfVElNRURfT1VUEAQSGQoVQ09NTUFORF9TVEFURV9FWFBJUkVEEAUqVgoKU2VyaWVzS2luZBIbChdTRVJJRVNfS0lORF9VTlNQRUNJRklFRBAAEhQKEFNFUklFU19LSU5EX1NURVAQARIVChFTRVJJRVNfS0lORF9FUE9DSBACMpYCChBEYXNoYm9hcmRTZXJ2aWNlElUKDExpc3RTZXNzaW9ucxIhLnRlbGVtZXRyeS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElcKDFdhdGNoU2Vzc2lvbhIhLnRlbGVtZXRyeS52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESUgoLU2VuZENvbW1hbmQSIC50ZWxlbWV0cnkudjEuU2VuZENvbW1hbmRSZXF1ZXN0GiEudGVsZW1ldHJ5LnYxLlNlbmRDb21tYW5kUmVzcG9uc2ViBnByb3RvMw", [file_telemetry_v1_telemetry]);
 
 /**
  * One line of a session in a list.
@@ -133,6 +133,20 @@ export type SessionSummary = Message<"telemetry.v1.SessionSummary"> & {
    * @generated from field: optional telemetry.v1.WriterConflict writer_conflict = 17;
    */
   writerConflict?: WriterConflict | undefined;
+
+  /**
+   * Hyperparameters, tags and note, as merged from every RunMetadata.
+   *
+   * @generated from field: telemetry.v1.RunMetadata metadata = 18;
+   */
+  metadata?: RunMetadata | undefined;
+
+  /**
+   * Distinct series the session has (loss included).
+   *
+   * @generated from field: int32 series_count = 19;
+   */
+  seriesCount: number;
 };
 
 /**
@@ -334,6 +348,22 @@ export type WatchSessionResponse = Message<"telemetry.v1.WatchSessionResponse"> 
      */
     value: Keepalive;
     case: "keepalive";
+  } | {
+    /**
+     * Named values outside a batch (ScalarsData), in order with batches.
+     *
+     * @generated from field: telemetry.v1.ScalarsEvent scalars = 10;
+     */
+    value: ScalarsEvent;
+    case: "scalars";
+  } | {
+    /**
+     * The run's metadata changed; carries the whole merged metadata.
+     *
+     * @generated from field: telemetry.v1.RunMetadata metadata = 11;
+     */
+    value: RunMetadata;
+    case: "metadata";
   } | { case: undefined; value?: undefined };
 };
 
@@ -358,7 +388,8 @@ export type SessionSnapshot = Message<"telemetry.v1.SessionSnapshot"> & {
 
   /**
    * The loss curve, downsampled so spikes survive (further, when it would
-   * take more than 1 MiB).
+   * take more than 1 MiB). The same points as the `loss` entry of `series`;
+   * kept for dashboards written before `series`.
    *
    * @generated from field: telemetry.v1.LossHistory loss_history = 2;
    */
@@ -395,6 +426,14 @@ export type SessionSnapshot = Message<"telemetry.v1.SessionSnapshot"> & {
    * @generated from field: repeated telemetry.v1.CommandAuditEntry commands = 6;
    */
   commands: CommandAuditEntry[];
+
+  /**
+   * Every series of the run (loss, named metrics, system series),
+   * downsampled like the loss curve so spikes survive, ordered by name.
+   *
+   * @generated from field: repeated telemetry.v1.SeriesHistory series = 7;
+   */
+  series: SeriesHistory[];
 };
 
 /**
@@ -403,6 +442,88 @@ export type SessionSnapshot = Message<"telemetry.v1.SessionSnapshot"> & {
  */
 export const SessionSnapshotSchema: GenMessage<SessionSnapshot> = /*@__PURE__*/
   messageDesc(file_telemetry_v1_dashboard, 6);
+
+/**
+ * One series as parallel arrays, ordered by step. Downsampled with min/max
+ * per bucket: the lowest and highest point of each bucket are both kept.
+ *
+ * @generated from message telemetry.v1.SeriesHistory
+ */
+export type SeriesHistory = Message<"telemetry.v1.SeriesHistory"> & {
+  /**
+   * Series name (`loss`, `lr`, `val/acc`, `system/cpu_percent`...).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated int64 steps = 2;
+   */
+  steps: bigint[];
+
+  /**
+   * @generated from field: repeated double values = 3;
+   */
+  values: number[];
+
+  /**
+   * Wall time of each point, Unix ms.
+   *
+   * @generated from field: repeated int64 timestamps_ms = 4;
+   */
+  timestampsMs: bigint[];
+
+  /**
+   * Points the series summarises (>= the points kept).
+   *
+   * @generated from field: uint64 total_points = 5;
+   */
+  totalPoints: bigint;
+
+  /**
+   * Where the points come from: batches, epochs (x is the epoch), or scalars.
+   *
+   * @generated from field: telemetry.v1.SeriesKind kind = 6;
+   */
+  kind: SeriesKind;
+};
+
+/**
+ * Describes the message telemetry.v1.SeriesHistory.
+ * Use `create(SeriesHistorySchema)` to create a new message.
+ */
+export const SeriesHistorySchema: GenMessage<SeriesHistory> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 7);
+
+/**
+ * Named values at one step outside a batch. See ScalarsData.
+ *
+ * @generated from message telemetry.v1.ScalarsEvent
+ */
+export type ScalarsEvent = Message<"telemetry.v1.ScalarsEvent"> & {
+  /**
+   * @generated from field: int64 step = 1;
+   */
+  step: bigint;
+
+  /**
+   * @generated from field: map<string, double> values = 2;
+   */
+  values: { [key: string]: number };
+
+  /**
+   * @generated from field: int64 timestamp_ms = 3;
+   */
+  timestampMs: bigint;
+};
+
+/**
+ * Describes the message telemetry.v1.ScalarsEvent.
+ * Use `create(ScalarsEventSchema)` to create a new message.
+ */
+export const ScalarsEventSchema: GenMessage<ScalarsEvent> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 8);
 
 /**
  * The loss curve as parallel arrays, ordered by step.
@@ -437,7 +558,7 @@ export type LossHistory = Message<"telemetry.v1.LossHistory"> & {
  * Use `create(LossHistorySchema)` to create a new message.
  */
 export const LossHistorySchema: GenMessage<LossHistory> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 7);
+  messageDesc(file_telemetry_v1_dashboard, 9);
 
 /**
  * The scalar part of one batch.
@@ -492,6 +613,13 @@ export type BatchEvent = Message<"telemetry.v1.BatchEvent"> & {
    * @generated from field: int64 received_at_ms = 8;
    */
   receivedAtMs: bigint;
+
+  /**
+   * BatchData.metrics of the batch.
+   *
+   * @generated from field: map<string, double> metrics = 9;
+   */
+  metrics: { [key: string]: number };
 };
 
 /**
@@ -499,7 +627,7 @@ export type BatchEvent = Message<"telemetry.v1.BatchEvent"> & {
  * Use `create(BatchEventSchema)` to create a new message.
  */
 export const BatchEventSchema: GenMessage<BatchEvent> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 8);
+  messageDesc(file_telemetry_v1_dashboard, 10);
 
 /**
  * Sample images of one batch with predictions and ground truth. A frame too
@@ -561,7 +689,7 @@ export type ImageFrame = Message<"telemetry.v1.ImageFrame"> & {
  * Use `create(ImageFrameSchema)` to create a new message.
  */
 export const ImageFrameSchema: GenMessage<ImageFrame> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 9);
+  messageDesc(file_telemetry_v1_dashboard, 11);
 
 /**
  * The session's status or connection changed.
@@ -621,7 +749,7 @@ export type StatusEvent = Message<"telemetry.v1.StatusEvent"> & {
  * Use `create(StatusEventSchema)` to create a new message.
  */
 export const StatusEventSchema: GenMessage<StatusEvent> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 10);
+  messageDesc(file_telemetry_v1_dashboard, 12);
 
 /**
  * One command in the audit log: who, when, what, result.
@@ -674,7 +802,7 @@ export type CommandAuditEntry = Message<"telemetry.v1.CommandAuditEntry"> & {
  * Use `create(CommandAuditEntrySchema)` to create a new message.
  */
 export const CommandAuditEntrySchema: GenMessage<CommandAuditEntry> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 11);
+  messageDesc(file_telemetry_v1_dashboard, 13);
 
 /**
  * Sent on an idle watch stream so proxies keep it open.
@@ -693,7 +821,7 @@ export type Keepalive = Message<"telemetry.v1.Keepalive"> & {
  * Use `create(KeepaliveSchema)` to create a new message.
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 12);
+  messageDesc(file_telemetry_v1_dashboard, 14);
 
 /**
  * @generated from message telemetry.v1.SendCommandRequest
@@ -730,7 +858,7 @@ export type SendCommandRequest = Message<"telemetry.v1.SendCommandRequest"> & {
  * Use `create(SendCommandRequestSchema)` to create a new message.
  */
 export const SendCommandRequestSchema: GenMessage<SendCommandRequest> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 13);
+  messageDesc(file_telemetry_v1_dashboard, 15);
 
 /**
  * @generated from message telemetry.v1.SendCommandResponse
@@ -756,7 +884,7 @@ export type SendCommandResponse = Message<"telemetry.v1.SendCommandResponse"> & 
  * Use `create(SendCommandResponseSchema)` to create a new message.
  */
 export const SendCommandResponseSchema: GenMessage<SendCommandResponse> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_dashboard, 14);
+  messageDesc(file_telemetry_v1_dashboard, 16);
 
 /**
  * Whether the session's trainer is reachable, as seen by the server.
@@ -858,6 +986,38 @@ export enum CommandState {
  */
 export const CommandStateSchema: GenEnum<CommandState> = /*@__PURE__*/
   enumDesc(file_telemetry_v1_dashboard, 1);
+
+/**
+ * What a series is indexed by.
+ *
+ * @generated from enum telemetry.v1.SeriesKind
+ */
+export enum SeriesKind {
+  /**
+   * @generated from enum value: SERIES_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Per batch (BatchData.batch_loss, BatchData.metrics) or ScalarsData: x is the global step.
+   *
+   * @generated from enum value: SERIES_KIND_STEP = 1;
+   */
+  STEP = 1,
+
+  /**
+   * Per epoch (EpochData.metrics, average_loss, average_accuracy): x is the epoch.
+   *
+   * @generated from enum value: SERIES_KIND_EPOCH = 2;
+   */
+  EPOCH = 2,
+}
+
+/**
+ * Describes the enum telemetry.v1.SeriesKind.
+ */
+export const SeriesKindSchema: GenEnum<SeriesKind> = /*@__PURE__*/
+  enumDesc(file_telemetry_v1_dashboard, 2);
 
 /**
  * DashboardService is what dashboards call.

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/telemetry.proto.
  */
 export const file_telemetry_v1_telemetry: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZWxlbWV0cnkvdjEvdGVsZW1ldHJ5LnByb3RvEgx0ZWxlbWV0cnkudjEixgEKC1Nlc3Npb25JbmZvEhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEhQKDHRpbWVzdGFtcF9tcxgFIAEoAxIUCgxyZXN1bWVfdG9rZW4YBiABKAkSHAoUcmVzdW1lX2Zyb21fc2VxdWVuY2UYByABKAQilAEKDlRyYWluaW5nQ29uZmlnEhQKDHRvdGFsX2Vwb2NocxgBIAEoBRIZChFiYXRjaGVzX3Blcl9lcG9jaBgCIAEoBRISCgpiYXRjaF9zaXplGAMgASgFEhIKCm1vZGVsX25hbWUYBCABKAkSFAoMZGF0YXNldF9uYW1lGAUgASgJEhMKC2NsYXNzX25hbWVzGAYgAygJIrgBCg9TZXNzaW9uUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBISCgpzZXNzaW9uX2lkGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSMQoNc2VydmVyX2NvbmZpZxgEIAEoCzIaLnRlbGVtZXRyeS52MS5TZXJ2ZXJDb25maWcSDwoHcmVzdW1lZBgFIAEoCBIVCg1sYXN0X3NlcXVlbmNlGAYgASgEEhQKDHJlc3VtZV90b2tlbhgHIAEoCSKSAQoMU2VydmVyQ29uZmlnEhYKDm1heF9iYXRjaF9zaXplGAEgASgFEhsKE21heF9pbWFnZV9kaW1lbnNpb24YAiABKAUSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAMgASgFEhMKC2J1ZmZlcl9zaXplGAQgASgFEhkKEW1heF9tZXNzYWdlX2J5dGVzGAUgASgFIooDCg5NZXRyaWNzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxItCgpiYXRjaF9kYXRhGAMgASgLMhcudGVsZW1ldHJ5LnYxLkJhdGNoRGF0YUgAEi0KCmVwb2NoX2RhdGEYBCABKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhSAASOQoQcGVyZm9ybWFuY2VfZGF0YRgFIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIABIzCg1zdGF0dXNfdXBkYXRlGAYgASgLMhoudGVsZW1ldHJ5LnYxLlN0YXR1c1VwZGF0ZUgAEiwKCWhlYXJ0YmVhdBgHIAEoCzIXLnRlbGVtZXRyeS52MS5IZWFydGJlYXRIABI1Cg5jb21tYW5kX3Jlc3VsdBgIIAEoCzIbLnRlbGVtZXRyeS52MS5Db21tYW5kUmVzdWx0SAASEAoIc2VxdWVuY2UYCSABKARCCQoHcGF5bG9hZCLZAQoJQmF0Y2hEYXRhEg0KBWVwb2NoGAEgASgFEhEKCWJhdGNoX2lkeBgCIAEoBRISCgpiYXRjaF9zaXplGAMgASgFEicKBmltYWdlcxgEIAMoCzIXLnRlbGVtZXRyeS52MS5JbWFnZURhdGESLQoLcHJlZGljdGlvbnMYBSADKAsyGC50ZWxlbWV0cnkudjEuUHJlZGljdGlvbhIUCgxncm91bmRfdHJ1dGgYBiADKAUSEgoKYmF0Y2hfbG9zcxgHIAEoARIUCgx0aW1lc3RhbXBfbXMYCCABKAMiYQoJSW1hZ2VEYXRhEhMKC2ltYWdlX2J5dGVzGAEgASgMEg4KBmZvcm1hdBgCIAEoCRINCgV3aWR0aBgDIAEoBRIOCgZoZWlnaHQYBCABKAUSEAoIY2hhbm5lbHMYBSABKAUiUgoKUHJlZGljdGlvbhIXCg9wcmVkaWN0ZWRfY2xhc3MYASABKAUSFwoPcHJlZGljdGVkX2xhYmVsGAIgASgJEhIKCmNvbmZpZGVuY2UYAyABKAIiSgoJRXBvY2hEYXRhEg0KBWVwb2NoGAEgASgFEhQKDGF2ZXJhZ2VfbG9zcxgCIAEoARIYChBhdmVyYWdlX2FjY3VyYWN5GAMgASgBIoECCg9QZXJmb3JtYW5jZURhdGESGQoRdGltZV9wZXJfYmF0Y2hfbXMYASABKAESIAoYdG90YWxfdGltZV9mb3JfZXBvY2hfc2VjGAIgASgBEiQKHGVzdGltYXRlZF90aW1lX3JlbWFpbmluZ19zZWMYAyABKAESEwoLY3VycmVudF9mcHMYBCABKAESEwoLYXZlcmFnZV9mcHMYBSABKAESOAoOcmVzb3VyY2VfdXNhZ2UYBiABKAsyGy50ZWxlbWV0cnkudjEuUmVzb3VyY2VVc2FnZUgAiAEBEhQKDHRpbWVzdGFtcF9tcxgHIAEoA0IRCg9fcmVzb3VyY2VfdXNhZ2UimAEKDVJlc291cmNlVXNhZ2USEwoLY3B1X3BlcmNlbnQYASABKAESFAoMbWVtb3J5X2J5dGVzGAIgASgEEhgKC2dwdV9wZXJjZW50GAMgASgBSACIAQESHQoQZ3B1X21lbW9yeV9ieXRlcxgEIAEoBEgBiAEBQg4KDF9ncHVfcGVyY2VudEITChFfZ3B1X21lbW9yeV9ieXRlcyKhAQoMU3RhdHVzVXBkYXRlEiwKBnN0YXR1cxgBIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIPCgdtZXNzYWdlGAIgASgJEjEKBmNvbmZpZxgDIAEoCzIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ0NvbmZpZ0gAiAEBEhQKDHRpbWVzdGFtcF9tcxgEIAEoA0IJCgdfY29uZmlnIiQKCUhlYXJ0YmVhdBIXCg9zZXF1ZW5jZV9udW1iZXIYASABKAQihAEKDUNvbW1hbmRSZXN1bHQSEgoKY29tbWFuZF9pZBgBIAEoCRIPCgdzdWNjZXNzGAIgASgIEg8KB21lc3NhZ2UYAyABKAkSLAoGc3RhdHVzGAQgASgOMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nU3RhdHVzEg8KB2V4cGlyZWQYBSABKAgi0gEKD01ldHJpY3NSZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxIrCgNhY2sYAyABKAsyHC50ZWxlbWV0cnkudjEuQWNrbm93bGVkZ21lbnRIABIvCgdjb21tYW5kGAQgASgLMhwudGVsZW1ldHJ5LnYxLkNvbnRyb2xDb21tYW5kSAASLAoFZXJyb3IYBSABKAsyGy50ZWxlbWV0cnkudjEuRXJyb3JSZXNwb25zZUgAQgkKB3BheWxvYWQiWQoOQWNrbm93bGVkZ21lbnQSEQoJYmF0Y2hfaWR4GAEgASgFEg8KB3N1Y2Nlc3MYAiABKAgSEAoIc2VxdWVuY2UYAyABKAQSEQoJZHVwbGljYXRlGAQgASgIIo0BCg5Db250cm9sQ29tbWFuZBInCgR0eXBlGAEgASgOMhkudGVsZW1ldHJ5LnYxLkNvbW1hbmRUeXBlEhIKCmNvbW1hbmRfaWQYAiABKAkSEQoJaXNzdWVkX2J5GAMgASgJEhQKDGlzc3VlZF9hdF9tcxgEIAEoAxIVCg1leHBpcmVzX2F0X21zGAUgASgDInsKDUVycm9yUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCRIlCgRjb2RlGAIgASgOMhcudGVsZW1ldHJ5LnYxLkVycm9yQ29kZRIQCghzZXF1ZW5jZRgDIAEoBBINCgVlcG9jaBgEIAEoBRIRCgliYXRjaF9pZHgYBSABKAUqwwEKDlRyYWluaW5nU3RhdHVzEhsKF1RSQUlOSU5HX1NUQVRVU19VTktOT1dOEAASIAocVFJBSU5JTkdfU1RBVFVTX0lOSVRJQUxJWklORxABEhsKF1RSQUlOSU5HX1NUQVRVU19SVU5OSU5HEAISGgoWVFJBSU5JTkdfU1RBVFVTX1BBVVNFRBADEh0KGVRSQUlOSU5HX1NUQVRVU19DT01QTEVURUQQBBIaChZUUkFJTklOR19TVEFUVVNfRkFJTEVEEAUqcwoLQ29tbWFuZFR5cGUSHAoYQ09NTUFORF9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSQ09NTUFORF9UWVBFX1BBVVNFEAESFwoTQ09NTUFORF9UWVBFX1JFU1VNRRACEhUKEUNPTU1BTkRfVFlQRV9TVE9QEAMq+gIKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHwobRVJST1JfQ09ERV9JTlZBTElEX0FSR1VNRU5UEAESHgoaRVJST1JfQ09ERV9UT09fTUFOWV9JTUFHRVMQAhIeChpFUlJPUl9DT0RFX0lNQUdFX1RPT19MQVJHRRADEhcKE0VSUk9SX0NPREVfTk9UX0pQRUcQBBIfChtFUlJPUl9DT0RFX05PTl9GSU5JVEVfVkFMVUUQBRIbChdFUlJPUl9DT0RFX09VVF9PRl9PUkRFUhAGEh4KGkVSUk9SX0NPREVfVU5LTk9XTl9TRVNTSU9OEAcSHgoaRVJST1JfQ09ERV9VTktOT1dOX0NPTU1BTkQQCBIbChdFUlJPUl9DT0RFX1NFUVVFTkNFX0dBUBAJEh8KG0VSUk9SX0NPREVfU0VTU0lPTl9DT05GTElDVBAKEhsKF0VSUk9SX0NPREVfT1VUX09GX1NIQVBFEAsyuQEKEFRlbGVtZXRyeVNlcnZpY2USUwoXUmVnaXN0ZXJUcmFpbmluZ1Nlc3Npb24SGS50ZWxlbWV0cnkudjEuU2Vzc2lvbkluZm8aHS50ZWxlbWV0cnkudjEuU2Vzc2lvblJlc3BvbnNlElAKDVN0cmVhbU1ldHJpY3MSHC50ZWxlbWV0cnkudjEuTWV0cmljc1JlcXVlc3QaHS50ZWxlbWV0cnkudjEuTWV0cmljc1Jlc3BvbnNlKAEwAWIGcHJvdG8z");
+  fileDesc("Chx0ZWxlbWV0cnkvdjEvdGVsZW1ldHJ5LnByb3RvEgx0ZWxlbWV0cnkudjEi8wEKC1Nlc3Npb25JbmZvEhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEhQKDHRpbWVzdGFtcF9tcxgFIAEoAxIUCgxyZXN1bWVfdG9rZW4YBiABKAkSHAoUcmVzdW1lX2Zyb21fc2VxdWVuY2UYByABKAQSKwoIbWV0YWRhdGEYCCABKAsyGS50ZWxlbWV0cnkudjEuUnVuTWV0YWRhdGEi8QEKC1J1bk1ldGFkYXRhEkcKD2h5cGVycGFyYW1ldGVycxgBIAMoCzIuLnRlbGVtZXRyeS52MS5SdW5NZXRhZGF0YS5IeXBlcnBhcmFtZXRlcnNFbnRyeRIMCgR0YWdzGAIgAygJEhQKDHJlcGxhY2VfdGFncxgDIAEoCBIRCgRub3RlGAQgASgJSACIAQEaWQoUSHlwZXJwYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEjAKBXZhbHVlGAIgASgLMiEudGVsZW1ldHJ5LnYxLkh5cGVycGFyYW1ldGVyVmFsdWU6AjgBQgcKBV9ub3RlIk8KE0h5cGVycGFyYW1ldGVyVmFsdWUSEAoGbnVtYmVyGAEgASgBSAASDgoEdGV4dBgCIAEoCUgAEg4KBGZsYWcYAyABKAhIAEIGCgRraW5kIpQBCg5UcmFpbmluZ0NvbmZpZxIUCgx0b3RhbF9lcG9jaHMYASABKAUSGQoRYmF0Y2hlc19wZXJfZXBvY2gYAiABKAUSEgoKYmF0Y2hfc2l6ZRgDIAEoBRISCgptb2RlbF9uYW1lGAQgASgJEhQKDGRhdGFzZXRfbmFtZRgFIAEoCRITCgtjbGFzc19uYW1lcxgGIAMoCSK4AQoPU2Vzc2lvblJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSEgoKc2Vzc2lvbl9pZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEjEKDXNlcnZlcl9jb25maWcYBCABKAsyGi50ZWxlbWV0cnkudjEuU2VydmVyQ29uZmlnEg8KB3Jlc3VtZWQYBSABKAgSFQoNbGFzdF9zZXF1ZW5jZRgGIAEoBBIUCgxyZXN1bWVfdG9rZW4YByABKAkixwEKDFNlcnZlckNvbmZpZxIWCg5tYXhfYmF0Y2hfc2l6ZRgBIAEoBRIbChNtYXhfaW1hZ2VfZGltZW5zaW9uGAIgASgFEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoBRITCgtidWZmZXJfc2l6ZRgEIAEoBRIZChFtYXhfbWVzc2FnZV9ieXRlcxgFIAEoBRISCgptYXhfc2VyaWVzGAYgASgFEh8KF21heF9tZXRyaWNzX3Blcl9tZXNzYWdlGAcgASgFIusDCg5NZXRyaWNzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxItCgpiYXRjaF9kYXRhGAMgASgLMhcudGVsZW1ldHJ5LnYxLkJhdGNoRGF0YUgAEi0KCmVwb2NoX2RhdGEYBCABKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhSAASOQoQcGVyZm9ybWFuY2VfZGF0YRgFIAEoCzIdLnRlbGVtZXRyeS52MS5QZXJmb3JtYW5jZURhdGFIABIzCg1zdGF0dXNfdXBkYXRlGAYgASgLMhoudGVsZW1ldHJ5LnYxLlN0YXR1c1VwZGF0ZUgAEiwKCWhlYXJ0YmVhdBgHIAEoCzIXLnRlbGVtZXRyeS52MS5IZWFydGJlYXRIABI1Cg5jb21tYW5kX3Jlc3VsdBgIIAEoCzIbLnRlbGVtZXRyeS52MS5Db21tYW5kUmVzdWx0SAASLAoHc2NhbGFycxgKIAEoCzIZLnRlbGVtZXRyeS52MS5TY2FsYXJzRGF0YUgAEjEKDHJ1bl9tZXRhZGF0YRgLIAEoCzIZLnRlbGVtZXRyeS52MS5SdW5NZXRhZGF0YUgAEhAKCHNlcXVlbmNlGAkgASgEQgkKB3BheWxvYWQiwAIKCUJhdGNoRGF0YRINCgVlcG9jaBgBIAEoBRIRCgliYXRjaF9pZHgYAiABKAUSEgoKYmF0Y2hfc2l6ZRgDIAEoBRInCgZpbWFnZXMYBCADKAsyFy50ZWxlbWV0cnkudjEuSW1hZ2VEYXRhEi0KC3ByZWRpY3Rpb25zGAUgAygLMhgudGVsZW1ldHJ5LnYxLlByZWRpY3Rpb24SFAoMZ3JvdW5kX3RydXRoGAYgAygFEhIKCmJhdGNoX2xvc3MYByABKAESFAoMdGltZXN0YW1wX21zGAggASgDEjUKB21ldHJpY3MYCSADKAsyJC50ZWxlbWV0cnkudjEuQmF0Y2hEYXRhLk1ldHJpY3NFbnRyeRouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJhCglJbWFnZURhdGESEwoLaW1hZ2VfYnl0ZXMYASABKAwSDgoGZm9ybWF0GAIgASgJEg0KBXdpZHRoGAMgASgFEg4KBmhlaWdodBgEIAEoBRIQCghjaGFubmVscxgFIAEoBSJSCgpQcmVkaWN0aW9uEhcKD3ByZWRpY3RlZF9jbGFzcxgBIAEoBRIXCg9wcmVkaWN0ZWRfbGFiZWwYAiABKAkSEgoKY29uZmlkZW5jZRgDIAEoAiKxAQoJRXBvY2hEYXRhEg0KBWVwb2NoGAEgASgFEhQKDGF2ZXJhZ2VfbG9zcxgCIAEoARIYChBhdmVyYWdlX2FjY3VyYWN5GAMgASgBEjUKB21ldHJpY3MYBCADKAsyJC50ZWxlbWV0cnkudjEuRXBvY2hEYXRhLk1ldHJpY3NFbnRyeRouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKXAQoLU2NhbGFyc0RhdGESDAoEc3RlcBgBIAEoAxI1CgZ2YWx1ZXMYAiADKAsyJS50ZWxlbWV0cnkudjEuU2NhbGFyc0RhdGEuVmFsdWVzRW50cnkSFAoMdGltZXN0YW1wX21zGAMgASgDGi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEigQIKD1BlcmZvcm1hbmNlRGF0YRIZChF0aW1lX3Blcl9iYXRjaF9tcxgBIAEoARIgChh0b3RhbF90aW1lX2Zvcl9lcG9jaF9zZWMYAiABKAESJAocZXN0aW1hdGVkX3RpbWVfcmVtYWluaW5nX3NlYxgDIAEoARITCgtjdXJyZW50X2ZwcxgEIAEoARITCgthdmVyYWdlX2ZwcxgFIAEoARI4Cg5yZXNvdXJjZV91c2FnZRgGIAEoCzIbLnRlbGVtZXRyeS52MS5SZXNvdXJjZVVzYWdlSACIAQESFAoMdGltZXN0YW1wX21zGAcgASgDQhEKD19yZXNvdXJjZV91c2FnZSKYAQoNUmVzb3VyY2VVc2FnZRITCgtjcHVfcGVyY2VudBgBIAEoARIUCgxtZW1vcnlfYnl0ZXMYAiABKAQSGAoLZ3B1X3BlcmNlbnQYAyABKAFIAIgBARIdChBncHVfbWVtb3J5X2J5dGVzGAQgASgESAGIAQFCDgoMX2dwdV9wZXJjZW50QhMKEV9ncHVfbWVtb3J5X2J5dGVzIqEBCgxTdGF0dXNVcGRhdGUSLAoGc3RhdHVzGAEgASgOMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nU3RhdHVzEg8KB21lc3NhZ2UYAiABKAkSMQoGY29uZmlnGAMgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnSACIAQESFAoMdGltZXN0YW1wX21zGAQgASgDQgkKB19jb25maWciJAoJSGVhcnRiZWF0EhcKD3NlcXVlbmNlX251bWJlchgBIAEoBCKEAQoNQ29tbWFuZFJlc3VsdBISCgpjb21tYW5kX2lkGAEgASgJEg8KB3N1Y2Nlc3MYAiABKAgSDwoHbWVzc2FnZRgDIAEoCRIsCgZzdGF0dXMYBCABKA4yHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdTdGF0dXMSDwoHZXhwaXJlZBgFIAEoCCLSAQoPTWV0cmljc1Jlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSFAoMdGltZXN0YW1wX21zGAIgASgDEisKA2FjaxgDIAEoCzIcLnRlbGVtZXRyeS52MS5BY2tub3dsZWRnbWVudEgAEi8KB2NvbW1hbmQYBCABKAsyHC50ZWxlbWV0cnkudjEuQ29udHJvbENvbW1hbmRIABIsCgVlcnJvchgFIAEoCzIbLnRlbGVtZXRyeS52MS5FcnJvclJlc3BvbnNlSABCCQoHcGF5bG9hZCJZCg5BY2tub3dsZWRnbWVudBIRCgliYXRjaF9pZHgYASABKAUSDwoHc3VjY2VzcxgCIAEoCBIQCghzZXF1ZW5jZRgDIAEoBBIRCglkdXBsaWNhdGUYBCABKAgijQEKDkNvbnRyb2xDb21tYW5kEicKBHR5cGUYASABKA4yGS50ZWxlbWV0cnkudjEuQ29tbWFuZFR5cGUSEgoKY29tbWFuZF9pZBgCIAEoCRIRCglpc3N1ZWRfYnkYAyABKAkSFAoMaXNzdWVkX2F0X21zGAQgASgDEhUKDWV4cGlyZXNfYXRfbXMYBSABKAMiewoNRXJyb3JSZXNwb25zZRIPCgdtZXNzYWdlGAEgASgJEiUKBGNvZGUYAiABKA4yFy50ZWxlbWV0cnkudjEuRXJyb3JDb2RlEhAKCHNlcXVlbmNlGAMgASgEEg0KBWVwb2NoGAQgASgFEhEKCWJhdGNoX2lkeBgFIAEoBSrDAQoOVHJhaW5pbmdTdGF0dXMSGwoXVFJBSU5JTkdfU1RBVFVTX1VOS05PV04QABIgChxUUkFJTklOR19TVEFUVVNfSU5JVElBTElaSU5HEAESGwoXVFJBSU5JTkdfU1RBVFVTX1JVTk5JTkcQAhIaChZUUkFJTklOR19TVEFUVVNfUEFVU0VEEAMSHQoZVFJBSU5JTkdfU1RBVFVTX0NPTVBMRVRFRBAEEhoKFlRSQUlOSU5HX1NUQVRVU19GQUlMRUQQBSpzCgtDb21tYW5kVHlwZRIcChhDT01NQU5EX1RZUEVfVU5TUEVDSUZJRUQQABIWChJDT01NQU5EX1RZUEVfUEFVU0UQARIXChNDT01NQU5EX1RZUEVfUkVTVU1FEAISFQoRQ09NTUFORF9UWVBFX1NUT1AQAyr6AgoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIfChtFUlJPUl9DT0RFX0lOVkFMSURfQVJHVU1FTlQQARIeChpFUlJPUl9DT0RFX1RPT19NQU5ZX0lNQUdFUxACEh4KGkVSUk9SX0NPREVfSU1BR0VfVE9PX0xBUkdFEAMSFwoTRVJST1JfQ09ERV9OT1RfSlBFRxAEEh8KG0VSUk9SX0NPREVfTk9OX0ZJTklURV9WQUxVRRAFEhsKF0VSUk9SX0NPREVfT1VUX09GX09SREVSEAYSHgoaRVJST1JfQ09ERV9VTktOT1dOX1NFU1NJT04QBxIeChpFUlJPUl9DT0RFX1VOS05PV05fQ09NTUFORBAIEhsKF0VSUk9SX0NPREVfU0VRVUVOQ0VfR0FQEAkSHwobRVJST1JfQ09ERV9TRVNTSU9OX0NPTkZMSUNUEAoSGwoXRVJST1JfQ09ERV9PVVRfT0ZfU0hBUEUQCzK5AQoQVGVsZW1ldHJ5U2VydmljZRJTChdSZWdpc3RlclRyYWluaW5nU2Vzc2lvbhIZLnRlbGVtZXRyeS52MS5TZXNzaW9uSW5mbxodLnRlbGVtZXRyeS52MS5TZXNzaW9uUmVzcG9uc2USUAoNU3RyZWFtTWV0cmljcxIcLnRlbGVtZXRyeS52MS5NZXRyaWNzUmVxdWVzdBodLnRlbGVtZXRyeS52MS5NZXRyaWNzUmVzcG9uc2UoATABYgZwcm90bzM");
 
 /**
  * Sent by the trainer to RegisterTrainingSession.
@@ -82,6 +82,14 @@ export type SessionInfo = Message<"telemetry.v1.SessionInfo"> & {
    * @generated from field: uint64 resume_from_sequence = 7;
    */
   resumeFromSequence: bigint;
+
+  /**
+   * Hyperparameters, tags and note of the run, known at the start. Later
+   * changes go in MetricsRequest.run_metadata.
+   *
+   * @generated from field: telemetry.v1.RunMetadata metadata = 8;
+   */
+  metadata?: RunMetadata | undefined;
 };
 
 /**
@@ -90,6 +98,88 @@ export type SessionInfo = Message<"telemetry.v1.SessionInfo"> & {
  */
 export const SessionInfoSchema: GenMessage<SessionInfo> = /*@__PURE__*/
   messageDesc(file_telemetry_v1_telemetry, 0);
+
+/**
+ * What people search, compare and annotate runs by. Sent by the trainer at
+ * registration (SessionInfo.metadata) and later (MetricsRequest.run_metadata).
+ *
+ * @generated from message telemetry.v1.RunMetadata
+ */
+export type RunMetadata = Message<"telemetry.v1.RunMetadata"> & {
+  /**
+   * Hyperparameters by name (learning rate, optimizer, seed...). Names follow
+   * the series name rules; at most 256 entries per run. A later message
+   * merges into what the run has: a key sent again replaces its value.
+   *
+   * @generated from field: map<string, telemetry.v1.HyperparameterValue> hyperparameters = 1;
+   */
+  hyperparameters: { [key: string]: HyperparameterValue };
+
+  /**
+   * Labels for finding runs, each 1-64 characters, at most 32 per run.
+   * Replace the run's tags when `replace_tags` is set, else are added.
+   *
+   * @generated from field: repeated string tags = 2;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: bool replace_tags = 3;
+   */
+  replaceTags: boolean;
+
+  /**
+   * Free text about the run, at most 4096 characters; replaces the note when set.
+   *
+   * @generated from field: optional string note = 4;
+   */
+  note?: string | undefined;
+};
+
+/**
+ * Describes the message telemetry.v1.RunMetadata.
+ * Use `create(RunMetadataSchema)` to create a new message.
+ */
+export const RunMetadataSchema: GenMessage<RunMetadata> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_telemetry, 1);
+
+/**
+ * One hyperparameter: a number (finite), a text (at most 1024 characters)
+ * or a flag. Shown and compared as what it is.
+ *
+ * @generated from message telemetry.v1.HyperparameterValue
+ */
+export type HyperparameterValue = Message<"telemetry.v1.HyperparameterValue"> & {
+  /**
+   * @generated from oneof telemetry.v1.HyperparameterValue.kind
+   */
+  kind: {
+    /**
+     * @generated from field: double number = 1;
+     */
+    value: number;
+    case: "number";
+  } | {
+    /**
+     * @generated from field: string text = 2;
+     */
+    value: string;
+    case: "text";
+  } | {
+    /**
+     * @generated from field: bool flag = 3;
+     */
+    value: boolean;
+    case: "flag";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message telemetry.v1.HyperparameterValue.
+ * Use `create(HyperparameterValueSchema)` to create a new message.
+ */
+export const HyperparameterValueSchema: GenMessage<HyperparameterValue> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_telemetry, 2);
 
 /**
  * Shape of a training run. Sent by the trainer in SessionInfo and, when it
@@ -147,7 +237,7 @@ export type TrainingConfig = Message<"telemetry.v1.TrainingConfig"> & {
  * Use `create(TrainingConfigSchema)` to create a new message.
  */
 export const TrainingConfigSchema: GenMessage<TrainingConfig> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 1);
+  messageDesc(file_telemetry_v1_telemetry, 3);
 
 /**
  * Sent by the server in answer to RegisterTrainingSession.
@@ -216,7 +306,7 @@ export type SessionResponse = Message<"telemetry.v1.SessionResponse"> & {
  * Use `create(SessionResponseSchema)` to create a new message.
  */
 export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 2);
+  messageDesc(file_telemetry_v1_telemetry, 4);
 
 /**
  * Server limits, sent in SessionResponse.
@@ -259,6 +349,22 @@ export type ServerConfig = Message<"telemetry.v1.ServerConfig"> & {
    * @generated from field: int32 max_message_bytes = 5;
    */
   maxMessageBytes: number;
+
+  /**
+   * Distinct series (named metrics, loss and system series together) one
+   * session may have; a message naming one more is rejected.
+   *
+   * @generated from field: int32 max_series = 6;
+   */
+  maxSeries: number;
+
+  /**
+   * Most named values one message may carry (BatchData.metrics,
+   * EpochData.metrics or ScalarsData.values).
+   *
+   * @generated from field: int32 max_metrics_per_message = 7;
+   */
+  maxMetricsPerMessage: number;
 };
 
 /**
@@ -266,7 +372,7 @@ export type ServerConfig = Message<"telemetry.v1.ServerConfig"> & {
  * Use `create(ServerConfigSchema)` to create a new message.
  */
 export const ServerConfigSchema: GenMessage<ServerConfig> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 3);
+  messageDesc(file_telemetry_v1_telemetry, 5);
 
 /**
  * Sent by the trainer on StreamMetrics.
@@ -339,6 +445,23 @@ export type MetricsRequest = Message<"telemetry.v1.MetricsRequest"> & {
      */
     value: CommandResult;
     case: "commandResult";
+  } | {
+    /**
+     * Named values at a step, not tied to a batch: `log(values, step)`, and
+     * the system series the SDKs sample (`system/...`).
+     *
+     * @generated from field: telemetry.v1.ScalarsData scalars = 10;
+     */
+    value: ScalarsData;
+    case: "scalars";
+  } | {
+    /**
+     * Hyperparameters, tags or note changed during the run.
+     *
+     * @generated from field: telemetry.v1.RunMetadata run_metadata = 11;
+     */
+    value: RunMetadata;
+    case: "runMetadata";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -364,7 +487,7 @@ export type MetricsRequest = Message<"telemetry.v1.MetricsRequest"> & {
  * Use `create(MetricsRequestSchema)` to create a new message.
  */
 export const MetricsRequestSchema: GenMessage<MetricsRequest> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 4);
+  messageDesc(file_telemetry_v1_telemetry, 6);
 
 /**
  * One training step. Sent by the trainer.
@@ -427,6 +550,16 @@ export type BatchData = Message<"telemetry.v1.BatchData"> & {
    * @generated from field: int64 timestamp_ms = 8;
    */
   timestampMs: bigint;
+
+  /**
+   * Other named values at this step (learning rate, gradient norm, train
+   * accuracy...): series name -> value. `loss` is batch_loss's series and may
+   * not be named here. Names: see ScalarsData. NaN and infinities are
+   * accepted: a diverging run produces them.
+   *
+   * @generated from field: map<string, double> metrics = 9;
+   */
+  metrics: { [key: string]: number };
 };
 
 /**
@@ -434,7 +567,7 @@ export type BatchData = Message<"telemetry.v1.BatchData"> & {
  * Use `create(BatchDataSchema)` to create a new message.
  */
 export const BatchDataSchema: GenMessage<BatchData> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 5);
+  messageDesc(file_telemetry_v1_telemetry, 7);
 
 /**
  * One encoded sample image. Sent by the trainer inside BatchData.
@@ -483,7 +616,7 @@ export type ImageData = Message<"telemetry.v1.ImageData"> & {
  * Use `create(ImageDataSchema)` to create a new message.
  */
 export const ImageDataSchema: GenMessage<ImageData> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 6);
+  messageDesc(file_telemetry_v1_telemetry, 8);
 
 /**
  * The model's answer for one image. Sent by the trainer inside BatchData.
@@ -518,7 +651,7 @@ export type Prediction = Message<"telemetry.v1.Prediction"> & {
  * Use `create(PredictionSchema)` to create a new message.
  */
 export const PredictionSchema: GenMessage<Prediction> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 7);
+  messageDesc(file_telemetry_v1_telemetry, 9);
 
 /**
  * End-of-epoch summary. Sent by the trainer.
@@ -546,6 +679,13 @@ export type EpochData = Message<"telemetry.v1.EpochData"> & {
    * @generated from field: double average_accuracy = 3;
    */
   averageAccuracy: number;
+
+  /**
+   * Named values at the end of this epoch (e.g. `val/loss`, `val/acc`).
+   *
+   * @generated from field: map<string, double> metrics = 4;
+   */
+  metrics: { [key: string]: number };
 };
 
 /**
@@ -553,7 +693,45 @@ export type EpochData = Message<"telemetry.v1.EpochData"> & {
  * Use `create(EpochDataSchema)` to create a new message.
  */
 export const EpochDataSchema: GenMessage<EpochData> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 8);
+  messageDesc(file_telemetry_v1_telemetry, 10);
+
+/**
+ * Named values at one step, outside a batch. Sent by the trainer.
+ *
+ * @generated from message telemetry.v1.ScalarsData
+ */
+export type ScalarsData = Message<"telemetry.v1.ScalarsData"> & {
+  /**
+   * Global step the values belong to (epoch * batches_per_epoch + batch_idx
+   * of the latest batch when the SDK picks it).
+   *
+   * @generated from field: int64 step = 1;
+   */
+  step: bigint;
+
+  /**
+   * Series name -> value. A name is 1-128 characters from [A-Za-z0-9_./-],
+   * starting with a letter or digit; `/` groups series (`train/`, `val/`,
+   * `system/`). At most ServerConfig.max_metrics_per_message values.
+   *
+   * @generated from field: map<string, double> values = 2;
+   */
+  values: { [key: string]: number };
+
+  /**
+   * When the values were taken.
+   *
+   * @generated from field: int64 timestamp_ms = 3;
+   */
+  timestampMs: bigint;
+};
+
+/**
+ * Describes the message telemetry.v1.ScalarsData.
+ * Use `create(ScalarsDataSchema)` to create a new message.
+ */
+export const ScalarsDataSchema: GenMessage<ScalarsData> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_telemetry, 11);
 
 /**
  * Throughput and resource use. Computed and sent by the SDK.
@@ -616,7 +794,7 @@ export type PerformanceData = Message<"telemetry.v1.PerformanceData"> & {
  * Use `create(PerformanceDataSchema)` to create a new message.
  */
 export const PerformanceDataSchema: GenMessage<PerformanceData> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 9);
+  messageDesc(file_telemetry_v1_telemetry, 12);
 
 /**
  * Machine resource use of the trainer. Sent inside PerformanceData.
@@ -658,7 +836,7 @@ export type ResourceUsage = Message<"telemetry.v1.ResourceUsage"> & {
  * Use `create(ResourceUsageSchema)` to create a new message.
  */
 export const ResourceUsageSchema: GenMessage<ResourceUsage> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 10);
+  messageDesc(file_telemetry_v1_telemetry, 13);
 
 /**
  * Lifecycle change. Sent by the trainer.
@@ -700,7 +878,7 @@ export type StatusUpdate = Message<"telemetry.v1.StatusUpdate"> & {
  * Use `create(StatusUpdateSchema)` to create a new message.
  */
 export const StatusUpdateSchema: GenMessage<StatusUpdate> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 11);
+  messageDesc(file_telemetry_v1_telemetry, 14);
 
 /**
  * Liveness signal. Sent by the trainer every heartbeat_interval_ms.
@@ -721,7 +899,7 @@ export type Heartbeat = Message<"telemetry.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 12);
+  messageDesc(file_telemetry_v1_telemetry, 15);
 
 /**
  * The trainer's report of what a ControlCommand did. Sent once per command.
@@ -771,7 +949,7 @@ export type CommandResult = Message<"telemetry.v1.CommandResult"> & {
  * Use `create(CommandResultSchema)` to create a new message.
  */
 export const CommandResultSchema: GenMessage<CommandResult> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 13);
+  messageDesc(file_telemetry_v1_telemetry, 16);
 
 /**
  * Sent by the server on StreamMetrics.
@@ -828,7 +1006,7 @@ export type MetricsResponse = Message<"telemetry.v1.MetricsResponse"> & {
  * Use `create(MetricsResponseSchema)` to create a new message.
  */
 export const MetricsResponseSchema: GenMessage<MetricsResponse> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 14);
+  messageDesc(file_telemetry_v1_telemetry, 17);
 
 /**
  * Receipt of one MetricsRequest. Sent by the server.
@@ -871,7 +1049,7 @@ export type Acknowledgment = Message<"telemetry.v1.Acknowledgment"> & {
  * Use `create(AcknowledgmentSchema)` to create a new message.
  */
 export const AcknowledgmentSchema: GenMessage<Acknowledgment> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 15);
+  messageDesc(file_telemetry_v1_telemetry, 18);
 
 /**
  * A command for the trainer. Sent by the server, issued from a dashboard.
@@ -922,7 +1100,7 @@ export type ControlCommand = Message<"telemetry.v1.ControlCommand"> & {
  * Use `create(ControlCommandSchema)` to create a new message.
  */
 export const ControlCommandSchema: GenMessage<ControlCommand> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 16);
+  messageDesc(file_telemetry_v1_telemetry, 19);
 
 /**
  * A problem with one message. Sent by the server; the stream goes on.
@@ -971,7 +1149,7 @@ export type ErrorResponse = Message<"telemetry.v1.ErrorResponse"> & {
  * Use `create(ErrorResponseSchema)` to create a new message.
  */
 export const ErrorResponseSchema: GenMessage<ErrorResponse> = /*@__PURE__*/
-  messageDesc(file_telemetry_v1_telemetry, 17);
+  messageDesc(file_telemetry_v1_telemetry, 20);
 
 /**
  * Lifecycle of a training run, as reported by the trainer.

@@ -14,47 +14,61 @@ _sym_db = _symbol_database.Default()
 from trainwatch.gen.telemetry.v1 import telemetry_pb2 as telemetry_dot_v1_dot_telemetry__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctelemetry/v1/dashboard.proto\x12\x0ctelemetry.v1\x1a\x1ctelemetry/v1/telemetry.proto\"\xa7\x04\n\x0eSessionSummary\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x16\n\x0e\x63lient_version\x18\x03 \x01(\t\x12,\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x1c.telemetry.v1.TrainingConfig\x12,\n\x06status\x18\x05 \x01(\x0e\x32\x1c.telemetry.v1.TrainingStatus\x12\x16\n\x0estatus_message\x18\x06 \x01(\t\x12\x31\n\nconnection\x18\x07 \x01(\x0e\x32\x1d.telemetry.v1.ConnectionState\x12\x15\n\rcreated_at_ms\x18\x08 \x01(\x03\x12\x16\n\x0elast_update_ms\x18\t \x01(\x03\x12\r\n\x05\x65poch\x18\n \x01(\x05\x12\x11\n\tbatch_idx\x18\x0b \x01(\x05\x12\x18\n\x0blatest_loss\x18\x0c \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10\x62\x61tches_received\x18\r \x01(\x04\x12\x13\n\x0b\x63lass_count\x18\x0e \x01(\x05\x12\x17\n\x0fpartial_history\x18\x0f \x01(\x08\x12\x1a\n\x12history_start_step\x18\x10 \x01(\x03\x12:\n\x0fwriter_conflict\x18\x11 \x01(\x0b\x32\x1c.telemetry.v1.WriterConflictH\x01\x88\x01\x01\x42\x0e\n\x0c_latest_lossB\x12\n\x10_writer_conflict\"a\n\x0eWriterConflict\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x1a\n\x12last_refused_at_ms\x18\x03 \x01(\x03\x12\x10\n\x08refusals\x18\x04 \x01(\r\"<\n\x13ListSessionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"s\n\x14ListSessionsResponse\x12.\n\x08sessions\x18\x01 \x03(\x0b\x32\x1c.telemetry.v1.SessionSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\")\n\x13WatchSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\xa8\x03\n\x14WatchSessionResponse\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12\x31\n\x08snapshot\x18\x02 \x01(\x0b\x32\x1d.telemetry.v1.SessionSnapshotH\x00\x12)\n\x05\x62\x61tch\x18\x03 \x01(\x0b\x32\x18.telemetry.v1.BatchEventH\x00\x12(\n\x05\x65poch\x18\x04 \x01(\x0b\x32\x17.telemetry.v1.EpochDataH\x00\x12\x34\n\x0bperformance\x18\x05 \x01(\x0b\x32\x1d.telemetry.v1.PerformanceDataH\x00\x12+\n\x06status\x18\x06 \x01(\x0b\x32\x19.telemetry.v1.StatusEventH\x00\x12\x32\n\x07\x63ommand\x18\x07 \x01(\x0b\x32\x1f.telemetry.v1.CommandAuditEntryH\x00\x12*\n\x06images\x18\x08 \x01(\x0b\x32\x18.telemetry.v1.ImageFrameH\x00\x12,\n\tkeepalive\x18\t \x01(\x0b\x32\x17.telemetry.v1.KeepaliveH\x00\x42\x07\n\x05\x65vent\"\xec\x02\n\x0fSessionSnapshot\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.telemetry.v1.SessionSummary\x12/\n\x0closs_history\x18\x02 \x01(\x0b\x32\x19.telemetry.v1.LossHistory\x12\'\n\x06\x65pochs\x18\x03 \x03(\x0b\x32\x17.telemetry.v1.EpochData\x12>\n\x12latest_performance\x18\x04 \x01(\x0b\x32\x1d.telemetry.v1.PerformanceDataH\x00\x88\x01\x01\x12\x34\n\rlatest_images\x18\x05 \x01(\x0b\x32\x18.telemetry.v1.ImageFrameH\x01\x88\x01\x01\x12\x31\n\x08\x63ommands\x18\x06 \x03(\x0b\x32\x1f.telemetry.v1.CommandAuditEntryB\x15\n\x13_latest_performanceB\x10\n\x0e_latest_images\"B\n\x0bLossHistory\x12\r\n\x05steps\x18\x01 \x03(\x03\x12\x0e\n\x06losses\x18\x02 \x03(\x01\x12\x14\n\x0ctotal_points\x18\x03 \x01(\x04\"\xac\x01\n\nBatchEvent\x12\r\n\x05\x65poch\x18\x01 \x01(\x05\x12\x11\n\tbatch_idx\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\x12\n\nbatch_loss\x18\x04 \x01(\x01\x12\x12\n\nbatch_size\x18\x05 \x01(\x05\x12\x14\n\x0ctimestamp_ms\x18\x06 \x01(\x03\x12\x18\n\x10trainer_sequence\x18\x07 \x01(\x04\x12\x16\n\x0ereceived_at_ms\x18\x08 \x01(\x03\"\xd5\x01\n\nImageFrame\x12\r\n\x05\x65poch\x18\x01 \x01(\x05\x12\x11\n\tbatch_idx\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\'\n\x06images\x18\x04 \x03(\x0b\x32\x17.telemetry.v1.ImageData\x12-\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x18.telemetry.v1.Prediction\x12\x14\n\x0cground_truth\x18\x06 \x03(\x05\x12\x14\n\x0ctimestamp_ms\x18\x07 \x01(\x03\x12\x13\n\x0b\x66irst_index\x18\x08 \x01(\x05\"\xd8\x02\n\x0bStatusEvent\x12,\n\x06status\x18\x01 \x01(\x0e\x32\x1c.telemetry.v1.TrainingStatus\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x31\n\nconnection\x18\x03 \x01(\x0e\x32\x1d.telemetry.v1.ConnectionState\x12\x14\n\x0ctimestamp_ms\x18\x04 \x01(\x03\x12\x31\n\x06\x63onfig\x18\x05 \x01(\x0b\x32\x1c.telemetry.v1.TrainingConfigH\x00\x88\x01\x01\x12:\n\x0fwriter_conflict\x18\x06 \x01(\x0b\x32\x1c.telemetry.v1.WriterConflictH\x01\x88\x01\x01\x12\x17\n\x0fpartial_history\x18\x07 \x01(\x08\x12\x1a\n\x12history_start_step\x18\x08 \x01(\x03\x42\t\n\x07_configB\x12\n\x10_writer_conflict\"\xd5\x01\n\x11\x43ommandAuditEntry\x12\x12\n\ncommand_id\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.telemetry.v1.CommandType\x12\x11\n\tissued_by\x18\x03 \x01(\t\x12\x14\n\x0cissued_at_ms\x18\x04 \x01(\x03\x12)\n\x05state\x18\x05 \x01(\x0e\x32\x1a.telemetry.v1.CommandState\x12\x16\n\x0eresult_message\x18\x06 \x01(\t\x12\x17\n\x0f\x63ompleted_at_ms\x18\x07 \x01(\x03\"#\n\tKeepalive\x12\x16\n\x0eserver_time_ms\x18\x01 \x01(\x03\"x\n\x12SendCommandRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.telemetry.v1.CommandType\x12\x11\n\tissued_by\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x05\"s\n\x13SendCommandResponse\x12.\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x1f.telemetry.v1.CommandAuditEntry\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.telemetry.v1.TrainingStatus*\xaf\x01\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONNECTION_STATE_CONNECTED\x10\x01\x12\x1a\n\x16\x43ONNECTION_STATE_STALE\x10\x02\x12!\n\x1d\x43ONNECTION_STATE_DISCONNECTED\x10\x03\x12\x1b\n\x17\x43ONNECTION_STATE_CLOSED\x10\x04*\xb7\x01\n\x0c\x43ommandState\x12\x1d\n\x19\x43OMMAND_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OMMAND_STATE_PENDING\x10\x01\x12\x1b\n\x17\x43OMMAND_STATE_SUCCEEDED\x10\x02\x12\x18\n\x14\x43OMMAND_STATE_FAILED\x10\x03\x12\x1b\n\x17\x43OMMAND_STATE_TIMED_OUT\x10\x04\x12\x19\n\x15\x43OMMAND_STATE_EXPIRED\x10\x05\x32\x96\x02\n\x10\x44\x61shboardService\x12U\n\x0cListSessions\x12!.telemetry.v1.ListSessionsRequest\x1a\".telemetry.v1.ListSessionsResponse\x12W\n\x0cWatchSession\x12!.telemetry.v1.WatchSessionRequest\x1a\".telemetry.v1.WatchSessionResponse0\x01\x12R\n\x0bSendCommand\x12 .telemetry.v1.SendCommandRequest\x1a!.telemetry.v1.SendCommandResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctelemetry/v1/dashboard.proto\x12\x0ctelemetry.v1\x1a\x1ctelemetry/v1/telemetry.proto\"\xea\x04\n\x0eSessionSummary\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x16\n\x0e\x63lient_version\x18\x03 \x01(\t\x12,\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x1c.telemetry.v1.TrainingConfig\x12,\n\x06status\x18\x05 \x01(\x0e\x32\x1c.telemetry.v1.TrainingStatus\x12\x16\n\x0estatus_message\x18\x06 \x01(\t\x12\x31\n\nconnection\x18\x07 \x01(\x0e\x32\x1d.telemetry.v1.ConnectionState\x12\x15\n\rcreated_at_ms\x18\x08 \x01(\x03\x12\x16\n\x0elast_update_ms\x18\t \x01(\x03\x12\r\n\x05\x65poch\x18\n \x01(\x05\x12\x11\n\tbatch_idx\x18\x0b \x01(\x05\x12\x18\n\x0blatest_loss\x18\x0c \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10\x62\x61tches_received\x18\r \x01(\x04\x12\x13\n\x0b\x63lass_count\x18\x0e \x01(\x05\x12\x17\n\x0fpartial_history\x18\x0f \x01(\x08\x12\x1a\n\x12history_start_step\x18\x10 \x01(\x03\x12:\n\x0fwriter_conflict\x18\x11 \x01(\x0b\x32\x1c.telemetry.v1.WriterConflictH\x01\x88\x01\x01\x12+\n\x08metadata\x18\x12 \x01(\x0b\x32\x19.telemetry.v1.RunMetadata\x12\x14\n\x0cseries_count\x18\x13 \x01(\x05\x42\x0e\n\x0c_latest_lossB\x12\n\x10_writer_conflict\"a\n\x0eWriterConflict\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x1a\n\x12last_refused_at_ms\x18\x03 \x01(\x03\x12\x10\n\x08refusals\x18\x04 \x01(\r\"<\n\x13ListSessionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"s\n\x14ListSessionsResponse\x12.\n\x08sessions\x18\x01 \x03(\x0b\x32\x1c.telemetry.v1.SessionSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\")\n\x13WatchSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x86\x04\n\x14WatchSessionResponse\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12\x31\n\x08snapshot\x18\x02 \x01(\x0b\x32\x1d.telemetry.v1.SessionSnapshotH\x00\x12)\n\x05\x62\x61tch\x18\x03 \x01(\x0b\x32\x18.telemetry.v1.BatchEventH\x00\x12(\n\x05\x65poch\x18\x04 \x01(\x0b\x32\x17.telemetry.v1.EpochDataH\x00\x12\x34\n\x0bperformance\x18\x05 \x01(\x0b\x32\x1d.telemetry.v1.PerformanceDataH\x00\x12+\n\x06status\x18\x06 \x01(\x0b\x32\x19.telemetry.v1.StatusEventH\x00\x12\x32\n\x07\x63ommand\x18\x07 \x01(\x0b\x32\x1f.telemetry.v1.CommandAuditEntryH\x00\x12*\n\x06images\x18\x08 \x01(\x0b\x32\x18.telemetry.v1.ImageFrameH\x00\x12,\n\tkeepalive\x18\t \x01(\x0b\x32\x17.telemetry.v1.KeepaliveH\x00\x12-\n\x07scalars\x18\n \x01(\x0b\x32\x1a.telemetry.v1.ScalarsEventH\x00\x12-\n\x08metadata\x18\x0b \x01(\x0b\x32\x19.telemetry.v1.RunMetadataH\x00\x42\x07\n\x05\x65vent\"\x99\x03\n\x0fSessionSnapshot\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.telemetry.v1.SessionSummary\x12/\n\x0closs_history\x18\x02 \x01(\x0b\x32\x19.telemetry.v1.LossHistory\x12\'\n\x06\x65pochs\x18\x03 \x03(\x0b\x32\x17.telemetry.v1.EpochData\x12>\n\x12latest_performance\x18\x04 \x01(\x0b\x32\x1d.telemetry.v1.PerformanceDataH\x00\x88\x01\x01\x12\x34\n\rlatest_images\x18\x05 \x01(\x0b\x32\x18.telemetry.v1.ImageFrameH\x01\x88\x01\x01\x12\x31\n\x08\x63ommands\x18\x06 \x03(\x0b\x32\x1f.telemetry.v1.CommandAuditEntry\x12+\n\x06series\x18\x07 \x03(\x0b\x32\x1b.telemetry.v1.SeriesHistoryB\x15\n\x13_latest_performanceB\x10\n\x0e_latest_images\"\x91\x01\n\rSeriesHistory\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05steps\x18\x02 \x03(\x03\x12\x0e\n\x06values\x18\x03 \x03(\x01\x12\x15\n\rtimestamps_ms\x18\x04 \x03(\x03\x12\x14\n\x0ctotal_points\x18\x05 \x01(\x04\x12&\n\x04kind\x18\x06 \x01(\x0e\x32\x18.telemetry.v1.SeriesKind\"\x99\x01\n\x0cScalarsEvent\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x36\n\x06values\x18\x02 \x03(\x0b\x32&.telemetry.v1.ScalarsEvent.ValuesEntry\x12\x14\n\x0ctimestamp_ms\x18\x03 \x01(\x03\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"B\n\x0bLossHistory\x12\r\n\x05steps\x18\x01 \x03(\x03\x12\x0e\n\x06losses\x18\x02 \x03(\x01\x12\x14\n\x0ctotal_points\x18\x03 \x01(\x04\"\x94\x02\n\nBatchEvent\x12\r\n\x05\x65poch\x18\x01 \x01(\x05\x12\x11\n\tbatch_idx\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\x12\n\nbatch_loss\x18\x04 \x01(\x01\x12\x12\n\nbatch_size\x18\x05 \x01(\x05\x12\x14\n\x0ctimestamp_ms\x18\x06 \x01(\x03\x12\x18\n\x10trainer_sequence\x18\x07 \x01(\x04\x12\x16\n\x0ereceived_at_ms\x18\x08 \x01(\x03\x12\x36\n\x07metrics\x18\t \x03(\x0b\x32%.telemetry.v1.BatchEvent.MetricsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xd5\x01\n\nImageFrame\x12\r\n\x05\x65poch\x18\x01 \x01(\x05\x12\x11\n\tbatch_idx\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\'\n\x06images\x18\x04 \x03(\x0b\x32\x17.telemetry.v1.ImageData\x12-\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x18.telemetry.v1.Prediction\x12\x14\n\x0cground_truth\x18\x06 \x03(\x05\x12\x14\n\x0ctimestamp_ms\x18\x07 \x01(\x03\x12\x13\n\x0b\x66irst_index\x18\x08 \x01(\x05\"\xd8\x02\n\x0bStatusEvent\x12,\n\x06status\x18\x01 \x01(\x0e\x32\x1c.telemetry.v1.TrainingStatus\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x31\n\nconnection\x18\x03 \x01(\x0e\x32\x1d.telemetry.v1.ConnectionState\x12\x14\n\x0ctimestamp_ms\x18\x04 \x01(\x03\x12\x31\n\x06\x63onfig\x18\x05 \x01(\x0b\x32\x1c.telemetry.v1.TrainingConfigH\x00\x88\x01\x01\x12:\n\x0fwriter_conflict\x18\x06 \x01(\x0b\x32\x1c.telemetry.v1.WriterConflictH\x01\x88\x01\x01\x12\x17\n\x0fpartial_history\x18\x07 \x01(\x08\x12\x1a\n\x12history_start_step\x18\x08 \x01(\x03\x42\t\n\x07_configB\x12\n\x10_writer_conflict\"\xd5\x01\n\x11\x43ommandAuditEntry\x12\x12\n\ncommand_id\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.telemetry.v1.CommandType\x12\x11\n\tissued_by\x18\x03 \x01(\t\x12\x14\n\x0cissued_at_ms\x18\x04 \x01(\x03\x12)\n\x05state\x18\x05 \x01(\x0e\x32\x1a.telemetry.v1.CommandState\x12\x16\n\x0eresult_message\x18\x06 \x01(\t\x12\x17\n\x0f\x63ompleted_at_ms\x18\x07 \x01(\x03\"#\n\tKeepalive\x12\x16\n\x0eserver_time_ms\x18\x01 \x01(\x03\"x\n\x12SendCommandRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.telemetry.v1.CommandType\x12\x11\n\tissued_by\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x05\"s\n\x13SendCommandResponse\x12.\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x1f.telemetry.v1.CommandAuditEntry\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.telemetry.v1.TrainingStatus*\xaf\x01\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONNECTION_STATE_CONNECTED\x10\x01\x12\x1a\n\x16\x43ONNECTION_STATE_STALE\x10\x02\x12!\n\x1d\x43ONNECTION_STATE_DISCONNECTED\x10\x03\x12\x1b\n\x17\x43ONNECTION_STATE_CLOSED\x10\x04*\xb7\x01\n\x0c\x43ommandState\x12\x1d\n\x19\x43OMMAND_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OMMAND_STATE_PENDING\x10\x01\x12\x1b\n\x17\x43OMMAND_STATE_SUCCEEDED\x10\x02\x12\x18\n\x14\x43OMMAND_STATE_FAILED\x10\x03\x12\x1b\n\x17\x43OMMAND_STATE_TIMED_OUT\x10\x04\x12\x19\n\x15\x43OMMAND_STATE_EXPIRED\x10\x05*V\n\nSeriesKind\x12\x1b\n\x17SERIES_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10SERIES_KIND_STEP\x10\x01\x12\x15\n\x11SERIES_KIND_EPOCH\x10\x02\x32\x96\x02\n\x10\x44\x61shboardService\x12U\n\x0cListSessions\x12!.telemetry.v1.ListSessionsRequest\x1a\".telemetry.v1.ListSessionsResponse\x12W\n\x0cWatchSession\x12!.telemetry.v1.WatchSessionRequest\x1a\".telemetry.v1.WatchSessionResponse0\x01\x12R\n\x0bSendCommand\x12 .telemetry.v1.SendCommandRequest\x1a!.telemetry.v1.SendCommandResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'telemetry.v1.dashboard_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _CONNECTIONSTATE._serialized_start=3044
-  _CONNECTIONSTATE._serialized_end=3219
-  _COMMANDSTATE._serialized_start=3222
-  _COMMANDSTATE._serialized_end=3405
+  _SCALARSEVENT_VALUESENTRY._options = None
+  _SCALARSEVENT_VALUESENTRY._serialized_options = b'8\001'
+  _BATCHEVENT_METRICSENTRY._options = None
+  _BATCHEVENT_METRICSENTRY._serialized_options = b'8\001'
+  _CONNECTIONSTATE._serialized_start=3658
+  _CONNECTIONSTATE._serialized_end=3833
+  _COMMANDSTATE._serialized_start=3836
+  _COMMANDSTATE._serialized_end=4019
+  _SERIESKIND._serialized_start=4021
+  _SERIESKIND._serialized_end=4107
   _SESSIONSUMMARY._serialized_start=77
-  _SESSIONSUMMARY._serialized_end=628
-  _WRITERCONFLICT._serialized_start=630
-  _WRITERCONFLICT._serialized_end=727
-  _LISTSESSIONSREQUEST._serialized_start=729
-  _LISTSESSIONSREQUEST._serialized_end=789
-  _LISTSESSIONSRESPONSE._serialized_start=791
-  _LISTSESSIONSRESPONSE._serialized_end=906
-  _WATCHSESSIONREQUEST._serialized_start=908
-  _WATCHSESSIONREQUEST._serialized_end=949
-  _WATCHSESSIONRESPONSE._serialized_start=952
-  _WATCHSESSIONRESPONSE._serialized_end=1376
-  _SESSIONSNAPSHOT._serialized_start=1379
-  _SESSIONSNAPSHOT._serialized_end=1743
-  _LOSSHISTORY._serialized_start=1745
-  _LOSSHISTORY._serialized_end=1811
-  _BATCHEVENT._serialized_start=1814
-  _BATCHEVENT._serialized_end=1986
-  _IMAGEFRAME._serialized_start=1989
-  _IMAGEFRAME._serialized_end=2202
-  _STATUSEVENT._serialized_start=2205
-  _STATUSEVENT._serialized_end=2549
-  _COMMANDAUDITENTRY._serialized_start=2552
-  _COMMANDAUDITENTRY._serialized_end=2765
-  _KEEPALIVE._serialized_start=2767
-  _KEEPALIVE._serialized_end=2802
-  _SENDCOMMANDREQUEST._serialized_start=2804
-  _SENDCOMMANDREQUEST._serialized_end=2924
-  _SENDCOMMANDRESPONSE._serialized_start=2926
-  _SENDCOMMANDRESPONSE._serialized_end=3041
-  _DASHBOARDSERVICE._serialized_start=3408
-  _DASHBOARDSERVICE._serialized_end=3686
+  _SESSIONSUMMARY._serialized_end=695
+  _WRITERCONFLICT._serialized_start=697
+  _WRITERCONFLICT._serialized_end=794
+  _LISTSESSIONSREQUEST._serialized_start=796
+  _LISTSESSIONSREQUEST._serialized_end=856
+  _LISTSESSIONSRESPONSE._serialized_start=858
+  _LISTSESSIONSRESPONSE._serialized_end=973
+  _WATCHSESSIONREQUEST._serialized_start=975
+  _WATCHSESSIONREQUEST._serialized_end=1016
+  _WATCHSESSIONRESPONSE._serialized_start=1019
+  _WATCHSESSIONRESPONSE._serialized_end=1537
+  _SESSIONSNAPSHOT._serialized_start=1540
+  _SESSIONSNAPSHOT._serialized_end=1949
+  _SERIESHISTORY._serialized_start=1952
+  _SERIESHISTORY._serialized_end=2097
+  _SCALARSEVENT._serialized_start=2100
+  _SCALARSEVENT._serialized_end=2253
+  _SCALARSEVENT_VALUESENTRY._serialized_start=2208
+  _SCALARSEVENT_VALUESENTRY._serialized_end=2253
+  _LOSSHISTORY._serialized_start=2255
+  _LOSSHISTORY._serialized_end=2321
+  _BATCHEVENT._serialized_start=2324
+  _BATCHEVENT._serialized_end=2600
+  _BATCHEVENT_METRICSENTRY._serialized_start=2554
+  _BATCHEVENT_METRICSENTRY._serialized_end=2600
+  _IMAGEFRAME._serialized_start=2603
+  _IMAGEFRAME._serialized_end=2816
+  _STATUSEVENT._serialized_start=2819
+  _STATUSEVENT._serialized_end=3163
+  _COMMANDAUDITENTRY._serialized_start=3166
+  _COMMANDAUDITENTRY._serialized_end=3379
+  _KEEPALIVE._serialized_start=3381
+  _KEEPALIVE._serialized_end=3416
+  _SENDCOMMANDREQUEST._serialized_start=3418
+  _SENDCOMMANDREQUEST._serialized_end=3538
+  _SENDCOMMANDRESPONSE._serialized_start=3540
+  _SENDCOMMANDRESPONSE._serialized_end=3655
+  _DASHBOARDSERVICE._serialized_start=4110
+  _DASHBOARDSERVICE._serialized_end=4388
 # @@protoc_insertion_point(module_scope)
