@@ -3,11 +3,7 @@
  * dashboard's pause, resume and stop. CommonJS, Node >= 20.19; usable from
  * TypeScript and plain JavaScript.
  */
-export {
-  TrainingSession,
-  DEFAULT_BUFFER_SIZE,
-  WRITER_CONFLICT_QUIET_MS,
-} from './training-session';
+export { TrainingSession, DEFAULT_BUFFER_SIZE, WRITER_CONFLICT_QUIET_MS } from './training-session';
 export { RESUME_TOKEN_METADATA } from './connection';
 export { ANSWERED_COMMANDS_BOUND } from './command-dispatcher';
 export type {

@@ -287,10 +287,14 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     return encodeJpeg(image, { ...options, maxDimension });
   }
 
-  /** Resolves true once everything logged so far is acknowledged, false after `timeoutMs`. */
+  /**
+   * Resolves true once everything logged so far is acknowledged, false after
+   * `timeoutMs` or at once when the session was terminated.
+   */
   async flush(timeoutMs = 10_000): Promise<boolean> {
-    if (this.outbox.size === 0) return true;
+    // After the server ended the session for good nothing more is delivered.
     if (this.terminated !== undefined) return false;
+    if (this.outbox.size === 0) return true;
     return new Promise<boolean>((resolve) => {
       const done = (flushed: boolean) => {
         clearTimeout(timer);
