@@ -54,9 +54,13 @@ function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOpt
       // A snapshot carries history and the latest images; keep it under the same ceiling.
       maxSendMessageLength: settings.maxMessageBytes,
       keepalive: {
-        // Ping idle connections so a trainer that vanished (NAT, killed VM) is noticed in under a minute.
-        keepaliveTimeMs: 30_000,
-        // Give a ping this long to come back before the connection is dropped.
+        // Ping every connection this often. A trainer whose machine vanished (killed VM, NAT
+        // dropped, cable pulled) leaves a half-open connection that sends nothing; its stream
+        // stays the session's live writer, refusing its own restarted trainer (ALREADY_EXISTS),
+        // until the ping below goes unanswered: at most keepaliveTimeMs + keepaliveTimeoutMs
+        // (25 s). grpc-js pings on this timer whatever the traffic, so the bound always holds.
+        keepaliveTimeMs: 15_000,
+        // Give a ping this long to come back before the connection (and every stream on it) is dropped.
         keepaliveTimeoutMs: 10_000,
         // SDKs ping between heartbeats on quiet streams; allow it without counting strikes.
         keepalivePermitWithoutCalls: 1,

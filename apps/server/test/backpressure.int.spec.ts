@@ -69,7 +69,12 @@ describe('fan-out under a slow watcher', () => {
     server = await startTestServer({ WATCHER_QUEUE_SIZE: String(queueBound) });
     telemetry = telemetryClient(server.grpcAddress);
     const id = 'slow-and-fast';
-    await register(telemetry, { sessionId: id });
+    const batches = 180;
+    // One epoch long enough for every batch sent: positions past the run's shape are refused.
+    await register(telemetry, {
+      sessionId: id,
+      config: { totalEpochs: 1, batchesPerEpoch: batches + 1, batchSize: 32 },
+    });
     const trainer = new TrainerStreamClient(telemetry, id);
     trainer.batch(1n, 0, 0);
     await trainer.waitForAck(1n);
@@ -94,7 +99,6 @@ describe('fan-out under a slow watcher', () => {
       height: 96,
       channels: 3,
     }));
-    const batches = 180;
     const fanOut = server.app.get(FanOutService);
     let peakQueued = 0;
     // 60 messages a second, paced by a timer like a real training loop.

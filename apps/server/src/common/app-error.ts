@@ -30,6 +30,8 @@ export const errors = {
   deadlineExceeded: (message: string) => new AppError(GrpcStatus.DEADLINE_EXCEEDED, message),
   resourceExhausted: (message: string) => new AppError(GrpcStatus.RESOURCE_EXHAUSTED, message),
   unavailable: (message: string) => new AppError(GrpcStatus.UNAVAILABLE, message),
+  alreadyExists: (message: string) => new AppError(GrpcStatus.ALREADY_EXISTS, message),
+  aborted: (message: string) => new AppError(GrpcStatus.ABORTED, message),
 };
 
 /** A grpc-js status object, as grpc-js reads it from a handler's error. */

@@ -29,3 +29,28 @@ export const MAX_PENDING_COMMANDS = 64;
  * stream is closed: the trainer is not reading its acknowledgements.
  */
 export const TRAINER_RESPONSE_SLACK = 256;
+/**
+ * How far past the last applied sequence a message may jump, on top of the
+ * trainer buffer size: messages in flight and an SDK buffer configured a
+ * little larger than the announced one. Further is SEQUENCE_GAP.
+ */
+export const SEQUENCE_GAP_SLACK = 1024;
+/**
+ * Messages per second a trainer is assumed to log at most. While it was
+ * away, an SDK whose buffer overflowed dropped its oldest messages, so the
+ * gap it comes back with grows with the time it was away; this rate bounds
+ * that growth (DESIGN: ~60 batches a second).
+ */
+export const MAX_TRAINER_MESSAGES_PER_SECOND = 1000;
+/**
+ * Shortest interval between two writer-conflict notices (ErrorResponse to the
+ * live trainer, StatusEvent to watchers) for one session, so a client that
+ * retries a refused registration in a loop cannot flood either.
+ */
+export const WRITER_CONFLICT_NOTICE_INTERVAL_MS = 1000;
+/**
+ * Commands completed by a status report whose own CommandResult is still
+ * accepted when it arrives (oldest forgotten first; a forgotten one is then
+ * answered UNKNOWN_COMMAND).
+ */
+export const SETTLED_BY_STATUS_REMEMBERED = 1024;

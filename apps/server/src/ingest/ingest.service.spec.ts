@@ -1,5 +1,10 @@
 import { create } from '@bufbuild/protobuf';
-import { MetricsRequestSchema, SessionInfoSchema, type MetricsRequest } from '@trainwatch/proto';
+import {
+  ErrorCode,
+  MetricsRequestSchema,
+  SessionInfoSchema,
+  type MetricsRequest,
+} from '@trainwatch/proto';
 import { CommandsService } from '../commands/commands.service';
 import { loadServerConfig } from '../config/server-config';
 import { FanOutService } from '../fan-out/fan-out.service';
@@ -60,15 +65,35 @@ describe('IngestService', () => {
     expect(ingest.apply(session, bad).map((response) => response.payload.case)).toEqual(['ack']);
   });
 
-  it('INVALID_ARGUMENT error for a sequenced kind without a sequence; heartbeats answer nothing', () => {
+  it('sequence 0 means no replay protection: applied as it comes, acked by batch_idx; heartbeats answer nothing', () => {
     const { ingest, session } = setup();
-    expect(ingest.apply(session, batch(0n, 0)).map((response) => response.payload.case)).toEqual([
-      'error',
+    const first = ingest.apply(session, batch(0n, 3));
+    expect(first.map((response) => response.payload)).toEqual([
+      expect.objectContaining({
+        case: 'ack',
+        value: expect.objectContaining({ sequence: 0n, batchIdx: 3, success: true }),
+      }),
     ]);
+    expect(session.batchesReceived).toBe(1n);
+    expect(session.lastSequence).toBe(0n);
     const heartbeat = create(MetricsRequestSchema, {
       sessionId: 's',
       payload: { case: 'heartbeat', value: { sequenceNumber: 1n } },
     });
     expect(ingest.apply(session, heartbeat)).toEqual([]);
+  });
+
+  it('SEQUENCE_GAP for a jump past the buffer bound leaves lastSequence where it was', () => {
+    const { ingest, session } = setup();
+    ingest.apply(session, batch(1n, 0), 1000);
+    const jump = ingest.apply(session, batch(1n << 62n, 1), 1000);
+    expect(jump.map((response) => response.payload.case)).toEqual(['error', 'ack']);
+    expect(jump[0]?.payload.value).toMatchObject({ code: ErrorCode.SEQUENCE_GAP });
+    expect(session.lastSequence).toBe(1n);
+    expect(session.position).toEqual({ epoch: 0, batchIdx: 0 });
+    expect(ingest.apply(session, batch(2n, 1), 1000)[0]?.payload.value).toMatchObject({
+      success: true,
+      duplicate: false,
+    });
   });
 });

@@ -6,6 +6,8 @@ import {
   ImageFrameSchema,
   MetricsResponseSchema,
   SessionResponseSchema,
+  StatusUpdateSchema,
+  TrainingStatus,
   type MetricsRequest,
   type MetricsResponse,
   type SessionInfo,
@@ -19,7 +21,7 @@ import type { ServerSettings } from '../config/server-config';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
-import { SessionsService } from '../sessions/sessions.service';
+import { SessionsService, type WriterClaim } from '../sessions/sessions.service';
 import type { TrainerLink } from '../sessions/trainer-link';
 import {
   validateBatch,
@@ -28,6 +30,8 @@ import {
   validateStatus,
   type Rejection,
 } from './payload-validation';
+import { checkSequenceJump } from './sequence-window';
+import { checkBatchShape, checkEpochShape } from './shape-validation';
 
 type Payload = MetricsRequest['payload'];
 
@@ -49,16 +53,25 @@ export class IngestService {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** RegisterTrainingSession: creates or re-attaches a session and answers with the limits. */
-  register(info: SessionInfo): SessionResponse {
-    const { session, resumed } = this.sessions.register(info);
+  /**
+   * RegisterTrainingSession: creates or re-attaches a session and answers
+   * with the limits and the session's resume token. `peer` is the caller's
+   * address, recorded when the registration is refused.
+   */
+  register(info: SessionInfo, peer = ''): SessionResponse {
+    const { session, resumed } = this.sessions.register(info, Date.now(), { peer });
     const settings = this.settings;
+    let message = resumed ? `resumed session ${session.id}` : `created session ${session.id}`;
+    if (!resumed && session.partialHistory) {
+      message += `, continuing after sequence ${session.lastSequence}: this server does not hold the run before it`;
+    }
     return create(SessionResponseSchema, {
       success: true,
       sessionId: session.id,
-      message: resumed ? `resumed session ${session.id}` : `created session ${session.id}`,
+      message,
       resumed,
       lastSequence: session.lastSequence,
+      resumeToken: session.resumeToken,
       serverConfig: {
         maxBatchSize: settings.maxImagesPerBatch,
         maxImageDimension: settings.maxImageDimension,
@@ -74,10 +87,14 @@ export class IngestService {
     for (const stream of [...this.openStreams]) stream.close(error);
   }
 
-  /** Binds a new stream to the session its first message names (NOT_FOUND otherwise). */
-  attach(sessionId: string, link: TrainerLink): Session {
+  /**
+   * Binds a new stream to the session its first message names: NOT_FOUND
+   * for an unknown session, ALREADY_EXISTS when another trainer's stream is
+   * open on it and `claim` lacks the session's resume token.
+   */
+  attach(sessionId: string, link: TrainerLink, claim: WriterClaim = {}): Session {
     const session = this.sessions.get(sessionId);
-    this.sessions.attachTrainer(session, link);
+    this.sessions.attachTrainer(session, link, claim);
     return session;
   }
 
@@ -106,19 +123,29 @@ export class IngestService {
         message: 'message has no payload',
       });
     }
-    if (request.sequence === 0n) {
-      return this.rejected(session, request, {
-        code: ErrorCode.INVALID_ARGUMENT,
-        message: `${payload.case} message has no sequence (only heartbeats may carry 0)`,
-      });
-    }
     const batchIdx = payload.case === 'batchData' ? payload.value.batchIdx : 0;
+    if (request.sequence === 0n) {
+      // No replay protection: applied as it comes, acknowledged by batch_idx alone.
+      const rejection = this.applyPayload(session, payload, request, now);
+      if (rejection !== undefined) return this.rejected(session, request, rejection);
+      return [this.ack(session, 0n, batchIdx, true, false)];
+    }
     if (request.sequence <= session.lastSequence) {
       this.metrics.duplicateMessages += 1;
       return [this.ack(session, request.sequence, batchIdx, true, true)];
     }
+    // An implausible jump is refused before anything changes, lastSequence included.
+    const gap = checkSequenceJump(session, request.sequence, this.settings.trainerBufferSize, now);
+    if (gap !== undefined) return this.rejected(session, request, gap);
+    if (session.lastSequencedAtMs === undefined && request.sequence > session.lastSequence + 1n) {
+      // The first message this server sees is not the run's next one: what came before is not here.
+      session.partialHistory = true;
+    }
     const rejection = this.applyPayload(session, payload, request, now);
+    // A payload rejection still consumes its sequence: a run of rejected messages must not carry
+    // the next good one past the jump bound, and a replay of one is answered as a duplicate.
     session.lastSequence = request.sequence;
+    session.lastSequencedAtMs = now;
     if (rejection !== undefined) return this.rejected(session, request, rejection);
     return [this.ack(session, request.sequence, batchIdx, true, false)];
   }
@@ -132,9 +159,18 @@ export class IngestService {
     switch (payload.case) {
       case 'batchData': {
         const batch = payload.value;
-        const rejection = validateBatch(batch, session, this.settings);
+        const rejection =
+          checkBatchShape(batch, session.config) ?? validateBatch(batch, session, this.settings);
         if (rejection) return rejection;
         const step = session.stepOf(batch.epoch, batch.batchIdx);
+        if (session.partialHistory && session.historyStartStep === undefined) {
+          session.historyStartStep = step;
+          this.sessions.publishStatus(
+            session,
+            `this server holds the run from step ${step} on; earlier history is not here`,
+            now,
+          );
+        }
         session.position = { epoch: batch.epoch, batchIdx: batch.batchIdx };
         session.latestLoss = batch.batchLoss;
         session.batchesReceived += 1n;
@@ -168,7 +204,8 @@ export class IngestService {
         return undefined;
       }
       case 'epochData': {
-        const rejection = validateEpoch(payload.value, session);
+        const rejection =
+          checkEpochShape(payload.value, session.config) ?? validateEpoch(payload.value, session);
         if (rejection) return rejection;
         session.addEpoch(payload.value);
         this.fanOut.publishScalar(session, { case: 'epoch', value: payload.value });
@@ -185,25 +222,52 @@ export class IngestService {
         const update = payload.value;
         const rejection = validateStatus(update, session);
         if (rejection) return rejection;
-        session.status = update.status;
-        session.statusMessage = update.message.slice(0, MAX_STATUS_MESSAGE_LENGTH);
         if (update.config !== undefined) session.config = update.config;
-        this.sessions.publishStatus(
-          session,
-          session.statusMessage,
-          now,
-          update.config !== undefined,
-        );
+        this.changeStatus(session, update.status, update.message, now, update.config !== undefined);
         return undefined;
       }
       case 'commandResult': {
-        if (this.commands.complete(session, payload.value)) return undefined;
-        return {
-          code: ErrorCode.UNKNOWN_COMMAND,
-          message: `command ${JSON.stringify(payload.value.commandId)} was not issued to session ${session.id} or already has a result`,
-        };
+        const result = payload.value;
+        const known =
+          this.commands.complete(session, result) ||
+          this.commands.confirmSettledByStatus(session, result);
+        if (!known) {
+          return {
+            code: ErrorCode.UNKNOWN_COMMAND,
+            message: `command ${JSON.stringify(result.commandId)} was not issued to session ${session.id} or already has a result`,
+          };
+        }
+        // The result carries the trainer's status after the command: it is a status report too.
+        const reported = create(StatusUpdateSchema, { status: result.status });
+        if (
+          result.status !== TrainingStatus.UNKNOWN &&
+          result.status !== session.status &&
+          validateStatus(reported, session) === undefined
+        ) {
+          this.changeStatus(session, result.status, result.message, now, false);
+        }
+        return undefined;
       }
     }
+  }
+
+  /**
+   * Sets the session's status, tells watchers, and completes pending
+   * commands whose target state the trainer reached (a trainer that never
+   * answers commands still ends them by reporting the state).
+   */
+  private changeStatus(
+    session: Session,
+    status: TrainingStatus,
+    message: string,
+    now: number,
+    withConfig: boolean,
+  ): void {
+    const changed = session.status !== status;
+    session.status = status;
+    session.statusMessage = message.slice(0, MAX_STATUS_MESSAGE_LENGTH);
+    this.sessions.publishStatus(session, session.statusMessage, now, withConfig);
+    if (changed) this.commands.completeByStatus(session, status);
   }
 
   private ack(
@@ -220,7 +284,7 @@ export class IngestService {
     });
   }
 
-  /** An ErrorResponse naming the message (and batch), plus a failed ack when it was sequenced. */
+  /** An ErrorResponse naming the message (and batch), plus a failed ack (sequence 0 when it had none). */
   private rejected(
     session: Session,
     request: MetricsRequest,
@@ -242,7 +306,6 @@ export class IngestService {
         },
       },
     });
-    if (request.sequence === 0n) return [error];
     return [error, this.ack(session, request.sequence, batch?.batchIdx ?? 0, false, false)];
   }
 }

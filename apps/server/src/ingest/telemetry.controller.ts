@@ -1,6 +1,6 @@
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Metadata, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import type {
   MetricsRequest,
   MetricsResponse,
@@ -23,8 +23,12 @@ export class TelemetryController {
   ) {}
 
   @GrpcMethod('TelemetryService', 'RegisterTrainingSession')
-  register(info: SessionInfo): SessionResponse {
-    return this.ingest.register(info);
+  register(
+    info: SessionInfo,
+    _metadata: Metadata,
+    call: ServerUnaryCall<SessionInfo, SessionResponse>,
+  ): SessionResponse {
+    return this.ingest.register(info, call.getPeer());
   }
 
   @GrpcStreamCall('TelemetryService', 'StreamMetrics')

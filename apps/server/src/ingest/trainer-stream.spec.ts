@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { create } from '@bufbuild/protobuf';
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Metadata, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import {
   MetricsResponseSchema,
   type MetricsRequest,
@@ -17,6 +17,10 @@ import { TrainerStream } from './trainer-stream';
  */
 class StuckCall extends Duplex {
   readonly statuses: unknown[] = [];
+  readonly metadata = new Metadata();
+  getPeer(): string {
+    return '127.0.0.1:1';
+  }
   constructor() {
     super({ objectMode: true, highWaterMark: 16 });
     this.on('error', (error) => this.statuses.push(error));

@@ -4,6 +4,7 @@ import type { MetricsRequest, MetricsResponse } from '@trainwatch/proto';
 import { errors, isAppError, toGrpcStatus, type AppError } from '../common/app-error';
 import { TRAINER_RESPONSE_SLACK } from '../common/limits';
 import { trackCall } from '../common/open-calls';
+import { RESUME_TOKEN_METADATA } from '../sessions/resume-token';
 import type { Session } from '../sessions/session';
 import type { TrainerLink } from '../sessions/trainer-link';
 import type { IngestService } from './ingest.service';
@@ -64,7 +65,7 @@ export class TrainerStream implements TrainerLink {
   private onMessage(request: MetricsRequest): void {
     if (this.closed) return;
     try {
-      if (this.session === undefined) this.session = this.ingest.attach(request.sessionId, this);
+      if (this.session === undefined) this.session = this.attach(request.sessionId);
       for (const response of this.ingest.apply(this.session, request)) this.send(response);
     } catch (error) {
       if (!isAppError(error)) TrainerStream.logger.error(`stream message failed: ${String(error)}`);
@@ -72,6 +73,15 @@ export class TrainerStream implements TrainerLink {
         isAppError(error) ? error : errors.unavailable('internal error handling the message'),
       );
     }
+  }
+
+  /** Claims the session with the resume token the trainer sent as call metadata, if any. */
+  private attach(sessionId: string): Session {
+    const token = this.call.metadata.get(RESUME_TOKEN_METADATA)[0];
+    return this.ingest.attach(sessionId, this, {
+      resumeToken: typeof token === 'string' ? token : undefined,
+      peer: this.call.getPeer(),
+    });
   }
 
   /** The trainer finished sending (or the call broke): the session is disconnected unless it ended. */

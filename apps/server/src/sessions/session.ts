@@ -11,9 +11,11 @@ import {
   type SessionSnapshot,
   type SessionSummary,
   type TrainingConfig,
+  type WriterConflict,
 } from '@trainwatch/proto';
 import { MAX_EPOCHS_KEPT } from '../common/limits';
 import { LossHistory } from './loss-history';
+import { newResumeToken } from './resume-token';
 import type { TrainerLink } from './trainer-link';
 
 /** Bounds of one session's in-memory history. */
@@ -35,8 +37,23 @@ export class Session {
   position: { epoch: number; batchIdx: number } | undefined;
   latestLoss: number | undefined;
   batchesReceived = 0n;
-  /** Highest MetricsRequest.sequence applied (or rejected): anything at or below is a replay. */
+  /**
+   * Highest MetricsRequest.sequence applied or rejected for its payload:
+   * anything at or below is a replay. A SEQUENCE_GAP rejection leaves it.
+   */
   lastSequence = 0n;
+  /** When the last sequenced message was accepted; undefined before the first on this server. */
+  lastSequencedAtMs: number | undefined;
+  /** Secret the trainer that registered the session proves itself with (SessionResponse.resume_token). */
+  resumeToken = newResumeToken();
+  /** True when this server does not hold the run from its start (see SessionSummary.partial_history). */
+  partialHistory = false;
+  /** First global step held when partialHistory; undefined until a batch is applied. */
+  historyStartStep: bigint | undefined;
+  /** The latest refused second writer, while the session's trainer stream is open. */
+  writerConflict: WriterConflict | undefined;
+  /** When watchers and the live trainer were last told about a writer conflict. */
+  lastConflictNoticeMs: number | undefined;
   /** Number of the latest scalar event published to watchers (WatchSessionResponse.cursor). */
   cursor = 0n;
   /** When the last message (of any kind) or registration arrived. */
@@ -102,6 +119,9 @@ export class Session {
       batchIdx: this.position?.batchIdx ?? 0,
       latestLoss: this.latestLoss,
       batchesReceived: this.batchesReceived,
+      partialHistory: this.partialHistory,
+      historyStartStep: this.historyStartStep ?? 0n,
+      writerConflict: this.writerConflict,
     });
   }
 

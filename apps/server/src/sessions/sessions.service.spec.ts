@@ -1,6 +1,13 @@
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import { ConnectionState, SessionInfoSchema, TrainingStatus } from '@trainwatch/proto';
+import {
+  ConnectionState,
+  ErrorCode,
+  SessionInfoSchema,
+  TrainingStatus,
+  type MetricsResponse,
+} from '@trainwatch/proto';
+import type { AppError } from '../common/app-error';
 import { loadServerConfig } from '../config/server-config';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -19,15 +26,28 @@ function service(env: Record<string, string> = {}) {
   return { sessions: new SessionsService(settings, fanOut, metrics), fanOut };
 }
 
-const info = (sessionId: string) =>
+const info = (
+  sessionId: string,
+  init: { resumeToken?: string; resumeFromSequence?: bigint } = {},
+) =>
   create(SessionInfoSchema, {
     sessionId,
+    clientName: 'spec',
     config: { totalEpochs: 1, batchesPerEpoch: 10, batchSize: 1 },
+    ...init,
   });
 
-const link = (): TrainerLink & { closed: number } => {
-  const state = { closed: 0 };
-  return Object.assign(state, { send: () => undefined, close: () => (state.closed += 1) });
+interface FakeLink extends TrainerLink {
+  closed: (AppError | undefined)[];
+  sent: MetricsResponse[];
+}
+
+const link = (): FakeLink => {
+  const state: Pick<FakeLink, 'closed' | 'sent'> = { closed: [], sent: [] };
+  return Object.assign(state, {
+    send: (response: MetricsResponse) => state.sent.push(response),
+    close: (error?: AppError) => state.closed.push(error),
+  });
 };
 
 describe('SessionsService', () => {
@@ -64,14 +84,15 @@ describe('SessionsService', () => {
     );
   });
 
-  it('a newer stream replaces the old one, which is closed; the old one detaching changes nothing', () => {
+  it('a newer stream with the resume token replaces the old one, which ends ABORTED; the old one detaching changes nothing', () => {
     const { sessions } = service();
     const session = sessions.register(info('a')).session;
     const first = link();
     const second = link();
     sessions.attachTrainer(session, first);
-    sessions.attachTrainer(session, second);
-    expect(first.closed).toBe(1);
+    sessions.attachTrainer(session, second, { resumeToken: session.resumeToken });
+    expect(first.closed).toEqual([expect.objectContaining({ code: status.ABORTED })]);
+    expect(first.closed[0]?.message).toMatch(/replaced by a newer stream of the same trainer/);
     sessions.detachTrainer(session, first);
     expect(session.trainer).toBe(second);
     expect(session.connection).toBe(ConnectionState.CONNECTED);
@@ -79,10 +100,76 @@ describe('SessionsService', () => {
     expect(session.connection).toBe(ConnectionState.DISCONNECTED);
   });
 
+  it('a stream without the token is refused ALREADY_EXISTS while another is open; the holder is told, the conflict recorded', () => {
+    const { sessions } = service();
+    const session = sessions.register(info('a'), 1000).session;
+    const holder = link();
+    sessions.attachTrainer(session, holder, {}, 1000);
+    for (const resumeToken of [undefined, 'wrong']) {
+      expect(() =>
+        sessions.attachTrainer(session, link(), { resumeToken, peer: 'ipv4:10.0.0.9:5' }, 1100),
+      ).toThrow(expect.objectContaining({ code: status.ALREADY_EXISTS }));
+    }
+    expect(session.trainer).toBe(holder);
+    expect(holder.closed).toEqual([]);
+    expect(session.toSummary().writerConflict).toMatchObject({
+      peer: 'ipv4:10.0.0.9:5',
+      refusals: 2,
+      lastRefusedAtMs: 1100n,
+    });
+    // Two refusals within the notice interval: the holder hears about it once.
+    expect(holder.sent.map((response) => response.payload.value)).toEqual([
+      expect.objectContaining({ code: ErrorCode.SESSION_CONFLICT }),
+    ]);
+    sessions.detachTrainer(session, holder);
+    expect(session.toSummary().writerConflict).toBeUndefined();
+    // Nobody live: anyone may attach, token or not.
+    sessions.attachTrainer(session, link());
+    expect(session.connection).toBe(ConnectionState.CONNECTED);
+  });
+
+  it('registration while a stream is open needs the token; an idle session gets a fresh token unless it matched', () => {
+    const { sessions } = service();
+    const session = sessions.register(info('a')).session;
+    const original = session.resumeToken;
+    sessions.attachTrainer(session, link());
+    expect(() => sessions.register(info('a'))).toThrow(
+      expect.objectContaining({ code: status.ALREADY_EXISTS }),
+    );
+    expect(() => sessions.register(info('a', { resumeToken: 'wrong' }))).toThrow(
+      expect.objectContaining({ code: status.ALREADY_EXISTS }),
+    );
+    expect(session.toSummary().writerConflict).toMatchObject({ clientName: 'spec', refusals: 2 });
+    expect(sessions.register(info('a', { resumeToken: original })).resumed).toBe(true);
+    expect(session.resumeToken).toBe(original);
+    sessions.detachTrainer(session, session.trainer as TrainerLink);
+    sessions.register(info('a'));
+    expect(session.resumeToken).not.toBe(original);
+  });
+
+  it('resume_from_sequence on an unknown id starts a partial session there; on a known one it is ignored', () => {
+    const { sessions } = service();
+    const fresh = sessions.register(info('a', { resumeFromSequence: 40n })).session;
+    expect([fresh.lastSequence, fresh.partialHistory]).toEqual([40n, true]);
+    const known = sessions.register(info('b')).session;
+    sessions.register(info('b', { resumeFromSequence: 40n }));
+    expect([known.lastSequence, known.partialHistory]).toEqual([0n, false]);
+  });
+
+  it('a finished run whose stream closes is CLOSED, not UNSPECIFIED', () => {
+    const { sessions } = service();
+    const session = sessions.register(info('a')).session;
+    const only = link();
+    sessions.attachTrainer(session, only);
+    session.status = TrainingStatus.COMPLETED;
+    sessions.detachTrainer(session, only);
+    expect(session.connection).toBe(ConnectionState.CLOSED);
+  });
+
   it('silence past missed heartbeats marks STALE, and watchers get the StatusEvent', async () => {
     const { sessions, fanOut } = service();
     const session = sessions.register(info('a'), 1000).session;
-    sessions.attachTrainer(session, link(), 1000);
+    sessions.attachTrainer(session, link(), {}, 1000);
     const watcher = fanOut.watch(session);
     await watcher.next();
     sessions.markStale(1200);

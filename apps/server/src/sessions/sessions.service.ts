@@ -7,12 +7,21 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
-import { ConnectionState, StatusEventSchema, type SessionInfo } from '@trainwatch/proto';
+import {
+  ConnectionState,
+  ErrorCode,
+  MetricsResponseSchema,
+  StatusEventSchema,
+  WriterConflictSchema,
+  type SessionInfo,
+} from '@trainwatch/proto';
 import { errors } from '../common/app-error';
+import { WRITER_CONFLICT_NOTICE_INTERVAL_MS } from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { newResumeToken, resumeTokenMatches } from './resume-token';
 import { Session } from './session';
 import { validateSessionInfo } from './session-validation';
 import type { TrainerLink } from './trainer-link';
@@ -21,6 +30,16 @@ import type { TrainerLink } from './trainer-link';
 export interface Registration {
   session: Session;
   resumed: boolean;
+}
+
+/** Who is asking to write a session: the token it presents and where it comes from. */
+export interface WriterClaim {
+  /** SessionInfo.resume_token, or the `trainwatch-resume-token` metadata of a stream. */
+  resumeToken?: string;
+  /** Network address of the caller, for the writer-conflict record. */
+  peer?: string;
+  /** SessionInfo.client_name, when the claim is a registration. */
+  clientName?: string;
 }
 
 /**
@@ -65,8 +84,14 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     return this.sessions.size;
   }
 
-  /** Creates a session, or re-attaches the one with the same id. */
-  register(info: SessionInfo, now = Date.now()): Registration {
+  /**
+   * Creates a session, or re-attaches the one with the same id. While a
+   * trainer stream is open on the session, only the holder of its resume
+   * token may re-register; anyone else gets ALREADY_EXISTS and the conflict
+   * is recorded. An idle session is handed to whoever registers it, with a
+   * fresh token unless the presented one matched.
+   */
+  register(info: SessionInfo, now = Date.now(), claim: WriterClaim = {}): Registration {
     validateSessionInfo(info);
     const id = info.sessionId === '' ? randomUUID() : info.sessionId;
     let session = this.sessions.get(id);
@@ -74,7 +99,21 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     if (session === undefined) {
       this.makeRoom();
       session = new Session(id, now, this.settings);
+      if (info.resumeFromSequence > 0n) {
+        // The trainer was acknowledged up to here by a server that forgot the run (a restart).
+        session.lastSequence = info.resumeFromSequence;
+        session.partialHistory = true;
+      }
       this.sessions.set(id, session);
+    } else {
+      const holder = resumeTokenMatches(session.resumeToken, info.resumeToken);
+      if (session.trainer !== undefined && !holder) {
+        this.refuseWriter(session, { ...claim, clientName: info.clientName }, now);
+        throw errors.alreadyExists(
+          `another trainer is streaming to session ${id}: a registration without its resume token is refused while that stream is open; give each run its own session id`,
+        );
+      }
+      if (!holder) session.resumeToken = newResumeToken();
     }
     session.clientName = info.clientName;
     session.clientVersion = info.clientVersion;
@@ -109,11 +148,32 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     return [...this.sessions.values()].reverse().sort((a, b) => b.createdAtMs - a.createdAtMs);
   }
 
-  /** Makes `link` the session's trainer stream, closing a previous one cleanly. */
-  attachTrainer(session: Session, link: TrainerLink, now = Date.now()): void {
+  /**
+   * Makes `link` the session's trainer stream. With a stream already open, a
+   * claim holding the session's resume token replaces it (the old one ends
+   * with ABORTED); any other claim is refused with ALREADY_EXISTS and
+   * recorded as a writer conflict. With none open, anyone may attach: a
+   * client that knows only the session id resumes its own run.
+   */
+  attachTrainer(
+    session: Session,
+    link: TrainerLink,
+    claim: WriterClaim = {},
+    now = Date.now(),
+  ): void {
     const previous = session.trainer;
+    if (previous !== undefined && previous !== link) {
+      if (!resumeTokenMatches(session.resumeToken, claim.resumeToken)) {
+        this.refuseWriter(session, claim, now);
+        throw errors.alreadyExists(
+          `another trainer is streaming to session ${session.id}: a stream without its resume token is refused while that stream is open; give each run its own session id`,
+        );
+      }
+    }
     session.trainer = link;
-    previous?.close();
+    if (previous !== link) {
+      previous?.close(errors.aborted('replaced by a newer stream of the same trainer'));
+    }
     this.touch(session, now);
     this.setConnection(session, ConnectionState.CONNECTED, 'trainer stream open', now);
   }
@@ -122,10 +182,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   detachTrainer(session: Session, link: TrainerLink, now = Date.now()): void {
     if (session.trainer !== link) return;
     session.trainer = undefined;
+    // The conflict lasts while the holder writes; once it is gone, the next trainer may attach.
+    session.writerConflict = undefined;
     if (session.finished) {
       this.setConnection(
         session,
-        ConnectionState.UNSPECIFIED,
+        ConnectionState.CLOSED,
         'trainer stream closed after the run ended',
         now,
       );
@@ -137,6 +199,39 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         now,
       );
     }
+  }
+
+  /**
+   * Records a refused second writer on the session's summary, and (at most
+   * once per WRITER_CONFLICT_NOTICE_INTERVAL_MS) tells watchers with a
+   * StatusEvent and the live trainer with an ErrorResponse SESSION_CONFLICT.
+   */
+  private refuseWriter(session: Session, claim: WriterClaim, now: number): void {
+    const previous = session.writerConflict;
+    const refusals = (previous?.refusals ?? 0) + 1;
+    // A stream carries no client name; on the connection that registered, it is the same client.
+    const sameConnection =
+      previous !== undefined && claim.peer !== undefined && previous.peer === claim.peer;
+    session.writerConflict = create(WriterConflictSchema, {
+      clientName: claim.clientName || (sameConnection ? previous.clientName : ''),
+      peer: claim.peer ?? '',
+      lastRefusedAtMs: BigInt(now),
+      refusals,
+    });
+    const last = session.lastConflictNoticeMs;
+    if (last !== undefined && now - last < WRITER_CONFLICT_NOTICE_INTERVAL_MS) return;
+    session.lastConflictNoticeMs = now;
+    const who = `${claim.clientName || 'a client'}${claim.peer ? ` at ${claim.peer}` : ''}`;
+    const message = `another trainer (${who}) tried to write session ${session.id} and was refused (${refusals} time(s)); two trainers are using one session id, give each run its own`;
+    this.logger.warn(message);
+    this.publishStatus(session, message, now);
+    session.trainer?.send(
+      create(MetricsResponseSchema, {
+        sessionId: session.id,
+        timestampMs: BigInt(now),
+        payload: { case: 'error', value: { code: ErrorCode.SESSION_CONFLICT, message } },
+      }),
+    );
   }
 
   /** Records that something arrived for the session; a stale session becomes connected again. */
@@ -170,6 +265,10 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         connection: session.connection,
         timestampMs: BigInt(now),
         config: withConfig ? session.config : undefined,
+        // Every StatusEvent carries the session's current conflict and history marks.
+        writerConflict: session.writerConflict,
+        partialHistory: session.partialHistory,
+        historyStartStep: session.historyStartStep ?? 0n,
       }),
     });
   }
