@@ -62,7 +62,11 @@ describe('a server restart while a run goes on', () => {
     // Both runs go on against the new server, in order after what it already has.
     running.logBatch({ epoch: 0, batchIdx: 5, loss: 0.5 });
     expect(await running.flush(5000)).toBe(true);
-    expect((await dashboard.session('restart-running'))?.batchesReceived).toBe(1n);
+    const after = await dashboard.session('restart-running');
+    expect(after?.batchesReceived).toBe(1n);
+    // The SDK said how far the old server had acknowledged: the new one knows it lacks the start.
+    expect(after?.partialHistory).toBe(true);
+    expect(Number(after?.historyStartStep)).toBe(5);
     const resumed = await dashboard.command('restart-paused', CommandType.RESUME);
     expect(resumed.status).toBe(TrainingStatus.RUNNING);
 
