@@ -119,6 +119,22 @@ def test_rewind_after_a_fresh_server_never_reuses_a_number() -> None:
     assert [e.sequence for e in drain(outbox)] == [2]
 
 
+def test_highest_acked_is_what_the_server_confirmed_by_ack_or_by_registration() -> None:
+    outbox = Outbox(bound=10)
+    assert outbox.highest_acked == 0
+    for index in range(4):
+        outbox.add(batch(index))
+    drain(outbox)
+    outbox.ack(2)
+    assert outbox.highest_acked == 2
+    outbox.ack(1)  # out of order: the highest stays
+    assert outbox.highest_acked == 2
+    outbox.rewind(last_applied=3)
+    assert outbox.highest_acked == 3
+    outbox.rewind(last_applied=0)  # a server that forgot: what the old one confirmed still stands
+    assert outbox.highest_acked == 3
+
+
 def test_entries_waiting_for_the_encoder_hold_back_everything_after_them() -> None:
     outbox = Outbox(bound=10)
     waiting = Entry(

@@ -64,3 +64,25 @@ def test_a_handler_that_raises_refuses_the_command_and_the_gate_stays() -> None:
     [result] = r.results
     assert not result.success and result.message == "handler failed: ZeroDivisionError: division by zero"
     assert seen == ["c1"] and r.gate.state == "running" and r.statuses == []
+
+
+def test_a_command_past_its_deadline_is_answered_expired_and_not_applied() -> None:
+    import time
+
+    r = Recorder()
+    now_ms = int(time.time() * 1000)
+    r.processor.apply(
+        pb.ControlCommand(type=pb.COMMAND_TYPE_PAUSE, command_id="late", expires_at_ms=now_ms - 1000)
+    )
+    assert r.gate.state == "running"
+    assert r.statuses == []
+    assert r.processor.expired == 1
+    [result] = r.results
+    assert (result.command_id, result.success, result.expired) == ("late", False, True)
+    assert "after its deadline" in result.message
+    # A deadline still ahead, or none (0), is applied as before.
+    r.processor.apply(
+        pb.ControlCommand(type=pb.COMMAND_TYPE_PAUSE, command_id="on-time", expires_at_ms=now_ms + 60_000)
+    )
+    assert r.gate.state == "paused"
+    assert (r.results[1].success, r.results[1].expired) == (True, False)

@@ -9,6 +9,7 @@ from harness import CuttableProxy, Dashboard, ServerProcess, free_port, wait_for
 from test_session import new_session
 
 from trainwatch import ConnectionOptions
+from trainwatch.gen.telemetry.v1 import telemetry_pb2 as pb
 
 
 def steps_of(dashboard: Dashboard, session_id: str) -> list:
@@ -43,6 +44,73 @@ def test_replay_after_a_server_restart_loses_and_doubles_nothing(own_server: Ser
     finally:
         session.close()
         dashboard.close()
+
+
+def test_after_a_server_restart_the_dashboard_shows_each_run_as_it_is(own_server: ServerProcess) -> None:
+    own_server.start()
+    running = new_session(own_server.address).connect()
+    paused = new_session(own_server.address).connect()
+    dashboard = Dashboard(own_server.address)
+    try:
+        for batch_idx in range(5):
+            running.log_batch(0, batch_idx, 1.0)
+            paused.log_batch(0, batch_idx, 1.0)
+        assert running.flush(10) and paused.flush(10)
+        dashboard.command(paused.session_id, pb.COMMAND_TYPE_PAUSE)
+        assert paused.state == "paused" and paused.flush(10)
+
+        # Everything is acknowledged: the new server gets no replay, only what re-registering sends.
+        own_server.stop()
+        own_server.start()
+        dashboard.close()
+        dashboard = Dashboard(own_server.address)
+        for session in (running, paused):
+            wait_for(
+                lambda s=session: s.stats()["reconnects"] >= 1 and s.stats()["connected"],
+                what="re-registration",
+            )
+
+        def status_of(session_id: str):
+            summary = dashboard.session(session_id)
+            return summary.status if summary is not None else None
+
+        wait_for(lambda: status_of(running.session_id) == pb.TRAINING_STATUS_RUNNING, what="RUNNING")
+        wait_for(lambda: status_of(paused.session_id) == pb.TRAINING_STATUS_PAUSED, what="PAUSED")
+        summary = dashboard.session(running.session_id)
+        assert summary.config.model_name == "tiny-cnn" and summary.config.batches_per_epoch == 20
+
+        running.log_batch(0, 5, 0.5)
+        assert running.flush(10)
+        summary = dashboard.session(running.session_id)
+        # The SDK said how far the old server had acknowledged: the new one knows it lacks the start.
+        assert summary.batches_received == 1
+        assert summary.partial_history and summary.history_start_step == 5
+        resumed = dashboard.command(paused.session_id, pb.COMMAND_TYPE_RESUME)
+        assert resumed.status == pb.TRAINING_STATUS_RUNNING
+    finally:
+        running.close(timeout=2)
+        paused.close(timeout=2)
+        dashboard.close()
+
+
+def test_last_error_is_cleared_once_the_connection_recovers(own_server: ServerProcess) -> None:
+    own_server.start()
+    session = new_session(own_server.address).connect()
+    try:
+        assert session.wait_registered(10)
+        assert session.stats()["last_error"] is None
+        own_server.kill()
+        error = wait_for(lambda: session.stats()["last_error"], what="the outage to be reported")
+        own_server.start()
+        wait_for(lambda: session.stats()["connected"], what="reconnection")
+        session.log_batch(0, 0, 1.0)
+        assert session.flush(10)
+        stats = session.stats()
+        assert stats["last_error"] is None and stats["fatal_error"] is None
+        assert stats["recovered_error"] is not None and stats["recovered_at"] is not None
+        assert stats["recovered_error"] != "" and isinstance(error, str)
+    finally:
+        session.close(timeout=2)
 
 
 def test_messages_lost_on_a_cut_connection_are_replayed_once(
@@ -129,6 +197,7 @@ def test_memory_stays_bounded_while_the_server_is_away(own_server: ServerProcess
     # their eviction order is covered by test_buffer.
     session = new_session(
         own_server.address,
+        total_epochs=20,  # the run logs 400 batches of 20 per epoch; the server refuses steps outside it
         buffer_size=bound,
         image_buffer_bytes=budget,
         connection=slow,

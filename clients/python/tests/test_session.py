@@ -18,9 +18,9 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 FAST = ConnectionOptions(reconnect_initial_delay=0.05, reconnect_max_delay=0.3, ack_timeout=5.0)
 
 
-def new_session(address: str, **options) -> TrainingSession:
+def new_session(address: str, total_epochs: int = 2, **options) -> TrainingSession:
     config = {
-        "total_epochs": 2,
+        "total_epochs": total_epochs,
         "batches_per_epoch": 20,
         "batch_size": 8,
         "model_name": "tiny-cnn",

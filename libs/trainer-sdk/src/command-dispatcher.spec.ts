@@ -23,10 +23,12 @@ function setup() {
   const statuses: [TrainingStatus, string][] = [];
   const errors: SessionError[] = [];
   const received: string[] = [];
+  const expired: string[] = [];
   let status = TrainingStatus.RUNNING;
   const dispatcher = new CommandDispatcher(gate, {
     status: () => status,
     received: (c) => received.push(c.commandId),
+    expired: (c) => expired.push(c.commandId),
     setStatus: (next, message) => {
       status = next;
       statuses.push([next, message]);
@@ -34,7 +36,7 @@ function setup() {
     answer: (outcome) => answers.push(outcome),
     report: (error) => errors.push(error),
   });
-  return { gate, dispatcher, answers, statuses, errors, received };
+  return { gate, dispatcher, answers, statuses, errors, received, expired };
 }
 
 describe('CommandDispatcher', () => {
@@ -52,13 +54,21 @@ describe('CommandDispatcher', () => {
         success: true,
         message: 'paused before the next batch',
         status: TrainingStatus.PAUSED,
+        expired: false,
       },
-      { commandId: 'c2', success: true, message: 'resumed', status: TrainingStatus.RUNNING },
+      {
+        commandId: 'c2',
+        success: true,
+        message: 'resumed',
+        status: TrainingStatus.RUNNING,
+        expired: false,
+      },
       {
         commandId: 'c3',
         success: true,
         message: 'stopping: the loop ends at its next gate',
         status: TrainingStatus.RUNNING,
+        expired: false,
       },
     ]);
     expect(statuses).toEqual([
@@ -125,6 +135,55 @@ describe('CommandDispatcher', () => {
     expect(answers.map((a) => [a.commandId, a.success])).toEqual([
       ['slow-pause', true],
       ['quick-resume', true],
+    ]);
+    expect(gate.paused).toBe(false);
+  });
+
+  it('a command past its deadline is not applied: answered expired and reported', async () => {
+    const { gate, dispatcher, answers, statuses, expired } = setup();
+    const late = create(ControlCommandSchema, {
+      type: CommandType.PAUSE,
+      commandId: 'late',
+      expiresAtMs: BigInt(Date.now() - 1000),
+    });
+    await dispatcher.dispatch(late);
+    expect(gate.paused).toBe(false);
+    expect(statuses).toEqual([]);
+    expect(expired).toEqual(['late']);
+    expect(answers).toEqual([
+      expect.objectContaining({ commandId: 'late', success: false, expired: true }),
+    ]);
+    expect(answers[0]?.message).toMatch(/after its deadline/);
+    // A deadline still ahead, or none at all (0), is applied as before.
+    const onTime = create(ControlCommandSchema, {
+      type: CommandType.PAUSE,
+      commandId: 'on-time',
+      expiresAtMs: BigInt(Date.now() + 60_000),
+    });
+    await dispatcher.dispatch(onTime);
+    expect(gate.paused).toBe(true);
+    expect(answers[1]).toMatchObject({ success: true, expired: false });
+  });
+
+  it('a command whose deadline passes while it waits behind a slow handler expires', async () => {
+    const { gate, dispatcher, answers } = setup();
+    let release!: () => void;
+    dispatcher.add(CommandType.RESUME, () => new Promise<void>((resolve) => (release = resolve)));
+    gate.pause();
+    const slow = dispatcher.dispatch(command(CommandType.RESUME, 'slow'));
+    const queued = dispatcher.dispatch(
+      create(ControlCommandSchema, {
+        type: CommandType.PAUSE,
+        commandId: 'queued',
+        expiresAtMs: BigInt(Date.now() + 20),
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    release();
+    await Promise.all([slow, queued]);
+    expect(answers.map((a) => [a.commandId, a.expired])).toEqual([
+      ['slow', false],
+      ['queued', true],
     ]);
     expect(gate.paused).toBe(false);
   });

@@ -11,6 +11,19 @@ export interface CommandOutcome {
   success: boolean;
   message: string;
   status: TrainingStatus;
+  /** True when the command arrived after its deadline and was not applied. */
+  expired: boolean;
+}
+
+/**
+ * True when `command` carries a deadline that has passed. The deadline is the
+ * server's clock and `nowMs` the trainer's: this assumes the two are kept in
+ * step (NTP), to well within the command timeout (10 s by default). A trainer
+ * clock that runs behind accepts late commands for that much longer; one that
+ * runs ahead expires them early.
+ */
+export function commandExpired(command: ControlCommand, nowMs: number): boolean {
+  return command.expiresAtMs > 0n && BigInt(nowMs) > command.expiresAtMs;
 }
 
 /** What the dispatcher needs from its session. */
@@ -18,6 +31,8 @@ export interface CommandDispatcherHooks {
   status(): TrainingStatus;
   /** A new command arrived (duplicates are not announced). */
   received(command: ControlCommand): void;
+  /** A command reached its turn after its deadline; it was answered as expired, not applied. */
+  expired(command: ControlCommand, message: string): void;
   setStatus(status: TrainingStatus, message: string): void;
   /** Sends the one CommandResult for a command. */
   answer(outcome: CommandOutcome): void;
@@ -67,6 +82,22 @@ export class CommandDispatcher {
   }
 
   private async run(command: ControlCommand): Promise<void> {
+    // Checked when its turn comes, not on arrival: one queued behind a slow
+    // handler may pass its deadline while it waits.
+    const now = Date.now();
+    if (commandExpired(command, now)) {
+      const late = now - Number(command.expiresAtMs);
+      const message = `not applied: received ${late} ms after its deadline (the dashboard had stopped waiting)`;
+      this.hooks.expired(command, message);
+      this.hooks.answer({
+        commandId: command.commandId,
+        success: false,
+        message,
+        status: this.hooks.status(),
+        expired: true,
+      });
+      return;
+    }
     let success = true;
     let message = '';
     try {
@@ -86,6 +117,7 @@ export class CommandDispatcher {
       success,
       message,
       status: this.hooks.status(),
+      expired: false,
     });
   }
 

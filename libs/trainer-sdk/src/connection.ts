@@ -11,12 +11,27 @@ import {
 } from '@trainwatch/proto';
 import { backoffDelay, type ReconnectOptions } from './backoff';
 import type { Outbox } from './outbox';
+import type { TerminationReason } from './types';
 
 const registerMethod = toGrpcMethodDefinition(TelemetryService.method.registerTrainingSession);
 const streamMethod = toGrpcMethodDefinition(TelemetryService.method.streamMetrics);
 
 /** How long one registration attempt may take before it counts as failed. */
 const REGISTER_DEADLINE_MS = 10_000;
+
+/** Call metadata that proves a stream comes from the trainer holding the session. */
+export const RESUME_TOKEN_METADATA = 'trainwatch-resume-token';
+
+/**
+ * gRPC codes with which the server ends a session for good; retrying cannot
+ * help: ALREADY_EXISTS, another trainer holds the session; ABORTED, a newer
+ * stream presenting this session's token replaced this one.
+ */
+export function terminationReason(code: grpc.status | undefined): TerminationReason | undefined {
+  if (code === grpc.status.ALREADY_EXISTS) return 'session-taken';
+  if (code === grpc.status.ABORTED) return 'replaced';
+  return undefined;
+}
 
 /** What the connection needs from the session that owns it. */
 export interface ConnectionHooks {
@@ -27,6 +42,8 @@ export interface ConnectionHooks {
   onResponse(response: MetricsResponse): void;
   /** A registration attempt failed or an open stream ended. */
   onDisconnected(reason: string, cause?: unknown): void;
+  /** The server refused the session for good; no more attempts follow. */
+  onTerminated(reason: TerminationReason, message: string): void;
 }
 
 /** Counters the connection keeps. */
@@ -76,6 +93,10 @@ export class Connection {
   private heartbeatIntervalMs = 0;
   /** The id every message is stamped with (the server's answer wins). */
   sessionId: string;
+  /** The server's SessionResponse.resume_token, kept across reconnects ('' until registered). */
+  resumeToken = '';
+  /** Why the server ended the session for good, once it has. */
+  terminated: string | undefined;
   readonly counters: ConnectionCounters = { sent: 0, replayed: 0, heartbeats: 0 };
 
   constructor(
@@ -105,17 +126,23 @@ export class Connection {
 
   private async attempt(): Promise<void> {
     this.retryTimer = undefined;
-    if (this.closed) return;
+    if (this.closed || this.terminated !== undefined) return;
     let response: SessionResponse;
     try {
       response = await this.register();
       if (!response.success) throw new Error(`registration refused: ${response.message}`);
     } catch (error) {
+      const reason = terminationReason((error as Partial<grpc.ServiceError>).code);
+      if (reason !== undefined) {
+        this.terminate(reason, `registration refused: ${describe(error)}`);
+        return;
+      }
       this.retry(`registration failed: ${describe(error)}`, error);
       return;
     }
     if (this.closed) return;
     if (response.sessionId !== '') this.sessionId = response.sessionId;
+    if (response.resumeToken !== '') this.resumeToken = response.resumeToken;
     this.failures = 0;
     this.hooks.onRegistered(response);
     this.openStream(response.serverConfig?.heartbeatIntervalMs ?? 0);
@@ -136,11 +163,13 @@ export class Connection {
   }
 
   private openStream(heartbeatIntervalMs: number): void {
+    const metadata = new grpc.Metadata();
+    if (this.resumeToken !== '') metadata.set(RESUME_TOKEN_METADATA, this.resumeToken);
     const call = this.client.makeBidiStreamRequest(
       streamMethod.path,
       streamMethod.requestSerialize,
       streamMethod.responseDeserialize,
-      new grpc.Metadata(),
+      metadata,
       {},
     );
     this.call = call;
@@ -152,9 +181,16 @@ export class Connection {
       this.pump();
     });
     // grpc-js emits 'error' for any non-OK end; 'status' always follows the end.
-    call.on('error', (error: Error) => this.lost(call, `stream failed: ${describe(error)}`, error));
+    call.on('error', (error: grpc.ServiceError) =>
+      this.lost(call, `stream failed: ${describe(error)}`, error, error.code),
+    );
     call.on('status', (status: grpc.StatusObject) =>
-      this.lost(call, `stream ended: ${grpc.status[status.code]} ${status.details}`.trim()),
+      this.lost(
+        call,
+        `stream ended: ${grpc.status[status.code]} ${status.details}`.trim(),
+        undefined,
+        status.code,
+      ),
     );
     this.heartbeatIntervalMs = heartbeatIntervalMs;
     if (heartbeatIntervalMs > 0) {
@@ -168,13 +204,28 @@ export class Connection {
     call: grpc.ClientDuplexStream<MetricsRequest, MetricsResponse>,
     reason: string,
     cause?: unknown,
+    code?: grpc.status,
   ): void {
+    // A stream this connection already replaced (its own reconnect) ends
+    // ABORTED too; only the current stream's end counts.
     if (this.call !== call) return;
     this.call = undefined;
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     if (this.closed) return;
+    const terminal = terminationReason(code);
+    if (terminal !== undefined) {
+      this.terminate(terminal, reason);
+      return;
+    }
     this.retry(reason, cause);
+  }
+
+  /** Stops for good: no retry timer, no stream; the session reports why. */
+  private terminate(reason: TerminationReason, message: string): void {
+    this.terminated = message;
+    clearTimeout(this.retryTimer);
+    this.hooks.onTerminated(reason, message);
   }
 
   private retry(reason: string, cause?: unknown): void {

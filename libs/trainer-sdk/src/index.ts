@@ -3,7 +3,8 @@
  * dashboard's pause, resume and stop. CommonJS, Node >= 20.19; usable from
  * TypeScript and plain JavaScript.
  */
-export { TrainingSession, DEFAULT_BUFFER_SIZE } from './training-session';
+export { TrainingSession, DEFAULT_BUFFER_SIZE, WRITER_CONFLICT_QUIET_MS } from './training-session';
+export { RESUME_TOKEN_METADATA } from './connection';
 export { ANSWERED_COMMANDS_BOUND } from './command-dispatcher';
 export type {
   BatchLog,
@@ -15,6 +16,7 @@ export type {
   SessionError,
   SessionEvents,
   SessionStats,
+  TerminationReason,
   TrainingConfigInit,
   TrainingSessionOptions,
 } from './types';

@@ -32,6 +32,12 @@ function status(): MetricsRequest {
   });
 }
 
+function commandResult(commandId: string): MetricsRequest {
+  return create(MetricsRequestSchema, {
+    payload: { case: 'commandResult', value: { commandId, expired: true } },
+  });
+}
+
 function drain(outbox: Outbox): bigint[] {
   const order: bigint[] = [];
   for (let entry = outbox.peekUnsent(); entry; entry = outbox.peekUnsent()) {
@@ -128,6 +134,22 @@ describe('Outbox', () => {
     }
     expect(outbox.size).toBe(50);
     expect(outbox.dropped.droppedMessages).toBe(4950);
+  });
+
+  it('never drops a command result: older scalars go first, and results alone may exceed the bound', () => {
+    const drops: DroppedItem[] = [];
+    const outbox = new Outbox(2, (item) => drops.push(item));
+    outbox.push(1n, commandResult('a'));
+    outbox.push(2n, batch(0));
+    outbox.push(3n, commandResult('b'));
+    expect(drops).toEqual([{ kind: 'message', sequence: 2n, payload: 'batchData' }]);
+    outbox.push(4n, commandResult('c'));
+    expect(outbox.size).toBe(3);
+    expect(drain(outbox)).toEqual([1n, 3n, 4n]);
+    // A scalar arriving while only results are held is itself the oldest droppable one.
+    outbox.push(5n, status());
+    expect(outbox.size).toBe(3);
+    expect(drops.at(-1)).toEqual({ kind: 'message', sequence: 5n, payload: 'statusUpdate' });
   });
 
   it('a bound of one still accepts a batch with images, without them', () => {

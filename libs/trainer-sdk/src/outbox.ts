@@ -43,8 +43,13 @@ function imageBytes(request: MetricsRequest): number {
  *    buffered batch that still has some; its loss, epoch and index stay;
  * 2. drop the images of the new batch itself;
  * 3. drop the oldest performance sample (newer ones supersede it);
- * 4. drop the oldest message of any kind.
+ * 4. drop the oldest message of any kind except a command result.
  * Every drop is counted and handed to `onDrop`; nothing is dropped silently.
+ *
+ * Command results are never dropped: a dashboard (and the audit log) waits
+ * for each one. When only command results are left they may exceed the bound;
+ * there are few, because the server keeps a small number of commands in
+ * flight per session and the SDK answers each command id once.
  *
  * All operations are O(1) amortised: insertion-ordered Maps give the oldest
  * entry of each kind and O(1) removal by sequence.
@@ -57,6 +62,8 @@ export class Outbox {
   private readonly withImages = new Map<bigint, OutboxEntry>();
   /** Subset of `entries` that are performance samples, oldest first. */
   private readonly performance = new Map<bigint, OutboxEntry>();
+  /** Subset of `entries` that may be dropped (all but command results), oldest first. */
+  private readonly droppable = new Map<bigint, OutboxEntry>();
   private usedSlots = 0;
   private heldImageBytes = 0;
   private readonly counters: OutboxCounters = { droppedImageFrames: 0, droppedMessages: 0 };
@@ -117,7 +124,9 @@ export class Outbox {
   resize(bound: number): void {
     Outbox.checkBound(bound);
     this.bound = bound;
-    while (this.usedSlots > this.bound) this.makeRoom(undefined);
+    while (this.usedSlots > this.bound) {
+      if (!this.makeRoom(undefined)) break;
+    }
   }
 
   /** Adds a sequenced message, making room first if the bound is reached. */
@@ -131,13 +140,21 @@ export class Outbox {
       writes: 0,
       imageBytes: imageBytes(request),
     };
-    while (this.usedSlots + entry.slots > this.bound) this.makeRoom(entry);
+    while (this.usedSlots + entry.slots > this.bound) {
+      if (this.makeRoom(entry)) continue;
+      // Only command results are held: they stay, and a new scalar is the one to go.
+      if (request.payload.case === 'commandResult') break;
+      this.counters.droppedMessages++;
+      this.onDrop({ kind: 'message', sequence, payload: request.payload.case });
+      return;
+    }
     this.entries.set(sequence, entry);
     this.unsent.set(sequence, entry);
     this.usedSlots += entry.slots;
     this.heldImageBytes += entry.imageBytes;
     if (entry.slots === 2) this.withImages.set(sequence, entry);
     if (request.payload.case === 'performanceData') this.performance.set(sequence, entry);
+    if (request.payload.case !== 'commandResult') this.droppable.set(sequence, entry);
   }
 
   /** The oldest message not yet written on this connection, without removing it. */
@@ -184,6 +201,7 @@ export class Outbox {
     this.unsent.delete(entry.sequence);
     this.withImages.delete(entry.sequence);
     this.performance.delete(entry.sequence);
+    this.droppable.delete(entry.sequence);
     this.usedSlots -= entry.slots;
     this.heldImageBytes -= entry.imageBytes;
   }
@@ -209,25 +227,24 @@ export class Outbox {
     });
   }
 
-  /** Frees at least one slot, in the documented order. */
-  private makeRoom(incoming: OutboxEntry | undefined): void {
+  /**
+   * Frees at least one slot, in the documented order; false when only
+   * command results are left (they are kept over the bound).
+   */
+  private makeRoom(incoming: OutboxEntry | undefined): boolean {
     const oldestImages = first(this.withImages);
     if (oldestImages !== undefined) {
       this.withImages.delete(oldestImages.sequence);
       this.stripImages(oldestImages);
       this.usedSlots -= 1;
-      return;
+      return true;
     }
     if (incoming !== undefined && incoming.slots === 2) {
       this.stripImages(incoming);
-      return;
+      return true;
     }
-    const victim = first(this.performance) ?? first(this.entries);
-    if (victim === undefined) {
-      // Only reachable when a single message needs more slots than exist,
-      // which the bound check (>= 1) and stripping above rule out.
-      throw new Error('outbox cannot make room: bound smaller than one message');
-    }
+    const victim = first(this.performance) ?? first(this.droppable);
+    if (victim === undefined) return false;
     this.remove(victim);
     this.counters.droppedMessages++;
     this.onDrop({
@@ -235,6 +252,7 @@ export class Outbox {
       sequence: victim.sequence,
       payload: victim.request.payload.case,
     });
+    return true;
   }
 }
 

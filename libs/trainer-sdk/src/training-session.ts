@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   CommandType,
+  ErrorCode,
   MetricsRequestSchema,
   SessionInfoSchema,
   TrainingStatus,
   type ImageData,
   type MetricsResponse,
+  type ErrorResponse,
   type ServerConfig,
   type SessionInfo,
   type SessionResponse,
@@ -33,6 +35,7 @@ import type {
   SessionError,
   SessionEvents,
   SessionStats,
+  TerminationReason,
   TrainingSessionOptions,
 } from './types';
 import { SDK_VERSION } from './version';
@@ -41,6 +44,13 @@ import { SDK_VERSION } from './version';
 export const DEFAULT_BUFFER_SIZE = 1000;
 /** Message size assumed until the server's max_message_bytes is known. */
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Writer conflicts closer together than this are one burst, reported once:
+ * a misconfigured second trainer retries every few hundred milliseconds.
+ */
+export const WRITER_CONFLICT_QUIET_MS = 10_000;
+
+const FINAL_STATUSES = new Set([TrainingStatus.COMPLETED, TrainingStatus.FAILED]);
 
 function generateSessionId(): string {
   return `run-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
@@ -94,12 +104,17 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly sampler: PerformanceSampler;
   private readonly drops: DropReporter;
   private readonly commands: CommandDispatcher;
-  private readonly flushWaiters = new Set<() => void>();
+  private readonly flushWaiters = new Set<(flushed: boolean) => void>();
   private nextSequence = 1n;
   private acked = 0;
   private reconnects = 0;
   private registrations = 0;
   private status = TrainingStatus.UNKNOWN;
+  private statusMessage = '';
+  private highestAcked = 0n;
+  private commandsExpired = 0;
+  private writerConflicts = 0;
+  private lastWriterConflictMs = -Infinity;
   private server: ServerConfig | undefined;
   private lastConnectionError = '';
   private closing = false;
@@ -125,6 +140,10 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     this.commands = new CommandDispatcher(this.gateState, {
       status: () => this.status,
       received: (command) => this.emit('command', command),
+      expired: (command, message) => {
+        this.commandsExpired++;
+        this.report({ kind: 'command-expired', command, message });
+      },
       setStatus: (status, message) => this.setStatus(status, message),
       answer: (outcome) => this.enqueue({ case: 'commandResult', value: outcome }),
       report: (error) => this.report(error),
@@ -139,6 +158,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
         onRegistered: (response) => this.registered(response),
         onResponse: (response) => this.received(response),
         onDisconnected: (reason, cause) => this.disconnected(reason, cause),
+        onTerminated: (reason, message) => this.onTerminated(reason, message),
       },
     );
   }
@@ -179,6 +199,15 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   /** True once STOP arrived; a loop that does not await `gate()` can poll this. */
   get stopRequested(): boolean {
     return this.gateState.stopRequested;
+  }
+
+  /**
+   * Why the server ended this session's stream for good (another trainer
+   * holds the session, or a newer stream replaced this one); undefined while
+   * the session may still deliver.
+   */
+  get terminated(): string | undefined {
+    return this.connection.terminated;
   }
 
   /** True while paused by a PAUSE command. */
@@ -239,6 +268,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   /** Reports a lifecycle change (e.g. FAILED with the exception text). Enqueues; never throws. */
   setStatus(status: TrainingStatus, message = ''): void {
     this.status = status;
+    this.statusMessage = message;
     this.enqueue({
       case: 'statusUpdate',
       value: { status, message, timestampMs: BigInt(Date.now()) },
@@ -257,14 +287,19 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     return encodeJpeg(image, { ...options, maxDimension });
   }
 
-  /** Resolves true once everything logged so far is acknowledged, false after `timeoutMs`. */
+  /**
+   * Resolves true once everything logged so far is acknowledged, false after
+   * `timeoutMs` or at once when the session was terminated.
+   */
   async flush(timeoutMs = 10_000): Promise<boolean> {
+    // After the server ended the session for good nothing more is delivered.
+    if (this.terminated !== undefined) return false;
     if (this.outbox.size === 0) return true;
     return new Promise<boolean>((resolve) => {
-      const done = () => {
+      const done = (flushed: boolean) => {
         clearTimeout(timer);
         this.flushWaiters.delete(done);
-        resolve(true);
+        resolve(flushed);
       };
       const timer = setTimeout(() => {
         this.flushWaiters.delete(done);
@@ -311,6 +346,10 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       reconnects: this.reconnects,
       connected: this.connection.connected,
       lastSequence: Number(this.nextSequence - 1n),
+      highestAcked: Number(this.highestAcked),
+      commandsExpired: this.commandsExpired,
+      writerConflicts: this.writerConflicts,
+      terminated: this.terminated,
     };
   }
 
@@ -318,6 +357,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     if (this.closing && payload?.case !== 'statusUpdate' && payload?.case !== 'commandResult') {
       return;
     }
+    // Nothing can be delivered any more; holding it would only fill the buffer.
+    if (this.terminated !== undefined) return;
     const sequence = this.nextSequence++;
     const request = create(MetricsRequestSchema, {
       sequence,
@@ -368,6 +409,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
         classNames: config.classNames ?? [],
       },
       timestampMs: BigInt(Date.now()),
+      resumeToken: this.connection.resumeToken,
+      resumeFromSequence: this.highestAcked,
     });
   }
 
@@ -378,11 +421,48 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     // Everything unacknowledged goes again, minus what the server already applied.
     this.outbox.requeueAll();
     this.acked += this.outbox.ackThrough(response.lastSequence);
-    if (this.registrations++ > 0) this.reconnects++;
+    if (response.lastSequence > this.highestAcked) this.highestAcked = response.lastSequence;
+    const reRegistered = this.registrations++ > 0;
+    if (reRegistered) this.reconnects++;
     this.lastConnectionError = '';
-    this.reportDropsToServer();
+    if (reRegistered) this.resendStatus();
+    else this.reportDropsToServer();
     this.emit('connected', response.serverConfig ?? ({} as ServerConfig), response.resumed);
     this.notifyFlushed();
+  }
+
+  /**
+   * After a re-registration the server may be a new one that knows only the
+   * session id (it shows INITIALIZING) and gets only what was unacknowledged:
+   * tell it the current status and config again. It is sequenced after the
+   * replayed messages, so it is the last word the server applies, whatever
+   * older status the replay carries.
+   */
+  private resendStatus(): void {
+    if (this.status === TrainingStatus.UNKNOWN || FINAL_STATUSES.has(this.status)) {
+      // Nothing to say yet; a final status is already buffered or acknowledged.
+      this.reportDropsToServer();
+      return;
+    }
+    const message = this.drops.takeSummary() ?? this.statusMessage;
+    this.statusMessage = message;
+    const { config } = this.options;
+    this.enqueue({
+      case: 'statusUpdate',
+      value: {
+        status: this.status,
+        message,
+        config: {
+          totalEpochs: config.totalEpochs,
+          batchesPerEpoch: config.batchesPerEpoch,
+          batchSize: config.batchSize,
+          modelName: config.modelName ?? '',
+          datasetName: config.datasetName ?? '',
+          classNames: config.classNames ?? [],
+        },
+        timestampMs: BigInt(Date.now()),
+      },
+    });
   }
 
   private received(response: MetricsResponse): void {
@@ -390,6 +470,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     switch (payload.case) {
       case 'ack':
         if (this.outbox.ack(payload.value.sequence)) this.acked++;
+        if (payload.value.sequence > this.highestAcked) this.highestAcked = payload.value.sequence;
         this.notifyFlushed();
         break;
       case 'command':
@@ -398,7 +479,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       case 'error': {
         const error = payload.value;
         this.emit('error-response', error);
-        this.report({ kind: 'server-error', error, message: error.message });
+        if (error.code === ErrorCode.SESSION_CONFLICT) this.writerConflict(error);
+        else this.report({ kind: 'server-error', error, message: error.message });
         break;
       }
       case undefined:
@@ -415,6 +497,28 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     }
   }
 
+  /** Another trainer was refused on this session: counted always, reported once per burst. */
+  private writerConflict(error: ErrorResponse): void {
+    this.writerConflicts++;
+    const now = Date.now();
+    const quiet = now - this.lastWriterConflictMs > WRITER_CONFLICT_QUIET_MS;
+    this.lastWriterConflictMs = now;
+    if (!quiet) return;
+    this.report({
+      kind: 'writer-conflict',
+      error,
+      count: this.writerConflicts,
+      message: `another trainer tried to write session ${this.sessionId} and was refused: ${error.message}`,
+    });
+  }
+
+  private onTerminated(reason: TerminationReason, message: string): void {
+    this.report({ kind: 'terminated', reason, message });
+    this.emit('terminated', reason, message);
+    // Whoever waits for acknowledgements will not get them.
+    for (const waiter of [...this.flushWaiters]) waiter(false);
+  }
+
   private dropped(item: DroppedItem): void {
     this.emit('dropped', item);
     this.drops.dropped(item);
@@ -428,7 +532,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
 
   private notifyFlushed(): void {
     if (this.outbox.size !== 0) return;
-    for (const waiter of [...this.flushWaiters]) waiter();
+    for (const waiter of [...this.flushWaiters]) waiter(true);
   }
 
   private report(error: SessionError): void {

@@ -59,7 +59,27 @@ export type SessionError =
   /** A command handler threw; the command was reported as failed. */
   | { kind: 'command-handler'; command: ControlCommand; message: string; cause: unknown }
   /** A batch had more images than the server allows; the extra ones were not sent. */
-  | { kind: 'images-trimmed'; epoch: number; batchIdx: number; message: string };
+  | { kind: 'images-trimmed'; epoch: number; batchIdx: number; message: string }
+  /**
+   * A command arrived after its deadline (the dashboard had already been told
+   * it timed out); it was not applied and was answered as expired.
+   */
+  | { kind: 'command-expired'; command: ControlCommand; message: string }
+  /**
+   * Another trainer tried to write this session and was refused; this one
+   * goes on. Reported once per burst; `count` is the total so far.
+   */
+  | { kind: 'writer-conflict'; error: ErrorResponse; count: number; message: string }
+  /**
+   * The server will not take this session's stream any more: another trainer
+   * holds the session (`session-taken`, gRPC ALREADY_EXISTS) or a newer
+   * stream with this session's resume token replaced this one (`replaced`,
+   * ABORTED). The SDK stops reconnecting; nothing more is delivered.
+   */
+  | { kind: 'terminated'; reason: TerminationReason; message: string };
+
+/** Why the server ended a session's stream for good (see SessionError 'terminated'). */
+export type TerminationReason = 'session-taken' | 'replaced';
 
 /** A JPEG sample image: an ImageData message, or a plain object with the same fields. */
 export type ImageDataInit = MessageInitShape<typeof ImageDataSchema>;
@@ -133,6 +153,14 @@ export interface SessionStats {
   connected: boolean;
   /** Last sequence number assigned. */
   lastSequence: number;
+  /** Highest sequence the server acknowledged (sent as SessionInfo.resume_from_sequence). */
+  highestAcked: number;
+  /** Commands that arrived after their deadline and were not applied. */
+  commandsExpired: number;
+  /** ERROR_CODE_SESSION_CONFLICT responses: other trainers refused on this session. */
+  writerConflicts: number;
+  /** Set once the server ended the stream for good (see SessionError 'terminated'). */
+  terminated?: string;
 }
 
 /** Events of {@link TrainingSession}. */
@@ -143,6 +171,8 @@ export interface SessionEvents {
   disconnected: [reason: string];
   dropped: [item: DroppedItem];
   status: [status: TrainingStatus, message: string];
+  /** The server ended the stream for good; the SDK no longer reconnects. */
+  terminated: [reason: TerminationReason, message: string];
 }
 
 export type { CommandType, TrainingStatus };

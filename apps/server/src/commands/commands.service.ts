@@ -27,6 +27,16 @@ import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { SessionsService } from '../sessions/sessions.service';
 
+/**
+ * Timed-out commands remembered per session, newest kept, so a trainer that
+ * answers after the dashboard stopped waiting (it was frozen, or the link
+ * stalled) still gets its result recorded instead of UNKNOWN_COMMAND.
+ */
+export const LATE_RESULTS_REMEMBERED_PER_SESSION = 64;
+
+/** Audit text for a command the trainer dropped because it arrived after its deadline. */
+export const EXPIRED_MESSAGE = 'the trainer received it after its deadline and did not apply it';
+
 interface Pending {
   session: Session;
   entry: CommandAuditEntry;
@@ -44,6 +54,8 @@ const KNOWN_TYPES = new Set([CommandType.PAUSE, CommandType.RESUME, CommandType.
 @Injectable()
 export class CommandsService implements OnModuleDestroy {
   private readonly pending = new Map<string, Pending>();
+  /** Per session, timed-out audit entries by command id (oldest first); a deleted session takes its own with it. */
+  private readonly timedOut = new WeakMap<Session, Map<string, CommandAuditEntry>>();
 
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
@@ -88,6 +100,8 @@ export class CommandsService implements OnModuleDestroy {
     });
     this.record(session, entry);
     const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : this.settings.commandTimeoutMs;
+    // The trainer must not act on the command once the dashboard has been told it timed out.
+    const expiresAtMs = BigInt(now + timeoutMs);
     const result = new Promise<SendCommandResponse>((resolve) => {
       const timer = setTimeout(() => this.timeOut(entry.commandId), timeoutMs);
       this.pending.set(entry.commandId, { session, entry, resolve, timer });
@@ -103,6 +117,7 @@ export class CommandsService implements OnModuleDestroy {
             commandId: entry.commandId,
             issuedBy: entry.issuedBy,
             issuedAtMs: entry.issuedAtMs,
+            expiresAtMs,
           },
         },
       }),
@@ -113,21 +128,58 @@ export class CommandsService implements OnModuleDestroy {
         `the trainer of session ${session.id} did not answer within ${timeoutMs} ms`,
       );
     }
+    if (response.entry?.state === CommandState.EXPIRED) {
+      throw errors.deadlineExceeded(
+        `the trainer of session ${session.id} received the command after its ${timeoutMs} ms deadline and did not apply it`,
+      );
+    }
     return response;
   }
 
-  /** Applies a trainer's CommandResult; false when the id names no pending command of this session. */
+  /**
+   * Applies a trainer's CommandResult, also one that arrives after the
+   * command timed out; false when the id names no pending or recently
+   * timed-out command of this session.
+   */
   complete(session: Session, result: CommandResult): boolean {
     const pending = this.pending.get(result.commandId);
-    if (pending === undefined || pending.session !== session) return false;
+    if (pending === undefined || pending.session !== session)
+      return this.completeLate(session, result);
     this.pending.delete(result.commandId);
     clearTimeout(pending.timer);
     const entry = this.finish(
-      pending,
-      result.success ? CommandState.SUCCEEDED : CommandState.FAILED,
-      result.message,
+      pending.session,
+      pending.entry,
+      result.expired
+        ? CommandState.EXPIRED
+        : result.success
+          ? CommandState.SUCCEEDED
+          : CommandState.FAILED,
+      result.expired ? EXPIRED_MESSAGE : result.message,
     );
     pending.resolve(create(SendCommandResponseSchema, { entry, status: result.status }));
+    return true;
+  }
+
+  /** A result for a command the dashboard already saw time out: the audit gets the truth. */
+  private completeLate(session: Session, result: CommandResult): boolean {
+    const late = this.timedOut.get(session);
+    const timedOutEntry = late?.get(result.commandId);
+    if (late === undefined || timedOutEntry === undefined) return false;
+    late.delete(result.commandId);
+    if (result.expired) {
+      this.finish(session, timedOutEntry, CommandState.EXPIRED, EXPIRED_MESSAGE, false);
+      return true;
+    }
+    const outcome = result.success ? 'applied' : 'answered';
+    this.finish(
+      session,
+      timedOutEntry,
+      result.success ? CommandState.SUCCEEDED : CommandState.FAILED,
+      `${outcome} after the dashboard stopped waiting: ${result.message}`,
+      false,
+    );
+    // The session's status follows result.status where ingest applies the result.
     return true;
   }
 
@@ -147,7 +199,12 @@ export class CommandsService implements OnModuleDestroy {
       this.pending.delete(commandId);
       clearTimeout(pending.timer);
       const state = status === TrainingStatus.FAILED ? CommandState.FAILED : CommandState.SUCCEEDED;
-      const entry = this.finish(pending, state, `the trainer reported ${TrainingStatus[status]}`);
+      const entry = this.finish(
+        pending.session,
+        pending.entry,
+        state,
+        `the trainer reported ${TrainingStatus[status]}`,
+      );
       pending.resolve(create(SendCommandResponseSchema, { entry, status }));
       this.settledByStatus.set(commandId, session);
       if (this.settledByStatus.size > SETTLED_BY_STATUS_REMEMBERED) {
@@ -175,21 +232,45 @@ export class CommandsService implements OnModuleDestroy {
     if (pending === undefined) return;
     this.pending.delete(commandId);
     const entry = this.finish(
-      pending,
+      pending.session,
+      pending.entry,
       CommandState.TIMED_OUT,
       'the trainer did not answer in time',
     );
+    this.rememberTimedOut(pending.session, entry);
     pending.resolve(create(SendCommandResponseSchema, { entry, status: pending.session.status }));
   }
 
-  private finish(pending: Pending, state: CommandState, message: string): CommandAuditEntry {
+  private rememberTimedOut(session: Session, entry: CommandAuditEntry): void {
+    let late = this.timedOut.get(session);
+    if (late === undefined) {
+      late = new Map();
+      this.timedOut.set(session, late);
+    }
+    late.set(entry.commandId, entry);
+    if (late.size > LATE_RESULTS_REMEMBERED_PER_SESSION) {
+      late.delete(late.keys().next().value as string);
+    }
+  }
+
+  /**
+   * Records the command's new state. `observe` is false for a late result:
+   * the command was already counted (and timed) when it timed out.
+   */
+  private finish(
+    session: Session,
+    issued: CommandAuditEntry,
+    state: CommandState,
+    message: string,
+    observe = true,
+  ): CommandAuditEntry {
     const now = Date.now();
-    const entry = clone(CommandAuditEntrySchema, pending.entry);
+    const entry = clone(CommandAuditEntrySchema, issued);
     entry.state = state;
     entry.resultMessage = message.slice(0, MAX_STATUS_MESSAGE_LENGTH);
     entry.completedAtMs = BigInt(now);
-    this.record(pending.session, entry);
-    this.metrics.observeCommand(CommandState[state], now - Number(pending.entry.issuedAtMs));
+    this.record(session, entry);
+    if (observe) this.metrics.observeCommand(CommandState[state], now - Number(issued.issuedAtMs));
     return entry;
   }
 

@@ -86,6 +86,7 @@ class Outbox:
         self._to_encode: Deque[Entry] = collections.deque()
         self._image_bytes = 0
         self._next_sequence = 1
+        self._highest_acked = 0
         self.cond = threading.Condition()
         self.counters: Dict[str, int] = collections.Counter()
 
@@ -180,6 +181,7 @@ class Outbox:
                     self._in_flight.remove(found)
             if found is None:
                 return False
+            self._highest_acked = max(self._highest_acked, sequence)
             self._image_bytes -= found.image_bytes
             self.counters["acked"] += 1
             if not success:
@@ -209,6 +211,7 @@ class Outbox:
             self._pending.extendleft(reversed(kept))
             # A fresh server (e.g. restarted) may remember less than we sent; never reuse a number.
             self._next_sequence = max(self._next_sequence, last_applied + 1)
+            self._highest_acked = max(self._highest_acked, last_applied)
             self.cond.notify_all()
             return len(kept)
 
@@ -217,6 +220,12 @@ class Outbox:
     def __len__(self) -> int:
         with self.cond:
             return len(self._pending) + len(self._in_flight)
+
+    @property
+    def highest_acked(self) -> int:
+        """Highest sequence the server acknowledged (SessionInfo.resume_from_sequence)."""
+        with self.cond:
+            return self._highest_acked
 
     @property
     def image_bytes(self) -> int:

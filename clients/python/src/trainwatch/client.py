@@ -45,6 +45,9 @@ _FINAL_STATUSES = (pb.TRAINING_STATUS_COMPLETED, pb.TRAINING_STATUS_FAILED)
 REMEMBERED_ERRORS = 100
 """Server ErrorResponses kept for ``errors()``."""
 
+WRITER_CONFLICT_QUIET = 10.0
+"""Seconds: writer conflicts closer together than this are one burst, logged once."""
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -89,6 +92,9 @@ class TrainingSession:
         self._stopping = threading.Event()
         self._status = pb.TRAINING_STATUS_UNKNOWN
         self._reported_drops = (0, 0)  # (image frames, messages) already told to the dashboard
+        self._status_message = ""
+        self._writer_conflicts = 0
+        self._last_writer_conflict = float("-inf")
         self._closed = False
         self._lock = threading.Lock()
         self._connection = Connection(
@@ -132,7 +138,12 @@ class TrainingSession:
         return self._registered.wait(timeout)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
-        """Waits until the server acknowledged everything logged so far; False on timeout."""
+        """Waits until the server acknowledged everything logged so far; False on timeout.
+
+        False at once when the server refused the session for good (``stats()["fatal_error"]``).
+        """
+        if self._connection.fatal_error is not None:
+            return False
         return self._outbox.wait_drained(timeout)
 
     def close(
@@ -243,6 +254,7 @@ class TrainingSession:
             )
             return
         self._status = value
+        self._status_message = message
         update = pb.StatusUpdate(status=value, message=message, timestamp_ms=_now_ms())
         if config is not None:
             self.config = TrainingConfig.coerce(config)
@@ -308,7 +320,18 @@ class TrainingSession:
             "bound": self._outbox.bound,
             "image_bytes": self._outbox.image_bytes,
             "reconnects": self._connection.reconnects,
+            # The current problem: None again once the server accepts the session after an outage.
             "last_error": self._connection.fatal_error or self._connection.last_error,
+            # The last problem it recovered from, and when (time.time()).
+            "recovered_error": self._connection.recovered_error,
+            "recovered_at": self._connection.recovered_at,
+            # Set when the server refused the session for good: another trainer holds it
+            # (ALREADY_EXISTS) or a newer stream of this session replaced this one (ABORTED).
+            # Nothing is retried or delivered after it.
+            "fatal_error": self._connection.fatal_error,
+            "highest_acked": self._outbox.highest_acked,
+            "commands_expired": self._commands.expired,
+            "writer_conflicts": self._writer_conflicts,
         }
 
     # -- internals -----------------------------------------------------------------------------
@@ -327,14 +350,32 @@ class TrainingSession:
             client_version=__version__,
             config=self.config.to_proto(),
             timestamp_ms=_now_ms(),
+            resume_token=self._connection.resume_token,
+            resume_from_sequence=self._outbox.highest_acked,
         )
 
     def _on_registered(self, response: pb.SessionResponse) -> None:
         self._server_config = response.server_config
         if self._buffer_size is None and response.server_config.buffer_size > 0:
             self._outbox.set_bound(response.server_config.buffer_size)
+        if self._registered.is_set():
+            self._resend_status()
         self._registered.set()
         self._report_drops()
+
+    def _resend_status(self) -> None:
+        """After a re-registration, tells the server the current status and config again.
+
+        The server may be a new one that knows only the session id (it shows INITIALIZING) and gets
+        only what was unacknowledged. Queued after the replay, this is the last status it applies.
+        """
+        if self._status in (pb.TRAINING_STATUS_UNKNOWN, *_FINAL_STATUSES):
+            return  # nothing to say yet, or the final status is already queued or acknowledged
+        update = pb.StatusUpdate(
+            status=self._status, message=self._status_message, timestamp_ms=_now_ms()
+        )
+        update.config.CopyFrom(self.config.to_proto())
+        self._outbox.add(Entry(KIND_STATUS, self._request(status_update=update)))
 
     def _report_drops(self) -> None:
         """Tells the dashboard, in a status message, what the buffer dropped while the server was away."""
@@ -357,7 +398,24 @@ class TrainingSession:
             self._commands.apply(response.command)
         elif kind == "error":
             self._errors.append(response.error)
-            log.warning("trainwatch: server rejected a message: %s", response.error.message)
+            if response.error.code == pb.ERROR_CODE_SESSION_CONFLICT:
+                self._writer_conflict(response.error)
+            else:
+                log.warning("trainwatch: server rejected a message: %s", response.error.message)
+
+    def _writer_conflict(self, error: pb.ErrorResponse) -> None:
+        """Another trainer was refused on this session: counted always, logged once per burst."""
+        self._writer_conflicts += 1
+        now = time.monotonic()
+        quiet = now - self._last_writer_conflict > WRITER_CONFLICT_QUIET
+        self._last_writer_conflict = now
+        if quiet:
+            log.warning(
+                "trainwatch: another trainer tried to write session %s and was refused (%d so far): %s",
+                self.session_id,
+                self._writer_conflicts,
+                error.message,
+            )
 
     def _send_result(self, result: pb.CommandResult) -> None:
         self._outbox.add(Entry(KIND_COMMAND_RESULT, self._request(command_result=result)))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Deque, List, Tuple
+import logging
+import time
+from typing import Any, Callable, Deque, List, Optional, Tuple
 
 from .gate import Gate
 from .gen.telemetry.v1 import telemetry_pb2 as pb
@@ -12,6 +14,21 @@ CommandHandler = Callable[[pb.ControlCommand], Any]
 
 REMEMBERED_COMMANDS = 256
 """Command ids remembered so a redelivered command is not applied twice."""
+
+log = logging.getLogger("trainwatch")
+
+
+def command_expired(command: pb.ControlCommand, now_ms: Optional[int] = None) -> bool:
+    """True when ``command`` carries a deadline (``expires_at_ms``) that has passed.
+
+    The deadline is on the server's clock and ``now_ms`` on the trainer's: this assumes the two are
+    kept in step (NTP) to well within the command timeout (10 s by default). A trainer clock that runs
+    behind accepts late commands for that much longer; one that runs ahead expires them early.
+    """
+    if command.expires_at_ms <= 0:
+        return False
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    return now > command.expires_at_ms
 
 
 class CommandProcessor:
@@ -35,11 +52,32 @@ class CommandProcessor:
         self._send_result = send_result
         self.handlers: List[CommandHandler] = []
         self._seen: Deque[str] = collections.deque(maxlen=REMEMBERED_COMMANDS)
+        self.expired = 0
+        """Commands that arrived after their deadline and were answered as expired, not applied."""
 
     def apply(self, command: pb.ControlCommand) -> None:
         if command.command_id and command.command_id in self._seen:
             return  # redelivered after a reconnect: its result is already queued
         self._seen.append(command.command_id)
+        now_ms = int(time.time() * 1000)
+        if command_expired(command, now_ms):
+            # The dashboard was already told it timed out: applying it now would surprise everyone.
+            self.expired += 1
+            message = (
+                f"not applied: received {now_ms - command.expires_at_ms} ms after its deadline "
+                "(the dashboard had stopped waiting)"
+            )
+            log.warning("trainwatch: command %s %s", command.command_id, message)
+            self._send_result(
+                pb.CommandResult(
+                    command_id=command.command_id,
+                    success=False,
+                    message=message,
+                    status=self._current_status(),
+                    expired=True,
+                )
+            )
+            return
         success, message = True, ""
         try:
             for handler in list(self.handlers):

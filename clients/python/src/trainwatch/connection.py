@@ -22,8 +22,20 @@ from .gen.telemetry.v1 import telemetry_pb2_grpc as rpc
 
 log = logging.getLogger("trainwatch")
 
-# Codes that mean "this registration will never work": retrying cannot help.
-_FATAL_REGISTER_CODES = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED)
+# Codes that mean "this registration will never work": retrying cannot help. ALREADY_EXISTS:
+# another trainer is streaming to this session (a run needs its own session id).
+_FATAL_REGISTER_CODES = (
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.UNIMPLEMENTED,
+    grpc.StatusCode.ALREADY_EXISTS,
+)
+
+# Codes that end a stream for good: ALREADY_EXISTS, another trainer holds the session; ABORTED, a
+# newer stream presenting this session's resume token replaced this one.
+_FATAL_STREAM_CODES = (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED)
+
+RESUME_TOKEN_METADATA = "trainwatch-resume-token"
+"""Call metadata that proves a stream comes from the trainer holding the session."""
 
 
 @dataclass
@@ -106,7 +118,14 @@ class Connection:
         self.connected = threading.Event()
         self.reconnects = 0
         self.fatal_error: Optional[str] = None
+        """Why the server refused the session for good; set once, and nothing is retried after it."""
         self.last_error: Optional[str] = None
+        """The current problem; cleared once the server accepts the session again."""
+        self.recovered_error: Optional[str] = None
+        """The last problem the connection recovered from, and when (``recovered_at``, time.time())."""
+        self.recovered_at: Optional[float] = None
+        self.resume_token = ""
+        """SessionResponse.resume_token, kept across reconnects and presented on each one."""
 
     def start(self) -> None:
         self._thread.start()
@@ -163,6 +182,11 @@ class Connection:
                 attempt += 1
                 continue
             self.session_id = response.session_id
+            if response.resume_token:
+                self.resume_token = response.resume_token
+            if self.last_error is not None:
+                self.recovered_error, self.recovered_at = self.last_error, time.time()
+                self.last_error = None
             if response.server_config.heartbeat_interval_ms > 0:
                 self.heartbeat_interval = response.server_config.heartbeat_interval_ms / 1000.0
             replay = self._outbox.rewind(response.last_sequence)
@@ -176,6 +200,8 @@ class Connection:
             )
             if self._stream_once():
                 attempt = 0
+            if self.fatal_error is not None:
+                return
             if not self._closing.is_set():
                 self._sleep_backoff(attempt)
                 attempt += 1
@@ -186,7 +212,8 @@ class Connection:
         self._stream = stream
         answered = False
         try:
-            call = self._stub.StreamMetrics(self._requests(stream))
+            metadata = ((RESUME_TOKEN_METADATA, self.resume_token),) if self.resume_token else None
+            call = self._stub.StreamMetrics(self._requests(stream), metadata=metadata)
             stream.call = call
             self.connected.set()
             for response in call:
@@ -195,7 +222,11 @@ class Connection:
         except grpc.RpcError as error:
             if not self._closing.is_set():
                 self.last_error = f"stream: {error.code()}: {error.details()}"
-                log.info("trainwatch: stream ended (%s); reconnecting", self.last_error)
+                if error.code() in _FATAL_STREAM_CODES:
+                    self.fatal_error = self.last_error
+                    log.error("trainwatch: giving up, the server ended the session: %s", self.last_error)
+                else:
+                    log.info("trainwatch: stream ended (%s); reconnecting", self.last_error)
         finally:
             self.connected.clear()
             with self._take_lock:
