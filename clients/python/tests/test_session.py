@@ -44,7 +44,9 @@ def test_registers_and_reports_server_limits(server: ServerProcess, dashboard: D
         summary = dashboard.session(session.session_id)
         assert summary.status == pb.TRAINING_STATUS_INITIALIZING and summary.status_message == "loading data"
         assert summary.client_name == "trainwatch-python"
-        assert summary.config.class_names == CLASSES
+        # Summaries leave class lists out; the snapshot carries them.
+        assert summary.class_count == len(CLASSES)
+        assert dashboard.snapshot(session.session_id).session.config.class_names == CLASSES
         assert summary.connection == dpb.CONNECTION_STATE_CONNECTED
     finally:
         session.close()

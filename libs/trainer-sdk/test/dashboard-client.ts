@@ -8,9 +8,11 @@ import {
   WatchSessionRequestSchema,
   toGrpcMethodDefinition,
   type SendCommandResponse,
+  type SessionSnapshot,
   type SessionSummary,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
+import { waitFor } from '@trainwatch/testing';
 
 const list = toGrpcMethodDefinition(DashboardService.method.listSessions);
 const send = toGrpcMethodDefinition(DashboardService.method.sendCommand);
@@ -41,6 +43,21 @@ export class DashboardClient {
 
   async session(sessionId: string): Promise<SessionSummary | undefined> {
     return (await this.sessions()).find((s) => s.sessionId === sessionId);
+  }
+
+  /** The first event of a watch: the snapshot, which carries what summaries leave out (class names). */
+  async snapshot(sessionId: string): Promise<SessionSnapshot> {
+    const watching = this.watch(sessionId);
+    try {
+      const first = await waitFor(() => watching.events[0]?.event, {
+        what: `the snapshot of ${sessionId}`,
+      });
+      if (first.case !== 'snapshot')
+        throw new Error(`the first event of ${sessionId} is ${first.case}`);
+      return first.value;
+    } finally {
+      watching.stop();
+    }
   }
 
   async command(

@@ -70,9 +70,11 @@ describe('TrainingSession against the real server', () => {
         batchSize: 8,
         modelName: 'm',
         datasetName: 'd',
-        classNames: CLASSES,
       },
+      classCount: CLASSES.length,
     });
+    // Summaries leave class lists out; the snapshot carries them.
+    expect((await dashboard.snapshot('int-register')).session?.config?.classNames).toEqual(CLASSES);
     // Images are shrunk to the server's limit, and the server accepts them.
     const image = session.encodeImage({
       width: 200,
