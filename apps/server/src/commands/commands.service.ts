@@ -22,7 +22,7 @@ import {
 } from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
-import { FanOutService } from '../fan-out/fan-out.service';
+import { SessionEventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { SessionsService } from '../sessions/sessions.service';
@@ -48,7 +48,7 @@ export class CommandsService implements OnModuleDestroy {
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly sessions: SessionsService,
-    private readonly fanOut: FanOutService,
+    private readonly bus: SessionEventBus,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -114,6 +114,14 @@ export class CommandsService implements OnModuleDestroy {
       );
     }
     return response;
+  }
+
+  /** True when `result` answers a command of this session that still takes a result. */
+  accepts(session: Session, result: CommandResult): boolean {
+    return (
+      this.pending.get(result.commandId)?.session === session ||
+      this.settledByStatus.get(result.commandId) === session
+    );
   }
 
   /** Applies a trainer's CommandResult; false when the id names no pending command of this session. */
@@ -195,7 +203,7 @@ export class CommandsService implements OnModuleDestroy {
 
   private record(session: Session, entry: CommandAuditEntry): void {
     session.recordCommand(entry);
-    this.fanOut.publishScalar(session, { case: 'command', value: entry });
+    void this.bus.emit('command.recorded', { session, entry });
   }
 }
 

@@ -2,6 +2,8 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import {
   CommandAuditEntrySchema,
   EpochDataSchema,
+  LOSS_SERIES,
+  SeriesKind,
   SessionSnapshotSchema,
   TrainingConfigSchema,
 } from '@trainwatch/proto';
@@ -17,7 +19,7 @@ describe('Session.toSnapshot', () => {
   it('keeps everything when it fits', () => {
     const session = new Session('s', 0, { lossHistoryPoints: 16, commandAuditSize: 4 });
     session.addEpoch(create(EpochDataSchema, { epoch: 0, averageLoss: 1 }));
-    session.lossHistory.add(1n, 0.5);
+    session.series.add(LOSS_SERIES, SeriesKind.STEP, 1n, 0.5, 0);
     const snapshot = session.toSnapshot();
     expect(snapshot.epochs).toHaveLength(1);
     expect(snapshot.lossHistory?.steps).toEqual([1n]);
@@ -32,7 +34,7 @@ describe('Session.toSnapshot', () => {
       classNames: Array(MAX_CLASS_NAMES).fill('n'.repeat(MAX_CLASS_NAME_LENGTH)),
     });
     session.statusMessage = '€'.repeat(4096);
-    for (let step = 0; step < 1_000_000; step++) session.lossHistory.add(BigInt(step), step / 7);
+    for (let step = 0; step < 1_000_000; step++) session.series.add(LOSS_SERIES, SeriesKind.STEP, BigInt(step), step / 7, step);
     for (let epoch = 0; epoch < MAX_EPOCHS_KEPT; epoch++) {
       session.addEpoch(create(EpochDataSchema, { epoch, averageLoss: 1.5, averageAccuracy: 0.5 }));
     }
