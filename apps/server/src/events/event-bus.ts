@@ -35,7 +35,10 @@ export class SessionEventBus {
    * finished synchronously (the live path today), else a promise that
    * settles when the asynchronous ones have.
    */
-  emit<E extends SessionEventName>(event: E, payload: SessionEventMap[E]): Promise<void> | undefined {
+  emit<E extends SessionEventName>(
+    event: E,
+    payload: SessionEventMap[E],
+  ): Promise<void> | undefined {
     const list = this.listeners[event] as SessionEventListener<E>[] | undefined;
     if (list === undefined) return undefined;
     let pending: PromiseLike<void>[] | undefined;

@@ -89,7 +89,10 @@ export class FanOutService {
     set.add(watcher);
     if (session.latestImages !== undefined && value.latestImages === undefined) {
       const parts = imageFrameParts(session.latestImages, DASHBOARD_MESSAGE_BUDGET_BYTES);
-      watcher.offerLatest('images', parts.map((part) => this.message(session, { case: 'images', value: part })));
+      watcher.offerLatest(
+        'images',
+        parts.map((part) => this.message(session, { case: 'images', value: part })),
+      );
     }
     return watcher;
   }

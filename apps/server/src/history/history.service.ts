@@ -23,7 +23,13 @@ export class HistoryService {
     bus.on('scalars.applied', ({ session, scalars, timestampMs }) => {
       const values = scalars.values;
       for (const name in values) {
-        session.series.add(name, SeriesKind.STEP, scalars.step, values[name] as number, timestampMs);
+        session.series.add(
+          name,
+          SeriesKind.STEP,
+          scalars.step,
+          values[name] as number,
+          timestampMs,
+        );
       }
     });
     bus.on('epoch.applied', ({ session, epoch, timestampMs }) => {

@@ -80,7 +80,8 @@ export class SeriesHistory {
       }
       return;
     }
-    if (this.buckets === this.count.length) this.resize(Math.min(this.count.length * 2, this.maxBuckets + 1));
+    if (this.buckets === this.count.length)
+      this.resize(Math.min(this.count.length * 2, this.maxBuckets + 1));
     const index = this.buckets;
     this.count[index] = 1;
     this.minValue[index] = this.maxValue[index] = value;
@@ -97,7 +98,8 @@ export class SeriesHistory {
   setMaxPoints(maxPoints: number): void {
     this.maxBuckets = bucketsFor(maxPoints);
     while (this.buckets > this.maxBuckets) this.compact();
-    if (this.count.length > this.maxBuckets + 1) this.resize(Math.max(this.buckets, INITIAL_BUCKETS));
+    if (this.count.length > this.maxBuckets + 1)
+      this.resize(Math.max(this.buckets, INITIAL_BUCKETS));
   }
 
   /**
@@ -127,10 +129,13 @@ export class SeriesHistory {
         const push = (which: 'min' | 'max', index: number) => {
           steps.push((which === 'min' ? this.minStep : this.maxStep)[index] as bigint);
           values.push((which === 'min' ? this.minValue : this.maxValue)[index] as number);
-          timestampsMs.push(BigInt((which === 'min' ? this.minTime : this.maxTime)[index] as number));
+          timestampsMs.push(
+            BigInt((which === 'min' ? this.minTime : this.maxTime)[index] as number),
+          );
         };
         push(minFirst ? 'min' : 'max', minFirst ? min : max);
-        if (min !== max || minStep !== maxStep) push(minFirst ? 'max' : 'min', minFirst ? max : min);
+        if (min !== max || minStep !== maxStep)
+          push(minFirst ? 'max' : 'min', minFirst ? max : min);
       }
     }
     return create(SeriesHistorySchema, {

@@ -1,4 +1,8 @@
-import { LOSS_SERIES, SeriesKind, type SeriesHistory as SeriesHistoryMessage } from '@trainwatch/proto';
+import {
+  LOSS_SERIES,
+  SeriesKind,
+  type SeriesHistory as SeriesHistoryMessage,
+} from '@trainwatch/proto';
 import { MIN_SERIES_HISTORY_POINTS } from '../common/limits';
 import { SeriesHistory } from './series-history';
 
@@ -57,7 +61,9 @@ export class SessionSeries {
   /** Every series as a message, ordered by name, each with at most `maxPointsPerSeries` points. */
   toMessages(maxPointsPerSeries = Number.POSITIVE_INFINITY): SeriesHistoryMessage[] {
     const names = [...this.byName.keys()].sort();
-    return names.map((name) => (this.byName.get(name) as SeriesHistory).toMessage(maxPointsPerSeries));
+    return names.map((name) =>
+      (this.byName.get(name) as SeriesHistory).toMessage(maxPointsPerSeries),
+    );
   }
 
   /** Points kept by the series with the most (what a snapshot would carry for it). */
@@ -82,7 +88,8 @@ export class SessionSeries {
     );
     if (share < this.pointsPerSeries) {
       this.pointsPerSeries = share;
-      for (const [other, series] of this.byName) if (other !== LOSS_SERIES) series.setMaxPoints(share);
+      for (const [other, series] of this.byName)
+        if (other !== LOSS_SERIES) series.setMaxPoints(share);
     }
     const series = new SeriesHistory(name, kind, this.pointsPerSeries);
     this.byName.set(name, series);

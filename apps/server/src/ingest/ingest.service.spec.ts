@@ -71,10 +71,7 @@ describe('IngestService', () => {
       sequence: 1n,
       payload: { case: 'batchData', value: { batchIdx: 0, batchLoss: Number.NaN } },
     });
-    expect(apply(bad).map((response) => response.payload.case)).toEqual([
-      'error',
-      'ack',
-    ]);
+    expect(apply(bad).map((response) => response.payload.case)).toEqual(['error', 'ack']);
     expect(apply(bad).map((response) => response.payload.case)).toEqual(['ack']);
   });
 
@@ -135,7 +132,9 @@ describe('IngestService', () => {
         sequence,
         payload: { case: 'batchData', value: { batchIdx, batchLoss: 1, metrics } },
       });
-    expect(apply(named(1n, 0, { lr: 0.1, grad_norm: Number.NaN })).map((r) => r.payload.case)).toEqual(['ack']);
+    expect(
+      apply(named(1n, 0, { lr: 0.1, grad_norm: Number.NaN })).map((r) => r.payload.case),
+    ).toEqual(['ack']);
     expect(session.series.get('grad_norm')?.toMessage().values).toEqual([Number.NaN]);
     const bad = apply(named(2n, 1, { ok: 1, 'bad name': 2 }));
     expect(bad[0]?.payload.value).toMatchObject({

@@ -19,7 +19,12 @@ import type { Session } from '../sessions/session';
 import { SessionsService, type WriterClaim } from '../sessions/sessions.service';
 import type { TrainerLink } from '../sessions/trainer-link';
 import { IngestStep } from './ingest-step';
-import { PAYLOAD_KINDS, type PayloadCase, type PayloadKind, type PayloadValue } from './payload-kinds';
+import {
+  PAYLOAD_KINDS,
+  type PayloadCase,
+  type PayloadKind,
+  type PayloadValue,
+} from './payload-kinds';
 import type { Rejection } from './payload-validation';
 import { checkSequenceJump } from './sequence-window';
 

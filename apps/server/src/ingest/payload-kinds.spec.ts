@@ -1,9 +1,16 @@
-import { MetricsRequestSchema, WATCH_EVENT_DELIVERY, WatchSessionResponseSchema } from '@trainwatch/proto';
+import {
+  MetricsRequestSchema,
+  WATCH_EVENT_DELIVERY,
+  WatchSessionResponseSchema,
+} from '@trainwatch/proto';
 import { WATCH_EVENT_KINDS } from '../fan-out/watch-event-kinds';
 import { PAYLOAD_KINDS } from './payload-kinds';
 
 /** The fields of a message's oneof, read from the generated descriptor (what the contract says now). */
-function oneofCases(schema: typeof MetricsRequestSchema | typeof WatchSessionResponseSchema, oneof: string) {
+function oneofCases(
+  schema: typeof MetricsRequestSchema | typeof WatchSessionResponseSchema,
+  oneof: string,
+) {
   const found = schema.oneofs.find((candidate) => candidate.name === oneof);
   if (found === undefined) throw new Error(`${schema.typeName} has no oneof ${oneof}`);
   return found.fields.map((field) => field.localName).sort();

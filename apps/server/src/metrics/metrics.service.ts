@@ -98,9 +98,10 @@ export class MetricsService {
     for (const [name, { help, read }] of this.counters)
       metric(name, 'counter', help, [['', read()]]);
     for (const [name, { help, label, read }] of this.labelledCounters) {
-      const samples = Object.entries(read()).map(
-        ([value, count]): [string, number] => [`{${label}="${value}"}`, count],
-      );
+      const samples = Object.entries(read()).map(([value, count]): [string, number] => [
+        `{${label}="${value}"}`,
+        count,
+      ]);
       metric(name, 'counter', help, samples);
     }
     metric('messages_in_total', 'counter', 'Trainer messages received.', [['', this.messagesIn]]);

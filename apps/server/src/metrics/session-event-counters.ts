@@ -21,7 +21,12 @@ export class SessionEventCounters {
     bus.on('batch.applied', ({ batch }) => void (this.namedValues += countOf(batch.metrics)));
     bus.on('epoch.applied', ({ epoch }) => void (this.namedValues += countOf(epoch.metrics)));
     bus.on('scalars.applied', ({ scalars }) => void (this.namedValues += countOf(scalars.values)));
-    metrics.labelledCounter('session_events_total', 'Session events by kind.', 'event', () => this.counts);
+    metrics.labelledCounter(
+      'session_events_total',
+      'Session events by kind.',
+      'event',
+      () => this.counts,
+    );
     metrics.counter(
       'named_values_total',
       'Named values (metrics, scalars, system series) applied to series.',

@@ -65,7 +65,10 @@ export function runMetadataProblem(
  * watchers is never changed): hyperparameters merge by name, tags are added
  * (or replace the run's when replace_tags), a set note replaces the note.
  */
-export function mergeRunMetadata(current: RunMetadata | undefined, update: RunMetadata): RunMetadata {
+export function mergeRunMetadata(
+  current: RunMetadata | undefined,
+  update: RunMetadata,
+): RunMetadata {
   return create(RunMetadataSchema, {
     hyperparameters: { ...current?.hyperparameters, ...update.hyperparameters },
     tags: mergedTags(update, current),
