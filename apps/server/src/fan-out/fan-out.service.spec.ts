@@ -13,11 +13,11 @@ describe('FanOutService', () => {
     const fanOut = new FanOutService(loadServerConfig({}), metrics, bus);
     const session = new Session('s', 0, { lossHistoryPoints: 16, commandAuditSize: 4 });
     const epoch = (n: number) => create(EpochDataSchema, { epoch: n });
-    bus.emit('epoch.applied', { session, epoch: epoch(0), timestampMs: 0 });
+    void bus.emit('epoch.applied', { session, epoch: epoch(0), timestampMs: 0 });
     const watcher = fanOut.watch(session);
-    bus.emit('images.received', { session, frame: create(ImageFrameSchema, { batchIdx: 1 }) });
-    bus.emit('images.received', { session, frame: create(ImageFrameSchema, { batchIdx: 2 }) });
-    bus.emit('epoch.applied', { session, epoch: epoch(1), timestampMs: 0 });
+    void bus.emit('images.received', { session, frame: create(ImageFrameSchema, { batchIdx: 1 }) });
+    void bus.emit('images.received', { session, frame: create(ImageFrameSchema, { batchIdx: 2 }) });
+    void bus.emit('epoch.applied', { session, epoch: epoch(1), timestampMs: 0 });
     const events = [await watcher.next(), await watcher.next(), await watcher.next()];
     expect(events.map((event) => [event?.event.case, event?.cursor])).toEqual([
       ['snapshot', 1n],

@@ -65,7 +65,7 @@ describe('IngestService', () => {
   });
 
   it('a rejected message still advances the sequence, so its replay is a duplicate, not a second error', () => {
-    const { apply, session } = setup();
+    const { apply } = setup();
     const bad = create(MetricsRequestSchema, {
       sessionId: 's',
       sequence: 1n,
