@@ -3,8 +3,10 @@ import { CommandsModule } from './commands/commands.module';
 import { ConfigModule } from './config/config.module';
 import type { ServerSettings } from './config/server-config';
 import { DashboardModule } from './dashboard/dashboard.module';
+import { EventsModule } from './events/events.module';
 import { FanOutModule } from './fan-out/fan-out.module';
 import { HealthModule } from './health/health.module';
+import { HistoryModule } from './history/history.module';
 import { HttpModule } from './http/http.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -18,8 +20,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(settings),
+        EventsModule,
         MetricsModule,
         FanOutModule,
+        HistoryModule,
         SessionsModule,
         CommandsModule,
         IngestModule,

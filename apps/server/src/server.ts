@@ -13,6 +13,7 @@ import {
 } from '@trainwatch/proto';
 import { AppModule } from './app.module';
 import { errors } from './common/app-error';
+import { AppExceptionFilter } from './common/app-exception.filter';
 import { withCompatibilityPaths } from './common/compatibility-paths';
 import { answerUnknownMethods } from './common/grpc-unknown-method';
 import { instrumentPackageDefinition } from './common/instrumented-definition';
@@ -98,6 +99,8 @@ export async function startServer(
     abortOnError: false,
   });
   const metrics = app.get(MetricsService);
+  // One filter for HTTP and, through inheritAppConfig, every gRPC handler.
+  app.useGlobalFilters(new AppExceptionFilter(app.getHttpAdapter()));
   app.connectMicroservice(grpcOptions(settings, metrics), { inheritAppConfig: true });
   app.use(
     grpcWebMiddleware(app.get(DashboardService), metrics, {

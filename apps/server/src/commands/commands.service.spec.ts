@@ -11,6 +11,7 @@ import {
 } from '@trainwatch/proto';
 import { MAX_PENDING_COMMANDS } from '../common/limits';
 import { loadServerConfig } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionsService } from '../sessions/sessions.service';
@@ -23,9 +24,10 @@ import {
 function setup() {
   const settings = loadServerConfig({ COMMAND_TIMEOUT_MS: '50', COMMAND_AUDIT_SIZE: '500' });
   const metrics = new MetricsService();
-  const fanOut = new FanOutService(settings, metrics);
-  const sessions = new SessionsService(settings, fanOut, metrics);
-  const commands = new CommandsService(settings, sessions, fanOut, metrics);
+  const bus = new SessionEventBus();
+  const fanOut = new FanOutService(settings, metrics, bus);
+  const sessions = new SessionsService(settings, fanOut, metrics, bus);
+  const commands = new CommandsService(settings, sessions, bus, metrics);
   const { session } = sessions.register(
     create(SessionInfoSchema, {
       sessionId: 's',

@@ -22,7 +22,7 @@ import {
 } from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
-import { FanOutService } from '../fan-out/fan-out.service';
+import { SessionEventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { SessionsService } from '../sessions/sessions.service';
@@ -60,7 +60,7 @@ export class CommandsService implements OnModuleDestroy {
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly sessions: SessionsService,
-    private readonly fanOut: FanOutService,
+    private readonly bus: SessionEventBus,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -134,6 +134,18 @@ export class CommandsService implements OnModuleDestroy {
       );
     }
     return response;
+  }
+
+  /**
+   * True when `result` answers a command of this session that still takes a
+   * result: pending, completed by a status report, or timed out recently.
+   */
+  accepts(session: Session, result: CommandResult): boolean {
+    return (
+      this.pending.get(result.commandId)?.session === session ||
+      this.settledByStatus.get(result.commandId) === session ||
+      this.timedOut.get(session)?.has(result.commandId) === true
+    );
   }
 
   /**
@@ -276,7 +288,7 @@ export class CommandsService implements OnModuleDestroy {
 
   private record(session: Session, entry: CommandAuditEntry): void {
     session.recordCommand(entry);
-    this.fanOut.publishScalar(session, { case: 'command', value: entry });
+    void this.bus.emit('command.recorded', { session, entry });
   }
 }
 

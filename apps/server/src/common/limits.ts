@@ -3,8 +3,6 @@
  * hold the bounds operators tune; these keep the rest finite.
  */
 
-/** Longest accepted session id and the characters it may use. */
-export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Longest SessionInfo.client_name. */
 export const MAX_CLIENT_NAME_LENGTH = 128;
 /** Longest SessionInfo.client_version. */
@@ -50,8 +48,17 @@ export const DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024;
  * headroom for the response wrapper (cursor, oneof tags, gRPC framing).
  */
 export const DASHBOARD_MESSAGE_BUDGET_BYTES = DEFAULT_CLIENT_RECEIVE_BYTES - 64 * 1024;
-/** Share of a snapshot the loss curve may take; a longer curve is thinned further (min/max kept). */
-export const SNAPSHOT_LOSS_HISTORY_BYTES = 1024 * 1024;
+/**
+ * Share of a snapshot every series together may take (`series`, and the
+ * loss again as `loss_history`); past it each series is thinned to the same
+ * number of points (min/max kept), down to none (name, kind and count only).
+ */
+export const SNAPSHOT_SERIES_BYTES = 2 * 1024 * 1024;
+/**
+ * Points a series other than loss keeps however many series share
+ * SERIES_HISTORY_POINTS_TOTAL (a chart of fewer says little).
+ */
+export const MIN_SERIES_HISTORY_POINTS = 16;
 /** Longest Prediction.predicted_label shown to watchers (longer labels are cut, as class names are). */
 export const MAX_WATCHED_LABEL_LENGTH = MAX_CLASS_NAME_LENGTH;
 /** ListSessions page size when the request leaves it 0. */

@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_METRICS_PER_MESSAGE, DEFAULT_MAX_SERIES } from '@trainwatch/proto';
+
 /**
  * Every setting the server reads, from environment variables with defaults.
  * Deployment files (docker-compose.yml, envoy.yaml) are checked against this
@@ -28,6 +30,14 @@ export interface ServerSettings {
   watcherQueueSize: number;
   /** Points kept in a session's downsampled loss history. */
   lossHistoryPoints: number;
+  /** Points kept of any other series, while few series share SERIES_HISTORY_POINTS_TOTAL. */
+  seriesHistoryPoints: number;
+  /** Points kept across a session's series other than loss (each keeps at least 16). */
+  seriesHistoryPointsTotal: number;
+  /** Distinct series one session may have, loss included (ServerConfig.max_series). */
+  maxSeriesPerSession: number;
+  /** Named values one message may carry (ServerConfig.max_metrics_per_message). */
+  maxMetricsPerMessage: number;
   /** Entries kept in a session's command audit log. */
   commandAuditSize: number;
   /** Sessions kept in memory; the oldest finished ones are evicted first. */
@@ -67,6 +77,10 @@ export const SERVER_ENV_VARS = [
   'MAX_MESSAGE_BYTES',
   'WATCHER_QUEUE_SIZE',
   'LOSS_HISTORY_POINTS',
+  'SERIES_HISTORY_POINTS',
+  'SERIES_HISTORY_POINTS_TOTAL',
+  'MAX_SERIES_PER_SESSION',
+  'MAX_METRICS_PER_MESSAGE',
   'COMMAND_AUDIT_SIZE',
   'MAX_SESSIONS',
   'IMAGE_MEMORY_BUDGET_BYTES',
@@ -125,6 +139,17 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     watcherQueueSize: integer(env, 'WATCHER_QUEUE_SIZE', 4096, 1, 10_000_000),
     lossHistoryPoints: integer(env, 'LOSS_HISTORY_POINTS', 4000, 16, 1_000_000),
+    seriesHistoryPoints: integer(env, 'SERIES_HISTORY_POINTS', 4000, 16, 1_000_000),
+    // 100,000 points (~2.4 MB in a snapshot) keep 25 series at full resolution, 1,000 at 100 points.
+    seriesHistoryPointsTotal: integer(env, 'SERIES_HISTORY_POINTS_TOTAL', 100_000, 16, 100_000_000),
+    maxSeriesPerSession: integer(env, 'MAX_SERIES_PER_SESSION', DEFAULT_MAX_SERIES, 1, 100_000),
+    maxMetricsPerMessage: integer(
+      env,
+      'MAX_METRICS_PER_MESSAGE',
+      DEFAULT_MAX_METRICS_PER_MESSAGE,
+      1,
+      100_000,
+    ),
     commandAuditSize: integer(env, 'COMMAND_AUDIT_SIZE', 200, 1, 1_000_000),
     maxSessions: integer(env, 'MAX_SESSIONS', 1000, 1, 1_000_000),
     imageMemoryBudgetBytes: integer(

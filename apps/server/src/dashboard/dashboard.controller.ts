@@ -1,4 +1,4 @@
-import { Controller, UseFilters } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import {
@@ -10,13 +10,11 @@ import {
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import type { Observable } from 'rxjs';
-import { GrpcErrorFilter } from '../common/grpc-error.filter';
 import { DashboardService } from './dashboard.service';
 import { pumpToGrpc } from './watch-streams';
 
 /** Binds DashboardService to native gRPC; one line per method. */
 @Controller()
-@UseFilters(GrpcErrorFilter)
 export class DashboardController {
   constructor(private readonly dashboard: DashboardService) {}
 

@@ -7,6 +7,7 @@ import {
 } from '@trainwatch/proto';
 import { CommandsService } from '../commands/commands.service';
 import { loadServerConfig } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionsService } from '../sessions/sessions.service';
@@ -15,12 +16,13 @@ import { DashboardService } from './dashboard.service';
 describe('DashboardService', () => {
   const settings = loadServerConfig({});
   const metrics = new MetricsService();
-  const fanOut = new FanOutService(settings, metrics);
-  const sessions = new SessionsService(settings, fanOut, metrics);
+  const bus = new SessionEventBus();
+  const fanOut = new FanOutService(settings, metrics, bus);
+  const sessions = new SessionsService(settings, fanOut, metrics, bus);
   const dashboard = new DashboardService(
     sessions,
     fanOut,
-    new CommandsService(settings, sessions, fanOut, metrics),
+    new CommandsService(settings, sessions, bus, metrics),
   );
   const register = (sessionId: string, now: number) =>
     sessions.register(

@@ -48,7 +48,7 @@ export function pumpToGrpc(watcher: Watcher, call: WatchCall): Observable<never>
     };
     pump().then(
       () => subscriber.complete(),
-      // The controller's GrpcErrorFilter maps the AppError to its status.
+      // The global AppExceptionFilter maps the error to its status.
       (error: unknown) => subscriber.error(error),
     );
     return () => {

@@ -1,30 +1,36 @@
 import { create } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  WATCH_EVENT_DELIVERY,
   WatchSessionResponseSchema,
-  type ImageFrame,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import type { AppError } from '../common/app-error';
 import { DASHBOARD_MESSAGE_BUDGET_BYTES } from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
+import type { SessionEventName } from '../events/session-events';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { imageFrameParts } from './image-frame-parts';
-import { Watcher } from './watcher';
+import { Watcher, type LatestWinsCase } from './watcher';
+import { WATCH_EVENT_KINDS, type WatchCase, type WatchValue } from './watch-event-kinds';
 
-/** A scalar event as services publish it (the cursor is assigned here). */
-export type ScalarEvent = Exclude<
+/** A watch event published by kind and value (the cursor is assigned here). */
+export type PublishedEvent = Exclude<
   WatchSessionResponse['event'],
-  { case: 'snapshot' | 'images' | 'keepalive' | undefined }
+  { case: 'snapshot' | 'keepalive' | undefined }
 >;
 
 /**
- * Delivers a session's events to its watchers. Scalar events get the
- * session's next cursor and go into every watcher's bounded queue; image
- * frames go into every watcher's latest-wins slot. Publishing never blocks
- * and never waits for a watcher.
+ * Delivers a session's events to its watchers. It listens on the session
+ * event bus for every kind in WATCH_EVENT_KINDS; lossless events get the
+ * session's next cursor and go into every watcher's bounded queue,
+ * latest-wins ones into every watcher's slot of their kind (as
+ * WATCH_EVENT_DELIVERY says). Each event is built once and the same object
+ * goes to every watcher, so it is encoded once for all of them. Publishing
+ * never blocks and never waits for a watcher.
  */
 @Injectable()
 export class FanOutService {
@@ -33,8 +39,10 @@ export class FanOutService {
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly metrics: MetricsService,
+    bus: SessionEventBus,
   ) {
     metrics.gauge('watchers', 'Open watch streams.', () => this.watcherCount);
+    for (const kind of Object.keys(WATCH_EVENT_KINDS) as WatchCase[]) this.listen(bus, kind);
   }
 
   get watcherCount(): number {
@@ -66,7 +74,9 @@ export class FanOutService {
       this.settings.watcherQueueSize,
       this.settings.heartbeatIntervalMs,
       {
-        onImageFrameDropped: () => (this.metrics.droppedImageFrames += 1),
+        onLatestDropped: (kind) => {
+          if (kind === 'images') this.metrics.droppedImageFrames += 1;
+        },
         onOverflow: () => (this.metrics.watcherOverflows += 1),
         onClosed: (closed) => this.forget(closed),
       },
@@ -78,32 +88,34 @@ export class FanOutService {
     }
     set.add(watcher);
     if (session.latestImages !== undefined && value.latestImages === undefined) {
-      watcher.offerImages(this.imageEvents(session, session.latestImages));
+      const parts = imageFrameParts(session.latestImages, DASHBOARD_MESSAGE_BUDGET_BYTES);
+      watcher.offerLatest(
+        'images',
+        parts.map((part) => this.message(session, { case: 'images', value: part })),
+      );
     }
     return watcher;
   }
 
-  publishScalar(session: Session, event: ScalarEvent): void {
-    session.cursor += 1n;
-    const message = create(WatchSessionResponseSchema, { cursor: session.cursor, event });
-    for (const watcher of this.watchersOf(session.id)) watcher.pushScalar(message);
-  }
-
-  publishImages(session: Session, frame: ImageFrame): void {
+  /**
+   * Sends one event to the session's watchers: lossless ones advance the
+   * cursor (also with nobody watching, so a later snapshot's cursor counts
+   * them), latest-wins ones carry the cursor of the last lossless one.
+   */
+  publish(session: Session, event: PublishedEvent, parts?: readonly PublishedEvent[]): void {
+    const kind = event.case;
+    const lossless = WATCH_EVENT_DELIVERY[kind] === 'lossless';
+    if (lossless) session.cursor += 1n;
     const set = this.watchers.get(session.id);
+    // Nobody watching: nothing to build.
     if (set === undefined || set.size === 0) return;
-    const parts = this.imageEvents(session, frame);
-    for (const watcher of [...set]) watcher.offerImages(parts);
-  }
-
-  /** A frame as `images` events, each under the dashboard message budget. */
-  private imageEvents(session: Session, frame: ImageFrame): WatchSessionResponse[] {
-    return imageFrameParts(frame, DASHBOARD_MESSAGE_BUDGET_BYTES).map((part) =>
-      create(WatchSessionResponseSchema, {
-        cursor: session.cursor,
-        event: { case: 'images', value: part },
-      }),
-    );
+    if (lossless) {
+      const message = this.message(session, event);
+      for (const watcher of set) watcher.pushLossless(message);
+      return;
+    }
+    const messages = (parts ?? [event]).map((part) => this.message(session, part));
+    for (const watcher of [...set]) watcher.offerLatest(kind as LatestWinsCase, messages);
   }
 
   /** Closes every watcher of a session (eviction) or of every session (shutdown). */
@@ -113,6 +125,34 @@ export class FanOutService {
         ? [...this.watchers.values()]
         : [this.watchers.get(sessionId) ?? new Set()];
     for (const set of sets) for (const watcher of [...set]) watcher.close(error);
+  }
+
+  private message(session: Session, event: PublishedEvent): WatchSessionResponse {
+    return create(WatchSessionResponseSchema, { cursor: session.cursor, event });
+  }
+
+  /** Subscribes to the session event a watch event kind comes from. */
+  private listen<K extends WatchCase>(bus: SessionEventBus, kind: K): void {
+    const source = WATCH_EVENT_KINDS[kind];
+    if (source.from === 'watch') return;
+    // The registry's type ties `from` to `toValue`; this loop over every kind cannot name the pair.
+    const { from, toValue, parts } = source as unknown as {
+      from: SessionEventName;
+      toValue(payload: { session: Session }): WatchValue<K>;
+      parts?(value: WatchValue<K>): WatchValue<K>[];
+    };
+    bus.on(from, (payload) => {
+      const { session } = payload;
+      if (!this.watchers.has(session.id)) {
+        // Nobody watching: nothing to build, but a lossless event still takes its cursor.
+        if (WATCH_EVENT_DELIVERY[kind] === 'lossless') session.cursor += 1n;
+        return;
+      }
+      const value = toValue(payload);
+      const event = { case: kind, value } as PublishedEvent;
+      const split = parts?.(value).map((part) => ({ case: kind, value: part }) as PublishedEvent);
+      this.publish(session, event, split);
+    });
   }
 
   private forget(watcher: Watcher): void {

@@ -14,7 +14,7 @@ const snapshot = (cursor: bigint) =>
 function hooks(): WatcherHooks & { dropped: number; overflows: number; closed: number } {
   const counts = { dropped: 0, overflows: 0, closed: 0 };
   return Object.assign(counts, {
-    onImageFrameDropped: () => (counts.dropped += 1),
+    onLatestDropped: () => (counts.dropped += 1),
     onOverflow: () => (counts.overflows += 1),
     onClosed: () => (counts.closed += 1),
   });
@@ -24,10 +24,10 @@ describe('Watcher', () => {
   it('holds exactly queueLimit scalar events; one more closes it with RESOURCE_EXHAUSTED', async () => {
     const counts = hooks();
     const watcher = new Watcher('s', snapshot(0n), 4, 60_000, counts);
-    for (let cursor = 1n; cursor <= 3n; cursor++) watcher.pushScalar(batch(cursor));
+    for (let cursor = 1n; cursor <= 3n; cursor++) watcher.pushLossless(batch(cursor));
     expect(watcher.queuedScalars).toBe(4);
     expect(watcher.isClosed).toBe(false);
-    watcher.pushScalar(batch(4n));
+    watcher.pushLossless(batch(4n));
     expect(watcher.isClosed).toBe(true);
     expect(counts.overflows).toBe(1);
     expect(counts.closed).toBe(1);
@@ -38,11 +38,11 @@ describe('Watcher', () => {
   it('delivers scalars in order; image frames are latest-wins and never run ahead of their scalars', async () => {
     const counts = hooks();
     const watcher = new Watcher('s', snapshot(0n), 100, 60_000, counts);
-    watcher.pushScalar(batch(1n));
-    watcher.offerImages([images(1n, 1)]);
-    watcher.pushScalar(batch(2n));
-    watcher.offerImages([images(2n, 2)]);
-    watcher.pushScalar(batch(3n));
+    watcher.pushLossless(batch(1n));
+    watcher.offerLatest('images', [images(1n, 1)]);
+    watcher.pushLossless(batch(2n));
+    watcher.offerLatest('images', [images(2n, 2)]);
+    watcher.pushLossless(batch(3n));
     const seen: string[] = [];
     for (let index = 0; index < 5; index++) {
       const event = await watcher.next();
@@ -59,7 +59,7 @@ describe('Watcher', () => {
     expect(keepalive?.event.case).toBe('keepalive');
     expect(keepalive?.cursor).toBe(7n);
     const pending = watcher.next();
-    watcher.pushScalar(batch(8n));
+    watcher.pushLossless(batch(8n));
     expect((await pending)?.cursor).toBe(8n);
   });
 
@@ -70,7 +70,7 @@ describe('Watcher', () => {
     const pending = watcher.next();
     watcher.close();
     await expect(pending).resolves.toBeUndefined();
-    watcher.pushScalar(batch(1n));
+    watcher.pushLossless(batch(1n));
     expect(watcher.queuedScalars).toBe(0);
     watcher.close();
     expect(counts.closed).toBe(1);

@@ -1,30 +1,45 @@
 import { create } from '@bufbuild/protobuf';
-import { WatchSessionResponseSchema, type WatchSessionResponse } from '@trainwatch/proto';
+import {
+  WATCH_EVENT_DELIVERY,
+  WatchSessionResponseSchema,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
 import { errors, type AppError } from '../common/app-error';
+
+type Delivery = typeof WATCH_EVENT_DELIVERY;
+/** A watch event kind WATCH_EVENT_DELIVERY marks latest-wins. */
+export type LatestWinsCase = {
+  [K in keyof Delivery]: Delivery[K] extends 'latest-wins' ? K : never;
+}[keyof Delivery];
+const LATEST_WINS = (Object.keys(WATCH_EVENT_DELIVERY) as (keyof Delivery)[]).filter(
+  (kind): kind is LatestWinsCase => WATCH_EVENT_DELIVERY[kind] === 'latest-wins',
+);
 
 /** Callbacks a watcher reports to (metrics, registry clean-up). */
 export interface WatcherHooks {
-  onImageFrameDropped(): void;
+  /** An unsent latest-wins value of `kind` was replaced by a newer one. */
+  onLatestDropped(kind: LatestWinsCase): void;
   onOverflow(): void;
   onClosed(watcher: Watcher): void;
 }
 
 /**
- * One watcher's two lanes, pulled by its transport (the gRPC writer or the
- * gRPC-Web generator) only while that transport can write:
- * - scalars: lossless, in cursor order, at most `queueLimit` queued; one more
+ * One watcher's lanes, pulled by its transport (the gRPC writer or the
+ * gRPC-Web generator) only while that transport can write; which lane an
+ * event takes is WATCH_EVENT_DELIVERY (@trainwatch/proto):
+ * - lossless: in cursor order, at most `queueLimit` queued; one more
  *   closes the watcher with RESOURCE_EXHAUSTED (it may watch again and refill
  *   from the snapshot);
- * - images: a single latest-wins slot holding one frame (one event, or the
- *   parts of a frame too large for one message); a newer frame replaces
- *   whatever of the older one is unsent.
+ * - latest-wins: one slot per kind holding one value (one event, or the
+ *   parts of an image frame too large for one message); a newer value
+ *   replaces whatever of the older one is unsent.
  * While idle for `keepaliveMs`, `next()` yields a keepalive.
  */
 export class Watcher {
   private readonly queue: WatchSessionResponse[] = [];
   private queueHead = 0;
-  /** Unsent `images` events of the latest frame, in order. */
-  private latestImages: WatchSessionResponse[] = [];
+  /** Unsent events of the latest value of each latest-wins kind (parts in order). */
+  private latest: { [K in LatestWinsCase]?: WatchSessionResponse[] } = {};
   private closed: { error?: AppError } | undefined;
   private wake: (() => void) | undefined;
   private lastCursor: bigint;
@@ -52,7 +67,7 @@ export class Watcher {
     return this.closed !== undefined;
   }
 
-  pushScalar(event: WatchSessionResponse): void {
+  pushLossless(event: WatchSessionResponse): void {
     if (this.closed) return;
     if (this.queuedScalars >= this.queueLimit) {
       this.hooks.onOverflow();
@@ -68,11 +83,11 @@ export class Watcher {
     this.notify();
   }
 
-  /** Offers a frame: its `images` events (parts), all with the same cursor. */
-  offerImages(parts: readonly WatchSessionResponse[]): void {
+  /** Offers the latest value of a latest-wins kind: its events (parts), all with the same cursor. */
+  offerLatest(kind: LatestWinsCase, parts: readonly WatchSessionResponse[]): void {
     if (this.closed || parts.length === 0) return;
-    if (this.latestImages.length > 0) this.hooks.onImageFrameDropped();
-    this.latestImages = [...parts];
+    if ((this.latest[kind]?.length ?? 0) > 0) this.hooks.onLatestDropped(kind);
+    this.latest[kind] = [...parts];
     this.notify();
   }
 
@@ -82,7 +97,7 @@ export class Watcher {
     this.closed = error === undefined ? {} : { error };
     this.queue.length = 0;
     this.queueHead = 0;
-    this.latestImages = [];
+    this.latest = {};
     this.notify();
     this.hooks.onClosed(this);
   }
@@ -116,13 +131,16 @@ export class Watcher {
     }
   }
 
-  /** Scalars in order; an image frame goes out once every scalar it follows has. */
+  /** Lossless events in order; a latest-wins value goes out once every lossless event it follows has. */
   private take(): WatchSessionResponse | undefined {
     const head = this.queue[this.queueHead];
-    const images = this.latestImages[0];
-    if (images !== undefined && (head === undefined || head.cursor > images.cursor)) {
-      this.latestImages.shift();
-      return images;
+    for (const kind of LATEST_WINS) {
+      const parts = this.latest[kind];
+      const first = parts?.[0];
+      if (first !== undefined && (head === undefined || head.cursor > first.cursor)) {
+        parts?.shift();
+        return first;
+      }
     }
     if (head === undefined) return undefined;
     this.queueHead += 1;

@@ -14,6 +14,7 @@ import {
 } from '@connectrpc/connect-node';
 import { DashboardService as DashboardServiceDesc } from '@trainwatch/proto';
 import { toConnectError } from '../common/app-error';
+import { asAppError } from '../common/app-exception.filter';
 import { servedMethods, unknownMethodMessage } from '../common/unknown-method';
 import type { DashboardService } from '../dashboard/dashboard.service';
 import { iterateWatcher } from '../dashboard/watch-streams';
@@ -34,8 +35,13 @@ const GRPC_WEB_CONTENT_TYPE = /^application\/grpc-web/i;
 const ELSEWHERE =
   '; telemetry.v1.TelemetryService and grpc.health.v1.Health are served over native gRPC on the gRPC port';
 
+/** A handler's error as a ConnectError; one that is neither that nor an AppError is logged once, as INTERNAL. */
+const connectErrorOf = (error: unknown, method: string) =>
+  error instanceof ConnectError ? error : toConnectError(asAppError(error, `gRPC-Web ${method}`));
+
 /** Converts whatever a handler throws into a ConnectError once, for every method. */
 const mapErrors: Interceptor = (next) => async (request) => {
+  const method = request.method.name;
   try {
     const response = await next(request);
     if (!response.stream) return response;
@@ -44,12 +50,12 @@ const mapErrors: Interceptor = (next) => async (request) => {
       try {
         yield* source;
       } catch (error) {
-        throw toConnectError(error);
+        throw connectErrorOf(error, method);
       }
     }
     return { ...response, message: mapped() };
   } catch (error) {
-    throw toConnectError(error);
+    throw connectErrorOf(error, method);
   }
 };
 

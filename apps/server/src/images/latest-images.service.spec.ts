@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { ImageFrameSchema, SessionInfoSchema, type ImageFrame } from '@trainwatch/proto';
 import { loadServerConfig } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionsService } from '../sessions/sessions.service';
@@ -9,9 +10,10 @@ import { LatestImagesService } from './latest-images.service';
 function setup(env: Record<string, string>) {
   const settings = loadServerConfig(env);
   const metrics = new MetricsService();
-  const fanOut = new FanOutService(settings, metrics);
-  const sessions = new SessionsService(settings, fanOut, metrics);
-  const images = new LatestImagesService(settings, sessions, fanOut, metrics);
+  const bus = new SessionEventBus();
+  const fanOut = new FanOutService(settings, metrics, bus);
+  const sessions = new SessionsService(settings, fanOut, metrics, bus);
+  const images = new LatestImagesService(settings, sessions, fanOut, metrics, bus);
   const session = (id: string, now: number) =>
     sessions.register(
       create(SessionInfoSchema, {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ImageFrame } from '@trainwatch/proto';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
@@ -38,7 +39,9 @@ export class LatestImagesService {
     private readonly sessions: SessionsService,
     private readonly fanOut: FanOutService,
     metrics: MetricsService,
+    bus: SessionEventBus,
   ) {
+    bus.on('images.received', ({ session, frame }) => this.hold(session, frame));
     this.budget = new ImageBudget(settings.imageMemoryBudgetBytes, (sessionId) =>
       this.usefulness(sessionId),
     );

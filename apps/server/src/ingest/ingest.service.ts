@@ -1,59 +1,64 @@
 import { create } from '@bufbuild/protobuf';
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  BatchEventSchema,
   ErrorCode,
-  ImageFrameSchema,
   MetricsResponseSchema,
   SessionResponseSchema,
-  StatusUpdateSchema,
-  TrainingStatus,
   type MetricsRequest,
   type MetricsResponse,
   type SessionInfo,
   type SessionResponse,
 } from '@trainwatch/proto';
 import type { AppError } from '../common/app-error';
-import { MAX_STATUS_MESSAGE_LENGTH } from '../common/limits';
 import { CommandsService } from '../commands/commands.service';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
-import { FanOutService } from '../fan-out/fan-out.service';
-import { LatestImagesService } from '../images/latest-images.service';
+import { SessionEventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { SessionsService, type WriterClaim } from '../sessions/sessions.service';
 import type { TrainerLink } from '../sessions/trainer-link';
+import { IngestStep } from './ingest-step';
 import {
-  validateBatch,
-  validateEpoch,
-  validatePerformance,
-  validateStatus,
-  type Rejection,
-} from './payload-validation';
+  PAYLOAD_KINDS,
+  type PayloadCase,
+  type PayloadKind,
+  type PayloadValue,
+} from './payload-kinds';
+import type { Rejection } from './payload-validation';
 import { checkSequenceJump } from './sequence-window';
-import { checkBatchShape, checkEpochShape } from './shape-validation';
-
-type Payload = MetricsRequest['payload'];
 
 /**
- * Applies trainer messages to sessions: registration, sequence dedupe,
- * validation, history updates and publication to watchers. Transport-free:
- * the gRPC stream adapter (TrainerStream) feeds it and writes what it returns.
+ * What applying one message answers: the responses at once, or (once a
+ * listener of its events is asynchronous, e.g. a store that acknowledges
+ * only what it committed) a promise of them. TrainerStream sends either in order.
+ */
+export type Responses = MetricsResponse[] | Promise<MetricsResponse[]>;
+
+const NO_RESPONSES: MetricsResponse[] = [];
+
+/**
+ * Applies trainer messages to sessions: registration, sequence dedupe, then
+ * the payload kind's validate, apply and toEvents (ingest/payload-kinds.ts).
+ * What happens next (watchers, history, metrics) listens on the session
+ * event bus. Transport-free: the gRPC stream adapter (TrainerStream) feeds
+ * it and writes what it returns.
  */
 @Injectable()
 export class IngestService {
   /** Every open trainer stream, attached or not, so shutdown can tell each one. */
   readonly openStreams = new Set<TrainerLink>();
+  private readonly step: IngestStep;
 
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly sessions: SessionsService,
-    private readonly fanOut: FanOutService,
-    private readonly commands: CommandsService,
+    commands: CommandsService,
     private readonly metrics: MetricsService,
-    private readonly latestImages: LatestImagesService,
-  ) {}
+    bus: SessionEventBus,
+  ) {
+    this.step = new IngestStep({ settings, sessions, commands, bus });
+  }
 
   /**
    * RegisterTrainingSession: creates or re-attaches a session and answers
@@ -80,6 +85,8 @@ export class IngestService {
         heartbeatIntervalMs: settings.heartbeatIntervalMs,
         bufferSize: settings.trainerBufferSize,
         maxMessageBytes: settings.maxMessageBytes,
+        maxSeries: settings.maxSeriesPerSession,
+        maxMetricsPerMessage: settings.maxMetricsPerMessage,
       },
     });
   }
@@ -105,7 +112,7 @@ export class IngestService {
   }
 
   /** Applies one message; returns the responses to send back (ack and/or error). */
-  apply(session: Session, request: MetricsRequest, now = Date.now()): MetricsResponse[] {
+  apply(session: Session, request: MetricsRequest, now = Date.now()): Responses {
     this.metrics.messagesIn += 1;
     this.sessions.touch(session, now);
     const payload = request.payload;
@@ -115,22 +122,26 @@ export class IngestService {
         message: `message names session ${JSON.stringify(request.sessionId)} but this stream belongs to ${session.id}`,
       });
     }
-    if (payload.case === 'heartbeat') {
-      this.metrics.heartbeats += 1;
-      return [];
-    }
     if (payload.case === undefined) {
       return this.rejected(session, request, {
         code: ErrorCode.INVALID_ARGUMENT,
         message: 'message has no payload',
       });
     }
+    const kind = PAYLOAD_KINDS[payload.case] as PayloadKind<PayloadCase>;
+    const value = payload.value as PayloadValue<PayloadCase>;
+    const step = this.step.reset(session, request, now);
+    if (!kind.acknowledged) {
+      kind.apply(value, step);
+      kind.toEvents(value, step);
+      return this.settled(step, NO_RESPONSES);
+    }
     const batchIdx = payload.case === 'batchData' ? payload.value.batchIdx : 0;
     if (request.sequence === 0n) {
       // No replay protection: applied as it comes, acknowledged by batch_idx alone.
-      const rejection = this.applyPayload(session, payload, request, now);
+      const rejection = this.applyPayload(kind, value, step);
       if (rejection !== undefined) return this.rejected(session, request, rejection);
-      return [this.ack(session, 0n, batchIdx, true, false)];
+      return this.settled(step, [this.ack(session, 0n, batchIdx, true, false)]);
     }
     if (request.sequence <= session.lastSequence) {
       this.metrics.duplicateMessages += 1;
@@ -143,133 +154,37 @@ export class IngestService {
       // The first message this server sees is not the run's next one: what came before is not here.
       session.partialHistory = true;
     }
-    const rejection = this.applyPayload(session, payload, request, now);
+    const rejection = this.applyPayload(kind, value, step);
     // A payload rejection still consumes its sequence: a run of rejected messages must not carry
     // the next good one past the jump bound, and a replay of one is answered as a duplicate.
     session.lastSequence = request.sequence;
     session.lastSequencedAtMs = now;
     if (rejection !== undefined) return this.rejected(session, request, rejection);
-    return [this.ack(session, request.sequence, batchIdx, true, false)];
+    return this.settled(step, [this.ack(session, request.sequence, batchIdx, true, false)]);
   }
 
+  /** Validates, then (only when valid) applies and announces; a rejection changes nothing. */
   private applyPayload(
-    session: Session,
-    payload: Exclude<Payload, { case: 'heartbeat' | undefined }>,
-    request: MetricsRequest,
-    now: number,
+    kind: PayloadKind<PayloadCase>,
+    value: PayloadValue<PayloadCase>,
+    step: IngestStep,
   ): Rejection | undefined {
-    switch (payload.case) {
-      case 'batchData': {
-        const batch = payload.value;
-        const rejection =
-          checkBatchShape(batch, session.config) ?? validateBatch(batch, session, this.settings);
-        if (rejection) return rejection;
-        const step = session.stepOf(batch.epoch, batch.batchIdx);
-        if (session.partialHistory && session.historyStartStep === undefined) {
-          session.historyStartStep = step;
-          this.sessions.publishStatus(
-            session,
-            `this server holds the run from step ${step} on; earlier history is not here`,
-            now,
-          );
-        }
-        session.position = { epoch: batch.epoch, batchIdx: batch.batchIdx };
-        session.latestLoss = batch.batchLoss;
-        session.batchesReceived += 1n;
-        session.lossHistory.add(step, batch.batchLoss);
-        this.fanOut.publishScalar(session, {
-          case: 'batch',
-          value: create(BatchEventSchema, {
-            epoch: batch.epoch,
-            batchIdx: batch.batchIdx,
-            step,
-            batchLoss: batch.batchLoss,
-            batchSize: batch.batchSize,
-            timestampMs: batch.timestampMs,
-            trainerSequence: request.sequence,
-            receivedAtMs: BigInt(now),
-          }),
-        });
-        if (batch.images.length > 0) {
-          const frame = create(ImageFrameSchema, {
-            epoch: batch.epoch,
-            batchIdx: batch.batchIdx,
-            step,
-            images: batch.images,
-            predictions: batch.predictions,
-            groundTruth: batch.groundTruth,
-            timestampMs: batch.timestampMs,
-          });
-          this.latestImages.hold(session, frame);
-          this.fanOut.publishImages(session, frame);
-        }
-        return undefined;
-      }
-      case 'epochData': {
-        const rejection =
-          checkEpochShape(payload.value, session.config) ?? validateEpoch(payload.value, session);
-        if (rejection) return rejection;
-        session.addEpoch(payload.value);
-        this.fanOut.publishScalar(session, { case: 'epoch', value: payload.value });
-        return undefined;
-      }
-      case 'performanceData': {
-        const rejection = validatePerformance(payload.value);
-        if (rejection) return rejection;
-        session.latestPerformance = payload.value;
-        this.fanOut.publishScalar(session, { case: 'performance', value: payload.value });
-        return undefined;
-      }
-      case 'statusUpdate': {
-        const update = payload.value;
-        const rejection = validateStatus(update, session);
-        if (rejection) return rejection;
-        if (update.config !== undefined) session.config = update.config;
-        this.changeStatus(session, update.status, update.message, now, update.config !== undefined);
-        return undefined;
-      }
-      case 'commandResult': {
-        const result = payload.value;
-        const known =
-          this.commands.complete(session, result) ||
-          this.commands.confirmSettledByStatus(session, result);
-        if (!known) {
-          return {
-            code: ErrorCode.UNKNOWN_COMMAND,
-            message: `command ${JSON.stringify(result.commandId)} was not issued to session ${session.id} or already has a result`,
-          };
-        }
-        // The result carries the trainer's status after the command: it is a status report too.
-        const reported = create(StatusUpdateSchema, { status: result.status });
-        if (
-          result.status !== TrainingStatus.UNKNOWN &&
-          result.status !== session.status &&
-          validateStatus(reported, session) === undefined
-        ) {
-          this.changeStatus(session, result.status, result.message, now, false);
-        }
-        return undefined;
-      }
-    }
+    const rejection = kind.validate(value, step);
+    if (rejection !== undefined) return rejection;
+    kind.apply(value, step);
+    kind.toEvents(value, step);
+    return undefined;
   }
 
   /**
-   * Sets the session's status, tells watchers, and completes pending
-   * commands whose target state the trainer reached (a trainer that never
-   * answers commands still ends them by reporting the state).
+   * The responses, once every asynchronous listener of the message's events
+   * has finished: the seam where a store's commit holds the ack. Today's
+   * listeners are synchronous, so this returns the array itself.
    */
-  private changeStatus(
-    session: Session,
-    status: TrainingStatus,
-    message: string,
-    now: number,
-    withConfig: boolean,
-  ): void {
-    const changed = session.status !== status;
-    session.status = status;
-    session.statusMessage = message.slice(0, MAX_STATUS_MESSAGE_LENGTH);
-    this.sessions.publishStatus(session, session.statusMessage, now, withConfig);
-    if (changed) this.commands.completeByStatus(session, status);
+  private settled(step: IngestStep, responses: MetricsResponse[]): Responses {
+    const pending = step.pending;
+    if (pending === undefined) return responses;
+    return Promise.all(pending).then(() => responses);
   }
 
   private ack(

@@ -1,4 +1,4 @@
-import { Controller, Inject, UseFilters } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
 import type { Metadata, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import type {
@@ -7,7 +7,6 @@ import type {
   SessionInfo,
   SessionResponse,
 } from '@trainwatch/proto';
-import { GrpcErrorFilter } from '../common/grpc-error.filter';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { IngestService } from './ingest.service';
@@ -16,7 +15,6 @@ import { UnboundStreams } from './unbound-streams';
 
 /** Binds TelemetryService (native gRPC) to the ingest service. */
 @Controller()
-@UseFilters(GrpcErrorFilter)
 export class TelemetryController {
   constructor(
     private readonly ingest: IngestService,

@@ -1,13 +1,13 @@
-import { Logger } from '@nestjs/common';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { MetricsRequest, MetricsResponse } from '@trainwatch/proto';
-import { errors, isAppError, toGrpcStatus, type AppError } from '../common/app-error';
+import { errors, toGrpcStatus, type AppError } from '../common/app-error';
+import { asAppError } from '../common/app-exception.filter';
 import { TRAINER_RESPONSE_SLACK } from '../common/limits';
 import { trackCall } from '../common/open-calls';
 import { RESUME_TOKEN_METADATA } from '../sessions/resume-token';
 import type { Session } from '../sessions/session';
 import type { TrainerLink } from '../sessions/trainer-link';
-import type { IngestService } from './ingest.service';
+import type { IngestService, Responses } from './ingest.service';
 
 /**
  * One StreamMetrics call on the raw grpc-js duplex. Reads stop while the
@@ -16,10 +16,11 @@ import type { IngestService } from './ingest.service';
  * still pile up past the bound, the stream is closed with RESOURCE_EXHAUSTED.
  */
 export class TrainerStream implements TrainerLink {
-  private static readonly logger = new Logger('TrainerStream');
   private session: Session | undefined;
   private closed = false;
   private readonly maxQueuedResponses: number;
+  /** Responses still waiting for an asynchronous listener; later ones queue behind them, in order. */
+  private tail: Promise<void> | undefined;
 
   constructor(
     private readonly call: ServerDuplexStream<MetricsRequest, MetricsResponse>,
@@ -66,13 +67,35 @@ export class TrainerStream implements TrainerLink {
     if (this.closed) return;
     try {
       if (this.session === undefined) this.session = this.attach(request.sessionId);
-      for (const response of this.ingest.apply(this.session, request)) this.send(response);
+      this.deliver(this.ingest.apply(this.session, request));
     } catch (error) {
-      if (!isAppError(error)) TrainerStream.logger.error(`stream message failed: ${String(error)}`);
-      this.close(
-        isAppError(error) ? error : errors.unavailable('internal error handling the message'),
-      );
+      this.fail(error);
     }
+  }
+
+  /** Sends a message's responses, after those of every earlier message. */
+  private deliver(responses: Responses): void {
+    if (this.tail === undefined && Array.isArray(responses)) {
+      for (const response of responses) this.send(response);
+      return;
+    }
+    const tail = (this.tail ?? Promise.resolve())
+      .then(() => responses)
+      .then(
+        (list) => {
+          for (const response of list) this.send(response);
+        },
+        (error: unknown) => this.fail(error),
+      );
+    this.tail = tail;
+    void tail.then(() => {
+      if (this.tail === tail) this.tail = undefined;
+    });
+  }
+
+  /** Ends the stream with the error's status; an error that is not an AppError is logged once, as INTERNAL. */
+  private fail(error: unknown): void {
+    this.close(asAppError(error, 'StreamMetrics'));
   }
 
   /** Claims the session with the resume token the trainer sent as call metadata, if any. */

@@ -38,6 +38,12 @@ export class MetricsService {
   };
   private readonly gauges = new Map<string, { help: string; read: () => number }>();
   private readonly counters = new Map<string, { help: string; read: () => number }>();
+  private readonly labelledCounters = new Map<
+    string,
+    { help: string; label: string; read: () => Record<string, number> }
+  >();
+  /** Encoded size of each watch event, by message: it goes to many watchers and is measured once. */
+  private readonly eventSizes = new WeakMap<object, number>();
 
   /** Registers a gauge read at render time (e.g. open sessions). */
   gauge(name: string, help: string, read: () => number): void {
@@ -49,10 +55,25 @@ export class MetricsService {
     this.counters.set(name, { help, read });
   }
 
+  /** Registers counters its owner keeps by one label (name ends in `_total`). */
+  labelledCounter(
+    name: string,
+    help: string,
+    label: string,
+    read: () => Record<string, number>,
+  ): void {
+    this.labelledCounters.set(name, { help, label, read });
+  }
+
   /** Counts one watch event sent to a dashboard. */
   countWatchEvent(transport: Transport, event: WatchSessionResponse): void {
     this.messagesOut[transport] += 1;
-    this.bytesOut[transport] += toBinary(WatchSessionResponseSchema, event).length;
+    let size = this.eventSizes.get(event);
+    if (size === undefined) {
+      size = toBinary(WatchSessionResponseSchema, event).length;
+      this.eventSizes.set(event, size);
+    }
+    this.bytesOut[transport] += size;
   }
 
   /** Records how long a command took from issue to its final state. */
@@ -76,6 +97,13 @@ export class MetricsService {
     for (const [name, { help, read }] of this.gauges) metric(name, 'gauge', help, [['', read()]]);
     for (const [name, { help, read }] of this.counters)
       metric(name, 'counter', help, [['', read()]]);
+    for (const [name, { help, label, read }] of this.labelledCounters) {
+      const samples = Object.entries(read()).map(([value, count]): [string, number] => [
+        `{${label}="${value}"}`,
+        count,
+      ]);
+      metric(name, 'counter', help, samples);
+    }
     metric('messages_in_total', 'counter', 'Trainer messages received.', [['', this.messagesIn]]);
     metric('heartbeats_total', 'counter', 'Trainer heartbeats received.', [['', this.heartbeats]]);
     metric('bytes_in_total', 'counter', 'Serialized bytes of trainer messages received.', [

@@ -1,4 +1,10 @@
-import type { SessionInfo, TrainingConfig } from '@trainwatch/proto';
+import {
+  SESSION_ID_PATTERN,
+  SESSION_ID_RULE,
+  type RunMetadata,
+  type SessionInfo,
+  type TrainingConfig,
+} from '@trainwatch/proto';
 import { errors } from '../common/app-error';
 import {
   MAX_CLASS_NAME_LENGTH,
@@ -7,14 +13,14 @@ import {
   MAX_CLIENT_NAME_LENGTH,
   MAX_CLIENT_VERSION_LENGTH,
   MAX_DISPLAY_NAME_LENGTH,
-  SESSION_ID_PATTERN,
 } from '../common/limits';
+import { runMetadataProblem } from './run-metadata';
 
 /** Throws INVALID_ARGUMENT naming the field unless `sessionId` is a valid client-chosen id. */
 export function validateSessionId(sessionId: string): void {
   if (!SESSION_ID_PATTERN.test(sessionId)) {
     throw errors.invalidArgument(
-      `session_id ${JSON.stringify(sessionId.slice(0, 160))} is invalid: use 1-128 characters from [A-Za-z0-9._:-], or leave it empty`,
+      `session_id ${JSON.stringify(sessionId.slice(0, 160))} is invalid: use ${SESSION_ID_RULE}, or leave it empty`,
     );
   }
 }
@@ -64,8 +70,12 @@ export function validateTrainingConfig(
   return config;
 }
 
-/** Validates a registration; returns nothing, throws INVALID_ARGUMENT on the first problem. */
-export function validateSessionInfo(info: SessionInfo): void {
+/**
+ * Validates a registration; returns nothing, throws INVALID_ARGUMENT on the
+ * first problem. `current` is the metadata of the session it re-registers,
+ * which SessionInfo.metadata merges into.
+ */
+export function validateSessionInfo(info: SessionInfo, current?: RunMetadata): void {
   if (info.sessionId !== '') validateSessionId(info.sessionId);
   if (info.clientName.length > MAX_CLIENT_NAME_LENGTH) {
     throw errors.invalidArgument(`client_name is longer than ${MAX_CLIENT_NAME_LENGTH} characters`);
@@ -76,4 +86,8 @@ export function validateSessionInfo(info: SessionInfo): void {
     );
   }
   validateTrainingConfig(info.config);
+  if (info.metadata !== undefined) {
+    const problem = runMetadataProblem(info.metadata, current);
+    if (problem !== undefined) throw errors.invalidArgument(`metadata: ${problem}`);
+  }
 }

@@ -4,26 +4,32 @@ import {
   SessionSummarySchema,
   TrainingConfigSchema,
   TrainingStatus,
+  globalStep,
+  isFinished,
   type CommandAuditEntry,
   type EpochData,
   type ImageFrame,
   type PerformanceData,
+  type RunMetadata,
   type SessionSnapshot,
   type SessionSummary,
   type TrainingConfig,
   type WriterConflict,
 } from '@trainwatch/proto';
 import { DASHBOARD_MESSAGE_BUDGET_BYTES, MAX_EPOCHS_KEPT } from '../common/limits';
+import { SessionSeries, type SeriesBounds } from '../history/session-series';
 import { boundedSnapshot } from './bounded-snapshot';
-import { LossHistory } from './loss-history';
 import { newResumeToken } from './resume-token';
 import type { TrainerLink } from './trainer-link';
 
 /** Bounds of one session's in-memory history. */
-export interface SessionBounds {
+export interface SessionBounds extends Partial<Omit<SeriesBounds, 'lossHistoryPoints'>> {
   lossHistoryPoints: number;
   commandAuditSize: number;
 }
+
+/** Series bounds a Session built without them uses (the settings' defaults). */
+const DEFAULT_SERIES_SHARE = { seriesHistoryPoints: 4000, seriesHistoryPointsTotal: 100_000 };
 
 /** Everything the server knows about one training run, bounded in memory. */
 export class Session {
@@ -59,7 +65,10 @@ export class Session {
   cursor = 0n;
   /** When the last message (of any kind) or registration arrived. */
   lastSeenMs: number;
-  readonly lossHistory: LossHistory;
+  /** Every series (loss, named metrics, system series), bounded (see SessionSeries). */
+  readonly series: SessionSeries;
+  /** Hyperparameters, tags and note merged from every RunMetadata; replaced, never changed, on a merge. */
+  metadata: RunMetadata | undefined;
   readonly epochs: EpochData[] = [];
   latestPerformance: PerformanceData | undefined;
   latestImages: ImageFrame | undefined;
@@ -75,18 +84,17 @@ export class Session {
   ) {
     this.lastUpdateMs = createdAtMs;
     this.lastSeenMs = createdAtMs;
-    this.lossHistory = new LossHistory(bounds.lossHistoryPoints);
+    this.series = new SessionSeries({ ...DEFAULT_SERIES_SHARE, ...bounds });
   }
 
   /** True once the trainer reported COMPLETED or FAILED. */
   get finished(): boolean {
-    return this.status === TrainingStatus.COMPLETED || this.status === TrainingStatus.FAILED;
+    return isFinished(this.status);
   }
 
-  /** Global step of a batch: epoch * batches_per_epoch + batch_idx. */
+  /** Global step of a batch under the session's config. */
   stepOf(epoch: number, batchIdx: number): bigint {
-    const perEpoch = BigInt(Math.max(1, this.config?.batchesPerEpoch ?? 1));
-    return BigInt(epoch) * perEpoch + BigInt(batchIdx);
+    return globalStep(epoch, batchIdx, this.config?.batchesPerEpoch ?? 1);
   }
 
   addEpoch(epoch: EpochData): void {
@@ -133,6 +141,8 @@ export class Session {
       partialHistory: this.partialHistory,
       historyStartStep: this.historyStartStep ?? 0n,
       writerConflict: this.writerConflict,
+      metadata: this.metadata,
+      seriesCount: this.series.size,
     });
   }
 
@@ -146,7 +156,7 @@ export class Session {
     return boundedSnapshot(
       {
         summary: this.toSummary(),
-        lossHistory: this.lossHistory,
+        series: this.series,
         epochs: this.epochs,
         latestPerformance: this.latestPerformance,
         latestImages: this.latestImages,

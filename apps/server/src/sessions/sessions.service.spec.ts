@@ -9,6 +9,7 @@ import {
 } from '@trainwatch/proto';
 import type { AppError } from '../common/app-error';
 import { loadServerConfig } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
 import type { TrainerLink } from './trainer-link';
@@ -22,8 +23,9 @@ function service(env: Record<string, string> = {}) {
     ...env,
   });
   const metrics = new MetricsService();
-  const fanOut = new FanOutService(settings, metrics);
-  return { sessions: new SessionsService(settings, fanOut, metrics), fanOut };
+  const bus = new SessionEventBus();
+  const fanOut = new FanOutService(settings, metrics, bus);
+  return { sessions: new SessionsService(settings, fanOut, metrics, bus), fanOut };
 }
 
 const info = (

@@ -19,9 +19,11 @@ import { errors } from '../common/app-error';
 import { WRITER_CONFLICT_NOTICE_INTERVAL_MS } from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { newResumeToken, resumeTokenMatches } from './resume-token';
+import { isEmptyRunMetadata, mergeRunMetadata } from './run-metadata';
 import { Session } from './session';
 import { validateSessionInfo } from './session-validation';
 import type { TrainerLink } from './trainer-link';
@@ -58,6 +60,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly fanOut: FanOutService,
     metrics: MetricsService,
+    private readonly bus: SessionEventBus,
   ) {
     metrics.gauge('sessions', 'Sessions kept in memory.', () => this.sessions.size);
     metrics.gauge(
@@ -92,7 +95,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
    * fresh token unless the presented one matched.
    */
   register(info: SessionInfo, now = Date.now(), claim: WriterClaim = {}): Registration {
-    validateSessionInfo(info);
+    validateSessionInfo(info, this.sessions.get(info.sessionId)?.metadata);
     const id = info.sessionId === '' ? randomUUID() : info.sessionId;
     let session = this.sessions.get(id);
     const resumed = session !== undefined;
@@ -119,6 +122,11 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     session.clientVersion = info.clientVersion;
     session.config = info.config;
     this.touch(session, now);
+    if (info.metadata !== undefined && !isEmptyRunMetadata(info.metadata)) {
+      // Registration metadata merges like MetricsRequest.run_metadata (a re-registration adds to it).
+      session.metadata = mergeRunMetadata(session.metadata, info.metadata);
+      void this.bus.emit('metadata.changed', { session, metadata: session.metadata });
+    }
     if (resumed) {
       this.setConnection(
         session,
@@ -224,7 +232,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     const who = `${claim.clientName || 'a client'}${claim.peer ? ` at ${claim.peer}` : ''}`;
     const message = `another trainer (${who}) tried to write session ${session.id} and was refused (${refusals} time(s)); two trainers are using one session id, give each run its own`;
     this.logger.warn(message);
-    this.publishStatus(session, message, now);
+    void this.publishStatus(session, message, now);
     session.trainer?.send(
       create(MetricsResponseSchema, {
         sessionId: session.id,
@@ -252,14 +260,22 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   ): void {
     if (session.connection === connection) return;
     session.connection = connection;
-    this.publishStatus(session, message, now);
+    void this.publishStatus(session, message, now);
   }
 
-  /** Pushes the session's current status and connection to watchers. */
-  publishStatus(session: Session, message: string, now = Date.now(), withConfig = false): void {
-    this.fanOut.publishScalar(session, {
-      case: 'status',
-      value: create(StatusEventSchema, {
+  /**
+   * Tells listeners (watchers among them) the session's current status and
+   * connection; returns what an asynchronous listener is still doing.
+   */
+  publishStatus(
+    session: Session,
+    message: string,
+    now = Date.now(),
+    withConfig = false,
+  ): Promise<void> | undefined {
+    return this.bus.emit('status.changed', {
+      session,
+      status: create(StatusEventSchema, {
         status: session.status,
         message,
         connection: session.connection,

@@ -1,0 +1,58 @@
+import type {
+  BatchData,
+  CommandAuditEntry,
+  EpochData,
+  ImageFrame,
+  PerformanceData,
+  RunMetadata,
+  ScalarsData,
+  StatusEvent,
+} from '@trainwatch/proto';
+import type { Session } from '../sessions/session';
+
+/**
+ * What happens to a session, as typed events on the internal bus. Emitters
+ * (ingest, sessions, commands) do not know who listens; fan-out, history and
+ * metrics subscribe (and later the store and the watchdog). Payloads are
+ * the applied messages themselves, never copies: a listener must not change them.
+ */
+export interface SessionEventMap {
+  /** A batch passed validation and moved the session's position. */
+  'batch.applied': {
+    session: Session;
+    batch: BatchData;
+    /** Global step of the batch. */
+    step: bigint;
+    /** MetricsRequest.sequence (0 for an unnumbered message). */
+    sequence: bigint;
+    receivedAtMs: number;
+  };
+  /** A batch's sample images (the frame the snapshot holds and watchers get). */
+  'images.received': { session: Session; frame: ImageFrame };
+  'epoch.applied': { session: Session; epoch: EpochData; timestampMs: number };
+  'scalars.applied': { session: Session; scalars: ScalarsData; timestampMs: number };
+  'performance.applied': { session: Session; performance: PerformanceData };
+  /** The run's metadata after a merge: the whole of it, a new object each time. */
+  'metadata.changed': { session: Session; metadata: RunMetadata };
+  /** Status, connection, config, conflict or history marks changed. */
+  'status.changed': { session: Session; status: StatusEvent };
+  /** A command was issued or its audit entry changed. */
+  'command.recorded': { session: Session; entry: CommandAuditEntry };
+  /** A heartbeat arrived (not sequenced, not acknowledged). */
+  'heartbeat.received': { session: Session };
+}
+
+export type SessionEventName = keyof SessionEventMap;
+
+/** Every event name, for listeners that count them all; `satisfies` keeps it complete. */
+export const SESSION_EVENT_NAMES = Object.keys({
+  'batch.applied': true,
+  'images.received': true,
+  'epoch.applied': true,
+  'scalars.applied': true,
+  'performance.applied': true,
+  'metadata.changed': true,
+  'status.changed': true,
+  'command.recorded': true,
+  'heartbeat.received': true,
+} satisfies Record<SessionEventName, true>) as SessionEventName[];
