@@ -77,12 +77,7 @@ export class SeriesStore {
     this.mergePoints(history.name, history.kind, history.steps, history.values);
   }
 
-  mergePoints(
-    name: string,
-    kind: SeriesKind,
-    xs: readonly bigint[],
-    ys: readonly number[],
-  ): void {
+  mergePoints(name: string, kind: SeriesKind, xs: readonly bigint[], ys: readonly number[]): void {
     const entry = this.entry(name, kind);
     if (!entry) return;
     const count = Math.min(xs.length, ys.length);
