@@ -81,3 +81,30 @@ globals.ResizeObserver ??= class {
   unobserve(): void {}
   disconnect(): void {}
 };
+
+/**
+ * IntersectionObserver that reports nothing by itself: tests say which
+ * elements are on screen (src/test/intersection.ts), as scrolling would.
+ */
+class FakeIntersectionObserver {
+  static readonly live = new Set<FakeIntersectionObserver>();
+  readonly targets = new Set<Element>();
+  constructor(readonly callback: IntersectionObserverCallback) {
+    FakeIntersectionObserver.live.add(this);
+  }
+  observe(target: Element): void {
+    this.targets.add(target);
+  }
+  unobserve(target: Element): void {
+    this.targets.delete(target);
+  }
+  disconnect(): void {
+    this.targets.clear();
+    FakeIntersectionObserver.live.delete(this);
+  }
+  takeRecords(): IntersectionObserverEntry[] {
+    return [];
+  }
+}
+globals.IntersectionObserver = FakeIntersectionObserver;
+globals.__intersectionObservers = FakeIntersectionObserver.live;

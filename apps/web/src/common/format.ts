@@ -96,3 +96,16 @@ export function formatTime(epochMs: bigint | number): string {
   const ms = Number(epochMs);
   return ms > 0 ? new Date(ms).toLocaleTimeString() : '—';
 }
+
+/**
+ * A metric or hyperparameter number: whole numbers as they are, others with
+ * four significant digits, exponents for the very small and very large
+ * (learning rates, gradient norms).
+ */
+export function formatMetric(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e9) return String(value);
+  const size = Math.abs(value);
+  if (size !== 0 && (size < 1e-3 || size >= 1e6)) return value.toExponential(2);
+  return String(Number(value.toPrecision(4)));
+}

@@ -5,12 +5,17 @@ import {
   CommandType,
   ConnectionState,
   ImageFrameSchema,
+  RunMetadataSchema,
+  SeriesHistorySchema,
+  SeriesKind,
   SessionSummarySchema,
   StatusEventSchema,
   TrainingStatus,
   WatchSessionResponseSchema,
   type CommandAuditEntry,
   type ImageFrame,
+  type RunMetadata,
+  type SeriesHistory,
   type SessionSummary,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
@@ -50,6 +55,8 @@ export function snapshot(
     session?: Partial<SessionSummary>;
     commands?: CommandAuditEntry[];
     images?: ImageFrame;
+    /** Named series; when given, `loss` is among them like on the server. */
+    series?: SeriesHistory[];
   } = {},
 ): WatchSessionResponse {
   return create(WatchSessionResponseSchema, {
@@ -60,18 +67,29 @@ export function snapshot(
         session: summary(overrides.session),
         lossHistory: {
           steps: steps.map(BigInt),
-          losses: steps.map((step) => 2 / (step + 1)),
+          losses: steps.map(lossAt),
           totalPoints: BigInt(steps.length),
         },
         epochs: [],
         commands: overrides.commands ?? [],
         latestImages: overrides.images,
+        series: overrides.series ?? [],
       },
     },
   });
 }
 
-export function batch(cursor: bigint, step: number, batchesPerEpoch = 10): WatchSessionResponse {
+/** Loss of the batch at `step` in these fixtures. */
+export function lossAt(step: number): number {
+  return 2 / (step + 1);
+}
+
+export function batch(
+  cursor: bigint,
+  step: number,
+  batchesPerEpoch = 10,
+  metrics: Record<string, number> = {},
+): WatchSessionResponse {
   return create(WatchSessionResponseSchema, {
     cursor,
     event: {
@@ -80,8 +98,9 @@ export function batch(cursor: bigint, step: number, batchesPerEpoch = 10): Watch
         epoch: Math.floor(step / batchesPerEpoch),
         batchIdx: step % batchesPerEpoch,
         step: BigInt(step),
-        batchLoss: 2 / (step + 1),
+        batchLoss: lossAt(step),
         batchSize: 32,
+        metrics,
       },
     },
   });
@@ -110,10 +129,51 @@ export function epochEvent(
   epoch: number,
   averageLoss: number,
   averageAccuracy: number,
+  metrics: Record<string, number> = {},
 ): WatchSessionResponse {
   return create(WatchSessionResponseSchema, {
     cursor,
-    event: { case: 'epoch', value: { epoch, averageLoss, averageAccuracy } },
+    event: { case: 'epoch', value: { epoch, averageLoss, averageAccuracy, metrics } },
+  });
+}
+
+/** Named values outside a batch (ScalarsData as the server forwards it). */
+export function scalarsEvent(
+  cursor: bigint,
+  step: number,
+  values: Record<string, number>,
+): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, {
+    cursor,
+    event: { case: 'scalars', value: { step: BigInt(step), values, timestampMs: 1n } },
+  });
+}
+
+export function runMetadata(value: MessageInitShape<typeof RunMetadataSchema>): RunMetadata {
+  return create(RunMetadataSchema, value);
+}
+
+/** The run's whole merged metadata, as the server sends it after a change. */
+export function metadataEvent(cursor: bigint, metadata: RunMetadata): WatchSessionResponse {
+  return create(WatchSessionResponseSchema, {
+    cursor,
+    event: { case: 'metadata', value: metadata },
+  });
+}
+
+/** One series of a snapshot: `points` as [x, y] pairs. */
+export function seriesHistory(
+  name: string,
+  points: [number, number][],
+  kind: SeriesKind = SeriesKind.STEP,
+): SeriesHistory {
+  return create(SeriesHistorySchema, {
+    name,
+    kind,
+    steps: points.map(([x]) => BigInt(x)),
+    values: points.map(([, y]) => y),
+    timestampsMs: points.map(() => 1n),
+    totalPoints: BigInt(points.length),
   });
 }
 

@@ -1,10 +1,10 @@
 import { fireEvent, render, screen } from '@testing-library/react';
-import { LossSeries } from '../session/store/loss-series';
+import { BoundedSeries } from '../series/store/bounded-series';
 import { LossChart } from './loss-chart';
 
 describe('LossChart', () => {
   it('draws a canvas, reports its points and offers smoothing, log scale and zoom reset', () => {
-    const loss = new LossSeries(16);
+    const loss = new BoundedSeries(16);
     for (let step = 0; step < 5; step++) loss.append(step, 1 / (step + 1));
     const { rerender, container } = render(<LossChart loss={loss} revision={loss.revision} />);
     const chart = screen.getByTestId('loss-chart');

@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
-import type { LossSeries } from '../session/store/loss-series';
+import type { BoundedSeries } from '../series/store/bounded-series';
+import { drawMissingHistory } from './missing-history';
 import { smoothInto } from './smoothing';
 import { CHART_HEIGHT_PX, useUplot } from './use-uplot';
 import { WHOLE_NUMBER_INCREMENTS } from './whole-number-ticks';
 
 export interface LossChartProps {
-  loss: LossSeries;
+  /** The `loss` series; absent before the first batch. */
+  loss: BoundedSeries | undefined;
   /** Changes whenever `loss` does; the chart redraws on it, once per frame at most. */
   revision: number;
   /**
@@ -16,23 +18,7 @@ export interface LossChartProps {
   historyStartStep?: number;
 }
 
-/** Shades the steps before `startStep` and draws a line at it: history missing there. */
-function drawMissingHistory(u: uPlot, startStep: number): void {
-  const left = u.bbox.left;
-  const x = u.valToPos(startStep, 'x', true);
-  if (!Number.isFinite(x) || x <= left) return;
-  const ctx = u.ctx;
-  ctx.save();
-  ctx.fillStyle = 'rgba(154, 164, 178, 0.12)';
-  ctx.fillRect(left, u.bbox.top, x - left, u.bbox.height);
-  ctx.strokeStyle = 'rgba(240, 180, 80, 0.9)';
-  ctx.setLineDash([4, 4]);
-  ctx.beginPath();
-  ctx.moveTo(x, u.bbox.top);
-  ctx.lineTo(x, u.bbox.top + u.bbox.height);
-  ctx.stroke();
-  ctx.restore();
-}
+const EMPTY = new Float64Array(0);
 
 /**
  * Loss per batch on a uPlot canvas: the raw curve, a smoothed one on top,
@@ -48,11 +34,12 @@ export function LossChart({ loss, revision, historyStartStep }: LossChartProps) 
   const smoothBuffer = useRef(new Float64Array(0));
 
   const buildData = useCallback((): uPlot.AlignedData => {
+    if (!loss) return [EMPTY, EMPTY, EMPTY];
     if (smoothBuffer.current.length < loss.length) {
-      smoothBuffer.current = new Float64Array(loss.maxPoints);
+      smoothBuffer.current = new Float64Array(loss.maxLength);
     }
-    const losses = loss.losses;
-    return [loss.steps, losses, smoothInto(losses, smoothing, smoothBuffer.current)];
+    const losses = loss.ys;
+    return [loss.xs, losses, smoothInto(losses, smoothing, smoothBuffer.current)];
   }, [loss, smoothing]);
 
   const makeOptions = useCallback(
@@ -100,6 +87,7 @@ export function LossChart({ loss, revision, historyStartStep }: LossChartProps) 
   );
 
   const plot = useUplot(container, makeOptions, buildData);
+  const points = loss?.length ?? 0;
 
   // One setData per published view: the store publishes at most once per frame.
   useEffect(() => {
@@ -116,9 +104,9 @@ export function LossChart({ loss, revision, historyStartStep }: LossChartProps) 
     <section
       className="panel"
       data-testid="loss-chart"
-      data-points={loss.length}
-      data-first-step={loss.length > 0 ? loss.steps[0] : undefined}
-      data-last-step={loss.length > 0 ? loss.lastStep : undefined}
+      data-points={points}
+      data-first-step={loss && points > 0 ? loss.xs[0] : undefined}
+      data-last-step={loss && points > 0 ? loss.lastX : undefined}
       data-history-start-step={historyStartStep}
     >
       <header className="panel-header">
@@ -157,7 +145,7 @@ export function LossChart({ loss, revision, historyStartStep }: LossChartProps) 
       </header>
       <div ref={container} className="chart" />
       <p className="muted small">
-        {loss.length} points
+        {points} points
         {historyStartStep !== undefined && (
           <span data-testid="missing-history-marker">
             {' '}

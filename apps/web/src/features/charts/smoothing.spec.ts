@@ -12,6 +12,12 @@ describe('smoothInto', () => {
     expect(out[2]).toBeLessThan(10);
   });
 
+  it('keeps a gap (NaN) a gap without poisoning the average after it', () => {
+    const out = Array.from(smoothInto([1, NaN, 1], 0.9, new Float64Array(3)));
+    expect(out[1]).toBeNaN();
+    expect(out[2]).toBeCloseTo(1);
+  });
+
   it('refuses an output buffer that is too short', () => {
     expect(() => smoothInto([1, 2], 0.5, new Float64Array(1))).toThrow(RangeError);
   });

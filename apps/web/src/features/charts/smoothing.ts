@@ -14,6 +14,11 @@ export function smoothInto(
   let last = 0;
   let debias = 1;
   for (let i = 0; i < values.length; i++) {
+    // A gap stays a gap and does not poison the average after it.
+    if (Number.isNaN(values[i])) {
+      out[i] = Number.NaN;
+      continue;
+    }
     last = last * w + (1 - w) * values[i];
     debias *= w;
     out[i] = w === 0 ? values[i] : last / (1 - debias);

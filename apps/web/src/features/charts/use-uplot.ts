@@ -15,6 +15,7 @@ export function useUplot(
   container: RefObject<HTMLDivElement | null>,
   makeOptions: (width: number) => uPlot.Options,
   initialData: () => uPlot.AlignedData,
+  height: number = CHART_HEIGHT_PX,
 ): RefObject<uPlot | null> {
   const plot = useRef<uPlot | null>(null);
   const dataRef = useRef(initialData);
@@ -28,7 +29,7 @@ export function useUplot(
     plot.current = chart;
     const observer = new ResizeObserver(() => {
       const next = Math.max(element.clientWidth, 300);
-      if (next !== chart.width) chart.setSize({ width: next, height: CHART_HEIGHT_PX });
+      if (next !== chart.width) chart.setSize({ width: next, height });
     });
     observer.observe(element);
     return () => {
@@ -36,7 +37,7 @@ export function useUplot(
       chart.destroy();
       plot.current = null;
     };
-  }, [container, makeOptions]);
+  }, [container, makeOptions, height]);
 
   return plot;
 }

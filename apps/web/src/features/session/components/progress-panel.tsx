@@ -1,4 +1,4 @@
-import type { PerformanceData, SessionSummary } from '@trainwatch/proto';
+import { globalStep, type PerformanceData, type SessionSummary } from '@trainwatch/proto';
 import { formatDuration, formatLoss, formatNumber } from '../../../common/format';
 
 function percent(value: number | undefined): string {
@@ -20,7 +20,9 @@ export function ProgressPanel({
   const started = summary !== undefined && summary.batchesReceived > 0n;
   const total = config ? config.totalEpochs * config.batchesPerEpoch : 0;
   const done =
-    started && config ? summary.epoch * config.batchesPerEpoch + summary.batchIdx + 1 : 0;
+    started && config
+      ? Number(globalStep(summary.epoch, summary.batchIdx, config.batchesPerEpoch)) + 1
+      : 0;
   const usage = performance?.resourceUsage;
   return (
     <section className="panel stats" data-testid="progress-panel">

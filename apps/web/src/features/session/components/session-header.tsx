@@ -3,6 +3,7 @@ import { connectionLabel } from '../../../common/format';
 import { StatusBadge } from '../../../common/status-badge';
 import type { LinkState } from '../store/session-store';
 import { ConnectionIndicator } from './connection-indicator';
+import { RunMetadataView } from './run-metadata';
 
 export interface SessionHeaderProps {
   sessionId: string;
@@ -11,7 +12,7 @@ export interface SessionHeaderProps {
   lastEventAt: number | undefined;
 }
 
-/** Name, status, config and how fresh the data is. */
+/** Name, status, config, hyperparameters, tags and note, and how fresh the data is. */
 export function SessionHeader({ sessionId, summary, link, lastEventAt }: SessionHeaderProps) {
   const config = summary?.config;
   return (
@@ -52,6 +53,7 @@ export function SessionHeader({ sessionId, summary, link, lastEventAt }: Session
           )}
         </dl>
       )}
+      <RunMetadataView metadata={summary?.metadata} />
     </header>
   );
 }

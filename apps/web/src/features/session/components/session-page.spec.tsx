@@ -7,9 +7,13 @@ import {
   epochEvent,
   imageFrame,
   imagesEvent,
+  metadataEvent,
+  runMetadata,
+  scalarsEvent,
   snapshot,
   statusUpdate,
 } from '../../../test/fixtures';
+import { setOnScreen } from '../../../test/intersection';
 import { liveObjectUrlCount } from '../../../test/object-urls';
 import { renderWithServer } from '../../../test/render';
 import { SessionPage } from './session-page';
@@ -192,5 +196,74 @@ describe('SessionPage', () => {
     // The refused trainer went away with the run: its banner goes too; the history mark stays.
     expect(screen.queryByTestId('writer-conflict-banner')).toBeNull();
     expect(screen.getByTestId('partial-history-notice')).toBeTruthy();
+  });
+
+  it('shows hyperparameters, tags and note in the header, and a panel per series', async () => {
+    const fake = new FakeDashboard();
+    renderWithServer(fake, <SessionPage sessionId="run-1" watchOptions={fastRetry} />);
+    act(() => {
+      fake.stream(0).push(
+        snapshot(1n, [0], {
+          session: {
+            metadata: runMetadata({
+              hyperparameters: {
+                learning_rate: { kind: { case: 'number', value: 0.00025 } },
+                optimizer: { kind: { case: 'text', value: 'adamw' } },
+                epochs: { kind: { case: 'number', value: 30 } },
+                augment: { kind: { case: 'flag', value: true } },
+              },
+              tags: ['baseline'],
+            }),
+          },
+        }),
+      );
+    });
+    const values = async () =>
+      Object.fromEntries(
+        (await screen.findAllByTestId('hyperparameter')).map((row) => [
+          row.getAttribute('data-name'),
+          row.querySelector('dd')?.textContent,
+        ]),
+      );
+    expect(await values()).toEqual({
+      augment: 'true',
+      epochs: '30',
+      learning_rate: '2.50e-4',
+      optimizer: 'adamw',
+    });
+    expect(screen.getAllByTestId('run-tag').map((tag) => tag.textContent)).toEqual(['baseline']);
+    expect(screen.queryByTestId('run-note')).toBeNull();
+
+    act(() => {
+      fake.stream(0).push(batch(2n, 1, 10, { lr: 0.1, 'train/acc': 0.5 }));
+      fake.stream(0).push(scalarsEvent(3n, 1, { 'system/cpu_percent': 30 }));
+      fake.stream(0).push(epochEvent(4n, 0, 0.5, 0.6, { 'val/loss': 0.7 }));
+      fake.stream(0).push(
+        metadataEvent(
+          5n,
+          runMetadata({
+            hyperparameters: { learning_rate: { kind: { case: 'number', value: 0.1 } } },
+            tags: ['baseline', 'sweep-3'],
+            note: 'lr warm-up doubled',
+          }),
+        ),
+      );
+    });
+    expect((await screen.findByTestId('run-note')).textContent).toBe('lr warm-up doubled');
+    expect(await values()).toEqual({ learning_rate: '0.1' });
+    expect(screen.getAllByTestId('run-tag').map((tag) => tag.textContent)).toEqual([
+      'baseline',
+      'sweep-3',
+    ]);
+    const panels = screen.getAllByTestId('series-panel');
+    expect(panels.map((panel) => panel.getAttribute('data-series'))).toEqual([
+      'loss',
+      'lr',
+      'train/acc',
+      'val/loss',
+      'system/cpu_percent',
+    ]);
+    act(() => setOnScreen(panels, true));
+    expect(document.querySelectorAll('[data-testid="series-chart"]')).toHaveLength(5);
   });
 });

@@ -1,16 +1,24 @@
-import { EpochChart } from '../../charts/epoch-chart';
-import { LossChart } from '../../charts/loss-chart';
-import { AuditLog } from '../../commands/components/audit-log';
 import { CommandBar } from '../../commands/components/command-bar';
-import { ImageGrid } from '../../images/image-grid';
+import { PANEL_REGISTRY, SESSION_LAYOUT, type PanelKind } from '../../panels/panel-registry';
+import type { SessionStore } from '../store/session-store';
 import type { WatchLoopOptions } from '../hooks/watch-loop';
 import { useWatchSession } from '../hooks/use-watch-session';
 import { HistoryNotice } from './history-notice';
-import { ProgressPanel } from './progress-panel';
 import { SessionHeader } from './session-header';
 import { WriterConflictBanner } from './writer-conflict-banner';
 
-const NO_CLASS_NAMES: readonly string[] = [];
+function Panel({
+  kind,
+  sessionId,
+  store,
+}: {
+  kind: PanelKind;
+  sessionId: string;
+  store: SessionStore;
+}) {
+  const Component = PANEL_REGISTRY[kind].component;
+  return <Component sessionId={sessionId} store={store} />;
+}
 
 /** One session, live: the page behind #/sessions/<id>. Key it by session id. */
 export function SessionPage({
@@ -20,7 +28,7 @@ export function SessionPage({
   sessionId: string;
   watchOptions?: WatchLoopOptions;
 }) {
-  const { view } = useWatchSession(sessionId, watchOptions);
+  const { view, store } = useWatchSession(sessionId, watchOptions);
   const { summary, link } = view;
 
   if (link.kind === 'not-found') {
@@ -50,22 +58,21 @@ export function SessionPage({
       <WriterConflictBanner conflict={summary?.writerConflict} />
       <HistoryNotice summary={summary} />
       <CommandBar sessionId={sessionId} status={summary?.status} />
-      <ProgressPanel summary={summary} performance={view.performance} latencyMs={view.latencyMs} />
-      <LossChart
-        loss={view.loss}
-        revision={view.lossRevision}
-        historyStartStep={summary?.partialHistory ? Number(summary.historyStartStep) : undefined}
-      />
-      <div className="two-columns">
-        <ImageGrid
-          frame={view.latestFrame}
-          classNames={summary?.config?.classNames ?? NO_CLASS_NAMES}
-        />
-        <div>
-          <EpochChart epochs={view.epochs} />
-          <AuditLog entries={view.commands} />
-        </div>
-      </div>
+      {SESSION_LAYOUT.map((row, index) =>
+        'kind' in row ? (
+          <Panel key={row.kind} kind={row.kind} sessionId={sessionId} store={store} />
+        ) : (
+          <div key={index} className="two-columns">
+            {row.columns.map((column) => (
+              <div key={column.join()}>
+                {column.map((kind) => (
+                  <Panel key={kind} kind={kind} sessionId={sessionId} store={store} />
+                ))}
+              </div>
+            ))}
+          </div>
+        ),
+      )}
     </main>
   );
 }

@@ -29,7 +29,7 @@ describe('runWatchLoop', () => {
     fake.stream(0).push(imagesEvent(2n, imageFrame(2, 3)));
     await waitFor(() => view().latestFrame !== undefined, { what: 'image frame' });
     expect(view().link.kind).toBe('live');
-    expect(Array.from(view().loss.steps)).toEqual([0, 1, 2]);
+    expect(Array.from(view().loss?.xs ?? [])).toEqual([0, 1, 2]);
     expect(fake.watchRequests).toEqual(['run-1']);
     abort.abort();
     await done;
@@ -40,7 +40,7 @@ describe('runWatchLoop', () => {
     const { fake, abort, done, view } = setup();
     fake.stream(0).push(snapshot(1n, [0, 1]));
     fake.stream(0).push(batch(2n, 2));
-    await waitFor(() => view().loss.length === 3, { what: 'first points' });
+    await waitFor(() => view().loss?.length === 3, { what: 'first points' });
     fake.stream(0).fail(new ConnectError('connection reset', Code.Unavailable));
     await waitFor(() => view().link.kind === 'reconnecting', { what: 'reconnecting state' });
     const link = view().link;
@@ -49,8 +49,8 @@ describe('runWatchLoop', () => {
     // The restarted server's history overlaps what we drew and adds step 3.
     fake.stream(1).push(snapshot(50n, [1, 2, 3]));
     fake.stream(1).push(batch(51n, 4));
-    await waitFor(() => view().loss.length === 5, { what: 'merged points' });
-    expect(Array.from(view().loss.steps)).toEqual([0, 1, 2, 3, 4]);
+    await waitFor(() => view().loss?.length === 5, { what: 'merged points' });
+    expect(Array.from(view().loss?.xs ?? [])).toEqual([0, 1, 2, 3, 4]);
     expect(view().link.kind).toBe('live');
     expect(fake.watchRequests).toHaveLength(2);
     abort.abort();
@@ -64,10 +64,10 @@ describe('runWatchLoop', () => {
     fake.stream(1).push(snapshot(5n, [0, 1]));
     fake.stream(1).push(batch(9n, 2)); // skips cursors 6-8
     fake.stream(2).push(snapshot(9n, [0, 1, 2]));
-    await waitFor(() => fake.watchRequests.length === 3 && view().loss.length === 3, {
+    await waitFor(() => fake.watchRequests.length === 3 && view().loss?.length === 3, {
       what: 'third stream',
     });
-    expect(Array.from(view().loss.steps)).toEqual([0, 1, 2]);
+    expect(Array.from(view().loss?.xs ?? [])).toEqual([0, 1, 2]);
     abort.abort();
     await done;
   });
@@ -98,7 +98,7 @@ describe('runWatchLoop', () => {
     fake.stream(0).fail(new ConnectError('server going away', Code.Unavailable));
     fake.stream(1).fail(new ConnectError('no session run-1', Code.NotFound));
     fake.stream(2).push(snapshot(1n, [1, 2]));
-    await waitFor(() => view().loss.length === 3, { what: 'points after the trainer rejoined' });
+    await waitFor(() => view().loss?.length === 3, { what: 'points after the trainer rejoined' });
     expect(view().link.kind).toBe('live');
     expect(fake.watchRequests).toHaveLength(3);
     abort.abort();

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
-import type { DashboardService } from '@trainwatch/proto';
-import { CursorGapError, isFinished, type SessionStore } from '../store/session-store';
+import { isFinished, type DashboardService } from '@trainwatch/proto';
+import { CursorGapError, type SessionStore } from '../store/session-store';
 
 /** First retry delay after a broken stream. */
 export const RECONNECT_BASE_DELAY_MS = 250;

@@ -68,7 +68,7 @@ describe('SessionStore', () => {
     store.apply(keepalive(12n));
     frames.flush();
     const view = store.getView();
-    expect(Array.from(view.loss.steps)).toEqual([0, 1, 2, 3]);
+    expect(Array.from(view.loss?.xs ?? [])).toEqual([0, 1, 2, 3]);
     expect(view.cursor).toBe(12n);
     expect(view.summary?.batchIdx).toBe(3);
     expect(view.summary?.latestLoss).toBeCloseTo(0.5);
@@ -96,7 +96,7 @@ describe('SessionStore', () => {
     expect(listener).not.toHaveBeenCalled();
     expect(frames.flush()).toBe(1);
     expect(listener).toHaveBeenCalledTimes(1);
-    expect(store.getView().loss.length).toBe(500);
+    expect(store.getView().loss?.length).toBe(500);
     expect(frames.flush()).toBe(0);
   });
 
@@ -135,7 +135,7 @@ describe('SessionStore', () => {
     store.apply(batch(4n, 6));
     store.apply(batch(5n, 7));
     frames.flush();
-    expect(Array.from(store.getView().loss.steps)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(Array.from(store.getView().loss?.xs ?? [])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('tracks status changes and the command audit log, bounded at MAX_AUDIT_ENTRIES', () => {

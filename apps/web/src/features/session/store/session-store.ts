@@ -1,20 +1,21 @@
-import type {
-  CommandAuditEntry,
-  EpochData,
-  ImageFrame,
-  PerformanceData,
-  SessionSnapshot,
-  SessionSummary,
-  WatchSessionResponse,
+import {
+  LOSS_SERIES,
+  WATCH_EVENT_DELIVERY,
+  type CommandAuditEntry,
+  type EpochData,
+  type ImageFrame,
+  type PerformanceData,
+  type SessionSummary,
+  type TrainingStatus,
+  type WatchSessionResponse,
 } from '@trainwatch/proto';
-import { TrainingStatus } from '@trainwatch/proto';
+import type { BoundedSeries } from '../../series/store/bounded-series';
+import { SeriesStore } from '../../series/store/series-store';
 import { animationFrameScheduler, type FrameScheduler } from './frame-scheduler';
-import { LossSeries, MAX_LOSS_POINTS } from './loss-series';
+import { reduceEvent } from './session-reducers';
+import { SessionState } from './session-state';
 
-/** Most audit entries kept in the browser (the server keeps its own bounded log). */
-export const MAX_AUDIT_ENTRIES = 200;
-/** Most epoch summaries kept; far beyond any real run, but a bound all the same. */
-export const MAX_EPOCHS = 10_000;
+export { MAX_AUDIT_ENTRIES, MAX_EPOCHS } from './session-state';
 
 /** How the watch stream is doing, in terms a person cares about. */
 export type LinkState =
@@ -35,8 +36,14 @@ export interface SessionView {
   readonly performance?: PerformanceData;
   readonly latestFrame?: ImageFrame;
   readonly commands: readonly CommandAuditEntry[];
-  /** Mutable on purpose (typed arrays); `lossRevision` says when it changed. */
-  readonly loss: LossSeries;
+  /**
+   * Every series, mutable on purpose (typed arrays); panels subscribe to
+   * their own series. `seriesCatalogVersion` changes when a series is added.
+   */
+  readonly series: SeriesStore;
+  readonly seriesCatalogVersion: number;
+  /** The `loss` series (empty before the first batch); `lossRevision` says when it changed. */
+  readonly loss: BoundedSeries | undefined;
   readonly lossRevision: number;
   /** Cursor of the last scalar event applied. */
   readonly cursor: bigint;
@@ -55,11 +62,6 @@ export class CursorGapError extends Error {
   }
 }
 
-/** True for statuses after which nothing more will happen. */
-export function isFinished(status: TrainingStatus | undefined): boolean {
-  return status === TrainingStatus.COMPLETED || status === TrainingStatus.FAILED;
-}
-
 /**
  * Fastest the image grid changes, in milliseconds. Sixteen new pictures 60
  * times a second cost the page most of its frame rate (each is decoded and
@@ -71,16 +73,20 @@ export const IMAGE_REFRESH_MS = 200;
 export interface SessionStoreOptions {
   schedule?: FrameScheduler;
   now?: () => number;
-  maxLossPoints?: number;
+  /** A series store with other bounds (tests). */
+  series?: SeriesStore;
 }
 
 /**
  * Per-session state kept outside React. The watch stream feeds it event by
- * event; React sees a new {@link SessionView} at most once per animation
- * frame, however many events arrived in between.
+ * event (each kind through its reducer, session-reducers.ts); React sees a
+ * new {@link SessionView} at most once per animation frame, however many
+ * events arrived in between, and each series panel hears only about its own
+ * series.
  */
 export class SessionStore {
-  readonly loss: LossSeries;
+  readonly series: SeriesStore;
+  private readonly state: SessionState;
   private readonly schedule: FrameScheduler;
   private readonly now: () => number;
   private readonly listeners = new Set<() => void>();
@@ -88,20 +94,12 @@ export class SessionStore {
   private awaitingSnapshot = true;
 
   private link: LinkState = { kind: 'connecting' };
-  private summary: SessionSummary | undefined;
   private lastEventAt: number | undefined;
-  private epochs = new Map<number, EpochData>();
-  private performance: PerformanceData | undefined;
-  private latestFrame: ImageFrame | undefined;
-  /** The frame React sees: {@link latestFrame} at most every IMAGE_REFRESH_MS. */
+  /** The frame React sees: the latest one at most every IMAGE_REFRESH_MS. */
   private shownFrame: ImageFrame | undefined;
   private shownFrameAt = Number.NEGATIVE_INFINITY;
   private imageTimer: ReturnType<typeof setTimeout> | undefined;
-  private commands = new Map<string, CommandAuditEntry>();
   private cursor = 0n;
-  private latencyMs: number | undefined;
-  private epochsChanged = true;
-  private commandsChanged = true;
   private view: SessionView;
   /** Views published so far (one per frame at most); tests read it. */
   publishCount = 0;
@@ -109,7 +107,8 @@ export class SessionStore {
   constructor(options: SessionStoreOptions = {}) {
     this.schedule = options.schedule ?? animationFrameScheduler;
     this.now = options.now ?? Date.now;
-    this.loss = new LossSeries(options.maxLossPoints ?? MAX_LOSS_POINTS);
+    this.series = options.series ?? new SeriesStore();
+    this.state = new SessionState(this.series, this.now);
     this.view = this.buildView(0);
   }
 
@@ -124,11 +123,11 @@ export class SessionStore {
 
   /** True once any snapshot was applied: the session existed. */
   get hasSnapshot(): boolean {
-    return this.summary !== undefined;
+    return this.state.summary !== undefined;
   }
 
   get status(): TrainingStatus | undefined {
-    return this.summary?.status;
+    return this.state.summary?.status;
   }
 
   /** A new stream is about to open: its first event must be a snapshot. */
@@ -141,40 +140,30 @@ export class SessionStore {
     this.markDirty();
   }
 
-  /** Applies one watch event; throws CursorGapError when the stream skipped or repeated one. */
+  /**
+   * Applies one watch event; throws CursorGapError when the stream skipped
+   * or repeated one. Lossless events advance the cursor by exactly one;
+   * latest-wins ones carry the cursor of the last lossless event.
+   */
   apply(response: WatchSessionResponse): void {
     const event = response.event;
     this.lastEventAt = this.now();
+    if (event.case === undefined) return;
     if (event.case === 'snapshot') {
-      this.applySnapshot(event.value, response.cursor);
-      this.markDirty();
-      return;
+      this.awaitingSnapshot = false;
+      this.cursor = response.cursor;
+    } else {
+      if (this.awaitingSnapshot) {
+        throw new CursorGapError(this.cursor, response.cursor, `${event.case} before snapshot`);
+      }
+      const advances = WATCH_EVENT_DELIVERY[event.case] === 'lossless';
+      const expected = advances ? this.cursor + 1n : this.cursor;
+      if (response.cursor !== expected) {
+        throw new CursorGapError(expected, response.cursor, event.case);
+      }
+      this.cursor = response.cursor;
     }
-    if (this.awaitingSnapshot) {
-      throw new CursorGapError(
-        this.cursor,
-        response.cursor,
-        `${event.case ?? 'empty'} before snapshot`,
-      );
-    }
-    switch (event.case) {
-      case 'images':
-      case 'keepalive':
-        this.expectCursor(response.cursor, this.cursor, event.case);
-        if (event.case === 'images') this.putFrame(event.value);
-        break;
-      case 'batch':
-      case 'epoch':
-      case 'performance':
-      case 'status':
-      case 'command':
-        this.expectCursor(response.cursor, this.cursor + 1n, event.case);
-        this.cursor = response.cursor;
-        this.applyScalar(event);
-        break;
-      case undefined:
-        break;
-    }
+    reduceEvent(this.state, event);
     this.markDirty();
   }
 
@@ -185,120 +174,7 @@ export class SessionStore {
     this.cancelFrame?.();
     this.cancelFrame = undefined;
     this.listeners.clear();
-  }
-
-  private expectCursor(got: bigint, expected: bigint, what: string): void {
-    if (got !== expected) throw new CursorGapError(expected, got, what);
-  }
-
-  private applySnapshot(snapshot: SessionSnapshot, cursor: bigint): void {
-    this.awaitingSnapshot = false;
-    this.cursor = cursor;
-    this.summary = snapshot.session;
-    const history = snapshot.lossHistory;
-    if (history) {
-      // Keep what we already drew; add only what lies after it. After a
-      // server restart its history restarts at the trainer's replay, so this
-      // is what keeps the curve free of duplicates and gaps.
-      const count = Math.min(history.steps.length, history.losses.length);
-      for (let i = 0; i < count; i++) this.loss.append(Number(history.steps[i]), history.losses[i]);
-    }
-    for (const epoch of snapshot.epochs) this.putEpoch(epoch);
-    if (snapshot.latestPerformance) this.performance = snapshot.latestPerformance;
-    // Present when it fit in the snapshot; otherwise it follows as `images` events.
-    if (snapshot.latestImages) this.putFrame(snapshot.latestImages);
-    for (const entry of snapshot.commands) this.putCommand(entry);
-  }
-
-  private applyScalar(
-    event: Exclude<
-      WatchSessionResponse['event'],
-      { case: 'snapshot' | 'images' | 'keepalive' | undefined }
-    >,
-  ): void {
-    switch (event.case) {
-      case 'batch': {
-        const batch = event.value;
-        this.loss.append(Number(batch.step), batch.batchLoss);
-        if (batch.receivedAtMs > 0n) this.latencyMs = this.now() - Number(batch.receivedAtMs);
-        if (this.summary) {
-          this.summary.epoch = batch.epoch;
-          this.summary.batchIdx = batch.batchIdx;
-          this.summary.latestLoss = batch.batchLoss;
-          this.summary.batchesReceived += 1n;
-          this.summary.lastUpdateMs = batch.receivedAtMs || this.summary.lastUpdateMs;
-        }
-        break;
-      }
-      case 'epoch':
-        this.putEpoch(event.value);
-        break;
-      case 'performance':
-        this.performance = event.value;
-        break;
-      case 'status':
-        if (this.summary) {
-          this.summary.status = event.value.status;
-          this.summary.statusMessage = event.value.message;
-          this.summary.connection = event.value.connection;
-          if (event.value.config) this.summary.config = event.value.config;
-          // Every status event carries the session's current conflict and history marks:
-          // an absent conflict means the refused trainer is gone.
-          this.summary.writerConflict = event.value.writerConflict;
-          this.summary.partialHistory = event.value.partialHistory;
-          this.summary.historyStartStep = event.value.historyStartStep;
-        }
-        break;
-      case 'command':
-        this.putCommand(event.value);
-        break;
-    }
-  }
-
-  /**
-   * A whole frame replaces the shown one; a later part of a frame too large
-   * for one message (first_index > 0) is appended to the frame it continues.
-   * A part that continues nothing here (its start was replaced) is dropped.
-   */
-  private putFrame(frame: ImageFrame): void {
-    if (frame.firstIndex === 0) {
-      this.latestFrame = frame;
-      return;
-    }
-    const current = this.latestFrame;
-    if (current?.step !== frame.step || current.images.length !== frame.firstIndex) return;
-    this.latestFrame = {
-      ...current,
-      images: [...current.images, ...frame.images],
-      predictions: [...current.predictions, ...frame.predictions],
-      groundTruth: [...current.groundTruth, ...frame.groundTruth],
-    };
-  }
-
-  private putEpoch(epoch: EpochData): void {
-    this.epochsChanged = true;
-    this.epochs.set(epoch.epoch, epoch);
-    if (this.epochs.size > MAX_EPOCHS) {
-      const oldest = Math.min(...this.epochs.keys());
-      this.epochs.delete(oldest);
-    }
-  }
-
-  private putCommand(entry: CommandAuditEntry): void {
-    this.commandsChanged = true;
-    this.commands.set(entry.commandId, entry);
-    while (this.commands.size > MAX_AUDIT_ENTRIES) {
-      let oldestId: string | undefined;
-      let oldestAt = Infinity;
-      for (const [id, candidate] of this.commands) {
-        if (Number(candidate.issuedAtMs) < oldestAt) {
-          oldestAt = Number(candidate.issuedAtMs);
-          oldestId = id;
-        }
-      }
-      if (oldestId === undefined) break;
-      this.commands.delete(oldestId);
-    }
+    this.series.clearListeners();
   }
 
   private markDirty(): void {
@@ -312,14 +188,17 @@ export class SessionStore {
   private publish(): void {
     this.publishCount++;
     this.view = this.buildView(this.view.revision + 1);
+    // Series panels first: they read the series, not the view.
+    this.series.flush();
     for (const listener of [...this.listeners]) listener();
   }
 
   private refreshShownFrame(): void {
-    if (this.latestFrame === this.shownFrame) return;
+    const latest = this.state.latestFrame;
+    if (latest === this.shownFrame) return;
     const sinceShown = this.now() - this.shownFrameAt;
     if (sinceShown >= IMAGE_REFRESH_MS || this.shownFrame === undefined) {
-      this.shownFrame = this.latestFrame;
+      this.shownFrame = latest;
       this.shownFrameAt = this.now();
     } else if (this.imageTimer === undefined) {
       // Publish again when the interval is up, even if nothing else arrives.
@@ -331,30 +210,37 @@ export class SessionStore {
   }
 
   private buildView(revision: number): SessionView {
+    const state = this.state;
     // Arrays are rebuilt only when they changed, so panels that depend on
     // them skip re-rendering while batches stream in.
-    const epochs = this.epochsChanged
-      ? [...this.epochs.values()].sort((a, b) => a.epoch - b.epoch)
+    const epochs: readonly EpochData[] = state.epochsChanged
+      ? [...state.epochs.values()].sort((a, b) => a.epoch - b.epoch)
       : this.view.epochs;
-    const commands = this.commandsChanged
-      ? [...this.commands.values()].sort((a, b) => Number(a.issuedAtMs - b.issuedAtMs))
+    const commands: readonly CommandAuditEntry[] = state.commandsChanged
+      ? [...state.commands.values()].sort((a, b) => Number(a.issuedAtMs - b.issuedAtMs))
       : this.view.commands;
-    this.epochsChanged = false;
-    this.commandsChanged = false;
+    state.epochsChanged = false;
+    state.commandsChanged = false;
     this.refreshShownFrame();
+    const loss = this.series.get(LOSS_SERIES)?.points;
+    const summary: SessionSummary | undefined = state.summary ? { ...state.summary } : undefined;
+    const performance: PerformanceData | undefined = state.performance;
     return {
       revision,
       link: this.link,
-      summary: this.summary ? { ...this.summary } : undefined,
+      summary,
       lastEventAt: this.lastEventAt,
       epochs,
-      performance: this.performance,
+      performance,
       latestFrame: this.shownFrame,
       commands,
-      loss: this.loss,
-      lossRevision: this.loss.revision,
+      series: this.series,
+      // Counts series added so far, flushed or not: the view is built just before the flush.
+      seriesCatalogVersion: this.series.size,
+      loss,
+      lossRevision: loss?.revision ?? 0,
       cursor: this.cursor,
-      latencyMs: this.latencyMs,
+      latencyMs: state.latencyMs,
     };
   }
 }

@@ -1,5 +1,5 @@
 import type { SessionSummary } from '@trainwatch/proto';
-import { ConnectionState } from '@trainwatch/proto';
+import { ConnectionState, globalStep } from '@trainwatch/proto';
 import { connectionLabel, formatAgo, formatLoss } from '../../../common/format';
 import { sessionHref } from '../../../common/use-hash-route';
 import { useNow } from '../../../common/use-now';
@@ -17,7 +17,8 @@ function progressFraction(session: SessionSummary): number {
   const config = session.config;
   if (!config || config.totalEpochs <= 0 || config.batchesPerEpoch <= 0) return 0;
   const total = config.totalEpochs * config.batchesPerEpoch;
-  return Math.min(1, (session.epoch * config.batchesPerEpoch + session.batchIdx + 1) / total);
+  const done = Number(globalStep(session.epoch, session.batchIdx, config.batchesPerEpoch)) + 1;
+  return Math.min(1, done / total);
 }
 
 /** The live list of sessions, newest first, a page at a time. */

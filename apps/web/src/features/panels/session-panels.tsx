@@ -1,0 +1,57 @@
+import { memo } from 'react';
+import { EpochChart } from '../charts/epoch-chart';
+import { LossChart } from '../charts/loss-chart';
+import { AuditLog } from '../commands/components/audit-log';
+import { ImageGrid } from '../images/image-grid';
+import { ProgressPanel } from '../session/components/progress-panel';
+import { useSessionSelect, useSessionView } from '../session/hooks/use-session-view';
+import type { SessionView } from '../session/store/session-store';
+import type { PanelProps } from './panel-props';
+
+/*
+ * The session's fixed panels bound to its store: each picks what it shows
+ * from the view, so one that did not change skips the frame.
+ */
+
+const NO_CLASS_NAMES: readonly string[] = [];
+const latestFrame = (view: SessionView) => view.latestFrame;
+const classNames = (view: SessionView) => view.summary?.config?.classNames ?? NO_CLASS_NAMES;
+const epochs = (view: SessionView) => view.epochs;
+const commands = (view: SessionView) => view.commands;
+
+export const ProgressPanelOfSession = memo(function ProgressPanelOfSession({ store }: PanelProps) {
+  const view = useSessionView(store);
+  return (
+    <ProgressPanel
+      summary={view.summary}
+      performance={view.performance}
+      latencyMs={view.latencyMs}
+    />
+  );
+});
+
+export const LossPanelOfSession = memo(function LossPanelOfSession({ store }: PanelProps) {
+  const view = useSessionView(store);
+  const summary = view.summary;
+  return (
+    <LossChart
+      loss={view.loss}
+      revision={view.lossRevision}
+      historyStartStep={summary?.partialHistory ? Number(summary.historyStartStep) : undefined}
+    />
+  );
+});
+
+export const ImagesPanelOfSession = memo(function ImagesPanelOfSession({ store }: PanelProps) {
+  const frame = useSessionSelect(store, latestFrame);
+  const names = useSessionSelect(store, classNames);
+  return <ImageGrid frame={frame} classNames={names} />;
+});
+
+export const EpochsPanelOfSession = memo(function EpochsPanelOfSession({ store }: PanelProps) {
+  return <EpochChart epochs={useSessionSelect(store, epochs)} />;
+});
+
+export const CommandsPanelOfSession = memo(function CommandsPanelOfSession({ store }: PanelProps) {
+  return <AuditLog entries={useSessionSelect(store, commands)} />;
+});
