@@ -1,9 +1,10 @@
 // Makes sure the system packages the tests need are present: Debian's
-// Chromium (browser end-to-end tests) and Debian's Python packages (the
-// Python client's tests). Installs them with apt-get when running as root;
+// Chromium (browser end-to-end tests), Debian's Python packages (the
+// Python client's tests) and PostgreSQL (the store's tests start a
+// throwaway server). Installs them with apt-get when running as root;
 // otherwise stops with the command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const PYTHON = '/usr/bin/python3';
 const PYTHON_MODULES = ['grpc', 'google.protobuf', 'numpy', 'PIL', 'pytest'];
@@ -17,6 +18,16 @@ const PYTHON_PACKAGES = [
   'protobuf-compiler',
   'protobuf-compiler-grpc',
 ];
+
+/** Directory holding Debian's PostgreSQL server binaries (initdb, postgres), or undefined. */
+export function findPostgresBin() {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((name) => existsSync(`${root}/${name}/bin/initdb`))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions.length > 0 ? `${root}/${versions[0]}/bin` : undefined;
+}
 
 /** Path of a Chromium binary, or undefined. CHROMIUM_PATH wins when set. */
 export function findChromium() {
@@ -57,6 +68,8 @@ function aptInstall(packages) {
 export function ensureSystemDeps({ python = true } = {}) {
   const wanted = [];
   if (!findChromium()) wanted.push('chromium');
+  // A DATABASE_URL names a PostgreSQL the tests use instead of starting their own.
+  if (!process.env.DATABASE_URL && !findPostgresBin()) wanted.push('postgresql');
   const missingModules = python ? pythonMissing() : [];
   if (missingModules.length > 0) wanted.push('python3', ...PYTHON_PACKAGES);
   if (wanted.length === 0) return;
@@ -70,6 +83,9 @@ export function ensureSystemDeps({ python = true } = {}) {
   }
   aptInstall(wanted);
   if (!findChromium()) throw new Error('chromium is still missing after apt-get install');
+  if (!process.env.DATABASE_URL && !findPostgresBin()) {
+    throw new Error('postgresql is still missing after apt-get install');
+  }
   if (python && pythonMissing().length > 0) {
     throw new Error(`python modules still missing: ${pythonMissing().join(', ')}`);
   }
