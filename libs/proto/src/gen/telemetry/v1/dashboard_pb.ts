@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/dashboard.proto.
  */
 export const file_telemetry_v1_dashboard: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEi6gQKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKAQSEwoLY2xhc3NfY291bnQYDiABKAUSFwoPcGFydGlhbF9oaXN0b3J5GA8gASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgQIAEoAxI6Cg93cml0ZXJfY29uZmxpY3QYESABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBARIrCghtZXRhZGF0YRgSIAEoCzIZLnRlbGVtZXRyeS52MS5SdW5NZXRhZGF0YRIUCgxzZXJpZXNfY291bnQYEyABKAVCDgoMX2xhdGVzdF9sb3NzQhIKEF93cml0ZXJfY29uZmxpY3QiYQoOV3JpdGVyQ29uZmxpY3QSEwoLY2xpZW50X25hbWUYASABKAkSDAoEcGVlchgCIAEoCRIaChJsYXN0X3JlZnVzZWRfYXRfbXMYAyABKAMSEAoIcmVmdXNhbHMYBCABKA0iPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJzChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIuCghzZXNzaW9ucxgBIAMoCzIcLnRlbGVtZXRyeS52MS5TZXNzaW9uU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSIpChNXYXRjaFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkihgQKFFdhdGNoU2Vzc2lvblJlc3BvbnNlEg4KBmN1cnNvchgBIAEoBBIxCghzbmFwc2hvdBgCIAEoCzIdLnRlbGVtZXRyeS52MS5TZXNzaW9uU25hcHNob3RIABIpCgViYXRjaBgDIAEoCzIYLnRlbGVtZXRyeS52MS5CYXRjaEV2ZW50SAASKAoFZXBvY2gYBCABKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhSAASNAoLcGVyZm9ybWFuY2UYBSABKAsyHS50ZWxlbWV0cnkudjEuUGVyZm9ybWFuY2VEYXRhSAASKwoGc3RhdHVzGAYgASgLMhkudGVsZW1ldHJ5LnYxLlN0YXR1c0V2ZW50SAASMgoHY29tbWFuZBgHIAEoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeUgAEioKBmltYWdlcxgIIAEoCzIYLnRlbGVtZXRyeS52MS5JbWFnZUZyYW1lSAASLAoJa2VlcGFsaXZlGAkgASgLMhcudGVsZW1ldHJ5LnYxLktlZXBhbGl2ZUgAEi0KB3NjYWxhcnMYCiABKAsyGi50ZWxlbWV0cnkudjEuU2NhbGFyc0V2ZW50SAASLQoIbWV0YWRhdGEYCyABKAsyGS50ZWxlbWV0cnkudjEuUnVuTWV0YWRhdGFIAEIHCgVldmVudCKZAwoPU2Vzc2lvblNuYXBzaG90Ei0KB3Nlc3Npb24YASABKAsyHC50ZWxlbWV0cnkudjEuU2Vzc2lvblN1bW1hcnkSLwoMbG9zc19oaXN0b3J5GAIgASgLMhkudGVsZW1ldHJ5LnYxLkxvc3NIaXN0b3J5EicKBmVwb2NocxgDIAMoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGESPgoSbGF0ZXN0X3BlcmZvcm1hbmNlGAQgASgLMh0udGVsZW1ldHJ5LnYxLlBlcmZvcm1hbmNlRGF0YUgAiAEBEjQKDWxhdGVzdF9pbWFnZXMYBSABKAsyGC50ZWxlbWV0cnkudjEuSW1hZ2VGcmFtZUgBiAEBEjEKCGNvbW1hbmRzGAYgAygLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5EisKBnNlcmllcxgHIAMoCzIbLnRlbGVtZXRyeS52MS5TZXJpZXNIaXN0b3J5QhUKE19sYXRlc3RfcGVyZm9ybWFuY2VCEAoOX2xhdGVzdF9pbWFnZXMikQEKDVNlcmllc0hpc3RvcnkSDAoEbmFtZRgBIAEoCRINCgVzdGVwcxgCIAMoAxIOCgZ2YWx1ZXMYAyADKAESFQoNdGltZXN0YW1wc19tcxgEIAMoAxIUCgx0b3RhbF9wb2ludHMYBSABKAQSJgoEa2luZBgGIAEoDjIYLnRlbGVtZXRyeS52MS5TZXJpZXNLaW5kIpkBCgxTY2FsYXJzRXZlbnQSDAoEc3RlcBgBIAEoAxI2CgZ2YWx1ZXMYAiADKAsyJi50ZWxlbWV0cnkudjEuU2NhbGFyc0V2ZW50LlZhbHVlc0VudHJ5EhQKDHRpbWVzdGFtcF9tcxgDIAEoAxotCgtWYWx1ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIkIKC0xvc3NIaXN0b3J5Eg0KBXN0ZXBzGAEgAygDEg4KBmxvc3NlcxgCIAMoARIUCgx0b3RhbF9wb2ludHMYAyABKAQilAIKCkJhdGNoRXZlbnQSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSEgoKYmF0Y2hfbG9zcxgEIAEoARISCgpiYXRjaF9zaXplGAUgASgFEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxIYChB0cmFpbmVyX3NlcXVlbmNlGAcgASgEEhYKDnJlY2VpdmVkX2F0X21zGAggASgDEjYKB21ldHJpY3MYCSADKAsyJS50ZWxlbWV0cnkudjEuQmF0Y2hFdmVudC5NZXRyaWNzRW50cnkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi1QEKCkltYWdlRnJhbWUSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSJwoGaW1hZ2VzGAQgAygLMhcudGVsZW1ldHJ5LnYxLkltYWdlRGF0YRItCgtwcmVkaWN0aW9ucxgFIAMoCzIYLnRlbGVtZXRyeS52MS5QcmVkaWN0aW9uEhQKDGdyb3VuZF90cnV0aBgGIAMoBRIUCgx0aW1lc3RhbXBfbXMYByABKAMSEwoLZmlyc3RfaW5kZXgYCCABKAUi2AIKC1N0YXR1c0V2ZW50EiwKBnN0YXR1cxgBIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIPCgdtZXNzYWdlGAIgASgJEjEKCmNvbm5lY3Rpb24YAyABKA4yHS50ZWxlbWV0cnkudjEuQ29ubmVjdGlvblN0YXRlEhQKDHRpbWVzdGFtcF9tcxgEIAEoAxIxCgZjb25maWcYBSABKAsyHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdDb25maWdIAIgBARI6Cg93cml0ZXJfY29uZmxpY3QYBiABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBARIXCg9wYXJ0aWFsX2hpc3RvcnkYByABKAgSGgoSaGlzdG9yeV9zdGFydF9zdGVwGAggASgDQgkKB19jb25maWdCEgoQX3dyaXRlcl9jb25mbGljdCLVAQoRQ29tbWFuZEF1ZGl0RW50cnkSEgoKY29tbWFuZF9pZBgBIAEoCRInCgR0eXBlGAIgASgOMhkudGVsZW1ldHJ5LnYxLkNvbW1hbmRUeXBlEhEKCWlzc3VlZF9ieRgDIAEoCRIUCgxpc3N1ZWRfYXRfbXMYBCABKAMSKQoFc3RhdGUYBSABKA4yGi50ZWxlbWV0cnkudjEuQ29tbWFuZFN0YXRlEhYKDnJlc3VsdF9tZXNzYWdlGAYgASgJEhcKD2NvbXBsZXRlZF9hdF9tcxgHIAEoAyIjCglLZWVwYWxpdmUSFgoOc2VydmVyX3RpbWVfbXMYASABKAMieAoSU2VuZENvbW1hbmRSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJwoEdHlwZRgCIAEoDjIZLnRlbGVtZXRyeS52MS5Db21tYW5kVHlwZRIRCglpc3N1ZWRfYnkYAyABKAkSEgoKdGltZW91dF9tcxgEIAEoBSJzChNTZW5kQ29tbWFuZFJlc3BvbnNlEi4KBWVudHJ5GAEgASgLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5EiwKBnN0YXR1cxgCIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cyqvAQoPQ29ubmVjdGlvblN0YXRlEiAKHENPTk5FQ1RJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpDT05ORUNUSU9OX1NUQVRFX0NPTk5FQ1RFRBABEhoKFkNPTk5FQ1RJT05fU1RBVEVfU1RBTEUQAhIhCh1DT05ORUNUSU9OX1NUQVRFX0RJU0NPTk5FQ1RFRBADEhsKF0NPTk5FQ1RJT05fU1RBVEVfQ0xPU0VEEAQqtwEKDENvbW1hbmRTdGF0ZRIdChlDT01NQU5EX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVQ09NTUFORF9TVEFURV9QRU5ESU5HEAESGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQAhIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBADEhsKF0NPTU1BTkRfU1RBVEVfVElNRURfT1VUEAQSGQoVQ09NTUFORF9TVEFURV9FWFBJUkVEEAUqVgoKU2VyaWVzS2luZBIbChdTRVJJRVNfS0lORF9VTlNQRUNJRklFRBAAEhQKEFNFUklFU19LSU5EX1NURVAQARIVChFTRVJJRVNfS0lORF9FUE9DSBACMpYCChBEYXNoYm9hcmRTZXJ2aWNlElUKDExpc3RTZXNzaW9ucxIhLnRlbGVtZXRyeS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElcKDFdhdGNoU2Vzc2lvbhIhLnRlbGVtZXRyeS52MS5XYXRjaFNlc3Npb25SZXF1ZXN0GiIudGVsZW1ldHJ5LnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESUgoLU2VuZENvbW1hbmQSIC50ZWxlbWV0cnkudjEuU2VuZENvbW1hbmRSZXF1ZXN0GiEudGVsZW1ldHJ5LnYxLlNlbmRDb21tYW5kUmVzcG9uc2ViBnByb3RvMw", [file_telemetry_v1_telemetry]);
+  fileDesc("Chx0ZWxlbWV0cnkvdjEvZGFzaGJvYXJkLnByb3RvEgx0ZWxlbWV0cnkudjEijwUKDlNlc3Npb25TdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSEwoLY2xpZW50X25hbWUYAiABKAkSFgoOY2xpZW50X3ZlcnNpb24YAyABKAkSLAoGY29uZmlnGAQgASgLMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nQ29uZmlnEiwKBnN0YXR1cxgFIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgGIAEoCRIxCgpjb25uZWN0aW9uGAcgASgOMh0udGVsZW1ldHJ5LnYxLkNvbm5lY3Rpb25TdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAggASgDEhYKDmxhc3RfdXBkYXRlX21zGAkgASgDEg0KBWVwb2NoGAogASgFEhEKCWJhdGNoX2lkeBgLIAEoBRIYCgtsYXRlc3RfbG9zcxgMIAEoAUgAiAEBEhgKEGJhdGNoZXNfcmVjZWl2ZWQYDSABKAQSEwoLY2xhc3NfY291bnQYDiABKAUSFwoPcGFydGlhbF9oaXN0b3J5GA8gASgIEhoKEmhpc3Rvcnlfc3RhcnRfc3RlcBgQIAEoAxI6Cg93cml0ZXJfY29uZmxpY3QYESABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBARIrCghtZXRhZGF0YRgSIAEoCzIZLnRlbGVtZXRyeS52MS5SdW5NZXRhZGF0YRIUCgxzZXJpZXNfY291bnQYEyABKAUSDAoEbmFtZRgUIAEoCRIVCg1zdG9yZWRfZnJhbWVzGBUgASgFQg4KDF9sYXRlc3RfbG9zc0ISChBfd3JpdGVyX2NvbmZsaWN0ImEKDldyaXRlckNvbmZsaWN0EhMKC2NsaWVudF9uYW1lGAEgASgJEgwKBHBlZXIYAiABKAkSGgoSbGFzdF9yZWZ1c2VkX2F0X21zGAMgASgDEhAKCHJlZnVzYWxzGAQgASgNIrMBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEi4KCHN0YXR1c2VzGAMgAygOMhwudGVsZW1ldHJ5LnYxLlRyYWluaW5nU3RhdHVzEgwKBHRleHQYBCABKAkSDAoEdGFncxgFIAMoCRIpCgVvcmRlchgGIAEoDjIaLnRlbGVtZXRyeS52MS5TZXNzaW9uT3JkZXIicwoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZWxlbWV0cnkudjEuU2Vzc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUiQAoTV2F0Y2hTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhUKDXJlc3VtZV9jdXJzb3IYAiABKAQihgQKFFdhdGNoU2Vzc2lvblJlc3BvbnNlEg4KBmN1cnNvchgBIAEoBBIxCghzbmFwc2hvdBgCIAEoCzIdLnRlbGVtZXRyeS52MS5TZXNzaW9uU25hcHNob3RIABIpCgViYXRjaBgDIAEoCzIYLnRlbGVtZXRyeS52MS5CYXRjaEV2ZW50SAASKAoFZXBvY2gYBCABKAsyFy50ZWxlbWV0cnkudjEuRXBvY2hEYXRhSAASNAoLcGVyZm9ybWFuY2UYBSABKAsyHS50ZWxlbWV0cnkudjEuUGVyZm9ybWFuY2VEYXRhSAASKwoGc3RhdHVzGAYgASgLMhkudGVsZW1ldHJ5LnYxLlN0YXR1c0V2ZW50SAASMgoHY29tbWFuZBgHIAEoCzIfLnRlbGVtZXRyeS52MS5Db21tYW5kQXVkaXRFbnRyeUgAEioKBmltYWdlcxgIIAEoCzIYLnRlbGVtZXRyeS52MS5JbWFnZUZyYW1lSAASLAoJa2VlcGFsaXZlGAkgASgLMhcudGVsZW1ldHJ5LnYxLktlZXBhbGl2ZUgAEi0KB3NjYWxhcnMYCiABKAsyGi50ZWxlbWV0cnkudjEuU2NhbGFyc0V2ZW50SAASLQoIbWV0YWRhdGEYCyABKAsyGS50ZWxlbWV0cnkudjEuUnVuTWV0YWRhdGFIAEIHCgVldmVudCKZAwoPU2Vzc2lvblNuYXBzaG90Ei0KB3Nlc3Npb24YASABKAsyHC50ZWxlbWV0cnkudjEuU2Vzc2lvblN1bW1hcnkSLwoMbG9zc19oaXN0b3J5GAIgASgLMhkudGVsZW1ldHJ5LnYxLkxvc3NIaXN0b3J5EicKBmVwb2NocxgDIAMoCzIXLnRlbGVtZXRyeS52MS5FcG9jaERhdGESPgoSbGF0ZXN0X3BlcmZvcm1hbmNlGAQgASgLMh0udGVsZW1ldHJ5LnYxLlBlcmZvcm1hbmNlRGF0YUgAiAEBEjQKDWxhdGVzdF9pbWFnZXMYBSABKAsyGC50ZWxlbWV0cnkudjEuSW1hZ2VGcmFtZUgBiAEBEjEKCGNvbW1hbmRzGAYgAygLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5EisKBnNlcmllcxgHIAMoCzIbLnRlbGVtZXRyeS52MS5TZXJpZXNIaXN0b3J5QhUKE19sYXRlc3RfcGVyZm9ybWFuY2VCEAoOX2xhdGVzdF9pbWFnZXMikQEKDVNlcmllc0hpc3RvcnkSDAoEbmFtZRgBIAEoCRINCgVzdGVwcxgCIAMoAxIOCgZ2YWx1ZXMYAyADKAESFQoNdGltZXN0YW1wc19tcxgEIAMoAxIUCgx0b3RhbF9wb2ludHMYBSABKAQSJgoEa2luZBgGIAEoDjIYLnRlbGVtZXRyeS52MS5TZXJpZXNLaW5kIpkBCgxTY2FsYXJzRXZlbnQSDAoEc3RlcBgBIAEoAxI2CgZ2YWx1ZXMYAiADKAsyJi50ZWxlbWV0cnkudjEuU2NhbGFyc0V2ZW50LlZhbHVlc0VudHJ5EhQKDHRpbWVzdGFtcF9tcxgDIAEoAxotCgtWYWx1ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIkIKC0xvc3NIaXN0b3J5Eg0KBXN0ZXBzGAEgAygDEg4KBmxvc3NlcxgCIAMoARIUCgx0b3RhbF9wb2ludHMYAyABKAQilAIKCkJhdGNoRXZlbnQSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSEgoKYmF0Y2hfbG9zcxgEIAEoARISCgpiYXRjaF9zaXplGAUgASgFEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxIYChB0cmFpbmVyX3NlcXVlbmNlGAcgASgEEhYKDnJlY2VpdmVkX2F0X21zGAggASgDEjYKB21ldHJpY3MYCSADKAsyJS50ZWxlbWV0cnkudjEuQmF0Y2hFdmVudC5NZXRyaWNzRW50cnkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi1QEKCkltYWdlRnJhbWUSDQoFZXBvY2gYASABKAUSEQoJYmF0Y2hfaWR4GAIgASgFEgwKBHN0ZXAYAyABKAMSJwoGaW1hZ2VzGAQgAygLMhcudGVsZW1ldHJ5LnYxLkltYWdlRGF0YRItCgtwcmVkaWN0aW9ucxgFIAMoCzIYLnRlbGVtZXRyeS52MS5QcmVkaWN0aW9uEhQKDGdyb3VuZF90cnV0aBgGIAMoBRIUCgx0aW1lc3RhbXBfbXMYByABKAMSEwoLZmlyc3RfaW5kZXgYCCABKAUi2AIKC1N0YXR1c0V2ZW50EiwKBnN0YXR1cxgBIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cxIPCgdtZXNzYWdlGAIgASgJEjEKCmNvbm5lY3Rpb24YAyABKA4yHS50ZWxlbWV0cnkudjEuQ29ubmVjdGlvblN0YXRlEhQKDHRpbWVzdGFtcF9tcxgEIAEoAxIxCgZjb25maWcYBSABKAsyHC50ZWxlbWV0cnkudjEuVHJhaW5pbmdDb25maWdIAIgBARI6Cg93cml0ZXJfY29uZmxpY3QYBiABKAsyHC50ZWxlbWV0cnkudjEuV3JpdGVyQ29uZmxpY3RIAYgBARIXCg9wYXJ0aWFsX2hpc3RvcnkYByABKAgSGgoSaGlzdG9yeV9zdGFydF9zdGVwGAggASgDQgkKB19jb25maWdCEgoQX3dyaXRlcl9jb25mbGljdCLVAQoRQ29tbWFuZEF1ZGl0RW50cnkSEgoKY29tbWFuZF9pZBgBIAEoCRInCgR0eXBlGAIgASgOMhkudGVsZW1ldHJ5LnYxLkNvbW1hbmRUeXBlEhEKCWlzc3VlZF9ieRgDIAEoCRIUCgxpc3N1ZWRfYXRfbXMYBCABKAMSKQoFc3RhdGUYBSABKA4yGi50ZWxlbWV0cnkudjEuQ29tbWFuZFN0YXRlEhYKDnJlc3VsdF9tZXNzYWdlGAYgASgJEhcKD2NvbXBsZXRlZF9hdF9tcxgHIAEoAyIjCglLZWVwYWxpdmUSFgoOc2VydmVyX3RpbWVfbXMYASABKAMieAoSU2VuZENvbW1hbmRSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSJwoEdHlwZRgCIAEoDjIZLnRlbGVtZXRyeS52MS5Db21tYW5kVHlwZRIRCglpc3N1ZWRfYnkYAyABKAkSEgoKdGltZW91dF9tcxgEIAEoBSJzChNTZW5kQ29tbWFuZFJlc3BvbnNlEi4KBWVudHJ5GAEgASgLMh8udGVsZW1ldHJ5LnYxLkNvbW1hbmRBdWRpdEVudHJ5EiwKBnN0YXR1cxgCIAEoDjIcLnRlbGVtZXRyeS52MS5UcmFpbmluZ1N0YXR1cyJvChJRdWVyeVNlcmllc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCRIRCglmcm9tX3N0ZXAYAyABKAMSDwoHdG9fc3RlcBgEIAEoAxISCgptYXhfcG9pbnRzGAUgASgFIkEKE1F1ZXJ5U2VyaWVzUmVzcG9uc2USKgoGc2VyaWVzGAEgAygLMhoudGVsZW1ldHJ5LnYxLlNlcmllc1dpbmRvdyLeAQoMU2VyaWVzV2luZG93EgwKBG5hbWUYASABKAkSJgoEa2luZBgCIAEoDjIYLnRlbGVtZXRyeS52MS5TZXJpZXNLaW5kEg0KBXN0ZXBzGAMgAygDEgwKBG1pbnMYBCADKAESDAoEbWF4cxgFIAMoARINCgVsYXN0cxgGIAMoARISCgpsYXN0X3N0ZXBzGAcgAygDEhUKDXRpbWVzdGFtcHNfbXMYCCADKAMSDgoGY291bnRzGAkgAygNEhQKDHRvdGFsX3BvaW50cxgKIAEoBBINCgVleGFjdBgLIAEoCCKNAQoVR2V0SW1hZ2VGcmFtZXNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJZnJvbV9zdGVwGAIgASgDEg8KB3RvX3N0ZXAYAyABKAMSEgoKbWF4X2ZyYW1lcxgEIAEoBRIYCgthcm91bmRfc3RlcBgFIAEoA0gAiAEBQg4KDF9hcm91bmRfc3RlcCJXChZHZXRJbWFnZUZyYW1lc1Jlc3BvbnNlEigKBmZyYW1lcxgBIAMoCzIYLnRlbGVtZXRyeS52MS5JbWFnZUZyYW1lEhMKC2ZyYW1lX3N0ZXBzGAIgAygDIoIBChRVcGRhdGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIRCgRub3RlGAMgASgJSAGIAQESDAoEdGFncxgEIAMoCRIQCghzZXRfdGFncxgFIAEoCEIHCgVfbmFtZUIHCgVfbm90ZSJGChVVcGRhdGVTZXNzaW9uUmVzcG9uc2USLQoHc2Vzc2lvbhgBIAEoCzIcLnRlbGVtZXRyeS52MS5TZXNzaW9uU3VtbWFyeSIqChREZWxldGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFURlbGV0ZVNlc3Npb25SZXNwb25zZSqvAQoPQ29ubmVjdGlvblN0YXRlEiAKHENPTk5FQ1RJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpDT05ORUNUSU9OX1NUQVRFX0NPTk5FQ1RFRBABEhoKFkNPTk5FQ1RJT05fU1RBVEVfU1RBTEUQAhIhCh1DT05ORUNUSU9OX1NUQVRFX0RJU0NPTk5FQ1RFRBADEhsKF0NPTk5FQ1RJT05fU1RBVEVfQ0xPU0VEEAQqtwEKDENvbW1hbmRTdGF0ZRIdChlDT01NQU5EX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVQ09NTUFORF9TVEFURV9QRU5ESU5HEAESGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQAhIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBADEhsKF0NPTU1BTkRfU1RBVEVfVElNRURfT1VUEAQSGQoVQ09NTUFORF9TVEFURV9FWFBJUkVEEAUqiAEKDFNlc3Npb25PcmRlchIdChlTRVNTSU9OX09SREVSX1VOU1BFQ0lGSUVEEAASHQoZU0VTU0lPTl9PUkRFUl9DUkVBVEVEX0FTQxABEh4KGlNFU1NJT05fT1JERVJfVVBEQVRFRF9ERVNDEAISGgoWU0VTU0lPTl9PUkRFUl9OQU1FX0FTQxADKlYKClNlcmllc0tpbmQSGwoXU0VSSUVTX0tJTkRfVU5TUEVDSUZJRUQQABIUChBTRVJJRVNfS0lORF9TVEVQEAESFQoRU0VSSUVTX0tJTkRfRVBPQ0gQAjL7BAoQRGFzaGJvYXJkU2VydmljZRJVCgxMaXN0U2Vzc2lvbnMSIS50ZWxlbWV0cnkudjEuTGlzdFNlc3Npb25zUmVxdWVzdBoiLnRlbGVtZXRyeS52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJXCgxXYXRjaFNlc3Npb24SIS50ZWxlbWV0cnkudjEuV2F0Y2hTZXNzaW9uUmVxdWVzdBoiLnRlbGVtZXRyeS52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABElIKC1NlbmRDb21tYW5kEiAudGVsZW1ldHJ5LnYxLlNlbmRDb21tYW5kUmVxdWVzdBohLnRlbGVtZXRyeS52MS5TZW5kQ29tbWFuZFJlc3BvbnNlElIKC1F1ZXJ5U2VyaWVzEiAudGVsZW1ldHJ5LnYxLlF1ZXJ5U2VyaWVzUmVxdWVzdBohLnRlbGVtZXRyeS52MS5RdWVyeVNlcmllc1Jlc3BvbnNlElsKDkdldEltYWdlRnJhbWVzEiMudGVsZW1ldHJ5LnYxLkdldEltYWdlRnJhbWVzUmVxdWVzdBokLnRlbGVtZXRyeS52MS5HZXRJbWFnZUZyYW1lc1Jlc3BvbnNlElgKDVVwZGF0ZVNlc3Npb24SIi50ZWxlbWV0cnkudjEuVXBkYXRlU2Vzc2lvblJlcXVlc3QaIy50ZWxlbWV0cnkudjEuVXBkYXRlU2Vzc2lvblJlc3BvbnNlElgKDURlbGV0ZVNlc3Npb24SIi50ZWxlbWV0cnkudjEuRGVsZXRlU2Vzc2lvblJlcXVlc3QaIy50ZWxlbWV0cnkudjEuRGVsZXRlU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_telemetry_v1_telemetry]);
 
 /**
  * One line of a session in a list.
@@ -147,6 +147,20 @@ export type SessionSummary = Message<"telemetry.v1.SessionSummary"> & {
    * @generated from field: int32 series_count = 19;
    */
   seriesCount: number;
+
+  /**
+   * Display name set with UpdateSession; empty shows session_id.
+   *
+   * @generated from field: string name = 20;
+   */
+  name: string;
+
+  /**
+   * Image frames kept in the store for this run.
+   *
+   * @generated from field: int32 stored_frames = 21;
+   */
+  storedFrames: number;
 };
 
 /**
@@ -219,6 +233,35 @@ export type ListSessionsRequest = Message<"telemetry.v1.ListSessionsRequest"> & 
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
+
+  /**
+   * Only sessions in these statuses (any when empty).
+   *
+   * @generated from field: repeated telemetry.v1.TrainingStatus statuses = 3;
+   */
+  statuses: TrainingStatus[];
+
+  /**
+   * Only sessions whose id, name, model, dataset or a tag contains this text
+   * (case-insensitive); at most 256 characters.
+   *
+   * @generated from field: string text = 4;
+   */
+  text: string;
+
+  /**
+   * Only sessions carrying every one of these tags.
+   *
+   * @generated from field: repeated string tags = 5;
+   */
+  tags: string[];
+
+  /**
+   * Order of the list; a page token is only valid for the order it came from.
+   *
+   * @generated from field: telemetry.v1.SessionOrder order = 6;
+   */
+  order: SessionOrder;
 };
 
 /**
@@ -269,6 +312,16 @@ export type WatchSessionRequest = Message<"telemetry.v1.WatchSessionRequest"> & 
    * @generated from field: string session_id = 1;
    */
   sessionId: string;
+
+  /**
+   * The cursor of the last event a watcher saw, to resume after a broken
+   * stream without a new snapshot. When the server still holds every event
+   * after it, they come first (no snapshot); otherwise the stream starts with
+   * a snapshot as usual. 0: start with a snapshot.
+   *
+   * @generated from field: uint64 resume_cursor = 2;
+   */
+  resumeCursor: bigint;
 };
 
 /**
@@ -887,6 +940,308 @@ export const SendCommandResponseSchema: GenMessage<SendCommandResponse> = /*@__P
   messageDesc(file_telemetry_v1_dashboard, 16);
 
 /**
+ * @generated from message telemetry.v1.QuerySeriesRequest
+ */
+export type QuerySeriesRequest = Message<"telemetry.v1.QuerySeriesRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Series to return; empty means every series of the session.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+
+  /**
+   * Window, inclusive; for epoch series these are epochs. to_step 0 means
+   * up to the last point.
+   *
+   * @generated from field: int64 from_step = 3;
+   */
+  fromStep: bigint;
+
+  /**
+   * @generated from field: int64 to_step = 4;
+   */
+  toStep: bigint;
+
+  /**
+   * Most buckets per series; 0 means 2000, at most 10000.
+   *
+   * @generated from field: int32 max_points = 5;
+   */
+  maxPoints: number;
+};
+
+/**
+ * Describes the message telemetry.v1.QuerySeriesRequest.
+ * Use `create(QuerySeriesRequestSchema)` to create a new message.
+ */
+export const QuerySeriesRequestSchema: GenMessage<QuerySeriesRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 17);
+
+/**
+ * @generated from message telemetry.v1.QuerySeriesResponse
+ */
+export type QuerySeriesResponse = Message<"telemetry.v1.QuerySeriesResponse"> & {
+  /**
+   * @generated from field: repeated telemetry.v1.SeriesWindow series = 1;
+   */
+  series: SeriesWindow[];
+};
+
+/**
+ * Describes the message telemetry.v1.QuerySeriesResponse.
+ * Use `create(QuerySeriesResponseSchema)` to create a new message.
+ */
+export const QuerySeriesResponseSchema: GenMessage<QuerySeriesResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 18);
+
+/**
+ * One series over a window, as buckets in step order. A bucket covers the
+ * steps from its `steps` entry up to the next bucket's; when the window
+ * holds at most max_points points, every bucket is one point (exact).
+ *
+ * @generated from message telemetry.v1.SeriesWindow
+ */
+export type SeriesWindow = Message<"telemetry.v1.SeriesWindow"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: telemetry.v1.SeriesKind kind = 2;
+   */
+  kind: SeriesKind;
+
+  /**
+   * First step of each bucket.
+   *
+   * @generated from field: repeated int64 steps = 3;
+   */
+  steps: bigint[];
+
+  /**
+   * @generated from field: repeated double mins = 4;
+   */
+  mins: number[];
+
+  /**
+   * @generated from field: repeated double maxs = 5;
+   */
+  maxs: number[];
+
+  /**
+   * Value of the bucket's last point, and its step and wall time.
+   *
+   * @generated from field: repeated double lasts = 6;
+   */
+  lasts: number[];
+
+  /**
+   * @generated from field: repeated int64 last_steps = 7;
+   */
+  lastSteps: bigint[];
+
+  /**
+   * @generated from field: repeated int64 timestamps_ms = 8;
+   */
+  timestampsMs: bigint[];
+
+  /**
+   * Points in each bucket.
+   *
+   * @generated from field: repeated uint32 counts = 9;
+   */
+  counts: number[];
+
+  /**
+   * Points of the series inside the window.
+   *
+   * @generated from field: uint64 total_points = 10;
+   */
+  totalPoints: bigint;
+
+  /**
+   * True when every bucket is one point.
+   *
+   * @generated from field: bool exact = 11;
+   */
+  exact: boolean;
+};
+
+/**
+ * Describes the message telemetry.v1.SeriesWindow.
+ * Use `create(SeriesWindowSchema)` to create a new message.
+ */
+export const SeriesWindowSchema: GenMessage<SeriesWindow> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 19);
+
+/**
+ * @generated from message telemetry.v1.GetImageFramesRequest
+ */
+export type GetImageFramesRequest = Message<"telemetry.v1.GetImageFramesRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Window of global steps, inclusive; to_step 0 means up to the last frame.
+   *
+   * @generated from field: int64 from_step = 2;
+   */
+  fromStep: bigint;
+
+  /**
+   * @generated from field: int64 to_step = 3;
+   */
+  toStep: bigint;
+
+  /**
+   * Most frames to return, nearest to `around_step` first when it is set
+   * (else from from_step on); 0 means 8, at most 64. The response stays
+   * under 4 MiB and may hold fewer.
+   *
+   * @generated from field: int32 max_frames = 4;
+   */
+  maxFrames: number;
+
+  /**
+   * @generated from field: optional int64 around_step = 5;
+   */
+  aroundStep?: bigint | undefined;
+};
+
+/**
+ * Describes the message telemetry.v1.GetImageFramesRequest.
+ * Use `create(GetImageFramesRequestSchema)` to create a new message.
+ */
+export const GetImageFramesRequestSchema: GenMessage<GetImageFramesRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 20);
+
+/**
+ * @generated from message telemetry.v1.GetImageFramesResponse
+ */
+export type GetImageFramesResponse = Message<"telemetry.v1.GetImageFramesResponse"> & {
+  /**
+   * Frames in step order.
+   *
+   * @generated from field: repeated telemetry.v1.ImageFrame frames = 1;
+   */
+  frames: ImageFrame[];
+
+  /**
+   * Steps of every stored frame in the window (at most 10,000, evenly
+   * spread when there are more).
+   *
+   * @generated from field: repeated int64 frame_steps = 2;
+   */
+  frameSteps: bigint[];
+};
+
+/**
+ * Describes the message telemetry.v1.GetImageFramesResponse.
+ * Use `create(GetImageFramesResponseSchema)` to create a new message.
+ */
+export const GetImageFramesResponseSchema: GenMessage<GetImageFramesResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 21);
+
+/**
+ * @generated from message telemetry.v1.UpdateSessionRequest
+ */
+export type UpdateSessionRequest = Message<"telemetry.v1.UpdateSessionRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * New display name (at most 256 characters; empty clears it), when set.
+   *
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * New note (at most 4096 characters), when set.
+   *
+   * @generated from field: optional string note = 3;
+   */
+  note?: string | undefined;
+
+  /**
+   * Replace the tags with these, when `set_tags` is true.
+   *
+   * @generated from field: repeated string tags = 4;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: bool set_tags = 5;
+   */
+  setTags: boolean;
+};
+
+/**
+ * Describes the message telemetry.v1.UpdateSessionRequest.
+ * Use `create(UpdateSessionRequestSchema)` to create a new message.
+ */
+export const UpdateSessionRequestSchema: GenMessage<UpdateSessionRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 22);
+
+/**
+ * @generated from message telemetry.v1.UpdateSessionResponse
+ */
+export type UpdateSessionResponse = Message<"telemetry.v1.UpdateSessionResponse"> & {
+  /**
+   * @generated from field: telemetry.v1.SessionSummary session = 1;
+   */
+  session?: SessionSummary | undefined;
+};
+
+/**
+ * Describes the message telemetry.v1.UpdateSessionResponse.
+ * Use `create(UpdateSessionResponseSchema)` to create a new message.
+ */
+export const UpdateSessionResponseSchema: GenMessage<UpdateSessionResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 23);
+
+/**
+ * @generated from message telemetry.v1.DeleteSessionRequest
+ */
+export type DeleteSessionRequest = Message<"telemetry.v1.DeleteSessionRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message telemetry.v1.DeleteSessionRequest.
+ * Use `create(DeleteSessionRequestSchema)` to create a new message.
+ */
+export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 24);
+
+/**
+ * @generated from message telemetry.v1.DeleteSessionResponse
+ */
+export type DeleteSessionResponse = Message<"telemetry.v1.DeleteSessionResponse"> & {
+};
+
+/**
+ * Describes the message telemetry.v1.DeleteSessionResponse.
+ * Use `create(DeleteSessionResponseSchema)` to create a new message.
+ */
+export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_dashboard, 25);
+
+/**
  * Whether the session's trainer is reachable, as seen by the server.
  *
  * @generated from enum telemetry.v1.ConnectionState
@@ -988,6 +1343,45 @@ export const CommandStateSchema: GenEnum<CommandState> = /*@__PURE__*/
   enumDesc(file_telemetry_v1_dashboard, 1);
 
 /**
+ * How ListSessions orders sessions.
+ *
+ * @generated from enum telemetry.v1.SessionOrder
+ */
+export enum SessionOrder {
+  /**
+   * Newest first (created_at_ms descending).
+   *
+   * @generated from enum value: SESSION_ORDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SESSION_ORDER_CREATED_ASC = 1;
+   */
+  CREATED_ASC = 1,
+
+  /**
+   * Most recently updated first.
+   *
+   * @generated from enum value: SESSION_ORDER_UPDATED_DESC = 2;
+   */
+  UPDATED_DESC = 2,
+
+  /**
+   * By name (session id when unnamed), A to Z.
+   *
+   * @generated from enum value: SESSION_ORDER_NAME_ASC = 3;
+   */
+  NAME_ASC = 3,
+}
+
+/**
+ * Describes the enum telemetry.v1.SessionOrder.
+ */
+export const SessionOrderSchema: GenEnum<SessionOrder> = /*@__PURE__*/
+  enumDesc(file_telemetry_v1_dashboard, 2);
+
+/**
  * What a series is indexed by.
  *
  * @generated from enum telemetry.v1.SeriesKind
@@ -1017,7 +1411,7 @@ export enum SeriesKind {
  * Describes the enum telemetry.v1.SeriesKind.
  */
 export const SeriesKindSchema: GenEnum<SeriesKind> = /*@__PURE__*/
-  enumDesc(file_telemetry_v1_dashboard, 2);
+  enumDesc(file_telemetry_v1_dashboard, 3);
 
 /**
  * DashboardService is what dashboards call.
@@ -1066,6 +1460,53 @@ export const DashboardService: GenService<{
     methodKind: "unary";
     input: typeof SendCommandRequestSchema;
     output: typeof SendCommandResponseSchema;
+  },
+  /**
+   * A window of series at full resolution, for zooming: per series, at most
+   * max_points buckets over [from_step, to_step], each with its min, max and
+   * last value. Answered from memory for live runs and from the store for
+   * any run. NOT_FOUND for an unknown session.
+   *
+   * @generated from rpc telemetry.v1.DashboardService.QuerySeries
+   */
+  querySeries: {
+    methodKind: "unary";
+    input: typeof QuerySeriesRequestSchema;
+    output: typeof QuerySeriesResponseSchema;
+  },
+  /**
+   * Stored image frames of a run over a step range, for scrubbing; the steps
+   * of every stored frame in the range come with them, so a slider knows
+   * where frames are. NOT_FOUND for an unknown session.
+   *
+   * @generated from rpc telemetry.v1.DashboardService.GetImageFrames
+   */
+  getImageFrames: {
+    methodKind: "unary";
+    input: typeof GetImageFramesRequestSchema;
+    output: typeof GetImageFramesResponseSchema;
+  },
+  /**
+   * Renames a run, or changes its tags or note. NOT_FOUND for an unknown
+   * session; INVALID_ARGUMENT for a bad name, tag or note.
+   *
+   * @generated from rpc telemetry.v1.DashboardService.UpdateSession
+   */
+  updateSession: {
+    methodKind: "unary";
+    input: typeof UpdateSessionRequestSchema;
+    output: typeof UpdateSessionResponseSchema;
+  },
+  /**
+   * Deletes a run: every row and image of it. FAILED_PRECONDITION while its
+   * trainer is streaming; NOT_FOUND for an unknown session.
+   *
+   * @generated from rpc telemetry.v1.DashboardService.DeleteSession
+   */
+  deleteSession: {
+    methodKind: "unary";
+    input: typeof DeleteSessionRequestSchema;
+    output: typeof DeleteSessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_telemetry_v1_dashboard, 0);

@@ -30,6 +30,26 @@ class DashboardServiceStub(object):
                 request_serializer=telemetry_dot_v1_dot_dashboard__pb2.SendCommandRequest.SerializeToString,
                 response_deserializer=telemetry_dot_v1_dot_dashboard__pb2.SendCommandResponse.FromString,
                 )
+        self.QuerySeries = channel.unary_unary(
+                '/telemetry.v1.DashboardService/QuerySeries',
+                request_serializer=telemetry_dot_v1_dot_dashboard__pb2.QuerySeriesRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_dashboard__pb2.QuerySeriesResponse.FromString,
+                )
+        self.GetImageFrames = channel.unary_unary(
+                '/telemetry.v1.DashboardService/GetImageFrames',
+                request_serializer=telemetry_dot_v1_dot_dashboard__pb2.GetImageFramesRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_dashboard__pb2.GetImageFramesResponse.FromString,
+                )
+        self.UpdateSession = channel.unary_unary(
+                '/telemetry.v1.DashboardService/UpdateSession',
+                request_serializer=telemetry_dot_v1_dot_dashboard__pb2.UpdateSessionRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_dashboard__pb2.UpdateSessionResponse.FromString,
+                )
+        self.DeleteSession = channel.unary_unary(
+                '/telemetry.v1.DashboardService/DeleteSession',
+                request_serializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionResponse.FromString,
+                )
 
 
 class DashboardServiceServicer(object):
@@ -69,6 +89,41 @@ class DashboardServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QuerySeries(self, request, context):
+        """A window of series at full resolution, for zooming: per series, at most
+        max_points buckets over [from_step, to_step], each with its min, max and
+        last value. Answered from memory for live runs and from the store for
+        any run. NOT_FOUND for an unknown session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetImageFrames(self, request, context):
+        """Stored image frames of a run over a step range, for scrubbing; the steps
+        of every stored frame in the range come with them, so a slider knows
+        where frames are. NOT_FOUND for an unknown session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSession(self, request, context):
+        """Renames a run, or changes its tags or note. NOT_FOUND for an unknown
+        session; INVALID_ARGUMENT for a bad name, tag or note.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSession(self, request, context):
+        """Deletes a run: every row and image of it. FAILED_PRECONDITION while its
+        trainer is streaming; NOT_FOUND for an unknown session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DashboardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -86,6 +141,26 @@ def add_DashboardServiceServicer_to_server(servicer, server):
                     servicer.SendCommand,
                     request_deserializer=telemetry_dot_v1_dot_dashboard__pb2.SendCommandRequest.FromString,
                     response_serializer=telemetry_dot_v1_dot_dashboard__pb2.SendCommandResponse.SerializeToString,
+            ),
+            'QuerySeries': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuerySeries,
+                    request_deserializer=telemetry_dot_v1_dot_dashboard__pb2.QuerySeriesRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_dashboard__pb2.QuerySeriesResponse.SerializeToString,
+            ),
+            'GetImageFrames': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetImageFrames,
+                    request_deserializer=telemetry_dot_v1_dot_dashboard__pb2.GetImageFramesRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_dashboard__pb2.GetImageFramesResponse.SerializeToString,
+            ),
+            'UpdateSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSession,
+                    request_deserializer=telemetry_dot_v1_dot_dashboard__pb2.UpdateSessionRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_dashboard__pb2.UpdateSessionResponse.SerializeToString,
+            ),
+            'DeleteSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSession,
+                    request_deserializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -146,5 +221,73 @@ class DashboardService(object):
         return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/SendCommand',
             telemetry_dot_v1_dot_dashboard__pb2.SendCommandRequest.SerializeToString,
             telemetry_dot_v1_dot_dashboard__pb2.SendCommandResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def QuerySeries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/QuerySeries',
+            telemetry_dot_v1_dot_dashboard__pb2.QuerySeriesRequest.SerializeToString,
+            telemetry_dot_v1_dot_dashboard__pb2.QuerySeriesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetImageFrames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/GetImageFrames',
+            telemetry_dot_v1_dot_dashboard__pb2.GetImageFramesRequest.SerializeToString,
+            telemetry_dot_v1_dot_dashboard__pb2.GetImageFramesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpdateSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/UpdateSession',
+            telemetry_dot_v1_dot_dashboard__pb2.UpdateSessionRequest.SerializeToString,
+            telemetry_dot_v1_dot_dashboard__pb2.UpdateSessionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/DeleteSession',
+            telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionRequest.SerializeToString,
+            telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
