@@ -15,6 +15,8 @@ import {
   TrainerStreamClient,
   type DashboardApi,
   type TestServer,
+  HealthySession,
+  summaryOf,
 } from './harness';
 
 /**
@@ -27,8 +29,7 @@ describe('clients that do not number messages or answer commands', () => {
   let server: TestServer;
   let telemetry: ReturnType<typeof telemetryClient>;
   let dashboard: DashboardApi;
-  let healthy: TrainerStreamClient;
-  let healthySequence = 0n;
+  let healthy: HealthySession;
   let counter = 0;
   const nextId = () => `design-${++counter}`;
 
@@ -36,8 +37,8 @@ describe('clients that do not number messages or answer commands', () => {
     server = await startTestServer({ COMMAND_TIMEOUT_MS: '5000' });
     telemetry = telemetryClient(server.grpcAddress);
     dashboard = grpcDashboard(server.grpcAddress);
-    await register(telemetry, { sessionId: 'healthy' });
-    healthy = new TrainerStreamClient(telemetry, 'healthy');
+    healthy = new HealthySession(telemetry);
+    await healthy.start();
   });
 
   afterAll(async () => {
@@ -46,20 +47,6 @@ describe('clients that do not number messages or answer commands', () => {
     dashboard.close();
     await server.shutdown();
   });
-
-  async function healthyStillAcked(): Promise<void> {
-    healthySequence += 1n;
-    healthy.batch(healthySequence, 0, Number(healthySequence));
-    const ack = await healthy.waitForAck(healthySequence);
-    expect([ack.success, ack.duplicate]).toEqual([true, false]);
-    expect(healthy.errors()).toEqual([]);
-  }
-
-  async function summary(sessionId: string) {
-    return (await dashboard.listSessions()).sessions.find(
-      (session) => session.sessionId === sessionId,
-    );
-  }
 
   it('messages without a sequence are applied as they come and acknowledged by batch_idx', async () => {
     const id = nextId();
@@ -89,13 +76,13 @@ describe('clients that do not number messages or answer commands', () => {
       { what: 'three batches at the watcher' },
     );
     expect(batches).toEqual([0, 1, 2]);
-    expect(await summary(id)).toMatchObject({
+    expect(await summaryOf(dashboard, id)).toMatchObject({
       batchesReceived: 3n,
       status: TrainingStatus.RUNNING,
     });
     watch.cancel();
     stream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('a StatusUpdate reaching the state a command asked for completes it: PAUSE, RESUME, STOP; then CLOSED', async () => {
@@ -122,11 +109,14 @@ describe('clients that do not number messages or answer commands', () => {
     }
     expect(stream.errors()).toEqual([]);
     stream.end();
-    await waitFor(async () => (await summary(id))?.connection === ConnectionState.CLOSED, {
-      what: 'CLOSED after the run completed',
-    });
-    expect((await summary(id))?.status).toBe(TrainingStatus.COMPLETED);
-    await healthyStillAcked();
+    await waitFor(
+      async () => (await summaryOf(dashboard, id))?.connection === ConnectionState.CLOSED,
+      {
+        what: 'CLOSED after the run completed',
+      },
+    );
+    expect((await summaryOf(dashboard, id))?.status).toBe(TrainingStatus.COMPLETED);
+    await healthy.stillAcked();
   });
 
   it("a CommandResult's status changes the session's status and tells watchers", async () => {
@@ -158,10 +148,10 @@ describe('clients that do not number messages or answer commands', () => {
       { what: 'StatusEvent PAUSED' },
     );
     expect(event).toBeDefined();
-    expect((await summary(id))?.status).toBe(TrainingStatus.PAUSED);
+    expect((await summaryOf(dashboard, id))?.status).toBe(TrainingStatus.PAUSED);
     watch.cancel();
     stream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('a trainer that reports the status first and the CommandResult after gets no UNKNOWN_COMMAND; the audit keeps its answer', async () => {
@@ -197,6 +187,6 @@ describe('clients that do not number messages or answer commands', () => {
     ]);
     watch.cancel();
     stream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 });

@@ -21,6 +21,7 @@ import {
   type SendCommandResponse,
   type SessionInfo,
   type SessionResponse,
+  type SessionSummary,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import { freePort, waitFor } from '@trainwatch/testing';
@@ -340,5 +341,48 @@ export function scalarEvents(handle: WatchHandle): WatchSessionResponse[] {
       event.event.case !== 'snapshot' &&
       event.event.case !== 'images' &&
       event.event.case !== 'keepalive',
+  );
+}
+
+/**
+ * A second session that must stay unaffected by whatever a test does to
+ * another one: each `stillAcked()` sends one more batch and expects it
+ * acknowledged as new, with no error on the stream.
+ */
+export class HealthySession {
+  private stream: TrainerStreamClient | undefined;
+  private sequence = 0n;
+
+  constructor(
+    private readonly telemetry: DynamicClient,
+    readonly sessionId = 'healthy',
+  ) {}
+
+  async start(): Promise<void> {
+    await register(this.telemetry, { sessionId: this.sessionId });
+    this.stream = new TrainerStreamClient(this.telemetry, this.sessionId);
+  }
+
+  async stillAcked(): Promise<void> {
+    if (this.stream === undefined) throw new Error('HealthySession.start() first');
+    this.sequence += 1n;
+    this.stream.batch(this.sequence, 0, Number(this.sequence));
+    const ack = await this.stream.waitForAck(this.sequence);
+    expect([ack.success, ack.duplicate]).toEqual([true, false]);
+    expect(this.stream.errors()).toEqual([]);
+  }
+
+  end(): void {
+    this.stream?.end();
+  }
+}
+
+/** The session's summary as the first ListSessions page shows it. */
+export async function summaryOf(
+  dashboard: DashboardApi,
+  sessionId: string,
+): Promise<SessionSummary | undefined> {
+  return (await dashboard.listSessions()).sessions.find(
+    (session) => session.sessionId === sessionId,
   );
 }

@@ -7,6 +7,8 @@ import {
   TrainerStreamClient,
   type DashboardApi,
   type TestServer,
+  HealthySession,
+  summaryOf,
 } from './harness';
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -20,8 +22,7 @@ describe('implausible input over native gRPC', () => {
   let server: TestServer;
   let telemetry: ReturnType<typeof telemetryClient>;
   let dashboard: DashboardApi;
-  let healthy: TrainerStreamClient;
-  let healthySequence = 0n;
+  let healthy: HealthySession;
   let counter = 0;
   const nextId = () => `implausible-${++counter}`;
 
@@ -29,8 +30,8 @@ describe('implausible input over native gRPC', () => {
     server = await startTestServer({ TRAINER_BUFFER_SIZE: '10' });
     telemetry = telemetryClient(server.grpcAddress);
     dashboard = grpcDashboard(server.grpcAddress);
-    await register(telemetry, { sessionId: 'healthy' });
-    healthy = new TrainerStreamClient(telemetry, 'healthy');
+    healthy = new HealthySession(telemetry);
+    await healthy.start();
   });
 
   afterAll(async () => {
@@ -39,20 +40,6 @@ describe('implausible input over native gRPC', () => {
     dashboard.close();
     await server.shutdown();
   });
-
-  async function healthyStillAcked(): Promise<void> {
-    healthySequence += 1n;
-    healthy.batch(healthySequence, 0, Number(healthySequence));
-    const ack = await healthy.waitForAck(healthySequence);
-    expect([ack.success, ack.duplicate]).toEqual([true, false]);
-    expect(healthy.errors()).toEqual([]);
-  }
-
-  async function summary(sessionId: string) {
-    return (await dashboard.listSessions()).sessions.find(
-      (session) => session.sessionId === sessionId,
-    );
-  }
 
   it('a sequence jump no buffer could produce (1, then 2^63) is SEQUENCE_GAP; later messages are applied, not duplicates', async () => {
     const id = nextId();
@@ -75,9 +62,9 @@ describe('implausible input over native gRPC', () => {
       [2n, true, false],
       [3n, true, false],
     ]);
-    expect(await summary(id)).toMatchObject({ batchesReceived: 3n, batchIdx: 2 });
+    expect(await summaryOf(dashboard, id)).toMatchObject({ batchesReceived: 3n, batchIdx: 2 });
     stream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('epoch = batch_idx = 2^31-1 is OUT_OF_SHAPE; the next normal batch is in order', async () => {
@@ -106,9 +93,13 @@ describe('implausible input over native gRPC', () => {
       /batch 2147483647 of epoch 2147483647 .*total_epochs 3/,
     );
     expect(stream.errors()[1]?.message).toMatch(/batches_per_epoch 100/);
-    expect(await summary(id)).toMatchObject({ batchesReceived: 2n, epoch: 0, batchIdx: 1 });
+    expect(await summaryOf(dashboard, id)).toMatchObject({
+      batchesReceived: 2n,
+      epoch: 0,
+      batchIdx: 1,
+    });
     stream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('a StatusUpdate with a larger config enlarges the shape', async () => {
@@ -129,8 +120,8 @@ describe('implausible input over native gRPC', () => {
       [1n, ErrorCode.OUT_OF_SHAPE],
     ]);
     expect(stream.acks().find((ack) => ack.sequence === 3n)?.success).toBe(true);
-    expect(await summary(id)).toMatchObject({ batchesReceived: 1n, epoch: 5 });
+    expect(await summaryOf(dashboard, id)).toMatchObject({ batchesReceived: 1n, epoch: 5 });
     stream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 });

@@ -11,6 +11,8 @@ import {
   type DashboardApi,
   type TestServer,
   type WatchHandle,
+  HealthySession,
+  summaryOf,
 } from './harness';
 
 /**
@@ -23,8 +25,7 @@ describe('session ownership over native gRPC', () => {
   let telemetry: ReturnType<typeof telemetryClient>;
   let stranger: ReturnType<typeof telemetryClient>;
   let dashboard: DashboardApi;
-  let healthy: TrainerStreamClient;
-  let healthySequence = 0n;
+  let healthy: HealthySession;
   let counter = 0;
   const nextId = () => `owned-${++counter}`;
 
@@ -34,8 +35,8 @@ describe('session ownership over native gRPC', () => {
     // A second channel, as a second process would have.
     stranger = telemetryClient(server.grpcAddress);
     dashboard = grpcDashboard(server.grpcAddress);
-    await register(telemetry, { sessionId: 'healthy' });
-    healthy = new TrainerStreamClient(telemetry, 'healthy');
+    healthy = new HealthySession(telemetry);
+    await healthy.start();
   });
 
   afterAll(async () => {
@@ -45,21 +46,6 @@ describe('session ownership over native gRPC', () => {
     dashboard.close();
     await server.shutdown();
   });
-
-  /** The healthy session takes one more batch and acknowledges it as new. */
-  async function healthyStillAcked(): Promise<void> {
-    healthySequence += 1n;
-    healthy.batch(healthySequence, 0, Number(healthySequence));
-    const ack = await healthy.waitForAck(healthySequence);
-    expect([ack.success, ack.duplicate]).toEqual([true, false]);
-    expect(healthy.errors()).toEqual([]);
-  }
-
-  async function summary(sessionId: string) {
-    return (await dashboard.listSessions()).sessions.find(
-      (session) => session.sessionId === sessionId,
-    );
-  }
 
   function statusEvents(watch: WatchHandle) {
     return watch.events.flatMap((event) =>
@@ -110,7 +96,7 @@ describe('session ownership over native gRPC', () => {
     });
     expect((await command).entry?.commandId).toBe(delivered.commandId);
 
-    const after = await summary(id);
+    const after = await summaryOf(dashboard, id);
     expect(after?.batchesReceived).toBe(2n);
     expect(after?.writerConflict).toMatchObject({
       clientName: 'intruder',
@@ -124,11 +110,11 @@ describe('session ownership over native gRPC', () => {
     expect(conflictEvent.writerConflict?.clientName).toBe('intruder');
 
     owner.end();
-    await waitFor(async () => (await summary(id))?.writerConflict === undefined, {
+    await waitFor(async () => (await summaryOf(dashboard, id))?.writerConflict === undefined, {
       what: 'conflict cleared once the owner is gone',
     });
     watch.cancel();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('two trainers sharing a session id: the second is refused once and stops, no flapping', async () => {
@@ -144,9 +130,9 @@ describe('session ownership over native gRPC', () => {
     await firstStream.waitForAck(20n);
     expect(firstStream.acks().every((ack) => ack.success && !ack.duplicate)).toBe(true);
     expect(firstStream.status).toBeUndefined();
-    expect((await summary(id))?.batchesReceived).toBe(20n);
+    expect((await summaryOf(dashboard, id))?.batchesReceived).toBe(20n);
     firstStream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('the owner replaces its own stale stream with its token; the old one ends ABORTED', async () => {
@@ -166,9 +152,9 @@ describe('session ownership over native gRPC', () => {
       status.ABORTED,
       'replaced by a newer stream of the same trainer',
     ]);
-    expect((await summary(id))?.writerConflict).toBeUndefined();
+    expect((await summaryOf(dashboard, id))?.writerConflict).toBeUndefined();
     fresh.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('a client that knows only the session id resumes its own run after its stream died', async () => {
@@ -178,9 +164,12 @@ describe('session ownership over native gRPC', () => {
     for (let index = 1; index <= 5; index++) crashed.batch(BigInt(index), 0, index - 1);
     await crashed.waitForAck(5n);
     crashed.call.cancel();
-    await waitFor(async () => (await summary(id))?.connection === ConnectionState.DISCONNECTED, {
-      what: 'disconnected',
-    });
+    await waitFor(
+      async () => (await summaryOf(dashboard, id))?.connection === ConnectionState.DISCONNECTED,
+      {
+        what: 'disconnected',
+      },
+    );
     // No token anywhere: the session is idle, so it is handed over (with a new token).
     const again = await register(stranger, { sessionId: id });
     expect(again).toMatchObject({ resumed: true, lastSequence: 5n });
@@ -194,9 +183,9 @@ describe('session ownership over native gRPC', () => {
       [7n, false],
       [8n, false],
     ]);
-    expect((await summary(id))?.batchesReceived).toBe(8n);
+    expect((await summaryOf(dashboard, id))?.batchesReceived).toBe(8n);
     resumed.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 
   it('a run this server does not know resumes from resume_from_sequence, marked as partial history', async () => {
@@ -220,13 +209,13 @@ describe('session ownership over native gRPC', () => {
       what: 'StatusEvent with partial_history',
     });
     expect(marked.historyStartStep).toBe(105n);
-    expect(await summary(id)).toMatchObject({
+    expect(await summaryOf(dashboard, id)).toMatchObject({
       partialHistory: true,
       historyStartStep: 105n,
       batchesReceived: 2n,
     });
     watch.cancel();
     stream.end();
-    await healthyStillAcked();
+    await healthy.stillAcked();
   });
 });
