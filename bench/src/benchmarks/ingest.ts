@@ -9,7 +9,7 @@ import { ProcSampler } from '../common/proc-stats';
 import { runBench, type ResultTable, type TargetVerdict } from '../common/result';
 import { ratio, slope } from '../common/stats';
 import { startTarget, type Target, type TargetKind } from '../common/targets';
-import { encodeImagePart } from '../common/wire';
+import { benchMetricNames, encodeImagePart } from '../common/wire';
 import { count, mb, num, pct, times } from '../common/format';
 
 const RATE = 60;
@@ -87,13 +87,17 @@ async function measureStep(
 async function ramp(
   kind: TargetKind,
   imageSize: number,
+  metricCount: number,
   steps: readonly number[],
   warmupMs: number,
   windowMs: number,
   notes: string[],
 ): Promise<StepResult[]> {
   const imagePart = encodeImagePart(jpegSet(imageSize, IMAGES));
-  const messageBytes = imagePart.length + 64;
+  const metricNames = benchMetricNames(metricCount);
+  // Each named value costs its name plus ~14 bytes of framing and the double.
+  const messageBytes =
+    imagePart.length + 64 + metricNames.reduce((sum, name) => sum + name.length + 14, 0);
   const target: Target = await startTarget(kind);
   const sampler = new ProcSampler(target.pid).start();
   const self = new ProcSampler(process.pid).start();
@@ -106,8 +110,10 @@ async function ramp(
       while (trainers.length < size) {
         const trainer = new LoadTrainer(
           target,
-          `ingest-${imageSize}-${trainers.length}`,
+          `ingest-${imageSize}-${metricCount}-${trainers.length}`,
           imagePart,
+          0,
+          metricNames,
         );
         await trainer.open();
         trainers.push(trainer);
@@ -122,7 +128,9 @@ async function ramp(
         step.heldBack === 0 &&
         step.errors === 0;
       results.push({ trainers: size, ...step, sustained });
-      console.error(`[ingest] ${kind} ${imageSize} B × ${size}: ${JSON.stringify(results.at(-1))}`);
+      console.error(
+        `[ingest] ${kind} ${imageSize} B + ${metricCount} metrics × ${size}: ${JSON.stringify(results.at(-1))}`,
+      );
       const failed = trainers.find((t) => t.firstError !== undefined);
       if (failed)
         notes.push(
@@ -183,8 +191,17 @@ runBench(
     const warmupMs = quick ? 1000 : 3000;
     const windowMs = quick ? 2000 : 8000;
     const plans = [
-      { imageSize: 2048, steps: quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200] },
-      { imageSize: 15 * 1024, steps: quick ? [1, 2] : [2, 5, 10, 15, 20, 25, 30, 40] },
+      {
+        imageSize: 2048,
+        metrics: 0,
+        steps: quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200],
+      },
+      {
+        imageSize: 2048,
+        metrics: 20,
+        steps: quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200],
+      },
+      { imageSize: 15 * 1024, metrics: 0, steps: quick ? [1, 2] : [2, 5, 10, 15, 20, 25, 30, 40] },
     ];
     const notes: string[] = [];
     const tables: ResultTable[] = [];
@@ -192,16 +209,16 @@ runBench(
     const summaryRows: string[][] = [];
     for (const plan of plans) {
       const product = sides.has('product')
-        ? await ramp('product', plan.imageSize, plan.steps, warmupMs, windowMs, notes)
+        ? await ramp('product', plan.imageSize, plan.metrics, plan.steps, warmupMs, windowMs, notes)
         : [];
       const relay = sides.has('relay')
-        ? await ramp('relay', plan.imageSize, plan.steps, warmupMs, windowMs, notes)
+        ? await ramp('relay', plan.imageSize, plan.metrics, plan.steps, warmupMs, windowMs, notes)
         : [];
       const best = { product: maxSustained(product), relay: maxSustained(relay) };
-      const label = `16 × ${plan.imageSize / 1024} KB`;
+      const label = `16 × ${plan.imageSize / 1024} KB images${plan.metrics > 0 ? ` + ${plan.metrics} named metrics` : ''}`;
       tables.push(
-        stepTable(`Product, ${label} images`, product),
-        stepTable(`Relay baseline, ${label} images`, relay),
+        stepTable(`Product, ${label}`, product),
+        stepTable(`Relay baseline, ${label}`, relay),
       );
       // Name the step that failed too: the true limit lies between the two.
       const ceiling = (steps: StepResult[]) => {
@@ -228,7 +245,7 @@ runBench(
       });
       if (plan.imageSize === 2048) {
         targets.push({
-          target: '≥ 50 concurrent trainers at 60 msg/s with 16 × 2 KB images',
+          target: `≥ 50 concurrent trainers at 60 msg/s with ${label}`,
           measured: `${productMax} trainers`,
           met: quick ? null : productMax >= 50,
         });

@@ -43,6 +43,8 @@ export class LoadTrainer {
     private readonly imagePart: Uint8Array,
     /** Delay before answering a command, to model a trainer finishing its batch. */
     private readonly commandDelayMs = 0,
+    /** Names of the values each batch carries in BatchData.metrics (none by default). */
+    private readonly metricNames: readonly string[] = [],
   ) {}
 
   /** Registers the session (product; the relay answers the same call) and opens the stream. */
@@ -112,6 +114,7 @@ export class LoadTrainer {
           batchIdx,
           loss: 2 * Math.exp(-batchIdx / 5000) + 0.05 * Math.sin(batchIdx / 7),
           timestampMs: now,
+          metrics: this.metricNames.map((name, i) => [name, Math.sin(batchIdx / (i + 3))] as const),
         },
         this.imagePart,
       ),

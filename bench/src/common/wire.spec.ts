@@ -5,6 +5,7 @@ import {
   COMMAND_RESULT_FIELD,
   encodeBatchRequest,
   encodeCommandResult,
+  benchMetricNames,
   encodeImagePart,
   hasTopLevelField,
 } from './wire';
@@ -38,6 +39,29 @@ describe('encodeBatchRequest', () => {
     expect(batch.images[1].imageBytes).toEqual(images[1].bytes);
     expect(batch.predictions).toHaveLength(2);
     expect(batch.groundTruth).toHaveLength(2);
+  });
+
+  it('carries named metrics as BatchData.metrics when given', () => {
+    const names = benchMetricNames(20);
+    expect(new Set(names).size).toBe(20);
+    const withMetrics = encodeBatchRequest(
+      {
+        sessionId: 's-1',
+        sequence: 43n,
+        epoch: 0,
+        batchIdx: 8,
+        loss: 0.5,
+        timestampMs: 1,
+        metrics: names.map((name, i) => [name, i / 4] as const),
+      },
+      imagePart,
+    );
+    const message = fromBinary(MetricsRequestSchema, withMetrics);
+    if (message.payload.case !== 'batchData') throw new Error('not a batch');
+    expect(message.payload.value.metrics).toEqual(
+      Object.fromEntries(names.map((name, i) => [name, i / 4])),
+    );
+    expect(message.payload.value.images).toHaveLength(2);
   });
 
   it('is told apart from a command result by a top-level field scan', () => {

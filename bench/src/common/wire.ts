@@ -60,6 +60,19 @@ export interface BatchFields {
   batchIdx: number;
   loss: number;
   timestampMs: number;
+  /** Named values of the batch (BatchData.metrics), written per message like the loss. */
+  metrics?: readonly (readonly [string, number])[];
+}
+
+/** BatchData.metrics field number (map<string, double>). */
+const BATCH_METRICS_FIELD = 9;
+
+/** `count` metric names as a training loop would log them (lr, grad_norm, train/acc...). */
+export function benchMetricNames(count: number): string[] {
+  const base = ['lr', 'grad_norm', 'train/acc', 'train/top5', 'momentum'];
+  return Array.from({ length: count }, (_, i) =>
+    i < base.length ? base[i]! : `layer${i - base.length}/grad_norm`,
+  );
 }
 
 /** Serializes a MetricsRequest{batch_data} from its scalars plus a pre-encoded image part. */
@@ -74,9 +87,20 @@ export function encodeBatchRequest(fields: BatchFields, imagePart: Uint8Array): 
     .tag(7, WireType.Bit64)
     .double(fields.loss)
     .tag(8, WireType.Varint)
-    .int64(fields.timestampMs)
-    .finish();
-  const batchLength = scalars.length + imagePart.length;
+    .int64(fields.timestampMs);
+  // Map entries are length-delimited {1: key, 2: value} messages, one per name.
+  for (const [name, value] of fields.metrics ?? []) {
+    scalars
+      .tag(BATCH_METRICS_FIELD, WireType.LengthDelimited)
+      .fork()
+      .tag(1, WireType.LengthDelimited)
+      .string(name)
+      .tag(2, WireType.Bit64)
+      .double(value)
+      .join();
+  }
+  const scalarBytes = scalars.finish();
+  const batchLength = scalarBytes.length + imagePart.length;
   const head = new BinaryWriter()
     .tag(1, WireType.LengthDelimited)
     .string(fields.sessionId)
@@ -89,8 +113,8 @@ export function encodeBatchRequest(fields: BatchFields, imagePart: Uint8Array): 
     .finish();
   const out = new Uint8Array(head.length + batchLength);
   out.set(head, 0);
-  out.set(scalars, head.length);
-  out.set(imagePart, head.length + scalars.length);
+  out.set(scalarBytes, head.length);
+  out.set(imagePart, head.length + scalarBytes.length);
   return out;
 }
 
