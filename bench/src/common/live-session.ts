@@ -33,8 +33,9 @@ export class LiveSession {
     imagePart: Uint8Array,
     ratePerSecond: number,
     commandDelayMs = 0,
+    metricNames: readonly string[] = [],
   ) {
-    this.trainer = new LoadTrainer(target, sessionId, imagePart, commandDelayMs);
+    this.trainer = new LoadTrainer(target, sessionId, imagePart, commandDelayMs, metricNames);
     this.pacer = new Pacer(ratePerSecond);
   }
 
