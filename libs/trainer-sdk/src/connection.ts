@@ -256,7 +256,7 @@ export class Connection {
     for (let entry = this.outbox.peekUnsent(); entry; entry = this.outbox.peekUnsent()) {
       entry.request.sessionId = this.sessionId;
       if (entry.writes > 0) this.counters.replayed++;
-      this.outbox.markSent(entry.sequence);
+      this.outbox.markSent(entry);
       this.counters.sent++;
       if (!call.write(entry.request)) {
         this.waitingForDrain = true;

@@ -105,13 +105,11 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly drops: DropReporter;
   private readonly commands: CommandDispatcher;
   private readonly flushWaiters = new Set<(flushed: boolean) => void>();
-  private nextSequence = 1n;
   private acked = 0;
   private reconnects = 0;
   private registrations = 0;
   private status = TrainingStatus.UNKNOWN;
   private statusMessage = '';
-  private highestAcked = 0n;
   private commandsExpired = 0;
   private writerConflicts = 0;
   private lastWriterConflictMs = -Infinity;
@@ -345,8 +343,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       heartbeats: this.connection.counters.heartbeats,
       reconnects: this.reconnects,
       connected: this.connection.connected,
-      lastSequence: Number(this.nextSequence - 1n),
-      highestAcked: Number(this.highestAcked),
+      lastSequence: Number(this.outbox.lastSequence),
+      highestAcked: Number(this.outbox.highestAcked),
       commandsExpired: this.commandsExpired,
       writerConflicts: this.writerConflicts,
       terminated: this.terminated,
@@ -359,13 +357,9 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     }
     // Nothing can be delivered any more; holding it would only fill the buffer.
     if (this.terminated !== undefined) return;
-    const sequence = this.nextSequence++;
-    const request = create(MetricsRequestSchema, {
-      sequence,
-      timestampMs: BigInt(Date.now()),
-      payload,
-    });
-    this.outbox.push(sequence, request);
+    // Numbered when first written (see Outbox): 0 until then.
+    const request = create(MetricsRequestSchema, { timestampMs: BigInt(Date.now()), payload });
+    this.outbox.push(request);
     this.connection.schedulePump();
   }
 
@@ -410,7 +404,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       },
       timestampMs: BigInt(Date.now()),
       resumeToken: this.connection.resumeToken,
-      resumeFromSequence: this.highestAcked,
+      resumeFromSequence: this.outbox.highestAcked,
     });
   }
 
@@ -419,9 +413,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     const serverBound = response.serverConfig?.bufferSize ?? 0;
     if (this.bufferOverride === undefined && serverBound > 0) this.outbox.resize(serverBound);
     // Everything unacknowledged goes again, minus what the server already applied.
-    this.outbox.requeueAll();
-    this.acked += this.outbox.ackThrough(response.lastSequence);
-    if (response.lastSequence > this.highestAcked) this.highestAcked = response.lastSequence;
+    this.acked += this.outbox.resume(response.lastSequence);
     const reRegistered = this.registrations++ > 0;
     if (reRegistered) this.reconnects++;
     this.lastConnectionError = '';
@@ -470,7 +462,6 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     switch (payload.case) {
       case 'ack':
         if (this.outbox.ack(payload.value.sequence)) this.acked++;
-        if (payload.value.sequence > this.highestAcked) this.highestAcked = payload.value.sequence;
         this.notifyFlushed();
         break;
       case 'command':
