@@ -197,7 +197,11 @@ export class Connection {
       this.heartbeatTimer = setInterval(() => this.heartbeat(), heartbeatIntervalMs);
       this.heartbeatTimer.unref();
     }
+    const sent = this.counters.sent;
     this.pump();
+    // The server closes a stream that names no session within its bind
+    // timeout: with nothing queued, a heartbeat names it right away.
+    if (this.counters.sent === sent) this.heartbeat();
   }
 
   private lost(
