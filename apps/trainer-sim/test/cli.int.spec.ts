@@ -112,7 +112,11 @@ describe('trainer-sim CLI against the real server', () => {
       batchesReceived: 30n,
       config: { totalEpochs: 2, batchesPerEpoch: 15 },
     });
-    expect(run?.config?.classNames).toHaveLength(10);
+    expect(run?.classCount).toBe(10);
+    // The demo's named series and metadata: lr, grad_norm, train/acc per batch, val/* per epoch.
+    expect(run?.seriesCount).toBeGreaterThanOrEqual(6);
+    expect(run?.metadata?.tags).toEqual(['simulated', 'cifar10']);
+    expect(run?.metadata?.hyperparameters.optimizer?.kind).toEqual({ case: 'text', value: 'sgd' });
   });
 
   it('obeys pause, resume and stop from the dashboard, prints them, and exits 0', async () => {
