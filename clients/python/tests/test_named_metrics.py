@@ -94,7 +94,12 @@ def test_named_values_metadata_and_system_series_reach_the_dashboard(server: Ser
                 0,
                 batch_idx,
                 1.0 / (batch_idx + 1),
-                metrics={"lr": 0.01, "grad_norm": 2.0 + batch_idx, "train/acc": batch_idx / 10, "x" * 10_000: 1},
+                metrics={
+                    "lr": 0.01,
+                    "grad_norm": 2.0 + batch_idx,
+                    "train/acc": batch_idx / 10,
+                    "x" * 10_000: 1,
+                },
                 # A model with more outputs than named classes: the batch goes without its samples.
                 images=np.zeros((1, 8, 8, 3), np.uint8),
                 predictions=np.array([12]),

@@ -39,12 +39,18 @@ def make_entry(kind: str, images: int, image_bytes: int, index: int) -> Entry:
             data.ground_truth.append(0)
         return Entry(KIND_BATCH, pb.MetricsRequest(batch_data=data), image_bytes=images * image_bytes)
     requests = {
-        "epoch": (KIND_EPOCH, pb.MetricsRequest(epoch_data=pb.EpochData(epoch=index, metrics={"val/loss": 1.0}))),
+        "epoch": (
+            KIND_EPOCH,
+            pb.MetricsRequest(epoch_data=pb.EpochData(epoch=index, metrics={"val/loss": 1.0})),
+        ),
         "performance": (
             KIND_PERFORMANCE,
             pb.MetricsRequest(performance_data=pb.PerformanceData(current_fps=1.0)),
         ),
-        "system": (KIND_SYSTEM, pb.MetricsRequest(scalars=pb.ScalarsData(values={"system/cpu_percent": 1.0}))),
+        "system": (
+            KIND_SYSTEM,
+            pb.MetricsRequest(scalars=pb.ScalarsData(values={"system/cpu_percent": 1.0})),
+        ),
         "scalars": (
             KIND_SCALARS,
             pb.MetricsRequest(scalars=pb.ScalarsData(values={"lr": 0.1, "system/cpu_percent": 1.0})),

@@ -355,8 +355,9 @@ class Outbox:
         return True
 
     def _enforce(self) -> None:
-        while (self._image_bytes > self._image_budget or self._slots() > self._bound) and self._strip_oldest_frame():
-            pass
+        while self._image_bytes > self._image_budget or self._slots() > self._bound:
+            if not self._strip_oldest_frame():
+                break
         while self._slots() > self._bound:
             if not self._evict_one():
                 break  # only command results left: a handful, each awaited by a dashboard

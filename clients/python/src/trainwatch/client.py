@@ -89,7 +89,8 @@ class TrainingSession:
             raise ValueError(f"session_id must be {SESSION_ID_RULE}, got {session_id!r}")
         if not MIN_SYSTEM_INTERVAL <= system_interval <= MAX_SYSTEM_INTERVAL:
             raise ValueError(
-                f"system_interval must be {MIN_SYSTEM_INTERVAL}-{MAX_SYSTEM_INTERVAL} s, got {system_interval!r}"
+                f"system_interval must be {MIN_SYSTEM_INTERVAL}-{MAX_SYSTEM_INTERVAL} s, "
+                f"got {system_interval!r}"
             )
         self._metadata = RunMetadataState()
         _, problems = self._metadata.update(hyperparameters, tags, note)
@@ -143,7 +144,9 @@ class TrainingSession:
         ]
         if system_metrics:
             sampler = SystemSampler(
-                system_interval, lambda values: self._log_scalars(values, None, "system sample"), self._stopping
+                system_interval,
+                lambda values: self._log_scalars(values, None, "system sample"),
+                self._stopping,
             )
             self._threads.append(sampler.thread)
         self._started = False
@@ -447,7 +450,8 @@ class TrainingSession:
 
     def _on_registered(self, response: pb.SessionResponse) -> None:
         self._server_config = response.server_config
-        self._metrics.set_limits(response.server_config.max_series, response.server_config.max_metrics_per_message)
+        limits = response.server_config
+        self._metrics.set_limits(limits.max_series, limits.max_metrics_per_message)
         if self._buffer_size is None and response.server_config.buffer_size > 0:
             self._outbox.set_bound(response.server_config.buffer_size)
         if self._registered.is_set():

@@ -7,8 +7,6 @@ from typing import Any, Dict, List, Mapping, Union
 
 from .gen.telemetry.v1 import telemetry_pb2 as pb
 
-from .rules import SESSION_ID_PATTERN  # noqa: F401  (re-exported: its home used to be here)
-
 
 @dataclass
 class TrainingConfig:

@@ -47,7 +47,10 @@ def _problem(name: Any, value: Any) -> Optional[str]:
     if isinstance(value, str):
         if len(value) <= MAX_HYPERPARAMETER_TEXT_LENGTH:
             return None
-        return f"hyperparameter {name}: text of {len(value)} characters, at most {MAX_HYPERPARAMETER_TEXT_LENGTH}"
+        return (
+            f"hyperparameter {name}: text of {len(value)} characters, "
+            f"at most {MAX_HYPERPARAMETER_TEXT_LENGTH}"
+        )
     return f"hyperparameter {name}: must be a number, a string or a bool, got {type(value).__name__}"
 
 

@@ -105,7 +105,8 @@ def _machine_memory() -> Dict[str, float]:
             for line in meminfo:
                 key, _, rest = line.partition(":")
                 fields[key] = int(rest.split()[0]) * 1024
-        return {"used": float(fields["MemTotal"] - fields["MemAvailable"]), "total": float(fields["MemTotal"])}
+        total = fields["MemTotal"]
+        return {"used": float(total - fields["MemAvailable"]), "total": float(total)}
     except (OSError, KeyError, ValueError, IndexError):
         pass
     try:
