@@ -13,6 +13,8 @@ import { syntheticImage } from './synthetic-images';
 
 /** Samples per simulated batch (CIFAR-10's usual). */
 const BATCH_SIZE = 64;
+/** Peak learning rate of the simulated schedule (SGD on CIFAR-10's usual). */
+const BASE_LR = 0.1;
 
 /** How one simulated run ended. */
 export interface RunOutcome {
@@ -55,6 +57,20 @@ export async function simulateRun(
       modelName: 'simulated-resnet18',
       datasetName: 'CIFAR-10 (synthetic)',
       classNames: [...CIFAR10_CLASSES],
+    },
+    metadata: {
+      hyperparameters: {
+        lr: BASE_LR,
+        optimizer: 'sgd',
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        nesterov: true,
+        batch_size: BATCH_SIZE,
+        epochs: options.epochs,
+        seed: options.seed + index * 7919,
+      },
+      tags: ['simulated', 'cifar10'],
+      note: 'trainer-sim: synthetic CIFAR-10 run with a cosine learning-rate schedule',
     },
     onError: (error: SessionError) => say(`warning: ${error.message}`),
   });
@@ -118,7 +134,19 @@ export async function simulateRun(
         const images: ImageData[] = truths.map((truth) =>
           session.encodeImage(syntheticImage(truth, options.imageSize, random), { quality: 80 }),
         );
-        session.logBatch({ epoch, batchIdx, loss, images, predictions, groundTruth: truths });
+        session.logBatch({
+          epoch,
+          batchIdx,
+          loss,
+          images,
+          predictions,
+          groundTruth: truths,
+          metrics: {
+            lr: model.learningRate(progress, BASE_LR),
+            grad_norm: model.gradNorm(progress, loss),
+            'train/acc': model.batchAccuracy(progress),
+          },
+        });
         done++;
         batchesInEpoch++;
         lossSum += loss;
@@ -132,7 +160,14 @@ export async function simulateRun(
       if (batchesInEpoch === 0) break;
       const averageLoss = lossSum / batchesInEpoch;
       finalAccuracy = predicted > 0 ? correct / predicted : model.accuracyAt(done / total);
-      session.logEpoch({ epoch, averageLoss, averageAccuracy: finalAccuracy });
+      // A validation pass at the end of each epoch, charted by epoch.
+      const validation = model.validation(done / total);
+      session.logEpoch({
+        epoch,
+        averageLoss,
+        averageAccuracy: finalAccuracy,
+        metrics: { 'val/loss': validation.loss, 'val/acc': validation.accuracy },
+      });
       if (!options.quiet) {
         const stats = session.stats();
         say(

@@ -51,6 +51,26 @@ describe('SimulatedModel', () => {
     }
   });
 
+  it('warms the learning rate up, then anneals it', () => {
+    const m = model();
+    const lr = (p: number) => m.learningRate(p, 0.1);
+    expect(lr(0)).toBeCloseTo(0.01);
+    expect(lr(0.05)).toBeCloseTo(0.1);
+    expect(lr(0.5)).toBeLessThan(lr(0.1));
+    expect(lr(1)).toBeCloseTo(0.001);
+  });
+
+  it('settles the gradient norm and keeps validation a little behind training', () => {
+    const m = model();
+    const mean = (f: () => number) => Array.from({ length: 200 }, f).reduce((a, b) => a + b) / 200;
+    expect(mean(() => m.gradNorm(0, 2))).toBeGreaterThan(mean(() => m.gradNorm(1, 0.3)) * 3);
+    const late = m.validation(1);
+    expect(late.accuracy).toBeLessThan(m.accuracyAt(1));
+    expect(late.accuracy).toBeGreaterThan(0.7);
+    expect(m.validation(0).loss).toBeGreaterThan(late.loss);
+    expect(mean(() => m.batchAccuracy(1))).toBeCloseTo(m.accuracyAt(1), 1);
+  });
+
   it('is repeatable from its seed', () => {
     const a = new SimulatedModel(seededRandom(42));
     const b = new SimulatedModel(seededRandom(42));

@@ -35,6 +35,35 @@ export class SimulatedModel {
     return Math.max(0.01, noisy * spike);
   }
 
+  /** Learning rate of a cosine schedule after a 5% linear warmup, from `base` down to 1% of it. */
+  learningRate(progress: number, base: number): number {
+    const p = clamp01(progress);
+    const warmup = 0.05;
+    if (p < warmup) return base * (0.1 + (0.9 * p) / warmup);
+    const cosine = 0.5 * (1 + Math.cos((Math.PI * (p - warmup)) / (1 - warmup)));
+    return base * (0.01 + 0.99 * cosine);
+  }
+
+  /** Gradient norm: large and noisy early, settling as the loss does; spikes with the loss. */
+  gradNorm(progress: number, loss: number): number {
+    const base = 0.6 + 4 * Math.exp(-4 * clamp01(progress));
+    return Math.max(0.01, base * (loss / 0.8) ** 0.5 * (1 + 0.15 * this.random.normal()));
+  }
+
+  /** Accuracy of one batch: the model's accuracy with batch-sized noise. */
+  batchAccuracy(progress: number): number {
+    return clamp01(this.accuracyAt(progress) + 0.04 * this.random.normal());
+  }
+
+  /** A validation pass: a little worse than training, and the gap grows late in the run. */
+  validation(progress: number): { loss: number; accuracy: number } {
+    const p = clamp01(progress);
+    const gap = 0.02 + 0.06 * p;
+    const accuracy = clamp01(this.accuracyAt(p) - gap + 0.01 * this.random.normal());
+    const base = 0.25 + (Math.log(this.classCount) - 0.25) * Math.exp(-3 * p);
+    return { loss: base * (1.1 + 0.3 * p) * (1 + 0.02 * this.random.normal()), accuracy };
+  }
+
   /** The model's answer for an image of class `truth`. */
   predict(truth: number, progress: number): SimPrediction {
     const correct = this.random.next() < this.accuracyAt(progress);

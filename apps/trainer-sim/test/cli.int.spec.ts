@@ -114,6 +114,10 @@ describe('trainer-sim CLI against the real server', () => {
     });
     // Summaries carry the number of classes; the names are in the watch snapshot.
     expect(run?.classCount).toBe(10);
+    // The demo's named series and metadata: lr, grad_norm, train/acc per batch, val/* per epoch.
+    expect(run?.seriesCount).toBeGreaterThanOrEqual(6);
+    expect(run?.metadata?.tags).toEqual(['simulated', 'cifar10']);
+    expect(run?.metadata?.hyperparameters.optimizer?.kind).toEqual({ case: 'text', value: 'sgd' });
   });
 
   it('obeys pause, resume and stop from the dashboard, prints them, and exits 0', async () => {

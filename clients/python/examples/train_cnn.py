@@ -126,8 +126,11 @@ def main(argv=None) -> int:
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     images, labels = make_dataset(max(args.batch_size * 64, 2048), args.seed)
     inputs, targets = torch.from_numpy(images), torch.from_numpy(labels)
+    val_images, val_labels = make_dataset(512, args.seed + 1)  # held out: a validation pass per epoch
+    val_inputs, val_targets = torch.from_numpy(val_images), torch.from_numpy(val_labels)
     model = build_model()
     optimiser = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=args.epochs * args.batches)
     config = TrainingConfig(
         total_epochs=args.epochs,
         batches_per_epoch=args.batches,
@@ -138,7 +141,21 @@ def main(argv=None) -> int:
     )
 
     # --- trainwatch: the whole integration is these few calls -------------------------------------
-    session = TrainingSession(args.server, config, session_id=args.session_id).connect()
+    session = TrainingSession(
+        args.server,
+        config,
+        session_id=args.session_id,
+        hyperparameters={
+            "lr": args.lr,
+            "optimizer": "sgd",
+            "momentum": 0.9,
+            "schedule": "cosine",
+            "batch_size": args.batch_size,
+            "seed": args.seed,
+        },
+        tags=["example", "shapes"],
+        note="train_cnn.py: a small CNN on generated shapes",
+    ).connect()  # CPU, memory and GPU figures are sampled as system/ series by default
     stopped = False
     try:
         for epoch in range(args.epochs):
@@ -155,9 +172,13 @@ def main(argv=None) -> int:
                 loss = F.cross_entropy(logits, y)
                 optimiser.zero_grad()
                 loss.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=float("inf"))
+                lr = optimiser.param_groups[0]["lr"]
                 optimiser.step()
+                schedule.step()
                 losses.append(loss.item())
-                correct += int((logits.argmax(dim=1) == y).sum())
+                batch_correct = int((logits.argmax(dim=1) == y).sum())
+                correct += batch_correct
                 seen += len(y)
                 session.log_batch(
                     epoch,
@@ -167,11 +188,24 @@ def main(argv=None) -> int:
                     predictions=logits.detach()[: args.samples],
                     ground_truth=y[: args.samples],
                     batch_size=len(y),
+                    metrics={"lr": lr, "grad_norm": float(grad_norm), "train/acc": batch_correct / len(y)},
                 )
             if losses:
-                session.log_epoch(epoch, float(np.mean(losses)), correct / max(seen, 1))
+                model.eval()
+                with torch.no_grad():
+                    val_logits = model(val_inputs)
+                    val_loss = float(F.cross_entropy(val_logits, val_targets))
+                    val_acc = float((val_logits.argmax(dim=1) == val_targets).float().mean())
+                model.train()
+                session.log_epoch(
+                    epoch,
+                    float(np.mean(losses)),
+                    correct / max(seen, 1),
+                    metrics={"val/loss": val_loss, "val/acc": val_acc},
+                )
                 print(
-                    f"epoch {epoch}: loss {np.mean(losses):.4f} accuracy {correct / max(seen, 1):.3f}",
+                    f"epoch {epoch}: loss {np.mean(losses):.4f} accuracy {correct / max(seen, 1):.3f}"
+                    f" val_loss {val_loss:.4f} val_acc {val_acc:.3f}",
                     flush=True,
                 )
             if stopped:

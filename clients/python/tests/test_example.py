@@ -51,6 +51,10 @@ def test_the_example_streams_and_stops_when_the_dashboard_says_so(
         snapshot = dashboard.snapshot(session_id)
         assert len(snapshot.epochs) >= 1 and snapshot.latest_images.images
         assert snapshot.latest_images.predictions[0].predicted_label in snapshot.session.config.class_names
+        names = {series.name for series in snapshot.series}
+        assert {"loss", "lr", "grad_norm", "train/acc", "val/loss", "val/acc"} <= names, names
+        assert list(snapshot.session.metadata.tags) == ["example", "shapes"]
+        assert snapshot.session.metadata.hyperparameters["optimizer"].text == "sgd"
         result = dashboard.command(session_id, pb.COMMAND_TYPE_STOP)
         assert result.entry.state == dpb.COMMAND_STATE_SUCCEEDED
         output, _ = process.communicate(timeout=30)

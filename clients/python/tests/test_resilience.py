@@ -202,6 +202,7 @@ def test_memory_stays_bounded_while_the_server_is_away(own_server: ServerProcess
         image_buffer_bytes=budget,
         connection=slow,
         performance_interval=600,
+        system_metrics=False,
     ).connect()
     images = np.random.default_rng(0).integers(0, 255, size=(16, 3, 32, 32), dtype=np.uint8)  # 48 KiB raw
     for step in range(400):
@@ -217,9 +218,11 @@ def test_memory_stays_bounded_while_the_server_is_away(own_server: ServerProcess
         assert stats["buffered"] <= bound and stats["image_bytes"] <= budget
     stats = session.stats()
     assert stats["buffered"] == bound  # exactly at the bound, never above
-    # One 48 KiB frame fits the 64 KiB budget: every older frame lost its images, newest first kept.
-    assert stats["dropped_image_frames"] == 399
-    # Kept: the "running" status and the newest 49 batches; the 351 oldest batches were dropped.
+    # A full buffer strips a new frame before it drops an older message (images go first): every
+    # frame lost its images, the newest too, and each batch's loss stayed until evicted.
+    assert stats["dropped_image_frames"] == 400
+    # Kept: the newest 50 batches; the "running" status and the 350 oldest batches were dropped
+    # (oldest first, whatever their kind).
     assert stats["dropped_messages"] == 351
 
     own_server.start()
@@ -229,11 +232,11 @@ def test_memory_stays_bounded_while_the_server_is_away(own_server: ServerProcess
         snapshot = dashboard.snapshot(session.session_id)
         # On reconnect the dashboard is told what was lost; that status message takes a slot of the
         # full buffer, so one more batch goes (the oldest), and every other kept batch arrives once.
-        assert "dropped the images of 399 batches and 351 messages" in snapshot.session.status_message
+        assert "dropped the images of 400 batches and 351 messages" in snapshot.session.status_message
         assert session.stats()["dropped_messages"] == 352
-        assert snapshot.session.batches_received == 48
-        assert list(snapshot.loss_history.steps) == list(range(352, 400))
-        assert len(snapshot.latest_images.images) == 16  # the newest frame kept its images
+        assert snapshot.session.batches_received == 49
+        assert list(snapshot.loss_history.steps) == list(range(351, 400))
+        assert len(snapshot.latest_images.images) == 0  # no frame kept its images
         assert session.errors() == []
     finally:
         session.close(timeout=5)

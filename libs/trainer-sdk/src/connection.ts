@@ -197,7 +197,11 @@ export class Connection {
       this.heartbeatTimer = setInterval(() => this.heartbeat(), heartbeatIntervalMs);
       this.heartbeatTimer.unref();
     }
+    const sent = this.counters.sent;
     this.pump();
+    // The server closes a stream that names no session within its bind
+    // timeout: with nothing queued, a heartbeat names it right away.
+    if (this.counters.sent === sent) this.heartbeat();
   }
 
   private lost(
@@ -256,7 +260,7 @@ export class Connection {
     for (let entry = this.outbox.peekUnsent(); entry; entry = this.outbox.peekUnsent()) {
       entry.request.sessionId = this.sessionId;
       if (entry.writes > 0) this.counters.replayed++;
-      this.outbox.markSent(entry.sequence);
+      this.outbox.markSent(entry);
       this.counters.sent++;
       if (!call.write(entry.request)) {
         this.waitingForDrain = true;

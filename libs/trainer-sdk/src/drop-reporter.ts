@@ -32,7 +32,7 @@ export class DropReporter {
     this.report({
       kind: 'dropped',
       item,
-      message: `buffer full (${this.bound()} slots) with no images left to drop: dropped ${item.payload ?? 'a'} message #${item.sequence}`,
+      message: `buffer full (${this.bound()} slots) with no images left to drop: dropped ${item.payload ?? 'a'} message (logged #${item.logIndex}, sequence ${item.sequence === 0n ? 'not yet given' : item.sequence})`,
     });
   }
 

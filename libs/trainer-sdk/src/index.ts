@@ -12,7 +12,9 @@ export type {
   CommandHandlerResult,
   EpochLog,
   ImageDataInit,
+  Metrics,
   PredictionInit,
+  RunMetadataInit,
   SessionError,
   SessionEvents,
   SessionStats,
@@ -21,7 +23,11 @@ export type {
   TrainingSessionOptions,
 } from './types';
 export type { GateResult } from './command-gate';
-export type { DroppedItem } from './outbox';
+export { DEFAULT_IMAGE_BUDGET_BYTES, type DroppedItem } from './outbox';
+export type { HyperparameterInput } from './run-metadata';
+export { DEFAULT_SYSTEM_INTERVAL_MS } from './system-sampler';
+export { NVIDIA_SMI_ARGS, parseNvidiaSmi } from './nvidia-smi';
+export { REPORTED_NAMES_BOUND } from './metric-filter';
 export { backoffDelay, DEFAULT_RECONNECT, type ReconnectOptions } from './backoff';
 export { PERFORMANCE_WINDOW } from './performance-tracker';
 export {

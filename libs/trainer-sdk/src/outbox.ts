@@ -1,8 +1,14 @@
-import type { MetricsRequest } from '@trainwatch/proto';
+import { SYSTEM_SERIES_PREFIX, type MetricsRequest } from '@trainwatch/proto';
 
-/** One sequenced message waiting for the server's acknowledgement. */
+/** Encoded image bytes held before the oldest frames lose their images (both SDKs). */
+export const DEFAULT_IMAGE_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** One message from the moment it is logged until the server acknowledges it. */
 export interface OutboxEntry {
-  readonly sequence: bigint;
+  /** Position in log order, from 1; names the entry before it has a sequence. */
+  readonly logIndex: number;
+  /** MetricsRequest.sequence, given when the entry is first written (0n until then). */
+  sequence: bigint;
   /** The message; `sessionId` is filled in when it is written. */
   readonly request: MetricsRequest;
   /** Slots it takes: 1, plus 1 while it is a batch that still carries images. */
@@ -13,10 +19,22 @@ export interface OutboxEntry {
   imageBytes: number;
 }
 
-/** What the outbox threw away to stay inside its bound. */
+/** What the outbox threw away to stay inside its bounds. */
 export type DroppedItem =
-  | { kind: 'images'; sequence: bigint; epoch: number; batchIdx: number; imageCount: number }
-  | { kind: 'message'; sequence: bigint; payload: MetricsRequest['payload']['case'] };
+  | {
+      kind: 'images';
+      logIndex: number;
+      sequence: bigint;
+      epoch: number;
+      batchIdx: number;
+      imageCount: number;
+    }
+  | {
+      kind: 'message';
+      logIndex: number;
+      sequence: bigint;
+      payload: MetricsRequest['payload']['case'];
+    };
 
 /** Counters the outbox keeps; see TrainingSession.stats() for the public view. */
 export interface OutboxCounters {
@@ -32,49 +50,73 @@ function imageBytes(request: MetricsRequest): number {
 }
 
 /**
- * The SDK's only message buffer: every sequenced message from the moment it
- * is logged until the server acknowledges it, so it can be replayed after a
- * reconnect.
+ * Samples a newer one supersedes: performance figures, and scalars that are
+ * all system series (the SDK samples them every second or two).
+ */
+export function isLatestWinsSample(request: MetricsRequest): boolean {
+  const payload = request.payload;
+  if (payload.case === 'performanceData') return true;
+  if (payload.case !== 'scalars') return false;
+  const names = Object.keys(payload.value.values);
+  return names.length > 0 && names.every((name) => name.startsWith(SYSTEM_SERIES_PREFIX));
+}
+
+/**
+ * The SDK's only message buffer: every message from the moment it is logged
+ * until the server acknowledges it, so it can be replayed after a reconnect.
+ * The behaviour is the one both SDKs share, written down in
+ * libs/sdk-scenarios/README.md and checked by its scenarios.
  *
- * Bound: at most `bound` slots. A message takes one slot; a batch's image
- * frame takes one more (images are where the bytes are). When a new message
- * needs slots and none are free, room is made in this order:
- * 1. drop the images (and their predictions and ground truth) of the oldest
- *    buffered batch that still has some; its loss, epoch and index stay;
- * 2. drop the images of the new batch itself;
- * 3. drop the oldest performance sample (newer ones supersede it);
- * 4. drop the oldest message of any kind except a command result.
- * Every drop is counted and handed to `onDrop`; nothing is dropped silently.
+ * Sequences are given when a message is first written to a stream, in log
+ * order: a message dropped before it was ever sent leaves no gap, and one
+ * logged while a restarted trainer re-registers gets a number above what the
+ * server already applied (numbering at log time would reuse numbers the
+ * server would discard as duplicates). A written message keeps its number, so
+ * a replay is recognised and applied once.
  *
+ * Bounds: at most `bound` slots (a message takes one, a batch's image frame
+ * one more) and at most `imageBudgetBytes` of encoded images. Room is made in
+ * this order, every drop counted and handed to `onDrop`:
+ * 1. the images (and predictions, ground truth) of the oldest batch that
+ *    still has some, the new one counting as newest; its scalars stay;
+ * 2. the oldest latest-wins sample (performance, system scalars);
+ * 3. the oldest message of any kind except a command result.
  * Command results are never dropped: a dashboard (and the audit log) waits
- * for each one. When only command results are left they may exceed the bound;
- * there are few, because the server keeps a small number of commands in
- * flight per session and the SDK answers each command id once.
+ * for each one. When only they are left they may exceed the bound; there are
+ * few, because the server keeps a small number of commands in flight.
  *
  * All operations are O(1) amortised: insertion-ordered Maps give the oldest
- * entry of each kind and O(1) removal by sequence.
+ * entry of each kind and O(1) removal.
  */
 export class Outbox {
-  private readonly entries = new Map<bigint, OutboxEntry>();
+  /** Every held entry by logIndex, oldest first. */
+  private readonly entries = new Map<number, OutboxEntry>();
+  /** Written entries by sequence, for acknowledgements. */
+  private readonly bySequence = new Map<bigint, OutboxEntry>();
   /** Subset of `entries` not yet written on the current connection. */
-  private readonly unsent = new Map<bigint, OutboxEntry>();
+  private readonly unsent = new Map<number, OutboxEntry>();
   /** Subset of `entries` that still carry images, oldest first. */
-  private readonly withImages = new Map<bigint, OutboxEntry>();
-  /** Subset of `entries` that are performance samples, oldest first. */
-  private readonly performance = new Map<bigint, OutboxEntry>();
+  private readonly withImages = new Map<number, OutboxEntry>();
+  /** Subset of `entries` that are latest-wins samples, oldest first. */
+  private readonly samples = new Map<number, OutboxEntry>();
   /** Subset of `entries` that may be dropped (all but command results), oldest first. */
-  private readonly droppable = new Map<bigint, OutboxEntry>();
+  private readonly droppable = new Map<number, OutboxEntry>();
   private usedSlots = 0;
   private heldImageBytes = 0;
+  private logged = 0;
+  private nextSequence = 1n;
+  private highestAckedSequence = 0n;
   private readonly counters: OutboxCounters = { droppedImageFrames: 0, droppedMessages: 0 };
 
   /**
    * @param bound most slots in use at once (>= 1)
    * @param onDrop told about every drop, synchronously
+   * @param imageBudgetBytes most encoded image bytes held
    */
   constructor(
     private bound: number,
     private readonly onDrop: (item: DroppedItem) => void = () => undefined,
+    private readonly imageBudgetBytes = DEFAULT_IMAGE_BUDGET_BYTES,
   ) {
     Outbox.checkBound(bound);
   }
@@ -105,7 +147,7 @@ export class Outbox {
     return this.withImages.size;
   }
 
-  /** Encoded image bytes held (what the bound really protects). */
+  /** Encoded image bytes held. */
   get imageBytes(): number {
     return this.heldImageBytes;
   }
@@ -115,81 +157,113 @@ export class Outbox {
     return this.unsent.size;
   }
 
+  /** Last sequence given to a message (0n before the first write). */
+  get lastSequence(): bigint {
+    return this.nextSequence - 1n;
+  }
+
+  /** Highest sequence the server acknowledged (SessionInfo.resume_from_sequence). */
+  get highestAcked(): bigint {
+    return this.highestAckedSequence;
+  }
+
   /** Drop counters since creation. */
   get dropped(): Readonly<OutboxCounters> {
     return this.counters;
+  }
+
+  /** Held entries, oldest first (for inspection and tests). */
+  held(): OutboxEntry[] {
+    return [...this.entries.values()];
   }
 
   /** Changes the bound (e.g. to the server's buffer_size), shedding at once if it shrank. */
   resize(bound: number): void {
     Outbox.checkBound(bound);
     this.bound = bound;
-    while (this.usedSlots > this.bound) {
-      if (!this.makeRoom(undefined)) break;
-    }
+    this.enforce(undefined);
   }
 
-  /** Adds a sequenced message, making room first if the bound is reached. */
-  push(sequence: bigint, request: MetricsRequest): void {
+  /** Adds a message (unnumbered), making room first if a bound is reached. */
+  push(request: MetricsRequest): OutboxEntry | undefined {
     const hasImages =
       request.payload.case === 'batchData' && request.payload.value.images.length > 0;
     const entry: OutboxEntry = {
-      sequence,
+      logIndex: ++this.logged,
+      sequence: 0n,
       request,
       slots: hasImages ? 2 : 1,
       writes: 0,
       imageBytes: imageBytes(request),
     };
-    while (this.usedSlots + entry.slots > this.bound) {
-      if (this.makeRoom(entry)) continue;
-      // Only command results are held: they stay, and a new scalar is the one to go.
-      if (request.payload.case === 'commandResult') break;
+    if (!this.enforce(entry)) {
       this.counters.droppedMessages++;
-      this.onDrop({ kind: 'message', sequence, payload: request.payload.case });
-      return;
+      this.onDrop({
+        kind: 'message',
+        logIndex: entry.logIndex,
+        sequence: 0n,
+        payload: request.payload.case,
+      });
+      return undefined;
     }
-    this.entries.set(sequence, entry);
-    this.unsent.set(sequence, entry);
+    this.entries.set(entry.logIndex, entry);
+    this.unsent.set(entry.logIndex, entry);
     this.usedSlots += entry.slots;
     this.heldImageBytes += entry.imageBytes;
-    if (entry.slots === 2) this.withImages.set(sequence, entry);
-    if (request.payload.case === 'performanceData') this.performance.set(sequence, entry);
-    if (request.payload.case !== 'commandResult') this.droppable.set(sequence, entry);
+    if (entry.slots === 2) this.withImages.set(entry.logIndex, entry);
+    if (isLatestWinsSample(request)) this.samples.set(entry.logIndex, entry);
+    if (request.payload.case !== 'commandResult') this.droppable.set(entry.logIndex, entry);
+    return entry;
   }
 
   /** The oldest message not yet written on this connection, without removing it. */
   peekUnsent(): OutboxEntry | undefined {
-    const first = this.unsent.values().next();
-    return first.done ? undefined : first.value;
+    return first(this.unsent);
   }
 
-  /** Marks a message as written on this connection. */
-  markSent(sequence: bigint): void {
-    const entry = this.unsent.get(sequence);
-    if (entry !== undefined) entry.writes++;
-    this.unsent.delete(sequence);
+  /**
+   * Marks a message as written on this connection, numbering it on its first
+   * write; returns its sequence.
+   */
+  markSent(entry: OutboxEntry): bigint {
+    if (entry.sequence === 0n) {
+      entry.sequence = this.nextSequence++;
+      entry.request.sequence = entry.sequence;
+      this.bySequence.set(entry.sequence, entry);
+    }
+    entry.writes++;
+    this.unsent.delete(entry.logIndex);
+    return entry.sequence;
   }
 
-  /** After a reconnect everything unacknowledged must be written again, in order. */
-  requeueAll(): number {
+  /**
+   * After a (re-)registration: the server applied everything up to
+   * `lastApplied`; the rest is written again, in order, with the numbers it
+   * has, and new numbers continue above both. Returns how many were removed.
+   */
+  resume(lastApplied: bigint): number {
+    const removed = this.ackThrough(lastApplied);
     this.unsent.clear();
-    for (const [sequence, entry] of this.entries) this.unsent.set(sequence, entry);
-    return this.unsent.size;
+    for (const [logIndex, entry] of this.entries) this.unsent.set(logIndex, entry);
+    if (this.nextSequence <= lastApplied) this.nextSequence = lastApplied + 1n;
+    if (lastApplied > this.highestAckedSequence) this.highestAckedSequence = lastApplied;
+    return removed;
   }
 
   /** Removes an acknowledged message; returns false when it was not held. */
   ack(sequence: bigint): boolean {
-    const entry = this.entries.get(sequence);
+    if (sequence > this.highestAckedSequence) this.highestAckedSequence = sequence;
+    const entry = this.bySequence.get(sequence);
     if (entry === undefined) return false;
     this.remove(entry);
     return true;
   }
 
-  /** Removes every message up to and including `sequence` (the server applied them); returns how many. */
-  ackThrough(sequence: bigint): number {
+  /** Removes every written message up to and including `sequence`; returns how many. */
+  private ackThrough(sequence: bigint): number {
     let removed = 0;
-    for (const entry of this.entries.values()) {
-      if (entry.sequence > sequence) break;
+    for (const entry of this.bySequence.values()) {
+      if (entry.sequence > sequence) continue;
       this.remove(entry);
       removed++;
     }
@@ -197,16 +271,17 @@ export class Outbox {
   }
 
   private remove(entry: OutboxEntry): void {
-    this.entries.delete(entry.sequence);
-    this.unsent.delete(entry.sequence);
-    this.withImages.delete(entry.sequence);
-    this.performance.delete(entry.sequence);
-    this.droppable.delete(entry.sequence);
+    this.entries.delete(entry.logIndex);
+    this.bySequence.delete(entry.sequence);
+    this.unsent.delete(entry.logIndex);
+    this.withImages.delete(entry.logIndex);
+    this.samples.delete(entry.logIndex);
+    this.droppable.delete(entry.logIndex);
     this.usedSlots -= entry.slots;
     this.heldImageBytes -= entry.imageBytes;
   }
 
-  private stripImages(entry: OutboxEntry): void {
+  private stripImages(entry: OutboxEntry, held: boolean): void {
     const payload = entry.request.payload;
     if (payload.case !== 'batchData') return;
     const batch = payload.value;
@@ -214,12 +289,17 @@ export class Outbox {
     batch.images = [];
     batch.predictions = [];
     batch.groundTruth = [];
+    if (held) {
+      this.withImages.delete(entry.logIndex);
+      this.usedSlots -= 1;
+      this.heldImageBytes -= entry.imageBytes;
+    }
     entry.slots = 1;
-    this.heldImageBytes -= entry.imageBytes;
     entry.imageBytes = 0;
     this.counters.droppedImageFrames++;
     this.onDrop({
       kind: 'images',
+      logIndex: entry.logIndex,
       sequence: entry.sequence,
       epoch: batch.epoch,
       batchIdx: batch.batchIdx,
@@ -228,30 +308,51 @@ export class Outbox {
   }
 
   /**
-   * Frees at least one slot, in the documented order; false when only
-   * command results are left (they are kept over the bound).
+   * Makes room for `incoming` (or sheds to the bound when undefined), in the
+   * documented order. False when `incoming` itself must go: only command
+   * results are held and it is not one.
    */
-  private makeRoom(incoming: OutboxEntry | undefined): boolean {
-    const oldestImages = first(this.withImages);
-    if (oldestImages !== undefined) {
-      this.withImages.delete(oldestImages.sequence);
-      this.stripImages(oldestImages);
-      this.usedSlots -= 1;
-      return true;
+  private enforce(incoming: OutboxEntry | undefined): boolean {
+    const extraSlots = incoming?.slots ?? 0;
+    const extraBytes = incoming?.imageBytes ?? 0;
+    // Images first, by their byte budget and by the slot bound.
+    while (
+      this.heldImageBytes + extraBytes > this.imageBudgetBytes ||
+      this.usedSlots + extraSlots > this.bound
+    ) {
+      const oldest = first(this.withImages);
+      if (oldest === undefined) break;
+      this.stripImages(oldest, true);
     }
     if (incoming !== undefined && incoming.slots === 2) {
-      this.stripImages(incoming);
-      return true;
+      if (
+        this.heldImageBytes + incoming.imageBytes > this.imageBudgetBytes ||
+        this.usedSlots + 2 > this.bound
+      ) {
+        this.stripImages(incoming, false);
+      }
     }
-    const victim = first(this.performance) ?? first(this.droppable);
-    if (victim === undefined) return false;
-    this.remove(victim);
-    this.counters.droppedMessages++;
-    this.onDrop({
-      kind: 'message',
-      sequence: victim.sequence,
-      payload: victim.request.payload.case,
-    });
+    const needed = incoming?.slots ?? 0;
+    while (this.usedSlots + needed > this.bound) {
+      // The new message counts as the newest of its kind: a sample goes before older scalars.
+      const victim =
+        first(this.samples) ??
+        (incoming !== undefined && isLatestWinsSample(incoming.request) ? incoming : undefined) ??
+        first(this.droppable);
+      if (victim === incoming && incoming !== undefined) return false;
+      if (victim === undefined) {
+        // Only command results are held: they stay; a new one joins them over the bound.
+        return incoming === undefined || incoming.request.payload.case === 'commandResult';
+      }
+      this.remove(victim);
+      this.counters.droppedMessages++;
+      this.onDrop({
+        kind: 'message',
+        logIndex: victim.logIndex,
+        sequence: victim.sequence,
+        payload: victim.request.payload.case,
+      });
+    }
     return true;
   }
 }

@@ -5,8 +5,12 @@ import {
   CommandType,
   ErrorCode,
   MetricsRequestSchema,
+  SESSION_ID_PATTERN,
+  SESSION_ID_RULE,
   SessionInfoSchema,
   TrainingStatus,
+  globalStep,
+  isFinished,
   type ImageData,
   type MetricsResponse,
   type ErrorResponse,
@@ -26,12 +30,21 @@ import {
   type RawImage,
 } from './encode-jpeg';
 import { Outbox, type DroppedItem } from './outbox';
+import { MetricFilter } from './metric-filter';
+import { RunMetadataState, type RunMetadataInit } from './run-metadata';
+import {
+  DEFAULT_SYSTEM_INTERVAL_MS,
+  MAX_SYSTEM_INTERVAL_MS,
+  MIN_SYSTEM_INTERVAL_MS,
+  SystemSampler,
+} from './system-sampler';
 import { PerformanceSampler } from './performance-sampler';
 import { DropReporter } from './drop-reporter';
 import type {
   BatchLog,
   CommandHandler,
   EpochLog,
+  Metrics,
   SessionError,
   SessionEvents,
   SessionStats,
@@ -50,14 +63,9 @@ const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
  */
 export const WRITER_CONFLICT_QUIET_MS = 10_000;
 
-const FINAL_STATUSES = new Set([TrainingStatus.COMPLETED, TrainingStatus.FAILED]);
-
 function generateSessionId(): string {
   return `run-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
-
-/** The server's rule for client-chosen session ids. */
-const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Rejects, before anything is sent, what the server would refuse at registration. */
 function checkOptions(options: TrainingSessionOptions): void {
@@ -70,7 +78,7 @@ function checkOptions(options: TrainingSessionOptions): void {
   }
   if (options.sessionId !== undefined && !SESSION_ID_PATTERN.test(options.sessionId)) {
     throw new RangeError(
-      `sessionId must be 1-128 characters from [A-Za-z0-9._:-], got ${JSON.stringify(options.sessionId)}`,
+      `sessionId must be ${SESSION_ID_RULE}, got ${JSON.stringify(options.sessionId)}`,
     );
   }
   if ((options.clientName ?? '').length > 128) {
@@ -81,6 +89,19 @@ function checkOptions(options: TrainingSessionOptions): void {
     !(Number.isInteger(options.bufferSize) && options.bufferSize >= 1)
   ) {
     throw new RangeError(`bufferSize must be an integer >= 1, got ${String(options.bufferSize)}`);
+  }
+  const interval = options.systemMetricsIntervalMs;
+  if (
+    interval !== undefined &&
+    !(
+      Number.isFinite(interval) &&
+      interval >= MIN_SYSTEM_INTERVAL_MS &&
+      interval <= MAX_SYSTEM_INTERVAL_MS
+    )
+  ) {
+    throw new RangeError(
+      `systemMetricsIntervalMs must be ${MIN_SYSTEM_INTERVAL_MS}-${MAX_SYSTEM_INTERVAL_MS}, got ${String(interval)}`,
+    );
   }
 }
 
@@ -104,14 +125,18 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly sampler: PerformanceSampler;
   private readonly drops: DropReporter;
   private readonly commands: CommandDispatcher;
+  private readonly metrics: MetricFilter;
+  private readonly metadata = new RunMetadataState();
+  private readonly system: SystemSampler | undefined;
+  /** Global step of the latest batch: the default step of log() and system samples. */
+  private step = 0n;
+  private classProblemsReported = 0;
   private readonly flushWaiters = new Set<(flushed: boolean) => void>();
-  private nextSequence = 1n;
   private acked = 0;
   private reconnects = 0;
   private registrations = 0;
   private status = TrainingStatus.UNKNOWN;
   private statusMessage = '';
-  private highestAcked = 0n;
   private commandsExpired = 0;
   private writerConflicts = 0;
   private lastWriterConflictMs = -Infinity;
@@ -124,13 +149,28 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     super();
     checkOptions(options);
     const { config } = options;
+    const initial = this.metadata.update(options.metadata ?? {});
+    if (initial.problems.length > 0) {
+      throw new RangeError(`metadata: ${initial.problems.join('; ')}`);
+    }
+    this.metrics = new MetricFilter(({ name, message }) =>
+      this.report({ kind: 'invalid-metric', name, message }),
+    );
+    if (options.systemMetrics !== false) {
+      this.system = new SystemSampler(
+        options.systemMetricsIntervalMs ?? DEFAULT_SYSTEM_INTERVAL_MS,
+        (values) => this.logScalars(values, this.step, 'system sample'),
+      );
+    }
     this.bufferOverride = options.bufferSize;
     this.drops = new DropReporter(
       () => this.outbox.capacity,
       (error) => this.report(error),
     );
-    this.outbox = new Outbox(options.bufferSize ?? DEFAULT_BUFFER_SIZE, (item) =>
-      this.dropped(item),
+    this.outbox = new Outbox(
+      options.bufferSize ?? DEFAULT_BUFFER_SIZE,
+      (item) => this.dropped(item),
+      options.imageBufferBytes,
     );
     this.sampler = new PerformanceSampler(config, {
       everyBatches: options.performanceEveryBatches ?? 10,
@@ -183,6 +223,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     clearTimeout(timer);
     // The training loop starts now; connecting is not part of its first batch.
     session.sampler.tracker.restart();
+    session.system?.start();
     return session;
   }
 
@@ -232,6 +273,9 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       this.setStatus(TrainingStatus.RUNNING, 'training');
     }
     const samples = this.fitSamples(batch);
+    const { batchesPerEpoch } = this.options.config;
+    this.step = globalStep(batch.epoch, batch.batchIdx, batchesPerEpoch);
+    const metrics = this.metrics.filter(batch.metrics, `logBatch ${batch.epoch}/${batch.batchIdx}`);
     this.enqueue({
       case: 'batchData',
       value: {
@@ -243,6 +287,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
         groundTruth: samples.groundTruth,
         batchLoss: batch.loss,
         timestampMs: BigInt(Date.now()),
+        metrics,
       },
     });
     if (this.sampler.recordBatch(batch.epoch)) {
@@ -258,11 +303,50 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       value: {
         epoch: epoch.epoch,
         averageLoss: epoch.averageLoss,
-        averageAccuracy: epoch.averageAccuracy,
+        averageAccuracy: epoch.averageAccuracy ?? 0,
+        metrics: this.metrics.filter(epoch.metrics, `logEpoch ${epoch.epoch}`),
       },
     });
     const done = (epoch.epoch + 1) * this.options.config.batchesPerEpoch;
     this.sendPerformance(done);
+  }
+
+  /**
+   * Logs named values at a step, like wandb.log: `run.log({ lr: 0.01,
+   * 'train/acc': 0.91 })`. The step defaults to the global step of the latest
+   * batch. Same guarantees as logBatch: enqueues and returns; a value that
+   * breaks a rule (name, count, series bound) is left out and reported to
+   * onError, never thrown.
+   */
+  log(values: Metrics, options: { step?: number | bigint } = {}): void {
+    let step = this.step;
+    if (options.step !== undefined) {
+      const given = options.step;
+      if (typeof given === 'bigint' ? given >= 0n : Number.isInteger(given) && given >= 0) {
+        step = BigInt(given);
+      } else {
+        this.report({
+          kind: 'invalid-metric',
+          name: 'step',
+          message: `log: step must be an integer >= 0, got ${String(given)}; used the latest batch's step ${step}`,
+        });
+      }
+    }
+    this.logScalars(values, step, 'log');
+  }
+
+  /**
+   * Changes hyperparameters, tags or note during the run (RunMetadata): a
+   * hyperparameter sent again replaces its value; tags are added (or replace
+   * the run's with `replaceTags`); a note replaces the note. An entry that
+   * breaks a rule is left out and reported to onError; the rest is sent.
+   */
+  setMetadata(update: RunMetadataInit): void {
+    const { message, problems } = this.metadata.update(update);
+    for (const problem of problems) {
+      this.report({ kind: 'invalid-metric', name: 'metadata', message: `setMetadata: ${problem}` });
+    }
+    this.enqueue({ case: 'runMetadata', value: message });
   }
 
   /** Reports a lifecycle change (e.g. FAILED with the exception text). Enqueues; never throws. */
@@ -321,6 +405,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     if (!this.closing) {
       this.closing = true;
       const message = options.message ?? (this.stopRequested ? 'stopped on request' : 'finished');
+      this.system?.stop();
       this.setStatus(options.status ?? TrainingStatus.COMPLETED, message);
       await this.flush(options.flushTimeoutMs ?? 5000);
       await this.connection.close(1000);
@@ -345,8 +430,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       heartbeats: this.connection.counters.heartbeats,
       reconnects: this.reconnects,
       connected: this.connection.connected,
-      lastSequence: Number(this.nextSequence - 1n),
-      highestAcked: Number(this.highestAcked),
+      lastSequence: Number(this.outbox.lastSequence),
+      highestAcked: Number(this.outbox.highestAcked),
       commandsExpired: this.commandsExpired,
       writerConflicts: this.writerConflicts,
       terminated: this.terminated,
@@ -359,19 +444,48 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     }
     // Nothing can be delivered any more; holding it would only fill the buffer.
     if (this.terminated !== undefined) return;
-    const sequence = this.nextSequence++;
-    const request = create(MetricsRequestSchema, {
-      sequence,
-      timestampMs: BigInt(Date.now()),
-      payload,
-    });
-    this.outbox.push(sequence, request);
+    // Numbered when first written (see Outbox): 0 until then.
+    const request = create(MetricsRequestSchema, { timestampMs: BigInt(Date.now()), payload });
+    this.outbox.push(request);
     this.connection.schedulePump();
+  }
+
+  private logScalars(values: Metrics, step: bigint, where: string): void {
+    const kept = this.metrics.filter(values, where);
+    if (Object.keys(kept).length === 0) return;
+    this.enqueue({
+      case: 'scalars',
+      value: { step, values: kept, timestampMs: BigInt(Date.now()) },
+    });
+  }
+
+  /**
+   * Leaves out the samples of a batch that name a class index outside
+   * config.classNames: the server refuses such a batch whole (its loss too).
+   * Reported for the first few batches, then counted in the message.
+   */
+  private classesInRange(batch: BatchLog): boolean {
+    const classes = this.options.config.classNames?.length ?? 0;
+    if (classes === 0) return true;
+    const outside = (index: number) => !Number.isInteger(index) || index < 0 || index >= classes;
+    const bad =
+      (batch.predictions ?? []).find((p) => outside(p.predictedClass))?.predictedClass ??
+      (batch.groundTruth ?? []).find(outside);
+    if (bad === undefined) return true;
+    this.classProblemsReported++;
+    this.report({
+      kind: 'class-out-of-range',
+      epoch: batch.epoch,
+      batchIdx: batch.batchIdx,
+      message: `batch ${batch.epoch}/${batch.batchIdx}: class index ${bad} is outside config.classNames (${classes} classes); its images were not sent, its loss and metrics were (${this.classProblemsReported} batches so far)`,
+    });
+    return false;
   }
 
   private fitSamples(batch: BatchLog): BatchSamples {
     const maxImages = this.server?.maxBatchSize;
     const maxMessageBytes = this.server?.maxMessageBytes || DEFAULT_MAX_MESSAGE_BYTES;
+    if (!this.classesInRange(batch)) return { images: [], predictions: [], groundTruth: [] };
     const logged = {
       images: batch.images ?? [],
       predictions: batch.predictions ?? [],
@@ -410,18 +524,22 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       },
       timestampMs: BigInt(Date.now()),
       resumeToken: this.connection.resumeToken,
-      resumeFromSequence: this.highestAcked,
+      resumeFromSequence: this.outbox.highestAcked,
+      // All of it: a restarted server learns the run's metadata again.
+      metadata: this.metadata.merged(),
     });
   }
 
   private registered(response: SessionResponse): void {
     this.server = response.serverConfig;
+    this.metrics.setLimits(
+      response.serverConfig?.maxSeries,
+      response.serverConfig?.maxMetricsPerMessage,
+    );
     const serverBound = response.serverConfig?.bufferSize ?? 0;
     if (this.bufferOverride === undefined && serverBound > 0) this.outbox.resize(serverBound);
     // Everything unacknowledged goes again, minus what the server already applied.
-    this.outbox.requeueAll();
-    this.acked += this.outbox.ackThrough(response.lastSequence);
-    if (response.lastSequence > this.highestAcked) this.highestAcked = response.lastSequence;
+    this.acked += this.outbox.resume(response.lastSequence);
     const reRegistered = this.registrations++ > 0;
     if (reRegistered) this.reconnects++;
     this.lastConnectionError = '';
@@ -439,7 +557,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
    * older status the replay carries.
    */
   private resendStatus(): void {
-    if (this.status === TrainingStatus.UNKNOWN || FINAL_STATUSES.has(this.status)) {
+    if (this.status === TrainingStatus.UNKNOWN || isFinished(this.status)) {
       // Nothing to say yet; a final status is already buffered or acknowledged.
       this.reportDropsToServer();
       return;
@@ -470,7 +588,6 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     switch (payload.case) {
       case 'ack':
         if (this.outbox.ack(payload.value.sequence)) this.acked++;
-        if (payload.value.sequence > this.highestAcked) this.highestAcked = payload.value.sequence;
         this.notifyFlushed();
         break;
       case 'command':

@@ -1,24 +1,31 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type {
+  BatchDataSchema,
   CommandType,
   ControlCommand,
+  EpochDataSchema,
   ErrorResponse,
   ImageDataSchema,
+  PredictionSchema,
   ServerConfig,
+  TrainingConfigSchema,
   TrainingStatus,
 } from '@trainwatch/proto';
 import type { ReconnectOptions } from './backoff';
+import type { PlainInit } from './init-shape';
 import type { DroppedItem } from './outbox';
+import type { RunMetadataInit } from './run-metadata';
 
-/** The shape of the run, sent when registering. Class names label predictions on the dashboard. */
-export interface TrainingConfigInit {
-  totalEpochs: number;
-  batchesPerEpoch: number;
-  batchSize: number;
-  modelName?: string;
-  datasetName?: string;
-  classNames?: string[];
-}
+type TrainingConfigShape = PlainInit<typeof TrainingConfigSchema>;
+
+/**
+ * The shape of the run (TrainingConfig), sent when registering. Class names
+ * label predictions on the dashboard.
+ */
+export type TrainingConfigInit = Required<
+  Pick<TrainingConfigShape, 'totalEpochs' | 'batchesPerEpoch' | 'batchSize'>
+> &
+  Pick<TrainingConfigShape, 'modelName' | 'datasetName' | 'classNames'>;
 
 /** Options for {@link TrainingSession.connect}. */
 export interface TrainingSessionOptions {
@@ -34,6 +41,8 @@ export interface TrainingSessionOptions {
    * Default: the server's buffer_size; 1000 until the server has answered.
    */
   bufferSize?: number;
+  /** Encoded image bytes held before the oldest frames lose their images. Default 64 MiB. */
+  imageBufferBytes?: number;
   reconnect?: ReconnectOptions;
   /**
    * How long `connect` waits for the first registration before returning
@@ -46,6 +55,17 @@ export interface TrainingSessionOptions {
   performanceIntervalMs?: number;
   /** Called for every problem; never thrown into the training loop. */
   onError?: (error: SessionError) => void;
+  /**
+   * Hyperparameters, tags and note known at the start (SessionInfo.metadata);
+   * change them later with `setMetadata`. Checked here: a bad entry throws.
+   */
+  metadata?: RunMetadataInit;
+  /**
+   * Sample CPU, memory and GPU figures as `system/` series. Default true.
+   */
+  systemMetrics?: boolean;
+  /** How often system figures are sampled, 1000-2000 ms. Default 1000. */
+  systemMetricsIntervalMs?: number;
 }
 
 /** Everything that can go wrong without the training loop being at fault. */
@@ -60,6 +80,18 @@ export type SessionError =
   | { kind: 'command-handler'; command: ControlCommand; message: string; cause: unknown }
   /** A batch had more images than the server allows; the extra ones were not sent. */
   | { kind: 'images-trimmed'; epoch: number; batchIdx: number; message: string }
+  /**
+   * A prediction or ground truth named a class index outside config.classNames
+   * (a model with more outputs than named classes): the batch's samples were
+   * not sent (the server would refuse the whole batch); its scalars were.
+   */
+  | { kind: 'class-out-of-range'; epoch: number; batchIdx: number; message: string }
+  /**
+   * A named value (metric, log() value, hyperparameter, tag, note) broke a
+   * rule of the contract and was left out; the rest of the message was sent.
+   * Reported once per name.
+   */
+  | { kind: 'invalid-metric'; name: string; message: string }
   /**
    * A command arrived after its deadline (the dashboard had already been told
    * it timed out); it was not applied and was answered as expired.
@@ -84,38 +116,33 @@ export type TerminationReason = 'session-taken' | 'replaced';
 /** A JPEG sample image: an ImageData message, or a plain object with the same fields. */
 export type ImageDataInit = MessageInitShape<typeof ImageDataSchema>;
 
-/** A prediction for one sample image. */
-export interface PredictionInit {
-  /** Index into the config's classNames. */
-  predictedClass: number;
-  /** 0..1. */
-  confidence: number;
-  /** Defaults to classNames[predictedClass] on the dashboard. */
-  predictedLabel?: string;
-}
+type PredictionShape = PlainInit<typeof PredictionSchema>;
+type BatchDataShape = PlainInit<typeof BatchDataSchema>;
+type EpochDataShape = PlainInit<typeof EpochDataSchema>;
+
+/** A prediction for one sample image: predictedClass indexes config.classNames, confidence 0..1. */
+export type PredictionInit = Required<Pick<PredictionShape, 'predictedClass' | 'confidence'>> &
+  Pick<PredictionShape, 'predictedLabel'>;
+
+/** Named values: series name -> number (NaN and infinities are sent as they are). */
+export type Metrics = NonNullable<BatchDataShape['metrics']>;
 
 /** One training step for {@link TrainingSession.logBatch}. */
-export interface BatchLog {
-  epoch: number;
-  batchIdx: number;
-  loss: number;
-  /** Samples in the batch; defaults to the config's batchSize. */
-  batchSize?: number;
-  /** JPEG sample images (see encodeJpeg / TrainingSession.encodeImage). */
-  images?: ImageDataInit[];
-  /** One per image, same order. */
-  predictions?: PredictionInit[];
-  /** True class index per image, same order. */
-  groundTruth?: number[];
-}
+export type BatchLog = Required<Pick<BatchDataShape, 'epoch' | 'batchIdx'>> &
+  Pick<BatchDataShape, 'groundTruth' | 'metrics'> & {
+    /** BatchData.batch_loss. */
+    loss: number;
+    /** Samples in the batch; defaults to the config's batchSize. */
+    batchSize?: number;
+    /** JPEG sample images (see encodeJpeg / TrainingSession.encodeImage). */
+    images?: ImageDataInit[];
+    /** One per image, same order. */
+    predictions?: PredictionInit[];
+  };
 
-/** End-of-epoch summary for {@link TrainingSession.logEpoch}. */
-export interface EpochLog {
-  epoch: number;
-  averageLoss: number;
-  /** 0..1. */
-  averageAccuracy: number;
-}
+/** End-of-epoch summary for {@link TrainingSession.logEpoch}; metrics are epoch series (`val/loss`). */
+export type EpochLog = Required<Pick<EpochDataShape, 'epoch' | 'averageLoss'>> &
+  Pick<EpochDataShape, 'averageAccuracy' | 'metrics'>;
 
 /** What a command handler may return; a thrown error reports failure. */
 export type CommandHandlerResult = void | { success?: boolean; message?: string };
@@ -175,4 +202,4 @@ export interface SessionEvents {
   terminated: [reason: TerminationReason, message: string];
 }
 
-export type { CommandType, TrainingStatus };
+export type { CommandType, TrainingStatus, RunMetadataInit };

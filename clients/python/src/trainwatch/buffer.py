@@ -1,23 +1,30 @@
 """The bounded outbox: every message the trainer produced that the server has not acknowledged.
 
-Two lanes share one bound:
+The behaviour is the one both SDKs share, written down in libs/sdk-scenarios/README.md and checked by
+its scenarios (tests/test_scenarios.py).
+
+Two lanes share the bounds:
 
 - ``pending``: produced, not yet written to the current stream (in order).
 - ``in_flight``: written, waiting for an acknowledgement (in sequence order).
 
-Sequence numbers are given when a message is first written, so dropping a message that was never
-sent leaves no gap. On reconnect the server says which sequence it applied last; everything above it
-goes back to the front of ``pending`` and is written again with its original sequence (a replay the
-server recognises and applies once).
+Sequence numbers are given when a message is first written, in log order, so dropping a message that
+was never sent leaves no gap, and a message logged while a restarted trainer re-registers is numbered
+above what the server already applied. On reconnect the server says which sequence it applied last;
+everything above it goes back to the front of ``pending`` and is written again with its original
+sequence (a replay the server recognises and applies once).
 
-Drop policy when over a bound (never raises, every drop is counted):
+Bounds: ``bound`` slots (a message takes one, a batch still carrying images one more) and
+``image_budget_bytes`` of images (raw awaiting encoding plus encoded JPEG). Room is made in this
+order, never raising, every drop counted and handed to ``on_drop``:
 
-1. Images first. Their bytes (raw awaiting encoding plus encoded JPEG) have their own budget,
-   ``image_budget_bytes``, which fills long before the message bound: over it, the oldest frames
-   lose their images, predictions and ground truth, and keep their scalars (loss, epoch, batch).
-2. Then scalars, oldest first, by kind. Each message over ``bound`` removes the oldest performance
-   sample, else the oldest batch, else the oldest epoch or status message. Command results are
-   never dropped: a dashboard is waiting for each of them.
+1. the images (and predictions, ground truth) of the oldest batch that still has some, the new one
+   counting as newest; its scalars (loss, epoch, batch, metrics) stay;
+2. the oldest latest-wins sample (performance figures, system scalars);
+3. the oldest message of any kind except a command result.
+
+Command results are never dropped: a dashboard is waiting for each of them; alone they may exceed the
+bound (there are few).
 """
 
 from __future__ import annotations
@@ -41,9 +48,19 @@ KIND_EPOCH = "epoch"
 KIND_PERFORMANCE = "performance"
 KIND_STATUS = "status"
 KIND_COMMAND_RESULT = "command_result"
+KIND_SCALARS = "scalars"
+KIND_SYSTEM = "system"
+"""Scalars that are all system series (``system/...``): sampled every second or two, latest-wins."""
+KIND_METADATA = "metadata"
 
-# Eviction order when the message bound is exceeded: cheapest to lose first.
-_EVICTION_ORDER = (KIND_PERFORMANCE, KIND_BATCH, KIND_EPOCH, KIND_STATUS)
+LATEST_WINS_KINDS = frozenset({KIND_PERFORMANCE, KIND_SYSTEM})
+"""Samples a newer one supersedes: dropped before any other scalar."""
+
+DROP_IMAGES = "images"
+DROP_MESSAGE = "message"
+
+DropHandler = Callable[[str, "Entry"], None]
+"""Told about every drop: (DROP_IMAGES or DROP_MESSAGE, the entry), under the outbox lock."""
 
 
 @dataclass(eq=False)
@@ -74,7 +91,12 @@ class Entry:
 class Outbox:
     """Thread-safe bounded buffer between the training thread, the encoder and the stream."""
 
-    def __init__(self, bound: int = DEFAULT_BOUND, image_budget_bytes: int = DEFAULT_IMAGE_BUDGET_BYTES):
+    def __init__(
+        self,
+        bound: int = DEFAULT_BOUND,
+        image_budget_bytes: int = DEFAULT_IMAGE_BUDGET_BYTES,
+        on_drop: Optional[DropHandler] = None,
+    ):
         if bound < 1:
             raise ValueError(f"bound must be >= 1, got {bound}")
         if image_budget_bytes < 0:
@@ -85,6 +107,8 @@ class Outbox:
         self._in_flight: Deque[Entry] = collections.deque()
         self._to_encode: Deque[Entry] = collections.deque()
         self._image_bytes = 0
+        self._frames = 0  # entries holding images: each takes a second slot
+        self._on_drop = on_drop
         self._next_sequence = 1
         self._highest_acked = 0
         self.cond = threading.Condition()
@@ -97,6 +121,7 @@ class Outbox:
         with self.cond:
             self._pending.append(entry)
             self._image_bytes += entry.image_bytes
+            self._frames += entry.holds_images
             if entry.raw is not None:
                 self._to_encode.append(entry)
             self.counters["produced"] += 1
@@ -133,9 +158,7 @@ class Outbox:
             if entry.raw is None:
                 return  # stripped or evicted while encoding; its scalars are already final
             entry.raw = None
-            encoded = apply(entry.request)
-            self._image_bytes += encoded - entry.image_bytes
-            entry.image_bytes = encoded
+            self._set_image_bytes(entry, apply(entry.request))
             self._enforce()
             self.cond.notify_all()
 
@@ -179,10 +202,11 @@ class Outbox:
                         break
                 if found is not None:
                     self._in_flight.remove(found)
+            # The server applied it even when it is no longer held (dropped after it was written).
+            self._highest_acked = max(self._highest_acked, sequence)
             if found is None:
                 return False
-            self._highest_acked = max(self._highest_acked, sequence)
-            self._image_bytes -= found.image_bytes
+            self._set_image_bytes(found, 0)
             self.counters["acked"] += 1
             if not success:
                 self.counters["rejected"] += 1
@@ -205,7 +229,7 @@ class Outbox:
             kept = [e for e in self._in_flight if e.sequence > last_applied]
             for entry in self._in_flight:
                 if entry.sequence <= last_applied:
-                    self._image_bytes -= entry.image_bytes
+                    self._set_image_bytes(entry, 0)
                     self.counters["acked"] += 1
             self._in_flight.clear()
             self._pending.extendleft(reversed(kept))
@@ -232,6 +256,18 @@ class Outbox:
         with self.cond:
             return self._image_bytes
 
+    @property
+    def slots(self) -> int:
+        """Slots in use: one per message, one more per batch still carrying images."""
+        with self.cond:
+            return self._slots()
+
+    @property
+    def last_sequence(self) -> int:
+        """Last sequence given to a message (0 before the first write)."""
+        with self.cond:
+            return self._next_sequence - 1
+
     def is_drained(self) -> bool:
         with self.cond:
             return not self._pending and not self._in_flight
@@ -246,15 +282,29 @@ class Outbox:
 
     # -- bounds --------------------------------------------------------------------------------
 
+    def _slots(self) -> int:
+        return len(self._pending) + len(self._in_flight) + self._frames
+
+    def _set_image_bytes(self, entry: Entry, value: int) -> None:
+        self._image_bytes += value - entry.image_bytes
+        self._frames += (value > 0) - entry.holds_images
+        entry.image_bytes = value
+
     def _all(self) -> Iterable[Entry]:
         # Oldest first: in-flight entries were produced before any pending one.
         yield from self._in_flight
         yield from self._pending
 
+    def _dropped(self, what: str, entry: Entry) -> None:
+        if self._on_drop is not None:
+            try:
+                self._on_drop(what, entry)
+            except Exception:  # a reporting hook must not break the buffer
+                pass
+
     def _strip(self, entry: Entry) -> None:
         """Drops the images, predictions and ground truth of a batch; keeps its scalars."""
-        self._image_bytes -= entry.image_bytes
-        entry.image_bytes = 0
+        self._set_image_bytes(entry, 0)
         if entry.raw is not None:
             entry.raw = None
             try:
@@ -270,6 +320,7 @@ class Outbox:
         del batch.ground_truth[:]
         entry.request = stripped
         self.counters["dropped_image_frames"] += 1
+        self._dropped(DROP_IMAGES, entry)
 
     def _strip_oldest_frame(self) -> bool:
         for entry in self._all():
@@ -279,24 +330,34 @@ class Outbox:
         return False
 
     def _evict_one(self) -> bool:
-        for kind in _EVICTION_ORDER:
-            # Prefer a message never sent: removing it leaves no hole in the sequence.
-            for lane in (self._pending, self._in_flight):
-                victim = next((e for e in lane if e.kind == kind and e.sequence == 0), None)
-                if victim is None:
-                    victim = next((e for e in lane if e.kind == kind), None)
-                if victim is not None:
-                    if victim.holds_images:
-                        self._strip(victim)
-                    lane.remove(victim)
-                    self.counters["dropped_messages"] += 1
-                    self.counters[f"dropped_{kind}"] += 1
-                    return True
-        return False
+        victim = next((e for e in self._all() if e.kind in LATEST_WINS_KINDS), None)
+        if victim is None:
+            victim = next((e for e in self._all() if e.kind != KIND_COMMAND_RESULT), None)
+        if victim is None:
+            return False
+        if victim.raw is not None:
+            try:
+                self._to_encode.remove(victim)
+            except ValueError:
+                pass
+            victim.raw = None
+        self._set_image_bytes(victim, 0)
+        if victim.sequence == 0:
+            self._pending.remove(victim)
+        else:
+            try:
+                self._in_flight.remove(victim)
+            except ValueError:
+                self._pending.remove(victim)  # written before, queued again for replay
+        self.counters["dropped_messages"] += 1
+        self.counters[f"dropped_{victim.kind}"] += 1
+        self._dropped(DROP_MESSAGE, victim)
+        return True
 
     def _enforce(self) -> None:
-        while self._image_bytes > self._image_budget and self._strip_oldest_frame():
-            pass
-        while len(self._pending) + len(self._in_flight) > self._bound:
+        while self._image_bytes > self._image_budget or self._slots() > self._bound:
+            if not self._strip_oldest_frame():
+                break
+        while self._slots() > self._bound:
             if not self._evict_one():
                 break  # only command results left: a handful, each awaited by a dashboard

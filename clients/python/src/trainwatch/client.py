@@ -12,7 +12,7 @@ import collections
 import logging
 import threading
 import time
-from typing import Any, Deque, Dict, List, Mapping, Optional, Union
+from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import images as imaging
 from .commands import CommandHandler, CommandProcessor
@@ -22,17 +22,24 @@ from .buffer import (
     KIND_BATCH,
     KIND_COMMAND_RESULT,
     KIND_EPOCH,
+    KIND_METADATA,
     KIND_PERFORMANCE,
+    KIND_SCALARS,
     KIND_STATUS,
+    KIND_SYSTEM,
     Entry,
     Outbox,
 )
-from .config import SESSION_ID_PATTERN, TrainingConfig, status_name, status_value
+from .config import TrainingConfig, status_name, status_value
 from .connection import Connection, ConnectionOptions
 from .encoder import Encoder
 from .gate import STOPPED, Gate
 from .gen.telemetry.v1 import telemetry_pb2 as pb
+from .metadata import Hyperparameter, RunMetadataState
+from .metrics import MetricFilter
 from .performance import PerformanceTracker
+from .rules import SESSION_ID_PATTERN, SESSION_ID_RULE, SYSTEM_SERIES_PREFIX, global_step
+from .system import DEFAULT_SYSTEM_INTERVAL, MAX_SYSTEM_INTERVAL, MIN_SYSTEM_INTERVAL, SystemSampler
 from .version import __version__
 
 log = logging.getLogger("trainwatch")
@@ -72,9 +79,25 @@ class TrainingSession:
         max_image_side: Optional[int] = None,
         performance_interval: float = 0.5,
         connection: Optional[ConnectionOptions] = None,
+        hyperparameters: Optional[Mapping[str, Hyperparameter]] = None,
+        tags: Optional[Iterable[str]] = None,
+        note: Optional[str] = None,
+        system_metrics: bool = True,
+        system_interval: float = DEFAULT_SYSTEM_INTERVAL,
     ) -> None:
-        if session_id is not None and not SESSION_ID_PATTERN.match(session_id):
-            raise ValueError(f"session_id must be 1-128 characters from [A-Za-z0-9._:-], got {session_id!r}")
+        if session_id is not None and not SESSION_ID_PATTERN.fullmatch(session_id):
+            raise ValueError(f"session_id must be {SESSION_ID_RULE}, got {session_id!r}")
+        if not MIN_SYSTEM_INTERVAL <= system_interval <= MAX_SYSTEM_INTERVAL:
+            raise ValueError(
+                f"system_interval must be {MIN_SYSTEM_INTERVAL}-{MAX_SYSTEM_INTERVAL} s, "
+                f"got {system_interval!r}"
+            )
+        self._metadata = RunMetadataState()
+        _, problems = self._metadata.update(hyperparameters, tags, note)
+        if problems:
+            raise ValueError("metadata: " + "; ".join(problems))
+        self._metrics = MetricFilter()
+        self._step = 0  # global step of the latest batch: the default step of log() and system samples
         if buffer_size is not None and buffer_size < 1:
             raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
         self.config = TrainingConfig.coerce(config)
@@ -119,6 +142,13 @@ class TrainingSession:
             encoder.thread,
             threading.Thread(target=self._tick_loop, name="trainwatch-ticker", daemon=True),
         ]
+        if system_metrics:
+            sampler = SystemSampler(
+                system_interval,
+                lambda values: self._log_scalars(values, None, "system sample"),
+                self._stopping,
+            )
+            self._threads.append(sampler.thread)
         self._started = False
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -201,13 +231,16 @@ class TrainingSession:
         predictions: Any = None,
         ground_truth: Any = None,
         batch_size: Optional[int] = None,
+        metrics: Optional[Mapping[str, float]] = None,
     ) -> None:
         """Records one training step. Returns at once; images are encoded on another thread.
 
         ``images``: torch tensor (N,C,H,W) float 0..1 or uint8, or numpy (N,H,W,C)/(N,C,H,W)/(N,H,W).
         ``predictions``: class indices (N,) or logits/probabilities (N,K). ``ground_truth``: (N,).
         Only the first ServerConfig.max_batch_size samples are kept. ``loss`` may be a 0-d tensor
-        (reading it waits for the device, as ``loss.item()`` would).
+        (reading it waits for the device, as ``loss.item()`` would). ``metrics``: other named values
+        at this step (``{"lr": 0.01, "grad_norm": 1.3, "train/acc": 0.9}``); a name that breaks the
+        contract's rules is left out and logged, never raised.
         """
         if epoch < 0 or batch_idx < 0:
             raise ValueError(f"epoch and batch_idx must be >= 0, got {epoch}, {batch_idx}")
@@ -216,6 +249,7 @@ class TrainingSession:
             self.set_status("running", "training started")
         if batch_size is None:
             batch_size = len(images) if images is not None else self.config.batch_size
+        self._step = global_step(epoch, batch_idx, self.config.batches_per_epoch)
         request = self._request(
             batch_data=pb.BatchData(
                 epoch=epoch,
@@ -223,6 +257,7 @@ class TrainingSession:
                 batch_size=int(batch_size),
                 batch_loss=float(loss),
                 timestamp_ms=_now_ms(),
+                metrics=self._metrics.filter(metrics, f"log_batch {epoch}/{batch_idx}"),
             )
         )
         if images is None and predictions is None and ground_truth is None:
@@ -231,12 +266,53 @@ class TrainingSession:
         raw = imaging.snapshot(images, predictions, ground_truth, self._max_images())
         self._outbox.add(Entry(KIND_BATCH, request, raw=raw, image_bytes=raw.nbytes))
 
-    def log_epoch(self, epoch: int, average_loss: float, average_accuracy: float = 0.0) -> None:
-        """Records an epoch summary (accuracy as a fraction 0..1)."""
+    def log_epoch(
+        self,
+        epoch: int,
+        average_loss: float,
+        average_accuracy: float = 0.0,
+        metrics: Optional[Mapping[str, float]] = None,
+    ) -> None:
+        """Records an epoch summary (accuracy as a fraction 0..1).
+
+        ``metrics`` are epoch series, charted by epoch: ``{"val/loss": 0.41, "val/acc": 0.87}``.
+        """
         data = pb.EpochData(
-            epoch=epoch, average_loss=float(average_loss), average_accuracy=float(average_accuracy)
+            epoch=epoch,
+            average_loss=float(average_loss),
+            average_accuracy=float(average_accuracy),
+            metrics=self._metrics.filter(metrics, f"log_epoch {epoch}"),
         )
         self._outbox.add(Entry(KIND_EPOCH, self._request(epoch_data=data)))
+
+    def log(self, values: Mapping[str, float], step: Optional[int] = None) -> None:
+        """Logs named values at a step, like ``wandb.log``: ``session.log({"lr": 0.01})``.
+
+        ``step`` defaults to the global step of the latest batch. Returns at once; a value that
+        breaks a rule (name, count, series bound) is left out and logged, never raised.
+        """
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+            log.warning("trainwatch: log: step must be an integer >= 0, got %r; used %d", step, self._step)
+            step = None
+        self._log_scalars(values, step, "log")
+
+    def update_metadata(
+        self,
+        hyperparameters: Optional[Mapping[str, Hyperparameter]] = None,
+        tags: Optional[Iterable[str]] = None,
+        note: Optional[str] = None,
+        replace_tags: bool = False,
+    ) -> None:
+        """Changes hyperparameters, tags or note during the run.
+
+        A hyperparameter sent again replaces its value; tags are added (or replace the run's with
+        ``replace_tags``); a note replaces the note. An entry that breaks a rule is left out and
+        logged; the rest is sent.
+        """
+        message, problems = self._metadata.update(hyperparameters, tags, note, replace_tags)
+        for problem in problems:
+            log.warning("trainwatch: update_metadata: %s", problem)
+        self._outbox.add(Entry(KIND_METADATA, self._request(run_metadata=message)))
 
     def set_status(
         self,
@@ -332,9 +408,25 @@ class TrainingSession:
             "highest_acked": self._outbox.highest_acked,
             "commands_expired": self._commands.expired,
             "writer_conflicts": self._writer_conflicts,
+            # Distinct series sent (loss included), and named values left out for breaking a rule.
+            "series": self._metrics.series_count,
+            "metrics_left_out": self._metrics.left_out,
+            "batches_class_out_of_range": counters["batches_class_out_of_range"],
         }
 
+    def metric_problems(self) -> List[Tuple[str, str]]:
+        """(name, why) of each named value left out, once per name (bounded)."""
+        return list(self._metrics.problems)
+
     # -- internals -----------------------------------------------------------------------------
+
+    def _log_scalars(self, values: Mapping[str, float], step: Optional[int], where: str) -> None:
+        kept = self._metrics.filter(values, where)
+        if not kept:
+            return
+        data = pb.ScalarsData(step=self._step if step is None else step, values=kept, timestamp_ms=_now_ms())
+        system = all(name.startswith(SYSTEM_SERIES_PREFIX) for name in kept)
+        self._outbox.add(Entry(KIND_SYSTEM if system else KIND_SCALARS, self._request(scalars=data)))
 
     def _request(self, **payload: Any) -> pb.MetricsRequest:
         return pb.MetricsRequest(session_id=self._connection.session_id, timestamp_ms=_now_ms(), **payload)
@@ -352,10 +444,14 @@ class TrainingSession:
             timestamp_ms=_now_ms(),
             resume_token=self._connection.resume_token,
             resume_from_sequence=self._outbox.highest_acked,
+            # All of it: a restarted server learns the run's metadata again.
+            metadata=self._metadata.merged(),
         )
 
     def _on_registered(self, response: pb.SessionResponse) -> None:
         self._server_config = response.server_config
+        limits = response.server_config
+        self._metrics.set_limits(limits.max_series, limits.max_metrics_per_message)
         if self._buffer_size is None and response.server_config.buffer_size > 0:
             self._outbox.set_bound(response.server_config.buffer_size)
         if self._registered.is_set():

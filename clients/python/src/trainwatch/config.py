@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Union
 
 from .gen.telemetry.v1 import telemetry_pb2 as pb
-
-SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-"""Client-chosen session ids the server accepts (see SessionInfo.session_id)."""
 
 
 @dataclass

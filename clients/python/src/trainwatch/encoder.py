@@ -57,6 +57,21 @@ class Encoder:
                 "trainwatch: could not encode batch images (%s); sending the batch without them", error
             )
             images, predictions, truth = [], [], []
+        names = self._class_names()
+        if names and not _classes_in_range(predictions, truth, len(names)):
+            # The server refuses a whole batch (its loss too) that names an unknown class: a model
+            # with more outputs than named classes. Send the scalars, report, keep going.
+            self._outbox.counters["batches_class_out_of_range"] += 1
+            count = self._outbox.counters["batches_class_out_of_range"]
+            if count <= 3 or count % 100 == 0:
+                log.warning(
+                    "trainwatch: batch %d names a class index outside config.class_names (%d classes); "
+                    "sent without its images (%d batches so far)",
+                    entry.request.batch_data.batch_idx,
+                    len(names),
+                    count,
+                )
+            images, predictions, truth = [], [], []
         self._outbox.finish_encoding(
             entry, self._filler(images, predictions, truth, limits.max_message_bytes)
         )
@@ -82,3 +97,7 @@ class Encoder:
             return imaging.encoded_size(images)
 
         return apply
+
+
+def _classes_in_range(predictions: List[pb.Prediction], truth: List[int], classes: int) -> bool:
+    return all(0 <= p.predicted_class < classes for p in predictions) and all(0 <= t < classes for t in truth)

@@ -168,6 +168,8 @@ def predictions_to_proto(predictions: Any, class_names: Sequence[str], limit: in
         confidences = probabilities[np.arange(len(classes)), classes]
     else:
         raise ValueError(f"predictions must be (N,) class indices or (N,K) scores, got shape {array.shape}")
+    # Probabilities that sum to 1 within rounding can exceed 1 by a hair; the server refuses > 1.
+    confidences = np.clip(np.nan_to_num(confidences, nan=0.0), 0.0, 1.0)
     result = []
     for cls, confidence in zip(classes.tolist(), confidences.tolist()):
         label = class_names[cls] if 0 <= cls < len(class_names) else ""
