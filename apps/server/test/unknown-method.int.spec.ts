@@ -6,6 +6,12 @@ import { startTestServer, type TestServer } from './harness';
 import { rawPost } from './raw-http';
 import { SteadyTrainer } from './steady-trainer';
 
+/** Every DashboardService method of the contract: the server binds them all. */
+const DASHBOARD_METHODS = DashboardService.methods
+  .map((method) => method.name)
+  .sort()
+  .join(', ');
+
 const SERVED = [
   'grpc.health.v1.Health',
   'telemetry.TelemetryService',
@@ -66,11 +72,11 @@ describe('UNIMPLEMENTED names what is served', () => {
   it('native gRPC: an unknown method of a served service lists its methods', async () => {
     const error = await callUnknown(
       server.grpcAddress,
-      '/telemetry.v1.DashboardService/DeleteSession',
+      '/telemetry.v1.DashboardService/PurgeEverything',
     );
     expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
     expect(error.details).toBe(
-      'telemetry.v1.DashboardService has no method "DeleteSession"; its methods are ListSessions, SendCommand, WatchSession',
+      `telemetry.v1.DashboardService has no method "PurgeEverything"; its methods are ${DASHBOARD_METHODS}`,
     );
   });
 
@@ -112,15 +118,15 @@ describe('UNIMPLEMENTED names what is served', () => {
 
   it('gRPC-Web: an unknown method of DashboardService, as a Connect client sees it', async () => {
     // A client built from a newer contract: the same service with one more method.
-    const deleteSession = { ...DashboardService.method.listSessions, name: 'DeleteSession' };
+    const purge = { ...DashboardService.method.listSessions, name: 'PurgeEverything' };
     const transport = createGrpcWebTransport({ baseUrl: server.httpUrl });
-    const error = await transport.unary(deleteSession, undefined, undefined, undefined, {}).then(
+    const error = await transport.unary(purge, undefined, undefined, undefined, {}).then(
       () => undefined,
       (reason: unknown) => ConnectError.from(reason),
     );
     expect(error?.code).toBe(Code.Unimplemented);
     expect(error?.rawMessage).toBe(
-      'telemetry.v1.DashboardService has no method "DeleteSession"; its methods are ListSessions, SendCommand, WatchSession',
+      `telemetry.v1.DashboardService has no method "PurgeEverything"; its methods are ${DASHBOARD_METHODS}`,
     );
   });
 });
