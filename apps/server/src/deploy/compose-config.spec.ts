@@ -1,15 +1,16 @@
 /**
  * docker-compose.yml cannot be run here (no Docker engine), so it is checked by reading it and by
  * running what can run: every build input exists, the server gets only settings it reads, ports
- * line up with envoy.yaml and the server's config, and the health check commands themselves are
- * executed (the server's against a real server process).
+ * line up with envoy.yaml and the server's config, the server's DATABASE_URL names the postgres
+ * service and its credentials, and the health check commands themselves are executed (the server's
+ * against a real server process, PostgreSQL's against a real PostgreSQL).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startServerProcess } from '@trainwatch/testing';
+import { startPostgres, startServerProcess } from '@trainwatch/testing';
 import { parse } from 'yaml';
 import { loadServerConfig, SERVER_ENV_VARS } from '../config/server-config';
 
@@ -42,7 +43,11 @@ interface Envoy {
 
 const raw = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 // Parsed YAML has no static type; the interfaces above describe what is read.
-const services = (parse(raw) as { services: Record<string, Service> }).services;
+const compose = parse(raw) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
+const services = compose.services;
 const envoy = parse(readFileSync(join(ROOT, 'envoy.yaml'), 'utf8')) as Envoy;
 
 function envOf(service: Service | undefined): Record<string, string> {
@@ -80,6 +85,11 @@ function runCheck(test: string[], env: Record<string, string>): Promise<number> 
 const server = services['server'];
 const envoyService = services['envoy'];
 const demo = services['demo'];
+const postgres = services['postgres'];
+/** PostgreSQL's port; the official image listens on it and compose does not change it. */
+const POSTGRES_PORT = 5432;
+/** The official image's PGDATA (up to PostgreSQL 17): what its volume must hold. */
+const POSTGRES_DATA = '/var/lib/postgresql/data';
 const settings = loadServerConfig(envOf(server));
 const listenerPorts = envoy.static_resources.listeners.map(
   (l) => l.address.socket_address.port_value,
@@ -136,7 +146,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('restarts long-running services and starts dependents only once they are healthy', () => {
-    for (const service of [server, envoyService]) {
+    for (const service of [server, envoyService, postgres]) {
       expect(['always', 'unless-stopped', 'on-failure']).toContain(service?.restart);
     }
     for (const service of Object.values(services)) {
@@ -164,6 +174,30 @@ describe('docker-compose.yml', () => {
     expect(envoyService?.ports?.map(containerPort)).toContain(Number(port));
   });
 
+  it("keeps runs in the postgres service: the server's DATABASE_URL parses and names it", () => {
+    expect(settings.storeEngine).toBe('postgres');
+    const url = new URL(settings.databaseUrl);
+    expect(url.protocol).toMatch(/^postgres(ql)?:$/);
+    expect(services[url.hostname]).toBe(postgres);
+    expect(Number(url.port || POSTGRES_PORT)).toBe(POSTGRES_PORT);
+    expect(postgres?.expose?.map(Number)).toEqual([POSTGRES_PORT]);
+    const pg = envOf(postgres);
+    expect(decodeURIComponent(url.username)).toBe(pg['POSTGRES_USER']);
+    expect(decodeURIComponent(url.password)).toBe(pg['POSTGRES_PASSWORD']);
+    expect(decodeURIComponent(url.pathname.slice(1))).toBe(pg['POSTGRES_DB']);
+    expect(server?.depends_on?.['postgres']?.condition).toBe('service_healthy');
+  });
+
+  it('runs a pinned PostgreSQL 15 with its data in a named volume, never published', () => {
+    expect(postgres?.image).toMatch(/^postgres:15(\.\d+)?-bookworm$/);
+    expect(postgres?.ports).toBeUndefined();
+    const mount = postgres?.volumes?.find((v) => v.split(':')[1] === POSTGRES_DATA);
+    const volume = mount?.split(':')[0] ?? '';
+    // A name, not a path: a named volume declared at the top level.
+    expect(volume).toMatch(/^[a-z0-9][\w.-]*$/);
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume);
+  });
+
   it('writes every literal dollar sign as $$ so compose does not interpolate it', () => {
     expect(raw.replaceAll('$$', '')).not.toContain('$');
   });
@@ -184,6 +218,27 @@ describe('docker-compose.yml', () => {
       await running.kill();
     }
     expect(await runCheck(test, env)).not.toBe(0);
+  });
+
+  it('postgres health check: passes against a running PostgreSQL, fails once it stops', async () => {
+    const test = postgres?.healthcheck?.test ?? [];
+    expect(test[1]).toBe('pg_isready');
+    const option = (flag: string) => test[test.indexOf(flag) + 1];
+    // TCP to the container's own loopback: the socket answers during initialisation too.
+    expect(option('-h')).toBe('127.0.0.1');
+    expect(option('-U')).toBe(envOf(postgres)['POSTGRES_USER']);
+    expect(option('-d')).toBe(envOf(postgres)['POSTGRES_DB']);
+    expect(test).not.toContain('-p');
+    const running = await startPostgres();
+    // The command names no port, so libpq's PGPORT points it at the test server.
+    const env = { PGPORT: new URL(running.url).port };
+    try {
+      expect(await runCheck(test, env)).toBe(0);
+      await running.stop();
+      expect(await runCheck(test, env)).not.toBe(0);
+    } finally {
+      await running.destroy();
+    }
   });
 
   describe('envoy health check', () => {
