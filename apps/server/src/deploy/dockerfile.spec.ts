@@ -1,13 +1,14 @@
 /**
  * deploy/Dockerfile cannot be built here (no Docker engine), so it is checked by reading it: the
- * base image, non-root final stages, production-only dependencies, that the Nx projects and build
- * outputs it names are real, and its HEALTHCHECK is run against a real server process.
+ * base image, non-root final stages, production-only dependencies, the native addon built where the
+ * compilers are and nowhere else, a DATA_DIR the runtime user can write, that the Nx projects and
+ * build outputs it names are real, and its HEALTHCHECK is run against a real server process.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServerProcess } from '@trainwatch/testing';
-import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT } from '../config/server-config';
+import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, loadServerConfig } from '../config/server-config';
 
 const ROOT = join(__dirname, '../../../..');
 
@@ -74,6 +75,34 @@ for (const group of ['apps', 'libs']) {
   }
 }
 
+/** ENV instructions of a stage, as name → value (`ENV A=1 B=2` form). */
+function envOf(s: Stage): Record<string, string> {
+  return Object.fromEntries(
+    all(s, 'ENV').flatMap((i) =>
+      [...i.args.matchAll(/(\w+)=("[^"]*"|\S*)/g)].map(([, k, v]) => [
+        k!,
+        v!.replace(/^"|"$/g, ''),
+      ]),
+    ),
+  );
+}
+/** Runs of a stage that install a compiler or interpreter a native build needs. */
+const installsBuildTools = (s: Stage) =>
+  all(s, 'RUN').filter(
+    (i) =>
+      /\b(apt-get|apt|apk)\b[^&|;]*\binstall\b/.test(i.args) &&
+      /\b(g\+\+|gcc|make|python3?|build-essential|clang)\b/.test(i.args),
+  );
+
+const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  allowScripts?: Record<string, boolean>;
+};
+/** Dependencies whose install scripts the workspace allows: the native addons the image must build. */
+const nativeAddons = Object.entries(packageJson.allowScripts ?? {})
+  .filter(([name, allowed]) => allowed && name in packageJson.dependencies)
+  .map(([name]) => name);
+
 const FINAL_STAGES = {
   server: 'dist/apps/server/main.js',
   'trainer-sim': 'dist/apps/trainer-sim/main.js',
@@ -135,6 +164,91 @@ describe('deploy/Dockerfile', () => {
       expect(owner).toBe(name);
     },
   );
+
+  describe('native addons (better-sqlite3, the SQLite store)', () => {
+    const prodDeps = stage('prod-deps');
+    const runs = all(prodDeps, 'RUN').map((i) => i.args);
+
+    it('are the production dependencies whose install scripts the workspace allows', () => {
+      expect(nativeAddons).toContain('better-sqlite3');
+      for (const name of nativeAddons) {
+        // node-gyp builds from the package's binding.gyp, which must be what it installs.
+        const dir = join(ROOT, 'node_modules', name);
+        expect(existsSync(join(dir, 'binding.gyp'))).toBe(true);
+        const { scripts } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+          scripts?: { install?: string };
+        };
+        expect(scripts?.install).toMatch(/node-gyp rebuild/);
+      }
+    });
+
+    it("are built in prod-deps, after its install, against the image's own Node headers", () => {
+      const install = runs.findIndex((r) => /npm ci\b/.test(r));
+      expect(runs[install]).toMatch(/--ignore-scripts/);
+      for (const name of nativeAddons) {
+        const rebuild = runs.findIndex((r) => new RegExp(`npm rebuild [^&]*\\b${name}\\b`).test(r));
+        expect(rebuild).toBeGreaterThan(install);
+        // The official Node image ships its headers under /usr/local/include/node; without this
+        // node-gyp would download them. The workspace .npmrc (nodedir=/usr) is not in this stage.
+        expect(runs[rebuild]).toMatch(/npm_config_nodedir=\/usr\/local\b/);
+        // Compile, never fetch a prebuilt binary: the compilers are here for exactly this.
+        expect(runs[rebuild]).toMatch(/npm_config_build_from_source=true/);
+        // And load it, so a broken build fails the image build.
+        expect(runs[rebuild]).toContain(`require('${name}')`);
+      }
+      expect(all(prodDeps, 'COPY').map((i) => i.args)).not.toContainEqual(
+        expect.stringMatching(/\.npmrc/),
+      );
+    });
+
+    it('get their compilers in prod-deps only, after which the stage is not built upon', () => {
+      expect(installsBuildTools(prodDeps)).toHaveLength(1);
+      const tools = installsBuildTools(prodDeps)[0]!.args;
+      for (const tool of ['python3', 'make', 'g++']) expect(tools.split(/\s+/)).toContain(tool);
+      for (const other of dockerfile.stages.filter((s) => s !== prodDeps)) {
+        expect(installsBuildTools(other)).toEqual([]);
+        expect(other.base).not.toBe('prod-deps');
+      }
+    });
+
+    it.each(Object.keys(FINAL_STAGES))(
+      '%s has no compiler: it copies node_modules alone from prod-deps, on the same base',
+      (name) => {
+        const final = stage(name);
+        expect(final.base).toBe(prodDeps.base);
+        for (const copy of all(final, 'COPY').filter((i) => /--from=prod-deps\b/.test(i.args))) {
+          expect(copy.args).toMatch(/^--from=prod-deps \/app\/node_modules \S+$/);
+        }
+      },
+    );
+  });
+
+  describe("the server's DATA_DIR (SQLite when DATABASE_URL is not set)", () => {
+    const server = stage('server');
+    const dataDir = envOf(server)['DATA_DIR'] ?? '';
+    const user = last(server, 'USER')?.split(':')[0] ?? '';
+    const index = (keyword: string, pattern: RegExp) =>
+      server.instructions.findIndex((i) => i.keyword === keyword && pattern.test(i.args));
+    const escaped = dataDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+    it('is an absolute path the settings loader accepts', () => {
+      expect(dataDir).toMatch(/^\/\w/);
+      expect(loadServerConfig({ DATA_DIR: dataDir }).dataDir).toBe(dataDir);
+    });
+
+    it('is created and owned by the runtime user, then declared a volume, before USER', () => {
+      const mkdir = index('RUN', new RegExp(`mkdir -p ${escaped}(\\s|$)`));
+      const chown = index('RUN', new RegExp(`chown (-R )?${user}(:${user})? ${escaped}(\\s|$)`));
+      const volume = index('VOLUME', new RegExp(`^(\\[")?${escaped}("\\])?$`));
+      const switchUser = server.instructions.findLastIndex((i) => i.keyword === 'USER');
+      expect(mkdir).toBeGreaterThanOrEqual(0);
+      expect(chown).toBeGreaterThanOrEqual(mkdir);
+      // Changes to a directory after VOLUME declares it are discarded by the builder.
+      expect(volume).toBeGreaterThan(chown);
+      expect(switchUser).toBeGreaterThan(volume);
+      expect(user).toBe('node');
+    });
+  });
 
   it('builds the SPA alongside the server, where the server looks for it by default', () => {
     const run = all(stage('build-server'), 'RUN')
