@@ -31,7 +31,7 @@ export class DashboardService {
 
   /** A watcher whose first event is the snapshot; NOT_FOUND for an unknown session. */
   watchSession(request: WatchSessionRequest): Watcher {
-    return this.fanOut.watch(this.sessions.get(request.sessionId));
+    return this.fanOut.watch(this.sessions.get(request.sessionId), request.resumeCursor);
   }
 
   sendCommand(request: SendCommandRequest): Promise<SendCommandResponse> {
