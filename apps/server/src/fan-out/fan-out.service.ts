@@ -75,16 +75,24 @@ export class FanOutService {
    * events (so neither pushes the other past the message limit); every later
    * event follows with no gap and no repeat. With a `resumeCursor` whose
    * later events the session's ring still holds, those events come first
-   * instead of a snapshot (then the latest image frame, which is
-   * latest-wins and may have been missed).
+   * instead of a snapshot, after a keepalive carrying `resumeCursor` (then
+   * the latest image frame, which is latest-wins and may have been missed).
    */
   watch(session: Session, resumeCursor = 0n): Watcher {
     const replay =
       resumeCursor > 0n
         ? this.rings.get(session.id)?.since(resumeCursor, session.cursor)
         : undefined;
-    if (replay !== undefined && replay.length <= this.settings.watcherQueueSize) {
-      const watcher = this.register(session.id, { replay, cursor: resumeCursor });
+    if (replay !== undefined && replay.length < this.settings.watcherQueueSize) {
+      // A keepalive first tells the client at once that its cursor was taken (no snapshot follows).
+      const accepted = create(WatchSessionResponseSchema, {
+        cursor: resumeCursor,
+        event: { case: 'keepalive', value: { serverTimeMs: BigInt(Date.now()) } },
+      });
+      const watcher = this.register(session.id, {
+        replay: [accepted, ...replay],
+        cursor: resumeCursor,
+      });
       if (session.latestImages !== undefined)
         this.offerImages(session, watcher, session.latestImages);
       return watcher;
