@@ -1,0 +1,19 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { StoreEngine } from './column-types';
+import { initialMigration } from './0001-initial';
+
+/**
+ * Every migration, in order, compiled into the server (no migration files
+ * read at run time). Names sort in order of application; add a new one at
+ * the end, never edit or reorder a released one.
+ */
+export function storeMigrations(engine: StoreEngine): Record<string, Migration> {
+  return {
+    '0001-initial': initialMigration(engine),
+  };
+}
+
+/** A Kysely MigrationProvider over storeMigrations. */
+export function migrationProvider(engine: StoreEngine): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(storeMigrations(engine)) };
+}

@@ -1,0 +1,99 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Pool, types as pgTypes } from 'pg';
+import type { StoreEngine } from './migrations/column-types';
+import { migrationProvider } from './migrations';
+import type { Database } from './schema';
+
+/** File name of the SQLite database inside DATA_DIR. */
+export const SQLITE_FILE = 'trainwatch.sqlite';
+
+/** SQLite page size: set before the first table, big enough that a batch's images fit few pages. */
+const SQLITE_PAGE_SIZE = 8192;
+/** How long a SQLite statement waits for a lock another connection holds (backups, the CLI). */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** Connections the PostgreSQL pool opens: one writer plus readers. */
+const POSTGRES_POOL_SIZE = 8;
+/** Bound on a PostgreSQL connection attempt, so a stopped server fails a flush instead of hanging it. */
+const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
+/** int8 and numeric OIDs, parsed as JS numbers (times, steps and sequences stay below 2^53). */
+const PG_INT8_OID = 20;
+
+/** Where the store lives. */
+export type StoreLocation =
+  | { engine: 'sqlite'; dataDir: string; maxPageCount?: number }
+  | { engine: 'postgres'; url: string; schema?: string };
+
+/** An open database with the migrations applied. */
+export interface OpenDatabase {
+  engine: StoreEngine;
+  db: Kysely<Database>;
+  /** The SQLite connection (undefined for PostgreSQL), for pragmas and statements Kysely cannot prepare. */
+  sqlite: BetterSqlite3.Database | undefined;
+  close(): Promise<void>;
+}
+
+/** Opens the store and applies every pending migration (start-up fails if one does). */
+export async function openDatabase(location: StoreLocation): Promise<OpenDatabase> {
+  const open = location.engine === 'sqlite' ? openSqlite(location) : openPostgres(location);
+  try {
+    await migrate(open);
+  } catch (error) {
+    await open.close();
+    throw error;
+  }
+  return open;
+}
+
+function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): OpenDatabase {
+  mkdirSync(location.dataDir, { recursive: true });
+  const sqlite = new BetterSqlite3(join(location.dataDir, SQLITE_FILE));
+  // page_size only takes effect on a database with no tables yet, and before WAL is on.
+  sqlite.pragma(`page_size = ${SQLITE_PAGE_SIZE}`);
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL under WAL: a commit is durable against a process crash (kill -9); an OS crash may lose the last ones.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  if (location.maxPageCount !== undefined)
+    sqlite.pragma(`max_page_count = ${location.maxPageCount}`);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    engine: 'sqlite',
+    db,
+    sqlite,
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>): OpenDatabase {
+  const schema = location.schema;
+  const pool = new Pool({
+    connectionString: location.url,
+    max: POSTGRES_POOL_SIZE,
+    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+    // A test (or a shared server) may keep each store in its own schema.
+    options: schema === undefined ? undefined : `-c search_path=${schema}`,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID
+          ? (value: string) => Number(value)
+          : pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
+    },
+  });
+  // An idle client whose server went away emits 'error' on the pool; the next query reports it.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { engine: 'postgres', db, sqlite: undefined, close: () => db.destroy() };
+}
+
+async function migrate(open: OpenDatabase): Promise<void> {
+  const migrator = new Migrator({ db: open.db, provider: migrationProvider(open.engine) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((result) => result.status === 'Error');
+    const name = failed === undefined ? '' : ` (migration ${failed.migrationName})`;
+    throw new Error(`store migration failed${name}: ${String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,152 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The store's tables as Kysely sees them: one set of types and queries for
+ * both engines (SQLite and PostgreSQL). Changed only by a new migration in
+ * `migrations/`; a column added there is added here.
+ *
+ * Conventions, identical in both engines:
+ * - Times (`*_ms`), steps and sequences are 64-bit integers read as JS numbers
+ *   (exact up to 2^53; a PostgreSQL pool parses int8 as a number).
+ * - Flags are integers 0/1.
+ * - Protobuf messages are stored as their binary encoding (`Buffer`), never JSON.
+ * - A series value that is NaN is stored as NULL (SQLite cannot hold NaN;
+ *   PostgreSQL orders NaN above every number, which would break min/max).
+ *   ±Infinity is stored as itself. See `series-value.ts`.
+ */
+export interface Database {
+  sessions: SessionsTable;
+  session_tags: SessionTagsTable;
+  status_events: StatusEventsTable;
+  series: SeriesTable;
+  points: PointsTable;
+  epochs: EpochsTable;
+  performance: PerformanceTable;
+  commands: CommandsTable;
+  image_frames: ImageFramesTable;
+}
+
+/**
+ * One run: what SessionSummary says of it, plus what a resumed trainer needs.
+ * `Generated` marks columns with a default (optional on insert).
+ */
+export interface SessionsTable {
+  id: string;
+  /** Display name (UpdateSession); '' when unnamed. */
+  name: Generated<string>;
+  client_name: Generated<string>;
+  client_version: Generated<string>;
+  created_at_ms: number;
+  last_update_ms: number;
+  last_seen_ms: number;
+  /** TrainingStatus. */
+  status: number;
+  status_message: Generated<string>;
+  /** ConnectionState as last written (a restarted server treats every stored run as not connected). */
+  connection: number;
+  /** TrainingConfig (binary), class names included; NULL before a config is known. */
+  config: Buffer | null;
+  /** Copied out of config for filtering and sorting. */
+  model_name: Generated<string>;
+  dataset_name: Generated<string>;
+  class_count: Generated<number>;
+  /** RunMetadata (binary) after every merge; NULL when none was sent. */
+  metadata: Buffer | null;
+  /** RunMetadata.note, copied out for text search. */
+  note: Generated<string>;
+  epoch: Generated<number>;
+  batch_idx: Generated<number>;
+  latest_loss: number | null;
+  batches_received: Generated<number>;
+  /** Highest MetricsRequest.sequence applied: written in the transaction holding that message's data. */
+  last_sequence: Generated<number>;
+  partial_history: Generated<number>;
+  history_start_step: number | null;
+  resume_token: Generated<string>;
+  series_count: Generated<number>;
+  /** Image frames kept after the retention policy, and their bytes (the per-run budget counts these). */
+  stored_frames: Generated<number>;
+  stored_image_bytes: Generated<number>;
+}
+
+/** A run's tags, one row each (ListSessionsRequest.tags filters on them). */
+export interface SessionTagsTable {
+  session_id: string;
+  tag: string;
+}
+
+/** The status timeline: every StatusEvent published for a run, oldest first by id. */
+export interface StatusEventsTable {
+  id: Generated<number>;
+  session_id: string;
+  at_ms: number;
+  /** TrainingStatus and ConnectionState after the event. */
+  status: number;
+  connection: number;
+  message: string;
+  /** StatusEvent (binary). */
+  event: Buffer;
+}
+
+/** A named series of a run; points refer to it by id. */
+export interface SeriesTable {
+  id: Generated<number>;
+  session_id: string;
+  name: string;
+  /** SeriesKind: STEP (x is the global step) or EPOCH (x is the epoch). */
+  kind: number;
+}
+
+/** Every point of every series, at full resolution. */
+export interface PointsTable {
+  series_id: number;
+  /** Global step, or epoch for an EPOCH series. */
+  step: number;
+  /** NULL means NaN (see Database). */
+  value: number | null;
+  wall_ms: number;
+}
+
+/** Every applied EpochData. */
+export interface EpochsTable {
+  id: Generated<number>;
+  session_id: string;
+  epoch: number;
+  at_ms: number;
+  /** EpochData (binary). */
+  data: Buffer;
+}
+
+/** Every applied PerformanceData (the performance and system series). */
+export interface PerformanceTable {
+  id: Generated<number>;
+  session_id: string;
+  at_ms: number;
+  /** PerformanceData (binary). */
+  data: Buffer;
+}
+
+/** The command audit: one row per command id, replaced as its entry changes. */
+export interface CommandsTable {
+  session_id: string;
+  command_id: string;
+  issued_at_ms: number;
+  /** CommandAuditEntry (binary). */
+  entry: Buffer;
+}
+
+/**
+ * Image frames kept under the retention policy (store/image-retention.ts):
+ * one row per step (a frame sent again for a step replaces it).
+ */
+export interface ImageFramesTable {
+  session_id: string;
+  step: number;
+  epoch: number;
+  batch_idx: number;
+  timestamp_ms: number;
+  /** Size of `frame`, counted against the per-run byte budget. */
+  bytes: number;
+  /** ImageFrame (binary): images, predictions, ground truth. */
+  frame: Buffer;
+}
