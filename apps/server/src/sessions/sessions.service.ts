@@ -161,6 +161,28 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     return this.sessions.get(sessionId);
   }
 
+  /**
+   * Takes in a session restored from the store (a stored run being watched,
+   * or whose trainer came back). The one already held wins if another call
+   * restored it meanwhile.
+   */
+  adopt(session: Session): Session {
+    const held = this.sessions.get(session.id);
+    if (held !== undefined) return held;
+    this.makeRoom();
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /**
+   * Forgets a deleted session: its watchers end with NOT_FOUND. The caller
+   * checked that no trainer streams to it.
+   */
+  remove(sessionId: string): void {
+    this.sessions.delete(sessionId);
+    this.fanOut.forgetSession(sessionId, errors.notFound(`session ${sessionId} was deleted`));
+  }
+
   /** Every session, newest first. */
   list(): Session[] {
     // Reversed insertion order first, so sessions created in the same millisecond stay newest first.
