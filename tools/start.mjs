@@ -47,7 +47,10 @@ function launch(label, args, env = {}) {
   return child;
 }
 
-launch('server', ['dist/apps/server/main.js']);
+// Runs are kept across restarts: SQLite in ./data unless DATA_DIR or DATABASE_URL say otherwise.
+const dataDir = process.env.DATA_DIR ?? join(root, 'data');
+if (!process.env.DATABASE_URL) console.log(`[start] runs are kept in ${dataDir}`);
+launch('server', ['dist/apps/server/main.js'], { DATA_DIR: dataDir });
 
 async function waitForHealth(deadlineMs) {
   const url = `http://127.0.0.1:${httpPort}/healthz`;

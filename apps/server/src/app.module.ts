@@ -11,6 +11,7 @@ import { HttpModule } from './http/http.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { StoreModule } from './store/store.module';
 
 /** One module per capability; add a new capability by importing its module here. */
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule {
         MetricsModule,
         FanOutModule,
         HistoryModule,
+        StoreModule,
         SessionsModule,
         CommandsModule,
         IngestModule,

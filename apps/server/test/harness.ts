@@ -24,6 +24,9 @@ import {
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import { freePort, waitFor } from '@trainwatch/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { encode } from 'jpeg-js';
 import { loadServerConfig, type ServerSettings } from '../src/config/server-config';
 import { startServer, type RunningServer } from '../src/server';
@@ -33,18 +36,33 @@ export interface TestServer extends RunningServer {
   settings: ServerSettings;
 }
 
-/** Starts the real app (both listeners) on free ports with `env` overrides. */
+/**
+ * Starts the real app (both listeners) on free ports with `env` overrides.
+ * Unless `env` names DATA_DIR (or another store), the server keeps its runs
+ * in a temporary directory of its own, removed at shutdown: tests never
+ * write ./data and never see each other's runs.
+ */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const ownDataDir =
+    env['DATA_DIR'] === undefined ? mkdtempSync(join(tmpdir(), 'trainwatch-test-')) : undefined;
   const settings = loadServerConfig({
     HOST: '127.0.0.1',
     GRPC_PORT: String(await freePort()),
     HTTP_PORT: String(await freePort()),
     WEB_DIST_DIR: '',
     SHUTDOWN_TIMEOUT_MS: '2000',
+    ...(ownDataDir === undefined ? {} : { DATA_DIR: ownDataDir }),
     ...env,
   });
-  const server = await startServer(settings, { logger: false });
-  return { ...server, settings };
+  const server = await startServer(settings, { logger: false }).catch((error: unknown) => {
+    if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+    throw error;
+  });
+  const shutdown = async (): Promise<void> => {
+    await server.shutdown();
+    if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+  };
+  return { ...server, shutdown, settings };
 }
 
 const loaded = grpc.loadPackageDefinition(

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait-for';
@@ -29,6 +30,12 @@ export interface ServerProcess {
   readonly httpUrl: string;
   /** The running child (replaced on restart). */
   readonly child: ChildProcess;
+  /**
+   * Where the server keeps its runs (DATA_DIR): a temporary directory of
+   * its own unless `env` names one, the same across restarts, removed when
+   * the test process exits.
+   */
+  readonly dataDir: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   /** SIGTERM and wait for exit; resolves with the exit code. */
@@ -37,6 +44,13 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** Start again on the same ports (after stop or kill). */
   start(): Promise<void>;
+}
+
+/** A temporary DATA_DIR, removed when this process exits (a server may restart on it until then). */
+function ownDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'trainwatch-server-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 async function exited(child: ChildProcess): Promise<number | null> {
@@ -57,6 +71,7 @@ export async function startServerProcess(
   const grpcPort = options.grpcPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
   const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const dataDir = options.env?.['DATA_DIR'] ?? ownDataDir();
   let log = '';
   let child!: ChildProcess;
 
@@ -68,6 +83,7 @@ export async function startServerProcess(
         HOST: '127.0.0.1',
         GRPC_PORT: String(grpcPort),
         HTTP_PORT: String(httpPort),
+        DATA_DIR: dataDir,
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,6 +107,7 @@ export async function startServerProcess(
     httpPort,
     grpcAddress: `127.0.0.1:${grpcPort}`,
     httpUrl,
+    dataDir,
     get child() {
       return child;
     },

@@ -30,6 +30,13 @@ export const MAX_PENDING_COMMANDS = 64;
  */
 export const TRAINER_RESPONSE_SLACK = 256;
 /**
+ * Messages of one trainer stream applied but not yet acknowledged because
+ * their commit is pending; past it the stream stops being read until
+ * commits catch up (at a 20 ms group commit, 256 still allow ~12,000
+ * messages a second per stream).
+ */
+export const MAX_MESSAGES_AWAITING_COMMIT = 256;
+/**
  * Together, the class names of one config at most this many UTF-8 bytes: an
  * ASCII list at both limits above fits exactly. Without it a list of
  * multi-byte names could be three times larger and no snapshot carrying it

@@ -63,7 +63,29 @@ export interface ServerSettings {
   httpMaxRequestBytes: number;
   /** Connections the HTTP listener holds at once; more are closed on accept. */
   httpMaxConnections: number;
+  /**
+   * Where runs are kept: SQLite in dataDir (the default), PostgreSQL at
+   * databaseUrl, or nowhere ('memory': nothing survives a restart).
+   */
+  storeEngine: StoreEngineSetting;
+  /** Directory of the SQLite database (relative to the working directory). */
+  dataDir: string;
+  /** postgres:// URL; setting it selects PostgreSQL unless STORE_ENGINE says otherwise. */
+  databaseUrl: string;
+  /** Group commit: at most this long between a message and the commit that holds it (plus the commit). */
+  storeFlushIntervalMs: number;
+  /**
+   * Bytes of applied messages waiting for a commit, all trainers together;
+   * past it trainer streams stop being read until the store catches up.
+   */
+  storeMaxPendingBytes: number;
+  /** Image frame bytes one run keeps in the store; past it older frames are thinned harder. */
+  storeImageBytesPerRun: number;
 }
+
+/** Where runs are kept (STORE_ENGINE). */
+export type StoreEngineSetting = 'sqlite' | 'postgres' | 'memory';
+const STORE_ENGINES: readonly StoreEngineSetting[] = ['sqlite', 'postgres', 'memory'];
 
 /** Names of every environment variable the server reads (checked by deploy tests). */
 export const SERVER_ENV_VARS = [
@@ -92,6 +114,12 @@ export const SERVER_ENV_VARS = [
   'CORS_ORIGINS',
   'HTTP_MAX_REQUEST_BYTES',
   'HTTP_MAX_CONNECTIONS',
+  'STORE_ENGINE',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'STORE_FLUSH_INTERVAL_MS',
+  'STORE_MAX_PENDING_BYTES',
+  'STORE_IMAGE_BYTES_PER_RUN',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -125,9 +153,31 @@ function text(env: Env, name: ServerEnvVar, fallback: string): string {
   return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
 }
 
+function storeEngine(env: Env, databaseUrl: string): StoreEngineSetting {
+  const raw = env['STORE_ENGINE'];
+  if (raw === undefined || raw.trim() === '') return databaseUrl === '' ? 'sqlite' : 'postgres';
+  const value = raw.trim() as StoreEngineSetting;
+  if (!STORE_ENGINES.includes(value)) {
+    throw new ConfigError('STORE_ENGINE', raw, `one of ${STORE_ENGINES.join(', ')}`);
+  }
+  if (value === 'postgres' && databaseUrl === '') {
+    throw new ConfigError('STORE_ENGINE', raw, 'sqlite or memory when DATABASE_URL is not set');
+  }
+  return value;
+}
+
+function postgresUrl(env: Env): string {
+  const url = text(env, 'DATABASE_URL', '');
+  if (url !== '' && !/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError('DATABASE_URL', url, 'a postgres:// or postgresql:// URL');
+  }
+  return url;
+}
+
 /** Reads settings from `env` (normally `process.env`); throws ConfigError on bad values. */
 export function loadServerConfig(env: Env = process.env): ServerSettings {
   const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 2000, 50, 600_000);
+  const databaseUrl = postgresUrl(env);
   return {
     host: text(env, 'HOST', '0.0.0.0'),
     grpcPort: integer(env, 'GRPC_PORT', DEFAULT_GRPC_PORT, 0, 65535),
@@ -178,5 +228,25 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     // DashboardService requests are a few hundred bytes; 64 KiB leaves room for long ids and notes.
     httpMaxRequestBytes: integer(env, 'HTTP_MAX_REQUEST_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     httpMaxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 1024, 1, 1_000_000),
+    storeEngine: storeEngine(env, databaseUrl),
+    dataDir: text(env, 'DATA_DIR', 'data'),
+    databaseUrl,
+    // A few tens of milliseconds: acks wait this long at most, and one commit covers every message since.
+    storeFlushIntervalMs: integer(env, 'STORE_FLUSH_INTERVAL_MS', 20, 1, 10_000),
+    storeMaxPendingBytes: integer(
+      env,
+      'STORE_MAX_PENDING_BYTES',
+      64 * 1024 * 1024,
+      1024 * 1024,
+      16 * 1024 * 1024 * 1024,
+    ),
+    // ~2,000 frames of 16 small images (2 KB each) take ~70 MB; 1 GiB leaves room for larger images.
+    storeImageBytesPerRun: integer(
+      env,
+      'STORE_IMAGE_BYTES_PER_RUN',
+      1024 * 1024 * 1024,
+      1024 * 1024,
+      1024 * 1024 * 1024 * 1024,
+    ),
   };
 }

@@ -17,6 +17,8 @@ import type { Session } from '../sessions/session';
  * the applied messages themselves, never copies: a listener must not change them.
  */
 export interface SessionEventMap {
+  /** A trainer registered the session (new, or again after a restart of either side). */
+  'session.registered': { session: Session; resumed: boolean };
   /** A batch passed validation and moved the session's position. */
   'batch.applied': {
     session: Session;
@@ -55,4 +57,5 @@ export const SESSION_EVENT_NAMES = Object.keys({
   'status.changed': true,
   'command.recorded': true,
   'heartbeat.received': true,
+  'session.registered': true,
 } satisfies Record<SessionEventName, true>) as SessionEventName[];

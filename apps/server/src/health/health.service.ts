@@ -15,15 +15,26 @@ const KNOWN_SERVICES = new Set(['', TelemetryService.typeName, DashboardService.
 
 /**
  * Whether the server is serving: true once both listeners are up, false
- * from the moment shutdown starts. Read by grpc.health.v1 and /healthz.
+ * from the moment shutdown starts, and false while the store cannot commit
+ * (acks are held meanwhile). Read by grpc.health.v1 and /healthz.
  */
 @Injectable()
 export class HealthService {
   private readonly startedAt = Date.now();
   private serving = false;
+  private storeProblem: string | undefined;
 
   get isServing(): boolean {
-    return this.serving;
+    return this.serving && this.storeProblem === undefined;
+  }
+
+  /** Why the store cannot commit, while it cannot; undefined once it commits again. */
+  get storeFailure(): string | undefined {
+    return this.storeProblem;
+  }
+
+  setStoreProblem(reason: string | undefined): void {
+    this.storeProblem = reason;
   }
 
   get uptimeSec(): number {
@@ -34,13 +45,14 @@ export class HealthService {
     this.serving = serving;
   }
 
-  /** The /healthz body; throws 503 while not serving (starting or shutting down). */
+  /** The /healthz body; throws 503 while not serving (starting, shutting down, or the store failing, with the reason). */
   httpReport(sessions: number): { status: 'ok'; sessions: number; uptimeSec: number } {
-    if (!this.serving) {
+    if (!this.isServing) {
       throw new ServiceUnavailableException({
         status: 'unavailable',
         sessions,
         uptimeSec: this.uptimeSec,
+        ...(this.storeProblem === undefined ? {} : { reason: `store: ${this.storeProblem}` }),
       });
     }
     return { status: 'ok', sessions, uptimeSec: this.uptimeSec };
@@ -51,7 +63,7 @@ export class HealthService {
     if (!KNOWN_SERVICES.has(request.service))
       throw errors.notFound(`unknown service ${JSON.stringify(request.service)}`);
     return create(HealthCheckResponseSchema, {
-      status: this.serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING,
+      status: this.isServing ? ServingStatus.SERVING : ServingStatus.NOT_SERVING,
     });
   }
 }

@@ -9,6 +9,7 @@ import type {
 } from '@trainwatch/proto';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
+import { CommitBacklog } from '../events/commit-backlog';
 import { IngestService } from './ingest.service';
 import { TrainerStream } from './trainer-stream';
 import { UnboundStreams } from './unbound-streams';
@@ -20,6 +21,7 @@ export class TelemetryController {
     private readonly ingest: IngestService,
     private readonly unbound: UnboundStreams,
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
+    private readonly backlog: CommitBacklog,
   ) {}
 
   @GrpcMethod('TelemetryService', 'RegisterTrainingSession')
@@ -33,7 +35,12 @@ export class TelemetryController {
 
   @GrpcStreamCall('TelemetryService', 'StreamMetrics')
   stream(call: ServerDuplexStream<MetricsRequest, MetricsResponse>): void {
-    const stream = new TrainerStream(call, this.ingest, this.settings.trainerBufferSize);
+    const stream = new TrainerStream(
+      call,
+      this.ingest,
+      this.settings.trainerBufferSize,
+      this.backlog,
+    );
     if (this.unbound.admit(call, (error) => stream.close(error))) stream.start();
   }
 }

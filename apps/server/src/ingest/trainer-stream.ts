@@ -2,7 +2,8 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { MetricsRequest, MetricsResponse } from '@trainwatch/proto';
 import { errors, toGrpcStatus, type AppError } from '../common/app-error';
 import { asAppError } from '../common/app-exception.filter';
-import { TRAINER_RESPONSE_SLACK } from '../common/limits';
+import { MAX_MESSAGES_AWAITING_COMMIT, TRAINER_RESPONSE_SLACK } from '../common/limits';
+import type { CommitBacklog } from '../events/commit-backlog';
 import { trackCall } from '../common/open-calls';
 import { RESUME_TOKEN_METADATA } from '../sessions/resume-token';
 import type { Session } from '../sessions/session';
@@ -11,9 +12,11 @@ import type { IngestService, Responses } from './ingest.service';
 
 /**
  * One StreamMetrics call on the raw grpc-js duplex. Reads stop while the
- * trainer is not reading our responses (write() returned false), which
- * pushes back on the trainer through HTTP/2 flow control; if responses
- * still pile up past the bound, the stream is closed with RESOURCE_EXHAUSTED.
+ * trainer is not reading our responses (write() returned false), while
+ * MAX_MESSAGES_AWAITING_COMMIT of its messages wait for the store's commit,
+ * and while the store's backlog is held (CommitBacklog); that pushes back
+ * on the trainer through HTTP/2 flow control. If responses still pile up
+ * past the bound, the stream is closed with RESOURCE_EXHAUSTED.
  */
 export class TrainerStream implements TrainerLink {
   private session: Session | undefined;
@@ -21,11 +24,18 @@ export class TrainerStream implements TrainerLink {
   private readonly maxQueuedResponses: number;
   /** Responses still waiting for an asynchronous listener; later ones queue behind them, in order. */
   private tail: Promise<void> | undefined;
+  /** Messages applied whose responses wait for a commit. */
+  private awaitingCommit = 0;
+  /** The trainer is not reading: the last write() returned false and no 'drain' came yet. */
+  private writeBlocked = false;
+  private paused = false;
+  private stopWatchingBacklog: (() => void) | undefined;
 
   constructor(
     private readonly call: ServerDuplexStream<MetricsRequest, MetricsResponse>,
     private readonly ingest: IngestService,
     trainerBufferSize: number,
+    private readonly backlog?: CommitBacklog,
   ) {
     this.maxQueuedResponses = trainerBufferSize + TRAINER_RESPONSE_SLACK;
   }
@@ -38,7 +48,11 @@ export class TrainerStream implements TrainerLink {
     // Errors (client cancel, over-size message answered by grpc-js) end the call; nothing to send back.
     this.call.on('error', () => this.finish(false));
     this.call.on('cancelled', () => this.finish(false));
-    this.call.on('drain', () => this.call.resume());
+    this.call.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateReading();
+    });
+    this.stopWatchingBacklog = this.backlog?.onRelease(() => this.updateReading());
   }
 
   send(response: MetricsResponse): void {
@@ -51,12 +65,29 @@ export class TrainerStream implements TrainerLink {
       );
       return;
     }
-    if (!this.call.write(response)) this.call.pause();
+    if (!this.call.write(response)) {
+      this.writeBlocked = true;
+      this.updateReading();
+    }
+  }
+
+  /** Reads while the trainer reads its responses and the store keeps up; else pauses. */
+  private updateReading(): void {
+    if (this.closed) return;
+    const pause =
+      this.writeBlocked ||
+      this.awaitingCommit >= MAX_MESSAGES_AWAITING_COMMIT ||
+      this.backlog?.isHeld === true;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) this.call.pause();
+    else this.call.resume();
   }
 
   close(error?: AppError): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatchingBacklog?.();
     this.ingest.openStreams.delete(this);
     if (this.session) this.ingest.detach(this.session, this);
     if (error === undefined) this.call.end();
@@ -79,13 +110,20 @@ export class TrainerStream implements TrainerLink {
       for (const response of responses) this.send(response);
       return;
     }
+    this.awaitingCommit += 1;
+    this.updateReading();
     const tail = (this.tail ?? Promise.resolve())
       .then(() => responses)
       .then(
         (list) => {
+          this.awaitingCommit -= 1;
           for (const response of list) this.send(response);
+          this.updateReading();
         },
-        (error: unknown) => this.fail(error),
+        (error: unknown) => {
+          this.awaitingCommit -= 1;
+          this.fail(error);
+        },
       );
     this.tail = tail;
     void tail.then(() => {
@@ -111,6 +149,7 @@ export class TrainerStream implements TrainerLink {
   private finish(halfClosed: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatchingBacklog?.();
     this.ingest.openStreams.delete(this);
     if (this.session) this.ingest.detach(this.session, this);
     if (halfClosed) this.call.end();

@@ -146,6 +146,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         now,
       );
     }
+    void this.bus.emit('session.registered', { session, resumed });
     return { session, resumed };
   }
 

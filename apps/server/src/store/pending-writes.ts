@@ -1,0 +1,220 @@
+import { toBinary } from '@bufbuild/protobuf';
+import {
+  CommandAuditEntrySchema,
+  EpochDataSchema,
+  ImageFrameSchema,
+  PerformanceDataSchema,
+  StatusEventSchema,
+  type CommandAuditEntry,
+  type EpochData,
+  type ImageFrame,
+  type PerformanceData,
+  type StatusEvent,
+} from '@trainwatch/proto';
+import type { Session } from '../sessions/session';
+
+/** Rough bytes a scalar row takes while it waits (object, numbers, references). */
+const ROW_OVERHEAD_BYTES = 64;
+
+export interface PendingPoint {
+  sessionId: string;
+  name: string;
+  kind: number;
+  step: number;
+  value: number;
+  wallMs: number;
+}
+
+export interface PendingFrame {
+  sessionId: string;
+  step: number;
+  epoch: number;
+  batchIdx: number;
+  timestampMs: number;
+  frame: Buffer;
+}
+
+export interface PendingBlobRow {
+  sessionId: string;
+  atMs: number;
+  /** EpochData.epoch for epochs; unused otherwise. */
+  epoch: number;
+  data: Buffer;
+}
+
+export interface PendingStatusRow {
+  sessionId: string;
+  atMs: number;
+  status: number;
+  connection: number;
+  message: string;
+  event: Buffer;
+}
+
+export interface PendingCommandRow {
+  sessionId: string;
+  commandId: string;
+  issuedAtMs: number;
+  entry: Buffer;
+}
+
+/** Protobuf bytes as a Buffer sharing their memory (both drivers bind Buffers as blobs). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * What the next commit writes: rows of every event since the last commit,
+ * the sessions they touched (their row is written as the session stands
+ * when the commit is built, last applied sequence included), and the acks
+ * waiting for it. Protobuf payloads are encoded as they arrive, so `bytes`
+ * is what this batch holds in memory.
+ */
+export class PendingWrites {
+  readonly sessions = new Map<string, Session>();
+  readonly points: PendingPoint[] = [];
+  /** By session and step: a frame sent again for a step replaces the waiting one. */
+  readonly frames = new Map<string, PendingFrame>();
+  readonly epochs: PendingBlobRow[] = [];
+  readonly performance: PendingBlobRow[] = [];
+  readonly statusEvents: PendingStatusRow[] = [];
+  /** By session and command id: the newest audit entry wins. */
+  readonly commands = new Map<string, PendingCommandRow>();
+  /** Bytes this batch holds in memory (counted against STORE_MAX_PENDING_BYTES). */
+  bytes = 0;
+  /** Events in the batch. */
+  events = 0;
+  readonly committed: Promise<void>;
+  private resolveCommitted!: () => void;
+  /** Batches merged into this one after a failed commit; settled with it. */
+  private readonly merged: PendingWrites[] = [];
+
+  constructor() {
+    this.committed = new Promise((resolve) => (this.resolveCommitted = resolve));
+  }
+
+  get empty(): boolean {
+    return this.events === 0 && this.sessions.size === 0;
+  }
+
+  touch(session: Session): void {
+    this.sessions.set(session.id, session);
+  }
+
+  addPoint(
+    session: Session,
+    name: string,
+    kind: number,
+    step: bigint,
+    value: number,
+    wallMs: number,
+  ): void {
+    this.points.push({ sessionId: session.id, name, kind, step: Number(step), value, wallMs });
+    this.bytes += ROW_OVERHEAD_BYTES + name.length;
+  }
+
+  addFrame(session: Session, frame: ImageFrame): void {
+    const bytes = asBuffer(toBinary(ImageFrameSchema, frame));
+    const step = Number(frame.step);
+    const key = `${session.id}\u0000${step}`;
+    const previous = this.frames.get(key);
+    if (previous !== undefined) this.bytes -= previous.frame.byteLength + ROW_OVERHEAD_BYTES;
+    this.frames.set(key, {
+      sessionId: session.id,
+      step,
+      epoch: frame.epoch,
+      batchIdx: frame.batchIdx,
+      timestampMs: Number(frame.timestampMs),
+      frame: bytes,
+    });
+    this.bytes += bytes.byteLength + ROW_OVERHEAD_BYTES;
+  }
+
+  addEpoch(session: Session, epoch: EpochData, atMs: number): void {
+    const data = asBuffer(toBinary(EpochDataSchema, epoch));
+    this.epochs.push({ sessionId: session.id, atMs, epoch: epoch.epoch, data });
+    this.bytes += data.byteLength + ROW_OVERHEAD_BYTES;
+  }
+
+  addPerformance(session: Session, performance: PerformanceData, atMs: number): void {
+    const data = asBuffer(toBinary(PerformanceDataSchema, performance));
+    this.performance.push({ sessionId: session.id, atMs, epoch: 0, data });
+    this.bytes += data.byteLength + ROW_OVERHEAD_BYTES;
+  }
+
+  addStatus(session: Session, status: StatusEvent): void {
+    const event = asBuffer(toBinary(StatusEventSchema, status));
+    this.statusEvents.push({
+      sessionId: session.id,
+      atMs: Number(status.timestampMs),
+      status: status.status,
+      connection: status.connection,
+      message: status.message,
+      event,
+    });
+    this.bytes += event.byteLength + status.message.length + ROW_OVERHEAD_BYTES;
+  }
+
+  addCommand(session: Session, entry: CommandAuditEntry): void {
+    const bytes = asBuffer(toBinary(CommandAuditEntrySchema, entry));
+    const key = `${session.id}\u0000${entry.commandId}`;
+    const previous = this.commands.get(key);
+    if (previous !== undefined) this.bytes -= previous.entry.byteLength + ROW_OVERHEAD_BYTES;
+    this.commands.set(key, {
+      sessionId: session.id,
+      commandId: entry.commandId,
+      issuedAtMs: Number(entry.issuedAtMs),
+      entry: bytes,
+    });
+    this.bytes += bytes.byteLength + ROW_OVERHEAD_BYTES;
+  }
+
+  /**
+   * Appends `later` (events that arrived after this batch) so that one
+   * commit writes both, in order; its acks are released with this batch's.
+   */
+  absorb(later: PendingWrites): void {
+    for (const [id, session] of later.sessions) this.sessions.set(id, session);
+    for (const point of later.points) this.points.push(point);
+    for (const [key, frame] of later.frames) {
+      const previous = this.frames.get(key);
+      if (previous !== undefined) this.bytes -= previous.frame.byteLength + ROW_OVERHEAD_BYTES;
+      this.frames.set(key, frame);
+    }
+    for (const row of later.epochs) this.epochs.push(row);
+    for (const row of later.performance) this.performance.push(row);
+    for (const row of later.statusEvents) this.statusEvents.push(row);
+    for (const [key, row] of later.commands) {
+      const previous = this.commands.get(key);
+      if (previous !== undefined) this.bytes -= previous.entry.byteLength + ROW_OVERHEAD_BYTES;
+      this.commands.set(key, row);
+    }
+    this.bytes += later.bytes;
+    this.events += later.events;
+    this.merged.push(later);
+  }
+
+  /** Drops everything waiting for one session (it is being deleted); its acks are released with the batch. */
+  discard(sessionId: string): void {
+    this.sessions.delete(sessionId);
+    const keep = <T extends { sessionId: string }>(rows: T[]): void => {
+      let write = 0;
+      for (const row of rows) if (row.sessionId !== sessionId) rows[write++] = row;
+      rows.length = write;
+    };
+    keep(this.points);
+    keep(this.epochs);
+    keep(this.performance);
+    keep(this.statusEvents);
+    for (const [key, frame] of this.frames)
+      if (frame.sessionId === sessionId) this.frames.delete(key);
+    for (const [key, row] of this.commands)
+      if (row.sessionId === sessionId) this.commands.delete(key);
+  }
+
+  /** The commit holding this batch (and every batch it absorbed) succeeded: their acks go out. */
+  settle(): void {
+    this.resolveCommitted();
+    for (const batch of this.merged) batch.settle();
+  }
+}

@@ -1,0 +1,268 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { LOSS_SERIES, SeriesKind } from '@trainwatch/proto';
+import { SERVER_SETTINGS } from '../config/config.module';
+import type { ServerSettings } from '../config/server-config';
+import { CommitBacklog } from '../events/commit-backlog';
+import { SessionEventBus } from '../events/event-bus';
+import { HealthService } from '../health/health.service';
+import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
+import { PendingWrites } from './pending-writes';
+import { STORE_DATABASE, type StoreDatabase } from './store-database';
+import { WriterState, writeFlush } from './write-flush';
+
+/** First retry after a failed commit; doubles up to the maximum below. */
+export const STORE_RETRY_INITIAL_MS = 50;
+/** Longest wait between two commit attempts while the store fails. */
+export const STORE_RETRY_MAX_MS = 2000;
+/** The backlog is released once pending bytes fall to this share of STORE_MAX_PENDING_BYTES. */
+const BACKLOG_RELEASE_SHARE = 0.5;
+/** Bound on the last commit at shutdown. */
+const SHUTDOWN_FLUSH_TIMEOUT_MS = 3000;
+
+/**
+ * Writes every session event to the store with group commit: events of
+ * all sessions collect in one batch, and one transaction every
+ * STORE_FLUSH_INTERVAL_MS writes it, with each touched session's row (its
+ * last applied sequence included). A listener returns the promise of the
+ * commit holding its event, so the trainer's ack waits for it
+ * (IngestService.apply).
+ *
+ * When a commit fails (store down, disk full), the batch is kept and
+ * retried with backoff, later events joining it; acks wait, health is
+ * NOT_SERVING with the reason, and past STORE_MAX_PENDING_BYTES the
+ * CommitBacklog is held so trainer streams stop being read. The first
+ * commit that succeeds releases every waiting ack and health recovers.
+ */
+@Injectable()
+export class StoreWriter implements OnApplicationShutdown {
+  private readonly logger = new Logger('Store');
+  private readonly state = new WriterState();
+  private readonly retention: RetentionPolicy;
+  /** Events since the batch being committed. */
+  private queue = new PendingWrites();
+  /** The batch a commit is writing or will retry; undefined when none. */
+  private inFlight: PendingWrites | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private committing = false;
+  private retryDelayMs = STORE_RETRY_INITIAL_MS;
+  private failure: string | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
+    @Inject(STORE_DATABASE) private readonly database: StoreDatabase,
+    bus: SessionEventBus,
+    private readonly backlog: CommitBacklog,
+    private readonly health: HealthService,
+  ) {
+    this.retention = {
+      recentSteps: RECENT_FRAME_STEPS,
+      budgetBytes: settings.storeImageBytesPerRun,
+    };
+    if (database === null) return;
+    bus.on('session.registered', ({ session }) => this.touched(session));
+    bus.on('batch.applied', ({ session, batch, step, receivedAtMs }) => {
+      const queue = this.queue;
+      const time = Number(batch.timestampMs) || receivedAtMs;
+      queue.addPoint(session, LOSS_SERIES, SeriesKind.STEP, step, batch.batchLoss, time);
+      const metrics = batch.metrics;
+      for (const name in metrics) {
+        queue.addPoint(session, name, SeriesKind.STEP, step, metrics[name] as number, time);
+      }
+      return this.touched(session);
+    });
+    bus.on('scalars.applied', ({ session, scalars, timestampMs }) => {
+      const values = scalars.values;
+      for (const name in values) {
+        this.queue.addPoint(
+          session,
+          name,
+          SeriesKind.STEP,
+          scalars.step,
+          values[name] as number,
+          timestampMs,
+        );
+      }
+      return this.touched(session);
+    });
+    bus.on('epoch.applied', ({ session, epoch, timestampMs }) => {
+      const metrics = epoch.metrics;
+      const x = BigInt(epoch.epoch);
+      for (const name in metrics) {
+        this.queue.addPoint(
+          session,
+          name,
+          SeriesKind.EPOCH,
+          x,
+          metrics[name] as number,
+          timestampMs,
+        );
+      }
+      this.queue.addEpoch(session, epoch, timestampMs);
+      return this.touched(session);
+    });
+    bus.on('images.received', ({ session, frame }) => {
+      this.queue.addFrame(session, frame);
+      return this.touched(session);
+    });
+    bus.on('performance.applied', ({ session, performance }) => {
+      this.queue.addPerformance(
+        session,
+        performance,
+        Number(performance.timestampMs) || Date.now(),
+      );
+      return this.touched(session);
+    });
+    bus.on('metadata.changed', ({ session }) => this.touched(session));
+    bus.on('status.changed', ({ session, status }) => {
+      this.queue.addStatus(session, status);
+      return this.touched(session);
+    });
+    bus.on('command.recorded', ({ session, entry }) => {
+      this.queue.addCommand(session, entry);
+      return this.touched(session);
+    });
+  }
+
+  /** Why commits fail, while they do. */
+  get failureReason(): string | undefined {
+    return this.failure;
+  }
+
+  /** Bytes of applied messages waiting for a commit. */
+  get pendingBytes(): number {
+    return this.queue.bytes + (this.inFlight?.bytes ?? 0);
+  }
+
+  /**
+   * Commits what waits now, and resolves when it (or a later retry) has.
+   * For readers that must see everything applied so far (and for tests).
+   */
+  flushNow(): Promise<void> {
+    if (this.database === null) return Promise.resolve();
+    const target = this.queue.empty ? this.inFlight : this.queue;
+    if (target === undefined) return Promise.resolve();
+    this.schedule(0);
+    return target.committed;
+  }
+
+  /**
+   * Forgets everything waiting for `sessionId` and what the writer remembers
+   * of it (the run is being deleted); call before deleting its rows.
+   */
+  discardSession(sessionId: string): void {
+    this.queue.discard(sessionId);
+    this.inFlight?.discard(sessionId);
+    this.state.forget(sessionId);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.database === null) return;
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    // One last commit of what waits (its acks may still reach trainers whose streams are closing).
+    const deadline = new Promise<void>((resolve) =>
+      setTimeout(resolve, SHUTDOWN_FLUSH_TIMEOUT_MS).unref(),
+    );
+    await Promise.race([this.lastCommit(), deadline]);
+    await this.database.close();
+  }
+
+  /** Marks the session's row for the next commit; returns that commit's promise (the ack waits for it). */
+  private touched(session: Parameters<PendingWrites['touch']>[0]): Promise<void> {
+    const queue = this.queue;
+    queue.touch(session);
+    queue.events += 1;
+    if (this.pendingBytes > this.settings.storeMaxPendingBytes && !this.backlog.isHeld) {
+      this.logger.warn(
+        `${this.pendingBytes} bytes wait for a commit (STORE_MAX_PENDING_BYTES=${this.settings.storeMaxPendingBytes}): trainer streams pause until the store catches up`,
+      );
+      this.backlog.hold();
+    }
+    if (this.timer === undefined && !this.committing)
+      this.schedule(this.settings.storeFlushIntervalMs);
+    // The queue's commit: a batch being written or retried now does not hold this event (a retry absorbs the queue).
+    return queue.committed;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.commit();
+    }, delayMs);
+  }
+
+  /** One commit attempt: the failed batch (if any) with everything since, else the queue. */
+  private async commit(): Promise<void> {
+    if (this.committing || this.database === null) return;
+    const later = this.queue;
+    this.queue = new PendingWrites();
+    let batch = this.inFlight;
+    if (batch === undefined) batch = later;
+    else batch.absorb(later);
+    if (batch.empty) {
+      batch.settle();
+      this.inFlight = undefined;
+      return;
+    }
+    this.inFlight = batch;
+    this.committing = true;
+    try {
+      await writeFlush(this.database.db, batch, this.state, this.retention);
+      this.inFlight = undefined;
+      this.committed();
+      batch.settle();
+    } catch (error) {
+      this.failed(error);
+    } finally {
+      this.committing = false;
+    }
+    if (this.inFlight !== undefined) this.schedule(this.retryDelayMs);
+    else if (!this.queue.empty) this.schedule(this.settings.storeFlushIntervalMs);
+  }
+
+  private committed(): void {
+    this.retryDelayMs = STORE_RETRY_INITIAL_MS;
+    if (this.failure !== undefined) {
+      this.logger.log(`store commits again; acks resume`);
+      this.failure = undefined;
+      this.health.setStoreProblem(undefined);
+    }
+    if (
+      this.backlog.isHeld &&
+      this.pendingBytes <= this.settings.storeMaxPendingBytes * BACKLOG_RELEASE_SHARE
+    ) {
+      this.backlog.release();
+    }
+  }
+
+  private failed(error: unknown): void {
+    // A SQLite error can leave its transaction open (SQLITE_FULL rolls back by itself); never leave it so.
+    const sqlite = this.database?.sqlite;
+    if (sqlite?.inTransaction === true) sqlite.exec('ROLLBACK');
+    const reason = error instanceof Error ? error.message : String(error);
+    if (this.failure !== reason) {
+      this.logger.error(
+        `store commit failed, retrying (acks wait, nothing is dropped): ${reason}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+    }
+    this.failure = reason;
+    this.health.setStoreProblem(reason);
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, STORE_RETRY_MAX_MS);
+  }
+
+  private async lastCommit(): Promise<void> {
+    while (!this.queue.empty || this.inFlight !== undefined) {
+      if (!this.committing) await this.commit();
+      else await new Promise((resolve) => setImmediate(resolve));
+      if (this.failure !== undefined) return;
+    }
+  }
+}

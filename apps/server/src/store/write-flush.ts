@@ -1,0 +1,412 @@
+import { toBinary } from '@bufbuild/protobuf';
+import {
+  RunMetadataSchema,
+  TrainingConfigSchema,
+  type RunMetadata,
+  type TrainingConfig,
+} from '@trainwatch/proto';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Session } from '../sessions/session';
+import { framesToDrop, type RetentionPolicy, type StoredFrame } from './image-retention';
+import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
+import type { Database, SessionsTable } from './schema';
+import { toStoredValue } from './series-value';
+
+/**
+ * Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's
+ * 65,535, so one multi-row INSERT serves both engines.
+ */
+export const MAX_PARAMETERS_PER_STATEMENT = 30_000;
+/** Blob bytes per multi-row INSERT of image frames, to keep each statement a few MB. */
+export const MAX_BLOB_BYTES_PER_STATEMENT = 8 * 1024 * 1024;
+/** Series ids the writer remembers; past it the cache starts over (ids are looked up again). */
+export const MAX_CACHED_SERIES_IDS = 100_000;
+
+/**
+ * What the writer remembers between commits, so a commit needs no reads:
+ * series ids, each run's stored frames (for the retention policy), and
+ * which config and metadata objects were last written. Changed only after a
+ * commit succeeded (a rolled-back commit leaves it as it was).
+ */
+export class WriterState {
+  readonly seriesIds = new Map<string, number>();
+  readonly frames = new Map<string, StoredFrame[]>();
+  readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
+
+  forget(sessionId: string): void {
+    this.frames.delete(sessionId);
+    const prefix = `${sessionId}\u0000`;
+    for (const key of this.seriesIds.keys()) if (key.startsWith(prefix)) this.seriesIds.delete(key);
+  }
+}
+
+export function seriesKey(sessionId: string, kind: number, name: string): string {
+  return `${sessionId}\u0000${kind}\u0000${name}`;
+}
+
+/** Changes to WriterState that take effect once the commit succeeded. */
+interface StagedState {
+  seriesIds: Map<string, number>;
+  frames: Map<string, StoredFrame[]>;
+  written: { session: Session; config?: TrainingConfig; metadata?: RunMetadata }[];
+}
+
+/**
+ * Writes one batch in one transaction: multi-row statements only, chunked
+ * to the engines' parameter limit; one extra query only for series or runs
+ * the writer has not seen yet.
+ */
+export async function writeFlush(
+  db: Kysely<Database>,
+  batch: PendingWrites,
+  state: WriterState,
+  retention: RetentionPolicy,
+): Promise<void> {
+  // The session rows are taken now, before any await: everything applied up to this instant is in `batch`.
+  const sessionRows = [...batch.sessions.values()].map(sessionRow);
+  const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
+  await db.transaction().execute(async (trx) => {
+    await upsertSessions(trx, sessionRows);
+    await writeConfigAndMetadata(trx, batch, state, staged);
+    await writePoints(trx, batch, state, staged);
+    await insertChunked(
+      trx,
+      'epochs',
+      4,
+      batch.epochs.map((row) => ({
+        session_id: row.sessionId,
+        epoch: row.epoch,
+        at_ms: row.atMs,
+        data: row.data,
+      })),
+    );
+    await insertChunked(
+      trx,
+      'performance',
+      3,
+      batch.performance.map((row) => ({
+        session_id: row.sessionId,
+        at_ms: row.atMs,
+        data: row.data,
+      })),
+    );
+    await insertChunked(
+      trx,
+      'status_events',
+      6,
+      batch.statusEvents.map((row) => ({
+        session_id: row.sessionId,
+        at_ms: row.atMs,
+        status: row.status,
+        connection: row.connection,
+        message: row.message,
+        event: row.event,
+      })),
+    );
+    await upsertCommands(trx, batch);
+    await writeFrames(trx, batch, state, staged, retention);
+  });
+  if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
+  for (const [key, id] of staged.seriesIds) state.seriesIds.set(key, id);
+  for (const [id, frames] of staged.frames) state.frames.set(id, frames);
+  for (const { session, config, metadata } of staged.written) {
+    state.written.set(session, { config, metadata });
+  }
+}
+
+/** The session's row as it stands (name excepted: UpdateSession owns it). */
+function sessionRow(session: Session): Insertable<SessionsTable> {
+  const config = session.config;
+  return {
+    id: session.id,
+    client_name: session.clientName,
+    client_version: session.clientVersion,
+    created_at_ms: session.createdAtMs,
+    last_update_ms: session.lastUpdateMs,
+    last_seen_ms: session.lastSeenMs,
+    status: session.status,
+    status_message: session.statusMessage,
+    connection: session.connection,
+    model_name: config?.modelName ?? '',
+    dataset_name: config?.datasetName ?? '',
+    class_count: config?.classNames.length ?? 0,
+    note: session.metadata?.note ?? '',
+    epoch: session.position?.epoch ?? 0,
+    batch_idx: session.position?.batchIdx ?? 0,
+    latest_loss: session.latestLoss === undefined ? null : toStoredValue(session.latestLoss),
+    batches_received: Number(session.batchesReceived),
+    last_sequence: Number(session.lastSequence),
+    partial_history: session.partialHistory ? 1 : 0,
+    history_start_step:
+      session.historyStartStep === undefined ? null : Number(session.historyStartStep),
+    resume_token: session.resumeToken,
+    series_count: session.series.size,
+  };
+}
+
+const UPDATED_SESSION_COLUMNS = [
+  'client_name',
+  'client_version',
+  'last_update_ms',
+  'last_seen_ms',
+  'status',
+  'status_message',
+  'connection',
+  'model_name',
+  'dataset_name',
+  'class_count',
+  'note',
+  'epoch',
+  'batch_idx',
+  'latest_loss',
+  'batches_received',
+  'last_sequence',
+  'partial_history',
+  'history_start_step',
+  'resume_token',
+  'series_count',
+] as const;
+
+async function upsertSessions(
+  trx: Transaction<Database>,
+  rows: Insertable<SessionsTable>[],
+): Promise<void> {
+  const perRow = 23;
+  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / perRow))) {
+    await trx
+      .insertInto('sessions')
+      .values(chunk)
+      .onConflict((conflict) =>
+        conflict.column('id').doUpdateSet((eb) => {
+          const set: Record<string, unknown> = {};
+          for (const column of UPDATED_SESSION_COLUMNS) set[column] = eb.ref(`excluded.${column}`);
+          return set as never;
+        }),
+      )
+      .execute();
+  }
+}
+
+/** Config and metadata are written only when they changed (a new object): class names may take MBs. */
+async function writeConfigAndMetadata(
+  trx: Transaction<Database>,
+  batch: PendingWrites,
+  state: WriterState,
+  staged: StagedState,
+): Promise<void> {
+  for (const session of batch.sessions.values()) {
+    const written = state.written.get(session);
+    const config = session.config;
+    const metadata = session.metadata;
+    const configChanged = config !== undefined && written?.config !== config;
+    const metadataChanged = metadata !== undefined && written?.metadata !== metadata;
+    if (!configChanged && !metadataChanged) continue;
+    await trx
+      .updateTable('sessions')
+      .set({
+        ...(configChanged ? { config: asBuffer(toBinary(TrainingConfigSchema, config)) } : {}),
+        ...(metadataChanged ? { metadata: asBuffer(toBinary(RunMetadataSchema, metadata)) } : {}),
+      })
+      .where('id', '=', session.id)
+      .execute();
+    if (metadataChanged) {
+      await trx.deleteFrom('session_tags').where('session_id', '=', session.id).execute();
+      const tags = [...new Set(metadata.tags)];
+      if (tags.length > 0) {
+        await trx
+          .insertInto('session_tags')
+          .values(tags.map((tag) => ({ session_id: session.id, tag })))
+          .execute();
+      }
+    }
+    staged.written.push({ session, config, metadata });
+  }
+}
+
+async function writePoints(
+  trx: Transaction<Database>,
+  batch: PendingWrites,
+  state: WriterState,
+  staged: StagedState,
+): Promise<void> {
+  if (batch.points.length === 0) return;
+  const missing = new Map<string, { session_id: string; name: string; kind: number }>();
+  for (const point of batch.points) {
+    const key = seriesKey(point.sessionId, point.kind, point.name);
+    if (!state.seriesIds.has(key) && !missing.has(key)) {
+      missing.set(key, { session_id: point.sessionId, name: point.name, kind: point.kind });
+    }
+  }
+  if (missing.size > 0) {
+    const rows = [...missing.values()];
+    for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 3))) {
+      await trx
+        .insertInto('series')
+        .values(chunk)
+        .onConflict((conflict) => conflict.columns(['session_id', 'name', 'kind']).doNothing())
+        .execute();
+    }
+    const sessionIds = [...new Set(rows.map((row) => row.session_id))];
+    const found = await trx
+      .selectFrom('series')
+      .select(['id', 'session_id', 'name', 'kind'])
+      .where('session_id', 'in', sessionIds)
+      .execute();
+    for (const row of found) {
+      const key = seriesKey(row.session_id, row.kind, row.name);
+      if (missing.has(key)) staged.seriesIds.set(key, row.id);
+    }
+  }
+  const rows = batch.points.map((point) => {
+    const key = seriesKey(point.sessionId, point.kind, point.name);
+    return {
+      series_id: (state.seriesIds.get(key) ?? staged.seriesIds.get(key)) as number,
+      step: point.step,
+      value: toStoredValue(point.value),
+      wall_ms: point.wallMs,
+    };
+  });
+  await insertChunked(trx, 'points', 4, rows);
+}
+
+async function upsertCommands(trx: Transaction<Database>, batch: PendingWrites): Promise<void> {
+  const rows = [...batch.commands.values()].map((row) => ({
+    session_id: row.sessionId,
+    command_id: row.commandId,
+    issued_at_ms: row.issuedAtMs,
+    entry: row.entry,
+  }));
+  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 4))) {
+    await trx
+      .insertInto('commands')
+      .values(chunk)
+      .onConflict((conflict) =>
+        conflict
+          .columns(['session_id', 'command_id'])
+          .doUpdateSet((eb) => ({ entry: eb.ref('excluded.entry') })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * Adds the batch's frames to each run's stored frames, applies the
+ * retention policy, inserts the new frames it keeps and deletes the stored
+ * ones it drops, and records the run's frame count and bytes.
+ */
+async function writeFrames(
+  trx: Transaction<Database>,
+  batch: PendingWrites,
+  state: WriterState,
+  staged: StagedState,
+  retention: RetentionPolicy,
+): Promise<void> {
+  if (batch.frames.size === 0) return;
+  const bySession = new Map<string, PendingFrame[]>();
+  for (const frame of batch.frames.values()) {
+    const list = bySession.get(frame.sessionId);
+    if (list === undefined) bySession.set(frame.sessionId, [frame]);
+    else list.push(frame);
+  }
+  const inserts: PendingFrame[] = [];
+  for (const [sessionId, incoming] of bySession) {
+    let stored = state.frames.get(sessionId);
+    if (stored === undefined) {
+      // First frames of this run since the server started: read what the store holds (steps and sizes only).
+      stored = await trx
+        .selectFrom('image_frames')
+        .select(['step', 'bytes'])
+        .where('session_id', '=', sessionId)
+        .orderBy('step')
+        .execute();
+    }
+    const replaced = new Set(incoming.map((frame) => frame.step));
+    const merged: StoredFrame[] = stored.filter((frame) => !replaced.has(frame.step));
+    for (const frame of incoming) merged.push({ step: frame.step, bytes: frame.frame.byteLength });
+    merged.sort((a, b) => a.step - b.step);
+    const dropped = new Set(framesToDrop(merged, retention).map((frame) => frame.step));
+    const kept = merged.filter((frame) => !dropped.has(frame.step));
+    const storedSteps = new Set(stored.map((frame) => frame.step));
+    const deletions = [...dropped].filter((step) => storedSteps.has(step));
+    for (const chunk of chunks(deletions, MAX_PARAMETERS_PER_STATEMENT - 1)) {
+      await trx
+        .deleteFrom('image_frames')
+        .where('session_id', '=', sessionId)
+        .where('step', 'in', chunk)
+        .execute();
+    }
+    for (const frame of incoming) if (!dropped.has(frame.step)) inserts.push(frame);
+    await trx
+      .updateTable('sessions')
+      .set({
+        stored_frames: kept.length,
+        stored_image_bytes: kept.reduce((sum, frame) => sum + frame.bytes, 0),
+      })
+      .where('id', '=', sessionId)
+      .execute();
+    staged.frames.set(sessionId, kept);
+  }
+  let chunk: PendingFrame[] = [];
+  let chunkBytes = 0;
+  const perRow = 7;
+  const flush = async (): Promise<void> => {
+    if (chunk.length === 0) return;
+    await trx
+      .insertInto('image_frames')
+      .values(
+        chunk.map((frame) => ({
+          session_id: frame.sessionId,
+          step: frame.step,
+          epoch: frame.epoch,
+          batch_idx: frame.batchIdx,
+          timestamp_ms: frame.timestampMs,
+          bytes: frame.frame.byteLength,
+          frame: frame.frame,
+        })),
+      )
+      .onConflict((conflict) =>
+        conflict.columns(['session_id', 'step']).doUpdateSet((eb) => ({
+          epoch: eb.ref('excluded.epoch'),
+          batch_idx: eb.ref('excluded.batch_idx'),
+          timestamp_ms: eb.ref('excluded.timestamp_ms'),
+          bytes: eb.ref('excluded.bytes'),
+          frame: eb.ref('excluded.frame'),
+        })),
+      )
+      .execute();
+    chunk = [];
+    chunkBytes = 0;
+  };
+  for (const frame of inserts) {
+    if (
+      chunk.length > 0 &&
+      (chunkBytes + frame.frame.byteLength > MAX_BLOB_BYTES_PER_STATEMENT ||
+        (chunk.length + 1) * perRow > MAX_PARAMETERS_PER_STATEMENT)
+    ) {
+      await flush();
+    }
+    chunk.push(frame);
+    chunkBytes += frame.frame.byteLength;
+  }
+  await flush();
+}
+
+type InsertTable = 'points' | 'epochs' | 'performance' | 'status_events';
+
+async function insertChunked<T extends InsertTable>(
+  trx: Transaction<Database>,
+  table: T,
+  columnsPerRow: number,
+  rows: Insertable<Database[T]>[],
+): Promise<void> {
+  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / columnsPerRow))) {
+    await trx
+      .insertInto(table)
+      .values(chunk as never)
+      .execute();
+  }
+}
+
+function* chunks<T>(rows: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < rows.length; start += size) yield rows.slice(start, start + size);
+}
