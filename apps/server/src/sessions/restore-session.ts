@@ -54,7 +54,13 @@ export function restoredSession(run: StoredRun, bounds: SessionBounds, cursor: b
               { step: bucket.lastStep, value: bucket.max },
             ];
       for (const point of points) {
-        session.series.add(series.name, series.kind, BigInt(point.step), point.value, bucket.lastWallMs);
+        session.series.add(
+          series.name,
+          series.kind,
+          BigInt(point.step),
+          point.value,
+          bucket.lastWallMs,
+        );
         fed += 1n;
       }
     }
