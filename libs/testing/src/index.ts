@@ -3,3 +3,4 @@ export * from './ports';
 export * from './wait-for';
 export * from './server-process';
 export * from './chromium';
+export * from './postgres';

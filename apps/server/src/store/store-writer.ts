@@ -36,7 +36,7 @@ const SHUTDOWN_FLUSH_TIMEOUT_MS = 3000;
 @Injectable()
 export class StoreWriter implements OnApplicationShutdown {
   private readonly logger = new Logger('Store');
-  private readonly state = new WriterState();
+  private readonly state: WriterState | undefined;
   private readonly retention: RetentionPolicy;
   /** Events since the batch being committed. */
   private queue = new PendingWrites();
@@ -60,6 +60,7 @@ export class StoreWriter implements OnApplicationShutdown {
       budgetBytes: settings.storeImageBytesPerRun,
     };
     if (database === null) return;
+    this.state = new WriterState(database);
     bus.on('session.registered', ({ session }) => this.touched(session));
     bus.on('batch.applied', ({ session, batch, step, receivedAtMs }) => {
       const queue = this.queue;
@@ -153,7 +154,7 @@ export class StoreWriter implements OnApplicationShutdown {
   discardSession(sessionId: string): void {
     this.queue.discard(sessionId);
     this.inFlight?.discard(sessionId);
-    this.state.forget(sessionId);
+    this.state?.forget(sessionId);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -200,7 +201,7 @@ export class StoreWriter implements OnApplicationShutdown {
 
   /** One commit attempt: the failed batch (if any) with everything since, else the queue. */
   private async commit(): Promise<void> {
-    if (this.committing || this.database === null) return;
+    if (this.committing || this.database === null || this.state === undefined) return;
     const later = this.queue;
     this.queue = new PendingWrites();
     let batch = this.inFlight;
@@ -214,7 +215,7 @@ export class StoreWriter implements OnApplicationShutdown {
     this.inFlight = batch;
     this.committing = true;
     try {
-      await writeFlush(this.database.db, batch, this.state, this.retention);
+      await writeFlush(this.database, batch, this.state, this.retention);
       this.inFlight = undefined;
       this.committed();
       batch.settle();

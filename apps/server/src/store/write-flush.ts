@@ -5,7 +5,9 @@ import {
   type RunMetadata,
   type TrainingConfig,
 } from '@trainwatch/proto';
-import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Insertable, Transaction } from 'kysely';
+import type { OpenDatabase } from './open-database';
+import { RawInsert } from './raw-insert';
 import type { Session } from '../sessions/session';
 import { framesToDrop, type RetentionPolicy, type StoredFrame } from './image-retention';
 import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
@@ -29,9 +31,25 @@ export const MAX_CACHED_SERIES_IDS = 100_000;
  * commit succeeded (a rolled-back commit leaves it as it was).
  */
 export class WriterState {
+  readonly pointInsert: RawInsert;
+  readonly frameInsert: RawInsert;
   readonly seriesIds = new Map<string, number>();
   readonly frames = new Map<string, StoredFrame[]>();
   readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
+
+  constructor(open: OpenDatabase) {
+    this.pointInsert = new RawInsert(
+      open,
+      'insert into points (series_id, step, value, wall_ms)',
+      4,
+    );
+    this.frameInsert = new RawInsert(
+      open,
+      'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame)',
+      7,
+      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame',
+    );
+  }
 
   forget(sessionId: string): void {
     this.frames.delete(sessionId);
@@ -57,7 +75,7 @@ interface StagedState {
  * the writer has not seen yet.
  */
 export async function writeFlush(
-  db: Kysely<Database>,
+  open: OpenDatabase,
   batch: PendingWrites,
   state: WriterState,
   retention: RetentionPolicy,
@@ -65,7 +83,7 @@ export async function writeFlush(
   // The session rows are taken now, before any await: everything applied up to this instant is in `batch`.
   const sessionRows = [...batch.sessions.values()].map(sessionRow);
   const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
-  await db.transaction().execute(async (trx) => {
+  await open.db.transaction().execute(async (trx) => {
     await upsertSessions(trx, sessionRows);
     await writeConfigAndMetadata(trx, batch, state, staged);
     await writePoints(trx, batch, state, staged);
@@ -257,16 +275,22 @@ async function writePoints(
       if (missing.has(key)) staged.seriesIds.set(key, row.id);
     }
   }
-  const rows = batch.points.map((point) => {
+  const perChunk = Math.floor(MAX_PARAMETERS_PER_STATEMENT / 4) * 4;
+  let values: unknown[] = [];
+  for (const point of batch.points) {
     const key = seriesKey(point.sessionId, point.kind, point.name);
-    return {
-      series_id: (state.seriesIds.get(key) ?? staged.seriesIds.get(key)) as number,
-      step: point.step,
-      value: toStoredValue(point.value),
-      wall_ms: point.wallMs,
-    };
-  });
-  await insertChunked(trx, 'points', 4, rows);
+    values.push(
+      state.seriesIds.get(key) ?? staged.seriesIds.get(key),
+      point.step,
+      toStoredValue(point.value),
+      point.wallMs,
+    );
+    if (values.length === perChunk) {
+      await state.pointInsert.run(trx, values);
+      values = [];
+    }
+  }
+  await state.pointInsert.run(trx, values);
 }
 
 async function upsertCommands(trx: Transaction<Database>, batch: PendingWrites): Promise<void> {
@@ -346,52 +370,34 @@ async function writeFrames(
       .execute();
     staged.frames.set(sessionId, kept);
   }
-  let chunk: PendingFrame[] = [];
+  let values: unknown[] = [];
   let chunkBytes = 0;
   const perRow = 7;
-  const flush = async (): Promise<void> => {
-    if (chunk.length === 0) return;
-    await trx
-      .insertInto('image_frames')
-      .values(
-        chunk.map((frame) => ({
-          session_id: frame.sessionId,
-          step: frame.step,
-          epoch: frame.epoch,
-          batch_idx: frame.batchIdx,
-          timestamp_ms: frame.timestampMs,
-          bytes: frame.frame.byteLength,
-          frame: frame.frame,
-        })),
-      )
-      .onConflict((conflict) =>
-        conflict.columns(['session_id', 'step']).doUpdateSet((eb) => ({
-          epoch: eb.ref('excluded.epoch'),
-          batch_idx: eb.ref('excluded.batch_idx'),
-          timestamp_ms: eb.ref('excluded.timestamp_ms'),
-          bytes: eb.ref('excluded.bytes'),
-          frame: eb.ref('excluded.frame'),
-        })),
-      )
-      .execute();
-    chunk = [];
-    chunkBytes = 0;
-  };
   for (const frame of inserts) {
     if (
-      chunk.length > 0 &&
+      values.length > 0 &&
       (chunkBytes + frame.frame.byteLength > MAX_BLOB_BYTES_PER_STATEMENT ||
-        (chunk.length + 1) * perRow > MAX_PARAMETERS_PER_STATEMENT)
+        values.length + perRow > MAX_PARAMETERS_PER_STATEMENT)
     ) {
-      await flush();
+      await state.frameInsert.run(trx, values);
+      values = [];
+      chunkBytes = 0;
     }
-    chunk.push(frame);
+    values.push(
+      frame.sessionId,
+      frame.step,
+      frame.epoch,
+      frame.batchIdx,
+      frame.timestampMs,
+      frame.frame.byteLength,
+      frame.frame,
+    );
     chunkBytes += frame.frame.byteLength;
   }
-  await flush();
+  await state.frameInsert.run(trx, values);
 }
 
-type InsertTable = 'points' | 'epochs' | 'performance' | 'status_events';
+type InsertTable = 'epochs' | 'performance' | 'status_events';
 
 async function insertChunked<T extends InsertTable>(
   trx: Transaction<Database>,
