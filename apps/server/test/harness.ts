@@ -269,7 +269,9 @@ export interface DashboardApi {
   sendCommand(
     init: MessageInitShape<typeof SendCommandRequestSchema>,
   ): Promise<SendCommandResponse>;
-  querySeries(init: MessageInitShape<typeof QuerySeriesRequestSchema>): Promise<QuerySeriesResponse>;
+  querySeries(
+    init: MessageInitShape<typeof QuerySeriesRequestSchema>,
+  ): Promise<QuerySeriesResponse>;
   getImageFrames(
     init: MessageInitShape<typeof GetImageFramesRequestSchema>,
   ): Promise<GetImageFramesResponse>;

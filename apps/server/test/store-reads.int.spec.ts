@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   ImageFrameSchema,
@@ -9,11 +6,11 @@ import {
   SessionOrder,
   TrainingStatus,
 } from '@trainwatch/proto';
-import { openDatabase, type OpenDatabase } from './open-database';
-import { comesBefore, decodePageToken, encodePageToken } from './session-order';
-import { StoreEdits } from './store-edits';
-import { StoreReads, type SessionFilter } from './store-reads';
-import { storeTargets } from './store-targets.testing';
+import type { OpenDatabase } from '../src/store/open-database';
+import { comesBefore, decodePageToken, encodePageToken } from '../src/store/session-order';
+import { StoreEdits } from '../src/store/store-edits';
+import { StoreReads, type SessionFilter } from '../src/store/store-reads';
+import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
 
 const none: SessionFilter = { statuses: [], text: '', tags: [], excludeIds: [] };
 
@@ -79,18 +76,24 @@ async function addSeries(
   return id;
 }
 
-describe.each(storeTargets())('store reads on $engine', (target) => {
+/** The read queries, one suite on both engines (each test on an empty store of its own). */
+describe.each(STORE_ENGINES)('store reads on %s', (_name, makeFixture) => {
+  const fixture: StoreEngineFixture = makeFixture();
+  let store: TestStore;
   let open: OpenDatabase;
   let reads: StoreReads;
   let edits: StoreEdits;
+  beforeAll(() => fixture.setUp(), 60_000);
+  afterAll(() => fixture.tearDown());
   beforeEach(async () => {
-    open = await target.open();
+    store = await fixture.newStore();
+    open = await store.open();
     reads = new StoreReads(open.db);
     edits = new StoreEdits(open.db);
   });
   afterEach(async () => {
     await open.close();
-    await target.cleanUp();
+    store.remove();
   });
 
   it('lists runs in every order, a page at a time, with tokens that hold their place', async () => {
