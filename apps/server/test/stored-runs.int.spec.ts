@@ -49,9 +49,7 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     store.remove();
   });
 
-  async function start(
-    env: Record<string, string> = {},
-  ): Promise<{
+  async function start(env: Record<string, string> = {}): Promise<{
     grpc: DashboardApi;
     web: DashboardApi;
     telemetry: ReturnType<typeof telemetryClient>;
