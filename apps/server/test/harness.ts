@@ -10,6 +10,14 @@ import {
   ListSessionsRequestSchema,
   MetricsRequestSchema,
   SendCommandRequestSchema,
+  QuerySeriesRequestSchema,
+  GetImageFramesRequestSchema,
+  UpdateSessionRequestSchema,
+  DeleteSessionRequestSchema,
+  type QuerySeriesResponse,
+  type GetImageFramesResponse,
+  type UpdateSessionResponse,
+  type DeleteSessionResponse,
   SessionInfoSchema,
   TelemetryService,
   WatchSessionRequestSchema,
@@ -262,7 +270,20 @@ export interface DashboardApi {
   sendCommand(
     init: MessageInitShape<typeof SendCommandRequestSchema>,
   ): Promise<SendCommandResponse>;
-  watch(sessionId: string): WatchHandle;
+  querySeries(
+    init: MessageInitShape<typeof QuerySeriesRequestSchema>,
+  ): Promise<QuerySeriesResponse>;
+  getImageFrames(
+    init: MessageInitShape<typeof GetImageFramesRequestSchema>,
+  ): Promise<GetImageFramesResponse>;
+  updateSession(
+    init: MessageInitShape<typeof UpdateSessionRequestSchema>,
+  ): Promise<UpdateSessionResponse>;
+  deleteSession(
+    init: MessageInitShape<typeof DeleteSessionRequestSchema>,
+  ): Promise<DeleteSessionResponse>;
+  /** WatchSession; with `resumeCursor`, resuming after the event of that cursor. */
+  watch(sessionId: string, resumeCursor?: bigint): WatchHandle;
   close(): void;
 }
 
@@ -291,9 +312,16 @@ export function grpcDashboard(address: string, { defaultLimits = false } = {}): 
     listSessions: (init = {}) =>
       unary(client, 'ListSessions', create(ListSessionsRequestSchema, init)),
     sendCommand: (init) => unary(client, 'SendCommand', create(SendCommandRequestSchema, init)),
-    watch(sessionId) {
+    querySeries: (init) => unary(client, 'QuerySeries', create(QuerySeriesRequestSchema, init)),
+    getImageFrames: (init) =>
+      unary(client, 'GetImageFrames', create(GetImageFramesRequestSchema, init)),
+    updateSession: (init) =>
+      unary(client, 'UpdateSession', create(UpdateSessionRequestSchema, init)),
+    deleteSession: (init) =>
+      unary(client, 'DeleteSession', create(DeleteSessionRequestSchema, init)),
+    watch(sessionId, resumeCursor = 0n) {
       const call = client['WatchSession'](
-        create(WatchSessionRequestSchema, { sessionId }),
+        create(WatchSessionRequestSchema, { sessionId, resumeCursor }),
       ) as grpc.ClientReadableStream<WatchSessionResponse>;
       const handle: WatchHandle = {
         events: [],
@@ -328,7 +356,11 @@ export function grpcWebDashboard(
     name: 'gRPC-Web',
     listSessions: (init = {}) => client.listSessions(init),
     sendCommand: (init) => client.sendCommand(init),
-    watch(sessionId) {
+    querySeries: (init) => client.querySeries(init),
+    getImageFrames: (init) => client.getImageFrames(init),
+    updateSession: (init) => client.updateSession(init),
+    deleteSession: (init) => client.deleteSession(init),
+    watch(sessionId, resumeCursor = 0n) {
       const abort = new AbortController();
       const handle: WatchHandle = {
         events: [],
@@ -338,7 +370,10 @@ export function grpcWebDashboard(
       };
       void (async () => {
         try {
-          for await (const event of client.watchSession({ sessionId }, { signal: abort.signal }))
+          for await (const event of client.watchSession(
+            { sessionId, resumeCursor },
+            { signal: abort.signal },
+          ))
             handle.events.push(event);
         } catch (error) {
           handle.error = callError(error);

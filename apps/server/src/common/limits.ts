@@ -108,3 +108,37 @@ export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
  * HTTP_MAX_REQUEST_BYTES, so this only cuts off clients that stall mid-body.
  */
 export const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Lossless watch events kept per live session so a watcher whose stream
+ * broke resumes from its cursor (WatchSessionRequest.resume_cursor) instead
+ * of taking a new snapshot: about 17 s of a 60-batch/s run.
+ */
+export const WATCH_RESUME_EVENTS = 1024;
+/** Bytes (estimated) those events may take per session; a run with many named values keeps fewer. */
+export const WATCH_RESUME_BYTES = 512 * 1024;
+/**
+ * Sessions with such a ring at once (the most recently active): with the
+ * bound above, resume rings never hold more than 64 MiB.
+ */
+export const WATCH_RESUME_SESSIONS = 128;
+/** Longest ListSessionsRequest.text. */
+export const MAX_LIST_FILTER_TEXT_LENGTH = 256;
+/** QuerySeriesRequest.max_points when 0, and its largest value. */
+export const DEFAULT_QUERY_POINTS = 2000;
+export const MAX_QUERY_POINTS = 10_000;
+/**
+ * Encoded bytes a QuerySeries bucket takes at most (first step, min, max,
+ * last value, step and time, count); a request for more series than fit
+ * in one response at max_points gets fewer buckets per series instead.
+ */
+export const QUERY_BUCKET_BYTES = 56;
+/** GetImageFramesRequest.max_frames when 0, and its largest value. */
+export const DEFAULT_IMAGE_FRAMES = 8;
+export const MAX_IMAGE_FRAMES = 64;
+/** Most steps GetImageFramesResponse.frame_steps lists (evenly spread when there are more). */
+export const MAX_FRAME_STEPS = 10_000;
+/** Longest UpdateSessionRequest.name. */
+export const MAX_RUN_NAME_LENGTH = 256;
+/** How often the retention sweep runs (RETENTION_DAYS), and how many runs one sweep deletes at most. */
+export const RETENTION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+export const RETENTION_RUNS_PER_SWEEP = 16;

@@ -81,6 +81,8 @@ export interface ServerSettings {
   storeMaxPendingBytes: number;
   /** Image frame bytes one run keeps in the store; past it older frames are thinned harder. */
   storeImageBytesPerRun: number;
+  /** Runs not updated for this many days are deleted; 0 keeps every run. */
+  retentionDays: number;
 }
 
 /** Where runs are kept (STORE_ENGINE). */
@@ -120,6 +122,7 @@ export const SERVER_ENV_VARS = [
   'STORE_FLUSH_INTERVAL_MS',
   'STORE_MAX_PENDING_BYTES',
   'STORE_IMAGE_BYTES_PER_RUN',
+  'RETENTION_DAYS',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -248,5 +251,6 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       1024 * 1024,
       1024 * 1024 * 1024 * 1024,
     ),
+    retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36_500),
   };
 }

@@ -2,6 +2,14 @@ import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import {
+  type DeleteSessionRequest,
+  type DeleteSessionResponse,
+  type GetImageFramesRequest,
+  type GetImageFramesResponse,
+  type QuerySeriesRequest,
+  type QuerySeriesResponse,
+  type UpdateSessionRequest,
+  type UpdateSessionResponse,
   type ListSessionsRequest,
   type ListSessionsResponse,
   type SendCommandRequest,
@@ -19,7 +27,7 @@ export class DashboardController {
   constructor(private readonly dashboard: DashboardService) {}
 
   @GrpcMethod('DashboardService', 'ListSessions')
-  listSessions(request: ListSessionsRequest): ListSessionsResponse {
+  listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
     return this.dashboard.listSessions(request);
   }
 
@@ -35,5 +43,25 @@ export class DashboardController {
   @GrpcMethod('DashboardService', 'SendCommand')
   sendCommand(request: SendCommandRequest): Promise<SendCommandResponse> {
     return this.dashboard.sendCommand(request);
+  }
+
+  @GrpcMethod('DashboardService', 'QuerySeries')
+  querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
+    return this.dashboard.querySeries(request);
+  }
+
+  @GrpcMethod('DashboardService', 'GetImageFrames')
+  getImageFrames(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
+    return this.dashboard.getImageFrames(request);
+  }
+
+  @GrpcMethod('DashboardService', 'UpdateSession')
+  updateSession(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+    return this.dashboard.updateSession(request);
+  }
+
+  @GrpcMethod('DashboardService', 'DeleteSession')
+  deleteSession(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
+    return this.dashboard.deleteSession(request);
   }
 }

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { CommandsModule } from '../commands/commands.module';
 import { FanOutModule } from '../fan-out/fan-out.module';
-import { SessionsModule } from '../sessions/sessions.module';
+import { RunsModule } from '../runs/runs.module';
 import { DashboardController } from './dashboard.controller';
 import { DashboardService } from './dashboard.service';
 
 /** DashboardService over native gRPC; the same provider backs gRPC-Web (see http/). */
 @Module({
-  imports: [SessionsModule, FanOutModule, CommandsModule],
+  imports: [RunsModule, FanOutModule, CommandsModule],
   controllers: [DashboardController],
   providers: [DashboardService],
   exports: [DashboardService],

@@ -10,7 +10,12 @@ import { loadServerConfig } from '../config/server-config';
 import { SessionEventBus } from '../events/event-bus';
 import { FanOutService } from '../fan-out/fan-out.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { CommitBacklog } from '../events/commit-backlog';
+import { HealthService } from '../health/health.service';
+import { LatestImagesService } from '../images/latest-images.service';
+import { RunsService } from '../runs/runs.service';
 import { SessionsService } from '../sessions/sessions.service';
+import { StoreWriter } from '../store/store-writer';
 import { DashboardService } from './dashboard.service';
 
 describe('DashboardService', () => {
@@ -19,8 +24,17 @@ describe('DashboardService', () => {
   const bus = new SessionEventBus();
   const fanOut = new FanOutService(settings, metrics, bus);
   const sessions = new SessionsService(settings, fanOut, metrics, bus);
-  const dashboard = new DashboardService(
+  // No store (STORE_ENGINE=memory): every session is answered from memory.
+  const runs = new RunsService(
+    settings,
+    null,
     sessions,
+    new LatestImagesService(settings, sessions, fanOut, metrics, bus),
+    new StoreWriter(settings, null, bus, new CommitBacklog(), new HealthService()),
+    bus,
+  );
+  const dashboard = new DashboardService(
+    runs,
     fanOut,
     new CommandsService(settings, sessions, bus, metrics),
   );
@@ -33,22 +47,24 @@ describe('DashboardService', () => {
       now,
     );
 
-  it('lists sessions newest first, ties by session id (descending)', () => {
+  it('lists sessions newest first, ties by session id (descending)', async () => {
     register('old', 1000);
     register('tie-a', 2000);
     register('tie-b', 2000);
-    const ids = dashboard
-      .listSessions(create(ListSessionsRequestSchema))
-      .sessions.map((session) => session.sessionId);
+    const ids = (await dashboard.listSessions(create(ListSessionsRequestSchema))).sessions.map(
+      (session) => session.sessionId,
+    );
     expect(ids).toEqual(['tie-b', 'tie-a', 'old']);
   });
 
   it('watch starts with the snapshot; NOT_FOUND for an unknown session', async () => {
-    const watcher = dashboard.watchSession(create(WatchSessionRequestSchema, { sessionId: 'old' }));
+    const watcher = await dashboard.watchSession(
+      create(WatchSessionRequestSchema, { sessionId: 'old' }),
+    );
     expect((await watcher.next())?.event.case).toBe('snapshot');
     watcher.close();
-    expect(() =>
+    await expect(
       dashboard.watchSession(create(WatchSessionRequestSchema, { sessionId: 'nope' })),
-    ).toThrow(expect.objectContaining({ code: status.NOT_FOUND }));
+    ).rejects.toMatchObject({ code: status.NOT_FOUND });
   });
 });

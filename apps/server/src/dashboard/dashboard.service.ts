@@ -1,16 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import {
+  type DeleteSessionRequest,
+  type DeleteSessionResponse,
+  type GetImageFramesRequest,
+  type GetImageFramesResponse,
   type ListSessionsRequest,
   type ListSessionsResponse,
+  type QuerySeriesRequest,
+  type QuerySeriesResponse,
   type SendCommandRequest,
   type SendCommandResponse,
+  type UpdateSessionRequest,
+  type UpdateSessionResponse,
   type WatchSessionRequest,
 } from '@trainwatch/proto';
 import { CommandsService } from '../commands/commands.service';
 import { FanOutService } from '../fan-out/fan-out.service';
 import type { Watcher } from '../fan-out/watcher';
-import { SessionsService } from '../sessions/sessions.service';
-import { listPage } from './session-pages';
+import { RunsService } from '../runs/runs.service';
 
 /**
  * DashboardService, transport-free. Native gRPC (DashboardController) and
@@ -19,22 +26,43 @@ import { listPage } from './session-pages';
 @Injectable()
 export class DashboardService {
   constructor(
-    private readonly sessions: SessionsService,
+    private readonly runs: RunsService,
     private readonly fanOut: FanOutService,
     private readonly commands: CommandsService,
   ) {}
 
-  /** One page, newest first; INVALID_ARGUMENT for a bad page_size or page_token. */
-  listSessions(request: ListSessionsRequest): ListSessionsResponse {
-    return listPage(this.sessions.list(), request);
+  /** One page of live and stored runs; INVALID_ARGUMENT for a bad page_size, page_token, order or text. */
+  listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
+    return this.runs.list(request);
   }
 
-  /** A watcher whose first event is the snapshot; NOT_FOUND for an unknown session. */
-  watchSession(request: WatchSessionRequest): Watcher {
-    return this.fanOut.watch(this.sessions.get(request.sessionId));
+  /**
+   * A watcher whose first event is the snapshot (or, resuming, the events
+   * after resume_cursor); a stored run is restored first and its watch stays
+   * open (keepalives) in case its trainer comes back. NOT_FOUND for an unknown session.
+   */
+  async watchSession(request: WatchSessionRequest): Promise<Watcher> {
+    const session = await this.runs.session(request.sessionId);
+    return this.fanOut.watch(session, request.resumeCursor);
   }
 
   sendCommand(request: SendCommandRequest): Promise<SendCommandResponse> {
     return this.commands.send(request);
+  }
+
+  querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
+    return this.runs.querySeries(request);
+  }
+
+  getImageFrames(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
+    return this.runs.imageFrames(request);
+  }
+
+  updateSession(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+    return this.runs.update(request);
+  }
+
+  deleteSession(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
+    return this.runs.delete(request);
   }
 }

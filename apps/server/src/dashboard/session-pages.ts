@@ -4,58 +4,39 @@ import {
   SessionSummarySchema,
   type ListSessionsRequest,
   type ListSessionsResponse,
+  type SessionOrder,
+  type SessionSummary,
 } from '@trainwatch/proto';
 import { errors } from '../common/app-error';
 import {
   DASHBOARD_MESSAGE_BUDGET_BYTES,
   DEFAULT_LIST_PAGE_SIZE,
+  MAX_LIST_FILTER_TEXT_LENGTH,
   MAX_LIST_PAGE_SIZE,
 } from '../common/limits';
 import type { Session } from '../sessions/session';
+import {
+  comesBefore,
+  decodePageToken,
+  displayKey,
+  encodePageToken,
+  orderOf,
+  type ListPosition,
+} from '../store/session-order';
+import type { SessionFilter } from '../store/store-reads';
 
-/** Where a page ends: the order key of its last session. */
-interface PagePosition {
-  createdAtMs: number;
-  sessionId: string;
+/** A ListSessions request, checked: page size, order, where the page starts, filters. */
+export interface ListQuery {
+  limit: number;
+  order: SessionOrder;
+  after: ListPosition | undefined;
+  filter: Omit<SessionFilter, 'excludeIds'>;
 }
 
-/**
- * The list order: newest first, ties by session id (descending). A total
- * order on values that never change, so a token naming the last session of
- * a page finds its place again after sessions were added or evicted.
- */
-function comesBefore(a: PagePosition, b: PagePosition): boolean {
-  if (a.createdAtMs !== b.createdAtMs) return a.createdAtMs > b.createdAtMs;
-  return a.sessionId > b.sessionId;
-}
-
-const position = (session: Session): PagePosition => ({
-  createdAtMs: session.createdAtMs,
-  sessionId: session.id,
-});
-
-/** Opaque to clients; versioned so its shape can change without misreading old tokens. */
-function encodeToken(at: PagePosition): string {
-  return Buffer.from(JSON.stringify({ v: 1, c: at.createdAtMs, i: at.sessionId })).toString(
-    'base64url',
-  );
-}
-
-function decodeToken(token: string): PagePosition {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null) {
-      const { v, c, i } = parsed as Record<string, unknown>;
-      if (v === 1 && Number.isSafeInteger(c) && typeof i === 'string') {
-        return { createdAtMs: c as number, sessionId: i };
-      }
-    }
-  } catch {
-    // Falls through to the error below: a token we did not issue.
-  }
-  throw errors.invalidArgument(
-    'page_token is not a next_page_token this server issued; start again with an empty page_token',
-  );
+/** One candidate line of a page: where it sorts and how it reads. */
+export interface PageEntry {
+  position: ListPosition;
+  summary(): SessionSummary;
 }
 
 function pageSize(requested: number): number {
@@ -67,37 +48,107 @@ function pageSize(requested: number): number {
   return requested === 0 ? DEFAULT_LIST_PAGE_SIZE : requested;
 }
 
+export function parseListRequest(request: ListSessionsRequest): ListQuery {
+  const limit = pageSize(request.pageSize);
+  orderOf(request.order);
+  if (request.text.length > MAX_LIST_FILTER_TEXT_LENGTH) {
+    throw errors.invalidArgument(
+      `text has ${request.text.length} characters; at most ${MAX_LIST_FILTER_TEXT_LENGTH}`,
+    );
+  }
+  return {
+    limit,
+    order: request.order,
+    after: request.pageToken === '' ? undefined : decodePageToken(request.pageToken, request.order),
+    filter: { statuses: request.statuses, text: request.text, tags: request.tags },
+  };
+}
+
+/** Where a session held in memory sorts in `order`. */
+export function sessionPosition(session: Session, order: SessionOrder): ListPosition {
+  const key = orderOf(order).key;
+  return {
+    key:
+      key === 'created'
+        ? session.createdAtMs
+        : key === 'updated'
+          ? session.lastUpdateMs
+          : displayKey(session.name, session.id),
+    id: session.id,
+  };
+}
+
+/** True when a session held in memory passes the request's filters (as the store's query does). */
+export function sessionMatches(session: Session, filter: ListQuery['filter']): boolean {
+  if (filter.statuses.length > 0 && !filter.statuses.includes(session.status)) return false;
+  const tags = session.metadata?.tags ?? [];
+  if (!filter.tags.every((tag) => tags.includes(tag))) return false;
+  if (filter.text === '') return true;
+  const text = filter.text.toLowerCase();
+  return [
+    session.id,
+    session.name,
+    session.config?.modelName ?? '',
+    session.config?.datasetName ?? '',
+    ...tags,
+  ].some((field) => field.toLowerCase().includes(text));
+}
+
 /**
- * One ListSessions page of `sessions`: at most page_size summaries (without
- * class lists), and fewer when more would pass `maxBytes` encoded, so a
- * default client can always read it. next_page_token is set whenever
- * sessions remain after this page.
+ * One ListSessions page from candidates of any source (memory, store):
+ * sorted in the request's order, at most `limit` summaries (without class
+ * lists), fewer when more would pass `maxBytes` encoded, so a default client
+ * can always read it. next_page_token names the last one's position
+ * whenever candidates remain after this page.
  */
+export function assemblePage(
+  candidates: PageEntry[],
+  query: ListQuery,
+  totalSize: number,
+  maxBytes = DASHBOARD_MESSAGE_BUDGET_BYTES,
+): ListSessionsResponse {
+  const ordered = candidates
+    .filter(
+      (entry) => query.after === undefined || comesBefore(query.order, query.after, entry.position),
+    )
+    .sort((a, b) => (comesBefore(query.order, a.position, b.position) ? -1 : 1));
+  const response = create(ListSessionsResponseSchema, { totalSize });
+  // total_size and the token take a few dozen bytes; the rest is for summaries.
+  let used = 128;
+  let taken = 0;
+  for (const entry of ordered.slice(0, query.limit)) {
+    const summary = entry.summary();
+    const bytes = toBinary(SessionSummarySchema, summary).byteLength + 4;
+    // A page always holds one summary: a summary without class names is a few KiB at most.
+    if (taken > 0 && used + bytes > maxBytes) break;
+    response.sessions.push(summary);
+    used += bytes;
+    taken += 1;
+  }
+  const last = ordered[taken - 1];
+  if (last !== undefined && ordered.length > taken) {
+    response.nextPageToken = encodePageToken(query.order, last.position);
+  }
+  return response;
+}
+
+/** The memory part of a page: the matching sessions after the token, at most one more than a page. */
+export function memoryEntries(sessions: readonly Session[], query: ListQuery): PageEntry[] {
+  return sessions
+    .filter((session) => sessionMatches(session, query.filter))
+    .map((session) => ({
+      position: sessionPosition(session, query.order),
+      summary: () => session.toSummary({ withClassNames: false }),
+    }));
+}
+
+/** A page of the sessions held in memory only (a server without a store). */
 export function listPage(
   sessions: readonly Session[],
   request: ListSessionsRequest,
   maxBytes = DASHBOARD_MESSAGE_BUDGET_BYTES,
 ): ListSessionsResponse {
-  const limit = pageSize(request.pageSize);
-  const after = request.pageToken === '' ? undefined : decodeToken(request.pageToken);
-  const ordered = [...sessions].sort((a, b) => (comesBefore(position(a), position(b)) ? -1 : 1));
-  const start =
-    after === undefined ? 0 : ordered.findIndex((session) => comesBefore(after, position(session)));
-  const remaining = start < 0 ? [] : ordered.slice(start);
-  const response = create(ListSessionsResponseSchema, { totalSize: sessions.length });
-  // total_size and the token take a few dozen bytes; the rest is for summaries.
-  let used = 64;
-  for (const session of remaining.slice(0, limit)) {
-    const summary = session.toSummary({ withClassNames: false });
-    const bytes = toBinary(SessionSummarySchema, summary).byteLength + 4;
-    // A page always holds one summary: a summary without class names is a few KiB at most.
-    if (response.sessions.length > 0 && used + bytes > maxBytes) break;
-    response.sessions.push(summary);
-    used += bytes;
-  }
-  const last = remaining[response.sessions.length - 1];
-  if (last !== undefined && remaining.length > response.sessions.length) {
-    response.nextPageToken = encodeToken(position(last));
-  }
-  return response;
+  const query = parseListRequest(request);
+  const entries = memoryEntries(sessions, query);
+  return assemblePage(entries, query, entries.length, maxBytes);
 }

@@ -28,18 +28,25 @@ function writable(call: WatchCall): Promise<void> {
  * Observable emits nothing; it completes when the watch ends cleanly and
  * errors with the watcher's AppError otherwise (Nest then ends the call with its status).
  */
-export function pumpToGrpc(watcher: Watcher, call: WatchCall): Observable<never> {
+export function pumpToGrpc(
+  starting: Watcher | Promise<Watcher>,
+  call: WatchCall,
+): Observable<never> {
   return new Observable<never>((subscriber) => {
     trackCall(call);
     let stopped = false;
+    let watcher: Watcher | undefined;
     const stop = () => {
       stopped = true;
-      watcher.close();
+      watcher?.close();
     };
     call.on('cancelled', stop);
     // The client may be gone already; 'cancelled' will not fire again then.
     if (call.cancelled) stop();
     const pump = async () => {
+      // A stored run is restored first; a client gone meanwhile ends the watch at once.
+      watcher = await starting;
+      if (stopped) watcher.close();
       while (!stopped) {
         const event = await watcher.next();
         if (event === undefined || stopped) break;
@@ -64,10 +71,15 @@ export function pumpToGrpc(watcher: Watcher, call: WatchCall): Observable<never>
  * written, so an unpulled generator is the "not writable" signal.
  */
 export async function* iterateWatcher(
-  watcher: Watcher,
+  starting: Watcher | Promise<Watcher>,
   signal: AbortSignal,
   onWrite: (event: WatchSessionResponse) => void,
 ): AsyncGenerator<WatchSessionResponse> {
+  const watcher = await starting;
+  if (signal.aborted) {
+    watcher.close();
+    return;
+  }
   const abort = () => watcher.close();
   signal.addEventListener('abort', abort);
   try {

@@ -3,10 +3,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   WATCH_EVENT_DELIVERY,
   WatchSessionResponseSchema,
+  type ImageFrame,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import type { AppError } from '../common/app-error';
-import { DASHBOARD_MESSAGE_BUDGET_BYTES } from '../common/limits';
+import {
+  DASHBOARD_MESSAGE_BUDGET_BYTES,
+  WATCH_RESUME_BYTES,
+  WATCH_RESUME_EVENTS,
+  WATCH_RESUME_SESSIONS,
+} from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { SessionEventBus } from '../events/event-bus';
@@ -14,7 +20,8 @@ import type { SessionEventName } from '../events/session-events';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { imageFrameParts } from './image-frame-parts';
-import { Watcher, type LatestWinsCase } from './watcher';
+import { ResumeRing } from './resume-ring';
+import { Watcher, type LatestWinsCase, type WatchStart } from './watcher';
 import { WATCH_EVENT_KINDS, type WatchCase, type WatchValue } from './watch-event-kinds';
 
 /** A watch event published by kind and value (the cursor is assigned here). */
@@ -35,6 +42,12 @@ export type PublishedEvent = Exclude<
 @Injectable()
 export class FanOutService {
   private readonly watchers = new Map<string, Set<Watcher>>();
+  /**
+   * Recent lossless events of the most recently active sessions (at most
+   * WATCH_RESUME_SESSIONS; a Map keeps insertion order, so re-inserting on
+   * use makes its first key the least recently active).
+   */
+  private readonly rings = new Map<string, ResumeRing>();
 
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
@@ -60,17 +73,60 @@ export class FanOutService {
    * Starts a watch: the snapshot (as of the current cursor) is the first
    * event; a latest image frame too large to ride in it follows as its own
    * events (so neither pushes the other past the message limit); every later
-   * event follows with no gap and no repeat.
+   * event follows with no gap and no repeat. With a `resumeCursor` whose
+   * later events the session's ring still holds, those events come first
+   * instead of a snapshot, after a keepalive carrying `resumeCursor` (then
+   * the latest image frame, which is latest-wins and may have been missed).
    */
-  watch(session: Session): Watcher {
+  watch(session: Session, resumeCursor = 0n): Watcher {
+    const replay =
+      resumeCursor > 0n
+        ? this.rings.get(session.id)?.since(resumeCursor, session.cursor)
+        : undefined;
+    if (replay !== undefined && replay.length < this.settings.watcherQueueSize) {
+      // A keepalive first tells the client at once that its cursor was taken (no snapshot follows).
+      const accepted = create(WatchSessionResponseSchema, {
+        cursor: resumeCursor,
+        event: { case: 'keepalive', value: { serverTimeMs: BigInt(Date.now()) } },
+      });
+      const watcher = this.register(session.id, {
+        replay: [accepted, ...replay],
+        cursor: resumeCursor,
+      });
+      if (session.latestImages !== undefined)
+        this.offerImages(session, watcher, session.latestImages);
+      return watcher;
+    }
     const value = session.toSnapshot();
     const snapshot = create(WatchSessionResponseSchema, {
       cursor: session.cursor,
       event: { case: 'snapshot', value },
     });
+    const watcher = this.register(session.id, snapshot);
+    if (session.latestImages !== undefined && value.latestImages === undefined) {
+      this.offerImages(session, watcher, session.latestImages);
+    }
+    return watcher;
+  }
+
+  /** Forgets a session that is gone (evicted or deleted): its watchers end with `error`, its ring goes. */
+  forgetSession(sessionId: string, error: AppError): void {
+    this.rings.delete(sessionId);
+    this.closeAll(error, sessionId);
+  }
+
+  private offerImages(session: Session, watcher: Watcher, frame: ImageFrame): void {
+    const parts = imageFrameParts(frame, DASHBOARD_MESSAGE_BUDGET_BYTES);
+    watcher.offerLatest(
+      'images',
+      parts.map((part) => this.message(session, { case: 'images', value: part })),
+    );
+  }
+
+  private register(sessionId: string, start: WatchStart): Watcher {
     const watcher = new Watcher(
-      session.id,
-      snapshot,
+      sessionId,
+      start,
       this.settings.watcherQueueSize,
       this.settings.heartbeatIntervalMs,
       {
@@ -81,19 +137,12 @@ export class FanOutService {
         onClosed: (closed) => this.forget(closed),
       },
     );
-    let set = this.watchers.get(session.id);
+    let set = this.watchers.get(sessionId);
     if (set === undefined) {
       set = new Set();
-      this.watchers.set(session.id, set);
+      this.watchers.set(sessionId, set);
     }
     set.add(watcher);
-    if (session.latestImages !== undefined && value.latestImages === undefined) {
-      const parts = imageFrameParts(session.latestImages, DASHBOARD_MESSAGE_BUDGET_BYTES);
-      watcher.offerLatest(
-        'images',
-        parts.map((part) => this.message(session, { case: 'images', value: part })),
-      );
-    }
     return watcher;
   }
 
@@ -105,15 +154,17 @@ export class FanOutService {
   publish(session: Session, event: PublishedEvent, parts?: readonly PublishedEvent[]): void {
     const kind = event.case;
     const lossless = WATCH_EVENT_DELIVERY[kind] === 'lossless';
-    if (lossless) session.cursor += 1n;
     const set = this.watchers.get(session.id);
-    // Nobody watching: nothing to build.
-    if (set === undefined || set.size === 0) return;
     if (lossless) {
+      session.cursor += 1n;
+      // Built also with nobody watching: the ring keeps it for a watcher coming back.
       const message = this.message(session, event);
-      for (const watcher of set) watcher.pushLossless(message);
+      this.ringOf(session.id).push(message);
+      for (const watcher of set ?? []) watcher.pushLossless(message);
       return;
     }
+    // Nobody watching: nothing to build.
+    if (set === undefined || set.size === 0) return;
     const messages = (parts ?? [event]).map((part) => this.message(session, part));
     for (const watcher of [...set]) watcher.offerLatest(kind as LatestWinsCase, messages);
   }
@@ -125,6 +176,22 @@ export class FanOutService {
         ? [...this.watchers.values()]
         : [this.watchers.get(sessionId) ?? new Set()];
     for (const set of sets) for (const watcher of [...set]) watcher.close(error);
+  }
+
+  /** The session's ring, made the most recently active; the least recently active one goes past the bound. */
+  private ringOf(sessionId: string): ResumeRing {
+    let ring = this.rings.get(sessionId);
+    if (ring !== undefined) {
+      this.rings.delete(sessionId);
+    } else {
+      ring = new ResumeRing({ maxEvents: WATCH_RESUME_EVENTS, maxBytes: WATCH_RESUME_BYTES });
+      if (this.rings.size >= WATCH_RESUME_SESSIONS) {
+        const oldest = this.rings.keys().next().value;
+        if (oldest !== undefined) this.rings.delete(oldest);
+      }
+    }
+    this.rings.set(sessionId, ring);
+    return ring;
   }
 
   private message(session: Session, event: PublishedEvent): WatchSessionResponse {
@@ -141,13 +208,11 @@ export class FanOutService {
       toValue(payload: { session: Session }): WatchValue<K>;
       parts?(value: WatchValue<K>): WatchValue<K>[];
     };
+    const lossless = WATCH_EVENT_DELIVERY[kind] === 'lossless';
     bus.on(from, (payload) => {
       const { session } = payload;
-      if (!this.watchers.has(session.id)) {
-        // Nobody watching: nothing to build, but a lossless event still takes its cursor.
-        if (WATCH_EVENT_DELIVERY[kind] === 'lossless') session.cursor += 1n;
-        return;
-      }
+      // Nobody watching a latest-wins event: nothing to build (lossless ones go to the ring).
+      if (!lossless && !this.watchers.has(session.id)) return;
       const value = toValue(payload);
       const event = { case: kind, value } as PublishedEvent;
       const split = parts?.(value).map((part) => ({ case: kind, value: part }) as PublishedEvent);

@@ -15,6 +15,13 @@ const LATEST_WINS = (Object.keys(WATCH_EVENT_DELIVERY) as (keyof Delivery)[]).fi
   (kind): kind is LatestWinsCase => WATCH_EVENT_DELIVERY[kind] === 'latest-wins',
 );
 
+/**
+ * How a watch starts: with its snapshot event, or (a resumed watch) with the
+ * lossless events after `cursor`, the last one the watcher saw.
+ */
+export type WatchStart =
+  WatchSessionResponse | { replay: readonly WatchSessionResponse[]; cursor: bigint };
+
 /** Callbacks a watcher reports to (metrics, registry clean-up). */
 export interface WatcherHooks {
   /** An unsent latest-wins value of `kind` was replaced by a newer one. */
@@ -46,13 +53,14 @@ export class Watcher {
 
   constructor(
     readonly sessionId: string,
-    first: WatchSessionResponse,
+    start: WatchStart,
     private readonly queueLimit: number,
     private readonly keepaliveMs: number,
     private readonly hooks: WatcherHooks,
   ) {
-    this.lastCursor = first.cursor;
-    this.queue.push(first);
+    this.lastCursor = start.cursor;
+    if ('replay' in start) this.queue.push(...start.replay);
+    else this.queue.push(start);
   }
 
   /** Scalar events waiting to be sent (the bounded lane). */

@@ -92,6 +92,14 @@ export class SeriesHistory {
   }
 
   /**
+   * Counts points this history summarises without holding them: a run
+   * restored from the store is fed its points already bucketed.
+   */
+  countPointsNotAdded(points: bigint): void {
+    this.total += points;
+  }
+
+  /**
    * Lowers (or raises) the bound; a lower one compacts at once, so memory
    * follows the bound, not only the next point.
    */

@@ -84,6 +84,10 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
           metrics.countWatchEvent('grpc-web', event),
         ),
       sendCommand: (request) => dashboard.sendCommand(request),
+      querySeries: (request) => dashboard.querySeries(request),
+      getImageFrames: (request) => dashboard.getImageFrames(request),
+      updateSession: (request) => dashboard.updateSession(request),
+      deleteSession: (request) => dashboard.deleteSession(request),
     });
 }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CommandsModule } from '../commands/commands.module';
 import { FanOutModule } from '../fan-out/fan-out.module';
 import { ImagesModule } from '../images/images.module';
+import { RunsModule } from '../runs/runs.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { IngestService } from './ingest.service';
 import { TelemetryController } from './telemetry.controller';
@@ -9,7 +10,7 @@ import { UnboundStreams } from './unbound-streams';
 
 /** TelemetryService: registration and the trainer's metrics stream. */
 @Module({
-  imports: [SessionsModule, FanOutModule, CommandsModule, ImagesModule],
+  imports: [SessionsModule, FanOutModule, CommandsModule, ImagesModule, RunsModule],
   controllers: [TelemetryController],
   providers: [IngestService, UnboundStreams],
   exports: [IngestService],

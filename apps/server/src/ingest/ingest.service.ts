@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   ErrorCode,
   MetricsResponseSchema,
@@ -15,6 +15,7 @@ import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { SessionEventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
+import { RunsService } from '../runs/runs.service';
 import type { Session } from '../sessions/session';
 import { SessionsService, type WriterClaim } from '../sessions/sessions.service';
 import type { TrainerLink } from '../sessions/trainer-link';
@@ -56,6 +57,7 @@ export class IngestService {
     commands: CommandsService,
     private readonly metrics: MetricsService,
     bus: SessionEventBus,
+    @Optional() private readonly runs?: RunsService,
   ) {
     this.step = new IngestStep({ settings, sessions, commands, bus });
   }
@@ -89,6 +91,24 @@ export class IngestService {
         maxMetricsPerMessage: settings.maxMetricsPerMessage,
       },
     });
+  }
+
+  /**
+   * Restores a run this server knows only from the store (it restarted)
+   * before its trainer registers or streams again, so the run resumes as it
+   * was: same history, same last sequence, nothing doubled. Undefined when
+   * there is nothing to wait for.
+   */
+  restore(sessionId: string): Promise<void> | undefined {
+    return this.runs?.restore(sessionId);
+  }
+
+  /** RegisterTrainingSession, after restoring a stored run of that id. */
+  registerRestoring(info: SessionInfo, peer = ''): SessionResponse | Promise<SessionResponse> {
+    const restoring = this.restore(info.sessionId);
+    return restoring === undefined
+      ? this.register(info, peer)
+      : restoring.then(() => this.register(info, peer));
   }
 
   /** Ends every open trainer stream with `error` (shutdown). */

@@ -29,8 +29,8 @@ export class TelemetryController {
     info: SessionInfo,
     _metadata: Metadata,
     call: ServerUnaryCall<SessionInfo, SessionResponse>,
-  ): SessionResponse {
-    return this.ingest.register(info, call.getPeer());
+  ): SessionResponse | Promise<SessionResponse> {
+    return this.ingest.registerRestoring(info, call.getPeer());
   }
 
   @GrpcStreamCall('TelemetryService', 'StreamMetrics')

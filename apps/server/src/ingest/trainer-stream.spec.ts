@@ -38,6 +38,7 @@ function ingestWith(responsesPerMessage: number) {
   const ingest = {
     openStreams: new Set(),
     attach: () => session,
+    restore: () => undefined,
     detach: jest.fn(),
     apply: () => Array<MetricsResponse>(responsesPerMessage).fill(ack),
   };

@@ -24,6 +24,8 @@ export class TrainerStream implements TrainerLink {
   private readonly maxQueuedResponses: number;
   /** Responses still waiting for an asynchronous listener; later ones queue behind them, in order. */
   private tail: Promise<void> | undefined;
+  /** Set while the first message's run is restored from the store: what arrived meanwhile. */
+  private restoring: MetricsRequest[] | undefined;
   /** Messages applied whose responses wait for a commit. */
   private awaitingCommit = 0;
   /** The trainer is not reading: the last write() returned false and no 'drain' came yet. */
@@ -96,12 +98,49 @@ export class TrainerStream implements TrainerLink {
 
   private onMessage(request: MetricsRequest): void {
     if (this.closed) return;
+    if (this.restoring !== undefined) {
+      this.holdWhileRestoring(request);
+      return;
+    }
     try {
-      if (this.session === undefined) this.session = this.attach(request.sessionId);
+      if (this.session === undefined) {
+        // A run this server knows only from the store is restored before the stream attaches.
+        const restoring = this.ingest.restore(request.sessionId);
+        if (restoring !== undefined) {
+          this.restoring = [request];
+          restoring.then(
+            () => this.restored(),
+            (error: unknown) => this.fail(error),
+          );
+          return;
+        }
+        this.session = this.attach(request.sessionId);
+      }
       this.deliver(this.ingest.apply(this.session, request));
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /** Messages that arrived while the stream's run was being restored, in order; bounded like responses. */
+  private holdWhileRestoring(request: MetricsRequest): void {
+    const held = this.restoring as MetricsRequest[];
+    if (held.length >= this.maxQueuedResponses) {
+      this.close(
+        errors.resourceExhausted(
+          `${held.length} messages arrived while the run was read back from the store; at most ${this.maxQueuedResponses}`,
+        ),
+      );
+      return;
+    }
+    held.push(request);
+  }
+
+  /** The run is in memory now: the held messages go through in order. */
+  private restored(): void {
+    const held = this.restoring ?? [];
+    this.restoring = undefined;
+    for (const request of held) this.onMessage(request);
   }
 
   /** Sends a message's responses, after those of every earlier message. */

@@ -33,6 +33,8 @@ const DEFAULT_SERIES_SHARE = { seriesHistoryPoints: 4000, seriesHistoryPointsTot
 
 /** Everything the server knows about one training run, bounded in memory. */
 export class Session {
+  /** Display name set with UpdateSession; '' shows the id. */
+  name = '';
   clientName = '';
   clientVersion = '';
   config: TrainingConfig | undefined;
@@ -125,6 +127,7 @@ export class Session {
         : create(TrainingConfigSchema, { ...this.config, classNames: [] });
     return create(SessionSummarySchema, {
       sessionId: this.id,
+      name: this.name,
       clientName: this.clientName,
       clientVersion: this.clientVersion,
       config,

@@ -28,6 +28,16 @@ import { Session } from './session';
 import { validateSessionInfo } from './session-validation';
 import type { TrainerLink } from './trainer-link';
 
+/**
+ * Where this process starts numbering a session's watch events: its start
+ * time in ms times a million. A watcher holding a cursor from an earlier
+ * process (the server restarted) is then always behind this one's ring and
+ * gets a snapshot, never another process's events under the same numbers
+ * (that would take a million events per millisecond of uptime). Far below
+ * 2^63: safe in every client's int64.
+ */
+export const CURSOR_BASE = BigInt(Date.now()) * 1_000_000n;
+
 /** Outcome of a registration. */
 export interface Registration {
   session: Session;
@@ -102,6 +112,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     if (session === undefined) {
       this.makeRoom();
       session = new Session(id, now, this.settings);
+      session.cursor = CURSOR_BASE;
       if (info.resumeFromSequence > 0n) {
         // The trainer was acknowledged up to here by a server that forgot the run (a restart).
         session.lastSequence = info.resumeFromSequence;
@@ -149,6 +160,28 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
 
   find(sessionId: string): Session | undefined {
     return this.sessions.get(sessionId);
+  }
+
+  /**
+   * Takes in a session restored from the store (a stored run being watched,
+   * or whose trainer came back). The one already held wins if another call
+   * restored it meanwhile.
+   */
+  adopt(session: Session): Session {
+    const held = this.sessions.get(session.id);
+    if (held !== undefined) return held;
+    this.makeRoom();
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /**
+   * Forgets a deleted session: its watchers end with NOT_FOUND. The caller
+   * checked that no trainer streams to it.
+   */
+  remove(sessionId: string): void {
+    this.sessions.delete(sessionId);
+    this.fanOut.forgetSession(sessionId, errors.notFound(`session ${sessionId} was deleted`));
   }
 
   /** Every session, newest first. */
@@ -332,7 +365,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     }
     this.logger.log(`evicting session ${victim.id} to make room`);
     victim.trainer?.close(errors.unavailable('session evicted'));
-    this.fanOut.closeAll(errors.notFound(`session ${victim.id} was evicted`), victim.id);
+    this.fanOut.forgetSession(victim.id, errors.notFound(`session ${victim.id} was evicted`));
     this.sessions.delete(victim.id);
   }
 }

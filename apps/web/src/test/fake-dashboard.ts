@@ -24,6 +24,8 @@ import { Channel } from './channel';
 export class FakeDashboard {
   readonly streams: Channel<WatchSessionResponse>[] = [];
   readonly watchRequests: string[] = [];
+  /** resume_cursor of every WatchSession call, in order (0 asks for a snapshot). */
+  readonly resumeCursors: bigint[] = [];
   /** Streams the client has cancelled (unmount, navigation). */
   cancelled = 0;
   sessions: SessionSummary[] = [];
@@ -51,7 +53,10 @@ export class FakeDashboard {
           totalSize: this.sessions.length,
         });
       },
-      watchSession: (request, context) => this.watch(request.sessionId, context.signal),
+      watchSession: (request, context) => {
+        this.resumeCursors.push(request.resumeCursor);
+        return this.watch(request.sessionId, context.signal);
+      },
       sendCommand: (request) => this.onSendCommand(request),
     };
     this.transport = createRouterTransport(({ service }) => service(DashboardService, impl));

@@ -1,7 +1,14 @@
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { DashboardService, TrainingStatus } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
-import { batch, imageFrame, imagesEvent, snapshot, statusEvent } from '../../../test/fixtures';
+import {
+  batch,
+  imageFrame,
+  imagesEvent,
+  keepalive,
+  snapshot,
+  statusEvent,
+} from '../../../test/fixtures';
 import { FakeDashboard } from '../../../test/fake-dashboard';
 import { manualFrames } from '../../../test/manual-frames';
 import { SessionStore } from '../store/session-store';
@@ -53,6 +60,38 @@ describe('runWatchLoop', () => {
     expect(Array.from(view().loss?.xs ?? [])).toEqual([0, 1, 2, 3, 4]);
     expect(view().link.kind).toBe('live');
     expect(fake.watchRequests).toHaveLength(2);
+    abort.abort();
+    await done;
+  });
+
+  it('resumes a broken stream from its last cursor: the missed events follow without a snapshot', async () => {
+    const { fake, abort, done, view } = setup();
+    fake.stream(0).push(snapshot(1n, [0, 1]));
+    fake.stream(0).push(batch(2n, 2));
+    await waitFor(() => view().loss?.length === 3, { what: 'first points' });
+    fake.stream(0).fail(new ConnectError('connection reset', Code.Unavailable));
+    await waitFor(() => fake.watchRequests.length === 2, { what: 'second watch' });
+    fake.stream(1).push(keepalive(2n));
+    fake.stream(1).push(batch(3n, 3));
+    fake.stream(1).push(batch(4n, 4));
+    await waitFor(() => view().loss?.length === 5, { what: 'missed points' });
+    expect(Array.from(view().loss?.xs ?? [])).toEqual([0, 1, 2, 3, 4]);
+    expect(view().link.kind).toBe('live');
+    // The first watch asks for a snapshot; the second for the events after cursor 2.
+    expect(fake.resumeCursors).toEqual([0n, 2n]);
+    abort.abort();
+    await done;
+  });
+
+  it('asks for a snapshot again after a stream broke the cursor rules', async () => {
+    const { fake, abort, done, view } = setup();
+    fake.stream(0).push(snapshot(1n, [0]));
+    fake.stream(0).push(batch(5n, 1)); // skips cursors 2-4
+    fake.stream(1).push(snapshot(5n, [0, 1]));
+    await waitFor(() => fake.watchRequests.length === 2 && view().loss?.length === 2, {
+      what: 'second stream',
+    });
+    expect(fake.resumeCursors).toEqual([0n, 0n]);
     abort.abort();
     await done;
   });

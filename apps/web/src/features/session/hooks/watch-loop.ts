@@ -40,7 +40,9 @@ function describe(error: unknown): string {
 
 /**
  * Watches one session until `signal` aborts: one stream at a time, a new
- * stream (and snapshot, merged by step) after any break, with backoff.
+ * stream after any break, with backoff. The new stream resumes from the
+ * last cursor applied: the server sends the missed events when it still
+ * holds them, else a snapshot (merged by step).
  * Canceled is the normal end of watching; NOT_FOUND ends it only when the
  * session was never seen.
  */
@@ -54,11 +56,15 @@ export async function runWatchLoop(
   const delayMs = options.delayMs ?? reconnectDelayMs;
   let attempt = 0;
   while (!signal.aborted) {
-    store.beginStream();
+    const resumeCursor = store.resumeCursor;
+    store.beginStream(resumeCursor);
+    let first = true;
     try {
-      for await (const response of client.watchSession({ sessionId }, { signal })) {
+      for await (const response of client.watchSession({ sessionId, resumeCursor }, { signal })) {
         store.apply(response);
-        if (response.event.case === 'snapshot') {
+        // A snapshot, or the first event of a resumed stream: the view is whole again.
+        if (first) {
+          first = false;
           attempt = 0;
           store.setLink({ kind: 'live' });
         }

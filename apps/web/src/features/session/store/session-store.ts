@@ -92,6 +92,8 @@ export class SessionStore {
   private readonly listeners = new Set<() => void>();
   private cancelFrame: (() => void) | undefined;
   private awaitingSnapshot = true;
+  /** True from a snapshot on, until a stream breaks the cursor rules. */
+  private resumable = false;
 
   private link: LinkState = { kind: 'connecting' };
   private lastEventAt: number | undefined;
@@ -130,9 +132,22 @@ export class SessionStore {
     return this.state.summary?.status;
   }
 
-  /** A new stream is about to open: its first event must be a snapshot. */
-  beginStream(): void {
-    this.awaitingSnapshot = true;
+  /**
+   * The cursor a new stream may resume from (WatchSessionRequest.resume_cursor):
+   * the last event applied, once a snapshot was; 0 (a snapshot) before that
+   * or after the stream broke the cursor rules.
+   */
+  get resumeCursor(): bigint {
+    return this.resumable ? this.cursor : 0n;
+  }
+
+  /**
+   * A new stream is about to open. Resuming from `resumeCursor`, its first
+   * event is the next one after it or a snapshot (the server no longer holds
+   * every event after it); otherwise it must be a snapshot.
+   */
+  beginStream(resumeCursor = 0n): void {
+    this.awaitingSnapshot = !this.resumable || resumeCursor === 0n || resumeCursor !== this.cursor;
   }
 
   setLink(link: LinkState): void {
@@ -151,6 +166,7 @@ export class SessionStore {
     if (event.case === undefined) return;
     if (event.case === 'snapshot') {
       this.awaitingSnapshot = false;
+      this.resumable = true;
       this.cursor = response.cursor;
     } else {
       if (this.awaitingSnapshot) {
@@ -159,6 +175,8 @@ export class SessionStore {
       const advances = WATCH_EVENT_DELIVERY[event.case] === 'lossless';
       const expected = advances ? this.cursor + 1n : this.cursor;
       if (response.cursor !== expected) {
+        // What this store holds is no longer a base to resume from.
+        this.resumable = false;
         throw new CursorGapError(expected, response.cursor, event.case);
       }
       this.cursor = response.cursor;

@@ -1,0 +1,67 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { RETENTION_RUNS_PER_SWEEP, RETENTION_SWEEP_INTERVAL_MS } from '../common/limits';
+import { SERVER_SETTINGS } from '../config/config.module';
+import type { ServerSettings } from '../config/server-config';
+import { RunsService } from './runs.service';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * RETENTION_DAYS (0, the default: keep every run): runs not updated for
+ * that long are deleted like DeleteSession does, at start-up and then every
+ * RETENTION_SWEEP_INTERVAL_MS, at most RETENTION_RUNS_PER_SWEEP runs a
+ * sweep (oldest first) so one sweep never holds the store for long; a run
+ * whose trainer streams is kept.
+ */
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Retention');
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<number> | undefined;
+
+  constructor(
+    @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
+    private readonly runs: RunsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.settings.retentionDays === 0 || !this.runs.hasStore) return;
+    void this.sweep();
+    this.timer = setInterval(() => void this.sweep(), RETENTION_SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One sweep; resolves with the runs it deleted. One at a time. */
+  sweep(now = Date.now()): Promise<number> {
+    this.sweeping ??= this.deleteExpired(now).finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async deleteExpired(now: number): Promise<number> {
+    try {
+      const before = now - this.settings.retentionDays * DAY_MS;
+      const expired = await this.runs.expiredRuns(before, RETENTION_RUNS_PER_SWEEP);
+      for (const id of expired) await this.runs.deleteRun(id);
+      if (expired.length > 0) {
+        this.logger.log(
+          `deleted ${expired.length} run(s) not updated for ${this.settings.retentionDays} days`,
+        );
+      }
+      return expired.length;
+    } catch (error) {
+      // The store is down: the next sweep tries again (the writer reports the outage on health).
+      this.logger.warn(`retention sweep failed: ${String(error)}`);
+      return 0;
+    }
+  }
+}

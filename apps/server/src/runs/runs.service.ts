@@ -1,0 +1,367 @@
+import { create } from '@bufbuild/protobuf';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  DeleteSessionResponseSchema,
+  GetImageFramesResponseSchema,
+  QuerySeriesResponseSchema,
+  RunMetadataSchema,
+  SeriesWindowSchema,
+  UpdateSessionResponseSchema,
+  type DeleteSessionRequest,
+  type DeleteSessionResponse,
+  type GetImageFramesRequest,
+  type GetImageFramesResponse,
+  type ListSessionsRequest,
+  type ListSessionsResponse,
+  type QuerySeriesRequest,
+  type QuerySeriesResponse,
+  type SessionSummary,
+  type UpdateSessionRequest,
+  type UpdateSessionResponse,
+} from '@trainwatch/proto';
+import { errors } from '../common/app-error';
+import {
+  DASHBOARD_MESSAGE_BUDGET_BYTES,
+  MAX_FRAME_STEPS,
+  QUERY_BUCKET_BYTES,
+} from '../common/limits';
+import { SERVER_SETTINGS } from '../config/config.module';
+import type { ServerSettings } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
+import { imageFrameParts } from '../fan-out/image-frame-parts';
+import { LatestImagesService } from '../images/latest-images.service';
+import { restoredSession } from '../sessions/restore-session';
+import type { Session } from '../sessions/session';
+import { CURSOR_BASE, SessionsService } from '../sessions/sessions.service';
+import { runMetadataProblem, mergeRunMetadata } from '../sessions/run-metadata';
+import { STORE_DATABASE, type StoreDatabase } from '../store/store-database';
+import { StoreEdits } from '../store/store-edits';
+import { StoreReads } from '../store/store-reads';
+import { StoreWriter } from '../store/store-writer';
+import { loadStoredRun } from '../store/stored-run';
+import { storedSummary, type SessionRow } from '../store/stored-summary';
+import { orderOf } from '../store/session-order';
+import { MIN_SERIES_HISTORY_POINTS } from '../common/limits';
+import {
+  assemblePage,
+  memoryEntries,
+  parseListRequest,
+  type PageEntry,
+} from '../dashboard/session-pages';
+import { checkUpdate, frameCount, queryPoints, stepWindow } from './run-requests';
+
+/**
+ * Every run, live or stored. Sessions in memory (live ones, and stored
+ * runs someone watches or whose trainer came back) are answered from
+ * memory; every other run from the store, which is read, never loaded
+ * whole: the server knows its stored runs at start-up without holding them.
+ * A stored run is restored into memory only when it is watched or its
+ * trainer comes back (see restore()).
+ */
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+  private readonly reads: StoreReads | undefined;
+  private readonly edits: StoreEdits | undefined;
+  /** Restores under way, so two callers asking for one run restore it once. */
+  private readonly restoring = new Map<string, Promise<void>>();
+
+  constructor(
+    @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
+    @Inject(STORE_DATABASE) database: StoreDatabase,
+    private readonly sessions: SessionsService,
+    private readonly images: LatestImagesService,
+    private readonly writer: StoreWriter,
+    private readonly bus: SessionEventBus,
+  ) {
+    this.reads = database === null ? undefined : new StoreReads(database.db);
+    this.edits = database === null ? undefined : new StoreEdits(database.db);
+  }
+
+  /** True when runs are kept in a store (not STORE_ENGINE=memory). */
+  get hasStore(): boolean {
+    return this.reads !== undefined;
+  }
+
+  /**
+   * Makes a stored run a session in memory, as it was, if it is not one
+   * already: its trainer came back, or someone watches it. Undefined when
+   * there is nothing to wait for (held already, or no store).
+   */
+  restore(sessionId: string): Promise<void> | undefined {
+    if (this.reads === undefined || sessionId === '' || this.sessions.find(sessionId)) {
+      return undefined;
+    }
+    let pending = this.restoring.get(sessionId);
+    if (pending === undefined) {
+      pending = this.load(sessionId).finally(() => this.restoring.delete(sessionId));
+      this.restoring.set(sessionId, pending);
+    }
+    return pending;
+  }
+
+  private async load(sessionId: string): Promise<void> {
+    const reads = this.reads as StoreReads;
+    const settings = this.settings;
+    const run = await loadStoredRun(reads, sessionId, {
+      commandAuditSize: settings.commandAuditSize,
+      lossHistoryPoints: settings.lossHistoryPoints,
+      pointsPerSeries: (count) =>
+        Math.max(
+          MIN_SERIES_HISTORY_POINTS,
+          Math.min(
+            settings.seriesHistoryPoints,
+            Math.floor(settings.seriesHistoryPointsTotal / Math.max(1, count)),
+          ),
+        ),
+    });
+    // Gone, or registered meanwhile by a trainer: nothing to restore.
+    if (run === undefined || this.sessions.find(sessionId) !== undefined) return;
+    const session = this.sessions.adopt(restoredSession(run, settings, CURSOR_BASE));
+    if (run.latestImages !== undefined && session.latestImages === undefined) {
+      this.images.hold(session, run.latestImages);
+    }
+    this.logger.log(`restored session ${sessionId} from the store`);
+  }
+
+  /** The session with this id, restored from the store if needed; NOT_FOUND when neither has it. */
+  async session(sessionId: string): Promise<Session> {
+    await this.restore(sessionId);
+    return this.sessions.get(sessionId);
+  }
+
+  /**
+   * A ListSessions page: sessions in memory (with their live status,
+   * connection and position) and stored runs, filtered and ordered alike,
+   * merged in the request's order.
+   */
+  async list(request: ListSessionsRequest): Promise<ListSessionsResponse> {
+    const query = parseListRequest(request);
+    const held = this.sessions.list();
+    const entries: PageEntry[] = memoryEntries(held, query);
+    if (this.reads === undefined) return assemblePage(entries, query, entries.length);
+    // Every run held in memory is listed from there, never twice.
+    const filter = { ...query.filter, excludeIds: held.map((session) => session.id) };
+    const [rows, storedCount] = await Promise.all([
+      this.reads.listSessions(filter, query.order, query.after, query.limit + 1),
+      this.reads.countSessions(filter),
+    ]);
+    const key = orderOf(query.order).key;
+    for (const row of rows) {
+      entries.push({
+        position: {
+          key:
+            key === 'created'
+              ? row.created_at_ms
+              : key === 'updated'
+                ? row.last_update_ms
+                : (row.name === '' ? row.id : row.name).toLowerCase(),
+          id: row.id,
+        },
+        summary: () => storedSummary(row),
+      });
+    }
+    const page = assemblePage(entries, query, entries.length - rows.length + storedCount);
+    await this.addStoredFrames(page.sessions);
+    return page;
+  }
+
+  /** stored_frames of sessions answered from memory (only the store counts them). */
+  private async addStoredFrames(summaries: SessionSummary[]): Promise<void> {
+    const live = summaries.filter((summary) => this.sessions.find(summary.sessionId));
+    if (live.length === 0 || this.reads === undefined) return;
+    const rows = new Map(
+      (await this.reads.sessions(live.map((summary) => summary.sessionId))).map((row) => [
+        row.id,
+        row,
+      ]),
+    );
+    for (const summary of live)
+      summary.storedFrames = rows.get(summary.sessionId)?.stored_frames ?? 0;
+  }
+
+  /** The stored row of a run; NOT_FOUND when neither memory nor the store knows it. */
+  private async storedRow(sessionId: string): Promise<SessionRow | undefined> {
+    const row = await this.reads?.session(sessionId);
+    if (row === undefined && this.sessions.find(sessionId) === undefined) {
+      throw errors.notFound(`session ${JSON.stringify(sessionId)} is not known to this server`);
+    }
+    return row;
+  }
+
+  private requireStore(what: string): StoreReads {
+    if (this.reads === undefined) {
+      throw errors.failedPrecondition(
+        `${what} reads the store, and this server keeps none (STORE_ENGINE=memory)`,
+      );
+    }
+    return this.reads;
+  }
+
+  /**
+   * QuerySeries, always from the store: it holds every point at full
+   * resolution (memory holds a downsampled history). For a live run that is
+   * everything committed, i.e. all but the last STORE_FLUSH_INTERVAL_MS,
+   * which the watch stream delivers. With many series, each gets fewer
+   * buckets so the answer stays under the 4 MiB message limit.
+   */
+  async querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
+    const reads = this.requireStore('QuerySeries');
+    const window = stepWindow(request.fromStep, request.toStep);
+    const maxPoints = queryPoints(request);
+    await this.storedRow(request.sessionId);
+    const series = await reads.seriesOf(request.sessionId, request.names);
+    const fit = Math.floor(
+      DASHBOARD_MESSAGE_BUDGET_BYTES / (Math.max(1, series.length) * QUERY_BUCKET_BYTES),
+    );
+    const buckets = Math.max(1, Math.min(maxPoints, fit));
+    const response = create(QuerySeriesResponseSchema);
+    for (const one of series) {
+      const stored = await reads.seriesWindow(one, window.from, window.to, buckets);
+      response.series.push(
+        create(SeriesWindowSchema, {
+          name: stored.name,
+          kind: stored.kind,
+          steps: stored.buckets.map((bucket) => BigInt(bucket.step)),
+          mins: stored.buckets.map((bucket) => bucket.min),
+          maxs: stored.buckets.map((bucket) => bucket.max),
+          lasts: stored.buckets.map((bucket) => bucket.last),
+          lastSteps: stored.buckets.map((bucket) => BigInt(bucket.lastStep)),
+          timestampsMs: stored.buckets.map((bucket) => BigInt(bucket.lastWallMs)),
+          counts: stored.buckets.map((bucket) => bucket.count),
+          totalPoints: BigInt(stored.totalPoints),
+          exact: stored.exact,
+        }),
+      );
+    }
+    return response;
+  }
+
+  /**
+   * GetImageFrames from the store: up to max_frames frames (nearest to
+   * around_step first, else from from_step on), as many as fit under 4 MiB
+   * (at least the first, cut to the images that fit when it alone is
+   * larger), in step order, and the steps of every stored frame in the
+   * window (at most MAX_FRAME_STEPS, evenly spread).
+   */
+  async imageFrames(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
+    const reads = this.requireStore('GetImageFrames');
+    const window = stepWindow(request.fromStep, request.toStep);
+    const limit = frameCount(request);
+    await this.storedRow(request.sessionId);
+    const around = request.aroundStep === undefined ? undefined : Number(request.aroundStep);
+    const [sizes, steps] = await Promise.all([
+      reads.frameSizes(request.sessionId, window.from, window.to, limit, around),
+      reads.frameSteps(request.sessionId, window.from, window.to, MAX_FRAME_STEPS),
+    ]);
+    // frame_steps take at most ~11 bytes a step; the frames share the rest.
+    const budget = DASHBOARD_MESSAGE_BUDGET_BYTES - steps.length * 11 - 1024;
+    let room = budget;
+    const chosen: number[] = [];
+    for (const frame of sizes) {
+      // Per frame: its bytes plus a little for the fields around them.
+      const cost = frame.bytes + 64;
+      if (chosen.length > 0 && cost > room) continue;
+      chosen.push(frame.step);
+      room -= cost;
+    }
+    const frames = await reads.framesAt(request.sessionId, chosen);
+    const only = frames[0];
+    if (frames.length === 1 && only !== undefined && room < 0) {
+      // One frame larger than a message: the images that fit (as a watch sends its first part).
+      frames[0] = imageFrameParts(only, budget)[0] ?? only;
+    }
+    const response = create(GetImageFramesResponseSchema, {
+      frames,
+      frameSteps: steps.map(BigInt),
+    });
+    return response;
+  }
+
+  /**
+   * UpdateSession: name, note and tags of a run, live or stored. A live
+   * run's watchers get the new metadata as a `metadata` event; the name
+   * shows in lists and the next snapshot.
+   */
+  async update(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+    checkUpdate(request);
+    const held = this.sessions.find(request.sessionId);
+    const row = held === undefined ? await this.storedRow(request.sessionId) : undefined;
+    const current = held?.metadata ?? (row === undefined ? undefined : storedSummary(row).metadata);
+    const change = create(RunMetadataSchema, {
+      tags: request.setTags ? request.tags : [],
+      replaceTags: request.setTags,
+      note: request.note,
+    });
+    const metadataChanges = request.setTags || request.note !== undefined;
+    if (metadataChanges) {
+      const problem = runMetadataProblem(change, current);
+      if (problem !== undefined) throw errors.invalidArgument(problem);
+    }
+    const metadata = metadataChanges ? mergeRunMetadata(current, change) : undefined;
+    if (held !== undefined) {
+      if (request.name !== undefined) held.name = request.name;
+      if (metadata !== undefined) {
+        held.metadata = metadata;
+        // The writer stores it (tags and note included) like any merge; watchers see it.
+        await this.bus.emit('metadata.changed', { session: held, metadata });
+      }
+      if (request.name !== undefined && this.edits !== undefined) {
+        // The row exists once the writer committed the session's registration.
+        await this.writer.flushNow();
+        await this.edits.updateSession(held.id, { name: request.name });
+      }
+      const summary = held.toSummary({ withClassNames: false });
+      await this.addStoredFrames([summary]);
+      return create(UpdateSessionResponseSchema, { session: summary });
+    }
+    const edits = this.edits as StoreEdits;
+    await edits.updateSession(request.sessionId, { name: request.name, metadata });
+    const updated = await this.storedRow(request.sessionId);
+    return create(UpdateSessionResponseSchema, {
+      session: updated === undefined ? undefined : storedSummary(updated),
+    });
+  }
+
+  /**
+   * DeleteSession: every row and image of the run; its watchers end with
+   * NOT_FOUND. FAILED_PRECONDITION while its trainer streams.
+   */
+  async delete(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
+    const held = this.sessions.find(request.sessionId);
+    if (held?.trainer !== undefined) {
+      throw errors.failedPrecondition(
+        `session ${request.sessionId} has a trainer streaming to it; stop the run (or wait until its stream ends) before deleting it`,
+      );
+    }
+    const deleted = await this.deleteRun(request.sessionId);
+    if (!deleted && held === undefined) {
+      throw errors.notFound(
+        `session ${JSON.stringify(request.sessionId)} is not known to this server`,
+      );
+    }
+    return create(DeleteSessionResponseSchema);
+  }
+
+  /**
+   * Removes a run from memory and the store; true when the store had it.
+   * The writer forgets what waits for it first, so no late commit brings
+   * back part of it.
+   */
+  async deleteRun(sessionId: string): Promise<boolean> {
+    if (this.sessions.find(sessionId) !== undefined) this.sessions.remove(sessionId);
+    if (this.edits === undefined) return false;
+    this.writer.discardSession(sessionId);
+    return this.edits.deleteSession(sessionId);
+  }
+
+  /** Runs last updated before `before` and not in use, for the retention sweep. */
+  async expiredRuns(before: number, limit: number): Promise<string[]> {
+    if (this.edits === undefined) return [];
+    const busy = this.sessions
+      .list()
+      .filter((session) => session.trainer !== undefined)
+      .map((session) => session.id);
+    return this.edits.expiredRuns(before, limit, busy);
+  }
+}

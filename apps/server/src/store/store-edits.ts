@@ -1,0 +1,98 @@
+import { toBinary } from '@bufbuild/protobuf';
+import { RunMetadataSchema, type RunMetadata } from '@trainwatch/proto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema';
+
+/** What UpdateSession changes in a stored run. */
+export interface StoredRunEdit {
+  name?: string;
+  /** The whole merged metadata (tags and note included), when it changed. */
+  metadata?: RunMetadata;
+}
+
+/**
+ * Changes the store makes for dashboards (UpdateSession, DeleteSession) and
+ * for retention, each in one transaction. Trainer data is written by the
+ * store writer; these touch only what they are asked to.
+ */
+export class StoreEdits {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Applies `edit` to a stored run; false when the store has no such run. */
+  async updateSession(id: string, edit: StoredRunEdit): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const changes: { name?: string; metadata?: Buffer; note?: string } = {};
+      if (edit.name !== undefined) changes.name = edit.name;
+      if (edit.metadata !== undefined) {
+        changes.metadata = Buffer.from(toBinary(RunMetadataSchema, edit.metadata));
+        changes.note = edit.metadata.note ?? '';
+      }
+      const result =
+        Object.keys(changes).length === 0
+          ? await tx.selectFrom('sessions').select('id').where('id', '=', id).execute()
+          : await tx
+              .updateTable('sessions')
+              .set(changes)
+              .where('id', '=', id)
+              .returning('id')
+              .execute();
+      if (result.length === 0) return false;
+      if (edit.metadata !== undefined) {
+        await tx.deleteFrom('session_tags').where('session_id', '=', id).execute();
+        const tags = [...new Set(edit.metadata.tags)];
+        if (tags.length > 0) {
+          await tx
+            .insertInto('session_tags')
+            .values(tags.map((tag) => ({ session_id: id, tag })))
+            .execute();
+        }
+      }
+      return true;
+    });
+  }
+
+  /** Deletes every row of a run (its points and images included); false when there was none. */
+  async deleteSession(id: string): Promise<boolean> {
+    return this.db.transaction().execute((tx) => deleteRun(tx, id));
+  }
+
+  /**
+   * Retention: the ids of at most `limit` runs last updated before
+   * `updatedBefore`, oldest first, leaving out `keep` (runs in use).
+   */
+  async expiredRuns(
+    updatedBefore: number,
+    limit: number,
+    keep: readonly string[],
+  ): Promise<string[]> {
+    let query = this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('last_update_ms', '<', updatedBefore);
+    if (keep.length > 0) query = query.where('id', 'not in', [...keep]);
+    const rows = await query.orderBy('last_update_ms').orderBy('id').limit(limit).execute();
+    return rows.map((row) => row.id);
+  }
+}
+
+async function deleteRun(tx: Transaction<Database>, id: string): Promise<boolean> {
+  await tx
+    .deleteFrom('points')
+    .where('series_id', 'in', (eb) =>
+      eb.selectFrom('series').select('id').where('session_id', '=', id),
+    )
+    .execute();
+  await tx.deleteFrom('series').where('session_id', '=', id).execute();
+  for (const table of [
+    'epochs',
+    'performance',
+    'commands',
+    'image_frames',
+    'status_events',
+    'session_tags',
+  ] as const) {
+    await tx.deleteFrom(table).where('session_id', '=', id).execute();
+  }
+  const deleted = await tx.deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
+  return Number(deleted.numDeletedRows) > 0;
+}

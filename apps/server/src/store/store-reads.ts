@@ -1,0 +1,439 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import {
+  CommandAuditEntrySchema,
+  EpochDataSchema,
+  ImageFrameSchema,
+  PerformanceDataSchema,
+  type CommandAuditEntry,
+  type EpochData,
+  type ImageFrame,
+  type PerformanceData,
+  type SessionOrder,
+  type SeriesKind,
+} from '@trainwatch/proto';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import type { Database } from './schema';
+import { orderOf, type ListPosition } from './session-order';
+import type { SessionRow } from './stored-summary';
+
+/** What ListSessions filters on (ListSessionsRequest), plus the ids the caller answers from memory. */
+export interface SessionFilter {
+  statuses: readonly number[];
+  /** Case-insensitive substring of id, name, model, dataset or a tag; '' for any. */
+  text: string;
+  /** Every one of these tags. */
+  tags: readonly string[];
+  /** Sessions left out (held in memory, listed from there). */
+  excludeIds: readonly string[];
+}
+
+/** One point of a series. NaN is stored as NULL (see schema.ts). */
+export interface StoredPoint {
+  step: number;
+  value: number;
+  wallMs: number;
+}
+
+/** One bucket of a series window: its first step, min, max, last point and count. */
+export interface StoredBucket {
+  step: number;
+  min: number;
+  max: number;
+  last: number;
+  lastStep: number;
+  lastWallMs: number;
+  count: number;
+}
+
+/** A series over a window, as QuerySeries answers it. */
+export interface StoredWindow {
+  name: string;
+  kind: SeriesKind;
+  buckets: StoredBucket[];
+  totalPoints: number;
+  exact: boolean;
+}
+
+type SessionsBuilder = ExpressionBuilder<Database, 'sessions'>;
+
+/** `text` as a LIKE pattern matching it anywhere, its wildcards escaped (with '\'). */
+function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+const value = (stored: number | null): number => (stored === null ? Number.NaN : stored);
+
+/**
+ * Every query that reads the store: one set for SQLite and PostgreSQL
+ * (Kysely, plus `sql` fragments both engines parse the same way). Series
+ * windows are bucketed in SQL, so a 1,000,000-point series is never carried
+ * into JavaScript.
+ */
+export class StoreReads {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** The order key expression of `order` (see session-order.ts: displayKey for names). */
+  private orderKey(order: SessionOrder): Expression<number | string> {
+    switch (orderOf(order).key) {
+      case 'created':
+        return sql<number>`created_at_ms`;
+      case 'updated':
+        return sql<number>`last_update_ms`;
+      case 'name':
+        return sql<string>`lower(case when name = '' then id else name end)`;
+    }
+  }
+
+  private where(eb: SessionsBuilder, filter: SessionFilter): Expression<SqlBool> {
+    const conditions: Expression<SqlBool>[] = [];
+    if (filter.statuses.length > 0) conditions.push(eb('status', 'in', [...filter.statuses]));
+    if (filter.excludeIds.length > 0) conditions.push(eb('id', 'not in', [...filter.excludeIds]));
+    if (filter.text !== '') {
+      const pattern = containsPattern(filter.text);
+      const like = (column: string) =>
+        sql<SqlBool>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+      conditions.push(
+        eb.or([
+          like('sessions.id'),
+          like('sessions.name'),
+          like('sessions.model_name'),
+          like('sessions.dataset_name'),
+          eb.exists(
+            eb
+              .selectFrom('session_tags')
+              .select(sql`1`.as('one'))
+              .whereRef('session_tags.session_id', '=', 'sessions.id')
+              .where(sql<SqlBool>`lower(session_tags.tag) like ${pattern} escape '\\'`),
+          ),
+        ]),
+      );
+    }
+    for (const tag of filter.tags) {
+      conditions.push(
+        eb.exists(
+          eb
+            .selectFrom('session_tags')
+            .select(sql`1`.as('one'))
+            .whereRef('session_tags.session_id', '=', 'sessions.id')
+            .where('session_tags.tag', '=', tag),
+        ),
+      );
+    }
+    return eb.and(conditions);
+  }
+
+  /** At most `limit` stored runs matching `filter`, in `order`, after `after`. */
+  async listSessions(
+    filter: SessionFilter,
+    order: SessionOrder,
+    after: ListPosition | undefined,
+    limit: number,
+  ): Promise<SessionRow[]> {
+    const { descending } = orderOf(order);
+    const key = this.orderKey(order);
+    const direction = descending ? 'desc' : 'asc';
+    let query = this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where((eb) => this.where(eb, filter));
+    if (after !== undefined) {
+      const beyond = descending ? sql.raw('<') : sql.raw('>');
+      query = query.where(
+        sql<SqlBool>`(${key} ${beyond} ${after.key} or (${key} = ${after.key} and id ${beyond} ${after.id}))`,
+      );
+    }
+    return query.orderBy(key, direction).orderBy('id', direction).limit(limit).execute();
+  }
+
+  async countSessions(filter: SessionFilter): Promise<number> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where((eb) => this.where(eb, filter))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  async session(id: string): Promise<SessionRow | undefined> {
+    return this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The rows of these ids (a page's live sessions, for what only the store counts: stored frames). */
+  async sessions(ids: readonly string[]): Promise<SessionRow[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute();
+  }
+
+  /** The newest `limit` epoch summaries, oldest first. */
+  async epochs(sessionId: string, limit: number): Promise<EpochData[]> {
+    const rows = await this.db
+      .selectFrom('epochs')
+      .select('data')
+      .where('session_id', '=', sessionId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse().map((row) => fromBinary(EpochDataSchema, row.data));
+  }
+
+  /** The newest `limit` audit entries, oldest first. */
+  async commands(sessionId: string, limit: number): Promise<CommandAuditEntry[]> {
+    const rows = await this.db
+      .selectFrom('commands')
+      .select('entry')
+      .where('session_id', '=', sessionId)
+      .orderBy('issued_at_ms', 'desc')
+      .orderBy('command_id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse().map((row) => fromBinary(CommandAuditEntrySchema, row.entry));
+  }
+
+  async latestPerformance(sessionId: string): Promise<PerformanceData | undefined> {
+    const row = await this.db
+      .selectFrom('performance')
+      .select('data')
+      .where('session_id', '=', sessionId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromBinary(PerformanceDataSchema, row.data);
+  }
+
+  async latestFrame(sessionId: string): Promise<ImageFrame | undefined> {
+    const row = await this.db
+      .selectFrom('image_frames')
+      .select('frame')
+      .where('session_id', '=', sessionId)
+      .orderBy('step', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromBinary(ImageFrameSchema, row.frame);
+  }
+
+  /** The run's series (name, kind, id), by name. */
+  async seriesOf(
+    sessionId: string,
+    names: readonly string[] = [],
+  ): Promise<{ id: number; name: string; kind: SeriesKind }[]> {
+    let query = this.db
+      .selectFrom('series')
+      .select(['id', 'name', 'kind'])
+      .where('session_id', '=', sessionId);
+    if (names.length > 0) query = query.where('name', 'in', [...names]);
+    const rows = await query.orderBy('name').orderBy('kind').execute();
+    return rows.map((row) => ({
+      id: Number(row.id),
+      name: row.name,
+      kind: row.kind as SeriesKind,
+    }));
+  }
+
+  /**
+   * One series over [fromStep, toStep] (toStep undefined: to its last
+   * point) in at most `maxPoints` buckets of equal step width, computed by
+   * the database in one pass over the (series_id, step) index. When the
+   * window holds at most `maxPoints` points, every point is its own bucket
+   * (exact). A NaN makes its bucket's maximum NaN, so a diverging run's
+   * spike survives; a bucket of NaNs only has NaN as its minimum too.
+   */
+  async seriesWindow(
+    series: { id: number; name: string; kind: SeriesKind },
+    fromStep: number,
+    toStep: number | undefined,
+    maxPoints: number,
+  ): Promise<StoredWindow> {
+    const window = { name: series.name, kind: series.kind };
+    // Each of these is one index probe, not a scan.
+    const bounds = await sql<{ first: number | null; last: number | null }>`
+      select
+        (select min(step) from points where series_id = ${series.id} and step >= ${fromStep}
+          ${toStep === undefined ? sql`` : sql`and step <= ${toStep}`}) as first,
+        (select max(step) from points where series_id = ${series.id} and step >= ${fromStep}
+          ${toStep === undefined ? sql`` : sql`and step <= ${toStep}`}) as last`.execute(this.db);
+    const first = bounds.rows[0]?.first;
+    const last = bounds.rows[0]?.last;
+    if (first === null || first === undefined || last === null || last === undefined) {
+      return { ...window, buckets: [], totalPoints: 0, exact: true };
+    }
+    const span = Number(last) - Number(first) + 1;
+    if (span <= maxPoints) {
+      const exact = await this.points(series.id, Number(first), Number(last), maxPoints + 1);
+      if (exact.length <= maxPoints) return { ...window, ...exactWindow(exact) };
+    }
+    const grouped = await sql<{
+      b: number;
+      n: number;
+      first_step: number;
+      last_step: number;
+      min_v: number | null;
+      max_v: number | null;
+      nans: number;
+    }>`
+      select b, count(*) as n, min(step) as first_step, max(step) as last_step,
+        min(value) as min_v, max(value) as max_v,
+        sum(case when value is null then 1 else 0 end) as nans
+      from (
+        -- Integer arithmetic in both engines (SQLite binds JS numbers as REAL).
+        select (step - cast(${Number(first)} as bigint)) * cast(${maxPoints} as bigint)
+          / cast(${span} as bigint) as b, step, value
+        from points where series_id = ${series.id} and step >= ${Number(first)} and step <= ${Number(last)}
+      ) w
+      group by b order by b`.execute(this.db);
+    const rows = grouped.rows;
+    const totalPoints = rows.reduce((sum, row) => sum + Number(row.n), 0);
+    if (totalPoints <= maxPoints) {
+      // Sparse steps: few points over a wide window, exact after all.
+      const exact = await this.points(series.id, Number(first), Number(last), maxPoints);
+      return { ...window, ...exactWindow(exact) };
+    }
+    const lasts = await this.pointsAt(
+      series.id,
+      rows.map((row) => Number(row.last_step)),
+    );
+    const buckets = rows.map((row): StoredBucket => {
+      const lastStep = Number(row.last_step);
+      const end = lasts.get(lastStep);
+      const nans = Number(row.nans);
+      return {
+        step: Number(row.first_step),
+        min: value(row.min_v),
+        max: nans > 0 ? Number.NaN : value(row.max_v),
+        last: end?.value ?? Number.NaN,
+        lastStep,
+        lastWallMs: end?.wallMs ?? 0,
+        count: Number(row.n),
+      };
+    });
+    return { ...window, buckets, totalPoints, exact: false };
+  }
+
+  private async points(
+    seriesId: number,
+    fromStep: number,
+    toStep: number,
+    limit: number,
+  ): Promise<StoredPoint[]> {
+    const rows = await this.db
+      .selectFrom('points')
+      .select(['step', 'value', 'wall_ms'])
+      .where('series_id', '=', seriesId)
+      .where('step', '>=', fromStep)
+      .where('step', '<=', toStep)
+      .orderBy('step')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      step: Number(row.step),
+      value: value(row.value),
+      wallMs: Number(row.wall_ms),
+    }));
+  }
+
+  /** The point at each of these steps (the last one stored when a step was logged twice). */
+  private async pointsAt(seriesId: number, steps: number[]): Promise<Map<number, StoredPoint>> {
+    const found = new Map<number, StoredPoint>();
+    // Chunks stay far below both engines' limits on bound parameters.
+    for (let start = 0; start < steps.length; start += 5000) {
+      const rows = await this.db
+        .selectFrom('points')
+        .select(['step', 'value', 'wall_ms'])
+        .where('series_id', '=', seriesId)
+        .where('step', 'in', steps.slice(start, start + 5000))
+        .execute();
+      for (const row of rows) {
+        found.set(Number(row.step), {
+          step: Number(row.step),
+          value: value(row.value),
+          wallMs: Number(row.wall_ms),
+        });
+      }
+    }
+    return found;
+  }
+
+  /** Steps of the stored frames in [fromStep, toStep], at most `limit`, evenly spread when there are more. */
+  async frameSteps(
+    sessionId: string,
+    fromStep: number,
+    toStep: number | undefined,
+    limit: number,
+  ): Promise<number[]> {
+    let counted = this.db
+      .selectFrom('image_frames')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('session_id', '=', sessionId)
+      .where('step', '>=', fromStep);
+    if (toStep !== undefined) counted = counted.where('step', '<=', toStep);
+    const count = Number((await counted.executeTakeFirstOrThrow()).count);
+    const every = Math.max(1, Math.ceil(count / limit));
+    const rows = await sql<{ step: number }>`
+      select step from (
+        select step, row_number() over (order by step) as rn from image_frames
+        where session_id = ${sessionId} and step >= ${fromStep}
+          ${toStep === undefined ? sql`` : sql`and step <= ${toStep}`}
+      ) numbered where (rn - 1) % ${every} = 0 order by step`.execute(this.db);
+    return rows.rows.map((row) => Number(row.step)).slice(0, limit);
+  }
+
+  /**
+   * Steps and sizes of up to `limit` frames in the window: nearest to
+   * `aroundStep` first when it is given, else from the start of the window.
+   * Sizes first, so the caller fetches only the frames that fit a response.
+   */
+  async frameSizes(
+    sessionId: string,
+    fromStep: number,
+    toStep: number | undefined,
+    limit: number,
+    aroundStep: number | undefined,
+  ): Promise<{ step: number; bytes: number }[]> {
+    let query = this.db
+      .selectFrom('image_frames')
+      .select(['step', 'bytes'])
+      .where('session_id', '=', sessionId)
+      .where('step', '>=', fromStep);
+    if (toStep !== undefined) query = query.where('step', '<=', toStep);
+    query =
+      aroundStep === undefined
+        ? query.orderBy('step')
+        : query.orderBy(sql`abs(step - ${aroundStep})`).orderBy('step');
+    const rows = await query.limit(limit).execute();
+    return rows.map((row) => ({ step: Number(row.step), bytes: Number(row.bytes) }));
+  }
+
+  /** The frames at these steps, in step order. */
+  async framesAt(sessionId: string, steps: readonly number[]): Promise<ImageFrame[]> {
+    if (steps.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('image_frames')
+      .select('frame')
+      .where('session_id', '=', sessionId)
+      .where('step', 'in', [...steps])
+      .orderBy('step')
+      .execute();
+    return rows.map((row) => fromBinary(ImageFrameSchema, row.frame));
+  }
+}
+
+function exactWindow(
+  points: StoredPoint[],
+): Pick<StoredWindow, 'buckets' | 'totalPoints' | 'exact'> {
+  return {
+    buckets: points.map((point) => ({
+      step: point.step,
+      min: point.value,
+      max: point.value,
+      last: point.value,
+      lastStep: point.step,
+      lastWallMs: point.wallMs,
+      count: 1,
+    })),
+    totalPoints: points.length,
+    exact: true,
+  };
+}
