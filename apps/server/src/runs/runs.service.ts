@@ -36,6 +36,7 @@ import { CURSOR_BASE, SessionsService } from '../sessions/sessions.service';
 import { runMetadataProblem, mergeRunMetadata } from '../sessions/run-metadata';
 import { STORE_DATABASE, type StoreDatabase } from '../store/store-database';
 import { StoreEdits } from '../store/store-edits';
+import { isStoreUnavailable } from '../store/store-errors';
 import { StoreReads } from '../store/store-reads';
 import { StoreWriter } from '../store/store-writer';
 import { loadStoredRun } from '../store/stored-run';
@@ -142,10 +143,19 @@ export class RunsService {
     if (this.reads === undefined) return assemblePage(entries, query, entries.length);
     // Every run held in memory is listed from there, never twice.
     const filter = { ...query.filter, excludeIds: held.map((session) => session.id) };
-    const [rows, storedCount] = await Promise.all([
-      this.reads.listSessions(filter, query.order, query.after, query.limit + 1),
-      this.reads.countSessions(filter),
-    ]);
+    let rows: SessionRow[];
+    let storedCount: number;
+    try {
+      [rows, storedCount] = await Promise.all([
+        this.reads.listSessions(filter, query.order, query.after, query.limit + 1),
+        this.reads.countSessions(filter),
+      ]);
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error;
+      // The live runs are still worth seeing while the store is away (health says why).
+      this.logger.warn(`listing runs held in memory only: ${error.message}`);
+      return assemblePage(entries, query, entries.length);
+    }
     const key = orderOf(query.order).key;
     for (const row of rows) {
       entries.push({
@@ -162,7 +172,9 @@ export class RunsService {
       });
     }
     const page = assemblePage(entries, query, entries.length - rows.length + storedCount);
-    await this.addStoredFrames(page.sessions);
+    await this.addStoredFrames(page.sessions).catch((error: unknown) => {
+      if (!isStoreUnavailable(error)) throw error;
+    });
     return page;
   }
 
