@@ -19,7 +19,7 @@ import {
   type UpdateSessionRequest,
   type UpdateSessionResponse,
 } from '@trainwatch/proto';
-import { errors } from '../common/app-error';
+import { AppError, errors } from '../common/app-error';
 import {
   DASHBOARD_MESSAGE_BUDGET_BYTES,
   MAX_FRAME_STEPS,
@@ -100,7 +100,25 @@ export class RunsService {
     return pending;
   }
 
-  private async load(sessionId: string): Promise<void> {
+  /**
+   * Runs a store read; a store that cannot answer (PostgreSQL stopped, say)
+   * is UNAVAILABLE naming the cause, not an internal error: the client may retry.
+   */
+  private async guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw errors.unavailable(`${what}: the store cannot be read now (${reason})`);
+    }
+  }
+
+  private load(sessionId: string): Promise<void> {
+    return this.guarded(`reading session ${sessionId} back`, () => this.loadNow(sessionId));
+  }
+
+  private async loadNow(sessionId: string): Promise<void> {
     const reads = this.reads as StoreReads;
     const settings = this.settings;
     const run = await loadStoredRun(reads, sessionId, {
@@ -142,10 +160,19 @@ export class RunsService {
     if (this.reads === undefined) return assemblePage(entries, query, entries.length);
     // Every run held in memory is listed from there, never twice.
     const filter = { ...query.filter, excludeIds: held.map((session) => session.id) };
-    const [rows, storedCount] = await Promise.all([
-      this.reads.listSessions(filter, query.order, query.after, query.limit + 1),
-      this.reads.countSessions(filter),
-    ]);
+    const reads = this.reads;
+    let rows: SessionRow[];
+    let storedCount: number;
+    try {
+      [rows, storedCount] = await Promise.all([
+        reads.listSessions(filter, query.order, query.after, query.limit + 1),
+        reads.countSessions(filter),
+      ]);
+    } catch (error) {
+      // The store is down (health says why): the live runs are still listed, from memory.
+      this.logger.warn(`listing from memory only, the store cannot be read: ${String(error)}`);
+      return assemblePage(entries, query, entries.length);
+    }
     const key = orderOf(query.order).key;
     for (const row of rows) {
       entries.push({
@@ -162,7 +189,7 @@ export class RunsService {
       });
     }
     const page = assemblePage(entries, query, entries.length - rows.length + storedCount);
-    await this.addStoredFrames(page.sessions);
+    await this.addStoredFrames(page.sessions).catch(() => undefined);
     return page;
   }
 
@@ -205,7 +232,11 @@ export class RunsService {
    * which the watch stream delivers. With many series, each gets fewer
    * buckets so the answer stays under the 4 MiB message limit.
    */
-  async querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
+  querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
+    return this.guarded('QuerySeries', () => this.querySeriesNow(request));
+  }
+
+  private async querySeriesNow(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
     const reads = this.requireStore('QuerySeries');
     const window = stepWindow(request.fromStep, request.toStep);
     const maxPoints = queryPoints(request);
@@ -244,7 +275,11 @@ export class RunsService {
    * larger), in step order, and the steps of every stored frame in the
    * window (at most MAX_FRAME_STEPS, evenly spread).
    */
-  async imageFrames(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
+  imageFrames(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
+    return this.guarded('GetImageFrames', () => this.imageFramesNow(request));
+  }
+
+  private async imageFramesNow(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
     const reads = this.requireStore('GetImageFrames');
     const window = stepWindow(request.fromStep, request.toStep);
     const limit = frameCount(request);
@@ -283,7 +318,11 @@ export class RunsService {
    * run's watchers get the new metadata as a `metadata` event; the name
    * shows in lists and the next snapshot.
    */
-  async update(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+  update(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+    return this.guarded('UpdateSession', () => this.updateNow(request));
+  }
+
+  private async updateNow(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
     checkUpdate(request);
     const held = this.sessions.find(request.sessionId);
     const row = held === undefined ? await this.storedRow(request.sessionId) : undefined;
@@ -327,7 +366,11 @@ export class RunsService {
    * DeleteSession: every row and image of the run; its watchers end with
    * NOT_FOUND. FAILED_PRECONDITION while its trainer streams.
    */
-  async delete(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
+  delete(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
+    return this.guarded('DeleteSession', () => this.deleteNow(request));
+  }
+
+  private async deleteNow(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
     const held = this.sessions.find(request.sessionId);
     if (held?.trainer !== undefined) {
       throw errors.failedPrecondition(
