@@ -26,6 +26,7 @@ export class TrainerStream implements TrainerLink {
   private tail: Promise<void> | undefined;
   /** Set while the first message's run is restored from the store: what arrived meanwhile. */
   private restoring: MetricsRequest[] | undefined;
+  private restoreTried = false;
   /** Messages applied whose responses wait for a commit. */
   private awaitingCommit = 0;
   /** The trainer is not reading: the last write() returned false and no 'drain' came yet. */
@@ -104,8 +105,10 @@ export class TrainerStream implements TrainerLink {
     }
     try {
       if (this.session === undefined) {
-        // A run this server knows only from the store is restored before the stream attaches.
-        const restoring = this.ingest.restore(request.sessionId);
+        // A run this server knows only from the store is restored before the stream attaches (once:
+        // a run the store does not have either is then NOT_FOUND).
+        const restoring = this.restoreTried ? undefined : this.ingest.restore(request.sessionId);
+        this.restoreTried = true;
         if (restoring !== undefined) {
           this.restoring = [request];
           restoring.then(

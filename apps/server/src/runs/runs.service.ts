@@ -101,7 +101,25 @@ export class RunsService {
     return pending;
   }
 
-  private async load(sessionId: string): Promise<void> {
+  /**
+   * Runs a store read; a store that cannot answer (PostgreSQL stopped, say)
+   * is UNAVAILABLE naming the cause, not an internal error: the client may retry.
+   */
+  private async guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      // Anything else (a bug, a bad request) keeps its own answer.
+      if (!isStoreUnavailable(error)) throw error;
+      throw errors.unavailable(`${what}: the store cannot be read now (${error.message})`);
+    }
+  }
+
+  private load(sessionId: string): Promise<void> {
+    return this.guarded(`reading session ${sessionId} back`, () => this.loadNow(sessionId));
+  }
+
+  private async loadNow(sessionId: string): Promise<void> {
     const reads = this.reads as StoreReads;
     const settings = this.settings;
     const run = await loadStoredRun(reads, sessionId, {
@@ -217,7 +235,11 @@ export class RunsService {
    * which the watch stream delivers. With many series, each gets fewer
    * buckets so the answer stays under the 4 MiB message limit.
    */
-  async querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
+  querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
+    return this.guarded('QuerySeries', () => this.querySeriesNow(request));
+  }
+
+  private async querySeriesNow(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {
     const reads = this.requireStore('QuerySeries');
     const window = stepWindow(request.fromStep, request.toStep);
     const maxPoints = queryPoints(request);
@@ -256,7 +278,11 @@ export class RunsService {
    * larger), in step order, and the steps of every stored frame in the
    * window (at most MAX_FRAME_STEPS, evenly spread).
    */
-  async imageFrames(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
+  imageFrames(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
+    return this.guarded('GetImageFrames', () => this.imageFramesNow(request));
+  }
+
+  private async imageFramesNow(request: GetImageFramesRequest): Promise<GetImageFramesResponse> {
     const reads = this.requireStore('GetImageFrames');
     const window = stepWindow(request.fromStep, request.toStep);
     const limit = frameCount(request);
@@ -295,7 +321,11 @@ export class RunsService {
    * run's watchers get the new metadata as a `metadata` event; the name
    * shows in lists and the next snapshot.
    */
-  async update(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+  update(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+    return this.guarded('UpdateSession', () => this.updateNow(request));
+  }
+
+  private async updateNow(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
     checkUpdate(request);
     const held = this.sessions.find(request.sessionId);
     const row = held === undefined ? await this.storedRow(request.sessionId) : undefined;
@@ -339,7 +369,11 @@ export class RunsService {
    * DeleteSession: every row and image of the run; its watchers end with
    * NOT_FOUND. FAILED_PRECONDITION while its trainer streams.
    */
-  async delete(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
+  delete(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
+    return this.guarded('DeleteSession', () => this.deleteNow(request));
+  }
+
+  private async deleteNow(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
     const held = this.sessions.find(request.sessionId);
     if (held?.trainer !== undefined) {
       throw errors.failedPrecondition(
