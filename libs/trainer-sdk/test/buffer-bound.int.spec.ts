@@ -34,7 +34,9 @@ describe('server down for a while', () => {
   let dashboard: DashboardClient;
 
   beforeAll(async () => {
-    server = await startServerProcess();
+    // A server that keeps nothing across its restart (STORE_ENGINE=memory): how the SDK copes when
+    // the server lost its state. The durable path is the store's own kill -9 test.
+    server = await startServerProcess({ env: { STORE_ENGINE: 'memory' } });
     dashboard = new DashboardClient(server.grpcAddress);
   });
 

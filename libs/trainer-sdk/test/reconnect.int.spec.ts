@@ -26,7 +26,11 @@ describe('delivery across a lost connection', () => {
   let dashboard: DashboardClient;
 
   beforeEach(async () => {
-    server = await startServerProcess({ env: { HEARTBEAT_INTERVAL_MS: '200' } });
+    // A server that keeps nothing across its restart (STORE_ENGINE=memory): how the SDK copes when
+    // the server lost its state. The durable path is the store's own kill -9 test.
+    server = await startServerProcess({
+      env: { HEARTBEAT_INTERVAL_MS: '200', STORE_ENGINE: 'memory' },
+    });
     dashboard = new DashboardClient(server.grpcAddress);
   });
 
