@@ -13,6 +13,13 @@ import {
 } from '@trainwatch/proto';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { Database } from './schema';
+import {
+  combineIntoBuckets,
+  planBlocks,
+  pointAggregate,
+  type Aggregate,
+  type BlockPlan,
+} from './series-blocks';
 import { orderOf, type ListPosition } from './session-order';
 import type { SessionRow } from './stored-summary';
 
@@ -261,6 +268,21 @@ export class StoreReads {
       return { ...window, buckets: [], totalPoints: 0, exact: true };
     }
     const span = Number(last) - Number(first) + 1;
+    const plan = planBlocks(Number(first), Number(last), maxPoints);
+    if (plan !== undefined) {
+      const fromBlocks = await this.blockWindow(
+        series.id,
+        plan,
+        Number(first),
+        Number(last),
+        toStep,
+        maxPoints,
+      );
+      if (fromBlocks !== undefined) return { ...window, ...fromBlocks };
+      // Few points after all (sparse steps): exact.
+      const exact = await this.points(series.id, Number(first), Number(last), maxPoints);
+      return { ...window, ...exactWindow(exact) };
+    }
     if (span <= maxPoints) {
       const exact = await this.points(series.id, Number(first), Number(last), maxPoints + 1);
       if (exact.length <= maxPoints) return { ...window, ...exactWindow(exact) };
@@ -310,6 +332,86 @@ export class StoreReads {
       };
     });
     return { ...window, buckets, totalPoints, exact: false };
+  }
+
+  /**
+   * A long window from the series blocks (see series-blocks.ts): whole
+   * blocks, plus the raw points of an edge block the window cuts. Undefined
+   * when the window holds no more than maxPoints points (answer it exactly).
+   */
+  private async blockWindow(
+    seriesId: number,
+    plan: BlockPlan,
+    first: number,
+    last: number,
+    toStep: number | undefined,
+    maxPoints: number,
+  ): Promise<Pick<StoredWindow, 'buckets' | 'totalPoints' | 'exact'> | undefined> {
+    const size = plan.size;
+    const lastBlock = Math.floor(last / size) * size;
+    const rows = await this.db
+      .selectFrom('series_blocks')
+      .select([
+        'block_start',
+        'first_step',
+        'last_step',
+        'point_count',
+        'nan_count',
+        'min_v',
+        'max_v',
+        'last_value',
+        'last_wall_ms',
+      ])
+      .where('series_id', '=', seriesId)
+      .where('block_size', '=', size)
+      .where('block_start', '>=', plan.base)
+      .where('block_start', '<=', lastBlock)
+      .orderBy('block_start')
+      .execute();
+    const parts: { at: number; aggregate: Aggregate }[] = [];
+    for (const [index, row] of rows.entries()) {
+      const start = Number(row.block_start);
+      // first is the window's first point, so a first block starting before
+      // it holds points before the window (and likewise past toStep).
+      const cutBefore = index === 0 && Number(row.first_step) < first;
+      const cutAfter =
+        index === rows.length - 1 && toStep !== undefined && Number(row.last_step) > toStep;
+      if (cutBefore || cutAfter) {
+        const from = Math.max(start, first);
+        const to = Math.min(start + size - 1, last);
+        for (const point of await this.points(seriesId, from, to, size * 64)) {
+          parts.push({ at: start, aggregate: pointAggregate(point.step, point.value, point.wallMs) });
+        }
+        continue;
+      }
+      parts.push({
+        at: start,
+        aggregate: {
+          firstStep: Number(row.first_step),
+          lastStep: Number(row.last_step),
+          count: Number(row.point_count),
+          nans: Number(row.nan_count),
+          min: value(row.min_v),
+          max: value(row.max_v),
+          last: value(row.last_value),
+          lastWallMs: Number(row.last_wall_ms),
+        },
+      });
+    }
+    const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
+    if (totalPoints <= maxPoints) return undefined;
+    const buckets = combineIntoBuckets(plan, parts).map(
+      (bucket): StoredBucket => ({
+        step: bucket.firstStep,
+        min: bucket.min,
+        max: bucket.nans > 0 ? Number.NaN : bucket.max,
+        last: bucket.last,
+        lastStep: bucket.lastStep,
+        lastWallMs: bucket.lastWallMs,
+        count: bucket.count,
+      }),
+    );
+    return { buckets, totalPoints, exact: false };
   }
 
   private async points(
