@@ -89,18 +89,55 @@ export function mergeAggregate(into: Aggregate, later: Aggregate): void {
 export function blockRows(
   points: Iterable<{ seriesId: number; step: number; value: number; wallMs: number }>,
 ): BlockRow[] {
-  const rows = new Map<string, BlockRow>();
+  // Numeric keys, no per-point objects: this runs in every commit.
+  const bySize = BLOCK_SIZES.map(() => new Map<number, Map<number, BlockRow>>());
+  const rows: BlockRow[] = [];
   for (const point of points) {
-    for (const size of BLOCK_SIZES) {
-      const start = blockStart(point.step, size);
-      const key = `${point.seriesId}:${size}:${start}`;
-      const one = pointAggregate(point.step, point.value, point.wallMs);
-      const row = rows.get(key);
-      if (row === undefined) rows.set(key, { seriesId: point.seriesId, size, start, ...one });
-      else mergeAggregate(row, one);
+    const { seriesId, step, value, wallMs } = point;
+    const nan = Number.isNaN(value);
+    for (let level = 0; level < BLOCK_SIZES.length; level++) {
+      const size = BLOCK_SIZES[level] as number;
+      const start = Math.floor(step / size) * size;
+      const levelRows = bySize[level] as Map<number, Map<number, BlockRow>>;
+      let series = levelRows.get(seriesId);
+      if (series === undefined) {
+        series = new Map();
+        levelRows.set(seriesId, series);
+      }
+      const row = series.get(start);
+      if (row === undefined) {
+        const created: BlockRow = {
+          seriesId,
+          size,
+          start,
+          firstStep: step,
+          lastStep: step,
+          count: 1,
+          nans: nan ? 1 : 0,
+          min: value,
+          max: value,
+          last: value,
+          lastWallMs: wallMs,
+        };
+        series.set(start, created);
+        rows.push(created);
+        continue;
+      }
+      if (step < row.firstStep) row.firstStep = step;
+      if (step >= row.lastStep) {
+        row.lastStep = step;
+        row.last = value;
+        row.lastWallMs = wallMs;
+      }
+      row.count++;
+      if (nan) row.nans++;
+      else {
+        if (Number.isNaN(row.min) || value < row.min) row.min = value;
+        if (Number.isNaN(row.max) || value > row.max) row.max = value;
+      }
     }
   }
-  return [...rows.values()];
+  return rows;
 }
 
 /** How a long window is bucketed from blocks: buckets of `width` steps from `base`. */

@@ -348,56 +348,80 @@ export class StoreReads {
     maxPoints: number,
   ): Promise<Pick<StoredWindow, 'buckets' | 'totalPoints' | 'exact'> | undefined> {
     const size = plan.size;
+    const firstBlock = plan.base;
     const lastBlock = Math.floor(last / size) * size;
-    const rows = await this.db
+    // The edge blocks first (two key lookups): `first` is the window's first
+    // point, so a first block whose first step is before it holds points
+    // before the window; likewise a last block past toStep. Those are read
+    // from the raw points (at most `size` steps each).
+    const edges = await this.db
       .selectFrom('series_blocks')
-      .select([
-        'block_start',
-        'first_step',
-        'last_step',
-        'point_count',
-        'nan_count',
-        'min_v',
-        'max_v',
-        'last_value',
-        'last_wall_ms',
-      ])
+      .select(['block_start', 'first_step', 'last_step'])
       .where('series_id', '=', seriesId)
       .where('block_size', '=', size)
-      .where('block_start', '>=', plan.base)
-      .where('block_start', '<=', lastBlock)
-      .orderBy('block_start')
+      .where('block_start', 'in', [firstBlock, lastBlock])
       .execute();
+    const edge = (start: number) => edges.find((row) => Number(row.block_start) === start);
+    const cutFirst = Number(edge(firstBlock)?.first_step ?? first) < first;
+    const cutLast = toStep !== undefined && Number(edge(lastBlock)?.last_step ?? last) > toStep;
     const parts: { at: number; aggregate: Aggregate }[] = [];
-    for (const [index, row] of rows.entries()) {
-      const start = Number(row.block_start);
-      // first is the window's first point, so a first block starting before
-      // it holds points before the window (and likewise past toStep).
-      const cutBefore = index === 0 && Number(row.first_step) < first;
-      const cutAfter =
-        index === rows.length - 1 && toStep !== undefined && Number(row.last_step) > toStep;
-      if (cutBefore || cutAfter) {
-        const from = Math.max(start, first);
-        const to = Math.min(start + size - 1, last);
-        for (const point of await this.points(seriesId, from, to, size * 64)) {
-          parts.push({ at: start, aggregate: pointAggregate(point.step, point.value, point.wallMs) });
-        }
-        continue;
+    const rawEdge = async (start: number) => {
+      const from = Math.max(start, first);
+      const to = Math.min(start + size - 1, last);
+      for (const point of await this.points(seriesId, from, to, Number.MAX_SAFE_INTEGER)) {
+        parts.push({ at: start, aggregate: pointAggregate(point.step, point.value, point.wallMs) });
       }
-      parts.push({
-        at: start,
-        aggregate: {
-          firstStep: Number(row.first_step),
-          lastStep: Number(row.last_step),
-          count: Number(row.point_count),
-          nans: Number(row.nan_count),
-          min: value(row.min_v),
-          max: value(row.max_v),
-          last: value(row.last_value),
-          lastWallMs: Number(row.last_wall_ms),
-        },
-      });
+    };
+    if (cutFirst) await rawEdge(firstBlock);
+    const lo = cutFirst ? firstBlock + size : firstBlock;
+    const hi = cutLast ? lastBlock - size : lastBlock;
+    if (lo <= hi) {
+      // Whole blocks grouped into buckets in SQL (a few thousand rows scanned,
+      // at most maxPoints returned); each bucket's last point is its last
+      // block's, joined back by key. Integer arithmetic in both engines.
+      const grouped = await sql<{
+        b: number;
+        first_step: number;
+        last_step: number;
+        n: number;
+        nans: number;
+        min_v: number | null;
+        max_v: number | null;
+        last_value: number | null;
+        last_wall_ms: number;
+      }>`
+        select g.b, g.first_step, g.last_step, g.n, g.nans, g.min_v, g.max_v,
+          l.last_value, l.last_wall_ms
+        from (
+          select (block_start - cast(${plan.base} as bigint)) / cast(${plan.width} as bigint) as b,
+            max(block_start) as last_block, min(first_step) as first_step,
+            max(last_step) as last_step, sum(point_count) as n, sum(nan_count) as nans,
+            min(min_v) as min_v, max(max_v) as max_v
+          from series_blocks
+          where series_id = ${seriesId} and block_size = ${size}
+            and block_start >= ${lo} and block_start <= ${hi}
+          group by 1
+        ) g
+        join series_blocks l on l.series_id = ${seriesId} and l.block_size = ${size}
+          and l.block_start = g.last_block
+        order by g.b`.execute(this.db);
+      for (const row of grouped.rows) {
+        parts.push({
+          at: plan.base + Number(row.b) * plan.width,
+          aggregate: {
+            firstStep: Number(row.first_step),
+            lastStep: Number(row.last_step),
+            count: Number(row.n),
+            nans: Number(row.nans),
+            min: value(row.min_v),
+            max: value(row.max_v),
+            last: value(row.last_value),
+            lastWallMs: Number(row.last_wall_ms),
+          },
+        });
+      }
     }
+    if (cutLast && (lastBlock !== firstBlock || !cutFirst)) await rawEdge(lastBlock);
     const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
     if (totalPoints <= maxPoints) return undefined;
     const buckets = combineIntoBuckets(plan, parts).map(
