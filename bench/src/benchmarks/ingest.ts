@@ -42,10 +42,26 @@ runBench(
     const summaryRows: string[][] = [];
     for (const plan of plans) {
       const product = sides.has('product')
-        ? await ramp({ kind: 'product', imageSize: plan.imageSize, metricCount: plan.metrics, steps: plan.steps, warmupMs, windowMs, notes })
+        ? await ramp({
+            kind: 'product',
+            imageSize: plan.imageSize,
+            metricCount: plan.metrics,
+            steps: plan.steps,
+            warmupMs,
+            windowMs,
+            notes,
+          })
         : [];
       const relay = sides.has('relay')
-        ? await ramp({ kind: 'relay', imageSize: plan.imageSize, metricCount: plan.metrics, steps: plan.steps, warmupMs, windowMs, notes })
+        ? await ramp({
+            kind: 'relay',
+            imageSize: plan.imageSize,
+            metricCount: plan.metrics,
+            steps: plan.steps,
+            warmupMs,
+            windowMs,
+            notes,
+          })
         : [];
       const best = { product: maxSustained(product), relay: maxSustained(relay) };
       const label = `16 × ${plan.imageSize / 1024} KB images${plan.metrics > 0 ? ` + ${plan.metrics} named metrics` : ''}`;

@@ -216,14 +216,16 @@ runBench(
     try {
       postgres = await startPostgres();
     } catch (error) {
-      notes.push(`PostgreSQL not measured: ${error instanceof Error ? error.message : String(error)}`);
+      notes.push(
+        `PostgreSQL not measured: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const engines: Engine[] = postgres === undefined ? ['sqlite'] : ['sqlite', 'postgres'];
     try {
       // 1. Ingest ceiling at 16 × 2 KB, each engine against the in-memory server.
-      const warmupMs = quick ? 1000 : 3000;
-      const windowMs = quick ? 2000 : 8000;
-      const steps = quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200];
+      const warmupMs = quick ? 500 : 3000;
+      const windowMs = quick ? 1500 : 8000;
+      const steps = quick ? [5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200];
       const ceilings = new Map<Engine, StepResult[]>();
       for (const engine of ['memory', ...engines] as Engine[]) {
         const store = await newStore(engine, postgres);
@@ -268,7 +270,7 @@ runBench(
             metricCount: 0,
             steps: [trainers],
             warmupMs,
-            windowMs: quick ? 3000 : 20_000,
+            windowMs: quick ? 2000 : 20_000,
             notes,
             env: store.env,
             label: `${engine} acks`,
@@ -347,7 +349,14 @@ runBench(
       }
       tables.push({
         caption: 'Restart: server process start → first ListSessions answered',
-        columns: ['engine', 'runs × steps', 'fill s', 'healthy after', 'ListSessions after', 'listed'],
+        columns: [
+          'engine',
+          'runs × steps',
+          'fill s',
+          'healthy after',
+          'ListSessions after',
+          'listed',
+        ],
         rows: restartRows,
       });
     } finally {
@@ -360,7 +369,7 @@ runBench(
         'a fixed number of trainers (acks come in send order per stream). QuerySeries and restart: the store is ' +
         'filled directly (points and series blocks, as the writer stores them; no gRPC), then a server is started ' +
         'on it and called over native gRPC. Bytes on disk: the SQLite file (and WAL), or ' +
-        "pg_total_relation_size of points and series_blocks.",
+        'pg_total_relation_size of points and series_blocks.',
       tables,
       targets,
       notes,

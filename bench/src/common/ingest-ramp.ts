@@ -210,4 +210,3 @@ export function stepTable(caption: string, steps: readonly StepResult[]): Result
     ]),
   };
 }
-

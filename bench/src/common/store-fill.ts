@@ -24,10 +24,13 @@ export function fillValue(step: number): number {
 
 /** [from, to) step ranges of at most `chunk` steps covering 0..steps. */
 export function chunkRanges(steps: number, chunk = FILL_CHUNK_STEPS): [number, number][] {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be >= 0, got ${steps}`);
-  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`chunk must be >= 1, got ${chunk}`);
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new RangeError(`steps must be >= 0, got ${steps}`);
+  if (!Number.isInteger(chunk) || chunk < 1)
+    throw new RangeError(`chunk must be >= 1, got ${chunk}`);
   const ranges: [number, number][] = [];
-  for (let from = 0; from < steps; from += chunk) ranges.push([from, Math.min(steps, from + chunk)]);
+  for (let from = 0; from < steps; from += chunk)
+    ranges.push([from, Math.min(steps, from + chunk)]);
   return ranges;
 }
 

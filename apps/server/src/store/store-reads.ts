@@ -378,7 +378,7 @@ export class StoreReads {
     if (lo <= hi) {
       // Whole blocks grouped into buckets in SQL (a few thousand rows scanned,
       // at most maxPoints returned); each bucket's last point is its last
-      // block's, joined back by key. Integer arithmetic in both engines.
+      // block's, looked up by key (a join made SQLite scan the blocks per bucket). Integer arithmetic in both engines.
       const grouped = await sql<{
         b: number;
         first_step: number;
@@ -391,7 +391,10 @@ export class StoreReads {
         last_wall_ms: number;
       }>`
         select g.b, g.first_step, g.last_step, g.n, g.nans, g.min_v, g.max_v,
-          l.last_value, l.last_wall_ms
+          (select l.last_value from series_blocks l where l.series_id = ${seriesId}
+            and l.block_size = ${size} and l.block_start = g.last_block) as last_value,
+          (select l.last_wall_ms from series_blocks l where l.series_id = ${seriesId}
+            and l.block_size = ${size} and l.block_start = g.last_block) as last_wall_ms
         from (
           select (block_start - cast(${plan.base} as bigint)) / cast(${plan.width} as bigint) as b,
             max(block_start) as last_block, min(first_step) as first_step,
@@ -402,8 +405,6 @@ export class StoreReads {
             and block_start >= ${lo} and block_start <= ${hi}
           group by 1
         ) g
-        join series_blocks l on l.series_id = ${seriesId} and l.block_size = ${size}
-          and l.block_start = g.last_block
         order by g.b`.execute(this.db);
       for (const row of grouped.rows) {
         parts.push({
@@ -424,17 +425,15 @@ export class StoreReads {
     if (cutLast && (lastBlock !== firstBlock || !cutFirst)) await rawEdge(lastBlock);
     const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
     if (totalPoints <= maxPoints) return undefined;
-    const buckets = combineIntoBuckets(plan, parts).map(
-      (bucket): StoredBucket => ({
-        step: bucket.firstStep,
-        min: bucket.min,
-        max: bucket.nans > 0 ? Number.NaN : bucket.max,
-        last: bucket.last,
-        lastStep: bucket.lastStep,
-        lastWallMs: bucket.lastWallMs,
-        count: bucket.count,
-      }),
-    );
+    const buckets = combineIntoBuckets(plan, parts).map((bucket): StoredBucket => ({
+      step: bucket.firstStep,
+      min: bucket.min,
+      max: bucket.nans > 0 ? Number.NaN : bucket.max,
+      last: bucket.last,
+      lastStep: bucket.lastStep,
+      lastWallMs: bucket.lastWallMs,
+      count: bucket.count,
+    }));
     return { buckets, totalPoints, exact: false };
   }
 
