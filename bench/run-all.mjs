@@ -32,6 +32,7 @@ const BENCHMARKS = {
   'slow-watcher': { entry: 'benchmarks/slow-watcher.js', fullMinutes: 10 },
   sdk: { entry: 'benchmarks/sdk.js', fullMinutes: 5 },
   browser: { entry: 'benchmarks/browser.js', fullMinutes: 20 },
+  store: { entry: 'benchmarks/store.js', fullMinutes: 25 },
 };
 const QUICK_MINUTES = 4;
 

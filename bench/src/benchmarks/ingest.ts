@@ -3,186 +3,19 @@
  * images, against the product and the bare relay, and reports the most each
  * sustains before acknowledgements fall behind.
  */
-import { jpegSet } from '../common/jpeg-payloads';
-import { LoadTrainer, Pacer } from '../common/load-trainer';
-import { ProcSampler } from '../common/proc-stats';
+import {
+  IMAGES,
+  MAX_LAG_GROWTH_SECONDS,
+  MIN_ACK_SHARE,
+  RATE,
+  maxSustained,
+  ramp,
+  stepTable,
+  type StepResult,
+} from '../common/ingest-ramp';
 import { runBench, type ResultTable, type TargetVerdict } from '../common/result';
-import { ratio, slope } from '../common/stats';
-import { startTarget, type Target, type TargetKind } from '../common/targets';
-import { benchMetricNames, encodeImagePart } from '../common/wire';
-import { count, mb, num, pct, times } from '../common/format';
-
-const RATE = 60;
-const IMAGES = 16;
-/** A step is sustained when acks arrive at >= this share of the offered rate… */
-const MIN_ACK_SHARE = 0.95;
-/**
- * …and the backlog (sent − acked) grows over the window by less than this
- * many seconds' worth of offered traffic (or MIN_LAG_GROWTH messages, for
- * small steps where a few in-flight messages are noise).
- */
-const MAX_LAG_GROWTH_SECONDS = 0.1;
-const MIN_LAG_GROWTH = 10;
-
-interface StepResult {
-  trainers: number;
-  offeredPerSec: number;
-  sentPerSec: number;
-  ackedPerSec: number;
-  lagGrowthPerSec: number;
-  mbPerSec: number;
-  cpuPercent: number;
-  rssBytes: number;
-  benchCpuPercent: number;
-  heldBack: number;
-  errors: number;
-  sustained: boolean;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function measureStep(
-  trainers: LoadTrainer[],
-  sampler: ProcSampler,
-  self: ProcSampler,
-  messageBytes: number,
-  windowMs: number,
-): Promise<Omit<StepResult, 'trainers' | 'sustained'>> {
-  const totals = () =>
-    trainers.reduce((acc, t) => ({ sent: acc.sent + t.sent, acked: acc.acked + t.acked }), {
-      sent: 0,
-      acked: 0,
-    });
-  const heldBefore = trainers.reduce((sum, t) => sum + t.heldBack, 0);
-  const errorsBefore = trainers.reduce((sum, t) => sum + t.errors, 0);
-  const start = performance.now();
-  const first = totals();
-  const times: number[] = [];
-  const lags: number[] = [];
-  while (performance.now() - start < windowMs) {
-    await sleep(250);
-    const now = totals();
-    times.push((performance.now() - start) / 1000);
-    lags.push(now.sent - now.acked);
-  }
-  const last = totals();
-  const seconds = (performance.now() - start) / 1000;
-  const target = sampler.window(start);
-  const bench = self.window(start);
-  const ackedPerSec = (last.acked - first.acked) / seconds;
-  return {
-    offeredPerSec: trainers.length * RATE,
-    sentPerSec: (last.sent - first.sent) / seconds,
-    ackedPerSec,
-    lagGrowthPerSec: slope(times, lags),
-    mbPerSec: (ackedPerSec * messageBytes) / 1e6,
-    cpuPercent: target.cpuPercent,
-    rssBytes: target.rssEndBytes,
-    benchCpuPercent: bench.cpuPercent,
-    heldBack: trainers.reduce((sum, t) => sum + t.heldBack, 0) - heldBefore,
-    errors: trainers.reduce((sum, t) => sum + t.errors, 0) - errorsBefore,
-  };
-}
-
-async function ramp(
-  kind: TargetKind,
-  imageSize: number,
-  metricCount: number,
-  steps: readonly number[],
-  warmupMs: number,
-  windowMs: number,
-  notes: string[],
-): Promise<StepResult[]> {
-  const imagePart = encodeImagePart(jpegSet(imageSize, IMAGES));
-  const metricNames = benchMetricNames(metricCount);
-  // Each named value costs its name plus ~14 bytes of framing and the double.
-  const messageBytes =
-    imagePart.length + 64 + metricNames.reduce((sum, name) => sum + name.length + 14, 0);
-  const target: Target = await startTarget(kind);
-  const sampler = new ProcSampler(target.pid).start();
-  const self = new ProcSampler(process.pid).start();
-  const pacer = new Pacer(RATE);
-  const trainers: LoadTrainer[] = [];
-  const results: StepResult[] = [];
-  pacer.start([]);
-  try {
-    for (const size of steps) {
-      while (trainers.length < size) {
-        const trainer = new LoadTrainer(
-          target,
-          `ingest-${imageSize}-${metricCount}-${trainers.length}`,
-          imagePart,
-          0,
-          metricNames,
-        );
-        await trainer.open();
-        trainers.push(trainer);
-        pacer.add(trainer);
-      }
-      await sleep(warmupMs);
-      const step = await measureStep(trainers, sampler, self, messageBytes, windowMs);
-      const sustained =
-        step.ackedPerSec >= MIN_ACK_SHARE * step.offeredPerSec &&
-        step.lagGrowthPerSec * (windowMs / 1000) <
-          Math.max(MAX_LAG_GROWTH_SECONDS * step.offeredPerSec, MIN_LAG_GROWTH) &&
-        step.heldBack === 0 &&
-        step.errors === 0;
-      results.push({ trainers: size, ...step, sustained });
-      console.error(
-        `[ingest] ${kind} ${imageSize} B + ${metricCount} metrics × ${size}: ${JSON.stringify(results.at(-1))}`,
-      );
-      const failed = trainers.find((t) => t.firstError !== undefined);
-      if (failed)
-        notes.push(
-          `${kind}, ${imageSize}-byte images: first error seen by a trainer: ${failed.firstError}`,
-        );
-      if (!sustained) break;
-    }
-  } finally {
-    pacer.stop();
-    await Promise.all(trainers.map((t) => t.close()));
-    sampler.stop();
-    self.stop();
-    await target.stop();
-  }
-  return results;
-}
-
-function maxSustained(steps: readonly StepResult[]): StepResult | undefined {
-  return steps.filter((s) => s.sustained).at(-1);
-}
-
-function stepTable(caption: string, steps: readonly StepResult[]): ResultTable {
-  return {
-    caption,
-    columns: [
-      'trainers',
-      'offered msg/s',
-      'sent msg/s',
-      'acked msg/s',
-      'ack lag growth /s',
-      'MB/s',
-      'target CPU',
-      'target RSS',
-      'bench CPU',
-      'sustained',
-    ],
-    rows: steps.map((s) => [
-      String(s.trainers),
-      count(s.offeredPerSec),
-      count(s.sentPerSec),
-      count(s.ackedPerSec),
-      num(s.lagGrowthPerSec, 0),
-      num(s.mbPerSec, 1),
-      pct(s.cpuPercent),
-      mb(s.rssBytes),
-      pct(s.benchCpuPercent),
-      s.sustained
-        ? 'yes'
-        : `no${s.heldBack > 0 ? ' (held back)' : ''}${s.errors > 0 ? ` (${s.errors} errors)` : ''}`,
-    ]),
-  };
-}
+import { ratio } from '../common/stats';
+import { mb, num, pct, times } from '../common/format';
 
 runBench(
   'ingest',
@@ -209,10 +42,26 @@ runBench(
     const summaryRows: string[][] = [];
     for (const plan of plans) {
       const product = sides.has('product')
-        ? await ramp('product', plan.imageSize, plan.metrics, plan.steps, warmupMs, windowMs, notes)
+        ? await ramp({
+            kind: 'product',
+            imageSize: plan.imageSize,
+            metricCount: plan.metrics,
+            steps: plan.steps,
+            warmupMs,
+            windowMs,
+            notes,
+          })
         : [];
       const relay = sides.has('relay')
-        ? await ramp('relay', plan.imageSize, plan.metrics, plan.steps, warmupMs, windowMs, notes)
+        ? await ramp({
+            kind: 'relay',
+            imageSize: plan.imageSize,
+            metricCount: plan.metrics,
+            steps: plan.steps,
+            warmupMs,
+            windowMs,
+            notes,
+          })
         : [];
       const best = { product: maxSustained(product), relay: maxSustained(relay) };
       const label = `16 × ${plan.imageSize / 1024} KB images${plan.metrics > 0 ? ` + ${plan.metrics} named metrics` : ''}`;

@@ -2,6 +2,7 @@ import type { Client, ClientDuplexStream } from '@grpc/grpc-js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { CommandType, SessionInfoSchema, TrainingStatus } from '@trainwatch/proto';
 import { asBuffer, identity, rawClient, sessionMetadata } from './grpc-raw';
+import type { SampleBuffer } from './stats';
 import type { Target } from './targets';
 import {
   CLASS_NAMES,
@@ -33,6 +34,10 @@ export class LoadTrainer {
   private sequence = 0n;
   private batchIdx = 0;
   private readonly sentAt = new Float64Array(SENT_AT_RING);
+  /** performance.now() of each message written, by send count: acks come back in send order. */
+  private readonly writtenAt = new Float64Array(SENT_AT_RING);
+  /** When set, every ack's send → ack latency (ms) is added here. */
+  ackLatency: SampleBuffer | undefined;
   private client: Client | undefined;
   private call: ClientDuplexStream<Buffer, Buffer> | undefined;
   private closed = false;
@@ -161,6 +166,7 @@ export class LoadTrainer {
   }
 
   private write(bytes: Uint8Array): void {
+    this.writtenAt[this.sent & (SENT_AT_RING - 1)] = performance.now();
     this.call?.write(asBuffer(bytes));
     this.sent++;
   }
@@ -169,6 +175,8 @@ export class LoadTrainer {
     const response = decodeResponse(bytes);
     switch (response.payload.case) {
       case 'ack':
+        // MAX_UNACKED < SENT_AT_RING, so the send time of the acked message is still in the ring.
+        this.ackLatency?.add(performance.now() - this.writtenAt[this.acked & (SENT_AT_RING - 1)]);
         this.acked++;
         break;
       case 'command': {

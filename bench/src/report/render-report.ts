@@ -11,7 +11,15 @@ export interface MachineInfo {
 }
 
 /** Benchmarks in report order (others follow, by name). */
-export const BENCHMARK_ORDER = ['ingest', 'e2e', 'command', 'slow-watcher', 'sdk', 'browser'];
+export const BENCHMARK_ORDER = [
+  'ingest',
+  'store',
+  'e2e',
+  'command',
+  'slow-watcher',
+  'sdk',
+  'browser',
+];
 
 function verdict(target: TargetVerdict): string {
   if (target.met === null) return 'not judged';

@@ -20,6 +20,7 @@ export interface Database {
   status_events: StatusEventsTable;
   series: SeriesTable;
   points: PointsTable;
+  series_blocks: SeriesBlocksTable;
   epochs: EpochsTable;
   performance: PerformanceTable;
   commands: CommandsTable;
@@ -105,6 +106,26 @@ export interface PointsTable {
   /** NULL means NaN (see Database). */
   value: number | null;
   wall_ms: number;
+}
+
+/**
+ * Min/max/count/last of a series per block of `block_size` steps starting
+ * at `block_start` (see series-blocks.ts); written with the points.
+ */
+export interface SeriesBlocksTable {
+  series_id: number;
+  block_size: number;
+  block_start: number;
+  first_step: number;
+  last_step: number;
+  point_count: number;
+  nan_count: number;
+  /** Smallest/largest non-NaN value; NULL when every point is NaN. */
+  min_v: number | null;
+  max_v: number | null;
+  /** Value of the point at last_step; NULL means NaN. */
+  last_value: number | null;
+  last_wall_ms: number;
 }
 
 /** Every applied EpochData. */

@@ -77,6 +77,12 @@ export class StoreEdits {
 
 async function deleteRun(tx: Transaction<Database>, id: string): Promise<boolean> {
   await tx
+    .deleteFrom('series_blocks')
+    .where('series_id', 'in', (eb) =>
+      eb.selectFrom('series').select('id').where('session_id', '=', id),
+    )
+    .execute();
+  await tx
     .deleteFrom('points')
     .where('series_id', 'in', (eb) =>
       eb.selectFrom('series').select('id').where('session_id', '=', id),

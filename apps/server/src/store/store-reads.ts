@@ -13,6 +13,13 @@ import {
 } from '@trainwatch/proto';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { Database } from './schema';
+import {
+  combineIntoBuckets,
+  planBlocks,
+  pointAggregate,
+  type Aggregate,
+  type BlockPlan,
+} from './series-blocks';
 import { orderOf, type ListPosition } from './session-order';
 import type { SessionRow } from './stored-summary';
 
@@ -261,6 +268,21 @@ export class StoreReads {
       return { ...window, buckets: [], totalPoints: 0, exact: true };
     }
     const span = Number(last) - Number(first) + 1;
+    const plan = planBlocks(Number(first), Number(last), maxPoints);
+    if (plan !== undefined) {
+      const fromBlocks = await this.blockWindow(
+        series.id,
+        plan,
+        Number(first),
+        Number(last),
+        toStep,
+        maxPoints,
+      );
+      if (fromBlocks !== undefined) return { ...window, ...fromBlocks };
+      // Few points after all (sparse steps): exact.
+      const exact = await this.points(series.id, Number(first), Number(last), maxPoints);
+      return { ...window, ...exactWindow(exact) };
+    }
     if (span <= maxPoints) {
       const exact = await this.points(series.id, Number(first), Number(last), maxPoints + 1);
       if (exact.length <= maxPoints) return { ...window, ...exactWindow(exact) };
@@ -310,6 +332,109 @@ export class StoreReads {
       };
     });
     return { ...window, buckets, totalPoints, exact: false };
+  }
+
+  /**
+   * A long window from the series blocks (see series-blocks.ts): whole
+   * blocks, plus the raw points of an edge block the window cuts. Undefined
+   * when the window holds no more than maxPoints points (answer it exactly).
+   */
+  private async blockWindow(
+    seriesId: number,
+    plan: BlockPlan,
+    first: number,
+    last: number,
+    toStep: number | undefined,
+    maxPoints: number,
+  ): Promise<Pick<StoredWindow, 'buckets' | 'totalPoints' | 'exact'> | undefined> {
+    const size = plan.size;
+    const firstBlock = plan.base;
+    const lastBlock = Math.floor(last / size) * size;
+    // The edge blocks first (two key lookups): `first` is the window's first
+    // point, so a first block whose first step is before it holds points
+    // before the window; likewise a last block past toStep. Those are read
+    // from the raw points (at most `size` steps each).
+    const edges = await this.db
+      .selectFrom('series_blocks')
+      .select(['block_start', 'first_step', 'last_step'])
+      .where('series_id', '=', seriesId)
+      .where('block_size', '=', size)
+      .where('block_start', 'in', [firstBlock, lastBlock])
+      .execute();
+    const edge = (start: number) => edges.find((row) => Number(row.block_start) === start);
+    const cutFirst = Number(edge(firstBlock)?.first_step ?? first) < first;
+    const cutLast = toStep !== undefined && Number(edge(lastBlock)?.last_step ?? last) > toStep;
+    const parts: { at: number; aggregate: Aggregate }[] = [];
+    const rawEdge = async (start: number) => {
+      const from = Math.max(start, first);
+      const to = Math.min(start + size - 1, last);
+      for (const point of await this.points(seriesId, from, to, Number.MAX_SAFE_INTEGER)) {
+        parts.push({ at: start, aggregate: pointAggregate(point.step, point.value, point.wallMs) });
+      }
+    };
+    if (cutFirst) await rawEdge(firstBlock);
+    const lo = cutFirst ? firstBlock + size : firstBlock;
+    const hi = cutLast ? lastBlock - size : lastBlock;
+    if (lo <= hi) {
+      // Whole blocks grouped into buckets in SQL (a few thousand rows scanned,
+      // at most maxPoints returned); each bucket's last point is its last
+      // block's, looked up by key (a join made SQLite scan the blocks per bucket). Integer arithmetic in both engines.
+      const grouped = await sql<{
+        b: number;
+        first_step: number;
+        last_step: number;
+        n: number;
+        nans: number;
+        min_v: number | null;
+        max_v: number | null;
+        last_value: number | null;
+        last_wall_ms: number;
+      }>`
+        select g.b, g.first_step, g.last_step, g.n, g.nans, g.min_v, g.max_v,
+          (select l.last_value from series_blocks l where l.series_id = ${seriesId}
+            and l.block_size = ${size} and l.block_start = g.last_block) as last_value,
+          (select l.last_wall_ms from series_blocks l where l.series_id = ${seriesId}
+            and l.block_size = ${size} and l.block_start = g.last_block) as last_wall_ms
+        from (
+          select (block_start - cast(${plan.base} as bigint)) / cast(${plan.width} as bigint) as b,
+            max(block_start) as last_block, min(first_step) as first_step,
+            max(last_step) as last_step, sum(point_count) as n, sum(nan_count) as nans,
+            min(min_v) as min_v, max(max_v) as max_v
+          from series_blocks
+          where series_id = ${seriesId} and block_size = ${size}
+            and block_start >= ${lo} and block_start <= ${hi}
+          group by 1
+        ) g
+        order by g.b`.execute(this.db);
+      for (const row of grouped.rows) {
+        parts.push({
+          at: plan.base + Number(row.b) * plan.width,
+          aggregate: {
+            firstStep: Number(row.first_step),
+            lastStep: Number(row.last_step),
+            count: Number(row.n),
+            nans: Number(row.nans),
+            min: value(row.min_v),
+            max: value(row.max_v),
+            last: value(row.last_value),
+            lastWallMs: Number(row.last_wall_ms),
+          },
+        });
+      }
+    }
+    if (cutLast && (lastBlock !== firstBlock || !cutFirst)) await rawEdge(lastBlock);
+    const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
+    if (totalPoints <= maxPoints) return undefined;
+    const buckets = combineIntoBuckets(plan, parts).map((bucket): StoredBucket => ({
+      step: bucket.firstStep,
+      min: bucket.min,
+      max: bucket.nans > 0 ? Number.NaN : bucket.max,
+      last: bucket.last,
+      lastStep: bucket.lastStep,
+      lastWallMs: bucket.lastWallMs,
+      count: bucket.count,
+    }));
+    return { buckets, totalPoints, exact: false };
   }
 
   private async points(

@@ -12,6 +12,7 @@ import type { Session } from '../sessions/session';
 import { framesToDrop, type RetentionPolicy, type StoredFrame } from './image-retention';
 import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
 import type { Database, SessionsTable } from './schema';
+import { blockRows } from './series-blocks';
 import { toStoredValue } from './series-value';
 
 /**
@@ -23,6 +24,8 @@ export const MAX_PARAMETERS_PER_STATEMENT = 30_000;
 export const MAX_BLOB_BYTES_PER_STATEMENT = 8 * 1024 * 1024;
 /** Series ids the writer remembers; past it the cache starts over (ids are looked up again). */
 export const MAX_CACHED_SERIES_IDS = 100_000;
+/** Columns of a series_blocks row. */
+const BLOCK_COLUMNS = 11;
 
 /**
  * What the writer remembers between commits, so a commit needs no reads:
@@ -33,6 +36,7 @@ export const MAX_CACHED_SERIES_IDS = 100_000;
 export class WriterState {
   readonly pointInsert: RawInsert;
   readonly frameInsert: RawInsert;
+  readonly blockUpsert: RawInsert;
   readonly seriesIds = new Map<string, number>();
   readonly frames = new Map<string, StoredFrame[]>();
   readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
@@ -42,6 +46,23 @@ export class WriterState {
       open,
       'insert into points (series_id, step, value, wall_ms)',
       4,
+    );
+    // A block already stored absorbs the commit's part of it (min/max/count/last as series-blocks.ts merges them).
+    this.blockUpsert = new RawInsert(
+      open,
+      'insert into series_blocks (series_id, block_size, block_start, first_step, last_step, point_count, nan_count, min_v, max_v, last_value, last_wall_ms)',
+      BLOCK_COLUMNS,
+      [
+        'on conflict (series_id, block_size, block_start) do update set',
+        'first_step = case when excluded.first_step < series_blocks.first_step then excluded.first_step else series_blocks.first_step end,',
+        'last_step = case when excluded.last_step >= series_blocks.last_step then excluded.last_step else series_blocks.last_step end,',
+        'last_value = case when excluded.last_step >= series_blocks.last_step then excluded.last_value else series_blocks.last_value end,',
+        'last_wall_ms = case when excluded.last_step >= series_blocks.last_step then excluded.last_wall_ms else series_blocks.last_wall_ms end,',
+        'point_count = series_blocks.point_count + excluded.point_count,',
+        'nan_count = series_blocks.nan_count + excluded.nan_count,',
+        'min_v = case when excluded.min_v is null then series_blocks.min_v when series_blocks.min_v is null or excluded.min_v < series_blocks.min_v then excluded.min_v else series_blocks.min_v end,',
+        'max_v = case when excluded.max_v is null then series_blocks.max_v when series_blocks.max_v is null or excluded.max_v > series_blocks.max_v then excluded.max_v else series_blocks.max_v end',
+      ].join(' '),
     );
     this.frameInsert = new RawInsert(
       open,
@@ -277,20 +298,49 @@ async function writePoints(
   }
   const perChunk = Math.floor(MAX_PARAMETERS_PER_STATEMENT / 4) * 4;
   let values: unknown[] = [];
+  const withIds: { seriesId: number; step: number; value: number; wallMs: number }[] = [];
   for (const point of batch.points) {
     const key = seriesKey(point.sessionId, point.kind, point.name);
-    values.push(
-      state.seriesIds.get(key) ?? staged.seriesIds.get(key),
-      point.step,
-      toStoredValue(point.value),
-      point.wallMs,
-    );
+    const seriesId = (state.seriesIds.get(key) ?? staged.seriesIds.get(key)) as number;
+    withIds.push({ seriesId, step: point.step, value: point.value, wallMs: point.wallMs });
+    values.push(seriesId, point.step, toStoredValue(point.value), point.wallMs);
     if (values.length === perChunk) {
       await state.pointInsert.run(trx, values);
       values = [];
     }
   }
   await state.pointInsert.run(trx, values);
+  await writeBlocks(trx, state.blockUpsert, withIds);
+}
+
+/** Upserts the series blocks of these points (in the order they were stored). */
+export async function writeBlocks(
+  trx: Transaction<Database>,
+  upsert: RawInsert,
+  points: Iterable<{ seriesId: number; step: number; value: number; wallMs: number }>,
+): Promise<void> {
+  const perChunk = Math.floor(MAX_PARAMETERS_PER_STATEMENT / BLOCK_COLUMNS) * BLOCK_COLUMNS;
+  let values: unknown[] = [];
+  for (const row of blockRows(points)) {
+    values.push(
+      row.seriesId,
+      row.size,
+      row.start,
+      row.firstStep,
+      row.lastStep,
+      row.count,
+      row.nans,
+      toStoredValue(row.min),
+      toStoredValue(row.max),
+      toStoredValue(row.last),
+      row.lastWallMs,
+    );
+    if (values.length === perChunk) {
+      await upsert.run(trx, values);
+      values = [];
+    }
+  }
+  await upsert.run(trx, values);
 }
 
 async function upsertCommands(trx: Transaction<Database>, batch: PendingWrites): Promise<void> {

@@ -1,0 +1,67 @@
+import {
+  blockRows,
+  bucketOf,
+  combineIntoBuckets,
+  planBlocks,
+  pointAggregate,
+  RAW_WINDOW_STEPS,
+} from './series-blocks';
+
+describe('series blocks', () => {
+  it('folds points into one row per series, size and block; the later point wins a tie on the last step', () => {
+    const rows = blockRows([
+      { seriesId: 1, step: 3, value: 5, wallMs: 10 },
+      { seriesId: 1, step: 1, value: Number.NaN, wallMs: 11 },
+      { seriesId: 1, step: 3, value: -2, wallMs: 12 },
+      { seriesId: 1, step: 70, value: 9, wallMs: 13 },
+    ]);
+    const small = rows.filter((row) => row.size === 64);
+    expect(small).toHaveLength(2);
+    expect(small[0]).toMatchObject({
+      start: 0,
+      firstStep: 1,
+      lastStep: 3,
+      count: 3,
+      nans: 1,
+      min: -2,
+      max: 5,
+      last: -2,
+      lastWallMs: 12,
+    });
+    expect(rows.filter((row) => row.size === 4096)).toEqual([
+      expect.objectContaining({ start: 0, count: 4, lastStep: 70, last: 9 }),
+    ]);
+  });
+
+  it('keeps NaN out of min and max: all-NaN blocks have NaN for both', () => {
+    const [row] = blockRows([{ seriesId: 1, step: 0, value: Number.NaN, wallMs: 0 }]);
+    expect(row?.min).toBeNaN();
+    expect(row?.max).toBeNaN();
+  });
+
+  it('plans the coarsest level giving at least max_points blocks, and raw points for small windows', () => {
+    expect(planBlocks(0, RAW_WINDOW_STEPS - 1, 10)).toBeUndefined();
+    expect(planBlocks(0, 999_999, 2_000)).toEqual({ size: 64, width: 512, base: 0 });
+    expect(planBlocks(5_000, 9_999_999, 2_000)).toEqual({ size: 4096, width: 8192, base: 4096 });
+    // Too few 64-step blocks for 2,000 buckets: raw points.
+    expect(planBlocks(0, 100_000, 2_000)).toBeUndefined();
+    const plan = planBlocks(0, 999_999, 2_000);
+    if (plan === undefined) throw new Error('no plan');
+    expect(bucketOf(plan, 511)).toBe(0);
+    expect(bucketOf(plan, 512)).toBe(1);
+    expect(bucketOf(plan, 999_999)).toBeLessThan(2_000);
+  });
+
+  it('combines consecutive parts of one bucket', () => {
+    const plan = { size: 64, width: 128, base: 0 };
+    const buckets = combineIntoBuckets(plan, [
+      { at: 0, aggregate: pointAggregate(0, 1, 0) },
+      { at: 64, aggregate: pointAggregate(64, 3, 1) },
+      { at: 128, aggregate: pointAggregate(128, 2, 2) },
+    ]);
+    expect(buckets.map((bucket) => [bucket.firstStep, bucket.count, bucket.max])).toEqual([
+      [0, 2, 3],
+      [128, 1, 2],
+    ]);
+  });
+});

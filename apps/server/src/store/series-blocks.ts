@@ -1,0 +1,188 @@
+/**
+ * Pre-aggregated blocks of a series, so QuerySeries over a long window reads
+ * a few thousand summary rows instead of every point.
+ *
+ * A block holds the points whose step falls in [start, start + size) for a
+ * block size of 64 or 4096 steps (blocks by step range, not by point count:
+ * a point's block follows from its step alone, so the writer never reads
+ * to place a point, and a re-sent or out-of-order step lands in the right
+ * block). A long window is answered with buckets that are whole multiples of
+ * a block size and aligned to it, so every bucket is the exact union of
+ * whole blocks (min, max, count, last of exactly its points). The trade-off:
+ * such a window's buckets are a whole number of blocks wide, so it returns
+ * between about max_points / 2 and max_points buckets rather than exactly
+ * span / max_points steps each. Windows up to RAW_WINDOW_STEPS steps, or
+ * too narrow for a level to give max_points blocks, are bucketed from the
+ * raw points as before.
+ */
+
+/** Block sizes in steps, coarsest first. */
+export const BLOCK_SIZES = [4096, 64] as const;
+
+/** Windows spanning at most this many steps are bucketed from the raw points (one scan of <= 65,536 points). */
+export const RAW_WINDOW_STEPS = 65_536;
+
+/** What a block (or a bucket) knows of its points. NaN values are counted, never min or max. */
+export interface Aggregate {
+  firstStep: number;
+  lastStep: number;
+  count: number;
+  nans: number;
+  /** Smallest non-NaN value; NaN when every point is NaN. */
+  min: number;
+  /** Largest non-NaN value; NaN when every point is NaN. */
+  max: number;
+  /** Value and wall time of the point at lastStep (the one stored last when a step came twice). */
+  last: number;
+  lastWallMs: number;
+}
+
+/** One block row as the writer upserts it. */
+export interface BlockRow extends Aggregate {
+  seriesId: number;
+  size: number;
+  start: number;
+}
+
+/** The start of the block of `size` steps holding `step`. */
+export function blockStart(step: number, size: number): number {
+  return Math.floor(step / size) * size;
+}
+
+/** An aggregate of one point. */
+export function pointAggregate(step: number, value: number, wallMs: number): Aggregate {
+  const nan = Number.isNaN(value);
+  return {
+    firstStep: step,
+    lastStep: step,
+    count: 1,
+    nans: nan ? 1 : 0,
+    min: value,
+    max: value,
+    last: value,
+    lastWallMs: wallMs,
+  };
+}
+
+/**
+ * Folds `later` into `into` (changed in place). `later` holds points
+ * stored after those of `into`, so it wins a tie on the last step.
+ */
+export function mergeAggregate(into: Aggregate, later: Aggregate): void {
+  if (later.firstStep < into.firstStep) into.firstStep = later.firstStep;
+  if (later.lastStep >= into.lastStep) {
+    into.lastStep = later.lastStep;
+    into.last = later.last;
+    into.lastWallMs = later.lastWallMs;
+  }
+  into.count += later.count;
+  into.nans += later.nans;
+  if (Number.isNaN(into.min) || later.min < into.min) into.min = later.min;
+  if (Number.isNaN(into.max) || later.max > into.max) into.max = later.max;
+}
+
+/**
+ * The block rows for points in the order they are stored: one row per
+ * series, block size and block (each key once, as one multi-row upsert
+ * may touch a row only once in PostgreSQL).
+ */
+export function blockRows(
+  points: Iterable<{ seriesId: number; step: number; value: number; wallMs: number }>,
+): BlockRow[] {
+  // Numeric keys, no per-point objects: this runs in every commit.
+  const bySize = BLOCK_SIZES.map(() => new Map<number, Map<number, BlockRow>>());
+  const rows: BlockRow[] = [];
+  for (const point of points) {
+    const { seriesId, step, value, wallMs } = point;
+    const nan = Number.isNaN(value);
+    for (let level = 0; level < BLOCK_SIZES.length; level++) {
+      const size = BLOCK_SIZES[level] as number;
+      const start = Math.floor(step / size) * size;
+      const levelRows = bySize[level] as Map<number, Map<number, BlockRow>>;
+      let series = levelRows.get(seriesId);
+      if (series === undefined) {
+        series = new Map();
+        levelRows.set(seriesId, series);
+      }
+      const row = series.get(start);
+      if (row === undefined) {
+        const created: BlockRow = {
+          seriesId,
+          size,
+          start,
+          firstStep: step,
+          lastStep: step,
+          count: 1,
+          nans: nan ? 1 : 0,
+          min: value,
+          max: value,
+          last: value,
+          lastWallMs: wallMs,
+        };
+        series.set(start, created);
+        rows.push(created);
+        continue;
+      }
+      if (step < row.firstStep) row.firstStep = step;
+      if (step >= row.lastStep) {
+        row.lastStep = step;
+        row.last = value;
+        row.lastWallMs = wallMs;
+      }
+      row.count++;
+      if (nan) row.nans++;
+      else {
+        if (Number.isNaN(row.min) || value < row.min) row.min = value;
+        if (Number.isNaN(row.max) || value > row.max) row.max = value;
+      }
+    }
+  }
+  return rows;
+}
+
+/** How a long window is bucketed from blocks: buckets of `width` steps from `base`. */
+export interface BlockPlan {
+  size: number;
+  width: number;
+  base: number;
+}
+
+/**
+ * The plan for a window whose points lie in [first, last]: the coarsest
+ * block size that still gives at least maxPoints blocks, buckets of as few
+ * whole blocks as keep their count <= maxPoints. Undefined: bucket the raw
+ * points (small window, or no level fine enough).
+ */
+export function planBlocks(first: number, last: number, maxPoints: number): BlockPlan | undefined {
+  if (last - first + 1 <= RAW_WINDOW_STEPS) return undefined;
+  for (const size of BLOCK_SIZES) {
+    const base = blockStart(first, size);
+    const blocks = (blockStart(last, size) - base) / size + 1;
+    if (blocks >= maxPoints) return { size, width: Math.ceil(blocks / maxPoints) * size, base };
+  }
+  return undefined;
+}
+
+/** The bucket index of a step (or a block start) under a plan. */
+export function bucketOf(plan: BlockPlan, step: number): number {
+  return Math.floor((step - plan.base) / plan.width);
+}
+
+/** Aggregates in step order (blocks, or edge points) combined into the plan's buckets, in order. */
+export function combineIntoBuckets(
+  plan: BlockPlan,
+  parts: Iterable<{ at: number; aggregate: Aggregate }>,
+): Aggregate[] {
+  const buckets: Aggregate[] = [];
+  let index = Number.NaN;
+  for (const part of parts) {
+    const at = bucketOf(plan, part.at);
+    const current = buckets[buckets.length - 1];
+    if (at === index && current !== undefined) mergeAggregate(current, part.aggregate);
+    else {
+      buckets.push({ ...part.aggregate });
+      index = at;
+    }
+  }
+  return buckets;
+}

@@ -1,0 +1,378 @@
+/**
+ * The store: ingest and ack latency with SQLite and PostgreSQL against the
+ * in-memory server (STORE_ENGINE=memory) in the same run, QuerySeries over a
+ * 1,000,000-point series, a restart over many stored runs, bytes on disk.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { DashboardService } from '@trainwatch/proto';
+import { startPostgres, type TestPostgres } from '@trainwatch/testing';
+import { sql } from 'kysely';
+import {
+  openDatabase,
+  SQLITE_FILE,
+  type OpenDatabase,
+} from '../../../apps/server/src/store/open-database';
+import { maxSustained, ramp, stepTable, type StepResult } from '../common/ingest-ramp';
+import { runBench, type ResultTable, type TargetVerdict } from '../common/result';
+import { ratio, summarize } from '../common/stats';
+import { fillRun } from '../common/store-fill';
+import { startProduct, type Target } from '../common/targets';
+import { count, mb, ms, num, times } from '../common/format';
+
+type Engine = 'memory' | 'sqlite' | 'postgres';
+
+/** A fresh, empty store of one engine: the server env that selects it, how to open it, how to measure it. */
+interface EngineStore {
+  env: Record<string, string>;
+  open(): Promise<OpenDatabase>;
+  /** Bytes the store takes on disk (SQLite files; PostgreSQL points + series_blocks with indexes). */
+  bytes(): Promise<number>;
+  remove(): void;
+}
+
+async function newStore(engine: Engine, postgres: TestPostgres | undefined): Promise<EngineStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-bench-store-'));
+  const remove = () => rmSync(dataDir, { recursive: true, force: true });
+  if (engine === 'memory') {
+    return {
+      env: { STORE_ENGINE: 'memory', DATA_DIR: dataDir },
+      open: () => Promise.reject(new Error('the memory engine has no store')),
+      bytes: () => Promise.resolve(Number.NaN),
+      remove,
+    };
+  }
+  if (engine === 'sqlite') {
+    return {
+      env: { STORE_ENGINE: 'sqlite', DATA_DIR: dataDir },
+      open: () => openDatabase({ engine: 'sqlite', dataDir }),
+      bytes: () => {
+        let total = 0;
+        for (const suffix of ['', '-wal']) {
+          try {
+            total += statSync(join(dataDir, SQLITE_FILE + suffix)).size;
+          } catch {
+            // No WAL file after a clean close.
+          }
+        }
+        return Promise.resolve(total);
+      },
+      remove,
+    };
+  }
+  if (postgres === undefined) throw new Error('PostgreSQL is not running');
+  const url = await postgres.createDatabase();
+  return {
+    env: { STORE_ENGINE: 'postgres', DATABASE_URL: url, DATA_DIR: dataDir },
+    open: () => openDatabase({ engine: 'postgres', url }),
+    bytes: async () => {
+      const open = await openDatabase({ engine: 'postgres', url });
+      try {
+        const row = await sql<{ bytes: number }>`
+          select pg_total_relation_size('points') + pg_total_relation_size('series_blocks') as bytes`.execute(
+          open.db,
+        );
+        return Number(row.rows[0]?.bytes);
+      } finally {
+        await open.close();
+      }
+    },
+    remove,
+  };
+}
+
+function dashboard(target: Target) {
+  return createClient(
+    DashboardService,
+    createGrpcTransport({ baseUrl: `http://${target.grpcAddress}` }),
+  );
+}
+
+interface QueryFigures {
+  engine: Engine;
+  points: number;
+  p50: number;
+  p99: number;
+  buckets: number[];
+  bytes: number;
+}
+
+/** QuerySeries over one run of `points` steps, `rounds` times per window; bytes on disk of that store. */
+async function measureQueries(
+  engine: Engine,
+  postgres: TestPostgres | undefined,
+  points: number,
+  rounds: number,
+): Promise<QueryFigures> {
+  const store = await newStore(engine, postgres);
+  try {
+    const open = await store.open();
+    try {
+      await fillRun(open, 'query-run', points, Date.now() - points);
+    } finally {
+      await open.close();
+    }
+    const bytes = await store.bytes();
+    const target = await startProduct(store.env);
+    try {
+      const client = dashboard(target);
+      const windows: [number, number | undefined][] = [
+        [0, undefined],
+        [0, Math.floor(points / 2)],
+        [Math.floor(points / 2), undefined],
+        [Math.floor(points / 5), Math.floor((points * 4) / 5)],
+        [12_345, points - 12_345],
+      ];
+      const samples: number[] = [];
+      const buckets: number[] = [];
+      // One warm-up call (first connection, statement preparation).
+      await client.querySeries({ sessionId: 'query-run', maxPoints: 2000 });
+      for (let round = 0; round < rounds; round++) {
+        for (const [from, to] of windows) {
+          const start = performance.now();
+          const response = await client.querySeries({
+            sessionId: 'query-run',
+            maxPoints: 2000,
+            fromStep: BigInt(from),
+            ...(to === undefined ? {} : { toStep: BigInt(to) }),
+          });
+          samples.push(performance.now() - start);
+          if (round === 0) buckets.push(response.series[0]?.steps.length ?? 0);
+        }
+      }
+      const summary = summarize(samples);
+      return { engine, points, p50: summary.p50, p99: summary.p99, buckets, bytes };
+    } finally {
+      await target.stop();
+    }
+  } finally {
+    store.remove();
+  }
+}
+
+interface RestartFigures {
+  engine: Engine;
+  runs: number;
+  steps: number;
+  fillSeconds: number;
+  bootMs: number;
+  listMs: number;
+  listed: number;
+}
+
+/** Stores `runs` finished runs of `steps` points, then times a server start until ListSessions answers. */
+async function measureRestart(
+  engine: Engine,
+  postgres: TestPostgres | undefined,
+  runs: number,
+  steps: number,
+): Promise<RestartFigures> {
+  const store = await newStore(engine, postgres);
+  try {
+    const fillStart = performance.now();
+    const open = await store.open();
+    try {
+      for (let run = 0; run < runs; run++) {
+        await fillRun(open, `run-${String(run).padStart(3, '0')}`, steps, Date.now() - steps);
+      }
+    } finally {
+      await open.close();
+    }
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    const start = performance.now();
+    const target = await startProduct(store.env);
+    try {
+      const booted = performance.now();
+      const response = await dashboard(target).listSessions({ pageSize: 100 });
+      const done = performance.now();
+      return {
+        engine,
+        runs,
+        steps,
+        fillSeconds,
+        bootMs: booted - start,
+        listMs: done - start,
+        listed: Number(response.totalSize),
+      };
+    } finally {
+      await target.stop();
+    }
+  } finally {
+    store.remove();
+  }
+}
+
+runBench(
+  'store',
+  'Store: ingest, ack latency, QuerySeries, restart and bytes on disk',
+  async ({ quick }) => {
+    const notes: string[] = [];
+    const tables: ResultTable[] = [];
+    const targets: TargetVerdict[] = [];
+    let postgres: TestPostgres | undefined;
+    try {
+      postgres = await startPostgres();
+    } catch (error) {
+      notes.push(
+        `PostgreSQL not measured: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    const engines: Engine[] = postgres === undefined ? ['sqlite'] : ['sqlite', 'postgres'];
+    try {
+      // 1. Ingest ceiling at 16 × 2 KB, each engine against the in-memory server.
+      const warmupMs = quick ? 500 : 3000;
+      const windowMs = quick ? 1500 : 8000;
+      const steps = quick ? [5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200];
+      const ceilings = new Map<Engine, StepResult[]>();
+      for (const engine of ['memory', ...engines] as Engine[]) {
+        const store = await newStore(engine, postgres);
+        try {
+          const results = await ramp({
+            kind: 'product',
+            imageSize: 2048,
+            metricCount: 0,
+            steps,
+            warmupMs,
+            windowMs,
+            notes,
+            env: store.env,
+            label: engine,
+          });
+          ceilings.set(engine, results);
+          tables.push(stepTable(`Ingest ramp, STORE_ENGINE=${engine}, 16 × 2 KB images`, results));
+        } finally {
+          store.remove();
+        }
+      }
+      const memoryMax = maxSustained(ceilings.get('memory') ?? [])?.trainers ?? 0;
+      for (const engine of engines) {
+        const best = maxSustained(ceilings.get(engine) ?? [])?.trainers ?? 0;
+        const share = ratio(best, memoryMax);
+        targets.push({
+          target: `Ingest with ${engine} ≥ 0.8× the in-memory server (16 × 2 KB)`,
+          measured: `${best} vs ${memoryMax} trainers (${times(share)})`,
+          met: quick ? null : share >= 0.8,
+        });
+      }
+
+      // 2. Ack latency at 50 trainers (5 in quick runs).
+      const trainers = quick ? 5 : 50;
+      const ackRows: string[][] = [];
+      for (const engine of ['memory', ...engines] as Engine[]) {
+        const store = await newStore(engine, postgres);
+        try {
+          const [step] = await ramp({
+            kind: 'product',
+            imageSize: 2048,
+            metricCount: 0,
+            steps: [trainers],
+            warmupMs,
+            windowMs: quick ? 2000 : 20_000,
+            notes,
+            env: store.env,
+            label: `${engine} acks`,
+            ackLatency: true,
+          });
+          ackRows.push([
+            engine,
+            String(trainers),
+            count(step?.ackedPerSec ?? Number.NaN),
+            ms(step?.ackP50Ms ?? Number.NaN),
+            ms(step?.ackP99Ms ?? Number.NaN),
+            step?.sustained ? 'yes' : 'no',
+          ]);
+          if (engine !== 'memory') {
+            targets.push({
+              target: `Ack p99 ≤ 30 ms at 50 trainers (${engine})`,
+              measured: `${ms(step?.ackP99Ms ?? Number.NaN)} at ${trainers} trainers`,
+              met: quick ? null : (step?.ackP99Ms ?? Infinity) <= 30,
+            });
+          }
+        } finally {
+          store.remove();
+        }
+      }
+      tables.push({
+        caption: 'Send → ack latency (each trainer 60 msg/s, 16 × 2 KB images)',
+        columns: ['engine', 'trainers', 'acked msg/s', 'ack p50', 'ack p99', 'sustained'],
+        rows: ackRows,
+      });
+
+      // 3. QuerySeries over one long series, and its bytes on disk.
+      const points = quick ? 300_000 : 1_000_000;
+      const queryRows: string[][] = [];
+      for (const engine of engines) {
+        const figures = await measureQueries(engine, postgres, points, quick ? 3 : 20);
+        queryRows.push([
+          engine,
+          count(figures.points),
+          figures.buckets.join(', '),
+          ms(figures.p50),
+          ms(figures.p99),
+          mb((figures.bytes / figures.points) * 1e6),
+        ]);
+        targets.push({
+          target: `QuerySeries over a 1,000,000-point series, 2,000 buckets ≤ 50 ms (${engine}, p99)`,
+          measured: `p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)} over ${count(figures.points)} points`,
+          met: quick ? null : figures.p99 <= 50,
+        });
+      }
+      tables.push({
+        caption:
+          'QuerySeries (max_points 2,000) over five windows of one series; bytes on disk per 1,000,000 points',
+        columns: ['engine', 'points', 'buckets per window', 'p50', 'p99', 'bytes / 1M points'],
+        rows: queryRows,
+      });
+
+      // 4. Restart over many stored runs.
+      const runs = quick ? 10 : 100;
+      const runSteps = quick ? 10_000 : 100_000;
+      const restartRows: string[][] = [];
+      for (const engine of engines) {
+        const figures = await measureRestart(engine, postgres, runs, runSteps);
+        restartRows.push([
+          engine,
+          `${figures.runs} × ${count(figures.steps)}`,
+          num(figures.fillSeconds, 1),
+          ms(figures.bootMs),
+          ms(figures.listMs),
+          String(figures.listed),
+        ]);
+        targets.push({
+          target: `Restart with 100 runs × 100,000 steps answers ListSessions ≤ 2 s (${engine})`,
+          measured: `${ms(figures.listMs)} from process start (${figures.runs} × ${count(figures.steps)})`,
+          met: quick ? null : figures.listMs <= 2000 && figures.listed === figures.runs,
+        });
+      }
+      tables.push({
+        caption: 'Restart: server process start → first ListSessions answered',
+        columns: [
+          'engine',
+          'runs × steps',
+          'fill s',
+          'healthy after',
+          'ListSessions after',
+          'listed',
+        ],
+        rows: restartRows,
+      });
+    } finally {
+      await postgres?.destroy();
+    }
+    return {
+      method:
+        'Ingest: the ingest ramp (trainers at 60 msg/s with 16 × 2 KB images) against the server with each ' +
+        'STORE_ENGINE, the in-memory server as baseline. Ack latency: send → ack of every message over a window at ' +
+        'a fixed number of trainers (acks come in send order per stream). QuerySeries and restart: the store is ' +
+        'filled directly (points and series blocks, as the writer stores them; no gRPC), then a server is started ' +
+        'on it and called over native gRPC. Bytes on disk: the SQLite file (and WAL), or ' +
+        'pg_total_relation_size of points and series_blocks.',
+      tables,
+      targets,
+      notes,
+    };
+  },
+);

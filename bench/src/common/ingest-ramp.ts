@@ -1,0 +1,212 @@
+/**
+ * The ingest ramp: trainers added in steps, each at 60 msg/s with 16 images,
+ * until acknowledgements fall behind. Shared by the ingest benchmark (product
+ * against the relay) and the store benchmark (each store engine against the
+ * in-memory server).
+ */
+import { jpegSet } from './jpeg-payloads';
+import { LoadTrainer, Pacer } from './load-trainer';
+import { ProcSampler } from './proc-stats';
+import type { ResultTable } from './result';
+import { SampleBuffer, slope } from './stats';
+import { startTarget, type Target, type TargetKind } from './targets';
+import { benchMetricNames, encodeImagePart } from './wire';
+import { count, mb, num, pct } from './format';
+
+export const RATE = 60;
+export const IMAGES = 16;
+/** A step is sustained when acks arrive at >= this share of the offered rate… */
+export const MIN_ACK_SHARE = 0.95;
+/**
+ * …and the backlog (sent − acked) grows over the window by less than this
+ * many seconds' worth of offered traffic (or MIN_LAG_GROWTH messages, for
+ * small steps where a few in-flight messages are noise).
+ */
+export const MAX_LAG_GROWTH_SECONDS = 0.1;
+const MIN_LAG_GROWTH = 10;
+
+export interface StepResult {
+  trainers: number;
+  offeredPerSec: number;
+  sentPerSec: number;
+  ackedPerSec: number;
+  lagGrowthPerSec: number;
+  mbPerSec: number;
+  cpuPercent: number;
+  rssBytes: number;
+  benchCpuPercent: number;
+  heldBack: number;
+  errors: number;
+  sustained: boolean;
+  /** Send → ack latency over the window (ms), when the ramp was asked to record it. */
+  ackP50Ms?: number;
+  ackP99Ms?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function measureStep(
+  trainers: LoadTrainer[],
+  sampler: ProcSampler,
+  self: ProcSampler,
+  messageBytes: number,
+  windowMs: number,
+): Promise<Omit<StepResult, 'trainers' | 'sustained'>> {
+  const totals = () =>
+    trainers.reduce((acc, t) => ({ sent: acc.sent + t.sent, acked: acc.acked + t.acked }), {
+      sent: 0,
+      acked: 0,
+    });
+  const heldBefore = trainers.reduce((sum, t) => sum + t.heldBack, 0);
+  const errorsBefore = trainers.reduce((sum, t) => sum + t.errors, 0);
+  const start = performance.now();
+  const first = totals();
+  const times: number[] = [];
+  const lags: number[] = [];
+  while (performance.now() - start < windowMs) {
+    await sleep(250);
+    const now = totals();
+    times.push((performance.now() - start) / 1000);
+    lags.push(now.sent - now.acked);
+  }
+  const last = totals();
+  const seconds = (performance.now() - start) / 1000;
+  const target = sampler.window(start);
+  const bench = self.window(start);
+  const ackedPerSec = (last.acked - first.acked) / seconds;
+  return {
+    offeredPerSec: trainers.length * RATE,
+    sentPerSec: (last.sent - first.sent) / seconds,
+    ackedPerSec,
+    lagGrowthPerSec: slope(times, lags),
+    mbPerSec: (ackedPerSec * messageBytes) / 1e6,
+    cpuPercent: target.cpuPercent,
+    rssBytes: target.rssEndBytes,
+    benchCpuPercent: bench.cpuPercent,
+    heldBack: trainers.reduce((sum, t) => sum + t.heldBack, 0) - heldBefore,
+    errors: trainers.reduce((sum, t) => sum + t.errors, 0) - errorsBefore,
+  };
+}
+
+/** Samples of send → ack latency kept per ramp step (reservoir beyond it). */
+export const MAX_ACK_SAMPLES = 100_000;
+
+/** What a ramp runs against and how. */
+export interface RampOptions {
+  kind: TargetKind;
+  imageSize: number;
+  metricCount: number;
+  steps: readonly number[];
+  warmupMs: number;
+  windowMs: number;
+  notes: string[];
+  /** Server environment (product only): e.g. STORE_ENGINE and DATA_DIR. */
+  env?: Record<string, string>;
+  /** Label in logs and notes (default: the target kind). */
+  label?: string;
+  /** Record send → ack latency per step. */
+  ackLatency?: boolean;
+}
+
+/** Ramps trainers against a fresh target until a step is not sustained; one result per step measured. */
+export async function ramp(options: RampOptions): Promise<StepResult[]> {
+  const { kind, imageSize, metricCount, steps, warmupMs, windowMs, notes } = options;
+  const label = options.label ?? kind;
+  const imagePart = encodeImagePart(jpegSet(imageSize, IMAGES));
+  const metricNames = benchMetricNames(metricCount);
+  // Each named value costs its name plus ~14 bytes of framing and the double.
+  const messageBytes =
+    imagePart.length + 64 + metricNames.reduce((sum, name) => sum + name.length + 14, 0);
+  const target: Target = await startTarget(kind, options.env);
+  const sampler = new ProcSampler(target.pid).start();
+  const self = new ProcSampler(process.pid).start();
+  const pacer = new Pacer(RATE);
+  const trainers: LoadTrainer[] = [];
+  const results: StepResult[] = [];
+  pacer.start([]);
+  try {
+    for (const size of steps) {
+      while (trainers.length < size) {
+        const trainer = new LoadTrainer(
+          target,
+          `ingest-${imageSize}-${metricCount}-${trainers.length}`,
+          imagePart,
+          0,
+          metricNames,
+        );
+        await trainer.open();
+        trainers.push(trainer);
+        pacer.add(trainer);
+      }
+      await sleep(warmupMs);
+      const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
+      for (const trainer of trainers) trainer.ackLatency = latency;
+      const step = await measureStep(trainers, sampler, self, messageBytes, windowMs);
+      for (const trainer of trainers) trainer.ackLatency = undefined;
+      if (latency !== undefined) {
+        const summary = latency.summary();
+        step.ackP50Ms = summary.p50;
+        step.ackP99Ms = summary.p99;
+      }
+      const sustained =
+        step.ackedPerSec >= MIN_ACK_SHARE * step.offeredPerSec &&
+        step.lagGrowthPerSec * (windowMs / 1000) <
+          Math.max(MAX_LAG_GROWTH_SECONDS * step.offeredPerSec, MIN_LAG_GROWTH) &&
+        step.heldBack === 0 &&
+        step.errors === 0;
+      results.push({ trainers: size, ...step, sustained });
+      console.error(
+        `[ramp] ${label} ${imageSize} B + ${metricCount} metrics × ${size}: ${JSON.stringify(results.at(-1))}`,
+      );
+      const failed = trainers.find((t) => t.firstError !== undefined);
+      if (failed)
+        notes.push(
+          `${label}, ${imageSize}-byte images: first error seen by a trainer: ${failed.firstError}`,
+        );
+      if (!sustained) break;
+    }
+  } finally {
+    pacer.stop();
+    await Promise.all(trainers.map((t) => t.close()));
+    sampler.stop();
+    self.stop();
+    await target.stop();
+  }
+  return results;
+}
+
+export function maxSustained(steps: readonly StepResult[]): StepResult | undefined {
+  return steps.filter((s) => s.sustained).at(-1);
+}
+
+export function stepTable(caption: string, steps: readonly StepResult[]): ResultTable {
+  return {
+    caption,
+    columns: [
+      'trainers',
+      'offered msg/s',
+      'sent msg/s',
+      'acked msg/s',
+      'ack lag growth /s',
+      'MB/s',
+      'target CPU',
+      'target RSS',
+      'bench CPU',
+      'sustained',
+    ],
+    rows: steps.map((s) => [
+      String(s.trainers),
+      count(s.offeredPerSec),
+      count(s.sentPerSec),
+      count(s.ackedPerSec),
+      num(s.lagGrowthPerSec, 0),
+      num(s.mbPerSec, 1),
+      pct(s.cpuPercent),
+      mb(s.rssBytes),
+      pct(s.benchCpuPercent),
+      s.sustained
+        ? 'yes'
+        : `no${s.heldBack > 0 ? ' (held back)' : ''}${s.errors > 0 ? ` (${s.errors} errors)` : ''}`,
+    ]),
+  };
+}
