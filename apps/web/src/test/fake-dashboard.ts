@@ -8,7 +8,13 @@ import {
 } from '@connectrpc/connect';
 import {
   DashboardService,
+  GetConfusionMatrixResponseSchema,
+  GetImageFramesResponseSchema,
   ListSessionsResponseSchema,
+  type GetConfusionMatrixRequest,
+  type GetConfusionMatrixResponse,
+  type GetImageFramesRequest,
+  type GetImageFramesResponse,
   type SendCommandRequest,
   type SendCommandResponse,
   type SessionSummary,
@@ -33,6 +39,13 @@ export class FakeDashboard {
   listCalls = 0;
   /** page_size and page_token of every ListSessions call, in order. */
   listRequests: { pageSize: number; pageToken: string }[] = [];
+  /** GetConfusionMatrix and GetImageFrames answers; both record their requests. */
+  onGetConfusionMatrix: (request: GetConfusionMatrixRequest) => GetConfusionMatrixResponse = () =>
+    create(GetConfusionMatrixResponseSchema);
+  readonly confusionRequests: GetConfusionMatrixRequest[] = [];
+  onGetImageFrames: (request: GetImageFramesRequest) => GetImageFramesResponse = () =>
+    create(GetImageFramesResponseSchema);
+  readonly imageFrameRequests: GetImageFramesRequest[] = [];
   onSendCommand: (request: SendCommandRequest) => Promise<SendCommandResponse> = () =>
     Promise.reject(new ConnectError('not scripted', Code.Unimplemented));
   readonly transport: Transport;
@@ -58,6 +71,14 @@ export class FakeDashboard {
         return this.watch(request.sessionId, context.signal);
       },
       sendCommand: (request) => this.onSendCommand(request),
+      getConfusionMatrix: (request) => {
+        this.confusionRequests.push(request);
+        return this.onGetConfusionMatrix(request);
+      },
+      getImageFrames: (request) => {
+        this.imageFrameRequests.push(request);
+        return this.onGetImageFrames(request);
+      },
     };
     this.transport = createRouterTransport(({ service }) => service(DashboardService, impl));
   }
