@@ -36,7 +36,9 @@ function setUp() {
   });
   if (start.event.case === 'snapshot') start.event.value.confusion = matrix(1, false);
   store.apply(start);
-  act(() => frames.flush());
+  act(() => {
+    frames.flush();
+  });
   const fake = new FakeDashboard();
   fake.onGetConfusionMatrix = (request) =>
     create(GetConfusionMatrixResponseSchema, {
@@ -67,7 +69,9 @@ describe('ConfusionPanel', () => {
         event: { case: 'confusion', value: matrix(1, true) },
       }),
     );
-    act(() => frames.flush());
+    act(() => {
+      frames.flush();
+    });
     expect(cell(1, 0)?.dataset.count).toBe('2');
     expect(screen.getByTestId('confusion-total').textContent).toContain('6 predictions');
     const rows = screen.getAllByTestId('class-accuracy-row').map((row) => row.textContent);

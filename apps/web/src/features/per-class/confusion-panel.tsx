@@ -61,6 +61,8 @@ export const ConfusionPanel = memo(function ConfusionPanel({ sessionId, store }:
   const names = useSessionSelect(store, classNamesOf);
   const version = useSessionSelect(store, confusionVersion);
   const live = useSessionSelect(store, liveConfusion);
+  // `live` is mutable: its version says when its epochs may have changed.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
   const liveEpochs = useMemo(() => live.epochNumbers(), [live, version]);
   const [storedEpochs, setStoredEpochs] = useState<number[]>([]);
   const [chosen, setChosen] = useState<number | undefined>(undefined);
