@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  launchChromium,
+  startServerProcess,
+  WORKSPACE_ROOT,
+  type ServerProcess,
+} from '@trainwatch/testing';
+import type { Browser, Page } from 'playwright-core';
+import { startDemoRun, type DemoRun } from './support/demo-run';
+import { explain } from './support/explain';
+
+const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
+const RUN_NAME = 'e2e-per-class';
+
+/** Predictions the matrix on the page counts (its "N predictions" line). */
+async function predictionsShown(page: Page): Promise<number> {
+  const text = (await page.getByTestId('confusion-total').textContent()) ?? '';
+  return Number(/(\d+) predictions/.exec(text)?.[1] ?? 0);
+}
+
+/** Clicks the wrong (off-diagonal) cell with most predictions; its stored images must load. */
+async function openWrongPair(page: Page): Promise<void> {
+  const cells = await page.$$eval('[data-testid="confusion-cell"]', (buttons) =>
+    buttons.map((button) => ({
+      truth: button.getAttribute('data-truth'),
+      predicted: button.getAttribute('data-predicted'),
+      count: Number(button.getAttribute('data-count')),
+    })),
+  );
+  const wrong = cells
+    .filter((cell) => cell.truth !== cell.predicted && cell.count > 0)
+    .sort((a, b) => b.count - a.count)[0];
+  expect(wrong).toBeDefined();
+  await page
+    .locator(
+      `[data-testid="confusion-cell"][data-truth="${wrong?.truth}"][data-predicted="${wrong?.predicted}"]`,
+    )
+    .click();
+  const tiles = page.locator('[data-testid="confusion-pair-frame"] [data-testid="image-tile"]');
+  await tiles.first().waitFor({ timeout: 15_000 });
+  // Every tile shown is of the pair: a wrong prediction.
+  const verdicts = await tiles.evaluateAll((all) =>
+    all.map((tile) => tile.getAttribute('data-correct')),
+  );
+  expect(verdicts.length).toBeGreaterThan(0);
+  expect(new Set(verdicts)).toEqual(new Set(['wrong']));
+  await page.waitForFunction(() =>
+    [
+      ...document.querySelectorAll<HTMLImageElement>('[data-testid="confusion-pair-frame"] img'),
+    ].every((img) => img.complete && img.naturalWidth > 0),
+  );
+}
+
+/**
+ * The per-class panel in Chromium: a confusion matrix that fills live from
+ * the run's predictions, an epoch slider, a cell opening the stored images of
+ * its (truth, predicted) pair; the same after the server restarts.
+ */
+describe('per-class views in Chromium', () => {
+  let server: ServerProcess;
+  let run: DemoRun;
+  let browser: Browser;
+  let page: Page;
+  let sessionUrl = '';
+  const pageErrors: string[] = [];
+  const logs = () => `${server.output()}\n${run.output()}`;
+
+  beforeAll(async () => {
+    if (!existsSync(join(WEB_DIST, 'index.html'))) {
+      throw new Error(`${WEB_DIST}/index.html is missing: run \`npx nx build web\` first`);
+    }
+    browser = await launchChromium();
+    server = await startServerProcess({ env: { WEB_DIST_DIR: WEB_DIST } });
+    run = startDemoRun({
+      grpcAddress: server.grpcAddress,
+      fps: 20,
+      epochs: 3,
+      batches: 40,
+      name: RUN_NAME,
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(server.httpUrl);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await run?.kill();
+    await server?.stop();
+  });
+
+  afterEach(() => {
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('fills the confusion matrix live and opens the images of a cell', async () => {
+    const row = page.locator('[data-testid="session-row"]', { hasText: RUN_NAME });
+    await explain('session row', logs, () => row.waitFor({ timeout: 30_000 }));
+    const sessionId = (await row.getAttribute('data-session-id')) ?? '';
+    await row.getByRole('link', { name: sessionId }).click();
+    await page.getByTestId('session-title').filter({ hasText: sessionId }).waitFor();
+    sessionUrl = page.url();
+    const panel = page.getByTestId('confusion-panel');
+    await panel.scrollIntoViewIfNeeded();
+    await explain('confusion matrix', logs, () =>
+      page.getByTestId('confusion-matrix').waitFor({ timeout: 20_000 }),
+    );
+    // Live: the count grows while the run streams.
+    const first = await predictionsShown(page);
+    await explain('matrix grows live', logs, () =>
+      page.waitForFunction(
+        (before) =>
+          Number(
+            /(\d+) predictions/.exec(
+              document.querySelector('[data-testid="confusion-total"]')?.textContent ?? '',
+            )?.[1] ?? 0,
+          ) > before,
+        first,
+        { timeout: 15_000 },
+      ),
+    );
+    expect(await page.getByTestId('class-accuracy-row').count()).toBeGreaterThan(0);
+    await openWrongPair(page);
+  });
+
+  it('moves between epochs and keeps every view after the run ends and the server restarts', async () => {
+    await explain('run completes', logs, () => run.exited);
+    await server.stop();
+    await server.start();
+    await page.goto(sessionUrl);
+    await page.getByTestId('confusion-panel').scrollIntoViewIfNeeded();
+    await explain('matrix after restart', logs, () =>
+      page.getByTestId('confusion-matrix').waitFor({ timeout: 20_000 }),
+    );
+    const slider = page.getByTestId('confusion-epoch-slider');
+    // Every epoch of the run, from the store.
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="confusion-epoch-slider"]')?.getAttribute('max') ===
+        '2',
+    );
+    expect(await page.getByTestId('confusion-epoch').textContent()).toBe('2');
+    const lastEpoch = await predictionsShown(page);
+    await slider.focus();
+    await page.keyboard.press('Home');
+    await page.getByTestId('confusion-epoch').filter({ hasText: '0' }).waitFor();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="confusion-total"]') !== null,
+    );
+    expect(await predictionsShown(page)).toBeGreaterThan(0);
+    expect(lastEpoch).toBeGreaterThan(0);
+    await openWrongPair(page);
+  }, 60_000);
+});
