@@ -4,8 +4,11 @@ import { connectionLabel, formatAgo, formatLoss } from '../../../common/format';
 import { sessionHref } from '../../../common/use-hash-route';
 import { useNow } from '../../../common/use-now';
 import { StatusBadge } from '../../../common/status-badge';
-import { useSessionsList } from '../hooks/use-sessions-list';
+import { useState } from 'react';
+import { ALL_SESSIONS, useSessionsList, type SessionsQuery } from '../hooks/use-sessions-list';
 import { EmptyState } from './empty-state';
+import { RunActions } from './run-actions';
+import { RunsToolbar } from './runs-toolbar';
 
 function progressText(session: SessionSummary): string {
   const config = session.config;
@@ -29,10 +32,13 @@ export function SessionsPage({
   pollIntervalMs?: number;
   pageSize?: number;
 }) {
-  const { sessions, totalSize, error, canShowMore, showMore } = useSessionsList(
+  const [query, setQuery] = useState<SessionsQuery>(ALL_SESSIONS);
+  const { sessions, totalSize, error, canShowMore, showMore, refresh } = useSessionsList(
     pollIntervalMs,
     pageSize,
+    query,
   );
+  const filtered = query !== ALL_SESSIONS;
   const now = useNow(1_000);
 
   return (
@@ -44,7 +50,13 @@ export function SessionsPage({
         </p>
       )}
       {sessions === undefined && !error && <p className="muted">Loading sessions…</p>}
-      {sessions?.length === 0 && <EmptyState />}
+      <RunsToolbar query={query} onChange={setQuery} />
+      {sessions?.length === 0 && !filtered && <EmptyState />}
+      {sessions?.length === 0 && filtered && (
+        <p className="muted" data-testid="runs-none-match">
+          No run matches.
+        </p>
+      )}
       {sessions && sessions.length > 0 && (
         <table className="sessions" data-testid="sessions-table">
           <thead>
@@ -56,6 +68,7 @@ export function SessionsPage({
               <th>Progress</th>
               <th>Last update</th>
               <th>Latest loss</th>
+              <th>Run</th>
             </tr>
           </thead>
           <tbody>
@@ -75,7 +88,22 @@ export function SessionsPage({
                 </td>
                 <td>
                   <a href={sessionHref(session.sessionId)}>{session.sessionId}</a>
+                  {session.name !== '' && <div data-testid="run-name">{session.name}</div>}
                   <div className="muted small">{session.clientName}</div>
+                  {(session.metadata?.tags.length ?? 0) > 0 && (
+                    <div className="small" data-testid="run-tag-list">
+                      {session.metadata?.tags.map((tag) => (
+                        <span key={tag} className="chip">
+                          {tag}
+                        </span>
+                      ))}
+                    </div>
+                  )}
+                  {session.metadata?.note && (
+                    <div className="muted small" data-testid="run-note-text">
+                      {session.metadata.note}
+                    </div>
+                  )}
                   {session.writerConflict && (
                     <span
                       className="badge badge-warning"
@@ -101,6 +129,9 @@ export function SessionsPage({
                   {session.lastUpdateMs > 0n ? formatAgo(now - Number(session.lastUpdateMs)) : '—'}
                 </td>
                 <td className="numeric">{formatLoss(session.latestLoss)}</td>
+                <td>
+                  <RunActions session={session} onChanged={refresh} />
+                </td>
               </tr>
             ))}
           </tbody>
