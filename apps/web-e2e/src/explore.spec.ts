@@ -53,11 +53,12 @@ async function openWrongPair(page: Page): Promise<void> {
 }
 
 /**
- * The per-class panel in Chromium: a confusion matrix that fills live from
+ * Exploring kept runs in Chromium. The per-class panel: a confusion matrix that fills live from
  * the run's predictions, an epoch slider, a cell opening the stored images of
- * its (truth, predicted) pair; the same after the server restarts.
+ * its (truth, predicted) pair; the same after the server restarts. Then the
+ * runs page: search, rename, tag and delete (confirmed) in place.
  */
-describe('per-class views in Chromium', () => {
+describe('exploring runs in Chromium', () => {
   let server: ServerProcess;
   let run: DemoRun;
   let browser: Browser;
@@ -152,4 +153,32 @@ describe('per-class views in Chromium', () => {
     expect(lastEpoch).toBeGreaterThan(0);
     await openWrongPair(page);
   }, 60_000);
+
+  it('finds, renames, tags and deletes the run on the runs page', async () => {
+    await page.goto(server.httpUrl);
+    const rows = page.getByTestId('session-row');
+    await rows.first().waitFor();
+    await page.getByTestId('runs-search').fill('no-such-run');
+    await page.getByTestId('runs-none-match').waitFor();
+    await page.getByTestId('runs-search').fill(RUN_NAME);
+    const row = page.locator('[data-testid="session-row"]', { hasText: RUN_NAME });
+    await row.waitFor();
+    expect(await rows.count()).toBe(1);
+
+    await row.getByTestId('run-rename').click();
+    await row.getByTestId('run-edit-input').fill('kept baseline');
+    await row.getByTestId('run-edit-save').click();
+    await row.getByTestId('run-name').filter({ hasText: 'kept baseline' }).waitFor();
+    await row.getByTestId('run-tags').click();
+    await row.getByTestId('run-edit-input').fill('baseline, e2e');
+    await row.getByTestId('run-edit-save').click();
+    await row.getByTestId('run-tag-list').filter({ hasText: 'e2e' }).waitFor();
+    // The server searches tags and names too.
+    await page.getByTestId('runs-search').fill('kept base');
+    await row.waitFor();
+
+    await row.getByTestId('run-delete').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.getByTestId('runs-none-match').waitFor();
+  });
 });
