@@ -1,3 +1,4 @@
+import { ImageHistoryPanel } from '../image-history/image-history-panel';
 import { ConfusionPanel } from '../per-class/confusion-panel';
 import { SeriesBoard } from '../series/components/series-board';
 import { SERIES_PANELS } from '../series/series-panel-kinds';
@@ -23,6 +24,10 @@ export const PANEL_REGISTRY = {
   images: { title: 'Latest sample images with predictions', component: ImagesPanelOfSession },
   epochs: { title: 'Average loss and accuracy per epoch', component: EpochsPanelOfSession },
   commands: { title: 'Command audit log', component: CommandsPanelOfSession },
+  'image-history': {
+    title: 'Stored image frames, scrubbed by step',
+    component: ImageHistoryPanel,
+  },
   'per-class': {
     title: 'Confusion matrix and accuracy per class, per epoch',
     component: ConfusionPanel,
@@ -40,5 +45,6 @@ export const SESSION_LAYOUT: readonly PanelRow[] = [
   { kind: 'loss' },
   { kind: 'series-board' },
   { columns: [['images'], ['epochs', 'commands']] },
+  { kind: 'image-history' },
   { kind: 'per-class' },
 ];
