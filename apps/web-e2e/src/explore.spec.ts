@@ -32,13 +32,29 @@ async function openWrongPair(page: Page): Promise<void> {
     .filter((cell) => cell.truth !== cell.predicted && cell.count > 0)
     .sort((a, b) => b.count - a.count)[0];
   expect(wrong).toBeDefined();
-  await page
-    .locator(
-      `[data-testid="confusion-cell"][data-truth="${wrong?.truth}"][data-predicted="${wrong?.predicted}"]`,
-    )
-    .click();
+  const cell = page.locator(
+    `[data-testid="confusion-cell"][data-truth="${wrong?.truth}"][data-predicted="${wrong?.predicted}"]`,
+  );
   const tiles = page.locator('[data-testid="confusion-pair-frame"] [data-testid="image-tile"]');
-  await tiles.first().waitFor({ timeout: 15_000 });
+  // On a live run the cell may count a batch the store has not committed yet: ask again then.
+  for (let attempt = 0; ; attempt++) {
+    await cell.click();
+    const found = await Promise.race([
+      tiles
+        .first()
+        .waitFor({ timeout: 15_000 })
+        .then(() => true)
+        .catch(() => false),
+      // The loser of the race times out later: its rejection is expected.
+      page
+        .getByTestId('confusion-pair-none')
+        .waitFor({ timeout: 15_000 })
+        .then(() => false)
+        .catch(() => false),
+    ]);
+    if (found) break;
+    if (attempt === 5) throw new Error('no stored image of the busiest wrong pair');
+  }
   // Every tile shown is of the pair: a wrong prediction.
   const verdicts = await tiles.evaluateAll((all) =>
     all.map((tile) => tile.getAttribute('data-correct')),
@@ -52,10 +68,52 @@ async function openWrongPair(page: Page): Promise<void> {
   );
 }
 
+/** Scrubs back `presses` stored frames with the arrow key: each shows its own frame, images loaded. */
+async function scrubBack(page: Page, presses: number): Promise<void> {
+  const panel = page.getByTestId('image-history-panel');
+  await panel.scrollIntoViewIfNeeded();
+  await page.waitForFunction(
+    (wanted) =>
+      Number(
+        /(\d+) stored/.exec(
+          document.querySelector('[data-testid="image-history-count"]')?.textContent ?? '',
+        )?.[1] ?? 0,
+      ) > wanted,
+    presses,
+    { timeout: 15_000 },
+  );
+  const slider = page.getByTestId('image-history-slider');
+  await slider.focus();
+  const seen: string[] = [];
+  for (let press = 0; press < presses; press++) {
+    await page.keyboard.press('ArrowLeft');
+    // The frame of the step the slider names is the one shown.
+    await page.waitForFunction(() => {
+      const output = document.querySelector('[data-testid="image-history-step"]');
+      return (
+        output !== null &&
+        output.getAttribute('data-shown-step') === output.textContent &&
+        [...document.querySelectorAll<HTMLImageElement>('[data-testid="image-history-panel"] img')]
+          .length > 0 &&
+        [
+          ...document.querySelectorAll<HTMLImageElement>('[data-testid="image-history-panel"] img'),
+        ].every((img) => img.complete && img.naturalWidth > 0)
+      );
+    });
+    seen.push((await page.getByTestId('image-history-step').textContent()) ?? '');
+  }
+  // Each press moved to another stored frame, backwards.
+  expect(new Set(seen).size).toBe(presses);
+  const numbers = seen.map(Number);
+  expect([...numbers].sort((a, b) => b - a)).toEqual(numbers);
+}
+
 /**
  * Exploring kept runs in Chromium. The per-class panel: a confusion matrix that fills live from
  * the run's predictions, an epoch slider, a cell opening the stored images of
- * its (truth, predicted) pair; the same after the server restarts. Then the
+ * its (truth, predicted) pair; the image history scrubbed with the arrow keys
+ * (each press shows its own stored frame); all of it again after the server
+ * restarts, with the wrong-only filter. Then the
  * runs page: search, rename, tag and delete (confirmed) in place.
  */
 describe('exploring runs in Chromium', () => {
@@ -123,6 +181,8 @@ describe('exploring runs in Chromium', () => {
     );
     expect(await page.getByTestId('class-accuracy-row').count()).toBeGreaterThan(0);
     await openWrongPair(page);
+    // Image history on the live run.
+    await scrubBack(page, 3);
   });
 
   it('moves between epochs and keeps every view after the run ends and the server restarts', async () => {
@@ -152,6 +212,16 @@ describe('exploring runs in Chromium', () => {
     expect(await predictionsShown(page)).toBeGreaterThan(0);
     expect(lastEpoch).toBeGreaterThan(0);
     await openWrongPair(page);
+    // Image history from the store, then only frames with a wrong prediction.
+    await scrubBack(page, 5);
+    const all = await page.getByTestId('image-history-count').textContent();
+    await page.getByTestId('image-history-wrong-only').check();
+    await page.waitForFunction(
+      (before) =>
+        document.querySelector('[data-testid="image-history-count"]')?.textContent !== before,
+      all,
+    );
+    await scrubBack(page, 2);
   }, 60_000);
 
   it('finds, renames, tags and deletes the run on the runs page', async () => {
