@@ -13,6 +13,9 @@ import {
   GetConfusionMatrixResponseSchema,
   GetImageFramesResponseSchema,
   ListSessionsResponseSchema,
+  QuerySeriesResponseSchema,
+  type QuerySeriesRequest,
+  type QuerySeriesResponse,
   type GetConfusionMatrixRequest,
   type GetConfusionMatrixResponse,
   type GetImageFramesRequest,
@@ -50,6 +53,9 @@ export class FakeDashboard {
   onGetImageFrames: (request: GetImageFramesRequest) => GetImageFramesResponse = () =>
     create(GetImageFramesResponseSchema);
   readonly imageFrameRequests: GetImageFramesRequest[] = [];
+  /** QuerySeries answers by session id (empty when not scripted). */
+  onQuerySeries: (request: QuerySeriesRequest) => QuerySeriesResponse = () =>
+    create(QuerySeriesResponseSchema);
   onSendCommand: (request: SendCommandRequest) => Promise<SendCommandResponse> = () =>
     Promise.reject(new ConnectError('not scripted', Code.Unimplemented));
   readonly transport: Transport;
@@ -95,6 +101,7 @@ export class FakeDashboard {
         this.sessions = this.sessions.filter((session) => session.sessionId !== request.sessionId);
         return create(DeleteSessionResponseSchema);
       },
+      querySeries: (request) => this.onQuerySeries(request),
       getConfusionMatrix: (request) => {
         this.confusionRequests.push(request);
         return this.onGetConfusionMatrix(request);

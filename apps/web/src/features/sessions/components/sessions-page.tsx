@@ -1,7 +1,7 @@
 import type { SessionSummary } from '@trainwatch/proto';
 import { ConnectionState, globalStep } from '@trainwatch/proto';
 import { connectionLabel, formatAgo, formatLoss } from '../../../common/format';
-import { sessionHref } from '../../../common/use-hash-route';
+import { compareHref, sessionHref } from '../../../common/use-hash-route';
 import { useNow } from '../../../common/use-now';
 import { StatusBadge } from '../../../common/status-badge';
 import { useState } from 'react';
@@ -9,6 +9,7 @@ import { ALL_SESSIONS, useSessionsList, type SessionsQuery } from '../hooks/use-
 import { EmptyState } from './empty-state';
 import { RunActions } from './run-actions';
 import { RunsToolbar } from './runs-toolbar';
+import { MAX_COMPARED_RUNS, MIN_COMPARED_RUNS } from '../../compare/compare-data';
 
 function progressText(session: SessionSummary): string {
   const config = session.config;
@@ -39,6 +40,16 @@ export function SessionsPage({
     query,
   );
   const filtered = query !== ALL_SESSIONS;
+  // Runs picked for the compare view, in the order picked.
+  const [selected, setSelected] = useState<string[]>([]);
+  const toggle = (id: string) =>
+    setSelected((current) =>
+      current.includes(id)
+        ? current.filter((one) => one !== id)
+        : current.length < MAX_COMPARED_RUNS
+          ? [...current, id]
+          : current,
+    );
   const now = useNow(1_000);
 
   return (
@@ -51,6 +62,17 @@ export function SessionsPage({
       )}
       {sessions === undefined && !error && <p className="muted">Loading sessions…</p>}
       <RunsToolbar query={query} onChange={setQuery} />
+      <p className="small">
+        {selected.length >= MIN_COMPARED_RUNS ? (
+          <a href={compareHref(selected)} data-testid="runs-compare">
+            Compare {selected.length} runs
+          </a>
+        ) : (
+          <span className="muted" data-testid="runs-compare-hint">
+            Tick {MIN_COMPARED_RUNS} to {MAX_COMPARED_RUNS} runs to compare them.
+          </span>
+        )}
+      </p>
       {sessions?.length === 0 && !filtered && <EmptyState />}
       {sessions?.length === 0 && filtered && (
         <p className="muted" data-testid="runs-none-match">
@@ -61,6 +83,7 @@ export function SessionsPage({
         <table className="sessions" data-testid="sessions-table">
           <thead>
             <tr>
+              <th aria-label="Compare" />
               <th>Status</th>
               <th>Session</th>
               <th>Model</th>
@@ -78,6 +101,15 @@ export function SessionsPage({
                 data-testid="session-row"
                 data-session-id={session.sessionId}
               >
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Compare ${session.sessionId}`}
+                    data-testid="run-select"
+                    checked={selected.includes(session.sessionId)}
+                    onChange={() => toggle(session.sessionId)}
+                  />
+                </td>
                 <td>
                   <StatusBadge status={session.status} />
                   {session.connection !== ConnectionState.CONNECTED && (
