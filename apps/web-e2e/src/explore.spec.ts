@@ -12,6 +12,7 @@ import { explain } from './support/explain';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const RUN_NAME = 'e2e-per-class';
+const OTHER_NAME = 'e2e-other';
 
 /** Predictions the matrix on the page counts (its "N predictions" line). */
 async function predictionsShown(page: Page): Promise<number> {
@@ -113,12 +114,14 @@ async function scrubBack(page: Page, presses: number): Promise<void> {
  * the run's predictions, an epoch slider, a cell opening the stored images of
  * its (truth, predicted) pair; the image history scrubbed with the arrow keys
  * (each press shows its own stored frame); all of it again after the server
- * restarts, with the wrong-only filter. Then the
+ * restarts, with the wrong-only filter. The compare view of two runs. Then the
  * runs page: search, rename, tag and delete (confirmed) in place.
  */
 describe('exploring runs in Chromium', () => {
   let server: ServerProcess;
   let run: DemoRun;
+  /** A second, shorter run to compare with. */
+  let other: DemoRun;
   let browser: Browser;
   let page: Page;
   let sessionUrl = '';
@@ -138,6 +141,13 @@ describe('exploring runs in Chromium', () => {
       batches: 40,
       name: RUN_NAME,
     });
+    other = startDemoRun({
+      grpcAddress: server.grpcAddress,
+      fps: 30,
+      epochs: 2,
+      batches: 20,
+      name: OTHER_NAME,
+    });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(server.httpUrl);
@@ -146,6 +156,7 @@ describe('exploring runs in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await run?.kill();
+    await other?.kill();
     await server?.stop();
   });
 
@@ -187,6 +198,7 @@ describe('exploring runs in Chromium', () => {
 
   it('moves between epochs and keeps every view after the run ends and the server restarts', async () => {
     await explain('run completes', logs, () => run.exited);
+    await explain('other run completes', logs, () => other.exited);
     await server.stop();
     await server.start();
     await page.goto(sessionUrl);
@@ -223,6 +235,31 @@ describe('exploring runs in Chromium', () => {
     );
     await scrubBack(page, 2);
   }, 60_000);
+
+  it('compares the two runs: every shared series overlaid, legend toggles', async () => {
+    await page.goto(server.httpUrl);
+    for (const name of [RUN_NAME, OTHER_NAME]) {
+      const row = page.locator('[data-testid="session-row"]', { hasText: name });
+      await row.getByTestId('run-select').check();
+    }
+    await page.getByTestId('runs-compare').click();
+    await page.getByTestId('compare-page').waitFor();
+    const loss = page.locator('[data-testid="compare-chart"][data-series="loss"]');
+    await explain('loss overlaid', logs, () => loss.waitFor({ timeout: 15_000 }));
+    expect(await loss.getAttribute('data-runs')).toBe('2');
+    expect(Number(await loss.getAttribute('data-points'))).toBeGreaterThan(10);
+    expect(await page.getByTestId('compare-chart').count()).toBeGreaterThan(1);
+    await loss.locator('canvas').first().waitFor();
+    await page.getByTestId('compare-legend-item').first().uncheck();
+    await page
+      .locator('[data-testid="compare-chart"][data-series="loss"][data-runs="1"]')
+      .waitFor();
+    // The URL holds the runs: a reload shows the same view.
+    await page.reload();
+    await page
+      .locator('[data-testid="compare-chart"][data-series="loss"][data-runs="2"]')
+      .waitFor();
+  });
 
   it('finds, renames, tags and deletes the run on the runs page', async () => {
     await page.goto(server.httpUrl);
