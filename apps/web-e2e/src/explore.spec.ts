@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   launchChromium,
@@ -22,39 +22,46 @@ async function predictionsShown(page: Page): Promise<number> {
 
 /** Clicks the wrong (off-diagonal) cell with most predictions; its stored images must load. */
 async function openWrongPair(page: Page): Promise<void> {
-  const cells = await page.$$eval('[data-testid="confusion-cell"]', (buttons) =>
-    buttons.map((button) => ({
-      truth: button.getAttribute('data-truth'),
-      predicted: button.getAttribute('data-predicted'),
-      count: Number(button.getAttribute('data-count')),
-    })),
-  );
-  const wrong = cells
-    .filter((cell) => cell.truth !== cell.predicted && cell.count > 0)
-    .sort((a, b) => b.count - a.count)[0];
-  expect(wrong).toBeDefined();
-  const cell = page.locator(
-    `[data-testid="confusion-cell"][data-truth="${wrong?.truth}"][data-predicted="${wrong?.predicted}"]`,
-  );
   const tiles = page.locator('[data-testid="confusion-pair-frame"] [data-testid="image-tile"]');
-  // On a live run the cell may count a batch the store has not committed yet: ask again then.
+  // On a live run the cell may count a batch the store has not committed yet, or the matrix
+  // may move on to a new epoch: pick the busiest wrong cell again and ask again then.
   for (let attempt = 0; ; attempt++) {
-    await cell.click();
-    const found = await Promise.race([
-      tiles
-        .first()
-        .waitFor({ timeout: 15_000 })
+    const cells = await page.$$eval('[data-testid="confusion-cell"]', (buttons) =>
+      buttons.map((button) => ({
+        truth: button.getAttribute('data-truth'),
+        predicted: button.getAttribute('data-predicted'),
+        count: Number(button.getAttribute('data-count')),
+      })),
+    );
+    const wrong = cells
+      .filter((cell) => cell.truth !== cell.predicted && cell.count > 0)
+      .sort((a, b) => b.count - a.count)[0];
+    const clicked =
+      wrong !== undefined &&
+      (await page
+        .locator(
+          `[data-testid="confusion-cell"][data-truth="${wrong.truth}"][data-predicted="${wrong.predicted}"]`,
+        )
+        .click({ timeout: 2000 })
         .then(() => true)
-        .catch(() => false),
-      // The loser of the race times out later: its rejection is expected.
-      page
-        .getByTestId('confusion-pair-none')
-        .waitFor({ timeout: 15_000 })
-        .then(() => false)
-        .catch(() => false),
-    ]);
+        .catch(() => false));
+    const found =
+      clicked &&
+      (await Promise.race([
+        tiles
+          .first()
+          .waitFor({ timeout: 15_000 })
+          .then(() => true)
+          .catch(() => false),
+        // The loser of the race times out later: its rejection is expected.
+        page
+          .getByTestId('confusion-pair-none')
+          .waitFor({ timeout: 15_000 })
+          .then(() => false)
+          .catch(() => false),
+      ]));
     if (found) break;
-    if (attempt === 5) throw new Error('no stored image of the busiest wrong pair');
+    if (attempt === 10) throw new Error('no stored image of the busiest wrong pair');
   }
   // Every tile shown is of the pair: a wrong prediction.
   const verdicts = await tiles.evaluateAll((all) =>
@@ -148,7 +155,10 @@ describe('exploring runs in Chromium', () => {
       batches: 20,
       name: OTHER_NAME,
     });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page = await browser.newPage({
+      viewport: { width: 1400, height: 1000 },
+      acceptDownloads: true,
+    });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(server.httpUrl);
   }, 60_000);
@@ -191,6 +201,10 @@ describe('exploring runs in Chromium', () => {
       ),
     );
     expect(await page.getByTestId('class-accuracy-row').count()).toBeGreaterThan(0);
+    // Pin the first epoch (the panel otherwise follows the newest, whose cells start at 0).
+    await page.getByTestId('confusion-epoch-slider').focus();
+    await page.keyboard.press('Home');
+    await page.getByTestId('confusion-epoch').filter({ hasText: '0' }).waitFor();
     await openWrongPair(page);
     // Image history on the live run.
     await scrubBack(page, 3);
@@ -201,7 +215,9 @@ describe('exploring runs in Chromium', () => {
     await explain('other run completes', logs, () => other.exited);
     await server.stop();
     await server.start();
+    // A fresh page load (only the hash would not reload the app).
     await page.goto(sessionUrl);
+    await page.reload();
     await page.getByTestId('confusion-panel').scrollIntoViewIfNeeded();
     await explain('matrix after restart', logs, () =>
       page.getByTestId('confusion-matrix').waitFor({ timeout: 20_000 }),
@@ -254,6 +270,23 @@ describe('exploring runs in Chromium', () => {
     await page
       .locator('[data-testid="compare-chart"][data-series="loss"][data-runs="1"]')
       .waitFor();
+    // CSV of the loss of both runs at full resolution: every stored point.
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      loss.getByTestId('compare-csv').click(),
+    ]);
+    expect(csv.suggestedFilename()).toBe('loss.csv');
+    const lines = readFileSync((await csv.path()) as string, 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines[0]).toBe('run,step,value,wall_time_ms');
+    // 3 × 40 batches of one run, 2 × 20 of the other: one loss point each.
+    expect(lines.length - 1).toBe(3 * 40 + 2 * 20);
+    const [png] = await Promise.all([
+      page.waitForEvent('download'),
+      loss.getByTestId('compare-png').click(),
+    ]);
+    expect(png.suggestedFilename()).toBe('loss.png');
     // The URL holds the runs: a reload shows the same view.
     await page.reload();
     await page

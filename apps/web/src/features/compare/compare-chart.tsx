@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef } from 'react';
 import type uPlot from 'uplot';
 import { useUplot } from '../charts/use-uplot';
+import { download, fileNameOf } from '../export/series-export';
 import { RUN_COLOURS } from './compare-data';
 
 /**
@@ -13,12 +14,15 @@ export function CompareChart({
   labels,
   data,
   hidden,
+  onCsv,
 }: {
   name: string;
   xLabel: string;
   labels: readonly string[];
   data: uPlot.AlignedData;
   hidden: ReadonlySet<number>;
+  /** Exports the series of every run at full resolution. */
+  onCsv?: () => void;
 }) {
   const container = useRef<HTMLDivElement>(null);
   const makeOptions = useCallback(
@@ -63,7 +67,28 @@ export function CompareChart({
       data-runs={labels.length - hidden.size}
       data-points={data[0].length}
     >
-      <h3 className="small">{name}</h3>
+      <header className="panel-header">
+        <h3 className="small">{name}</h3>
+        <span>
+          {onCsv && (
+            <button type="button" className="small" data-testid="compare-csv" onClick={onCsv}>
+              CSV
+            </button>
+          )}{' '}
+          <button
+            type="button"
+            className="small"
+            data-testid="compare-png"
+            onClick={() =>
+              plot.current?.ctx.canvas.toBlob(
+                (blob) => blob && download(blob, fileNameOf(name, 'png')),
+              )
+            }
+          >
+            PNG
+          </button>
+        </span>
+      </header>
       <div ref={container} className="chart" />
     </section>
   );

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useDashboardClient } from '../../common/transport-context';
 import { sessionHref } from '../../common/use-hash-route';
 import { formatValue } from '../session/components/run-metadata';
+import { download, fileNameOf, fullSeries, toCsv } from '../export/series-export';
 import { CompareChart } from './compare-chart';
 import {
   alignSeries,
@@ -148,6 +149,23 @@ export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
               labels={labels}
               data={aligned.get(series.name) as [number[], ...(number | null)[][]]}
               hidden={hidden}
+              onCsv={() => {
+                void Promise.all(
+                  runs
+                    .filter((run) => run.series.has(series.name))
+                    .map(async (run) => ({
+                      run: run.summary?.name || run.sessionId,
+                      points: await fullSeries(client, run.sessionId, series.name),
+                    })),
+                )
+                  .then((rows) =>
+                    download(
+                      new Blob([toCsv(rows)], { type: 'text/csv' }),
+                      fileNameOf(series.name, 'csv'),
+                    ),
+                  )
+                  .catch((failure: unknown) => setError(ConnectError.from(failure).rawMessage));
+              }}
             />
           ))}
           {shared
