@@ -11,10 +11,12 @@ import {
   MetricsRequestSchema,
   SendCommandRequestSchema,
   QuerySeriesRequestSchema,
+  GetConfusionMatrixRequestSchema,
   GetImageFramesRequestSchema,
   UpdateSessionRequestSchema,
   DeleteSessionRequestSchema,
   type QuerySeriesResponse,
+  type GetConfusionMatrixResponse,
   type GetImageFramesResponse,
   type UpdateSessionResponse,
   type DeleteSessionResponse,
@@ -282,6 +284,9 @@ export interface DashboardApi {
   deleteSession(
     init: MessageInitShape<typeof DeleteSessionRequestSchema>,
   ): Promise<DeleteSessionResponse>;
+  getConfusionMatrix(
+    init: MessageInitShape<typeof GetConfusionMatrixRequestSchema>,
+  ): Promise<GetConfusionMatrixResponse>;
   /** WatchSession; with `resumeCursor`, resuming after the event of that cursor. */
   watch(sessionId: string, resumeCursor?: bigint): WatchHandle;
   close(): void;
@@ -319,6 +324,8 @@ export function grpcDashboard(address: string, { defaultLimits = false } = {}): 
       unary(client, 'UpdateSession', create(UpdateSessionRequestSchema, init)),
     deleteSession: (init) =>
       unary(client, 'DeleteSession', create(DeleteSessionRequestSchema, init)),
+    getConfusionMatrix: (init) =>
+      unary(client, 'GetConfusionMatrix', create(GetConfusionMatrixRequestSchema, init)),
     watch(sessionId, resumeCursor = 0n) {
       const call = client['WatchSession'](
         create(WatchSessionRequestSchema, { sessionId, resumeCursor }),
@@ -360,6 +367,7 @@ export function grpcWebDashboard(
     getImageFrames: (init) => client.getImageFrames(init),
     updateSession: (init) => client.updateSession(init),
     deleteSession: (init) => client.deleteSession(init),
+    getConfusionMatrix: (init) => client.getConfusionMatrix(init),
     watch(sessionId, resumeCursor = 0n) {
       const abort = new AbortController();
       const handle: WatchHandle = {

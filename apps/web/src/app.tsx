@@ -1,6 +1,7 @@
 import type { Transport } from '@connectrpc/connect';
 import { TransportProvider } from './common/transport-context';
 import { useHashRoute } from './common/use-hash-route';
+import { ComparePage } from './features/compare/compare-page';
 import { SessionsPage } from './features/sessions/components/sessions-page';
 import { SessionPage } from './features/session/components/session-page';
 
@@ -14,7 +15,9 @@ export function App({ transport }: { transport: Transport }) {
           trainwatch
         </a>
       </nav>
-      {route.page === 'session' ? (
+      {route.page === 'compare' ? (
+        <ComparePage key={route.sessionIds.join(',')} sessionIds={route.sessionIds} />
+      ) : route.page === 'session' ? (
         // Keyed so another session gets a fresh store and stream.
         <SessionPage key={route.sessionId} sessionId={route.sessionId} />
       ) : (

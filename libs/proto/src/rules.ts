@@ -65,6 +65,8 @@ export const WATCH_EVENT_DELIVERY = {
   command: 'lossless',
   scalars: 'lossless',
   metadata: 'lossless',
+  // Increments: a watcher adds each one to the matrix it holds, so none may be lost.
+  confusion: 'lossless',
   // Performance figures are numbered with the scalars today (see the cursor
   // comment in dashboard.proto); each one also feeds its series.
   performance: 'lossless',

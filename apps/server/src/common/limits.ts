@@ -142,3 +142,17 @@ export const MAX_RUN_NAME_LENGTH = 256;
 /** How often the retention sweep runs (RETENTION_DAYS), and how many runs one sweep deletes at most. */
 export const RETENTION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 export const RETENTION_RUNS_PER_SWEEP = 16;
+/**
+ * Cells a run's confusion matrix keeps per epoch (ConfusionMatrix): every
+ * cell of 141 classes, or the diagonal and the commonest confusions of
+ * 10,000. A prediction whose cell does not fit counts in its row only.
+ */
+export const MAX_CONFUSION_CELLS = 20_000;
+/** Epochs of confusion matrices a session holds in memory (the store keeps every epoch). */
+export const CONFUSION_EPOCHS_IN_MEMORY = 4;
+/** Most epochs GetConfusionMatrixResponse.epochs lists (the newest). */
+export const MAX_CONFUSION_EPOCHS_LISTED = 10_000;
+/** Stored frames one filtered GetImageFrames request decodes at most. */
+export const MAX_FILTER_SCAN_FRAMES = 2000;
+/** Classes (lowest indices) whose accuracy also becomes a `class_acc/<class>` epoch series. */
+export const MAX_CLASS_ACCURACY_SERIES = 64;

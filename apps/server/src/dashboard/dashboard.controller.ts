@@ -4,6 +4,8 @@ import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import {
   type DeleteSessionRequest,
   type DeleteSessionResponse,
+  type GetConfusionMatrixRequest,
+  type GetConfusionMatrixResponse,
   type GetImageFramesRequest,
   type GetImageFramesResponse,
   type QuerySeriesRequest,
@@ -58,6 +60,11 @@ export class DashboardController {
   @GrpcMethod('DashboardService', 'UpdateSession')
   updateSession(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
     return this.dashboard.updateSession(request);
+  }
+
+  @GrpcMethod('DashboardService', 'GetConfusionMatrix')
+  getConfusionMatrix(request: GetConfusionMatrixRequest): Promise<GetConfusionMatrixResponse> {
+    return this.dashboard.getConfusionMatrix(request);
   }
 
   @GrpcMethod('DashboardService', 'DeleteSession')

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import {
   type DeleteSessionRequest,
   type DeleteSessionResponse,
+  type GetConfusionMatrixRequest,
+  type GetConfusionMatrixResponse,
   type GetImageFramesRequest,
   type GetImageFramesResponse,
   type ListSessionsRequest,
@@ -64,5 +66,9 @@ export class DashboardService {
 
   deleteSession(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
     return this.runs.delete(request);
+  }
+
+  getConfusionMatrix(request: GetConfusionMatrixRequest): Promise<GetConfusionMatrixResponse> {
+    return this.runs.confusionMatrix(request);
   }
 }

@@ -1,6 +1,7 @@
 import type {
   BatchData,
   CommandAuditEntry,
+  ConfusionMatrix,
   EpochData,
   ImageFrame,
   PerformanceData,
@@ -40,6 +41,11 @@ export interface SessionEventMap {
   'status.changed': { session: Session; status: StatusEvent };
   /** A command was issued or its audit entry changed. */
   'command.recorded': { session: Session; entry: CommandAuditEntry };
+  /**
+   * A batch's predictions were counted into its epoch's confusion matrix
+   * (Session.confusion); `matrix` is what they added (an increment).
+   */
+  'confusion.counted': { session: Session; matrix: ConfusionMatrix };
   /** A heartbeat arrived (not sequenced, not acknowledged). */
   'heartbeat.received': { session: Session };
 }
@@ -58,4 +64,5 @@ export const SESSION_EVENT_NAMES = Object.keys({
   'command.recorded': true,
   'heartbeat.received': true,
   'session.registered': true,
+  'confusion.counted': true,
 } satisfies Record<SessionEventName, true>) as SessionEventName[];

@@ -69,6 +69,7 @@ export const WATCH_EVENT_KINDS: { [K in WatchCase]: WatchEventSource<K> } = {
       }),
   },
   metadata: { from: 'metadata.changed', toValue: ({ metadata }) => metadata },
+  confusion: { from: 'confusion.counted', toValue: ({ matrix }) => matrix },
   performance: { from: 'performance.applied', toValue: ({ performance }) => performance },
   status: { from: 'status.changed', toValue: ({ status }) => status },
   command: { from: 'command.recorded', toValue: ({ entry }) => entry },

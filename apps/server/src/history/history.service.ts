@@ -5,7 +5,8 @@ import { SessionEventBus } from '../events/event-bus';
 /**
  * Keeps every session's series (Session.series) from the bus: per step the
  * loss and BatchData.metrics of each applied batch and ScalarsData values;
- * per epoch EpochData.metrics (x is the epoch). Ingest validated the names
+ * per epoch EpochData.metrics (x is the epoch); and per epoch the confusion
+ * matrix of the batches' predictions (Session.confusion). Ingest validated the names
  * and the series bound before the events were emitted.
  */
 @Injectable()
@@ -19,6 +20,11 @@ export class HistoryService {
       for (const name in metrics) {
         series.add(name, SeriesKind.STEP, step, metrics[name] as number, time);
       }
+      // Every prediction counts into the epoch's confusion matrix; watchers and the store hear of it.
+      const increment = session.confusion.count(batch);
+      return increment === undefined
+        ? undefined
+        : bus.emit('confusion.counted', { session, matrix: increment });
     });
     bus.on('scalars.applied', ({ session, scalars, timestampMs }) => {
       const values = scalars.values;

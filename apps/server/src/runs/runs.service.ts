@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   DeleteSessionResponseSchema,
+  GetConfusionMatrixResponseSchema,
   GetImageFramesResponseSchema,
   QuerySeriesResponseSchema,
   RunMetadataSchema,
@@ -9,8 +10,11 @@ import {
   UpdateSessionResponseSchema,
   type DeleteSessionRequest,
   type DeleteSessionResponse,
+  type GetConfusionMatrixRequest,
+  type GetConfusionMatrixResponse,
   type GetImageFramesRequest,
   type GetImageFramesResponse,
+  type ImageFrame,
   type ListSessionsRequest,
   type ListSessionsResponse,
   type QuerySeriesRequest,
@@ -22,6 +26,8 @@ import {
 import { errors } from '../common/app-error';
 import {
   DASHBOARD_MESSAGE_BUDGET_BYTES,
+  MAX_CONFUSION_EPOCHS_LISTED,
+  MAX_FILTER_SCAN_FRAMES,
   MAX_FRAME_STEPS,
   QUERY_BUCKET_BYTES,
 } from '../common/limits';
@@ -50,6 +56,32 @@ import {
   type PageEntry,
 } from '../dashboard/session-pages';
 import { checkUpdate, frameCount, queryPoints, stepWindow } from './run-requests';
+
+/** Stored frames decoded at once while a filtered GetImageFrames looks for matches. */
+const FILTER_SCAN_CHUNK = 32;
+
+/**
+ * The GetImageFrames filter (truth_class, predicted_class, wrong_only) as a
+ * test of a frame: true when one of its images matches. Undefined without one.
+ */
+export function frameFilter(
+  request: GetImageFramesRequest,
+): ((frame: ImageFrame) => boolean) | undefined {
+  const { truthClass, predictedClass, wrongOnly } = request;
+  if (truthClass === undefined && predictedClass === undefined && !wrongOnly) return undefined;
+  return (frame) => {
+    const pairs = Math.min(frame.predictions.length, frame.groundTruth.length);
+    for (let index = 0; index < pairs; index++) {
+      const truth = frame.groundTruth[index] as number;
+      const predicted = (frame.predictions[index] as { predictedClass: number }).predictedClass;
+      if (truthClass !== undefined && truth !== truthClass) continue;
+      if (predictedClass !== undefined && predicted !== predictedClass) continue;
+      if (wrongOnly && truth === predicted) continue;
+      return true;
+    }
+    return false;
+  };
+}
 
 /**
  * Every run, live or stored. Sessions in memory (live ones, and stored
@@ -288,6 +320,10 @@ export class RunsService {
     const limit = frameCount(request);
     await this.storedRow(request.sessionId);
     const around = request.aroundStep === undefined ? undefined : Number(request.aroundStep);
+    const filter = frameFilter(request);
+    if (filter !== undefined) {
+      return this.filteredFrames(reads, request.sessionId, window, limit, around, filter);
+    }
     const [sizes, steps] = await Promise.all([
       reads.frameSizes(request.sessionId, window.from, window.to, limit, around),
       reads.frameSteps(request.sessionId, window.from, window.to, MAX_FRAME_STEPS),
@@ -314,6 +350,84 @@ export class RunsService {
       frameSteps: steps.map(BigInt),
     });
     return response;
+  }
+
+  /**
+   * GetImageFrames with a filter: looks at up to MAX_FILTER_SCAN_FRAMES
+   * stored frames (nearest around_step first, else from the window's start),
+   * a chunk at a time, and returns the first `limit` that match (as many as
+   * fit under 4 MiB) with the steps of every match among those looked at.
+   */
+  private async filteredFrames(
+    reads: StoreReads,
+    sessionId: string,
+    window: { from: number; to: number | undefined },
+    limit: number,
+    around: number | undefined,
+    filter: (frame: ImageFrame) => boolean,
+  ): Promise<GetImageFramesResponse> {
+    const candidates = await reads.frameSizes(
+      sessionId,
+      window.from,
+      window.to,
+      MAX_FILTER_SCAN_FRAMES,
+      around,
+    );
+    const matches: number[] = [];
+    const frames: ImageFrame[] = [];
+    let room = DASHBOARD_MESSAGE_BUDGET_BYTES - MAX_FILTER_SCAN_FRAMES * 11 - 1024;
+    for (let start = 0; start < candidates.length; start += FILTER_SCAN_CHUNK) {
+      const chunk = candidates.slice(start, start + FILTER_SCAN_CHUNK);
+      const sizes = new Map(chunk.map((frame) => [frame.step, frame.bytes]));
+      // framesAt answers in step order; keep the candidates' order (nearest first).
+      const loaded = new Map(
+        (await reads.framesAt(sessionId, [...sizes.keys()])).map((frame) => [
+          Number(frame.step),
+          frame,
+        ]),
+      );
+      for (const { step } of chunk) {
+        const frame = loaded.get(step);
+        if (frame === undefined || !filter(frame)) continue;
+        matches.push(step);
+        const cost = (sizes.get(step) ?? 0) + 64;
+        if (frames.length < limit && (frames.length === 0 || cost <= room)) {
+          frames.push(frame);
+          room -= cost;
+        }
+      }
+    }
+    frames.sort((a, b) => Number(a.step - b.step));
+    return create(GetImageFramesResponseSchema, {
+      frames,
+      frameSteps: matches.sort((a, b) => a - b).map(BigInt),
+      framesScanned: candidates.length,
+    });
+  }
+
+  /**
+   * GetConfusionMatrix: an epoch's matrix from memory when the session holds
+   * it (it may be ahead of the store by one commit), else from the store;
+   * and every epoch with a matrix.
+   */
+  async confusionMatrix(request: GetConfusionMatrixRequest): Promise<GetConfusionMatrixResponse> {
+    const held = this.sessions.find(request.sessionId);
+    if (held === undefined) await this.storedRow(request.sessionId);
+    const inMemory =
+      request.epoch === undefined ? held?.confusion.latest() : held?.confusion.get(request.epoch);
+    const stored = await this.reads?.confusionEpochs(
+      request.sessionId,
+      MAX_CONFUSION_EPOCHS_LISTED,
+    );
+    const epochs = new Set([...(stored ?? []), ...(held?.confusion.epochNumbers() ?? [])]);
+    let matrix = inMemory?.toMessage();
+    if (matrix === undefined && (request.epoch !== undefined || held === undefined)) {
+      matrix = await this.reads?.confusionMatrix(request.sessionId, request.epoch);
+    }
+    return create(GetConfusionMatrixResponseSchema, {
+      matrix,
+      epochs: [...epochs].sort((a, b) => a - b).slice(-MAX_CONFUSION_EPOCHS_LISTED),
+    });
   }
 
   /**

@@ -41,6 +41,8 @@ export function restoredSession(run: StoredRun, bounds: SessionBounds, cursor: b
   session.cursor = cursor;
   for (const epoch of run.epochs) session.addEpoch(epoch);
   for (const entry of run.commands) session.recordCommand(entry);
+  // A trainer resuming mid-epoch keeps counting into the stored matrix.
+  for (const matrix of run.confusion) session.confusion.restore(matrix);
   session.latestPerformance = run.latestPerformance;
   for (const series of run.series) {
     let fed = 0n;

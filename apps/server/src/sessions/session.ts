@@ -1,5 +1,6 @@
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import {
+  ConfusionMatrixSchema,
   ConnectionState,
   SessionSummarySchema,
   TrainingConfigSchema,
@@ -17,6 +18,7 @@ import {
   type WriterConflict,
 } from '@trainwatch/proto';
 import { DASHBOARD_MESSAGE_BUDGET_BYTES, MAX_EPOCHS_KEPT } from '../common/limits';
+import { ConfusionHistory } from '../history/confusion-matrix';
 import { SessionSeries, type SeriesBounds } from '../history/session-series';
 import { boundedSnapshot } from './bounded-snapshot';
 import { newResumeToken } from './resume-token';
@@ -69,6 +71,8 @@ export class Session {
   lastSeenMs: number;
   /** Every series (loss, named metrics, system series), bounded (see SessionSeries). */
   readonly series: SessionSeries;
+  /** Confusion matrices of the newest epochs, counted from every batch's predictions. */
+  readonly confusion = new ConfusionHistory();
   /** Hyperparameters, tags and note merged from every RunMetadata; replaced, never changed, on a merge. */
   metadata: RunMetadata | undefined;
   readonly epochs: EpochData[] = [];
@@ -156,7 +160,11 @@ export class Session {
    * events right after it (see FanOutService.watch).
    */
   toSnapshot(maxBytes = DASHBOARD_MESSAGE_BUDGET_BYTES): SessionSnapshot {
-    return boundedSnapshot(
+    // The matrix is bounded (MAX_CONFUSION_CELLS); the rest of the snapshot fits beside it.
+    const confusion = this.confusion.latest()?.toMessage();
+    const confusionBytes =
+      confusion === undefined ? 0 : toBinary(ConfusionMatrixSchema, confusion).byteLength + 16;
+    const snapshot = boundedSnapshot(
       {
         summary: this.toSummary(),
         series: this.series,
@@ -165,7 +173,10 @@ export class Session {
         latestImages: this.latestImages,
         commands: this.commands,
       },
-      maxBytes,
+      maxBytes - confusionBytes,
     );
+    snapshot.confusion = confusion;
+    snapshot.confusionEpochs = this.confusion.epochNumbers();
+    return snapshot;
   }
 }

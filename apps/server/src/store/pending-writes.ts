@@ -80,6 +80,8 @@ export class PendingWrites {
   readonly statusEvents: PendingStatusRow[] = [];
   /** By session and command id: the newest audit entry wins. */
   readonly commands = new Map<string, PendingCommandRow>();
+  /** Epochs whose confusion matrix changed, by session and epoch: written as they stand at commit. */
+  readonly confusion = new Map<string, { session: Session; epoch: number }>();
   /** Bytes this batch holds in memory (counted against STORE_MAX_PENDING_BYTES). */
   bytes = 0;
   /** Events in the batch. */
@@ -155,6 +157,13 @@ export class PendingWrites {
     this.bytes += event.byteLength + status.message.length + ROW_OVERHEAD_BYTES;
   }
 
+  markConfusion(session: Session, epoch: number): void {
+    const key = `${session.id}\u0000${epoch}`;
+    if (this.confusion.has(key)) return;
+    this.confusion.set(key, { session, epoch });
+    this.bytes += ROW_OVERHEAD_BYTES;
+  }
+
   addCommand(session: Session, entry: CommandAuditEntry): void {
     const bytes = asBuffer(toBinary(CommandAuditEntrySchema, entry));
     const key = `${session.id}\u0000${entry.commandId}`;
@@ -181,6 +190,7 @@ export class PendingWrites {
       if (previous !== undefined) this.bytes -= previous.frame.byteLength + ROW_OVERHEAD_BYTES;
       this.frames.set(key, frame);
     }
+    for (const [key, mark] of later.confusion) this.confusion.set(key, mark);
     for (const row of later.epochs) this.epochs.push(row);
     for (const row of later.performance) this.performance.push(row);
     for (const row of later.statusEvents) this.statusEvents.push(row);
@@ -210,6 +220,8 @@ export class PendingWrites {
       if (frame.sessionId === sessionId) this.frames.delete(key);
     for (const [key, row] of this.commands)
       if (row.sessionId === sessionId) this.commands.delete(key);
+    for (const [key, mark] of this.confusion)
+      if (mark.session.id === sessionId) this.confusion.delete(key);
   }
 
   /** The commit holding this batch (and every batch it absorbed) succeeded: their acks go out. */

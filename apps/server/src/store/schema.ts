@@ -25,6 +25,7 @@ export interface Database {
   performance: PerformanceTable;
   commands: CommandsTable;
   image_frames: ImageFramesTable;
+  confusion_matrices: ConfusionMatricesTable;
 }
 
 /**
@@ -170,4 +171,14 @@ export interface ImageFramesTable {
   bytes: number;
   /** ImageFrame (binary): images, predictions, ground truth. */
   frame: Buffer;
+}
+
+/** A run's confusion matrix per epoch (migration 0010), replaced as the epoch's batches arrive. */
+export interface ConfusionMatricesTable {
+  session_id: string;
+  epoch: number;
+  /** ConfusionMatrix.predictions, copied out. */
+  predictions: number;
+  /** ConfusionMatrix (binary), whole. */
+  matrix: Buffer;
 }

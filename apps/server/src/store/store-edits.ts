@@ -96,6 +96,7 @@ async function deleteRun(tx: Transaction<Database>, id: string): Promise<boolean
     'image_frames',
     'status_events',
     'session_tags',
+    'confusion_matrices',
   ] as const) {
     await tx.deleteFrom(table).where('session_id', '=', id).execute();
   }

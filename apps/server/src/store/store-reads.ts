@@ -1,10 +1,12 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import {
   CommandAuditEntrySchema,
+  ConfusionMatrixSchema,
   EpochDataSchema,
   ImageFrameSchema,
   PerformanceDataSchema,
   type CommandAuditEntry,
+  type ConfusionMatrix,
   type EpochData,
   type ImageFrame,
   type PerformanceData,
@@ -185,6 +187,47 @@ export class StoreReads {
       .limit(limit)
       .execute();
     return rows.reverse().map((row) => fromBinary(EpochDataSchema, row.data));
+  }
+
+  /** The whole confusion matrix of an epoch (the latest epoch with one when `epoch` is undefined). */
+  async confusionMatrix(
+    sessionId: string,
+    epoch: number | undefined,
+  ): Promise<ConfusionMatrix | undefined> {
+    let query = this.db
+      .selectFrom('confusion_matrices')
+      .select('matrix')
+      .where('session_id', '=', sessionId);
+    query =
+      epoch === undefined
+        ? query.orderBy('epoch', 'desc').limit(1)
+        : query.where('epoch', '=', epoch);
+    const row = await query.executeTakeFirst();
+    return row === undefined ? undefined : fromBinary(ConfusionMatrixSchema, row.matrix);
+  }
+
+  /** The newest `limit` matrices of a run, oldest first. */
+  async confusionMatrices(sessionId: string, limit: number): Promise<ConfusionMatrix[]> {
+    const rows = await this.db
+      .selectFrom('confusion_matrices')
+      .select('matrix')
+      .where('session_id', '=', sessionId)
+      .orderBy('epoch', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse().map((row) => fromBinary(ConfusionMatrixSchema, row.matrix));
+  }
+
+  /** The newest `limit` epochs of a run with a confusion matrix, ascending. */
+  async confusionEpochs(sessionId: string, limit: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('confusion_matrices')
+      .select('epoch')
+      .where('session_id', '=', sessionId)
+      .orderBy('epoch', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => Number(row.epoch)).reverse();
   }
 
   /** The newest `limit` audit entries, oldest first. */

@@ -114,6 +114,10 @@ export class StoreWriter implements OnApplicationShutdown {
       );
       return this.touched(session);
     });
+    bus.on('confusion.counted', ({ session, matrix }) => {
+      this.queue.markConfusion(session, matrix.epoch);
+      return this.touched(session);
+    });
     bus.on('metadata.changed', ({ session }) => this.touched(session));
     bus.on('status.changed', ({ session, status }) => {
       this.queue.addStatus(session, status);

@@ -4,6 +4,7 @@ import {
   RunMetadataSchema,
   TrainingConfigSchema,
   type CommandAuditEntry,
+  type ConfusionMatrix,
   type EpochData,
   type ImageFrame,
   type PerformanceData,
@@ -11,7 +12,7 @@ import {
   type SeriesKind,
   type TrainingConfig,
 } from '@trainwatch/proto';
-import { MAX_EPOCHS_KEPT } from '../common/limits';
+import { CONFUSION_EPOCHS_IN_MEMORY, MAX_EPOCHS_KEPT } from '../common/limits';
 import type { SessionRow } from './stored-summary';
 import type { StoreReads, StoredBucket } from './store-reads';
 
@@ -33,6 +34,8 @@ export interface StoredRun {
   latestPerformance: PerformanceData | undefined;
   latestImages: ImageFrame | undefined;
   series: StoredSeries[];
+  /** Confusion matrices of the newest epochs, oldest first. */
+  confusion: ConfusionMatrix[];
 }
 
 /** How much of a stored run to read back (the session's in-memory bounds). */
@@ -56,13 +59,15 @@ export async function loadStoredRun(
 ): Promise<StoredRun | undefined> {
   const row = await reads.session(id);
   if (row === undefined) return undefined;
-  const [epochs, commands, latestPerformance, latestImages, seriesList] = await Promise.all([
-    reads.epochs(id, MAX_EPOCHS_KEPT),
-    reads.commands(id, bounds.commandAuditSize),
-    reads.latestPerformance(id),
-    reads.latestFrame(id),
-    reads.seriesOf(id),
-  ]);
+  const [epochs, commands, latestPerformance, latestImages, seriesList, confusion] =
+    await Promise.all([
+      reads.epochs(id, MAX_EPOCHS_KEPT),
+      reads.commands(id, bounds.commandAuditSize),
+      reads.latestPerformance(id),
+      reads.latestFrame(id),
+      reads.seriesOf(id),
+      reads.confusionMatrices(id, CONFUSION_EPOCHS_IN_MEMORY),
+    ]);
   const named = seriesList.filter((series) => series.name !== LOSS_SERIES).length;
   const series: StoredSeries[] = [];
   for (const one of seriesList) {
@@ -85,5 +90,6 @@ export async function loadStoredRun(
     latestPerformance,
     latestImages,
     series,
+    confusion,
   };
 }

@@ -1,5 +1,6 @@
 import { toBinary } from '@bufbuild/protobuf';
 import {
+  ConfusionMatrixSchema,
   RunMetadataSchema,
   TrainingConfigSchema,
   type RunMetadata,
@@ -103,6 +104,7 @@ export async function writeFlush(
 ): Promise<void> {
   // The session rows are taken now, before any await: everything applied up to this instant is in `batch`.
   const sessionRows = [...batch.sessions.values()].map(sessionRow);
+  const matrices = confusionRows(batch);
   const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
   await open.db.transaction().execute(async (trx) => {
     await upsertSessions(trx, sessionRows);
@@ -143,6 +145,7 @@ export async function writeFlush(
       })),
     );
     await upsertCommands(trx, batch);
+    await upsertConfusion(trx, matrices);
     await writeFrames(trx, batch, state, staged, retention);
   });
   if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
@@ -465,4 +468,43 @@ async function insertChunked<T extends InsertTable>(
 
 function* chunks<T>(rows: readonly T[], size: number): Generator<T[]> {
   for (let start = 0; start < rows.length; start += size) yield rows.slice(start, start + size);
+}
+
+interface ConfusionRow {
+  session_id: string;
+  epoch: number;
+  predictions: number;
+  matrix: Buffer;
+}
+
+/** The changed epochs' matrices as they stand now (an epoch no longer held in memory was written already). */
+function confusionRows(batch: PendingWrites): ConfusionRow[] {
+  const rows: ConfusionRow[] = [];
+  for (const { session, epoch } of batch.confusion.values()) {
+    const held = session.confusion.get(epoch);
+    if (held === undefined) continue;
+    rows.push({
+      session_id: session.id,
+      epoch,
+      predictions: held.predictions,
+      matrix: asBuffer(toBinary(ConfusionMatrixSchema, held.toMessage())),
+    });
+  }
+  return rows;
+}
+
+async function upsertConfusion(trx: Transaction<Database>, rows: ConfusionRow[]): Promise<void> {
+  // One row per statement: a matrix may be large (MAX_CONFUSION_CELLS cells).
+  for (const row of rows) {
+    await trx
+      .insertInto('confusion_matrices')
+      .values(row)
+      .onConflict((conflict) =>
+        conflict.columns(['session_id', 'epoch']).doUpdateSet((eb) => ({
+          predictions: eb.ref('excluded.predictions'),
+          matrix: eb.ref('excluded.matrix'),
+        })),
+      )
+      .execute();
+  }
 }

@@ -1,10 +1,25 @@
 import { useSyncExternalStore } from 'react';
 
 /** The two pages of the app. */
-export type Route = { page: 'sessions' } | { page: 'session'; sessionId: string };
+export type Route =
+  | { page: 'sessions' }
+  | { page: 'session'; sessionId: string }
+  | { page: 'compare'; sessionIds: string[] };
 
 /** "#/sessions/abc" → the session page; anything else → the list. */
 export function parseRoute(hash: string): Route {
+  const compare = /^#\/compare\?runs=(.*)$/.exec(hash);
+  if (compare) {
+    try {
+      const sessionIds = compare[1]
+        .split(',')
+        .filter((id) => id !== '')
+        .map((id) => decodeURIComponent(id));
+      return { page: 'compare', sessionIds };
+    } catch {
+      return { page: 'sessions' };
+    }
+  }
   const match = /^#\/sessions\/(.+)$/.exec(hash);
   if (match) {
     try {
@@ -14,6 +29,11 @@ export function parseRoute(hash: string): Route {
     }
   }
   return { page: 'sessions' };
+}
+
+/** The compare view of these runs. */
+export function compareHref(sessionIds: readonly string[]): string {
+  return `#/compare?runs=${sessionIds.map(encodeURIComponent).join(',')}`;
 }
 
 export function sessionHref(sessionId: string): string {

@@ -8,7 +8,18 @@ import {
 } from '@connectrpc/connect';
 import {
   DashboardService,
+  DeleteSessionResponseSchema,
+  UpdateSessionResponseSchema,
+  GetConfusionMatrixResponseSchema,
+  GetImageFramesResponseSchema,
   ListSessionsResponseSchema,
+  QuerySeriesResponseSchema,
+  type QuerySeriesRequest,
+  type QuerySeriesResponse,
+  type GetConfusionMatrixRequest,
+  type GetConfusionMatrixResponse,
+  type GetImageFramesRequest,
+  type GetImageFramesResponse,
   type SendCommandRequest,
   type SendCommandResponse,
   type SessionSummary,
@@ -33,6 +44,18 @@ export class FakeDashboard {
   listCalls = 0;
   /** page_size and page_token of every ListSessions call, in order. */
   listRequests: { pageSize: number; pageToken: string }[] = [];
+  /** text and tags of every ListSessions call, in order. */
+  listQueries: { text: string; tags: string[] }[] = [];
+  /** GetConfusionMatrix and GetImageFrames answers; both record their requests. */
+  onGetConfusionMatrix: (request: GetConfusionMatrixRequest) => GetConfusionMatrixResponse = () =>
+    create(GetConfusionMatrixResponseSchema);
+  readonly confusionRequests: GetConfusionMatrixRequest[] = [];
+  onGetImageFrames: (request: GetImageFramesRequest) => GetImageFramesResponse = () =>
+    create(GetImageFramesResponseSchema);
+  readonly imageFrameRequests: GetImageFramesRequest[] = [];
+  /** QuerySeries answers by session id (empty when not scripted). */
+  onQuerySeries: (request: QuerySeriesRequest) => QuerySeriesResponse = () =>
+    create(QuerySeriesResponseSchema);
   onSendCommand: (request: SendCommandRequest) => Promise<SendCommandResponse> = () =>
     Promise.reject(new ConnectError('not scripted', Code.Unimplemented));
   readonly transport: Transport;
@@ -42,15 +65,24 @@ export class FakeDashboard {
       listSessions: (request) => {
         this.listCalls++;
         this.listRequests.push({ pageSize: request.pageSize, pageToken: request.pageToken });
+        this.listQueries.push({ text: request.text, tags: request.tags });
         if (this.listError) throw this.listError;
+        // The text filter like the server's: a case-insensitive substring of id or name.
+        const text = request.text.toLowerCase();
+        const matching = this.sessions.filter(
+          (session) =>
+            text === '' ||
+            session.sessionId.toLowerCase().includes(text) ||
+            session.name.toLowerCase().includes(text),
+        );
         // Pages like the server: page_size 0 is 100; the token here is just an offset.
         const start = request.pageToken === '' ? 0 : Number(request.pageToken);
         const size = request.pageSize === 0 ? 100 : request.pageSize;
-        const end = Math.min(this.sessions.length, start + size);
+        const end = Math.min(matching.length, start + size);
         return create(ListSessionsResponseSchema, {
-          sessions: this.sessions.slice(start, end),
-          nextPageToken: end < this.sessions.length ? String(end) : '',
-          totalSize: this.sessions.length,
+          sessions: matching.slice(start, end),
+          nextPageToken: end < matching.length ? String(end) : '',
+          totalSize: matching.length,
         });
       },
       watchSession: (request, context) => {
@@ -58,6 +90,26 @@ export class FakeDashboard {
         return this.watch(request.sessionId, context.signal);
       },
       sendCommand: (request) => this.onSendCommand(request),
+      updateSession: (request) => {
+        const found = this.sessions.find((session) => session.sessionId === request.sessionId);
+        if (!found) throw new ConnectError('not found', Code.NotFound);
+        if (request.name !== undefined) found.name = request.name;
+        if (request.setTags && found.metadata) found.metadata.tags = request.tags;
+        return create(UpdateSessionResponseSchema, { session: found });
+      },
+      deleteSession: (request) => {
+        this.sessions = this.sessions.filter((session) => session.sessionId !== request.sessionId);
+        return create(DeleteSessionResponseSchema);
+      },
+      querySeries: (request) => this.onQuerySeries(request),
+      getConfusionMatrix: (request) => {
+        this.confusionRequests.push(request);
+        return this.onGetConfusionMatrix(request);
+      },
+      getImageFrames: (request) => {
+        this.imageFrameRequests.push(request);
+        return this.onGetImageFrames(request);
+      },
     };
     this.transport = createRouterTransport(({ service }) => service(DashboardService, impl));
   }

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { StoreEngine } from './column-types';
 import { initialMigration } from './0001-initial';
 import { seriesBlocksMigration } from './0002-series-blocks';
+import { confusionMatricesMigration } from './0010-confusion-matrices';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -12,6 +13,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
   return {
     '0001-initial': initialMigration(engine),
     '0002-series-blocks': seriesBlocksMigration(engine),
+    '0010-confusion-matrices': confusionMatricesMigration(engine),
   };
 }
 

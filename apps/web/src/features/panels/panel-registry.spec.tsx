@@ -1,7 +1,9 @@
 import { SeriesKind } from '@trainwatch/proto';
-import { act, render } from '@testing-library/react';
+import { act } from '@testing-library/react';
+import { FakeDashboard } from '../../test/fake-dashboard';
 import { batch, epochEvent, imageFrame, seriesHistory, snapshot } from '../../test/fixtures';
 import { manualFrames } from '../../test/manual-frames';
+import { renderWithServer } from '../../test/render';
 import { SessionStore } from '../session/store/session-store';
 import { SERIES_PANELS, seriesPanelKind } from '../series/series-panel-kinds';
 import { PANEL_REGISTRY, SESSION_LAYOUT, type PanelKind } from './panel-registry';
@@ -28,7 +30,8 @@ describe('panel registry', () => {
     for (const kind of Object.keys(PANEL_REGISTRY) as PanelKind[]) {
       const Panel = PANEL_REGISTRY[kind].component;
       const series = kind === 'series-epoch' ? 'val/acc' : 'lr';
-      const { container, unmount } = render(
+      const { container, unmount } = renderWithServer(
+        new FakeDashboard(),
         <Panel sessionId="run-1" store={store} series={series} />,
       );
       expect({ kind, empty: container.childElementCount === 0 }).toEqual({ kind, empty: false });

@@ -1,3 +1,5 @@
+import { ImageHistoryPanel } from '../image-history/image-history-panel';
+import { ConfusionPanel } from '../per-class/confusion-panel';
 import { SeriesBoard } from '../series/components/series-board';
 import { SERIES_PANELS } from '../series/series-panel-kinds';
 import type { PanelDefinition } from './panel-props';
@@ -22,6 +24,14 @@ export const PANEL_REGISTRY = {
   images: { title: 'Latest sample images with predictions', component: ImagesPanelOfSession },
   epochs: { title: 'Average loss and accuracy per epoch', component: EpochsPanelOfSession },
   commands: { title: 'Command audit log', component: CommandsPanelOfSession },
+  'image-history': {
+    title: 'Stored image frames, scrubbed by step',
+    component: ImageHistoryPanel,
+  },
+  'per-class': {
+    title: 'Confusion matrix and accuracy per class, per epoch',
+    component: ConfusionPanel,
+  },
 } as const satisfies Record<string, PanelDefinition>;
 
 export type PanelKind = keyof typeof PANEL_REGISTRY;
@@ -35,4 +45,6 @@ export const SESSION_LAYOUT: readonly PanelRow[] = [
   { kind: 'loss' },
   { kind: 'series-board' },
   { columns: [['images'], ['epochs', 'commands']] },
+  { kind: 'image-history' },
+  { kind: 'per-class' },
 ];

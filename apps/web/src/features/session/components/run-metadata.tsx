@@ -2,7 +2,7 @@ import type { HyperparameterValue, RunMetadata } from '@trainwatch/proto';
 import { formatMetric } from '../../../common/format';
 import './run-metadata.css';
 
-function formatValue(value: HyperparameterValue): string {
+export function formatValue(value: HyperparameterValue): string {
   switch (value.kind.case) {
     case 'number':
       return formatMetric(value.kind.value);

@@ -37,6 +37,7 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
     // Present when it fit in the snapshot; otherwise it follows as `images` events.
     if (snapshot.latestImages) state.putFrame(snapshot.latestImages);
     for (const entry of snapshot.commands) state.putCommand(entry);
+    if (snapshot.confusion) state.confusion.put(snapshot.confusion);
   },
 
   batch(state, batch) {
@@ -96,6 +97,11 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
 
   command(state, entry) {
     state.putCommand(entry);
+  },
+
+  confusion(state, matrix) {
+    // An increment: what one batch added to its epoch's matrix.
+    state.confusion.put(matrix);
   },
 
   images(state, frame) {

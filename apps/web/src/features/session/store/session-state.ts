@@ -5,6 +5,7 @@ import type {
   PerformanceData,
   SessionSummary,
 } from '@trainwatch/proto';
+import { LiveConfusion } from '../../per-class/live-confusion';
 import { SeriesStore } from '../../series/store/series-store';
 
 /** Most audit entries kept in the browser (the server keeps its own bounded log). */
@@ -23,6 +24,8 @@ export class SessionState {
   performance: PerformanceData | undefined;
   latestFrame: ImageFrame | undefined;
   readonly commands = new Map<string, CommandAuditEntry>();
+  /** Confusion matrices of the newest epochs (snapshot plus increments). */
+  readonly confusion = new LiveConfusion();
   /** Server receipt of the latest batch to its arrival here, ms. */
   latencyMs: number | undefined;
   epochsChanged = true;

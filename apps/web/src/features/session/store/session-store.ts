@@ -9,6 +9,7 @@ import {
   type TrainingStatus,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
+import type { LiveConfusion } from '../../per-class/live-confusion';
 import type { BoundedSeries } from '../../series/store/bounded-series';
 import { SeriesStore } from '../../series/store/series-store';
 import { animationFrameScheduler, type FrameScheduler } from './frame-scheduler';
@@ -52,6 +53,9 @@ export interface SessionView {
    * minus server clock: exact on one machine, skewed across machines).
    */
   readonly latencyMs?: number;
+  /** Confusion matrices of the newest epochs (mutable); `confusionVersion` says when they changed. */
+  readonly confusion: LiveConfusion;
+  readonly confusionVersion: number;
 }
 
 /** The stream broke the cursor rules; the watcher must resubscribe. */
@@ -259,6 +263,8 @@ export class SessionStore {
       lossRevision: loss?.revision ?? 0,
       cursor: this.cursor,
       latencyMs: state.latencyMs,
+      confusion: state.confusion,
+      confusionVersion: state.confusion.version,
     };
   }
 }

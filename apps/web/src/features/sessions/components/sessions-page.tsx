@@ -1,11 +1,15 @@
 import type { SessionSummary } from '@trainwatch/proto';
 import { ConnectionState, globalStep } from '@trainwatch/proto';
 import { connectionLabel, formatAgo, formatLoss } from '../../../common/format';
-import { sessionHref } from '../../../common/use-hash-route';
+import { compareHref, sessionHref } from '../../../common/use-hash-route';
 import { useNow } from '../../../common/use-now';
 import { StatusBadge } from '../../../common/status-badge';
-import { useSessionsList } from '../hooks/use-sessions-list';
+import { useState } from 'react';
+import { ALL_SESSIONS, useSessionsList, type SessionsQuery } from '../hooks/use-sessions-list';
 import { EmptyState } from './empty-state';
+import { RunActions } from './run-actions';
+import { RunsToolbar } from './runs-toolbar';
+import { MAX_COMPARED_RUNS, MIN_COMPARED_RUNS } from '../../compare/compare-data';
 
 function progressText(session: SessionSummary): string {
   const config = session.config;
@@ -29,10 +33,23 @@ export function SessionsPage({
   pollIntervalMs?: number;
   pageSize?: number;
 }) {
-  const { sessions, totalSize, error, canShowMore, showMore } = useSessionsList(
+  const [query, setQuery] = useState<SessionsQuery>(ALL_SESSIONS);
+  const { sessions, totalSize, error, canShowMore, showMore, refresh } = useSessionsList(
     pollIntervalMs,
     pageSize,
+    query,
   );
+  const filtered = query !== ALL_SESSIONS;
+  // Runs picked for the compare view, in the order picked.
+  const [selected, setSelected] = useState<string[]>([]);
+  const toggle = (id: string) =>
+    setSelected((current) =>
+      current.includes(id)
+        ? current.filter((one) => one !== id)
+        : current.length < MAX_COMPARED_RUNS
+          ? [...current, id]
+          : current,
+    );
   const now = useNow(1_000);
 
   return (
@@ -44,11 +61,29 @@ export function SessionsPage({
         </p>
       )}
       {sessions === undefined && !error && <p className="muted">Loading sessions…</p>}
-      {sessions?.length === 0 && <EmptyState />}
+      <RunsToolbar query={query} onChange={setQuery} />
+      <p className="small">
+        {selected.length >= MIN_COMPARED_RUNS ? (
+          <a href={compareHref(selected)} data-testid="runs-compare">
+            Compare {selected.length} runs
+          </a>
+        ) : (
+          <span className="muted" data-testid="runs-compare-hint">
+            Tick {MIN_COMPARED_RUNS} to {MAX_COMPARED_RUNS} runs to compare them.
+          </span>
+        )}
+      </p>
+      {sessions?.length === 0 && !filtered && <EmptyState />}
+      {sessions?.length === 0 && filtered && (
+        <p className="muted" data-testid="runs-none-match">
+          No run matches.
+        </p>
+      )}
       {sessions && sessions.length > 0 && (
         <table className="sessions" data-testid="sessions-table">
           <thead>
             <tr>
+              <th aria-label="Compare" />
               <th>Status</th>
               <th>Session</th>
               <th>Model</th>
@@ -56,6 +91,7 @@ export function SessionsPage({
               <th>Progress</th>
               <th>Last update</th>
               <th>Latest loss</th>
+              <th>Run</th>
             </tr>
           </thead>
           <tbody>
@@ -66,6 +102,15 @@ export function SessionsPage({
                 data-session-id={session.sessionId}
               >
                 <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Compare ${session.sessionId}`}
+                    data-testid="run-select"
+                    checked={selected.includes(session.sessionId)}
+                    onChange={() => toggle(session.sessionId)}
+                  />
+                </td>
+                <td>
                   <StatusBadge status={session.status} />
                   {session.connection !== ConnectionState.CONNECTED && (
                     <div className="muted small" data-testid="connection-label">
@@ -75,7 +120,22 @@ export function SessionsPage({
                 </td>
                 <td>
                   <a href={sessionHref(session.sessionId)}>{session.sessionId}</a>
+                  {session.name !== '' && <div data-testid="run-name">{session.name}</div>}
                   <div className="muted small">{session.clientName}</div>
+                  {(session.metadata?.tags.length ?? 0) > 0 && (
+                    <div className="small" data-testid="run-tag-list">
+                      {session.metadata?.tags.map((tag) => (
+                        <span key={tag} className="chip">
+                          {tag}
+                        </span>
+                      ))}
+                    </div>
+                  )}
+                  {session.metadata?.note && (
+                    <div className="muted small" data-testid="run-note-text">
+                      {session.metadata.note}
+                    </div>
+                  )}
                   {session.writerConflict && (
                     <span
                       className="badge badge-warning"
@@ -101,6 +161,9 @@ export function SessionsPage({
                   {session.lastUpdateMs > 0n ? formatAgo(now - Number(session.lastUpdateMs)) : '—'}
                 </td>
                 <td className="numeric">{formatLoss(session.latestLoss)}</td>
+                <td>
+                  <RunActions session={session} onChanged={refresh} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,5 +1,5 @@
 import { ConnectError } from '@connectrpc/connect';
-import type { SessionSummary } from '@trainwatch/proto';
+import { SessionOrder, type SessionSummary, type TrainingStatus } from '@trainwatch/proto';
 import { useCallback, useEffect, useState } from 'react';
 import { useDashboardClient } from '../../../common/transport-context';
 
@@ -13,6 +13,21 @@ export const SESSIONS_PAGE_SIZE = 100;
  */
 export const MAX_LISTED_SESSIONS = 1_000;
 
+/** What the runs page asks ListSessions for: search text, statuses, tags and order. */
+export interface SessionsQuery {
+  text: string;
+  statuses: readonly TrainingStatus[];
+  tags: readonly string[];
+  order: SessionOrder;
+}
+
+export const ALL_SESSIONS: SessionsQuery = {
+  text: '',
+  statuses: [],
+  tags: [],
+  order: SessionOrder.UNSPECIFIED,
+};
+
 export interface SessionsList {
   /** Newest first, as the server orders them; undefined until the first answer. */
   sessions?: readonly SessionSummary[];
@@ -24,6 +39,8 @@ export interface SessionsList {
   canShowMore: boolean;
   /** Shows one more page (up to MAX_LISTED_SESSIONS) from the next poll on. */
   showMore: () => void;
+  /** Polls again now (after a rename, tag edit or delete). */
+  refresh: () => void;
 }
 
 /**
@@ -35,10 +52,18 @@ export interface SessionsList {
 export function useSessionsList(
   intervalMs = SESSIONS_POLL_INTERVAL_MS,
   pageSize = SESSIONS_PAGE_SIZE,
+  query: SessionsQuery = ALL_SESSIONS,
 ): SessionsList {
   const client = useDashboardClient();
   const [wanted, setWanted] = useState(pageSize);
-  const [state, setState] = useState<Omit<SessionsList, 'canShowMore' | 'showMore'>>({});
+  const [refreshes, setRefreshes] = useState(0);
+  const [state, setState] = useState<Omit<SessionsList, 'canShowMore' | 'showMore' | 'refresh'>>(
+    {},
+  );
+  const { text, statuses, tags, order } = query;
+  // A new query starts again from one page.
+  const queryKey = JSON.stringify({ text, statuses, tags, order });
+  useEffect(() => setWanted(pageSize), [queryKey, pageSize]);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -50,7 +75,14 @@ export function useSessionsList(
       let totalSize = 0;
       do {
         const page = await client.listSessions(
-          { pageSize: Math.min(pageSize, wanted - sessions.length), pageToken: token },
+          {
+            pageSize: Math.min(pageSize, wanted - sessions.length),
+            pageToken: token,
+            text,
+            statuses: [...statuses],
+            tags: [...tags],
+            order,
+          },
           { signal: abort.signal, timeoutMs: 10_000 },
         );
         sessions.push(...page.sessions);
@@ -91,7 +123,8 @@ export function useSessionsList(
       if (timer !== undefined) clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisible);
     };
-  }, [client, intervalMs, pageSize, wanted]);
+    // The query's parts are in queryKey.
+  }, [client, intervalMs, pageSize, wanted, queryKey, refreshes]);
 
   const showMore = useCallback(
     () => setWanted((current) => Math.min(MAX_LISTED_SESSIONS, current + pageSize)),
@@ -103,5 +136,6 @@ export function useSessionsList(
     shown < state.totalSize &&
     shown >= wanted &&
     wanted < MAX_LISTED_SESSIONS;
-  return { ...state, canShowMore, showMore };
+  const refresh = useCallback(() => setRefreshes((count) => count + 1), []);
+  return { ...state, canShowMore, showMore, refresh };
 }

@@ -3,6 +3,7 @@
 import grpc
 
 from trainwatch.gen.telemetry.v1 import dashboard_pb2 as telemetry_dot_v1_dot_dashboard__pb2
+from trainwatch.gen.telemetry.v1 import per_class_pb2 as telemetry_dot_v1_dot_per__class__pb2
 
 
 class DashboardServiceStub(object):
@@ -49,6 +50,11 @@ class DashboardServiceStub(object):
                 '/telemetry.v1.DashboardService/DeleteSession',
                 request_serializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionRequest.SerializeToString,
                 response_deserializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionResponse.FromString,
+                )
+        self.GetConfusionMatrix = channel.unary_unary(
+                '/telemetry.v1.DashboardService/GetConfusionMatrix',
+                request_serializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixResponse.FromString,
                 )
 
 
@@ -124,6 +130,14 @@ class DashboardServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetConfusionMatrix(self, request, context):
+        """The confusion matrix of one epoch of a run (see ConfusionMatrix), live or
+        stored, and the epochs that have one. NOT_FOUND for an unknown session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DashboardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -161,6 +175,11 @@ def add_DashboardServiceServicer_to_server(servicer, server):
                     servicer.DeleteSession,
                     request_deserializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionRequest.FromString,
                     response_serializer=telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionResponse.SerializeToString,
+            ),
+            'GetConfusionMatrix': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConfusionMatrix,
+                    request_deserializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -289,5 +308,22 @@ class DashboardService(object):
         return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/DeleteSession',
             telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionRequest.SerializeToString,
             telemetry_dot_v1_dot_dashboard__pb2.DeleteSessionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetConfusionMatrix(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/GetConfusionMatrix',
+            telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixRequest.SerializeToString,
+            telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

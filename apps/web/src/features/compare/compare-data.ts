@@ -1,0 +1,111 @@
+import type { SeriesKind, SeriesWindow, SessionSummary } from '@trainwatch/proto';
+
+/** Runs one comparison overlays at most, and at least. */
+export const MAX_COMPARED_RUNS = 20;
+export const MIN_COMPARED_RUNS = 2;
+/** Buckets asked per series and run (QuerySeries max_points). */
+export const COMPARE_POINTS = 1000;
+
+/** A colour per run, in selection order (distinct on dark and light backgrounds). */
+export const RUN_COLOURS = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
+
+export interface ComparedRun {
+  sessionId: string;
+  summary: SessionSummary | undefined;
+  series: Map<string, SeriesWindow>;
+}
+
+/** A series at least two runs have, with its kind. */
+export interface SharedSeries {
+  name: string;
+  kind: SeriesKind;
+  /** Runs (by index) that have it. */
+  runs: number[];
+}
+
+/** Series held by two runs or more, loss first, then by name. */
+export function sharedSeries(runs: readonly ComparedRun[]): SharedSeries[] {
+  const byName = new Map<string, SharedSeries>();
+  runs.forEach((run, index) => {
+    for (const [name, window] of run.series) {
+      const entry = byName.get(name) ?? { name, kind: window.kind, runs: [] };
+      entry.runs.push(index);
+      byName.set(name, entry);
+    }
+  });
+  return [...byName.values()]
+    .filter((entry) => entry.runs.length >= Math.min(MIN_COMPARED_RUNS, runs.length))
+    .sort((a, b) =>
+      a.name === 'loss' ? -1 : b.name === 'loss' ? 1 : a.name.localeCompare(b.name),
+    );
+}
+
+/**
+ * One series of every run on a common x axis (the union of their steps),
+ * as uPlot's aligned data: x, then one column per run with null where a run
+ * has no point at that x.
+ */
+export function alignSeries(
+  runs: readonly ComparedRun[],
+  name: string,
+): [number[], ...(number | null)[][]] {
+  const xs = new Set<number>();
+  for (const run of runs)
+    for (const step of run.series.get(name)?.lastSteps ?? []) xs.add(Number(step));
+  const x = [...xs].sort((a, b) => a - b);
+  const at = new Map(x.map((value, index) => [value, index]));
+  const columns = runs.map((run) => {
+    const column: (number | null)[] = new Array<number | null>(x.length).fill(null);
+    const window = run.series.get(name);
+    window?.lastSteps.forEach((step, index) => {
+      column[at.get(Number(step)) as number] = window.lasts[index] ?? null;
+    });
+    return column;
+  });
+  return [x, ...columns];
+}
+
+export interface HyperparameterRow {
+  key: string;
+  /** The value per run, '—' when a run has none. */
+  values: string[];
+  /** True when the runs do not all have the same value. */
+  differs: boolean;
+}
+
+/** Every hyperparameter key of the runs, keys that differ first, then by name. */
+export function hyperparameterRows(
+  runs: readonly ComparedRun[],
+  format: (run: ComparedRun, key: string) => string | undefined,
+): HyperparameterRow[] {
+  const keys = new Set<string>();
+  for (const run of runs)
+    for (const key of Object.keys(run.summary?.metadata?.hyperparameters ?? {})) keys.add(key);
+  return [...keys]
+    .map((key) => {
+      const values = runs.map((run) => format(run, key) ?? '—');
+      return { key, values, differs: new Set(values).size > 1 };
+    })
+    .sort((a, b) => Number(b.differs) - Number(a.differs) || a.key.localeCompare(b.key));
+}

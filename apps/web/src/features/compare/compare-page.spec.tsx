@@ -1,0 +1,121 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  QuerySeriesResponseSchema,
+  RunMetadataSchema,
+  SeriesKind,
+  SeriesWindowSchema,
+} from '@trainwatch/proto';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { parseRoute, compareHref } from '../../common/use-hash-route';
+import { FakeDashboard } from '../../test/fake-dashboard';
+import { summary } from '../../test/fixtures';
+import { renderWithServer } from '../../test/render';
+import { alignSeries, type ComparedRun } from './compare-data';
+import { ComparePage } from './compare-page';
+
+const window = (name: string, kind: SeriesKind, points: [number, number][]) =>
+  create(SeriesWindowSchema, {
+    name,
+    kind,
+    lastSteps: points.map(([step]) => BigInt(step)),
+    lasts: points.map(([, value]) => value),
+  });
+
+function setUp() {
+  const fake = new FakeDashboard();
+  const hyper = (lr: number) =>
+    create(RunMetadataSchema, {
+      hyperparameters: {
+        lr: { kind: { case: 'number', value: lr } },
+        optimizer: { kind: { case: 'text', value: 'adam' } },
+      },
+    });
+  fake.sessions = [
+    summary({ sessionId: 'a', name: 'first', metadata: hyper(0.1) }),
+    summary({ sessionId: 'b', metadata: hyper(0.01) }),
+  ];
+  fake.onQuerySeries = (request) =>
+    create(QuerySeriesResponseSchema, {
+      series:
+        request.sessionId === 'a'
+          ? [
+              window('loss', SeriesKind.STEP, [
+                [0, 1],
+                [2, 0.5],
+              ]),
+              window('val/acc', SeriesKind.EPOCH, [
+                [0, 0.5],
+                [1, 0.7],
+              ]),
+              window('only-a', SeriesKind.STEP, [[0, 1]]),
+            ]
+          : [
+              window('loss', SeriesKind.STEP, [
+                [1, 0.9],
+                [2, 0.4],
+              ]),
+              window('val/acc', SeriesKind.EPOCH, [[0, 0.6]]),
+            ],
+    });
+  renderWithServer(fake, <ComparePage sessionIds={['a', 'b']} />);
+  return fake;
+}
+
+describe('ComparePage', () => {
+  it('overlays every shared series, marks differing hyperparameters, and lists epochs side by side', async () => {
+    setUp();
+    await waitFor(() => expect(screen.getAllByTestId('compare-chart')).toHaveLength(2));
+    const charts = screen.getAllByTestId('compare-chart');
+    expect(charts.map((chart) => chart.dataset.series)).toEqual(['loss', 'val/acc']);
+    // Steps 0, 1, 2 from both runs on one axis.
+    expect(charts[0]?.dataset.points).toBe('3');
+    const rows = screen.getAllByTestId('compare-hyperparameter');
+    expect(rows.map((row) => [row.dataset.key, row.dataset.differs])).toEqual([
+      ['lr', 'true'],
+      ['optimizer', 'false'],
+    ]);
+    expect(screen.getByRole('link', { name: 'first' }).getAttribute('href')).toBe('#/sessions/a');
+    const epochs = screen.getByTestId('compare-epoch-table');
+    expect(epochs.textContent).toContain('0.7000');
+    expect(epochs.textContent).toContain('—');
+    // A legend toggle hides the run on every chart.
+    fireEvent.click(screen.getAllByTestId('compare-legend-item')[1]!);
+    await waitFor(() =>
+      expect(screen.getAllByTestId('compare-chart').map((chart) => chart.dataset.runs)).toEqual([
+        '1',
+        '1',
+      ]),
+    );
+  });
+
+  it('round-trips the selected runs in the URL', () => {
+    expect(parseRoute(compareHref(['a', 'b/c']))).toEqual({
+      page: 'compare',
+      sessionIds: ['a', 'b/c'],
+    });
+  });
+
+  it('aligns runs on the union of their steps', () => {
+    const run = (points: [number, number][]): ComparedRun => ({
+      sessionId: 'x',
+      summary: undefined,
+      series: new Map([['loss', window('loss', SeriesKind.STEP, points)]]),
+    });
+    expect(
+      alignSeries(
+        [
+          run([
+            [0, 1],
+            [2, 2],
+          ]),
+          run([[1, 3]]),
+        ],
+        'loss',
+      ),
+    ).toEqual([
+      [0, 1, 2],
+      [1, null, 2],
+      [null, 3, null],
+    ]);
+  });
+});

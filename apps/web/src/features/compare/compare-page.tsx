@@ -1,0 +1,210 @@
+import { ConnectError } from '@connectrpc/connect';
+import { SeriesKind, type SeriesWindow } from '@trainwatch/proto';
+import { useEffect, useMemo, useState } from 'react';
+import { useDashboardClient } from '../../common/transport-context';
+import { sessionHref } from '../../common/use-hash-route';
+import { formatValue } from '../session/components/run-metadata';
+import { download, fileNameOf, fullSeries, toCsv } from '../export/series-export';
+import { CompareChart } from './compare-chart';
+import {
+  alignSeries,
+  COMPARE_POINTS,
+  hyperparameterRows,
+  MAX_COMPARED_RUNS,
+  RUN_COLOURS,
+  sharedSeries,
+  type ComparedRun,
+} from './compare-data';
+
+/**
+ * Two to twenty runs side by side (`#/compare?runs=a,b`): every series at
+ * least two of them have, overlaid with a colour per run (QuerySeries, the
+ * store's full history bucketed to COMPARE_POINTS); a legend whose toggles
+ * hide a run everywhere; the hyperparameters with the keys that differ
+ * first and marked; per-epoch series as a table, epoch by run.
+ */
+export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
+  const client = useDashboardClient();
+  const ids = useMemo(() => sessionIds.slice(0, MAX_COMPARED_RUNS), [sessionIds]);
+  const [runs, setRuns] = useState<ComparedRun[]>();
+  const [error, setError] = useState<string>();
+  const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
+
+  useEffect(() => {
+    let cancelled = false;
+    Promise.all(
+      ids.map(async (sessionId): Promise<ComparedRun> => {
+        const [answer, listed] = await Promise.all([
+          client.querySeries({ sessionId, maxPoints: COMPARE_POINTS }),
+          client.listSessions({ text: sessionId, pageSize: 100 }),
+        ]);
+        return {
+          sessionId,
+          summary: listed.sessions.find((summary) => summary.sessionId === sessionId),
+          series: new Map(answer.series.map((window: SeriesWindow) => [window.name, window])),
+        };
+      }),
+    )
+      .then((loaded) => !cancelled && setRuns(loaded))
+      .catch((failure: unknown) => !cancelled && setError(ConnectError.from(failure).rawMessage));
+    return () => {
+      cancelled = true;
+    };
+  }, [client, ids]);
+
+  const labels = useMemo(
+    () => (runs ?? []).map((run) => run.summary?.name || run.sessionId),
+    [runs],
+  );
+  const shared = useMemo(() => (runs === undefined ? [] : sharedSeries(runs)), [runs]);
+  const aligned = useMemo(
+    () => new Map(shared.map((series) => [series.name, alignSeries(runs ?? [], series.name)])),
+    [shared, runs],
+  );
+  const hyperparameters = useMemo(
+    () =>
+      hyperparameterRows(runs ?? [], (run, key) => {
+        const value = run.summary?.metadata?.hyperparameters[key];
+        return value === undefined ? undefined : formatValue(value);
+      }),
+    [runs],
+  );
+
+  return (
+    <main className="page" data-testid="compare-page">
+      <h1>Compare {ids.length} runs</h1>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {runs === undefined && !error && <p className="muted">Loading runs…</p>}
+      {runs !== undefined && (
+        <>
+          <ul className="compare-legend" data-testid="compare-legend">
+            {runs.map((run, index) => (
+              <li key={run.sessionId}>
+                <label>
+                  <input
+                    type="checkbox"
+                    data-testid="compare-legend-item"
+                    data-session-id={run.sessionId}
+                    checked={!hidden.has(index)}
+                    onChange={() =>
+                      setHidden((current) => {
+                        const next = new Set(current);
+                        if (next.has(index)) next.delete(index);
+                        else next.add(index);
+                        return next;
+                      })
+                    }
+                  />
+                  <span
+                    className="swatch"
+                    style={{ background: RUN_COLOURS[index % RUN_COLOURS.length] }}
+                  />{' '}
+                  <a href={sessionHref(run.sessionId)}>{labels[index]}</a>
+                </label>
+              </li>
+            ))}
+          </ul>
+          <h2>Hyperparameters</h2>
+          {hyperparameters.length === 0 ? (
+            <p className="muted small">No run has hyperparameters.</p>
+          ) : (
+            <table className="compare-table" data-testid="compare-hyperparameters">
+              <thead>
+                <tr>
+                  <th>key</th>
+                  {labels.map((label, index) => (
+                    <th key={index}>{label}</th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {hyperparameters.map((row) => (
+                  <tr
+                    key={row.key}
+                    className={row.differs ? 'differs' : undefined}
+                    data-testid="compare-hyperparameter"
+                    data-key={row.key}
+                    data-differs={String(row.differs)}
+                  >
+                    <th scope="row">{row.key}</th>
+                    {row.values.map((value, index) => (
+                      <td key={index}>{value}</td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h2>Series</h2>
+          {shared.length === 0 && <p className="muted small">The runs share no series.</p>}
+          {shared.map((series) => (
+            <CompareChart
+              key={series.name}
+              name={series.name}
+              xLabel={series.kind === SeriesKind.EPOCH ? 'epoch' : 'step'}
+              labels={labels}
+              data={aligned.get(series.name) as [number[], ...(number | null)[][]]}
+              hidden={hidden}
+              onCsv={() => {
+                void Promise.all(
+                  runs
+                    .filter((run) => run.series.has(series.name))
+                    .map(async (run) => ({
+                      run: run.summary?.name || run.sessionId,
+                      points: await fullSeries(client, run.sessionId, series.name),
+                    })),
+                )
+                  .then((rows) =>
+                    download(
+                      new Blob([toCsv(rows)], { type: 'text/csv' }),
+                      fileNameOf(series.name, 'csv'),
+                    ),
+                  )
+                  .catch((failure: unknown) => setError(ConnectError.from(failure).rawMessage));
+              }}
+            />
+          ))}
+          {shared
+            .filter((series) => series.kind === SeriesKind.EPOCH)
+            .map((series) => {
+              const [epochs, ...columns] = aligned.get(series.name) ?? [[]];
+              return (
+                <table
+                  key={series.name}
+                  className="compare-table"
+                  data-testid="compare-epoch-table"
+                  data-series={series.name}
+                >
+                  <caption>{series.name} per epoch</caption>
+                  <thead>
+                    <tr>
+                      <th>epoch</th>
+                      {labels.map((label, index) => (
+                        <th key={index}>{label}</th>
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {epochs.map((epoch, row) => (
+                      <tr key={epoch}>
+                        <th scope="row">{epoch}</th>
+                        {columns.map((column, index) => (
+                          <td key={index} className="numeric">
+                            {column[row] == null ? '—' : (column[row] as number).toPrecision(4)}
+                          </td>
+                        ))}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              );
+            })}
+        </>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,135 @@
+import { ConnectError } from '@connectrpc/connect';
+import type { SessionSummary } from '@trainwatch/proto';
+import { useState } from 'react';
+import { useDashboardClient } from '../../../common/transport-context';
+import { ConfirmDialog } from '../../commands/components/confirm-dialog';
+
+type Editing = 'name' | 'tags' | 'note' | undefined;
+
+/**
+ * Rename, tag, note and delete a run in place (UpdateSession,
+ * DeleteSession); `onChanged` asks the list again. Delete asks first, in
+ * the page; the server refuses it while the run's trainer streams, and the
+ * reason is shown.
+ */
+export function RunActions({
+  session,
+  onChanged,
+}: {
+  session: SessionSummary;
+  onChanged: () => void;
+}) {
+  const client = useDashboardClient();
+  const [editing, setEditing] = useState<Editing>();
+  const [draft, setDraft] = useState('');
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string>();
+  const id = session.sessionId;
+
+  const start = (what: Editing) => {
+    setError(undefined);
+    setEditing(what);
+    setDraft(
+      what === 'name'
+        ? session.name
+        : what === 'tags'
+          ? (session.metadata?.tags ?? []).join(', ')
+          : (session.metadata?.note ?? ''),
+    );
+  };
+
+  const run = (call: () => Promise<unknown>) => {
+    call()
+      .then(() => {
+        setEditing(undefined);
+        setError(undefined);
+        onChanged();
+      })
+      .catch((failure: unknown) => setError(ConnectError.from(failure).rawMessage));
+  };
+
+  const save = () =>
+    run(() =>
+      editing === 'name'
+        ? client.updateSession({ sessionId: id, name: draft.trim() })
+        : editing === 'tags'
+          ? client.updateSession({
+              sessionId: id,
+              setTags: true,
+              tags: draft
+                .split(',')
+                .map((tag) => tag.trim())
+                .filter((tag) => tag !== ''),
+            })
+          : client.updateSession({ sessionId: id, note: draft }),
+    );
+
+  return (
+    <div className="run-actions small" data-testid="run-actions">
+      {editing === undefined ? (
+        <>
+          <button type="button" data-testid="run-rename" onClick={() => start('name')}>
+            Rename
+          </button>
+          <button type="button" data-testid="run-tags" onClick={() => start('tags')}>
+            Tags
+          </button>
+          <button type="button" data-testid="run-note" onClick={() => start('note')}>
+            Note
+          </button>
+          <button
+            type="button"
+            className="danger"
+            data-testid="run-delete"
+            onClick={() => setConfirming(true)}
+          >
+            Delete
+          </button>
+        </>
+      ) : (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            save();
+          }}
+        >
+          <input
+            autoFocus
+            aria-label={
+              editing === 'name' ? 'Name' : editing === 'tags' ? 'Tags, comma-separated' : 'Note'
+            }
+            data-testid="run-edit-input"
+            value={draft}
+            onChange={(event) => setDraft(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === 'Escape') setEditing(undefined);
+            }}
+          />
+          <button type="submit" data-testid="run-edit-save">
+            Save
+          </button>
+          <button type="button" onClick={() => setEditing(undefined)}>
+            Cancel
+          </button>
+        </form>
+      )}
+      {error && (
+        <p className="error" role="alert" data-testid="run-action-error">
+          {error}
+        </p>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title={`Delete ${session.name || id}?`}
+          message="Every point, epoch, image and log line of this run is deleted from the server. This cannot be undone."
+          confirmLabel="Delete run"
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => {
+            setConfirming(false);
+            run(() => client.deleteSession({ sessionId: id }));
+          }}
+        />
+      )}
+    </div>
+  );
+}
