@@ -5,6 +5,7 @@ import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import {
+  AuthService as AuthServiceDesc,
   DashboardService as DashboardServiceDesc,
   Health,
   TelemetryService,
@@ -12,6 +13,9 @@ import {
   type PackageDefinition,
 } from '@trainwatch/proto';
 import { AppModule } from './app.module';
+import { AuthService } from './auth/auth.service';
+import { Authenticator } from './auth/authenticator';
+import { guardGrpcServer } from './auth/grpc-auth';
 import { errors } from './common/app-error';
 import { AppExceptionFilter } from './common/app-exception.filter';
 import { withCompatibilityPaths } from './common/compatibility-paths';
@@ -47,11 +51,15 @@ export interface StartOptions {
   logger?: LoggerService | LogLevel[] | false;
 }
 
-function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOptions {
+function grpcOptions(
+  settings: ServerSettings,
+  metrics: MetricsService,
+  authenticator: Authenticator,
+): GrpcOptions {
   // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
   const packageDefinition = withCompatibilityPaths(
     instrumentPackageDefinition(
-      toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
+      toPackageDefinition(TelemetryService, DashboardServiceDesc, Health, AuthServiceDesc),
       metrics,
     ),
   );
@@ -62,8 +70,11 @@ function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOpt
       package: ['telemetry.v1', 'grpc.health.v1'],
       packageDefinition,
       // Nest's hook for the grpc-js server it created: unknown methods get an UNIMPLEMENTED that lists what is served.
-      onLoadPackageDefinition: (definition: PackageDefinition, server: GrpcServer) =>
-        answerUnknownMethods(server, definition),
+      // The auth guard wraps the lookup first, so unknown methods still get their UNIMPLEMENTED.
+      onLoadPackageDefinition: (definition: PackageDefinition, server: GrpcServer) => {
+        guardGrpcServer(server, authenticator);
+        answerUnknownMethods(server, definition);
+      },
       // grpc-js rejects larger messages itself with RESOURCE_EXHAUSTED before any handler runs.
       maxReceiveMessageLength: settings.maxMessageBytes,
       // A snapshot carries history and the latest images; keep it under the same ceiling.
@@ -101,11 +112,16 @@ export async function startServer(
   const metrics = app.get(MetricsService);
   // One filter for HTTP and, through inheritAppConfig, every gRPC handler.
   app.useGlobalFilters(new AppExceptionFilter(app.getHttpAdapter()));
-  app.connectMicroservice(grpcOptions(settings, metrics), { inheritAppConfig: true });
+  const authenticator = app.get(Authenticator);
+  app.connectMicroservice(grpcOptions(settings, metrics, authenticator), {
+    inheritAppConfig: true,
+  });
   app.use(
     grpcWebMiddleware(app.get(DashboardService), metrics, {
       corsOrigins: settings.corsOrigins,
       maxRequestBytes: settings.httpMaxRequestBytes,
+      authenticator,
+      auth: app.get(AuthService),
     }),
   );
   app.use(rejectOversizedBodies(settings.httpMaxRequestBytes));

@@ -7,6 +7,7 @@ import type {
   SessionInfo,
   SessionResponse,
 } from '@trainwatch/proto';
+import { keyIdOf } from '../auth/grpc-auth';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { CommitBacklog } from '../events/commit-backlog';
@@ -30,7 +31,7 @@ export class TelemetryController {
     _metadata: Metadata,
     call: ServerUnaryCall<SessionInfo, SessionResponse>,
   ): SessionResponse | Promise<SessionResponse> {
-    return this.ingest.registerRestoring(info, call.getPeer());
+    return this.ingest.registerRestoring(info, call.getPeer(), keyIdOf(call));
   }
 
   @GrpcStreamCall('TelemetryService', 'StreamMetrics')

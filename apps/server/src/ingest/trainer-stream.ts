@@ -6,6 +6,7 @@ import { MAX_MESSAGES_AWAITING_COMMIT, TRAINER_RESPONSE_SLACK } from '../common/
 import type { CommitBacklog } from '../events/commit-backlog';
 import { trackCall } from '../common/open-calls';
 import { RESUME_TOKEN_METADATA } from '../sessions/resume-token';
+import { keyIdOf } from '../auth/grpc-auth';
 import type { Session } from '../sessions/session';
 import type { TrainerLink } from '../sessions/trainer-link';
 import type { IngestService, Responses } from './ingest.service';
@@ -181,6 +182,7 @@ export class TrainerStream implements TrainerLink {
     return this.ingest.attach(sessionId, this, {
       resumeToken: typeof token === 'string' ? token : undefined,
       peer: this.call.getPeer(),
+      keyId: keyIdOf(this.call),
     });
   }
 

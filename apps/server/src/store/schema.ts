@@ -24,6 +24,9 @@ export interface Database {
   performance: PerformanceTable;
   commands: CommandsTable;
   image_frames: ImageFramesTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  auth_sessions: AuthSessionsTable;
 }
 
 /**
@@ -67,6 +70,8 @@ export interface SessionsTable {
   /** Image frames kept after the retention policy, and their bytes (the per-run budget counts these). */
   stored_frames: Generated<number>;
   stored_image_bytes: Generated<number>;
+  /** ApiKeysTable.id of the key that created the run ('' when auth was off). */
+  owner_key_id: Generated<string>;
 }
 
 /** A run's tags, one row each (ListSessionsRequest.tags filters on them). */
@@ -149,4 +154,36 @@ export interface ImageFramesTable {
   bytes: number;
   /** ImageFrame (binary): images, predictions, ground truth. */
   frame: Buffer;
+}
+
+/** A person who signs in (migration 0020). */
+export interface UsersTable {
+  id: string;
+  /** Unique sign-in name. */
+  name: string;
+  /** 'viewer' | 'operator' | 'admin'. */
+  role: string;
+  /** scrypt$N$r$p$salt$hash (auth/password.ts); '' until a password is set. */
+  password_hash: Generated<string>;
+  created_at_ms: number;
+}
+
+/** A trainer's API key: only the SHA-256 of its secret is kept. */
+export interface ApiKeysTable {
+  id: string;
+  /** The user the key belongs to. */
+  user_id: string;
+  name: Generated<string>;
+  secret_hash: string;
+  created_at_ms: number;
+  /** When revoked; NULL while the key is accepted. */
+  revoked_at_ms: number | null;
+}
+
+/** A signed-in person's session token (SHA-256 of it). */
+export interface AuthSessionsTable {
+  token_hash: string;
+  user_id: string;
+  created_at_ms: number;
+  expires_at_ms: number;
 }

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { StoreEngine } from './column-types';
 import { initialMigration } from './0001-initial';
+import { authMigration } from './0020-auth';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -10,6 +11,7 @@ import { initialMigration } from './0001-initial';
 export function storeMigrations(engine: StoreEngine): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(engine),
+    '0020-auth': authMigration(engine),
   };
 }
 
