@@ -287,7 +287,8 @@ describe('AUTH=required', () => {
     }
   });
 
-  it('no key, token or password used in this file appears in any log line', () => {
+  it('no key, token or password used in this file appears in any log line, nor in /metrics', async () => {
+    logLines.push(await (await fetch(`${server.httpUrl}/metrics`)).text());
     // The capture saw the server's lines (the set-up warning at least), so this is not vacuous.
     expect(logLines.some((line) => line.includes('no users yet'))).toBe(true);
     expect(secrets.length).toBeGreaterThan(5);

@@ -6,6 +6,7 @@ import { AuthService } from './auth.service';
 import { AUTH_STORE } from './auth-tokens';
 import { AuthStore } from './auth-store';
 import { Authenticator } from './authenticator';
+import { KeyLimits } from './key-limits';
 
 /** Teams and auth: users, keys and sign-in in the store, and the check every call goes through. */
 @Module({
@@ -19,7 +20,8 @@ import { Authenticator } from './authenticator';
     },
     Authenticator,
     AuthService,
+    KeyLimits,
   ],
-  exports: [Authenticator, AuthService, AUTH_STORE],
+  exports: [Authenticator, AuthService, AUTH_STORE, KeyLimits],
 })
 export class AuthModule {}

@@ -5,6 +5,7 @@ import type { ServerSettings } from '../config/server-config';
 import { accessFor, methodKey } from './access-policy';
 import { AUTH_STORE } from './auth-tokens';
 import type { AuthStore } from './auth-store';
+import { KeyLimits } from './key-limits';
 import { ANONYMOUS, UNAUTHENTICATED_CALLER, type Identity } from './identity';
 import { roleAllows } from './roles';
 
@@ -41,6 +42,7 @@ export class Authenticator {
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     @Inject(AUTH_STORE) private readonly store: AuthStore | null,
+    private readonly limits: KeyLimits,
   ) {}
 
   get required(): boolean {
@@ -78,6 +80,10 @@ export class Authenticator {
         throw permissionDenied(
           `${method} is for trainers: it takes an API key, not a sign-in session`,
         );
+      }
+      if (method === 'TelemetryService/StreamMetrics') {
+        const refused = this.limits.admitStreamOpen(identity.keyId);
+        if (refused !== undefined) throw refused;
       }
       return identity;
     }

@@ -142,3 +142,6 @@ export const MAX_RUN_NAME_LENGTH = 256;
 /** How often the retention sweep runs (RETENTION_DAYS), and how many runs one sweep deletes at most. */
 export const RETENTION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 export const RETENTION_RUNS_PER_SWEEP = 16;
+
+/** API keys whose rate-limit buckets are held at once; the least recently used is forgotten past it. */
+export const MAX_LIMITED_KEYS = 10_000;

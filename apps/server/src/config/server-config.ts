@@ -92,6 +92,12 @@ export interface ServerSettings {
   adminToken: string;
   /** How long a sign-in session token is accepted. */
   authSessionTtlMs: number;
+  /** StreamMetrics opens one API key may make per minute (0: no limit). */
+  keyStreamOpensPerMinute: number;
+  /** Trainer messages per second one API key may send across its streams (0: no limit). */
+  keyMessagesPerSecond: number;
+  /** Trainer message bytes per second one API key may send across its streams (0: no limit). */
+  keyBytesPerSecond: number;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -145,6 +151,9 @@ export const SERVER_ENV_VARS = [
   'ALLOW_INSECURE_NETWORK',
   'ADMIN_TOKEN',
   'AUTH_SESSION_TTL_MS',
+  'KEY_STREAM_OPENS_PER_MINUTE',
+  'KEY_MESSAGES_PER_SECOND',
+  'KEY_BYTES_PER_SECOND',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -320,5 +329,16 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     // Never echoed: a bad value is reported without it.
     adminToken: text(env, 'ADMIN_TOKEN', ''),
     authSessionTtlMs: integer(env, 'AUTH_SESSION_TTL_MS', 12 * 3600_000, 1000, 365 * 24 * 3600_000),
+    // Generous for one trainer (an SDK reconnecting with backoff opens a few a minute; a fast
+    // loop sends thousands of small messages a second); they stop one runaway key, not real runs.
+    keyStreamOpensPerMinute: integer(env, 'KEY_STREAM_OPENS_PER_MINUTE', 60, 0, 1_000_000),
+    keyMessagesPerSecond: integer(env, 'KEY_MESSAGES_PER_SECOND', 20_000, 0, 100_000_000),
+    keyBytesPerSecond: integer(
+      env,
+      'KEY_BYTES_PER_SECOND',
+      64 * 1024 * 1024,
+      0,
+      1024 * 1024 * 1024 * 1024,
+    ),
   };
 }

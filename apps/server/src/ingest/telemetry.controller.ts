@@ -8,6 +8,8 @@ import type {
   SessionResponse,
 } from '@trainwatch/proto';
 import { keyIdOf } from '../auth/grpc-auth';
+import { KeyLimits } from '../auth/key-limits';
+import { wireSize } from '../common/instrumented-definition';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { CommitBacklog } from '../events/commit-backlog';
@@ -23,6 +25,7 @@ export class TelemetryController {
     private readonly unbound: UnboundStreams,
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly backlog: CommitBacklog,
+    private readonly limits: KeyLimits,
   ) {}
 
   @GrpcMethod('TelemetryService', 'RegisterTrainingSession')
@@ -36,11 +39,16 @@ export class TelemetryController {
 
   @GrpcStreamCall('TelemetryService', 'StreamMetrics')
   stream(call: ServerDuplexStream<MetricsRequest, MetricsResponse>): void {
+    const keyId = keyIdOf(call);
     const stream = new TrainerStream(
       call,
       this.ingest,
       this.settings.trainerBufferSize,
       this.backlog,
+      // Per-key message and byte limits (AUTH=required only: with auth off there is no key).
+      keyId === undefined
+        ? undefined
+        : (request) => this.limits.admitMessage(keyId, wireSize(request)),
     );
     if (this.unbound.admit(call, (error) => stream.close(error))) stream.start();
   }

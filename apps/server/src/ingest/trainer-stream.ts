@@ -39,6 +39,8 @@ export class TrainerStream implements TrainerLink {
     private readonly ingest: IngestService,
     trainerBufferSize: number,
     private readonly backlog?: CommitBacklog,
+    /** Checks each message against its key's rate limits; an error ends the stream. */
+    private readonly admit?: (request: MetricsRequest) => AppError | undefined,
   ) {
     this.maxQueuedResponses = trainerBufferSize + TRAINER_RESPONSE_SLACK;
   }
@@ -100,7 +102,13 @@ export class TrainerStream implements TrainerLink {
   private onMessage(request: MetricsRequest): void {
     if (this.closed) return;
     if (this.restoring !== undefined) {
+      // Held messages meet the limits when they are replayed, once the run is restored.
       this.holdWhileRestoring(request);
+      return;
+    }
+    const refused = this.admit?.(request);
+    if (refused !== undefined) {
+      this.close(refused);
       return;
     }
     try {
