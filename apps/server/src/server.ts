@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { Server as HttpServer } from 'node:http';
-import type { Server as GrpcServer } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
@@ -33,6 +34,17 @@ import { staticSite } from './http/static-site';
 import { IngestService } from './ingest/ingest.service';
 import { MetricsService } from './metrics/metrics.service';
 
+interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The certificate and key TLS_CERT_FILE/TLS_KEY_FILE name, read once at start; none when unset. */
+function readTlsFiles(settings: ServerSettings): TlsFiles | undefined {
+  if (settings.tlsCertFile === '') return undefined;
+  return { cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile) };
+}
+
 /** A started server: both listeners up and health SERVING. */
 export interface RunningServer {
   readonly app: INestApplication;
@@ -55,6 +67,7 @@ function grpcOptions(
   settings: ServerSettings,
   metrics: MetricsService,
   authenticator: Authenticator,
+  tls: TlsFiles | undefined,
 ): GrpcOptions {
   // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
   const packageDefinition = withCompatibilityPaths(
@@ -75,6 +88,11 @@ function grpcOptions(
         guardGrpcServer(server, authenticator);
         answerUnknownMethods(server, definition);
       },
+      // TLS_CERT_FILE/TLS_KEY_FILE: the same certificate for gRPC as for HTTPS.
+      credentials:
+        tls === undefined
+          ? undefined
+          : ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }]),
       // grpc-js rejects larger messages itself with RESOURCE_EXHAUSTED before any handler runs.
       maxReceiveMessageLength: settings.maxMessageBytes,
       // A snapshot carries history and the latest images; keep it under the same ceiling.
@@ -102,7 +120,9 @@ export async function startServer(
   settings: ServerSettings,
   options: StartOptions = {},
 ): Promise<RunningServer> {
+  const tls = readTlsFiles(settings);
   const app = await NestFactory.create(AppModule.forRoot(settings), {
+    httpsOptions: tls,
     // gRPC-Web bodies are binary; Express must not consume them.
     bodyParser: false,
     // Nest's own start-up chatter stays quiet; the one start-up line is printed by main.
@@ -113,7 +133,7 @@ export async function startServer(
   // One filter for HTTP and, through inheritAppConfig, every gRPC handler.
   app.useGlobalFilters(new AppExceptionFilter(app.getHttpAdapter()));
   const authenticator = app.get(Authenticator);
-  app.connectMicroservice(grpcOptions(settings, metrics, authenticator), {
+  app.connectMicroservice(grpcOptions(settings, metrics, authenticator, tls), {
     inheritAppConfig: true,
   });
   app.use(
@@ -134,7 +154,7 @@ export async function startServer(
 
   const displayHost = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
   const grpcAddress = `${displayHost}:${settings.grpcPort}`;
-  const httpUrl = `http://${displayHost}:${settings.httpPort}`;
+  const httpUrl = `${tls === undefined ? 'http' : 'https'}://${displayHost}:${settings.httpPort}`;
   let closing: Promise<void> | undefined;
   const shutdown = () => {
     closing ??= (async () => {

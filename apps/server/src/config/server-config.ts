@@ -98,6 +98,10 @@ export interface ServerSettings {
   keyMessagesPerSecond: number;
   /** Trainer message bytes per second one API key may send across its streams (0: no limit). */
   keyBytesPerSecond: number;
+  /** PEM certificate chain for gRPC and HTTPS ('' serves plaintext); set with tlsKeyFile. */
+  tlsCertFile: string;
+  /** PEM private key of tlsCertFile. */
+  tlsKeyFile: string;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -154,6 +158,8 @@ export const SERVER_ENV_VARS = [
   'KEY_STREAM_OPENS_PER_MINUTE',
   'KEY_MESSAGES_PER_SECOND',
   'KEY_BYTES_PER_SECOND',
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -237,6 +243,22 @@ function listenHost(env: Env, auth: AuthMode): string {
     );
   }
   return host;
+}
+
+/** TLS_CERT_FILE and TLS_KEY_FILE: both or neither. */
+function tlsFiles(env: Env): { tlsCertFile: string; tlsKeyFile: string } {
+  const tlsCertFile = text(env, 'TLS_CERT_FILE', '');
+  const tlsKeyFile = text(env, 'TLS_KEY_FILE', '');
+  if ((tlsCertFile === '') !== (tlsKeyFile === '')) {
+    const [missing, given] =
+      tlsCertFile === '' ? ['TLS_CERT_FILE', tlsKeyFile] : ['TLS_KEY_FILE', tlsCertFile];
+    throw new ConfigError(
+      missing as ServerEnvVar,
+      '',
+      `a PEM file path, since ${given} is set for the other`,
+    );
+  }
+  return { tlsCertFile, tlsKeyFile };
 }
 
 /** Reads settings from `env` (normally `process.env`); throws ConfigError on bad values. */
@@ -340,5 +362,6 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       0,
       1024 * 1024 * 1024 * 1024,
     ),
+    ...tlsFiles(env),
   };
 }
