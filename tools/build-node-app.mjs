@@ -27,4 +27,8 @@ run(bin('typescript', 'bin/tsc'), ['-p', tsconfig]);
 run(bin('tsc-alias', 'dist/bin/index.js'), ['-p', tsconfig]);
 mkdirSync(out, { recursive: true });
 writeFileSync(`${out}/main.js`, `require('./out/${project}/src/main.js');\n`);
+// A second entry for an app's admin command line (the server's `npm run admin`), when it has one.
+if (existsSync(`${project}/src/admin/main.ts`)) {
+  writeFileSync(`${out}/admin.js`, `require('./out/${project}/src/admin/main.js');\n`);
+}
 console.log(`built ${out}/main.js`);

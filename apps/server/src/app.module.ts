@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
 import { ConfigModule } from './config/config.module';
 import type { ServerSettings } from './config/server-config';
@@ -32,6 +33,8 @@ export class AppModule {
         DashboardModule,
         HealthModule,
         HttpModule,
+        // Teams and auth.
+        AuthModule,
       ],
     };
   }

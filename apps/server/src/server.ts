@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import type { Server as HttpServer } from 'node:http';
-import type { Server as GrpcServer } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import {
+  AuthService as AuthServiceDesc,
   DashboardService as DashboardServiceDesc,
   Health,
   TelemetryService,
@@ -12,6 +14,9 @@ import {
   type PackageDefinition,
 } from '@trainwatch/proto';
 import { AppModule } from './app.module';
+import { AuthService } from './auth/auth.service';
+import { Authenticator } from './auth/authenticator';
+import { guardGrpcServer } from './auth/grpc-auth';
 import { errors } from './common/app-error';
 import { AppExceptionFilter } from './common/app-exception.filter';
 import { withCompatibilityPaths } from './common/compatibility-paths';
@@ -28,6 +33,17 @@ import { rejectOversizedBodies } from './http/request-body-limit';
 import { staticSite } from './http/static-site';
 import { IngestService } from './ingest/ingest.service';
 import { MetricsService } from './metrics/metrics.service';
+
+interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The certificate and key TLS_CERT_FILE/TLS_KEY_FILE name, read once at start; none when unset. */
+function readTlsFiles(settings: ServerSettings): TlsFiles | undefined {
+  if (settings.tlsCertFile === '') return undefined;
+  return { cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile) };
+}
 
 /** A started server: both listeners up and health SERVING. */
 export interface RunningServer {
@@ -47,11 +63,16 @@ export interface StartOptions {
   logger?: LoggerService | LogLevel[] | false;
 }
 
-function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOptions {
+function grpcOptions(
+  settings: ServerSettings,
+  metrics: MetricsService,
+  authenticator: Authenticator,
+  tls: TlsFiles | undefined,
+): GrpcOptions {
   // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
   const packageDefinition = withCompatibilityPaths(
     instrumentPackageDefinition(
-      toPackageDefinition(TelemetryService, DashboardServiceDesc, Health),
+      toPackageDefinition(TelemetryService, DashboardServiceDesc, Health, AuthServiceDesc),
       metrics,
     ),
   );
@@ -62,8 +83,16 @@ function grpcOptions(settings: ServerSettings, metrics: MetricsService): GrpcOpt
       package: ['telemetry.v1', 'grpc.health.v1'],
       packageDefinition,
       // Nest's hook for the grpc-js server it created: unknown methods get an UNIMPLEMENTED that lists what is served.
-      onLoadPackageDefinition: (definition: PackageDefinition, server: GrpcServer) =>
-        answerUnknownMethods(server, definition),
+      // The auth guard wraps the lookup first, so unknown methods still get their UNIMPLEMENTED.
+      onLoadPackageDefinition: (definition: PackageDefinition, server: GrpcServer) => {
+        guardGrpcServer(server, authenticator);
+        answerUnknownMethods(server, definition);
+      },
+      // TLS_CERT_FILE/TLS_KEY_FILE: the same certificate for gRPC as for HTTPS.
+      credentials:
+        tls === undefined
+          ? undefined
+          : ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }]),
       // grpc-js rejects larger messages itself with RESOURCE_EXHAUSTED before any handler runs.
       maxReceiveMessageLength: settings.maxMessageBytes,
       // A snapshot carries history and the latest images; keep it under the same ceiling.
@@ -91,7 +120,9 @@ export async function startServer(
   settings: ServerSettings,
   options: StartOptions = {},
 ): Promise<RunningServer> {
+  const tls = readTlsFiles(settings);
   const app = await NestFactory.create(AppModule.forRoot(settings), {
+    httpsOptions: tls,
     // gRPC-Web bodies are binary; Express must not consume them.
     bodyParser: false,
     // Nest's own start-up chatter stays quiet; the one start-up line is printed by main.
@@ -101,11 +132,16 @@ export async function startServer(
   const metrics = app.get(MetricsService);
   // One filter for HTTP and, through inheritAppConfig, every gRPC handler.
   app.useGlobalFilters(new AppExceptionFilter(app.getHttpAdapter()));
-  app.connectMicroservice(grpcOptions(settings, metrics), { inheritAppConfig: true });
+  const authenticator = app.get(Authenticator);
+  app.connectMicroservice(grpcOptions(settings, metrics, authenticator, tls), {
+    inheritAppConfig: true,
+  });
   app.use(
     grpcWebMiddleware(app.get(DashboardService), metrics, {
       corsOrigins: settings.corsOrigins,
       maxRequestBytes: settings.httpMaxRequestBytes,
+      authenticator,
+      auth: app.get(AuthService),
     }),
   );
   app.use(rejectOversizedBodies(settings.httpMaxRequestBytes));
@@ -118,7 +154,7 @@ export async function startServer(
 
   const displayHost = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
   const grpcAddress = `${displayHost}:${settings.grpcPort}`;
-  const httpUrl = `http://${displayHost}:${settings.httpPort}`;
+  const httpUrl = `${tls === undefined ? 'http' : 'https'}://${displayHost}:${settings.httpPort}`;
   let closing: Promise<void> | undefined;
   const shutdown = () => {
     closing ??= (async () => {

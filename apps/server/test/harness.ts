@@ -35,6 +35,7 @@ import {
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import { freePort, waitFor } from '@trainwatch/testing';
+import type { LoggerService } from '@nestjs/common';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +54,10 @@ export interface TestServer extends RunningServer {
  * in a temporary directory of its own, removed at shutdown: tests never
  * write ./data and never see each other's runs.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  { logger = false }: { logger?: LoggerService | false } = {},
+): Promise<TestServer> {
   const ownDataDir =
     env['DATA_DIR'] === undefined ? mkdtempSync(join(tmpdir(), 'trainwatch-test-')) : undefined;
   const settings = loadServerConfig({
@@ -65,7 +69,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...(ownDataDir === undefined ? {} : { DATA_DIR: ownDataDir }),
     ...env,
   });
-  const server = await startServer(settings, { logger: false }).catch((error: unknown) => {
+  const server = await startServer(settings, { logger }).catch((error: unknown) => {
     if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
     throw error;
   });
@@ -92,11 +96,25 @@ const clientOptions: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
 };
 
-export function telemetryClient(address: string): DynamicClient {
+/** Client options that send `authorization: Bearer <bearer>` on every call (AUTH=required). */
+function withBearer(options: grpc.ClientOptions, bearer: string | undefined): grpc.ClientOptions {
+  if (bearer === undefined) return options;
+  const interceptor: grpc.Interceptor = (callOptions, nextCall) =>
+    new grpc.InterceptingCall(nextCall(callOptions), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', `Bearer ${bearer}`);
+        next(metadata, listener);
+      },
+    });
+  return { ...options, interceptors: [interceptor] };
+}
+
+/** `bearer`: an API key sent as `authorization: Bearer` on every call. */
+export function telemetryClient(address: string, bearer?: string): DynamicClient {
   return new loaded.telemetry.v1.TelemetryService(
     address,
     grpc.credentials.createInsecure(),
-    clientOptions,
+    withBearer(clientOptions, bearer),
   ) as DynamicClient;
 }
 
@@ -306,11 +324,14 @@ export async function expectCallError(call: Promise<unknown>): Promise<CallError
  * `defaultLimits`: the client keeps grpc-js' own 4 MiB receive limit, as a
  * dashboard written without special options would.
  */
-export function grpcDashboard(address: string, { defaultLimits = false } = {}): DashboardApi {
+export function grpcDashboard(
+  address: string,
+  { defaultLimits = false, bearer }: { defaultLimits?: boolean; bearer?: string } = {},
+): DashboardApi {
   const client = new loaded.telemetry.v1.DashboardService(
     address,
     grpc.credentials.createInsecure(),
-    defaultLimits ? {} : clientOptions,
+    withBearer(defaultLimits ? {} : clientOptions, bearer),
   ) as DynamicClient;
   return {
     name: 'native gRPC',
@@ -352,12 +373,31 @@ export function grpcDashboard(address: string, { defaultLimits = false } = {}): 
  */
 export function grpcWebDashboard(
   httpUrl: string,
-  { readMaxBytes }: { readMaxBytes?: number } = {},
+  {
+    readMaxBytes,
+    headers,
+  }: {
+    readMaxBytes?: number;
+    /** Sent on every call (e.g. a `cookie` or `authorization`). */
+    headers?: Record<string, string>;
+  } = {},
 ): DashboardApi {
   const transport =
-    readMaxBytes === undefined
+    readMaxBytes === undefined && headers === undefined
       ? createGrpcWebTransport({ baseUrl: httpUrl })
-      : createNodeGrpcWebTransport({ baseUrl: httpUrl, httpVersion: '1.1', readMaxBytes });
+      : createNodeGrpcWebTransport({
+          baseUrl: httpUrl,
+          httpVersion: '1.1',
+          readMaxBytes,
+          interceptors: [
+            (next) => (request) => {
+              for (const [name, value] of Object.entries(headers ?? {})) {
+                request.header.set(name, value);
+              }
+              return next(request);
+            },
+          ],
+        });
   const client = createClient(DashboardService, transport);
   return {
     name: 'gRPC-Web',

@@ -29,6 +29,7 @@ PROTO_FILES = (
     "telemetry/v1/telemetry.proto",
     "telemetry/v1/dashboard.proto",
     "telemetry/v1/per_class.proto",
+    "telemetry/v1/auth.proto",
 )
 GEN_PACKAGE = "trainwatch.gen"
 PLUGIN_CANDIDATES = ("/usr/bin/grpc_python_plugin", "grpc_python_plugin")

@@ -6,6 +6,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -51,9 +52,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _healthy(http_port: int, grpc_port: int) -> bool:
+def _healthy(http_port: int, grpc_port: int, tls: bool = False) -> bool:
+    # Readiness only: a TLS server's certificate is checked by the tests themselves, not here.
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{http_port}/healthz"
+    context = ssl._create_unverified_context() if tls else None
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1) as response:
+        with urllib.request.urlopen(url, timeout=1, context=context) as response:
             if response.status != 200:
                 return False
         with socket.create_connection(("127.0.0.1", grpc_port), timeout=1):
@@ -98,7 +102,7 @@ class ServerProcess:
         def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.output()}")
-            return _healthy(self.http_port, self.grpc_port)
+            return _healthy(self.http_port, self.grpc_port, bool(self.env.get("TLS_CERT_FILE")))
 
         wait_for(ready, timeout, f"server on :{self.grpc_port}/:{self.http_port}", interval=0.05)
         return self

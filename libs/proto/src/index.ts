@@ -6,6 +6,7 @@
 export * from './gen/telemetry/v1/telemetry_pb';
 export * from './gen/telemetry/v1/dashboard_pb';
 export * from './gen/telemetry/v1/per_class_pb';
+export * from './gen/telemetry/v1/auth_pb';
 export {
   Health,
   HealthCheckRequestSchema,

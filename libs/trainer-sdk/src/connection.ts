@@ -11,7 +11,8 @@ import {
 } from '@trainwatch/proto';
 import { backoffDelay, type ReconnectOptions } from './backoff';
 import type { Outbox } from './outbox';
-import type { TerminationReason } from './types';
+import { readFileSync } from 'node:fs';
+import type { TerminationReason, TlsOption } from './types';
 
 const registerMethod = toGrpcMethodDefinition(TelemetryService.method.registerTrainingSession);
 const streamMethod = toGrpcMethodDefinition(TelemetryService.method.streamMetrics);
@@ -30,7 +31,48 @@ export const RESUME_TOKEN_METADATA = 'trainwatch-resume-token';
 export function terminationReason(code: grpc.status | undefined): TerminationReason | undefined {
   if (code === grpc.status.ALREADY_EXISTS) return 'session-taken';
   if (code === grpc.status.ABORTED) return 'replaced';
+  // A missing, wrong or revoked key, or another key's session: retrying cannot help.
+  if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED) {
+    return 'not-authorized';
+  }
   return undefined;
+}
+
+/** How the connection reaches the server: credentials, channel options and the key it presents. */
+export interface ConnectionSecurity {
+  credentials: grpc.ChannelCredentials;
+  /** Extra channel options (the TLS server name override). */
+  channelOptions: grpc.ChannelOptions;
+  /** Sent as `authorization: Bearer <key>` on both rpcs; '' sends none. */
+  apiKey: string;
+}
+
+/** Resolves TrainingSessionOptions.tls and .apiKey; reads the CA file now so a bad path fails at once. */
+export function connectionSecurity(
+  tls: TlsOption | undefined,
+  apiKey: string | undefined,
+): ConnectionSecurity {
+  const key = apiKey ?? process.env['TRAINWATCH_API_KEY'] ?? '';
+  if (tls === undefined || tls === false) {
+    return { credentials: grpc.credentials.createInsecure(), channelOptions: {}, apiKey: key };
+  }
+  const { caFile, serverName } = tls === true ? {} : tls;
+  let ca: Buffer | null = null;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile);
+    } catch (error) {
+      throw new Error(`tls.caFile ${caFile} cannot be read: ${(error as Error).message}`);
+    }
+  }
+  return {
+    credentials: grpc.credentials.createSsl(ca),
+    channelOptions:
+      serverName === undefined
+        ? {}
+        : { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName },
+    apiKey: key,
+  };
 }
 
 /** What the connection needs from the session that owns it. */
@@ -105,13 +147,21 @@ export class Connection {
     private readonly outbox: Outbox,
     private readonly reconnect: Required<ReconnectOptions>,
     private readonly hooks: ConnectionHooks,
+    private readonly security: ConnectionSecurity = connectionSecurity(undefined, undefined),
   ) {
     this.sessionId = sessionId;
-    this.client = new grpc.Client(
-      address,
-      grpc.credentials.createInsecure(),
-      channelOptions(reconnect),
-    );
+    this.client = new grpc.Client(address, security.credentials, {
+      ...channelOptions(reconnect),
+      ...security.channelOptions,
+    });
+  }
+
+  /** Call metadata with the API key, when there is one (never logged). */
+  private metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.security.apiKey !== '')
+      metadata.set('authorization', `Bearer ${this.security.apiKey}`);
+    return metadata;
   }
 
   /** True while a stream is open after a successful registration. */
@@ -155,7 +205,7 @@ export class Connection {
         registerMethod.requestSerialize,
         registerMethod.responseDeserialize,
         this.hooks.sessionInfo(),
-        new grpc.Metadata(),
+        this.metadata(),
         { deadline: Date.now() + REGISTER_DEADLINE_MS },
         (error, value) => (error || !value ? reject(error ?? new Error('empty')) : resolve(value)),
       );
@@ -163,7 +213,7 @@ export class Connection {
   }
 
   private openStream(heartbeatIntervalMs: number): void {
-    const metadata = new grpc.Metadata();
+    const metadata = this.metadata();
     if (this.resumeToken !== '') metadata.set(RESUME_TOKEN_METADATA, this.resumeToken);
     const call = this.client.makeBidiStreamRequest(
       streamMethod.path,

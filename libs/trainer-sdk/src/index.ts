@@ -19,6 +19,7 @@ export type {
   SessionEvents,
   SessionStats,
   TerminationReason,
+  TlsOption,
   TrainingConfigInit,
   TrainingSessionOptions,
 } from './types';

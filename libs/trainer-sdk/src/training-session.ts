@@ -22,7 +22,7 @@ import { resolveReconnectOptions } from './backoff';
 import { CommandGate, type GateResult } from './command-gate';
 import { CommandDispatcher } from './command-dispatcher';
 import { fitBatchSamples, type BatchSamples } from './batch-limits';
-import { Connection } from './connection';
+import { Connection, connectionSecurity } from './connection';
 import {
   DEFAULT_MAX_IMAGE_DIMENSION,
   encodeJpeg,
@@ -200,6 +200,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
         onDisconnected: (reason, cause) => this.disconnected(reason, cause),
         onTerminated: (reason, message) => this.onTerminated(reason, message),
       },
+      connectionSecurity(options.tls, options.apiKey),
     );
   }
 

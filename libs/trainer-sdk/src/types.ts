@@ -31,6 +31,13 @@ export type TrainingConfigInit = Required<
 export interface TrainingSessionOptions {
   /** host:port of the server's gRPC listener, e.g. "127.0.0.1:50051". */
   address: string;
+  /**
+   * API key for a server with AUTH=required, sent as `authorization: Bearer <key>`.
+   * Default: the TRAINWATCH_API_KEY environment variable; none when neither is set.
+   */
+  apiKey?: string;
+  /** Connect over TLS (see TlsOption). Default false (plaintext). */
+  tls?: TlsOption;
   /** Session id to use (and resume with); one is generated when omitted. */
   sessionId?: string;
   /** Name shown on the dashboard. Default "trainwatch-node". */
@@ -111,7 +118,17 @@ export type SessionError =
   | { kind: 'terminated'; reason: TerminationReason; message: string };
 
 /** Why the server ended a session's stream for good (see SessionError 'terminated'). */
-export type TerminationReason = 'session-taken' | 'replaced';
+export type TerminationReason = 'session-taken' | 'replaced' | 'not-authorized';
+
+/** TLS to the server: true trusts the system's roots; or a CA file and a name to check the certificate for. */
+export type TlsOption =
+  | boolean
+  | {
+      /** PEM file of the CA that signed the server's certificate (instead of the system roots). */
+      caFile?: string;
+      /** Name the certificate must carry when it differs from the host in `address`. */
+      serverName?: string;
+    };
 
 /** A JPEG sample image: an ImageData message, or a plain object with the same fields. */
 export type ImageDataInit = MessageInitShape<typeof ImageDataSchema>;

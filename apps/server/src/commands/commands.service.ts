@@ -69,7 +69,11 @@ export class CommandsService implements OnModuleDestroy {
     this.pending.clear();
   }
 
-  async send(request: SendCommandRequest): Promise<SendCommandResponse> {
+  /**
+   * `verifiedIssuer`: the signed-in user the server authenticated (AUTH=required);
+   * it replaces the client's issued_by in the audit.
+   */
+  async send(request: SendCommandRequest, verifiedIssuer = ''): Promise<SendCommandResponse> {
     if (!KNOWN_TYPES.has(request.type)) {
       throw errors.invalidArgument(`command type ${request.type} is not PAUSE, RESUME or STOP`);
     }
@@ -94,7 +98,8 @@ export class CommandsService implements OnModuleDestroy {
     const entry = create(CommandAuditEntrySchema, {
       commandId: randomUUID(),
       type: request.type,
-      issuedBy: request.issuedBy || 'dashboard',
+      issuedBy: verifiedIssuer || request.issuedBy || 'dashboard',
+      issuedByVerified: verifiedIssuer !== '',
       issuedAtMs: BigInt(now),
       state: CommandState.PENDING,
     });

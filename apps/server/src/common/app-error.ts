@@ -32,6 +32,8 @@ export const errors = {
   unavailable: (message: string) => new AppError(GrpcStatus.UNAVAILABLE, message),
   alreadyExists: (message: string) => new AppError(GrpcStatus.ALREADY_EXISTS, message),
   aborted: (message: string) => new AppError(GrpcStatus.ABORTED, message),
+  unauthenticated: (message: string) => new AppError(GrpcStatus.UNAUTHENTICATED, message),
+  permissionDenied: (message: string) => new AppError(GrpcStatus.PERMISSION_DENIED, message),
 };
 
 /** A grpc-js status object, as grpc-js reads it from a handler's error. */

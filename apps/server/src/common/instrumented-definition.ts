@@ -2,6 +2,14 @@ import { TelemetryService, type PackageDefinition } from '@trainwatch/proto';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import type { MetricsService } from '../metrics/metrics.service';
 
+/** Wire size of each trainer message as it arrived (read by the per-key byte limit). */
+const wireSizes = new WeakMap<object, number>();
+
+/** The encoded size a trainer message arrived with; 0 for one this module did not decode. */
+export function wireSize(message: object): number {
+  return wireSizes.get(message) ?? 0;
+}
+
 /**
  * Wraps a package definition's (de)serializers so every native gRPC message
  * is counted, with its exact wire size, without serializing anything twice.
@@ -21,8 +29,12 @@ export function instrumentPackageDefinition(
           ...method,
           requestDeserialize: (bytes: Buffer) => {
             // bytes_in counts what trainers send; dashboard requests are tiny and not "ingest".
-            if (serviceName === TelemetryService.typeName) metrics.bytesIn += bytes.length;
-            return method.requestDeserialize(bytes);
+            if (serviceName !== TelemetryService.typeName) return method.requestDeserialize(bytes);
+            metrics.bytesIn += bytes.length;
+            const message = method.requestDeserialize(bytes);
+            if (typeof message === 'object' && message !== null)
+              wireSizes.set(message, bytes.length);
+            return message;
           },
           responseSerialize: (message: unknown) => {
             const bytes = method.responseSerialize(message);

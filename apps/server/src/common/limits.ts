@@ -156,3 +156,6 @@ export const MAX_CONFUSION_EPOCHS_LISTED = 10_000;
 export const MAX_FILTER_SCAN_FRAMES = 2000;
 /** Classes (lowest indices) whose accuracy also becomes a `class_acc/<class>` epoch series. */
 export const MAX_CLASS_ACCURACY_SERIES = 64;
+
+/** API keys whose rate-limit buckets are held at once; the least recently used is forgotten past it. */
+export const MAX_LIMITED_KEYS = 10_000;

@@ -24,4 +24,46 @@ describe('loadServerConfig', () => {
     );
     expect(loadServerConfig({ IMAGE_MEMORY_BUDGET_BYTES: '0' }).imageMemoryBudgetBytes).toBe(0);
   });
+
+  describe('teams and auth', () => {
+    it('AUTH=off (the default) binds loopback only', () => {
+      const settings = loadServerConfig({});
+      expect(settings.auth).toBe('off');
+      expect(settings.host).toBe('127.0.0.1');
+      expect(loadServerConfig({ AUTH: 'required' }).host).toBe('0.0.0.0');
+    });
+
+    it('refuses AUTH=off on an address other machines reach, in one line, unless told explicitly', () => {
+      expect(() => loadServerConfig({ HOST: '0.0.0.0' })).toThrow(
+        /^HOST="0.0.0.0" is invalid: expected a loopback address while AUTH=off \(set AUTH=required, or ALLOW_INSECURE_NETWORK=1 to serve without auth anyway\)$/,
+      );
+      expect(loadServerConfig({ HOST: '0.0.0.0', ALLOW_INSECURE_NETWORK: '1' }).host).toBe(
+        '0.0.0.0',
+      );
+      expect(loadServerConfig({ HOST: '0.0.0.0', AUTH: 'required' }).host).toBe('0.0.0.0');
+      expect(loadServerConfig({ HOST: '::1' }).host).toBe('::1');
+    });
+
+    it('refuses unknown AUTH values, and AUTH=required with no store to keep users in', () => {
+      expect(() => loadServerConfig({ AUTH: 'yes' })).toThrow(
+        /AUTH="yes" is invalid: expected off or required/,
+      );
+      expect(() => loadServerConfig({ AUTH: 'required', STORE_ENGINE: 'memory' })).toThrow(
+        /users and keys live in the store/,
+      );
+    });
+
+    it('CORS is same-origin by default; CORS_ORIGINS is an exact list', () => {
+      expect(loadServerConfig({}).corsOrigins).toEqual([]);
+      expect(
+        loadServerConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).corsOrigins,
+      ).toEqual(['https://a.example', 'https://b.example']);
+    });
+
+    it('never puts ADMIN_TOKEN in an error message', () => {
+      expect(() => loadServerConfig({ ADMIN_TOKEN: 'tok-123', AUTH: 'bogus' })).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('tok-123') }) as Error,
+      );
+    });
+  });
 });

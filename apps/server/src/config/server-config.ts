@@ -57,7 +57,7 @@ export interface ServerSettings {
   shutdownTimeoutMs: number;
   /** Directory holding the built SPA; empty disables static serving. */
   webDistDir: string;
-  /** Origins allowed to call gRPC-Web from another origin ('*' for any). */
+  /** Origins allowed to call gRPC-Web from another origin (exact; '*' for any, never with credentials). */
   corsOrigins: string[];
   /** Largest HTTP request body, bytes; checked before anything is buffered. */
   httpMaxRequestBytes: number;
@@ -83,6 +83,33 @@ export interface ServerSettings {
   storeImageBytesPerRun: number;
   /** Runs not updated for this many days are deleted; 0 keeps every run. */
   retentionDays: number;
+  // Teams and auth (auth/): who may call what.
+  /** 'off': every caller is an anonymous admin (loopback only); 'required': keys and sign-in. */
+  auth: AuthMode;
+  /** Lets AUTH=off listen on a non-loopback HOST (ALLOW_INSECURE_NETWORK=1). */
+  allowInsecureNetwork: boolean;
+  /** Secret that creates the first admin while there are no users ('' prints a one-time one). */
+  adminToken: string;
+  /** How long a sign-in session token is accepted. */
+  authSessionTtlMs: number;
+  /** StreamMetrics opens one API key may make per minute (0: no limit). */
+  keyStreamOpensPerMinute: number;
+  /** Trainer messages per second one API key may send across its streams (0: no limit). */
+  keyMessagesPerSecond: number;
+  /** Trainer message bytes per second one API key may send across its streams (0: no limit). */
+  keyBytesPerSecond: number;
+  /** PEM certificate chain for gRPC and HTTPS ('' serves plaintext); set with tlsKeyFile. */
+  tlsCertFile: string;
+  /** PEM private key of tlsCertFile. */
+  tlsKeyFile: string;
+}
+
+/** AUTH: whether callers must authenticate. */
+export type AuthMode = 'off' | 'required';
+
+/** True for an address only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Where runs are kept (STORE_ENGINE). */
@@ -123,6 +150,16 @@ export const SERVER_ENV_VARS = [
   'STORE_MAX_PENDING_BYTES',
   'STORE_IMAGE_BYTES_PER_RUN',
   'RETENTION_DAYS',
+  // Teams and auth.
+  'AUTH',
+  'ALLOW_INSECURE_NETWORK',
+  'ADMIN_TOKEN',
+  'AUTH_SESSION_TTL_MS',
+  'KEY_STREAM_OPENS_PER_MINUTE',
+  'KEY_MESSAGES_PER_SECOND',
+  'KEY_BYTES_PER_SECOND',
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -177,12 +214,68 @@ function postgresUrl(env: Env): string {
   return url;
 }
 
+function authMode(env: Env): AuthMode {
+  const value = text(env, 'AUTH', 'off');
+  if (value !== 'off' && value !== 'required') {
+    throw new ConfigError('AUTH', value, 'off or required');
+  }
+  return value;
+}
+
+function flag(env: Env, name: ServerEnvVar): boolean {
+  const value = text(env, name, '0');
+  if (value !== '0' && value !== '1') throw new ConfigError(name, value, '0 or 1');
+  return value === '1';
+}
+
+/**
+ * HOST: loopback unless auth is on. AUTH=off on an address other machines can
+ * reach would let anyone stop anybody's run, so it is refused unless the
+ * operator says so with ALLOW_INSECURE_NETWORK=1.
+ */
+function listenHost(env: Env, auth: AuthMode): string {
+  const host = text(env, 'HOST', auth === 'off' ? '127.0.0.1' : '0.0.0.0');
+  if (auth === 'off' && !isLoopbackHost(host) && !flag(env, 'ALLOW_INSECURE_NETWORK')) {
+    throw new ConfigError(
+      'HOST',
+      host,
+      'a loopback address while AUTH=off (set AUTH=required, or ALLOW_INSECURE_NETWORK=1 to serve without auth anyway)',
+    );
+  }
+  return host;
+}
+
+/** TLS_CERT_FILE and TLS_KEY_FILE: both or neither. */
+function tlsFiles(env: Env): { tlsCertFile: string; tlsKeyFile: string } {
+  const tlsCertFile = text(env, 'TLS_CERT_FILE', '');
+  const tlsKeyFile = text(env, 'TLS_KEY_FILE', '');
+  if ((tlsCertFile === '') !== (tlsKeyFile === '')) {
+    const [missing, given] =
+      tlsCertFile === '' ? ['TLS_CERT_FILE', tlsKeyFile] : ['TLS_KEY_FILE', tlsCertFile];
+    throw new ConfigError(
+      missing as ServerEnvVar,
+      '',
+      `a PEM file path, since ${given} is set for the other`,
+    );
+  }
+  return { tlsCertFile, tlsKeyFile };
+}
+
 /** Reads settings from `env` (normally `process.env`); throws ConfigError on bad values. */
 export function loadServerConfig(env: Env = process.env): ServerSettings {
   const heartbeatIntervalMs = integer(env, 'HEARTBEAT_INTERVAL_MS', 2000, 50, 600_000);
   const databaseUrl = postgresUrl(env);
+  const auth = authMode(env);
+  const engine = storeEngine(env, databaseUrl);
+  if (auth === 'required' && engine === 'memory') {
+    throw new ConfigError(
+      'AUTH',
+      'required',
+      'off when STORE_ENGINE=memory (users and keys live in the store)',
+    );
+  }
   return {
-    host: text(env, 'HOST', '0.0.0.0'),
+    host: listenHost(env, auth),
     grpcPort: integer(env, 'GRPC_PORT', DEFAULT_GRPC_PORT, 0, 65535),
     httpPort: integer(env, 'HTTP_PORT', DEFAULT_HTTP_PORT, 0, 65535),
     maxImagesPerBatch: integer(env, 'MAX_IMAGES_PER_BATCH', 16, 0, 1024),
@@ -224,14 +317,15 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     staleAfterMissedHeartbeats: integer(env, 'STALE_AFTER_MISSED_HEARTBEATS', 3, 1, 1000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 5000, 0, 600_000),
     webDistDir: text(env, 'WEB_DIST_DIR', 'dist/apps/web'),
-    corsOrigins: text(env, 'CORS_ORIGINS', '*')
+    // Same origin only by default: the SPA is served from this listener.
+    corsOrigins: text(env, 'CORS_ORIGINS', '')
       .split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin !== ''),
     // DashboardService requests are a few hundred bytes; 64 KiB leaves room for long ids and notes.
     httpMaxRequestBytes: integer(env, 'HTTP_MAX_REQUEST_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     httpMaxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 1024, 1, 1_000_000),
-    storeEngine: storeEngine(env, databaseUrl),
+    storeEngine: engine,
     dataDir: text(env, 'DATA_DIR', 'data'),
     databaseUrl,
     // A few tens of milliseconds: acks wait this long at most, and one commit covers every message since.
@@ -252,5 +346,22 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       1024 * 1024 * 1024 * 1024,
     ),
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36_500),
+    auth,
+    allowInsecureNetwork: flag(env, 'ALLOW_INSECURE_NETWORK'),
+    // Never echoed: a bad value is reported without it.
+    adminToken: text(env, 'ADMIN_TOKEN', ''),
+    authSessionTtlMs: integer(env, 'AUTH_SESSION_TTL_MS', 12 * 3600_000, 1000, 365 * 24 * 3600_000),
+    // Generous for one trainer (an SDK reconnecting with backoff opens a few a minute; a fast
+    // loop sends thousands of small messages a second); they stop one runaway key, not real runs.
+    keyStreamOpensPerMinute: integer(env, 'KEY_STREAM_OPENS_PER_MINUTE', 60, 0, 1_000_000),
+    keyMessagesPerSecond: integer(env, 'KEY_MESSAGES_PER_SECOND', 20_000, 0, 100_000_000),
+    keyBytesPerSecond: integer(
+      env,
+      'KEY_BYTES_PER_SECOND',
+      64 * 1024 * 1024,
+      0,
+      1024 * 1024 * 1024 * 1024,
+    ),
+    ...tlsFiles(env),
   };
 }

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { identityOf } from '../auth/grpc-auth';
 import {
   type DeleteSessionRequest,
   type DeleteSessionResponse,
@@ -43,8 +44,12 @@ export class DashboardController {
   }
 
   @GrpcMethod('DashboardService', 'SendCommand')
-  sendCommand(request: SendCommandRequest): Promise<SendCommandResponse> {
-    return this.dashboard.sendCommand(request);
+  sendCommand(
+    request: SendCommandRequest,
+    _metadata: Metadata,
+    call: ServerUnaryCall<SendCommandRequest, SendCommandResponse>,
+  ): Promise<SendCommandResponse> {
+    return this.dashboard.sendCommand(request, identityOf(call));
   }
 
   @GrpcMethod('DashboardService', 'QuerySeries')

@@ -1,3 +1,4 @@
+import { ANONYMOUS, type Identity } from '../auth/identity';
 import { Injectable } from '@nestjs/common';
 import {
   type DeleteSessionRequest,
@@ -48,8 +49,12 @@ export class DashboardService {
     return this.fanOut.watch(session, request.resumeCursor);
   }
 
-  sendCommand(request: SendCommandRequest): Promise<SendCommandResponse> {
-    return this.commands.send(request);
+  /** `identity`: who the transport's auth check found; a signed-in user is named in the audit. */
+  sendCommand(
+    request: SendCommandRequest,
+    identity: Identity = ANONYMOUS,
+  ): Promise<SendCommandResponse> {
+    return this.commands.send(request, identity.kind === 'user' ? identity.userName : '');
   }
 
   querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {

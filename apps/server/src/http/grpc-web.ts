@@ -5,14 +5,24 @@ import {
   ConnectError,
   cors as connectCors,
   createConnectRouter,
+  createContextKey,
   type ConnectRouter,
+  type HandlerContext,
   type Interceptor,
 } from '@connectrpc/connect';
 import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from '@connectrpc/connect-node';
-import { DashboardService as DashboardServiceDesc } from '@trainwatch/proto';
+import {
+  AuthService as AuthServiceDesc,
+  DashboardService as DashboardServiceDesc,
+  SignOutResponseSchema,
+} from '@trainwatch/proto';
+import { create } from '@bufbuild/protobuf';
+import type { AuthService } from '../auth/auth.service';
+import { SESSION_COOKIE, type Authenticator } from '../auth/authenticator';
+import { ANONYMOUS, type Identity } from '../auth/identity';
 import { toConnectError } from '../common/app-error';
 import { asAppError } from '../common/app-exception.filter';
 import { servedMethods, unknownMethodMessage } from '../common/unknown-method';
@@ -74,6 +84,57 @@ async function* connectErrors(body: AsyncIterable<Uint8Array>): AsyncGenerator<U
   }
 }
 
+/** The identity the auth interceptor established for a gRPC-Web call. */
+const IDENTITY = createContextKey<Identity>(ANONYMOUS);
+const identityOf = (context: HandlerContext) => context.values.get(IDENTITY);
+
+/** The same check as native gRPC (auth/authenticator.ts), before any handler runs. */
+function authorizeCalls(authenticator: Authenticator): Interceptor {
+  return (next) => async (request) => {
+    const identity = await authenticator.authorize(
+      `/${request.service.typeName}/${request.method.name}`,
+      {
+        authorization: request.header.get('authorization') ?? undefined,
+        cookie: request.header.get('cookie') ?? undefined,
+      },
+    );
+    request.contextValues.set(IDENTITY, identity);
+    return next(request);
+  };
+}
+
+/** The session cookie: httpOnly (no script reads it), SameSite=Strict (no other site sends it). */
+function sessionCookie(token: string, maxAgeSeconds: number): string {
+  return `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}`;
+}
+
+/** AuthService over gRPC-Web: the token travels in the cookie only, never in the response body. */
+export function authRoutes(auth: AuthService) {
+  const signedIn = (
+    result: Awaited<ReturnType<AuthService['signIn']>>,
+    context: HandlerContext,
+  ) => {
+    const maxAge = Math.max(
+      0,
+      Math.floor((Number(result.response.expiresAtMs) - Date.now()) / 1000),
+    );
+    context.responseHeader.append('Set-Cookie', sessionCookie(result.token, maxAge));
+    return { ...result.response, sessionToken: '' };
+  };
+  return (router: ConnectRouter) =>
+    router.service(AuthServiceDesc, {
+      signIn: async (request, context) => signedIn(await auth.signIn(request), context),
+      setUpFirstAdmin: async (request, context) =>
+        signedIn(await auth.setUpFirstAdmin(request), context),
+      signOut: async (_request, context) => {
+        await auth.signOut(identityOf(context));
+        context.responseHeader.append('Set-Cookie', sessionCookie('', 0));
+        return create(SignOutResponseSchema);
+      },
+      whoAmI: (_request, context) => auth.whoAmI(identityOf(context)),
+    });
+}
+
 /** DashboardService on the Connect router: the same provider as native gRPC, one line per method. */
 export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsService) {
   return (router: ConnectRouter) =>
@@ -83,7 +144,7 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
         iterateWatcher(dashboard.watchSession(request), context.signal, (event) =>
           metrics.countWatchEvent('grpc-web', event),
         ),
-      sendCommand: (request) => dashboard.sendCommand(request),
+      sendCommand: (request, context) => dashboard.sendCommand(request, identityOf(context)),
       querySeries: (request) => dashboard.querySeries(request),
       getImageFrames: (request) => dashboard.getImageFrames(request),
       updateSession: (request) => dashboard.updateSession(request),
@@ -97,6 +158,10 @@ export interface GrpcWebOptions {
   corsOrigins: string[];
   /** Largest request body (HTTP_MAX_REQUEST_BYTES). */
   maxRequestBytes: number;
+  /** Checks every call's caller (AUTH). */
+  authenticator: Authenticator;
+  /** AuthService (sign-in, sign-out). */
+  auth: AuthService;
 }
 
 /**
@@ -110,18 +175,21 @@ export interface GrpcWebOptions {
 export function grpcWebMiddleware(
   dashboard: DashboardService,
   metrics: MetricsService,
-  { corsOrigins, maxRequestBytes }: GrpcWebOptions,
+  { corsOrigins, maxRequestBytes, authenticator, auth }: GrpcWebOptions,
 ): Middleware {
-  const prefix = `/${DashboardServiceDesc.typeName}/`;
+  const prefixes = [DashboardServiceDesc, AuthServiceDesc].map(
+    (service) => `/${service.typeName}/`,
+  );
   const router = createConnectRouter({
     grpcWeb: true,
     grpc: false,
     connect: false,
-    interceptors: [mapErrors],
+    interceptors: [mapErrors, authorizeCalls(authenticator)],
     // Connect checks each message's declared length before allocating it; no message outgrows its body.
     readMaxBytes: maxRequestBytes,
   });
   dashboardRoutes(dashboard, metrics)(router);
+  authRoutes(auth)(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
   const logger = new Logger('GrpcWeb');
   const anyOrigin = corsOrigins.includes('*');
@@ -129,19 +197,27 @@ export function grpcWebMiddleware(
   return (req, res, next) => {
     const url = req.url ?? '';
     // Ours: the served service's paths, and any call in gRPC-Web's content type (to answer UNIMPLEMENTED).
-    if (!url.startsWith(prefix) && !GRPC_WEB_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
+    if (
+      !prefixes.some((prefix) => url.startsWith(prefix)) &&
+      !GRPC_WEB_CONTENT_TYPE.test(req.headers['content-type'] ?? '')
+    ) {
       next();
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && (anyOrigin || corsOrigins.includes(origin))) {
       res.setHeader('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);
+      // Credentials (the session cookie) only for an exact origin: never with the wildcard.
+      if (!anyOrigin) res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Vary', 'Origin');
       res.setHeader('Access-Control-Expose-Headers', connectCors.exposedHeaders.join(', '));
     }
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', connectCors.allowedMethods.join(', '));
-      res.setHeader('Access-Control-Allow-Headers', connectCors.allowedHeaders.join(', '));
+      res.setHeader(
+        'Access-Control-Allow-Headers',
+        [...connectCors.allowedHeaders, 'Authorization'].join(', '),
+      );
       res.setHeader('Access-Control-Max-Age', '7200');
       res.statusCode = 204;
       res.end();

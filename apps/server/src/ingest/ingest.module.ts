@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { CommandsModule } from '../commands/commands.module';
 import { FanOutModule } from '../fan-out/fan-out.module';
 import { ImagesModule } from '../images/images.module';
@@ -10,7 +11,7 @@ import { UnboundStreams } from './unbound-streams';
 
 /** TelemetryService: registration and the trainer's metrics stream. */
 @Module({
-  imports: [SessionsModule, FanOutModule, CommandsModule, ImagesModule, RunsModule],
+  imports: [AuthModule, SessionsModule, FanOutModule, CommandsModule, ImagesModule, RunsModule],
   controllers: [TelemetryController],
   providers: [IngestService, UnboundStreams],
   exports: [IngestService],

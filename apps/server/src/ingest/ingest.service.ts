@@ -67,8 +67,8 @@ export class IngestService {
    * with the limits and the session's resume token. `peer` is the caller's
    * address, recorded when the registration is refused.
    */
-  register(info: SessionInfo, peer = ''): SessionResponse {
-    const { session, resumed } = this.sessions.register(info, Date.now(), { peer });
+  register(info: SessionInfo, peer = '', keyId?: string): SessionResponse {
+    const { session, resumed } = this.sessions.register(info, Date.now(), { peer, keyId });
     const settings = this.settings;
     let message = resumed ? `resumed session ${session.id}` : `created session ${session.id}`;
     if (!resumed && session.partialHistory) {
@@ -104,11 +104,15 @@ export class IngestService {
   }
 
   /** RegisterTrainingSession, after restoring a stored run of that id. */
-  registerRestoring(info: SessionInfo, peer = ''): SessionResponse | Promise<SessionResponse> {
+  registerRestoring(
+    info: SessionInfo,
+    peer = '',
+    keyId?: string,
+  ): SessionResponse | Promise<SessionResponse> {
     const restoring = this.restore(info.sessionId);
     return restoring === undefined
-      ? this.register(info, peer)
-      : restoring.then(() => this.register(info, peer));
+      ? this.register(info, peer, keyId)
+      : restoring.then(() => this.register(info, peer, keyId));
   }
 
   /** Ends every open trainer stream with `error` (shutdown). */

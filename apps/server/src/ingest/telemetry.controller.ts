@@ -7,6 +7,9 @@ import type {
   SessionInfo,
   SessionResponse,
 } from '@trainwatch/proto';
+import { keyIdOf } from '../auth/grpc-auth';
+import { KeyLimits } from '../auth/key-limits';
+import { wireSize } from '../common/instrumented-definition';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { CommitBacklog } from '../events/commit-backlog';
@@ -22,6 +25,7 @@ export class TelemetryController {
     private readonly unbound: UnboundStreams,
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly backlog: CommitBacklog,
+    private readonly limits: KeyLimits,
   ) {}
 
   @GrpcMethod('TelemetryService', 'RegisterTrainingSession')
@@ -30,16 +34,21 @@ export class TelemetryController {
     _metadata: Metadata,
     call: ServerUnaryCall<SessionInfo, SessionResponse>,
   ): SessionResponse | Promise<SessionResponse> {
-    return this.ingest.registerRestoring(info, call.getPeer());
+    return this.ingest.registerRestoring(info, call.getPeer(), keyIdOf(call));
   }
 
   @GrpcStreamCall('TelemetryService', 'StreamMetrics')
   stream(call: ServerDuplexStream<MetricsRequest, MetricsResponse>): void {
+    const keyId = keyIdOf(call);
     const stream = new TrainerStream(
       call,
       this.ingest,
       this.settings.trainerBufferSize,
       this.backlog,
+      // Per-key message and byte limits (AUTH=required only: with auth off there is no key).
+      keyId === undefined
+        ? undefined
+        : (request) => this.limits.admitMessage(keyId, wireSize(request)),
     );
     if (this.unbound.admit(call, (error) => stream.close(error))) stream.start();
   }

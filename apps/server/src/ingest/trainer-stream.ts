@@ -6,6 +6,7 @@ import { MAX_MESSAGES_AWAITING_COMMIT, TRAINER_RESPONSE_SLACK } from '../common/
 import type { CommitBacklog } from '../events/commit-backlog';
 import { trackCall } from '../common/open-calls';
 import { RESUME_TOKEN_METADATA } from '../sessions/resume-token';
+import { keyIdOf } from '../auth/grpc-auth';
 import type { Session } from '../sessions/session';
 import type { TrainerLink } from '../sessions/trainer-link';
 import type { IngestService, Responses } from './ingest.service';
@@ -39,6 +40,8 @@ export class TrainerStream implements TrainerLink {
     private readonly ingest: IngestService,
     trainerBufferSize: number,
     private readonly backlog?: CommitBacklog,
+    /** Checks each message against its key's rate limits; an error ends the stream. */
+    private readonly admit?: (request: MetricsRequest) => AppError | undefined,
   ) {
     this.maxQueuedResponses = trainerBufferSize + TRAINER_RESPONSE_SLACK;
   }
@@ -100,7 +103,13 @@ export class TrainerStream implements TrainerLink {
   private onMessage(request: MetricsRequest): void {
     if (this.closed) return;
     if (this.restoring !== undefined) {
+      // Held messages meet the limits when they are replayed, once the run is restored.
       this.holdWhileRestoring(request);
+      return;
+    }
+    const refused = this.admit?.(request);
+    if (refused !== undefined) {
+      this.close(refused);
       return;
     }
     try {
@@ -184,6 +193,7 @@ export class TrainerStream implements TrainerLink {
     return this.ingest.attach(sessionId, this, {
       resumeToken: typeof token === 'string' ? token : undefined,
       peer: this.call.getPeer(),
+      keyId: keyIdOf(this.call),
     });
   }
 

@@ -38,6 +38,7 @@ export function restoredSession(run: StoredRun, bounds: SessionBounds, cursor: b
   session.historyStartStep =
     row.history_start_step === null ? undefined : BigInt(row.history_start_step);
   if (row.resume_token !== '') session.resumeToken = row.resume_token;
+  session.ownerKeyId = row.owner_key_id;
   session.cursor = cursor;
   for (const epoch of run.epochs) session.addEpoch(epoch);
   for (const entry of run.commands) session.recordCommand(entry);

@@ -57,6 +57,8 @@ export class Session {
   lastSequencedAtMs: number | undefined;
   /** Secret the trainer that registered the session proves itself with (SessionResponse.resume_token). */
   resumeToken = newResumeToken();
+  /** The API key that created the session (AUTH=required); '' when made with auth off. */
+  ownerKeyId = '';
   /** True when this server does not hold the run from its start (see SessionSummary.partial_history). */
   partialHistory = false;
   /** First global step held when partialHistory; undefined until a batch is applied. */

@@ -52,6 +52,23 @@ export interface WriterClaim {
   peer?: string;
   /** SessionInfo.client_name, when the claim is a registration. */
   clientName?: string;
+  /**
+   * With AUTH=required, the API key the caller authenticated with. It
+   * replaces the resume-token rule: a key writes the sessions it created,
+   * and no other key may (PERMISSION_DENIED).
+   */
+  keyId?: string;
+}
+
+/** PERMISSION_DENIED unless `claim`'s key created the session; true when the claim is by key (auth on). */
+function ownedByClaim(session: Session, claim: WriterClaim): boolean {
+  if (claim.keyId === undefined) return false;
+  if (session.ownerKeyId !== '' && session.ownerKeyId !== claim.keyId) {
+    throw errors.permissionDenied(
+      `session ${session.id} was created with another API key; a key writes only its own sessions (give this run its own session id)`,
+    );
+  }
+  return true;
 }
 
 /**
@@ -113,6 +130,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
       this.makeRoom();
       session = new Session(id, now, this.settings);
       session.cursor = CURSOR_BASE;
+      session.ownerKeyId = claim.keyId ?? '';
       if (info.resumeFromSequence > 0n) {
         // The trainer was acknowledged up to here by a server that forgot the run (a restart).
         session.lastSequence = info.resumeFromSequence;
@@ -120,7 +138,10 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
       }
       this.sessions.set(id, session);
     } else {
-      const holder = resumeTokenMatches(session.resumeToken, info.resumeToken);
+      const holder =
+        ownedByClaim(session, claim) || resumeTokenMatches(session.resumeToken, info.resumeToken);
+      // A run made with auth off is taken over by the first key that writes it.
+      if (claim.keyId !== undefined) session.ownerKeyId = claim.keyId;
       if (session.trainer !== undefined && !holder) {
         this.refuseWriter(session, { ...claim, clientName: info.clientName }, now);
         throw errors.alreadyExists(
@@ -204,8 +225,10 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     now = Date.now(),
   ): void {
     const previous = session.trainer;
+    const owner = ownedByClaim(session, claim);
+    if (claim.keyId !== undefined) session.ownerKeyId = claim.keyId;
     if (previous !== undefined && previous !== link) {
-      if (!resumeTokenMatches(session.resumeToken, claim.resumeToken)) {
+      if (!owner && !resumeTokenMatches(session.resumeToken, claim.resumeToken)) {
         this.refuseWriter(session, claim, now);
         throw errors.alreadyExists(
           `another trainer is streaming to session ${session.id}: a stream without its resume token is refused while that stream is open; give each run its own session id`,

@@ -26,6 +26,9 @@ export interface Database {
   commands: CommandsTable;
   image_frames: ImageFramesTable;
   confusion_matrices: ConfusionMatricesTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  auth_sessions: AuthSessionsTable;
 }
 
 /**
@@ -69,6 +72,8 @@ export interface SessionsTable {
   /** Image frames kept after the retention policy, and their bytes (the per-run budget counts these). */
   stored_frames: Generated<number>;
   stored_image_bytes: Generated<number>;
+  /** ApiKeysTable.id of the key that created the run ('' when auth was off). */
+  owner_key_id: Generated<string>;
 }
 
 /** A run's tags, one row each (ListSessionsRequest.tags filters on them). */
@@ -181,4 +186,36 @@ export interface ConfusionMatricesTable {
   predictions: number;
   /** ConfusionMatrix (binary), whole. */
   matrix: Buffer;
+}
+
+/** A person who signs in (migration 0020). */
+export interface UsersTable {
+  id: string;
+  /** Unique sign-in name. */
+  name: string;
+  /** 'viewer' | 'operator' | 'admin'. */
+  role: string;
+  /** scrypt$N$r$p$salt$hash (auth/password.ts); '' until a password is set. */
+  password_hash: Generated<string>;
+  created_at_ms: number;
+}
+
+/** A trainer's API key: only the SHA-256 of its secret is kept. */
+export interface ApiKeysTable {
+  id: string;
+  /** The user the key belongs to. */
+  user_id: string;
+  name: Generated<string>;
+  secret_hash: string;
+  created_at_ms: number;
+  /** When revoked; NULL while the key is accepted. */
+  revoked_at_ms: number | null;
+}
+
+/** A signed-in person's session token (SHA-256 of it). */
+export interface AuthSessionsTable {
+  token_hash: string;
+  user_id: string;
+  created_at_ms: number;
+  expires_at_ms: number;
 }

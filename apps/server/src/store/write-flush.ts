@@ -182,6 +182,7 @@ function sessionRow(session: Session): Insertable<SessionsTable> {
     history_start_step:
       session.historyStartStep === undefined ? null : Number(session.historyStartStep),
     resume_token: session.resumeToken,
+    owner_key_id: session.ownerKeyId,
     series_count: session.series.size,
   };
 }
@@ -206,6 +207,7 @@ const UPDATED_SESSION_COLUMNS = [
   'partial_history',
   'history_start_step',
   'resume_token',
+  'owner_key_id',
   'series_count',
 ] as const;
 
@@ -213,7 +215,7 @@ async function upsertSessions(
   trx: Transaction<Database>,
   rows: Insertable<SessionsTable>[],
 ): Promise<void> {
-  const perRow = 23;
+  const perRow = 24;
   for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / perRow))) {
     await trx
       .insertInto('sessions')

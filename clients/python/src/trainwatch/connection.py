@@ -8,6 +8,7 @@ then whatever the outbox has ready, plus a heartbeat every ``heartbeat_interval_
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -28,11 +29,22 @@ _FATAL_REGISTER_CODES = (
     grpc.StatusCode.INVALID_ARGUMENT,
     grpc.StatusCode.UNIMPLEMENTED,
     grpc.StatusCode.ALREADY_EXISTS,
+    # AUTH=required: no key, a wrong or revoked one, or another key's session.
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
 )
 
 # Codes that end a stream for good: ALREADY_EXISTS, another trainer holds the session; ABORTED, a
 # newer stream presenting this session's resume token replaced this one.
-_FATAL_STREAM_CODES = (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED)
+_FATAL_STREAM_CODES = (
+    grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+)
+
+API_KEY_ENV = "TRAINWATCH_API_KEY"
+"""Environment variable the API key is read from when ConnectionOptions.api_key is None."""
 
 RESUME_TOKEN_METADATA = "trainwatch-resume-token"
 """Call metadata that proves a stream comes from the trainer holding the session."""
@@ -55,6 +67,35 @@ class ConnectionOptions:
     without a reset (the ack timeout alone would retry on the same dead connection). 0 disables."""
     keepalive_timeout: float = 10.0
     """How long a ping may go unanswered before the connection is considered dead."""
+    api_key: Optional[str] = None
+    """API key for a server with AUTH=required, sent as ``authorization: Bearer <key>``; None
+    reads TRAINWATCH_API_KEY, and neither sends none."""
+    tls: bool = False
+    """Connect over TLS, trusting the system's roots unless tls_ca_file is given."""
+    tls_ca_file: Optional[str] = None
+    """PEM file of the CA that signed the server's certificate (implies tls)."""
+    tls_server_name: Optional[str] = None
+    """Name the server's certificate must carry when it differs from the address' host."""
+
+
+def _channel(address: str, options: ConnectionOptions, channel_options: list) -> grpc.Channel:
+    """A plaintext or TLS channel; a CA file that cannot be read fails here, naming it."""
+    if not options.tls and options.tls_ca_file is None:
+        return grpc.insecure_channel(address, options=channel_options)
+    root = None
+    if options.tls_ca_file is not None:
+        try:
+            with open(options.tls_ca_file, "rb") as handle:
+                root = handle.read()
+        except OSError as error:
+            raise ValueError(f"tls_ca_file {options.tls_ca_file} cannot be read: {error}") from error
+    if options.tls_server_name:
+        channel_options = channel_options + [
+            ("grpc.ssl_target_name_override", options.tls_server_name),
+            ("grpc.default_authority", options.tls_server_name),
+        ]
+    credentials = grpc.ssl_channel_credentials(root_certificates=root)
+    return grpc.secure_channel(address, credentials, options=channel_options)
 
 
 class _Stream:
@@ -104,7 +145,10 @@ class Connection:
                 ("grpc.keepalive_timeout_ms", int(options.keepalive_timeout * 1000)),
                 ("grpc.http2.max_pings_without_data", 0),
             ]
-        self._channel = grpc.insecure_channel(address, options=channel_options)
+        self._channel = _channel(address, options, channel_options)
+        key = options.api_key if options.api_key is not None else os.environ.get(API_KEY_ENV, "")
+        # Sent on both rpcs; never logged.
+        self._auth: tuple = (("authorization", f"Bearer {key}"),) if key else ()
         self._stub = rpc.TelemetryServiceStub(self._channel)
         self._closing = threading.Event()
         self._finishing = threading.Event()
@@ -160,7 +204,9 @@ class Connection:
             first = False
             try:
                 response = self._stub.RegisterTrainingSession(
-                    self._session_info(), timeout=self._options.register_timeout
+                    self._session_info(),
+                    timeout=self._options.register_timeout,
+                    metadata=self._auth or None,
                 )
             except grpc.RpcError as error:
                 code = error.code() if hasattr(error, "code") else None
@@ -212,7 +258,8 @@ class Connection:
         self._stream = stream
         answered = False
         try:
-            metadata = ((RESUME_TOKEN_METADATA, self.resume_token),) if self.resume_token else None
+            resume = ((RESUME_TOKEN_METADATA, self.resume_token),) if self.resume_token else ()
+            metadata = (self._auth + resume) or None
             call = self._stub.StreamMetrics(self._requests(stream), metadata=metadata)
             stream.call = call
             self.connected.set()

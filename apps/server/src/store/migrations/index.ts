@@ -3,6 +3,7 @@ import type { StoreEngine } from './column-types';
 import { initialMigration } from './0001-initial';
 import { seriesBlocksMigration } from './0002-series-blocks';
 import { confusionMatricesMigration } from './0010-confusion-matrices';
+import { authMigration } from './0020-auth';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -14,6 +15,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0001-initial': initialMigration(engine),
     '0002-series-blocks': seriesBlocksMigration(engine),
     '0010-confusion-matrices': confusionMatricesMigration(engine),
+    '0020-auth': authMigration(engine),
   };
 }
 

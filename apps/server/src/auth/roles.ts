@@ -1,0 +1,26 @@
+import { Role } from '@trainwatch/proto';
+
+/** A person's role, as stored (users.role). Each includes the ones before it. */
+export type RoleName = 'viewer' | 'operator' | 'admin';
+
+export const ROLE_NAMES: readonly RoleName[] = ['viewer', 'operator', 'admin'];
+
+export function isRoleName(value: string): value is RoleName {
+  return (ROLE_NAMES as readonly string[]).includes(value);
+}
+
+/** True when `held` includes everything `needed` may do. */
+export function roleAllows(held: RoleName, needed: RoleName): boolean {
+  return ROLE_NAMES.indexOf(held) >= ROLE_NAMES.indexOf(needed);
+}
+
+export function roleToProto(role: RoleName): Role {
+  switch (role) {
+    case 'viewer':
+      return Role.VIEWER;
+    case 'operator':
+      return Role.OPERATOR;
+    case 'admin':
+      return Role.ADMIN;
+  }
+}
