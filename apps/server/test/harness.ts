@@ -14,6 +14,8 @@ import {
   GetImageFramesRequestSchema,
   UpdateSessionRequestSchema,
   DeleteSessionRequestSchema,
+  AcknowledgeAlertRequestSchema,
+  type AcknowledgeAlertResponse,
   type QuerySeriesResponse,
   type GetImageFramesResponse,
   type UpdateSessionResponse,
@@ -282,6 +284,9 @@ export interface DashboardApi {
   deleteSession(
     init: MessageInitShape<typeof DeleteSessionRequestSchema>,
   ): Promise<DeleteSessionResponse>;
+  acknowledgeAlert(
+    init: MessageInitShape<typeof AcknowledgeAlertRequestSchema>,
+  ): Promise<AcknowledgeAlertResponse>;
   /** WatchSession; with `resumeCursor`, resuming after the event of that cursor. */
   watch(sessionId: string, resumeCursor?: bigint): WatchHandle;
   close(): void;
@@ -319,6 +324,8 @@ export function grpcDashboard(address: string, { defaultLimits = false } = {}): 
       unary(client, 'UpdateSession', create(UpdateSessionRequestSchema, init)),
     deleteSession: (init) =>
       unary(client, 'DeleteSession', create(DeleteSessionRequestSchema, init)),
+    acknowledgeAlert: (init) =>
+      unary(client, 'AcknowledgeAlert', create(AcknowledgeAlertRequestSchema, init)),
     watch(sessionId, resumeCursor = 0n) {
       const call = client['WatchSession'](
         create(WatchSessionRequestSchema, { sessionId, resumeCursor }),
@@ -360,6 +367,7 @@ export function grpcWebDashboard(
     getImageFrames: (init) => client.getImageFrames(init),
     updateSession: (init) => client.updateSession(init),
     deleteSession: (init) => client.deleteSession(init),
+    acknowledgeAlert: (init) => client.acknowledgeAlert(init),
     watch(sessionId, resumeCursor = 0n) {
       const abort = new AbortController();
       const handle: WatchHandle = {

@@ -15,6 +15,7 @@ import {
 } from '@trainwatch/proto';
 import { errors } from '../common/app-error';
 import {
+  MAX_COMMAND_REASON_LENGTH,
   MAX_ISSUED_BY_LENGTH,
   MAX_PENDING_COMMANDS,
   MAX_STATUS_MESSAGE_LENGTH,
@@ -77,6 +78,9 @@ export class CommandsService implements OnModuleDestroy {
       throw errors.invalidArgument(`issued_by is longer than ${MAX_ISSUED_BY_LENGTH} characters`);
     }
     if (request.timeoutMs < 0) throw errors.invalidArgument('timeout_ms must be >= 0');
+    if (request.reason.length > MAX_COMMAND_REASON_LENGTH) {
+      throw errors.invalidArgument(`reason is longer than ${MAX_COMMAND_REASON_LENGTH} characters`);
+    }
     const session = this.sessions.get(request.sessionId);
     const trainer = session.trainer;
     if (trainer === undefined) {
@@ -96,6 +100,7 @@ export class CommandsService implements OnModuleDestroy {
       type: request.type,
       issuedBy: request.issuedBy || 'dashboard',
       issuedAtMs: BigInt(now),
+      reason: request.reason,
       state: CommandState.PENDING,
     });
     this.record(session, entry);
@@ -118,6 +123,7 @@ export class CommandsService implements OnModuleDestroy {
             issuedBy: entry.issuedBy,
             issuedAtMs: entry.issuedAtMs,
             expiresAtMs,
+            reason: entry.reason,
           },
         },
       }),

@@ -142,3 +142,17 @@ export const MAX_RUN_NAME_LENGTH = 256;
 /** How often the retention sweep runs (RETENTION_DAYS), and how many runs one sweep deletes at most. */
 export const RETENTION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 export const RETENTION_RUNS_PER_SWEEP = 16;
+
+// --- Watchdog and alerts ---------------------------------------------------
+/** Longest SendCommandRequest.reason (a watchdog rule's reason fits easily). */
+export const MAX_COMMAND_REASON_LENGTH = 512;
+/** Alerts a session keeps (newest kept); the snapshot carries them all. */
+export const MAX_ALERTS_PER_SESSION = 100;
+/** Longest Alert.message. */
+export const MAX_ALERT_MESSAGE_LENGTH = 512;
+/** Losses (and batch intervals) the watchdog keeps per session for its windows. */
+export const MAX_WATCHDOG_WINDOW_POINTS = 1024;
+/** GPU utilisation samples the watchdog keeps per session. */
+export const MAX_WATCHDOG_GPU_SAMPLES = 1024;
+/** Longest AcknowledgeAlertRequest.acknowledged_by. */
+export const MAX_ACKNOWLEDGED_BY_LENGTH = 128;

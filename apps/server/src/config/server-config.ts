@@ -83,6 +83,13 @@ export interface ServerSettings {
   storeImageBytesPerRun: number;
   /** Runs not updated for this many days are deleted; 0 keeps every run. */
   retentionDays: number;
+  // --- Watchdog and alerts ---
+  /** Shortest time without a batch that counts as a stall (the stall rule's window default). */
+  watchdogStallMinMs: number;
+  /** How often time-based rules (stall, GPU idle) are checked. */
+  watchdogCheckIntervalMs: number;
+  /** Webhook URLs every alert of this deployment is posted to. */
+  webhookUrls: string[];
 }
 
 /** Where runs are kept (STORE_ENGINE). */
@@ -123,6 +130,9 @@ export const SERVER_ENV_VARS = [
   'STORE_MAX_PENDING_BYTES',
   'STORE_IMAGE_BYTES_PER_RUN',
   'RETENTION_DAYS',
+  'WATCHDOG_STALL_MIN_MS',
+  'WATCHDOG_CHECK_INTERVAL_MS',
+  'WEBHOOK_URLS',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -154,6 +164,20 @@ function integer(env: Env, name: ServerEnvVar, fallback: number, min: number, ma
 function text(env: Env, name: ServerEnvVar, fallback: string): string {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+/** WEBHOOK_URLS: comma-separated http(s) URLs. */
+function webhookUrls(env: Env): string[] {
+  const urls = text(env, 'WEBHOOK_URLS', '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  for (const url of urls) {
+    if (!/^https?:\/\/[^\s]+$/.test(url)) {
+      throw new ConfigError('WEBHOOK_URLS', url, 'comma-separated http:// or https:// URLs');
+    }
+  }
+  return urls;
 }
 
 function storeEngine(env: Env, databaseUrl: string): StoreEngineSetting {
@@ -252,5 +276,11 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       1024 * 1024 * 1024 * 1024,
     ),
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36_500),
+    // --- Watchdog and alerts ---
+    // 30 s: shorter pauses (evaluation, checkpointing) are normal; tests set it lower.
+    watchdogStallMinMs: integer(env, 'WATCHDOG_STALL_MIN_MS', 30_000, 100, 86_400_000),
+    // Once a second: a stall is seen within a second of its bound.
+    watchdogCheckIntervalMs: integer(env, 'WATCHDOG_CHECK_INTERVAL_MS', 1000, 10, 60_000),
+    webhookUrls: webhookUrls(env),
   };
 }

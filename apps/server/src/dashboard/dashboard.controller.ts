@@ -2,6 +2,8 @@ import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import {
+  type AcknowledgeAlertRequest,
+  type AcknowledgeAlertResponse,
   type DeleteSessionRequest,
   type DeleteSessionResponse,
   type GetImageFramesRequest,
@@ -63,5 +65,10 @@ export class DashboardController {
   @GrpcMethod('DashboardService', 'DeleteSession')
   deleteSession(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
     return this.dashboard.deleteSession(request);
+  }
+
+  @GrpcMethod('DashboardService', 'AcknowledgeAlert')
+  acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
+    return this.dashboard.acknowledgeAlert(request);
   }
 }

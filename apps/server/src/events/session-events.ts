@@ -1,4 +1,6 @@
 import type {
+  Alert,
+  AlertRule,
   BatchData,
   CommandAuditEntry,
   EpochData,
@@ -18,7 +20,12 @@ import type { Session } from '../sessions/session';
  */
 export interface SessionEventMap {
   /** A trainer registered the session (new, or again after a restart of either side). */
-  'session.registered': { session: Session; resumed: boolean };
+  'session.registered': {
+    session: Session;
+    resumed: boolean;
+    /** The watchdog rules the trainer asked for (SessionInfo.alert_rules), validated. */
+    alertRules: readonly AlertRule[];
+  };
   /** A batch passed validation and moved the session's position. */
   'batch.applied': {
     session: Session;
@@ -42,6 +49,8 @@ export interface SessionEventMap {
   'command.recorded': { session: Session; entry: CommandAuditEntry };
   /** A heartbeat arrived (not sequenced, not acknowledged). */
   'heartbeat.received': { session: Session };
+  /** A watchdog alert was raised or changed (folded firings, acknowledged, webhook failures). */
+  'alert.changed': { session: Session; alert: Alert };
 }
 
 export type SessionEventName = keyof SessionEventMap;
@@ -58,4 +67,5 @@ export const SESSION_EVENT_NAMES = Object.keys({
   'command.recorded': true,
   'heartbeat.received': true,
   'session.registered': true,
+  'alert.changed': true,
 } satisfies Record<SessionEventName, true>) as SessionEventName[];

@@ -88,6 +88,7 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
       getImageFrames: (request) => dashboard.getImageFrames(request),
       updateSession: (request) => dashboard.updateSession(request),
       deleteSession: (request) => dashboard.deleteSession(request),
+      acknowledgeAlert: (request) => dashboard.acknowledgeAlert(request),
     });
 }
 

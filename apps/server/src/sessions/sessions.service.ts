@@ -146,7 +146,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         now,
       );
     }
-    void this.bus.emit('session.registered', { session, resumed });
+    void this.bus.emit('session.registered', { session, resumed, alertRules: info.alertRules });
     return { session, resumed };
   }
 

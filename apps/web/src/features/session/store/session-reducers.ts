@@ -37,6 +37,8 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
     // Present when it fit in the snapshot; otherwise it follows as `images` events.
     if (snapshot.latestImages) state.putFrame(snapshot.latestImages);
     for (const entry of snapshot.commands) state.putCommand(entry);
+    for (const alert of snapshot.alerts) state.putAlert(alert);
+    state.alertRules = snapshot.alertRules;
   },
 
   batch(state, batch) {
@@ -96,6 +98,15 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
 
   command(state, entry) {
     state.putCommand(entry);
+  },
+
+  alert(state, alert) {
+    state.putAlert(alert);
+    const summary = state.summary;
+    if (summary)
+      summary.openAlerts = [...state.alerts.values()].filter(
+        (a) => a.acknowledgedAtMs === 0n,
+      ).length;
   },
 
   images(state, frame) {
