@@ -156,3 +156,11 @@ export const MAX_WATCHDOG_WINDOW_POINTS = 1024;
 export const MAX_WATCHDOG_GPU_SAMPLES = 1024;
 /** Longest AcknowledgeAlertRequest.acknowledged_by. */
 export const MAX_ACKNOWLEDGED_BY_LENGTH = 128;
+/** Alert webhooks waiting to be posted, across URLs; past it the oldest is dropped (counted). */
+export const WEBHOOK_QUEUE_SIZE = 1000;
+/** Attempts per webhook delivery (the first and its retries, backoff doubling from WEBHOOK_RETRY_BASE_MS). */
+export const MAX_WEBHOOK_ATTEMPTS = 4;
+/** How long one webhook POST may take. */
+export const WEBHOOK_TIMEOUT_MS = 5000;
+/** Alert ids remembered as already posted. */
+export const WEBHOOK_ALERTS_REMEMBERED = 10_000;

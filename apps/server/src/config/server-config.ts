@@ -90,6 +90,8 @@ export interface ServerSettings {
   watchdogCheckIntervalMs: number;
   /** Webhook URLs every alert of this deployment is posted to. */
   webhookUrls: string[];
+  /** First webhook retry delay; each further retry waits twice as long. */
+  webhookRetryBaseMs: number;
 }
 
 /** Where runs are kept (STORE_ENGINE). */
@@ -133,6 +135,7 @@ export const SERVER_ENV_VARS = [
   'WATCHDOG_STALL_MIN_MS',
   'WATCHDOG_CHECK_INTERVAL_MS',
   'WEBHOOK_URLS',
+  'WEBHOOK_RETRY_BASE_MS',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -282,5 +285,7 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     // Once a second: a stall is seen within a second of its bound.
     watchdogCheckIntervalMs: integer(env, 'WATCHDOG_CHECK_INTERVAL_MS', 1000, 10, 60_000),
     webhookUrls: webhookUrls(env),
+    // 1 s, 2 s, 4 s: rides out an endpoint's restart without holding the queue for long.
+    webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
   };
 }
