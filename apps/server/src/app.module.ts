@@ -13,6 +13,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
+import { WatchdogModule } from './watchdog/watchdog.module';
 
 /** One module per capability; add a new capability by importing its module here. */
 @Module({})
@@ -29,6 +30,8 @@ export class AppModule {
         StoreModule,
         SessionsModule,
         CommandsModule,
+        // Watchdog: rules, alerts and their actions.
+        WatchdogModule,
         IngestModule,
         DashboardModule,
         HealthModule,

@@ -15,6 +15,8 @@ import {
   GetImageFramesRequestSchema,
   UpdateSessionRequestSchema,
   DeleteSessionRequestSchema,
+  AcknowledgeAlertRequestSchema,
+  type AcknowledgeAlertResponse,
   type QuerySeriesResponse,
   type GetConfusionMatrixResponse,
   type GetImageFramesResponse,
@@ -305,6 +307,9 @@ export interface DashboardApi {
   getConfusionMatrix(
     init: MessageInitShape<typeof GetConfusionMatrixRequestSchema>,
   ): Promise<GetConfusionMatrixResponse>;
+  acknowledgeAlert(
+    init: MessageInitShape<typeof AcknowledgeAlertRequestSchema>,
+  ): Promise<AcknowledgeAlertResponse>;
   /** WatchSession; with `resumeCursor`, resuming after the event of that cursor. */
   watch(sessionId: string, resumeCursor?: bigint): WatchHandle;
   close(): void;
@@ -347,6 +352,8 @@ export function grpcDashboard(
       unary(client, 'DeleteSession', create(DeleteSessionRequestSchema, init)),
     getConfusionMatrix: (init) =>
       unary(client, 'GetConfusionMatrix', create(GetConfusionMatrixRequestSchema, init)),
+    acknowledgeAlert: (init) =>
+      unary(client, 'AcknowledgeAlert', create(AcknowledgeAlertRequestSchema, init)),
     watch(sessionId, resumeCursor = 0n) {
       const call = client['WatchSession'](
         create(WatchSessionRequestSchema, { sessionId, resumeCursor }),
@@ -408,6 +415,7 @@ export function grpcWebDashboard(
     updateSession: (init) => client.updateSession(init),
     deleteSession: (init) => client.deleteSession(init),
     getConfusionMatrix: (init) => client.getConfusionMatrix(init),
+    acknowledgeAlert: (init) => client.acknowledgeAlert(init),
     watch(sessionId, resumeCursor = 0n) {
       const abort = new AbortController();
       const handle: WatchHandle = {

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import {
+  AlertRuleKind,
   DEFAULT_MAX_METRICS_PER_MESSAGE,
   DEFAULT_MAX_SERIES,
   ErrorCode,
@@ -221,6 +222,8 @@ describe.each([
   it('a live watcher gets BatchEvent.metrics (NaN included), ScalarsEvent and the merged metadata, in order', async () => {
     const stream = await trainer({
       metadata: { hyperparameters: { lr: number(0.1) }, tags: ['a'] },
+      // The NaN is data here; the watchdog's alert on it is tested in watchdog.int.spec.
+      alertRules: [{ kind: AlertRuleKind.NON_FINITE, disabled: true }],
     });
     const watch = dashboard.watch(stream.sessionId);
     const snapshot = await snapshotOf(watch);
@@ -286,6 +289,28 @@ describe.each([
       kind: SeriesKind.EPOCH,
     });
     expect(history.session?.seriesCount).toBe(5);
+    await expectHealthy();
+    stream.end();
+  });
+
+  it('a NaN or infinite batch_loss and non-finite epoch averages are applied, acknowledged and kept in the loss series', async () => {
+    const stream = await trainer();
+    stream.batch(2n, 0, 0, { batchLoss: Number.NaN });
+    stream.batch(3n, 0, 1, { batchLoss: Number.POSITIVE_INFINITY });
+    stream.send(4n, {
+      case: 'epochData',
+      value: { epoch: 0, averageLoss: Number.NaN, averageAccuracy: Number.NaN },
+    });
+    const acks = await Promise.all([2n, 3n, 4n].map((sequence) => stream.waitForAck(sequence)));
+    expect(acks.map((ack) => ack.success)).toEqual([true, true, true]);
+    expect(stream.errors()).toEqual([]);
+    const watch = dashboard.watch(stream.sessionId);
+    const history = await snapshotOf(watch);
+    watch.cancel();
+    const loss = history.series.find((series) => series.name === 'loss');
+    expect(loss?.values[0]).toBeNaN();
+    expect(loss?.values[1]).toBe(Number.POSITIVE_INFINITY);
+    expect(history.epochs[0]?.averageLoss).toBeNaN();
     await expectHealthy();
     stream.end();
   });

@@ -58,6 +58,14 @@ describe('parseSimArgs', () => {
     });
   });
 
+  it('reads --nan-at-step and --stall-at-step, and names a bad one', () => {
+    const parsed = parseSimArgs(['--nan-at-step', '40', '--stall-at-step', '0'], () => 1);
+    expect(parsed).toMatchObject({ options: { nanAtStep: 40, stallAtStep: 0 } });
+    expect(() => parseSimArgs(['--nan-at-step=-1'])).toThrow(
+      /--nan-at-step must be an integer from 0/,
+    );
+  });
+
   it('asks for help', () => {
     expect(parseSimArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseSimArgs(['-h', '--fps', 'nonsense'])).toEqual({ kind: 'help' });

@@ -20,6 +20,10 @@ export interface SimOptions {
   seed: number;
   /** Print only errors and the final line. */
   quiet: boolean;
+  /** From this global step on the loss is NaN (a diverged run, for the watchdog); undefined: never. */
+  nanAtStep?: number;
+  /** At this global step the run stops sending batches until stopped (a hung loader); undefined: never. */
+  stallAtStep?: number;
 }
 
 /** What the command line asks for. */
@@ -47,6 +51,8 @@ Options:
   --image-size <px>      side of the sample images, 8-512   (default 32)
   --name <text>          run name and session id prefix     (default trainer-sim)
   --seed <n>             random seed                        (default: from the clock)
+  --nan-at-step <n>      from this step on the loss is NaN  (default: never)
+  --stall-at-step <n>    stop sending batches at this step  (default: never)
   --quiet                print only errors and the summary
   --help                 show this text
 
@@ -89,6 +95,8 @@ export function parseSimArgs(argv: string[], now: () => number = Date.now): Pars
         name: { type: 'string' },
         seed: { type: 'string' },
         quiet: { type: 'boolean' },
+        'nan-at-step': { type: 'string' },
+        'stall-at-step': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -125,6 +133,14 @@ export function parseSimArgs(argv: string[], now: () => number = Date.now): Pars
       name,
       seed: integer('seed', values.seed, now() % 2 ** 31, 0, 2 ** 31 - 1),
       quiet: values.quiet ?? false,
+      nanAtStep:
+        values['nan-at-step'] === undefined
+          ? undefined
+          : integer('nan-at-step', values['nan-at-step'], 0, 0, 2 ** 31 - 1),
+      stallAtStep:
+        values['stall-at-step'] === undefined
+          ? undefined
+          : integer('stall-at-step', values['stall-at-step'], 0, 0, 2 ** 31 - 1),
     },
   };
 }

@@ -125,8 +125,21 @@ export async function simulateRun(
           // Do not rush to make up for the pause.
           nextAt = performance.now();
         }
+        if (options.stallAtStep !== undefined && done >= options.stallAtStep) {
+          if (!options.quiet) say(`stalled at step ${done} (--stall-at-step): waiting for stop`);
+          // Hung like a dead data loader: no batches, only heartbeats, until STOP or Ctrl-C.
+          const stop = new Promise<'stop'>((resolve) =>
+            session.on('command', (command) => {
+              if (command.type === CommandType.STOP) resolve('stop');
+            }),
+          );
+          await Promise.race([interrupted, stop]);
+          stopped = true;
+          break;
+        }
         const progress = done / total;
-        const loss = model.batchLoss(progress);
+        const diverged = options.nanAtStep !== undefined && done >= options.nanAtStep;
+        const loss = diverged ? Number.NaN : model.batchLoss(progress);
         const truths = Array.from({ length: options.images }, () =>
           random.int(CIFAR10_CLASSES.length),
         );

@@ -4,6 +4,7 @@
  * that serves them over grpc-js.
  */
 export * from './gen/telemetry/v1/telemetry_pb';
+export * from './gen/telemetry/v1/alerts_pb';
 export * from './gen/telemetry/v1/dashboard_pb';
 export * from './gen/telemetry/v1/per_class_pb';
 export * from './gen/telemetry/v1/auth_pb';

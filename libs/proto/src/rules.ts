@@ -72,6 +72,9 @@ export const WATCH_EVENT_DELIVERY = {
   performance: 'lossless',
   images: 'latest-wins',
   keepalive: 'latest-wins',
+  // Each alert change is the whole alert; changes are rare (firings of an
+  // open alert are folded into it), and none may be lost.
+  alert: 'lossless',
 } as const satisfies Record<WatchEventCase, 'lossless' | 'latest-wins'>;
 
 export function isLatestWins(kind: WatchEventCase): boolean {

@@ -26,6 +26,7 @@ export type {
 export type { GateResult } from './command-gate';
 export { DEFAULT_IMAGE_BUDGET_BYTES, type DroppedItem } from './outbox';
 export type { HyperparameterInput } from './run-metadata';
+export type { AlertRuleInput, AlertRuleName } from './alert-rules';
 export { DEFAULT_SYSTEM_INTERVAL_MS } from './system-sampler';
 export { NVIDIA_SMI_ARGS, parseNvidiaSmi } from './nvidia-smi';
 export { REPORTED_NAMES_BOUND } from './metric-filter';

@@ -1,3 +1,4 @@
+import { toAlertRules } from './alert-rules';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
@@ -15,6 +16,7 @@ import {
   type MetricsResponse,
   type ErrorResponse,
   type ServerConfig,
+  type AlertRule,
   type SessionInfo,
   type SessionResponse,
 } from '@trainwatch/proto';
@@ -127,6 +129,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly commands: CommandDispatcher;
   private readonly metrics: MetricFilter;
   private readonly metadata = new RunMetadataState();
+  /** The `alerts` option, checked and converted once (a bad entry throws in the constructor). */
+  private readonly alertRules: AlertRule[];
   private readonly system: SystemSampler | undefined;
   /** Global step of the latest batch: the default step of log() and system samples. */
   private step = 0n;
@@ -148,6 +152,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private constructor(private readonly options: TrainingSessionOptions) {
     super();
     checkOptions(options);
+    this.alertRules = toAlertRules(options.alerts);
     const { config } = options;
     const initial = this.metadata.update(options.metadata ?? {});
     if (initial.problems.length > 0) {
@@ -528,6 +533,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       resumeFromSequence: this.outbox.highestAcked,
       // All of it: a restarted server learns the run's metadata again.
       metadata: this.metadata.merged(),
+      alertRules: this.alertRules,
     });
   }
 

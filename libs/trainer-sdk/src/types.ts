@@ -1,3 +1,4 @@
+import type { AlertRuleInput } from './alert-rules';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type {
   BatchDataSchema,
@@ -67,6 +68,12 @@ export interface TrainingSessionOptions {
    * change them later with `setMetadata`. Checked here: a bad entry throws.
    */
   metadata?: RunMetadataInit;
+  /**
+   * Watchdog rules this run wants instead of the server's defaults
+   * (SessionInfo.alert_rules), e.g. `[{ rule: 'non_finite', action: 'notify' }]`.
+   * Checked here: an unknown rule or action throws.
+   */
+  alerts?: AlertRuleInput[];
   /**
    * Sample CPU, memory and GPU figures as `system/` series. Default true.
    */

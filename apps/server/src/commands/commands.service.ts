@@ -15,6 +15,7 @@ import {
 } from '@trainwatch/proto';
 import { errors } from '../common/app-error';
 import {
+  MAX_COMMAND_REASON_LENGTH,
   MAX_ISSUED_BY_LENGTH,
   MAX_PENDING_COMMANDS,
   MAX_STATUS_MESSAGE_LENGTH,
@@ -81,6 +82,9 @@ export class CommandsService implements OnModuleDestroy {
       throw errors.invalidArgument(`issued_by is longer than ${MAX_ISSUED_BY_LENGTH} characters`);
     }
     if (request.timeoutMs < 0) throw errors.invalidArgument('timeout_ms must be >= 0');
+    if (request.reason.length > MAX_COMMAND_REASON_LENGTH) {
+      throw errors.invalidArgument(`reason is longer than ${MAX_COMMAND_REASON_LENGTH} characters`);
+    }
     const session = this.sessions.get(request.sessionId);
     const trainer = session.trainer;
     if (trainer === undefined) {
@@ -101,6 +105,7 @@ export class CommandsService implements OnModuleDestroy {
       issuedBy: verifiedIssuer || request.issuedBy || 'dashboard',
       issuedByVerified: verifiedIssuer !== '',
       issuedAtMs: BigInt(now),
+      reason: request.reason,
       state: CommandState.PENDING,
     });
     this.record(session, entry);
@@ -123,6 +128,7 @@ export class CommandsService implements OnModuleDestroy {
             issuedBy: entry.issuedBy,
             issuedAtMs: entry.issuedAtMs,
             expiresAtMs,
+            reason: entry.reason,
           },
         },
       }),

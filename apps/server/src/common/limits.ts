@@ -159,3 +159,25 @@ export const MAX_CLASS_ACCURACY_SERIES = 64;
 
 /** API keys whose rate-limit buckets are held at once; the least recently used is forgotten past it. */
 export const MAX_LIMITED_KEYS = 10_000;
+
+// --- Watchdog and alerts ---------------------------------------------------
+/** Longest SendCommandRequest.reason (a watchdog rule's reason fits easily). */
+export const MAX_COMMAND_REASON_LENGTH = 512;
+/** Alerts a session keeps (newest kept); the snapshot carries them all. */
+export const MAX_ALERTS_PER_SESSION = 100;
+/** Longest Alert.message. */
+export const MAX_ALERT_MESSAGE_LENGTH = 512;
+/** Losses (and batch intervals) the watchdog keeps per session for its windows. */
+export const MAX_WATCHDOG_WINDOW_POINTS = 1024;
+/** GPU utilisation samples the watchdog keeps per session. */
+export const MAX_WATCHDOG_GPU_SAMPLES = 1024;
+/** Longest AcknowledgeAlertRequest.acknowledged_by. */
+export const MAX_ACKNOWLEDGED_BY_LENGTH = 128;
+/** Alert webhooks waiting to be posted, across URLs; past it the oldest is dropped (counted). */
+export const WEBHOOK_QUEUE_SIZE = 1000;
+/** Attempts per webhook delivery (the first and its retries, backoff doubling from WEBHOOK_RETRY_BASE_MS). */
+export const MAX_WEBHOOK_ATTEMPTS = 4;
+/** How long one webhook POST may take. */
+export const WEBHOOK_TIMEOUT_MS = 5000;
+/** Alert ids remembered as already posted. */
+export const WEBHOOK_ALERTS_REMEMBERED = 10_000;

@@ -102,6 +102,15 @@ export interface ServerSettings {
   tlsCertFile: string;
   /** PEM private key of tlsCertFile. */
   tlsKeyFile: string;
+  // --- Watchdog and alerts ---
+  /** Shortest time without a batch that counts as a stall (the stall rule's window default). */
+  watchdogStallMinMs: number;
+  /** How often time-based rules (stall, GPU idle) are checked. */
+  watchdogCheckIntervalMs: number;
+  /** Webhook URLs every alert of this deployment is posted to. */
+  webhookUrls: string[];
+  /** First webhook retry delay; each further retry waits twice as long. */
+  webhookRetryBaseMs: number;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -160,6 +169,10 @@ export const SERVER_ENV_VARS = [
   'KEY_BYTES_PER_SECOND',
   'TLS_CERT_FILE',
   'TLS_KEY_FILE',
+  'WATCHDOG_STALL_MIN_MS',
+  'WATCHDOG_CHECK_INTERVAL_MS',
+  'WEBHOOK_URLS',
+  'WEBHOOK_RETRY_BASE_MS',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -191,6 +204,20 @@ function integer(env: Env, name: ServerEnvVar, fallback: number, min: number, ma
 function text(env: Env, name: ServerEnvVar, fallback: string): string {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+/** WEBHOOK_URLS: comma-separated http(s) URLs. */
+function webhookUrls(env: Env): string[] {
+  const urls = text(env, 'WEBHOOK_URLS', '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  for (const url of urls) {
+    if (!/^https?:\/\/[^\s]+$/.test(url)) {
+      throw new ConfigError('WEBHOOK_URLS', url, 'comma-separated http:// or https:// URLs');
+    }
+  }
+  return urls;
 }
 
 function storeEngine(env: Env, databaseUrl: string): StoreEngineSetting {
@@ -363,5 +390,13 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       1024 * 1024 * 1024 * 1024,
     ),
     ...tlsFiles(env),
+    // --- Watchdog and alerts ---
+    // 30 s: shorter pauses (evaluation, checkpointing) are normal; tests set it lower.
+    watchdogStallMinMs: integer(env, 'WATCHDOG_STALL_MIN_MS', 30_000, 100, 86_400_000),
+    // Once a second: a stall is seen within a second of its bound.
+    watchdogCheckIntervalMs: integer(env, 'WATCHDOG_CHECK_INTERVAL_MS', 1000, 10, 60_000),
+    webhookUrls: webhookUrls(env),
+    // 1 s, 2 s, 4 s: rides out an endpoint's restart without holding the queue for long.
+    webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
   };
 }

@@ -3,6 +3,8 @@ import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { identityOf } from '../auth/grpc-auth';
 import {
+  type AcknowledgeAlertRequest,
+  type AcknowledgeAlertResponse,
   type DeleteSessionRequest,
   type DeleteSessionResponse,
   type GetConfusionMatrixRequest,
@@ -75,5 +77,10 @@ export class DashboardController {
   @GrpcMethod('DashboardService', 'DeleteSession')
   deleteSession(request: DeleteSessionRequest): Promise<DeleteSessionResponse> {
     return this.dashboard.deleteSession(request);
+  }
+
+  @GrpcMethod('DashboardService', 'AcknowledgeAlert')
+  acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
+    return this.dashboard.acknowledgeAlert(request);
   }
 }

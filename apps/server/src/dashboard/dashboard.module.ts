@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { CommandsModule } from '../commands/commands.module';
 import { FanOutModule } from '../fan-out/fan-out.module';
 import { RunsModule } from '../runs/runs.module';
+import { WatchdogModule } from '../watchdog/watchdog.module';
 import { DashboardController } from './dashboard.controller';
 import { DashboardService } from './dashboard.service';
 
 /** DashboardService over native gRPC; the same provider backs gRPC-Web (see http/). */
 @Module({
-  imports: [RunsModule, FanOutModule, CommandsModule],
+  imports: [RunsModule, FanOutModule, CommandsModule, WatchdogModule],
   controllers: [DashboardController],
   providers: [DashboardService],
   exports: [DashboardService],

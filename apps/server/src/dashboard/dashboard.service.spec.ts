@@ -16,6 +16,7 @@ import { LatestImagesService } from '../images/latest-images.service';
 import { RunsService } from '../runs/runs.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { StoreWriter } from '../store/store-writer';
+import { WatchdogService } from '../watchdog/watchdog.service';
 import { DashboardService } from './dashboard.service';
 
 describe('DashboardService', () => {
@@ -33,11 +34,10 @@ describe('DashboardService', () => {
     new StoreWriter(settings, null, bus, new CommitBacklog(), new HealthService()),
     bus,
   );
-  const dashboard = new DashboardService(
-    runs,
-    fanOut,
-    new CommandsService(settings, sessions, bus, metrics),
-  );
+  const commands = new CommandsService(settings, sessions, bus, metrics);
+  const watchdog = new WatchdogService(settings, bus, sessions, commands);
+  afterAll(() => watchdog.onModuleDestroy());
+  const dashboard = new DashboardService(runs, fanOut, commands, watchdog);
   const register = (sessionId: string, now: number) =>
     sessions.register(
       create(SessionInfoSchema, {

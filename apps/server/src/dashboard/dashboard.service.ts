@@ -1,6 +1,10 @@
 import { ANONYMOUS, type Identity } from '../auth/identity';
+import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
 import {
+  AcknowledgeAlertResponseSchema,
+  type AcknowledgeAlertRequest,
+  type AcknowledgeAlertResponse,
   type DeleteSessionRequest,
   type DeleteSessionResponse,
   type GetConfusionMatrixRequest,
@@ -21,6 +25,7 @@ import { CommandsService } from '../commands/commands.service';
 import { FanOutService } from '../fan-out/fan-out.service';
 import type { Watcher } from '../fan-out/watcher';
 import { RunsService } from '../runs/runs.service';
+import { WatchdogService } from '../watchdog/watchdog.service';
 
 /**
  * DashboardService, transport-free. Native gRPC (DashboardController) and
@@ -32,6 +37,7 @@ export class DashboardService {
     private readonly runs: RunsService,
     private readonly fanOut: FanOutService,
     private readonly commands: CommandsService,
+    private readonly watchdog: WatchdogService,
   ) {}
 
   /** One page of live and stored runs; INVALID_ARGUMENT for a bad page_size, page_token, order or text. */
@@ -75,5 +81,12 @@ export class DashboardService {
 
   getConfusionMatrix(request: GetConfusionMatrixRequest): Promise<GetConfusionMatrixResponse> {
     return this.runs.confusionMatrix(request);
+  }
+
+  /** NOT_FOUND for a session or alert the server does not hold. */
+  acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
+    return Promise.resolve().then(() =>
+      create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(request) }),
+    );
   }
 }

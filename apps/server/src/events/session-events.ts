@@ -1,4 +1,6 @@
 import type {
+  Alert,
+  AlertRule,
   BatchData,
   CommandAuditEntry,
   ConfusionMatrix,
@@ -19,7 +21,12 @@ import type { Session } from '../sessions/session';
  */
 export interface SessionEventMap {
   /** A trainer registered the session (new, or again after a restart of either side). */
-  'session.registered': { session: Session; resumed: boolean };
+  'session.registered': {
+    session: Session;
+    resumed: boolean;
+    /** The watchdog rules the trainer asked for (SessionInfo.alert_rules), validated. */
+    alertRules: readonly AlertRule[];
+  };
   /** A batch passed validation and moved the session's position. */
   'batch.applied': {
     session: Session;
@@ -48,6 +55,8 @@ export interface SessionEventMap {
   'confusion.counted': { session: Session; matrix: ConfusionMatrix };
   /** A heartbeat arrived (not sequenced, not acknowledged). */
   'heartbeat.received': { session: Session };
+  /** A watchdog alert was raised or changed (folded firings, acknowledged, webhook failures). */
+  'alert.changed': { session: Session; alert: Alert };
 }
 
 export type SessionEventName = keyof SessionEventMap;
@@ -65,4 +74,5 @@ export const SESSION_EVENT_NAMES = Object.keys({
   'heartbeat.received': true,
   'session.registered': true,
   'confusion.counted': true,
+  'alert.changed': true,
 } satisfies Record<SessionEventName, true>) as SessionEventName[];

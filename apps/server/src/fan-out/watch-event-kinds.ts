@@ -73,6 +73,7 @@ export const WATCH_EVENT_KINDS: { [K in WatchCase]: WatchEventSource<K> } = {
   performance: { from: 'performance.applied', toValue: ({ performance }) => performance },
   status: { from: 'status.changed', toValue: ({ status }) => status },
   command: { from: 'command.recorded', toValue: ({ entry }) => entry },
+  alert: { from: 'alert.changed', toValue: ({ alert }) => alert },
   images: {
     from: 'images.received',
     toValue: ({ frame }) => frame,

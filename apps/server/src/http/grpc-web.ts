@@ -150,6 +150,7 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
       updateSession: (request) => dashboard.updateSession(request),
       deleteSession: (request) => dashboard.deleteSession(request),
       getConfusionMatrix: (request) => dashboard.getConfusionMatrix(request),
+      acknowledgeAlert: (request) => dashboard.acknowledgeAlert(request),
     });
 }
 

@@ -69,7 +69,7 @@ describe('IngestService', () => {
     const bad = create(MetricsRequestSchema, {
       sessionId: 's',
       sequence: 1n,
-      payload: { case: 'batchData', value: { batchIdx: 0, batchLoss: Number.NaN } },
+      payload: { case: 'batchData', value: { batchIdx: 0, batchSize: -1 } },
     });
     expect(apply(bad).map((response) => response.payload.case)).toEqual(['error', 'ack']);
     expect(apply(bad).map((response) => response.payload.case)).toEqual(['ack']);

@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import {
   BatchDataSchema,
+  EpochDataSchema,
   ErrorCode,
   StatusUpdateSchema,
   TrainingStatus,
@@ -9,7 +10,12 @@ import {
 } from '@trainwatch/proto';
 import { MAX_PREDICTED_LABEL_LENGTH } from '../common/limits';
 import { Session } from '../sessions/session';
-import { validateBatch, validatePerformance, validateStatus } from './payload-validation';
+import {
+  validateBatch,
+  validateEpoch,
+  validatePerformance,
+  validateStatus,
+} from './payload-validation';
 
 const limits = { maxImagesPerBatch: 2, maxImageDimension: 64 };
 const session = () => new Session('s', 0, { lossHistoryPoints: 100, commandAuditSize: 10 });
@@ -200,6 +206,23 @@ describe('payload validation', () => {
       ErrorCode.OUT_OF_ORDER,
     );
     expect(validateBatch(batch({ epoch: 2, batchIdx: 0 }), current, limits)).toBeUndefined();
+  });
+
+  it('accepts a non-finite batch_loss and non-finite epoch averages: a diverging run is data', () => {
+    for (const loss of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      expect(validateBatch(batch({ batchLoss: loss }), session(), limits)).toBeUndefined();
+      const epoch = create(EpochDataSchema, { epoch: 0, averageLoss: loss, averageAccuracy: loss });
+      expect(validateEpoch(epoch, session())).toBeUndefined();
+    }
+    // A finite accuracy is still a fraction.
+    const tooHigh = create(EpochDataSchema, {
+      epoch: 0,
+      averageLoss: Number.NaN,
+      averageAccuracy: 2,
+    });
+    expect(validateEpoch(tooHigh, session())?.message).toMatch(
+      /average_accuracy 2 is outside 0..1/,
+    );
   });
 
   it('rejects non-finite and negative performance figures', () => {

@@ -41,12 +41,8 @@ export function validateBatch(
       `${name}: epoch, batch_idx and batch_size must be >= 0`,
     );
   }
-  if (!Number.isFinite(batch.batchLoss)) {
-    return reject(
-      ErrorCode.NON_FINITE_VALUE,
-      `${name}: batch_loss is ${batch.batchLoss}, not a finite number`,
-    );
-  }
+  // batch_loss is not checked: NaN and infinities are what a diverging run
+  // logs; they are stored and charted, and the watchdog reacts to them.
   const count = Math.max(batch.images.length, batch.predictions.length, batch.groundTruth.length);
   if (count > limits.maxImagesPerBatch) {
     return reject(
@@ -166,13 +162,12 @@ function validatePredictions(
 export function validateEpoch(epoch: EpochData, session: Session): Rejection | undefined {
   const name = `epoch ${epoch.epoch}`;
   if (epoch.epoch < 0) return reject(ErrorCode.INVALID_ARGUMENT, `${name}: epoch must be >= 0`);
-  if (!Number.isFinite(epoch.averageLoss) || !Number.isFinite(epoch.averageAccuracy)) {
-    return reject(
-      ErrorCode.NON_FINITE_VALUE,
-      `${name}: average_loss and average_accuracy must be finite`,
-    );
-  }
-  if (epoch.averageAccuracy < 0 || epoch.averageAccuracy > 1) {
+  // Non-finite averages are data (a diverged epoch), as for batch_loss; a
+  // finite accuracy is still a fraction.
+  if (
+    Number.isFinite(epoch.averageAccuracy) &&
+    (epoch.averageAccuracy < 0 || epoch.averageAccuracy > 1)
+  ) {
     return reject(
       ErrorCode.INVALID_ARGUMENT,
       `${name}: average_accuracy ${epoch.averageAccuracy} is outside 0..1`,

@@ -6,6 +6,7 @@ import {
   type TrainingConfig,
 } from '@trainwatch/proto';
 import { errors } from '../common/app-error';
+import { validateRules } from '../watchdog/alert-rules';
 import {
   MAX_CLASS_NAME_LENGTH,
   MAX_CLASS_NAMES,
@@ -86,6 +87,7 @@ export function validateSessionInfo(info: SessionInfo, current?: RunMetadata): v
     );
   }
   validateTrainingConfig(info.config);
+  validateRules(info.alertRules, 'alert_rules');
   if (info.metadata !== undefined) {
     const problem = runMetadataProblem(info.metadata, current);
     if (problem !== undefined) throw errors.invalidArgument(`metadata: ${problem}`);

@@ -1,12 +1,16 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   ConfusionMatrixSchema,
+  AlertSchema,
+  AlertRuleSchema,
   ConnectionState,
   SessionSummarySchema,
   TrainingConfigSchema,
   TrainingStatus,
   globalStep,
   isFinished,
+  type Alert,
+  type AlertRule,
   type CommandAuditEntry,
   type EpochData,
   type ImageFrame,
@@ -17,7 +21,11 @@ import {
   type TrainingConfig,
   type WriterConflict,
 } from '@trainwatch/proto';
-import { DASHBOARD_MESSAGE_BUDGET_BYTES, MAX_EPOCHS_KEPT } from '../common/limits';
+import {
+  DASHBOARD_MESSAGE_BUDGET_BYTES,
+  MAX_ALERTS_PER_SESSION,
+  MAX_EPOCHS_KEPT,
+} from '../common/limits';
 import { ConfusionHistory } from '../history/confusion-matrix';
 import { SessionSeries, type SeriesBounds } from '../history/session-series';
 import { boundedSnapshot } from './bounded-snapshot';
@@ -82,6 +90,10 @@ export class Session {
   latestImages: ImageFrame | undefined;
   /** Command audit log, oldest first, newest `commandAuditSize` kept. */
   readonly commands: CommandAuditEntry[] = [];
+  /** Watchdog alerts, oldest first, newest MAX_ALERTS_PER_SESSION kept. */
+  readonly alerts: Alert[] = [];
+  /** The watchdog rules in effect (set by the watchdog at registration). */
+  alertRules: AlertRule[] = [];
   /** The open StreamMetrics stream, if any. */
   trainer: TrainerLink | undefined;
 
@@ -121,6 +133,24 @@ export class Session {
     if (this.commands.length > this.bounds.commandAuditSize) this.commands.shift();
   }
 
+  /** Adds or replaces (by alert id) an alert, keeping the newest MAX_ALERTS_PER_SESSION. */
+  recordAlert(alert: Alert): void {
+    const index = this.alerts.findIndex((existing) => existing.alertId === alert.alertId);
+    if (index >= 0) {
+      this.alerts[index] = alert;
+      return;
+    }
+    this.alerts.push(alert);
+    if (this.alerts.length > MAX_ALERTS_PER_SESSION) this.alerts.shift();
+  }
+
+  /** Alerts no person has acknowledged yet. */
+  get openAlerts(): number {
+    let open = 0;
+    for (const alert of this.alerts) if (alert.acknowledgedAtMs === 0n) open += 1;
+    return open;
+  }
+
   /**
    * The session as one line. Lists leave the class names out
    * (`withClassNames: false`): up to 10,000 of them per session would make a
@@ -152,6 +182,7 @@ export class Session {
       writerConflict: this.writerConflict,
       metadata: this.metadata,
       seriesCount: this.series.size,
+      openAlerts: this.openAlerts,
     });
   }
 
@@ -166,6 +197,12 @@ export class Session {
     const confusion = this.confusion.latest()?.toMessage();
     const confusionBytes =
       confusion === undefined ? 0 : toBinary(ConfusionMatrixSchema, confusion).byteLength + 16;
+    // Alerts and rules are bounded (count and text) and always go in: the
+    // rest is fitted into what they leave.
+    let alertBytes = 0;
+    for (const alert of this.alerts) alertBytes += 4 + toBinary(AlertSchema, alert).byteLength;
+    for (const rule of this.alertRules)
+      alertBytes += 4 + toBinary(AlertRuleSchema, rule).byteLength;
     const snapshot = boundedSnapshot(
       {
         summary: this.toSummary(),
@@ -175,10 +212,12 @@ export class Session {
         latestImages: this.latestImages,
         commands: this.commands,
       },
-      maxBytes - confusionBytes,
+      maxBytes - confusionBytes - alertBytes,
     );
     snapshot.confusion = confusion;
     snapshot.confusionEpochs = this.confusion.epochNumbers();
+    snapshot.alerts = [...this.alerts];
+    snapshot.alertRules = [...this.alertRules];
     return snapshot;
   }
 }

@@ -167,7 +167,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         now,
       );
     }
-    void this.bus.emit('session.registered', { session, resumed });
+    void this.bus.emit('session.registered', { session, resumed, alertRules: info.alertRules });
     return { session, resumed };
   }
 

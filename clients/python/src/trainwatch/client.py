@@ -35,6 +35,7 @@ from .connection import Connection, ConnectionOptions
 from .encoder import Encoder
 from .gate import STOPPED, Gate
 from .gen.telemetry.v1 import telemetry_pb2 as pb
+from .alerts import to_alert_rules
 from .metadata import Hyperparameter, RunMetadataState
 from .metrics import MetricFilter
 from .performance import PerformanceTracker
@@ -84,6 +85,7 @@ class TrainingSession:
         note: Optional[str] = None,
         system_metrics: bool = True,
         system_interval: float = DEFAULT_SYSTEM_INTERVAL,
+        alerts: Optional[Iterable[Mapping[str, Any]]] = None,
     ) -> None:
         if session_id is not None and not SESSION_ID_PATTERN.fullmatch(session_id):
             raise ValueError(f"session_id must be {SESSION_ID_RULE}, got {session_id!r}")
@@ -92,6 +94,7 @@ class TrainingSession:
                 f"system_interval must be {MIN_SYSTEM_INTERVAL}-{MAX_SYSTEM_INTERVAL} s, "
                 f"got {system_interval!r}"
             )
+        self._alert_rules = to_alert_rules(alerts)
         self._metadata = RunMetadataState()
         _, problems = self._metadata.update(hyperparameters, tags, note)
         if problems:
@@ -446,6 +449,7 @@ class TrainingSession:
             resume_from_sequence=self._outbox.highest_acked,
             # All of it: a restarted server learns the run's metadata again.
             metadata=self._metadata.merged(),
+            alert_rules=self._alert_rules,
         )
 
     def _on_registered(self, response: pb.SessionResponse) -> None:

@@ -31,7 +31,8 @@ describe('LiveConfusion', () => {
 
   it('keeps only the newest epochs', () => {
     const live = new LiveConfusion();
-    for (let epoch = 0; epoch < LIVE_CONFUSION_EPOCHS + 2; epoch++) live.put(matrix(epoch, true, 1n));
+    for (let epoch = 0; epoch < LIVE_CONFUSION_EPOCHS + 2; epoch++)
+      live.put(matrix(epoch, true, 1n));
     expect(live.epochNumbers()).toEqual([2, 3, 4, 5]);
   });
 });

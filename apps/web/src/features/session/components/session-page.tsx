@@ -1,3 +1,4 @@
+import { AlertBanner, AlertLog } from '../../alerts/components/alert-banner';
 import { CommandBar } from '../../commands/components/command-bar';
 import { PANEL_REGISTRY, SESSION_LAYOUT, type PanelKind } from '../../panels/panel-registry';
 import type { SessionStore } from '../store/session-store';
@@ -56,8 +57,10 @@ export function SessionPage({
         </p>
       )}
       <WriterConflictBanner conflict={summary?.writerConflict} />
+      <AlertBanner sessionId={sessionId} alerts={view.alerts} />
       <HistoryNotice summary={summary} />
       <CommandBar sessionId={sessionId} status={summary?.status} />
+      <AlertLog alerts={view.alerts} rules={view.alertRules} />
       {SESSION_LAYOUT.map((row, index) =>
         'kind' in row ? (
           <Panel key={row.kind} kind={row.kind} sessionId={sessionId} store={store} />

@@ -38,6 +38,8 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
     if (snapshot.latestImages) state.putFrame(snapshot.latestImages);
     for (const entry of snapshot.commands) state.putCommand(entry);
     if (snapshot.confusion) state.confusion.put(snapshot.confusion);
+    for (const alert of snapshot.alerts) state.putAlert(alert);
+    state.alertRules = snapshot.alertRules;
   },
 
   batch(state, batch) {
@@ -102,6 +104,14 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
   confusion(state, matrix) {
     // An increment: what one batch added to its epoch's matrix.
     state.confusion.put(matrix);
+  },
+  alert(state, alert) {
+    state.putAlert(alert);
+    const summary = state.summary;
+    if (summary)
+      summary.openAlerts = [...state.alerts.values()].filter(
+        (a) => a.acknowledgedAtMs === 0n,
+      ).length;
   },
 
   images(state, frame) {

@@ -1,4 +1,6 @@
 import type {
+  Alert,
+  AlertRule,
   CommandAuditEntry,
   EpochData,
   ImageFrame,
@@ -10,6 +12,8 @@ import { SeriesStore } from '../../series/store/series-store';
 
 /** Most audit entries kept in the browser (the server keeps its own bounded log). */
 export const MAX_AUDIT_ENTRIES = 200;
+/** Most alerts kept in the browser (the server keeps 100 per session). */
+export const MAX_ALERTS = 100;
 /** Most epoch summaries kept; far beyond any real run, but a bound all the same. */
 export const MAX_EPOCHS = 10_000;
 
@@ -26,6 +30,11 @@ export class SessionState {
   readonly commands = new Map<string, CommandAuditEntry>();
   /** Confusion matrices of the newest epochs (snapshot plus increments). */
   readonly confusion = new LiveConfusion();
+  /** Watchdog alerts by id, in the order they were first raised. */
+  readonly alerts = new Map<string, Alert>();
+  /** The watchdog rules in effect, from the snapshot. */
+  alertRules: AlertRule[] = [];
+  alertsChanged = true;
   /** Server receipt of the latest batch to its arrival here, ms. */
   latencyMs: number | undefined;
   epochsChanged = true;
@@ -62,6 +71,16 @@ export class SessionState {
     if (this.epochs.size > MAX_EPOCHS) {
       const oldest = Math.min(...this.epochs.keys());
       this.epochs.delete(oldest);
+    }
+  }
+
+  /** A raised or changed alert replaces the one with its id; the oldest go past MAX_ALERTS. */
+  putAlert(alert: Alert): void {
+    this.alertsChanged = true;
+    this.alerts.set(alert.alertId, alert);
+    while (this.alerts.size > MAX_ALERTS) {
+      const oldest = this.alerts.keys().next().value as string;
+      this.alerts.delete(oldest);
     }
   }
 

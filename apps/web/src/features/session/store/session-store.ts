@@ -1,6 +1,8 @@
 import {
   LOSS_SERIES,
   WATCH_EVENT_DELIVERY,
+  type Alert,
+  type AlertRule,
   type CommandAuditEntry,
   type EpochData,
   type ImageFrame,
@@ -37,6 +39,9 @@ export interface SessionView {
   readonly performance?: PerformanceData;
   readonly latestFrame?: ImageFrame;
   readonly commands: readonly CommandAuditEntry[];
+  /** Watchdog alerts, oldest first, and the rules in effect. */
+  readonly alerts: readonly Alert[];
+  readonly alertRules: readonly AlertRule[];
   /**
    * Every series, mutable on purpose (typed arrays); panels subscribe to
    * their own series. `seriesCatalogVersion` changes when a series is added.
@@ -241,8 +246,12 @@ export class SessionStore {
     const commands: readonly CommandAuditEntry[] = state.commandsChanged
       ? [...state.commands.values()].sort((a, b) => Number(a.issuedAtMs - b.issuedAtMs))
       : this.view.commands;
+    const alerts: readonly Alert[] = state.alertsChanged
+      ? [...state.alerts.values()]
+      : this.view.alerts;
     state.epochsChanged = false;
     state.commandsChanged = false;
+    state.alertsChanged = false;
     this.refreshShownFrame();
     const loss = this.series.get(LOSS_SERIES)?.points;
     const summary: SessionSummary | undefined = state.summary ? { ...state.summary } : undefined;
@@ -256,6 +265,8 @@ export class SessionStore {
       performance,
       latestFrame: this.shownFrame,
       commands,
+      alerts,
+      alertRules: state.alertRules,
       series: this.series,
       // Counts series added so far, flushed or not: the view is built just before the flush.
       seriesCatalogVersion: this.series.size,

@@ -145,6 +145,15 @@ export function SessionsPage({
                       second trainer refused
                     </span>
                   )}
+                  {session.openAlerts > 0 && (
+                    <span
+                      className="badge badge-warning"
+                      data-testid="alert-badge"
+                      title="watchdog alerts not yet acknowledged"
+                    >
+                      {session.openAlerts} alert{session.openAlerts === 1 ? '' : 's'}
+                    </span>
+                  )}
                   {session.partialHistory && (
                     <span className="badge badge-muted" data-testid="partial-history-badge">
                       partial history

@@ -2,6 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
+from trainwatch.gen.telemetry.v1 import alerts_pb2 as telemetry_dot_v1_dot_alerts__pb2
 from trainwatch.gen.telemetry.v1 import dashboard_pb2 as telemetry_dot_v1_dot_dashboard__pb2
 from trainwatch.gen.telemetry.v1 import per_class_pb2 as telemetry_dot_v1_dot_per__class__pb2
 
@@ -55,6 +56,11 @@ class DashboardServiceStub(object):
                 '/telemetry.v1.DashboardService/GetConfusionMatrix',
                 request_serializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixRequest.SerializeToString,
                 response_deserializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixResponse.FromString,
+                )
+        self.AcknowledgeAlert = channel.unary_unary(
+                '/telemetry.v1.DashboardService/AcknowledgeAlert',
+                request_serializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertResponse.FromString,
                 )
 
 
@@ -138,6 +144,14 @@ class DashboardServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcknowledgeAlert(self, request, context):
+        """Marks an alert seen by a person; later firings of its rule raise a new
+        alert. NOT_FOUND for an unknown session or alert.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DashboardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -180,6 +194,11 @@ def add_DashboardServiceServicer_to_server(servicer, server):
                     servicer.GetConfusionMatrix,
                     request_deserializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixRequest.FromString,
                     response_serializer=telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixResponse.SerializeToString,
+            ),
+            'AcknowledgeAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeAlert,
+                    request_deserializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -325,5 +344,22 @@ class DashboardService(object):
         return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/GetConfusionMatrix',
             telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixRequest.SerializeToString,
             telemetry_dot_v1_dot_per__class__pb2.GetConfusionMatrixResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AcknowledgeAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/AcknowledgeAlert',
+            telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertRequest.SerializeToString,
+            telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

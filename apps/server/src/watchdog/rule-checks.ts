@@ -1,0 +1,136 @@
+/**
+ * The watchdog's rules as pure functions over recorded series: each takes
+ * the values (or times) a session produced and its rule's threshold and
+ * window, and says whether the rule fires now. No state, no clock: the
+ * caller keeps the bounded windows and passes the time.
+ */
+
+/** Median of `values` (not changed); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** A value a chart cannot draw as a number: NaN or ±Infinity. */
+export function isNonFinite(value: number): boolean {
+  return !Number.isFinite(value);
+}
+
+/** Fewest earlier points a spike is measured against: fewer say nothing about spread. */
+export const SPIKE_MIN_POINTS = 10;
+
+/**
+ * Robust z-score of `value` against `window` (earlier finite points):
+ * (value − median) / (1.4826 × MAD), the MAD scaled to a standard deviation
+ * of normal noise. A flat window (MAD 0) measures against 1 % of the median
+ * instead, so a constant loss followed by a jump still counts.
+ */
+export function robustZ(window: readonly number[], value: number): number {
+  const center = median(window);
+  const mad = median(window.map((point) => Math.abs(point - center)));
+  const spread = 1.4826 * mad || Math.abs(center) * 0.01 || Number.EPSILON;
+  return (value - center) / spread;
+}
+
+/** Loss spike: `value` sits more than `threshold` robust z-scores above `window`. */
+export function isLossSpike(window: readonly number[], value: number, threshold: number): boolean {
+  if (!Number.isFinite(value) || window.length < SPIKE_MIN_POINTS) return false;
+  return robustZ(window, value) > threshold;
+}
+
+/**
+ * Divergence: each of the last `window` losses is above the running minimum
+ * by more than `threshold` × |minimum| (1 = twice the best loss). `losses`
+ * are the finite losses in order; `runningMin` the best one seen, also
+ * before the window.
+ */
+export function isDiverging(
+  recent: readonly number[],
+  runningMin: number,
+  threshold: number,
+  window: number,
+): boolean {
+  if (!Number.isFinite(runningMin) || recent.length < window || window <= 0) return false;
+  const bound = runningMin + threshold * Math.abs(runningMin);
+  for (let index = recent.length - window; index < recent.length; index++) {
+    if ((recent[index] as number) <= bound) return false;
+  }
+  return true;
+}
+
+/**
+ * Plateau: over the last `window` losses the best improved on the best
+ * before them by less than `threshold` (a fraction of that earlier best).
+ * Needs two windows of points.
+ */
+export function isPlateau(losses: readonly number[], threshold: number, window: number): boolean {
+  if (window <= 0 || losses.length < 2 * window) return false;
+  const split = losses.length - window;
+  let before = Number.POSITIVE_INFINITY;
+  for (let index = split - window; index < split; index++) {
+    before = Math.min(before, losses[index] as number);
+  }
+  let after = Number.POSITIVE_INFINITY;
+  for (let index = split; index < losses.length; index++) {
+    after = Math.min(after, losses[index] as number);
+  }
+  if (!Number.isFinite(before) || !Number.isFinite(after)) return false;
+  return before - after < threshold * Math.abs(before);
+}
+
+/**
+ * How long without a batch is a stall: `factor` × the median interval
+ * between recent batches, never less than `minimumMs`.
+ */
+export function stallAfterMs(
+  intervalsMs: readonly number[],
+  factor: number,
+  minimumMs: number,
+): number {
+  const typical = median(intervalsMs);
+  return Number.isFinite(typical) ? Math.max(minimumMs, factor * typical) : minimumMs;
+}
+
+/** Stall: no batch for longer than stallAfterMs. Never before the first batch. */
+export function isStalled(
+  lastBatchAtMs: number | undefined,
+  nowMs: number,
+  intervalsMs: readonly number[],
+  factor: number,
+  minimumMs: number,
+): boolean {
+  if (lastBatchAtMs === undefined) return false;
+  return nowMs - lastBatchAtMs > stallAfterMs(intervalsMs, factor, minimumMs);
+}
+
+/** One utilisation sample of a GPU series. */
+export interface Sample {
+  atMs: number;
+  value: number;
+}
+
+/**
+ * GPU idle: every sample of the last `windowMs` is under `threshold`
+ * percent, and the samples cover the whole window (a run that just started
+ * has not been idle "for minutes").
+ */
+export function isGpuIdle(
+  samples: readonly Sample[],
+  nowMs: number,
+  threshold: number,
+  windowMs: number,
+): boolean {
+  const first = samples[0];
+  if (first === undefined || nowMs - first.atMs < windowMs) return false;
+  let inWindow = 0;
+  for (const sample of samples) {
+    if (sample.atMs < nowMs - windowMs) continue;
+    if (!(sample.value < threshold)) return false;
+    inWindow += 1;
+  }
+  return inWindow > 0;
+}

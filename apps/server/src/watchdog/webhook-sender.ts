@@ -1,0 +1,174 @@
+import { clone } from '@bufbuild/protobuf';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { AlertSchema, type Alert } from '@trainwatch/proto';
+import {
+  MAX_WEBHOOK_ATTEMPTS,
+  WEBHOOK_ALERTS_REMEMBERED,
+  WEBHOOK_QUEUE_SIZE,
+  WEBHOOK_TIMEOUT_MS,
+} from '../common/limits';
+import { SERVER_SETTINGS } from '../config/config.module';
+import type { ServerSettings } from '../config/server-config';
+import { SessionEventBus } from '../events/event-bus';
+import { MetricsService } from '../metrics/metrics.service';
+import type { Session } from '../sessions/session';
+import { WatchdogService } from './watchdog.service';
+
+/** One alert to post to one URL. */
+interface Delivery {
+  session: Session;
+  alert: Alert;
+  url: string;
+}
+
+/** What went wrong, with the network cause fetch wraps ("fetch failed" says nothing). */
+function failureText(error: unknown): string {
+  const message = (value: unknown) =>
+    typeof value === 'object' && value !== null && 'message' in value
+      ? String((value as { message: unknown }).message)
+      : String(value);
+  const cause =
+    typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined;
+  return cause === undefined ? message(error) : `${message(error)}: ${message(cause)}`;
+}
+
+/** The JSON body: Slack's incoming webhooks read `text`; the rest is for other receivers. */
+export function webhookBody(alert: Alert): string {
+  return JSON.stringify({
+    text: `[trainwatch] ${alert.sessionId}: ${alert.message}`,
+    session_id: alert.sessionId,
+    alert_id: alert.alertId,
+    message: alert.message,
+    step: Number(alert.step),
+    series: alert.series,
+    value: Number.isFinite(alert.value) ? alert.value : String(alert.value),
+    first_at_ms: Number(alert.firstAtMs),
+  });
+}
+
+/**
+ * Posts every newly raised alert to the deployment's webhook URLs
+ * (WEBHOOK_URLS). Off the hot path: the bus listener only queues; one
+ * sender loop posts with a timeout and retries with doubling backoff. The
+ * queue is bounded (WEBHOOK_QUEUE_SIZE, oldest dropped and counted), so a
+ * down endpoint costs memory of a bounded queue and never slows ingest.
+ * Failures are counted in /metrics and recorded on the alert.
+ */
+@Injectable()
+export class WebhookSender implements OnModuleDestroy {
+  private readonly logger = new Logger('Webhooks');
+  private readonly queue: Delivery[] = [];
+  /** Alerts already queued, so their later changes are not posted again (oldest forgotten first). */
+  private readonly announced = new Set<string>();
+  private sending = false;
+  private closed = false;
+  private delivered = 0;
+  private failed = 0;
+  private dropped = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
+    bus: SessionEventBus,
+    metrics: MetricsService,
+    private readonly watchdog: WatchdogService,
+  ) {
+    metrics.counter('webhook_deliveries_total', 'Alert webhooks delivered.', () => this.delivered);
+    metrics.counter(
+      'webhook_failures_total',
+      'Alert webhooks that failed after every retry.',
+      () => this.failed,
+    );
+    metrics.counter(
+      'webhook_dropped_total',
+      'Alert webhooks dropped because the queue was full.',
+      () => this.dropped,
+    );
+    metrics.gauge(
+      'webhook_queue_length',
+      'Alert webhooks waiting to be sent.',
+      () => this.queue.length,
+    );
+    if (settings.webhookUrls.length === 0) return;
+    bus.on('alert.changed', ({ session, alert }) => this.enqueue(session, alert));
+  }
+
+  onModuleDestroy(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.queue.length = 0;
+  }
+
+  private enqueue(session: Session, alert: Alert): void {
+    if (this.announced.has(alert.alertId) || alert.acknowledgedAtMs !== 0n) return;
+    this.announced.add(alert.alertId);
+    if (this.announced.size > WEBHOOK_ALERTS_REMEMBERED) {
+      this.announced.delete(this.announced.values().next().value as string);
+    }
+    for (const url of this.settings.webhookUrls) {
+      this.queue.push({ session, alert, url });
+      if (this.queue.length > WEBHOOK_QUEUE_SIZE) {
+        this.queue.shift();
+        this.dropped += 1;
+      }
+    }
+    if (!this.sending) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.sending = true;
+    try {
+      for (
+        let next = this.queue.shift();
+        next !== undefined && !this.closed;
+        next = this.queue.shift()
+      ) {
+        await this.deliver(next);
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private async deliver({ session, alert, url }: Delivery): Promise<void> {
+    let error = '';
+    for (let attempt = 1; attempt <= MAX_WEBHOOK_ATTEMPTS && !this.closed; attempt++) {
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: webhookBody(alert),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+        await response.arrayBuffer();
+        if (response.ok) {
+          this.delivered += 1;
+          return;
+        }
+        error = `HTTP ${response.status}`;
+      } catch (cause) {
+        error = failureText(cause);
+      }
+      if (attempt < MAX_WEBHOOK_ATTEMPTS)
+        await this.wait(this.settings.webhookRetryBaseMs * 2 ** (attempt - 1));
+    }
+    if (this.closed) return;
+    this.failed += 1;
+    this.logger.warn(`webhook ${url} for alert ${alert.alertId} failed: ${error}`);
+    const current = session.alerts.find((held) => held.alertId === alert.alertId) ?? alert;
+    const changed = clone(AlertSchema, current);
+    changed.webhookFailures += 1;
+    changed.webhookError = `${url}: ${error}`.slice(0, 512);
+    this.watchdog.publish(session, changed);
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+}
