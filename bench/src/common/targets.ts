@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { canConnect, freePort, waitFor } from '@trainwatch/testing';
 
@@ -75,8 +76,13 @@ export function serverEntry(): string {
   return process.env.BENCH_SERVER_ENTRY ?? join(workspaceRoot(), 'dist/apps/server/main.js');
 }
 
-/** Starts the built product server on free ports. */
+/**
+ * Starts the built product server on free ports. Its runs go to a temporary
+ * DATA_DIR of its own (kept across restart, removed at stop) unless `env` names one.
+ */
 export async function startProduct(env: Record<string, string> = {}): Promise<Target> {
+  const ownDataDir =
+    env['DATA_DIR'] === undefined ? mkdtempSync(join(tmpdir(), 'trainwatch-bench-')) : undefined;
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const httpUrl = `http://127.0.0.1:${httpPort}`;
@@ -85,6 +91,7 @@ export async function startProduct(env: Record<string, string> = {}): Promise<Ta
     const launched = launch(serverEntry(), {
       GRPC_PORT: String(grpcPort),
       HTTP_PORT: String(httpPort),
+      ...(ownDataDir === undefined ? {} : { DATA_DIR: ownDataDir }),
       ...(process.env.BENCH_WEB_DIST_DIR ? { WEB_DIST_DIR: process.env.BENCH_WEB_DIST_DIR } : {}),
       ...env,
     });
@@ -108,7 +115,10 @@ export async function startProduct(env: Record<string, string> = {}): Promise<Ta
     grpcAddress: `127.0.0.1:${grpcPort}`,
     httpUrl,
     output: () => current.output(),
-    stop: () => stopChild(current.child),
+    stop: async () => {
+      await stopChild(current.child);
+      if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+    },
     restart: boot,
   };
 }

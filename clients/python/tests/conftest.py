@@ -35,6 +35,15 @@ def own_server() -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
+def forgetful_server() -> Iterator[ServerProcess]:
+    """A server that keeps nothing across its restart (STORE_ENGINE=memory): how the client copes
+    when the server lost its state. The durable path is the store's own kill -9 test."""
+    process = ServerProcess({**FAST_SERVER_ENV, "STORE_ENGINE": "memory"})
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def dashboard(server: ServerProcess) -> Iterator[Dashboard]:
     client = Dashboard(server.address)
     yield client

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -74,11 +77,16 @@ class ServerProcess:
             raise RuntimeError(f"{SERVER_ENTRY} is missing: run `npx nx build server` first")
         self.grpc_port = grpc_port or free_port()
         self.http_port = free_port()
+        # Each server keeps its runs in its own temporary DATA_DIR (kept across restart(), removed at exit).
+        self.data_dir = (env or {}).get("DATA_DIR") or tempfile.mkdtemp(prefix="trainwatch-data-")
+        if "DATA_DIR" not in (env or {}):
+            atexit.register(shutil.rmtree, self.data_dir, True)
         self.env = {
             **os.environ,
             "HOST": "127.0.0.1",
             "GRPC_PORT": str(self.grpc_port),
             "HTTP_PORT": str(self.http_port),
+            "DATA_DIR": self.data_dir,
             **(env or {}),
         }
         self.process: Optional[subprocess.Popen] = None

@@ -16,14 +16,14 @@ def steps_of(dashboard: Dashboard, session_id: str) -> list:
     return list(dashboard.snapshot(session_id).loss_history.steps)
 
 
-def test_replay_after_a_server_restart_loses_and_doubles_nothing(own_server: ServerProcess) -> None:
-    own_server.start()
-    session = new_session(own_server.address).connect()
+def test_replay_after_a_server_restart_loses_and_doubles_nothing(forgetful_server: ServerProcess) -> None:
+    forgetful_server.start()
+    session = new_session(forgetful_server.address).connect()
     for batch_idx in range(10):
         session.log_batch(0, batch_idx, 1.0)
     assert session.flush(10)
 
-    own_server.kill()  # a crash: the in-memory server forgets everything
+    forgetful_server.kill()  # a crash: the in-memory server forgets everything
     wait_for(lambda: not session.stats()["connected"], what="client notices the crash")
     for batch_idx in range(10, 20):
         started = time.monotonic()
@@ -31,9 +31,9 @@ def test_replay_after_a_server_restart_loses_and_doubles_nothing(own_server: Ser
         assert time.monotonic() - started < 0.5  # never waits for the missing server
     assert session.stats()["buffered"] >= 10
 
-    own_server.start()
+    forgetful_server.start()
     assert session.flush(15), session.stats()
-    dashboard = Dashboard(own_server.address)
+    dashboard = Dashboard(forgetful_server.address)
     try:
         summary = dashboard.session(session.session_id)
         # The restarted server knows the session again under the same id and has exactly the
@@ -46,11 +46,11 @@ def test_replay_after_a_server_restart_loses_and_doubles_nothing(own_server: Ser
         dashboard.close()
 
 
-def test_after_a_server_restart_the_dashboard_shows_each_run_as_it_is(own_server: ServerProcess) -> None:
-    own_server.start()
-    running = new_session(own_server.address).connect()
-    paused = new_session(own_server.address).connect()
-    dashboard = Dashboard(own_server.address)
+def test_after_a_server_restart_the_dashboard_shows_each_run_as_it_is(forgetful_server: ServerProcess) -> None:
+    forgetful_server.start()
+    running = new_session(forgetful_server.address).connect()
+    paused = new_session(forgetful_server.address).connect()
+    dashboard = Dashboard(forgetful_server.address)
     try:
         for batch_idx in range(5):
             running.log_batch(0, batch_idx, 1.0)
@@ -60,10 +60,10 @@ def test_after_a_server_restart_the_dashboard_shows_each_run_as_it_is(own_server
         assert paused.state == "paused" and paused.flush(10)
 
         # Everything is acknowledged: the new server gets no replay, only what re-registering sends.
-        own_server.stop()
-        own_server.start()
+        forgetful_server.stop()
+        forgetful_server.start()
         dashboard.close()
-        dashboard = Dashboard(own_server.address)
+        dashboard = Dashboard(forgetful_server.address)
         for session in (running, paused):
             wait_for(
                 lambda s=session: s.stats()["reconnects"] >= 1 and s.stats()["connected"],
