@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- TLS needs both ends: the SDK is the client under test.
 import { TrainingSession, type SessionError } from '@trainwatch/trainer-sdk';
 import { waitFor } from '@trainwatch/testing';
 import { AUTH_STORE } from '../src/auth/auth-tokens';

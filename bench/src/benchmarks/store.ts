@@ -11,6 +11,7 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { DashboardService } from '@trainwatch/proto';
 import { startPostgres, type TestPostgres } from '@trainwatch/testing';
 import { sql } from 'kysely';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the store benchmark opens the server's own store (see common/store-fill.ts).
 import {
   openDatabase,
   SQLITE_FILE,
