@@ -217,17 +217,18 @@ describe('TrainingSession against the real server', () => {
   it('a rejected batch comes back as an error naming it; the stream goes on', async () => {
     const errors: SessionError[] = [];
     const session = await open('int-reject', errors);
-    session.logBatch({ epoch: 0, batchIdx: 0, loss: Number.NaN });
+    // The run declares 2 epochs: a batch of epoch 5 is outside it (NaN losses are data now).
+    session.logBatch({ epoch: 5, batchIdx: 0, loss: 0.7 });
     session.logBatch({ epoch: 0, batchIdx: 1, loss: 0.5 });
     expect(await session.flush(5000)).toBe(true);
     const serverErrors = errors.flatMap((e) => (e.kind === 'server-error' ? [e.error] : []));
     expect(serverErrors).toHaveLength(1);
     expect(serverErrors[0]).toMatchObject({
-      code: ErrorCode.NON_FINITE_VALUE,
-      epoch: 0,
+      code: ErrorCode.OUT_OF_SHAPE,
+      epoch: 5,
       batchIdx: 0,
     });
-    expect(serverErrors[0]?.message).toMatch(/batch 0 of epoch 0/);
+    expect(serverErrors[0]?.message).toMatch(/batch 0 of epoch 5/);
     expect((await dashboard.session('int-reject'))?.batchesReceived).toBe(1n);
   });
 
