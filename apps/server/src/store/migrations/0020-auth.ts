@@ -39,5 +39,11 @@ export function authMigration(engine: StoreEngine): Migration {
         .addColumn('owner_key_id', 'text', (col) => col.notNull().defaultTo(''))
         .execute();
     },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('sessions').dropColumn('owner_key_id').execute();
+      await db.schema.dropTable('auth_sessions').execute();
+      await db.schema.dropTable('api_keys').execute();
+      await db.schema.dropTable('users').execute();
+    },
   };
 }
