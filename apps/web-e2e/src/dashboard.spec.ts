@@ -112,8 +112,12 @@ describe('dashboard in Chromium against the real server and a demo run', () => {
   it('shows 16 decoded sample images with class-name labels', async () => {
     await page.waitForFunction(
       () => {
+        // The live image grid (the image history panel shows the newest frame in its own grid).
+        const grid = [...document.querySelectorAll('[data-testid="image-grid"]')].find(
+          (element) => element.closest('[data-testid="image-history-panel"]') === null,
+        );
         const images = [
-          ...document.querySelectorAll<HTMLImageElement>('[data-testid="image-tile"] img'),
+          ...(grid?.querySelectorAll<HTMLImageElement>('[data-testid="image-tile"] img') ?? []),
         ];
         return (
           images.length === 16 && images.every((image) => image.complete && image.naturalWidth > 0)
@@ -122,7 +126,10 @@ describe('dashboard in Chromium against the real server and a demo run', () => {
       undefined,
       { timeout: 20_000 },
     );
-    const labels = await page.getByTestId('image-label').allTextContents();
+    const labels = await page
+      .locator('[data-testid="image-grid"]:not([data-testid="image-history-panel"] *)')
+      .getByTestId('image-label')
+      .allTextContents();
     expect(labels).toHaveLength(16);
     for (const label of labels) expect(CIFAR10).toContain(label);
     await waitForPointsAbove(30);

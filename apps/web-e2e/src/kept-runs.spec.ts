@@ -162,8 +162,12 @@ describe('a run kept across npm run demo, Ctrl-C, npm start', () => {
     // Its images, decoded.
     await page.waitForFunction(
       () => {
+        // The live image grid (the image history panel shows the same frame in its own grid).
+        const grid = [...document.querySelectorAll('[data-testid="image-grid"]')].find(
+          (element) => element.closest('[data-testid="image-history-panel"]') === null,
+        );
         const images = [
-          ...document.querySelectorAll<HTMLImageElement>('[data-testid="image-tile"] img'),
+          ...(grid?.querySelectorAll<HTMLImageElement>('[data-testid="image-tile"] img') ?? []),
         ];
         return (
           images.length === 16 && images.every((image) => image.complete && image.naturalWidth > 0)
