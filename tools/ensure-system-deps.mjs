@@ -1,7 +1,7 @@
 // Makes sure the system packages the tests need are present: Debian's
 // Chromium (browser end-to-end tests), Debian's Python packages (the
-// Python client's tests) and PostgreSQL (the store's tests start a
-// throwaway server). Installs them with apt-get when running as root;
+// Python client's tests), PostgreSQL (the store's tests start a
+// throwaway server) and nats-server (the replica tests start their own). Installs them with apt-get when running as root;
 // otherwise stops with the command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -40,6 +40,12 @@ export function findChromium() {
   return candidates.find((candidate) => candidate && existsSync(candidate));
 }
 
+/** Path of Debian's nats-server binary, or undefined. NATS_SERVER_PATH wins when set. */
+export function findNatsServer() {
+  const candidates = [process.env.NATS_SERVER_PATH, '/usr/sbin/nats-server', '/usr/bin/nats-server'];
+  return candidates.find((candidate) => candidate && existsSync(candidate));
+}
+
 function pythonMissing() {
   if (!existsSync(PYTHON)) return PYTHON_MODULES;
   const missing = PYTHON_MODULES.filter(
@@ -70,6 +76,8 @@ export function ensureSystemDeps({ python = true } = {}) {
   if (!findChromium()) wanted.push('chromium');
   // A DATABASE_URL names a PostgreSQL the tests use instead of starting their own.
   if (!process.env.DATABASE_URL && !findPostgresBin()) wanted.push('postgresql');
+  // A NATS_URL names a NATS server the tests use instead of starting their own.
+  if (!process.env.NATS_URL && !findNatsServer()) wanted.push('nats-server');
   const missingModules = python ? pythonMissing() : [];
   if (missingModules.length > 0) wanted.push('python3', ...PYTHON_PACKAGES);
   if (wanted.length === 0) return;
@@ -85,6 +93,9 @@ export function ensureSystemDeps({ python = true } = {}) {
   if (!findChromium()) throw new Error('chromium is still missing after apt-get install');
   if (!process.env.DATABASE_URL && !findPostgresBin()) {
     throw new Error('postgresql is still missing after apt-get install');
+  }
+  if (!process.env.NATS_URL && !findNatsServer()) {
+    throw new Error('nats-server is still missing after apt-get install');
   }
   if (python && pythonMissing().length > 0) {
     throw new Error(`python modules still missing: ${pythonMissing().join(', ')}`);

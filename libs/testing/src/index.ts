@@ -4,3 +4,4 @@ export * from './wait-for';
 export * from './server-process';
 export * from './chromium';
 export * from './postgres';
+export * from './nats';

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import {
+  nanos,
+  RequestError,
+  TimeoutError,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import {
+  answer,
+  BusTimeoutError,
+  decodeReply,
+  DEFAULT_REPLICA_BUS_LIMITS,
+  NoOwnerError,
+  sessionToken,
+  type AppendResult,
+  type BusEvent,
+  type Following,
+  type ReplicaBus,
+  type ReplicaBusLimits,
+  type RequestHandler,
+  type RequestKind,
+  type SessionLease,
+} from './replica-bus';
+
+/** The JetStream stream holding every session's events, one subject per session. */
+export const EVENTS_STREAM = 'TRAINWATCH_EVENTS';
+const EVENTS_SUBJECT = 'trainwatch.events';
+/** The KV bucket of session leases: key = session token, value = replica id. */
+export const LEASES_BUCKET = 'trainwatch-leases';
+
+export interface NatsBusOptions {
+  readonly url: string;
+  readonly limits?: ReplicaBusLimits;
+  readonly replicaId?: string;
+  /** Bytes the events stream may hold in all (oldest sessions' events go first). */
+  readonly maxStreamBytes?: number;
+}
+
+/** Default bound of the events stream on disk. */
+export const DEFAULT_EVENTS_STREAM_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * ReplicaBus over NATS: JetStream for the per-session event log (msgID
+ * dedupe, ordered consumers), a KV bucket with compare-and-set for leases,
+ * core request/reply to the owner. The connection reconnects by itself
+ * without limit (a restarted NATS server is picked up again); ordered
+ * consumers resume where they were.
+ */
+export class NatsBus implements ReplicaBus {
+  private readonly closers = new Set<() => void>();
+
+  private constructor(
+    readonly replicaId: string,
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly leases: KV,
+  ) {}
+
+  static async connect(options: NatsBusOptions): Promise<NatsBus> {
+    const limits = options.limits ?? DEFAULT_REPLICA_BUS_LIMITS;
+    const replicaId = options.replicaId ?? randomUUID();
+    const nc = await connect({
+      servers: options.url,
+      name: `trainwatch-${replicaId}`,
+      // Replicas outlive NATS restarts: keep trying, a quarter second apart.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await ensureStream(jsm, {
+        name: EVENTS_STREAM,
+        subjects: [`${EVENTS_SUBJECT}.>`],
+        storage: StorageType.File,
+        discard: DiscardPolicy.Old,
+        max_msgs_per_subject: limits.maxEventsPerSession,
+        max_bytes: options.maxStreamBytes ?? DEFAULT_EVENTS_STREAM_BYTES,
+        duplicate_window: nanos(limits.dedupeWindowMs),
+      });
+      const js = jetstream(nc);
+      // A lease is a key whose age is its last renewal: the bucket's TTL drops dead ones.
+      const leases = await new Kvm(js).create(LEASES_BUCKET, {
+        ttl: limits.leaseTtlMs,
+        history: 1,
+      });
+      return new NatsBus(replicaId, nc, js, jsm, leases);
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+  }
+
+  async append(sessionId: string, payload: Uint8Array, dedupeId: string): Promise<AppendResult> {
+    const ack = await this.js.publish(eventsSubject(sessionId), payload, { msgID: dedupeId });
+    return { position: BigInt(ack.seq), duplicate: ack.duplicate };
+  }
+
+  follow(sessionId: string, after: bigint, onEvent: (event: BusEvent) => void): Following {
+    let closed = false;
+    let messages: ConsumerMessages | undefined;
+    const close = (): void => {
+      closed = true;
+      void messages?.close();
+      this.closers.delete(close);
+    };
+    this.closers.add(close);
+    void (async () => {
+      const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+        filter_subjects: eventsSubject(sessionId),
+        ...(after === 0n
+          ? { deliver_policy: DeliverPolicy.All }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(after) + 1 }),
+      });
+      if (closed) return;
+      messages = await consumer.consume();
+      if (closed) {
+        await messages.close();
+        return;
+      }
+      for await (const message of messages) {
+        if (closed) break;
+        onEvent({ position: BigInt(message.seq), payload: message.data });
+      }
+    })().catch(() => {
+      // Closed while starting, or the connection is gone for good: nothing to deliver.
+    });
+    return { close };
+  }
+
+  async lastPosition(sessionId: string): Promise<bigint> {
+    const last = await this.jsm.streams
+      .getMessage(EVENTS_STREAM, { last_by_subj: eventsSubject(sessionId) })
+      .catch(() => null);
+    return last === null ? 0n : BigInt(last.seq);
+  }
+
+  async claim(
+    sessionId: string,
+    options: { takeOver?: boolean } = {},
+  ): Promise<SessionLease | undefined> {
+    const key = sessionToken(sessionId);
+    const me = Buffer.from(this.replicaId, 'utf8');
+    let revision: number | undefined;
+    // Two rounds: the key may vanish (expire) or change between reading and writing it.
+    for (let round = 0; round < 2 && revision === undefined; round++) {
+      const entry = await this.leases.get(key);
+      const live = entry !== null && entry.operation === 'PUT';
+      if (!live) {
+        revision = await this.leases.create(key, me).catch(() => undefined);
+      } else if (
+        Buffer.from(entry.value).toString('utf8') === this.replicaId ||
+        options.takeOver === true
+      ) {
+        revision = await this.leases.update(key, me, entry.revision).catch(() => undefined);
+      } else {
+        return undefined;
+      }
+    }
+    if (revision === undefined) return undefined;
+    let held: number | undefined = revision;
+    return {
+      sessionId,
+      renew: async () => {
+        if (held === undefined) return false;
+        held = await this.leases.update(key, me, held).catch(() => undefined);
+        return held !== undefined;
+      },
+      release: async () => {
+        if (held === undefined) return;
+        const revisionHeld = held;
+        held = undefined;
+        await this.leases.delete(key, { previousSeq: revisionHeld }).catch(() => undefined);
+      },
+    };
+  }
+
+  async owner(sessionId: string): Promise<string | undefined> {
+    const entry = await this.leases.get(sessionToken(sessionId));
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    return Buffer.from(entry.value).toString('utf8');
+  }
+
+  serve(kind: RequestKind, sessionId: string, handler: RequestHandler): () => void {
+    const subscription: Subscription = this.nc.subscribe(requestSubject(kind, sessionId), {
+      // One answer per request even if two replicas briefly serve the same session.
+      queue: 'owner',
+      callback: (error, message) => {
+        if (error !== null) return;
+        void answer(handler, message.data).then((reply) => message.respond(reply));
+      },
+    });
+    const stop = (): void => {
+      subscription.unsubscribe();
+      this.closers.delete(stop);
+    };
+    this.closers.add(stop);
+    return stop;
+  }
+
+  async request(
+    kind: RequestKind,
+    sessionId: string,
+    body: Uint8Array,
+    timeoutMs: number,
+  ): Promise<Uint8Array> {
+    try {
+      const reply = await this.nc.request(requestSubject(kind, sessionId), body, {
+        timeout: timeoutMs,
+      });
+      return decodeReply(reply.data);
+    } catch (error) {
+      if (error instanceof RequestError && error.isNoResponders()) {
+        throw new NoOwnerError(kind, sessionId);
+      }
+      if (error instanceof TimeoutError || (error instanceof RequestError && isTimeout(error))) {
+        throw new BusTimeoutError(kind, sessionId, timeoutMs);
+      }
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const close of [...this.closers]) close();
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+function eventsSubject(sessionId: string): string {
+  return `${EVENTS_SUBJECT}.${sessionToken(sessionId)}`;
+}
+
+function requestSubject(kind: RequestKind, sessionId: string): string {
+  return `trainwatch.${kind}.${sessionToken(sessionId)}`;
+}
+
+function isTimeout(error: RequestError): boolean {
+  return error.cause instanceof TimeoutError;
+}
+
+/** Creates the stream, or brings an existing one's limits to these. */
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+) {
+  const existing = await jsm.streams.info(config.name).catch(() => undefined);
+  if (existing === undefined) await jsm.streams.add(config);
+  else await jsm.streams.update(config.name, config);
+}
