@@ -158,7 +158,21 @@ function snapshotBuilds(base) {
   process.env.BENCH_WEB_DIST_DIR = join(snapshot, 'web');
 }
 
+/** The commit measured: short hash, `-dirty` when the tree has changes outside the report. */
+function currentCommit() {
+  const hash = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  if (hash.status !== 0) return 'unknown';
+  const status = spawnSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' });
+  const changed = status.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/(BENCHMARKS\.md|bench\/history\.json)$/.test(line));
+  return `${hash.stdout.trim()}${changed.length > 0 ? '-dirty' : ''}`;
+}
+
 const options = parseArgs(process.argv.slice(2));
+// Every result of this run names it and the commit, so the report can say where each figure is from.
+process.env.BENCH_RUN_ID = new Date().toISOString();
+process.env.BENCH_COMMIT = currentCommit();
 if (options.build) build();
 const base = join(root, 'tmp/bench');
 snapshotBuilds(base);
@@ -185,6 +199,8 @@ const written = spawnSync(
     report,
     '--analysis',
     join(root, 'bench/analysis.md'),
+    // Quick runs never touch the history: their figures are not representative.
+    ...(options.quick ? [] : ['--history', join(root, 'bench/history.json')]),
   ],
   { cwd: root, stdio: 'inherit' },
 );

@@ -32,6 +32,10 @@ export interface BenchResult {
   notes: string[];
   /** Set when the benchmark failed; the report shows it instead of figures. */
   error?: string;
+  /** The `npm run bench` run this result belongs to (its start, ISO), from BENCH_RUN_ID. */
+  runId?: string;
+  /** The commit measured (short hash, `-dirty` with local changes), from BENCH_COMMIT. */
+  commit?: string;
 }
 
 /** Options every benchmark process accepts. */
@@ -68,7 +72,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
 }
 
 /** What a benchmark body returns; the runner adds name, timing and mode. */
-export type BenchBody = Omit<BenchResult, 'name' | 'title' | 'quick' | 'startedAt' | 'durationSec'>;
+export type BenchBody = Omit<
+  BenchResult,
+  'name' | 'title' | 'quick' | 'startedAt' | 'durationSec' | 'runId' | 'commit'
+>;
 
 /**
  * Runs one benchmark body as this process' job: prints the result, writes it
@@ -91,7 +98,15 @@ export function runBench(
     console.log(json);
     process.exit(code);
   };
-  const base = { name, title, quick: options.quick, startedAt: startedAt.toISOString() };
+  const base = {
+    name,
+    title,
+    quick: options.quick,
+    startedAt: startedAt.toISOString(),
+    // Set by run-all.mjs, so the report can tell which run and commit each figure comes from.
+    runId: process.env['BENCH_RUN_ID'],
+    commit: process.env['BENCH_COMMIT'],
+  };
   body(options).then(
     (result) => finish({ ...base, durationSec: (performance.now() - began) / 1000, ...result }, 0),
     (error: unknown) =>

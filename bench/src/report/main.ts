@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from '../common/result';
+import { historyEntry, withEntry, type HistoryEntry } from './history';
 import { renderReport, type MachineInfo } from './render-report';
 
 function argument(name: string): string | undefined {
@@ -27,7 +28,9 @@ function machine(): MachineInfo {
 const resultsDir = argument('--results');
 const out = argument('--out');
 if (!resultsDir || !out) {
-  console.error('usage: write-report --results <dir> --out <file> [--analysis <file>]');
+  console.error(
+    'usage: write-report --results <dir> --out <file> [--analysis <file>] [--history <file>]',
+  );
   process.exit(2);
 }
 const results = readdirSync(resultsDir)
@@ -35,5 +38,16 @@ const results = readdirSync(resultsDir)
   .map((file) => JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as BenchResult);
 const analysisFile = argument('--analysis');
 const analysis = analysisFile && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : '';
-writeFileSync(out, renderReport(results, machine(), new Date(), analysis));
+// A full run of every benchmark adds its row to the history; partial runs only show it.
+const historyFile = argument('--history');
+let history: HistoryEntry[] =
+  historyFile && existsSync(historyFile)
+    ? (JSON.parse(readFileSync(historyFile, 'utf8')) as HistoryEntry[])
+    : [];
+const entry = historyEntry(results);
+if (historyFile && entry !== undefined) {
+  history = withEntry(history, entry);
+  writeFileSync(historyFile, `${JSON.stringify(history, null, 2)}\n`);
+}
+writeFileSync(out, renderReport(results, machine(), new Date(), analysis, history));
 console.log(`wrote ${out} from ${results.length} results`);

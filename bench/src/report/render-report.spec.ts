@@ -27,6 +27,48 @@ function result(name: string, patch: Partial<BenchResult> = {}): BenchResult {
 describe('renderReport', () => {
   const when = new Date('2026-11-22T12:30:00.000Z');
 
+  it('names the run and commit every figure comes from, and says when they are mixed', () => {
+    const one = renderReport(
+      [
+        result('e2e', { runId: '2026-11-22T12:00:00.000Z', commit: 'abc1234' }),
+        result('sdk', { runId: '2026-11-22T12:00:00.000Z', commit: 'abc1234' }),
+      ],
+      machine,
+      when,
+    );
+    expect(one).toContain(
+      'Every figure below comes from one run: started 2026-11-22 12:00:00 UTC, commit abc1234.',
+    );
+    expect(one).toContain('_Run 2026-11-22 12:00:00 UTC, 61 s, commit abc1234._');
+    const mixed = renderReport(
+      [
+        result('e2e', { runId: '2026-11-22T12:00:00.000Z', commit: 'abc1234' }),
+        result('sdk', { runId: '2026-11-23T08:00:00.000Z', commit: 'def5678' }),
+      ],
+      machine,
+      when,
+    );
+    expect(mixed).toContain('come from 2 runs');
+    expect(mixed).toContain('2026-11-23 08:00:00 UTC (def5678)');
+  });
+
+  it('shows the history table, one row per full run', () => {
+    const text = renderReport([result('e2e')], machine, when, '', [
+      {
+        runId: '2026-11-22T12:00:00.000Z',
+        date: '2026-11-22T12:00:00.000Z',
+        commit: 'abc1234',
+        met: 7,
+        judged: 9,
+        missed: ['logBatch median: 31 µs', 'fps: 35'],
+      },
+    ]);
+    expect(text).toContain('## History');
+    expect(text).toContain(
+      '| 2026-11-22 12:00:00 UTC | abc1234 | 7 / 9 | logBatch median: 31 µs; fps: 35 |',
+    );
+  });
+
   it('names the machine, the date and how to reproduce', () => {
     const text = renderReport([result('e2e')], machine, when);
     expect(text).toContain(

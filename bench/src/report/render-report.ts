@@ -1,5 +1,6 @@
 import { markdownTable } from '../common/format';
 import type { BenchResult, TargetVerdict } from '../common/result';
+import type { HistoryEntry } from './history';
 
 /** The machine the figures come from. */
 export interface MachineInfo {
@@ -21,6 +22,37 @@ export const BENCHMARK_ORDER = [
   'browser',
 ];
 
+function utc(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** Which run(s) and commit(s) the figures come from, in a sentence. */
+function provenance(results: readonly BenchResult[]): string {
+  const runs = new Map<string, string>();
+  for (const r of results) runs.set(r.runId ?? r.startedAt, r.commit ?? 'unknown commit');
+  if (runs.size === 1) {
+    const [[run, commit]] = [...runs];
+    return `Every figure below comes from one run: started ${utc(run)}, commit ${commit}.`;
+  }
+  const list = [...runs].map(([run, commit]) => `${utc(run)} (${commit})`).join('; ');
+  return `The figures below come from ${runs.size} runs (each section names its run and commit): ${list}.`;
+}
+
+function historySection(history: readonly HistoryEntry[]): string[] {
+  if (history.length === 0) return [];
+  return [
+    '## History',
+    '',
+    'One row per full `npm run bench` (bench/history.json), newest last, so a regression shows.',
+    '',
+    markdownTable(
+      ['run', 'commit', 'targets met', 'missed'],
+      history.map((h) => [utc(h.date), h.commit, `${h.met} / ${h.judged}`, h.missed.join('; ')]),
+    ),
+    '',
+  ];
+}
+
 function verdict(target: TargetVerdict): string {
   if (target.met === null) return 'not judged';
   return target.met ? '**met**' : '**missed**';
@@ -37,7 +69,8 @@ export function orderResults(results: readonly BenchResult[]): BenchResult[] {
 
 function section(result: BenchResult): string {
   const lines = [`## ${result.title}`, ''];
-  const when = `Run ${result.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${Math.round(result.durationSec)} s`;
+  const commit = result.commit === undefined ? '' : `, commit ${result.commit}`;
+  const when = `Run ${utc(result.startedAt)}, ${Math.round(result.durationSec)} s${commit}`;
   lines.push(
     `_${when}${result.quick ? ', **quick smoke run: figures are not representative**' : ''}._`,
     '',
@@ -77,6 +110,7 @@ export function renderReport(
   machine: MachineInfo,
   generatedAt: Date,
   analysis = '',
+  history: readonly HistoryEntry[] = [],
 ): string {
   const ordered = orderResults(results);
   const allTargets = ordered.flatMap((r) =>
@@ -127,6 +161,8 @@ export function renderReport(
     '',
     'Server, relay, load generators and Chromium share these cores; CPU figures are percent of one core.',
     '',
+    provenance(ordered),
+    '',
     '## How to reproduce',
     '',
     '```sh',
@@ -146,6 +182,7 @@ export function renderReport(
     ),
     '',
   );
+  lines.push(...historySection(history));
   if (analysis.trim() !== '') lines.push(analysis.trim(), '');
   for (const result of ordered) lines.push(section(result));
   return `${lines.join('\n').trimEnd()}\n`;
