@@ -2,7 +2,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-node';
 import { status } from '@grpc/grpc-js';
 import type { LoggerService } from '@nestjs/common';
-import { AuthService, CommandState, CommandType, Role } from '@trainwatch/proto';
+import { AdminService, AuthService, CommandState, CommandType, Role } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
 import { AUTH_STORE } from '../src/auth/auth-tokens';
 import type { AuthStore } from '../src/auth/auth-store';
@@ -13,6 +13,7 @@ import {
   grpcWebDashboard,
   register,
   scalarEvents,
+  serviceClient,
   startTestServer,
   telemetryClient,
   type DashboardApi,
@@ -285,6 +286,17 @@ describe('AUTH=required', () => {
     } finally {
       await fresh.shutdown();
     }
+  });
+
+  it('keys made and revoked through AdminService, with a stream open, leave no secret behind', async () => {
+    await store.createUser('ada', 'admin', PASSWORD);
+    const { cookie } = await signIn('ada');
+    const admin = serviceClient(AdminService, 'gRPC-Web', server, { cookie });
+    const made = await admin.createApiKey({ userName: 'tina', name: 'via-admin' });
+    secrets.push(made.secret);
+    const { stream } = await streamingTrainer(made.secret);
+    await admin.revokeApiKey({ keyId: made.key?.keyId ?? '' });
+    expect((await stream.waitForStatus(1000)).code).toBe(status.UNAUTHENTICATED);
   });
 
   it('no key, token or password used in this file appears in any log line, nor in /metrics', async () => {

@@ -28,6 +28,12 @@ const POLICY: Readonly<Record<string, Access>> = {
   'AuthService/SetUpFirstAdmin': PUBLIC,
   'AuthService/SignOut': person('viewer'),
   'AuthService/WhoAmI': person('viewer'),
+  'AdminService/ListUsers': person('admin'),
+  'AdminService/CreateUser': person('admin'),
+  'AdminService/SetUserRole': person('admin'),
+  'AdminService/ListApiKeys': person('admin'),
+  'AdminService/CreateApiKey': person('admin'),
+  'AdminService/RevokeApiKey': person('admin'),
   'Health/Check': PUBLIC,
   'Health/Watch': PUBLIC,
 };
