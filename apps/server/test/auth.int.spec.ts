@@ -264,6 +264,11 @@ describe('AUTH=required', () => {
         AuthService,
         createGrpcWebTransport({ baseUrl: fresh.httpUrl, httpVersion: '1.1' }),
       );
+      // The sign-in page learns, without signing in, that it should offer the set-up form.
+      expect(await auth.getSignInOptions({})).toMatchObject({
+        authRequired: true,
+        firstAdminNeeded: true,
+      });
       const wrong = await expectCallError(
         auth.setUpFirstAdmin({ setupToken: 'nope', userName: 'root', password: PASSWORD }),
       );
@@ -283,6 +288,7 @@ describe('AUTH=required', () => {
         }),
       );
       expect(again.code).toBe(status.FAILED_PRECONDITION);
+      expect(await auth.getSignInOptions({})).toMatchObject({ firstAdminNeeded: false });
     } finally {
       await fresh.shutdown();
     }

@@ -26,6 +26,7 @@ const POLICY: Readonly<Record<string, Access>> = {
   'AuthService/SignIn': PUBLIC,
   // Checks its own setup token; refused once any user exists.
   'AuthService/SetUpFirstAdmin': PUBLIC,
+  'AuthService/GetSignInOptions': PUBLIC,
   'AuthService/SignOut': person('viewer'),
   'AuthService/WhoAmI': person('viewer'),
   'AdminService/ListUsers': person('admin'),

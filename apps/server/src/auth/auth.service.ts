@@ -2,9 +2,11 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { timingSafeEqual } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import {
+  GetSignInOptionsResponseSchema,
   IdentitySchema,
   SignInResponseSchema,
   WhoAmIResponseSchema,
+  type GetSignInOptionsResponse,
   type SetUpFirstAdminRequest,
   type SignInRequest,
   type SignInResponse,
@@ -88,6 +90,14 @@ export class AuthService implements OnApplicationBootstrap {
     await this.requireStore().signOut(identity.tokenHash);
     // The watches this sign-in opened end now (UNAUTHENTICATED), not at the next periodic check.
     await this.credentials.checkNow();
+  }
+
+  async getSignInOptions(): Promise<GetSignInOptionsResponse> {
+    const required = this.settings.auth === 'required' && this.store !== null;
+    return create(GetSignInOptionsResponseSchema, {
+      authRequired: required,
+      firstAdminNeeded: required && (await this.store?.userCount()) === 0,
+    });
   }
 
   whoAmI(identity: Identity): WhoAmIResponse {

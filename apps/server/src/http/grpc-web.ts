@@ -135,6 +135,7 @@ export function authRoutes(auth: AuthService) {
         return create(SignOutResponseSchema);
       },
       whoAmI: (_request, context) => auth.whoAmI(identityOf(context)),
+      getSignInOptions: () => auth.getSignInOptions(),
     });
 }
 

@@ -35,6 +35,11 @@ class AuthServiceStub(object):
                 request_serializer=telemetry_dot_v1_dot_auth__pb2.SetUpFirstAdminRequest.SerializeToString,
                 response_deserializer=telemetry_dot_v1_dot_auth__pb2.SignInResponse.FromString,
                 )
+        self.GetSignInOptions = channel.unary_unary(
+                '/telemetry.v1.AuthService/GetSignInOptions',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsResponse.FromString,
+                )
 
 
 class AuthServiceServicer(object):
@@ -75,6 +80,13 @@ class AuthServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSignInOptions(self, request, context):
+        """What a sign-in page should offer; callable by anyone, signed in or not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +109,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.SetUpFirstAdmin,
                     request_deserializer=telemetry_dot_v1_dot_auth__pb2.SetUpFirstAdminRequest.FromString,
                     response_serializer=telemetry_dot_v1_dot_auth__pb2.SignInResponse.SerializeToString,
+            ),
+            'GetSignInOptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSignInOptions,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -174,6 +191,23 @@ class AuthService(object):
         return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AuthService/SetUpFirstAdmin',
             telemetry_dot_v1_dot_auth__pb2.SetUpFirstAdminRequest.SerializeToString,
             telemetry_dot_v1_dot_auth__pb2.SignInResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetSignInOptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AuthService/GetSignInOptions',
+            telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
