@@ -20,8 +20,10 @@ const POLICY: Readonly<Record<string, Access>> = {
   'DashboardService/WatchSession': person('viewer'),
   'DashboardService/QuerySeries': person('viewer'),
   'DashboardService/GetImageFrames': person('viewer'),
+  'DashboardService/GetConfusionMatrix': person('viewer'),
   'DashboardService/SendCommand': person('operator'),
   'DashboardService/UpdateSession': person('operator'),
+  'DashboardService/AcknowledgeAlert': person('operator'),
   'DashboardService/DeleteSession': person('admin'),
   'AuthService/SignIn': PUBLIC,
   // Checks its own setup token; refused once any user exists.
