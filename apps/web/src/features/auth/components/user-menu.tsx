@@ -17,7 +17,15 @@ export function UserMenu() {
       <span className="small muted" data-testid="current-role">
         {ROLE_LABEL[state.role]}
       </span>
-      <button type="button" data-testid="sign-out" onClick={() => void signOut()}>
+      <button
+        type="button"
+        data-testid="sign-out"
+        onClick={() => {
+          // The next person to sign in here starts from the runs, not from this person's page.
+          window.location.hash = '#/';
+          void signOut();
+        }}
+      >
         Sign out
       </button>
     </span>
