@@ -2,7 +2,14 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-node';
 import { status } from '@grpc/grpc-js';
 import type { LoggerService } from '@nestjs/common';
-import { AdminService, AuthService, CommandState, CommandType, Role } from '@trainwatch/proto';
+import {
+  AdminService,
+  AuthService,
+  CommandState,
+  CommandType,
+  DashboardService,
+  Role,
+} from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
 import { AUTH_STORE } from '../src/auth/auth-tokens';
 import type { AuthStore } from '../src/auth/auth-store';
@@ -141,6 +148,19 @@ describe('AUTH=required', () => {
       expect([dashboard.name, refused.code]).toEqual([dashboard.name, status.UNAUTHENTICATED]);
       dashboard.close();
     }
+  });
+
+  it('a browser call Envoy translated to native gRPC is signed in by its session cookie', async () => {
+    const translated = (cookie: string) =>
+      serviceClient(DashboardService, 'native gRPC', server, { cookie });
+    const listed = await translated(`theme=dark; trainwatch_session=${viewerToken}`).listSessions(
+      {},
+    );
+    expect(listed.sessions).toBeDefined();
+    const refused = await expectCallError(
+      translated('trainwatch_session=tws_not-a-token').listSessions({}),
+    );
+    expect(refused.code).toBe(status.UNAUTHENTICATED);
   });
 
   it('a trainer key on DashboardService gets PERMISSION_DENIED on both transports', async () => {
