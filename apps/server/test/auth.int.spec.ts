@@ -9,6 +9,7 @@ import {
   CommandType,
   DashboardService,
   Role,
+  TrainingStatus,
 } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
 import { AUTH_STORE } from '../src/auth/auth-tokens';
@@ -219,6 +220,40 @@ describe('AUTH=required', () => {
       operator.close();
     }
     stream.end();
+  });
+
+  it('a viewer cannot acknowledge an alert; an operator can and is named, whatever the request says', async () => {
+    const viewers = dashboards(viewerToken, 'cookie');
+    for (const [index, operator] of dashboards(operatorToken, 'cookie').entries()) {
+      const { stream, sessionId } = await streamingTrainer(trainerKey);
+      const watch = operator.watch(sessionId);
+      await waitFor(() => watch.events[0], { what: 'snapshot' });
+      // A NaN loss in a running session raises the watchdog's non-finite alert.
+      stream.send(2n, { case: 'statusUpdate', value: { status: TrainingStatus.RUNNING } });
+      stream.batch(3n, 0, 1, { batchLoss: Number.NaN });
+      const alert = await waitFor(
+        () =>
+          watch.events.flatMap((event) =>
+            event.event.case === 'alert' ? [event.event.value] : [],
+          )[0],
+        { what: 'the NaN alert' },
+      );
+      const alertId = alert.alertId;
+      const viewer = viewers[index]!;
+      const refused = await expectCallError(
+        viewer.acknowledgeAlert({ sessionId, alertId, acknowledgedBy: 'vera' }),
+      );
+      expect([viewer.name, refused.code]).toEqual([viewer.name, status.PERMISSION_DENIED]);
+      const acknowledged = await operator.acknowledgeAlert({
+        sessionId,
+        alertId,
+        acknowledgedBy: 'mallory',
+      });
+      expect([operator.name, acknowledged.alert?.acknowledgedBy]).toEqual([operator.name, 'otto']);
+      watch.cancel();
+      operator.close();
+      stream.end();
+    }
   });
 
   it('a revoked key is refused at once; a signed-out token too', async () => {

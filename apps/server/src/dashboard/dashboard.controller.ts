@@ -87,7 +87,11 @@ export class DashboardController {
   }
 
   @GrpcMethod('DashboardService', 'AcknowledgeAlert')
-  acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
-    return this.dashboard.acknowledgeAlert(request);
+  acknowledgeAlert(
+    request: AcknowledgeAlertRequest,
+    _metadata: Metadata,
+    call: ServerUnaryCall<AcknowledgeAlertRequest, AcknowledgeAlertResponse>,
+  ): Promise<AcknowledgeAlertResponse> {
+    return this.dashboard.acknowledgeAlert(request, identityOf(call));
   }
 }

@@ -173,7 +173,8 @@ export function dashboardRoutes(
       updateSession: (request) => dashboard.updateSession(request),
       deleteSession: (request) => dashboard.deleteSession(request),
       getConfusionMatrix: (request) => dashboard.getConfusionMatrix(request),
-      acknowledgeAlert: (request) => dashboard.acknowledgeAlert(request),
+      acknowledgeAlert: (request, context) =>
+        dashboard.acknowledgeAlert(request, identityOf(context)),
     });
 }
 
