@@ -1,5 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { AdminService, AuthService, Role } from '@trainwatch/proto';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- what a trainer sees when its key is revoked mid-run is under test: the SDK is that trainer.
+import { TrainingSession, type SessionError } from '@trainwatch/trainer-sdk';
 import { waitFor } from '@trainwatch/testing';
 import { AUTH_STORE } from '../src/auth/auth-tokens';
 import type { AuthStore } from '../src/auth/auth-store';
@@ -202,6 +204,32 @@ describe('revocation ends open streams', () => {
     await healthy.stillAcked();
     healthy.end();
     victim.telemetry.close();
+  });
+
+  it('the TypeScript SDK streaming with a key revoked mid-run stops for good, saying the key was revoked', async () => {
+    const doomed = await store.createKey('vera', 'sdk-doomed');
+    const errors: SessionError[] = [];
+    const session = await TrainingSession.connect({
+      address: server.grpcAddress,
+      apiKey: doomed.secret,
+      config: { totalEpochs: 1, batchesPerEpoch: 1000, batchSize: 1 },
+      systemMetrics: false,
+      onError: (error) => errors.push(error),
+    });
+    session.logBatch({ epoch: 0, batchIdx: 0, loss: 1 });
+    expect(await session.flush(5000)).toBe(true);
+    const started = Date.now();
+    await adminAs('ada', 'native gRPC').revokeApiKey({ keyId: doomed.id });
+    const terminated = await waitFor(() => errors.find((error) => error.kind === 'terminated'), {
+      timeoutMs: 1000,
+      what: 'the SDK told its key was revoked',
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(terminated).toMatchObject({ reason: 'not-authorized' });
+    expect(terminated.message).toMatch(/API key \w+ was revoked/);
+    // The secret is in no error the SDK reported.
+    expect(JSON.stringify(errors)).not.toContain(doomed.secret);
+    await session.close({ flushTimeoutMs: 0 });
   });
 
   it('a key revoked outside this server (the admin CLI writes the store) ends its stream within 1 s', async () => {
