@@ -26,6 +26,9 @@ export default defineConfig({
     proxy: {
       // gRPC-Web is plain HTTP/1.1 POSTs; the watch stream is a long response.
       '/telemetry.v1.DashboardService/': { target: apiTarget, changeOrigin: true },
+      // Sign-in (the session cookie is set for the dev server's origin) and the admin page.
+      '/telemetry.v1.AuthService/': { target: apiTarget, changeOrigin: true },
+      '/telemetry.v1.AdminService/': { target: apiTarget, changeOrigin: true },
     },
   },
 });

@@ -6,6 +6,7 @@ import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import {
+  AdminService as AdminServiceDesc,
   AuthService as AuthServiceDesc,
   DashboardService as DashboardServiceDesc,
   Health,
@@ -14,8 +15,10 @@ import {
   type PackageDefinition,
 } from '@trainwatch/proto';
 import { AppModule } from './app.module';
+import { UserAdminService } from './auth/admin.service';
 import { AuthService } from './auth/auth.service';
 import { Authenticator } from './auth/authenticator';
+import { CredentialWatch } from './auth/credential-watch';
 import { guardGrpcServer } from './auth/grpc-auth';
 import { errors } from './common/app-error';
 import { AppExceptionFilter } from './common/app-exception.filter';
@@ -72,7 +75,13 @@ function grpcOptions(
   // The compatibility paths (common/compatibility-paths.ts) are added here, once, for every caller.
   const packageDefinition = withCompatibilityPaths(
     instrumentPackageDefinition(
-      toPackageDefinition(TelemetryService, DashboardServiceDesc, Health, AuthServiceDesc),
+      toPackageDefinition(
+        TelemetryService,
+        DashboardServiceDesc,
+        Health,
+        AuthServiceDesc,
+        AdminServiceDesc,
+      ),
       metrics,
     ),
   );
@@ -142,6 +151,8 @@ export async function startServer(
       maxRequestBytes: settings.httpMaxRequestBytes,
       authenticator,
       auth: app.get(AuthService),
+      admin: app.get(UserAdminService),
+      credentials: app.get(CredentialWatch),
     }),
   );
   app.use(rejectOversizedBodies(settings.httpMaxRequestBytes));

@@ -2,7 +2,15 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-node';
 import { status } from '@grpc/grpc-js';
 import type { LoggerService } from '@nestjs/common';
-import { AuthService, CommandState, CommandType, Role } from '@trainwatch/proto';
+import {
+  AdminService,
+  AuthService,
+  CommandState,
+  CommandType,
+  DashboardService,
+  Role,
+  TrainingStatus,
+} from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
 import { AUTH_STORE } from '../src/auth/auth-tokens';
 import type { AuthStore } from '../src/auth/auth-store';
@@ -13,6 +21,7 @@ import {
   grpcWebDashboard,
   register,
   scalarEvents,
+  serviceClient,
   startTestServer,
   telemetryClient,
   type DashboardApi,
@@ -142,6 +151,19 @@ describe('AUTH=required', () => {
     }
   });
 
+  it('a browser call Envoy translated to native gRPC is signed in by its session cookie', async () => {
+    const translated = (cookie: string) =>
+      serviceClient(DashboardService, 'native gRPC', server, { cookie });
+    const listed = await translated(`theme=dark; trainwatch_session=${viewerToken}`).listSessions(
+      {},
+    );
+    expect(listed.sessions).toBeDefined();
+    const refused = await expectCallError(
+      translated('trainwatch_session=tws_not-a-token').listSessions({}),
+    );
+    expect(refused.code).toBe(status.UNAUTHENTICATED);
+  });
+
   it('a trainer key on DashboardService gets PERMISSION_DENIED on both transports', async () => {
     for (const dashboard of dashboards(trainerKey, 'bearer')) {
       const refused = await expectCallError(dashboard.listSessions());
@@ -198,6 +220,40 @@ describe('AUTH=required', () => {
       operator.close();
     }
     stream.end();
+  });
+
+  it('a viewer cannot acknowledge an alert; an operator can and is named, whatever the request says', async () => {
+    const viewers = dashboards(viewerToken, 'cookie');
+    for (const [index, operator] of dashboards(operatorToken, 'cookie').entries()) {
+      const { stream, sessionId } = await streamingTrainer(trainerKey);
+      const watch = operator.watch(sessionId);
+      await waitFor(() => watch.events[0], { what: 'snapshot' });
+      // A NaN loss in a running session raises the watchdog's non-finite alert.
+      stream.send(2n, { case: 'statusUpdate', value: { status: TrainingStatus.RUNNING } });
+      stream.batch(3n, 0, 1, { batchLoss: Number.NaN });
+      const alert = await waitFor(
+        () =>
+          watch.events.flatMap((event) =>
+            event.event.case === 'alert' ? [event.event.value] : [],
+          )[0],
+        { what: 'the NaN alert' },
+      );
+      const alertId = alert.alertId;
+      const viewer = viewers[index]!;
+      const refused = await expectCallError(
+        viewer.acknowledgeAlert({ sessionId, alertId, acknowledgedBy: 'vera' }),
+      );
+      expect([viewer.name, refused.code]).toEqual([viewer.name, status.PERMISSION_DENIED]);
+      const acknowledged = await operator.acknowledgeAlert({
+        sessionId,
+        alertId,
+        acknowledgedBy: 'mallory',
+      });
+      expect([operator.name, acknowledged.alert?.acknowledgedBy]).toEqual([operator.name, 'otto']);
+      watch.cancel();
+      operator.close();
+      stream.end();
+    }
   });
 
   it('a revoked key is refused at once; a signed-out token too', async () => {
@@ -263,6 +319,11 @@ describe('AUTH=required', () => {
         AuthService,
         createGrpcWebTransport({ baseUrl: fresh.httpUrl, httpVersion: '1.1' }),
       );
+      // The sign-in page learns, without signing in, that it should offer the set-up form.
+      expect(await auth.getSignInOptions({})).toMatchObject({
+        authRequired: true,
+        firstAdminNeeded: true,
+      });
       const wrong = await expectCallError(
         auth.setUpFirstAdmin({ setupToken: 'nope', userName: 'root', password: PASSWORD }),
       );
@@ -282,9 +343,21 @@ describe('AUTH=required', () => {
         }),
       );
       expect(again.code).toBe(status.FAILED_PRECONDITION);
+      expect(await auth.getSignInOptions({})).toMatchObject({ firstAdminNeeded: false });
     } finally {
       await fresh.shutdown();
     }
+  });
+
+  it('keys made and revoked through AdminService, with a stream open, leave no secret behind', async () => {
+    await store.createUser('ada', 'admin', PASSWORD);
+    const { cookie } = await signIn('ada');
+    const admin = serviceClient(AdminService, 'gRPC-Web', server, { cookie });
+    const made = await admin.createApiKey({ userName: 'tina', name: 'via-admin' });
+    secrets.push(made.secret);
+    const { stream } = await streamingTrainer(made.secret);
+    await admin.revokeApiKey({ keyId: made.key?.keyId ?? '' });
+    expect((await stream.waitForStatus(1000)).code).toBe(status.UNAUTHENTICATED);
   });
 
   it('no key, token or password used in this file appears in any log line, nor in /metrics', async () => {

@@ -1,7 +1,11 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { ConnectError, createClient } from '@connectrpc/connect';
+import type { DescService } from '@bufbuild/protobuf';
+import { ConnectError, createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
-import { createGrpcWebTransport as createNodeGrpcWebTransport } from '@connectrpc/connect-node';
+import {
+  createGrpcTransport as createNodeGrpcTransport,
+  createGrpcWebTransport as createNodeGrpcWebTransport,
+} from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import {
   DashboardService,
@@ -493,5 +497,29 @@ export async function summaryOf(
 ): Promise<SessionSummary | undefined> {
   return (await dashboard.listSessions()).sessions.find(
     (session) => session.sessionId === sessionId,
+  );
+}
+
+/**
+ * A Connect client of any service over either binding, sending `headers` on
+ * every call: native gRPC (HTTP/2 to the gRPC port) or gRPC-Web (the HTTP port).
+ */
+export function serviceClient<T extends DescService>(
+  service: T,
+  binding: 'native gRPC' | 'gRPC-Web',
+  server: { grpcAddress: string; httpUrl: string },
+  headers: Record<string, string> = {},
+): Client<T> {
+  const interceptors: Interceptor[] = [
+    (next) => (request) => {
+      for (const [name, value] of Object.entries(headers)) request.header.set(name, value);
+      return next(request);
+    },
+  ];
+  return createClient(
+    service,
+    binding === 'native gRPC'
+      ? createNodeGrpcTransport({ baseUrl: `http://${server.grpcAddress}`, interceptors })
+      : createNodeGrpcWebTransport({ baseUrl: server.httpUrl, httpVersion: '1.1', interceptors }),
   );
 }

@@ -15,6 +15,7 @@ const DASHBOARD_METHODS = DashboardService.methods
 const SERVED = [
   'grpc.health.v1.Health',
   'telemetry.TelemetryService',
+  'telemetry.v1.AdminService',
   'telemetry.v1.AuthService',
   'telemetry.v1.DashboardService',
   'telemetry.v1.TelemetryService',
@@ -112,7 +113,7 @@ describe('UNIMPLEMENTED names what is served', () => {
     expect(result.grpcStatus).toBe(String(grpc.status.UNIMPLEMENTED));
     expect(result.grpcMessage).toBe(
       'unknown service "telemetry.v1.TelemetryService" (called /telemetry.v1.TelemetryService/RegisterTrainingSession); ' +
-        'this port serves telemetry.v1.AuthService, telemetry.v1.DashboardService; telemetry.v1.TelemetryService and ' +
+        'this port serves telemetry.v1.AdminService, telemetry.v1.AuthService, telemetry.v1.DashboardService; telemetry.v1.TelemetryService and ' +
         'grpc.health.v1.Health are served over native gRPC on the gRPC port',
     );
   });

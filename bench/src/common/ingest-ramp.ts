@@ -106,6 +106,11 @@ export interface RampOptions {
   label?: string;
   /** Record send → ack latency per step. */
   ackLatency?: boolean;
+  /**
+   * API keys for the trainers (a server with AUTH=required), made once the
+   * target runs: `count` is the largest step; trainer i presents key i.
+   */
+  apiKeys?: (target: Target, count: number) => Promise<string[]>;
 }
 
 /** Ramps trainers against a fresh target until a step is not sustained; one result per step measured. */
@@ -120,6 +125,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
   const target: Target = await startTarget(kind, options.env);
   const sampler = new ProcSampler(target.pid).start();
   const self = new ProcSampler(process.pid).start();
+  const keys = (await options.apiKeys?.(target, Math.max(...steps))) ?? [];
   const pacer = new Pacer(RATE);
   const trainers: LoadTrainer[] = [];
   const results: StepResult[] = [];
@@ -134,6 +140,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
           0,
           metricNames,
         );
+        trainer.apiKey = keys[trainers.length];
         await trainer.open();
         trainers.push(trainer);
         pacer.add(trainer);

@@ -41,6 +41,8 @@ export class LoadTrainer {
   private client: Client | undefined;
   private call: ClientDuplexStream<Buffer, Buffer> | undefined;
   private closed = false;
+  /** API key sent as `authorization: Bearer` on both rpcs (a server with AUTH=required). */
+  apiKey: string | undefined;
 
   constructor(
     readonly target: Target,
@@ -55,6 +57,11 @@ export class LoadTrainer {
   /** Registers the session (product; the relay answers the same call) and opens the stream. */
   async open(): Promise<void> {
     const client = rawClient(this.target.grpcAddress);
+    const metadata = () => {
+      const sent = sessionMetadata(this.sessionId);
+      if (this.apiKey !== undefined) sent.set('authorization', `Bearer ${this.apiKey}`);
+      return sent;
+    };
     this.client = client;
     const info = toBinary(
       SessionInfoSchema,
@@ -80,19 +87,14 @@ export class LoadTrainer {
         asBuffer,
         identity,
         asBuffer(info),
-        sessionMetadata(this.sessionId),
+        metadata(),
         {
           deadline: Date.now() + 10_000,
         },
         (error) => (error ? reject(error) : resolve()),
       ),
     );
-    const call = client.makeBidiStreamRequest(
-      PATHS.streamMetrics,
-      asBuffer,
-      identity,
-      sessionMetadata(this.sessionId),
-    );
+    const call = client.makeBidiStreamRequest(PATHS.streamMetrics, asBuffer, identity, metadata());
     this.call = call;
     call.on('data', (bytes: Buffer) => this.onResponse(bytes));
     call.on('error', (error: Error) => {

@@ -15,6 +15,7 @@ export interface MachineInfo {
 export const BENCHMARK_ORDER = [
   'ingest',
   'store',
+  'auth',
   'e2e',
   'command',
   'slow-watcher',

@@ -98,3 +98,32 @@ def test_without_a_key_registration_is_refused_for_good(tls_server) -> None:
         assert "UNAUTHENTICATED" in fatal and "needs an API key" in fatal
     finally:
         session.close(timeout=0)
+
+
+def test_a_key_revoked_mid_run_by_the_admin_cli_ends_that_run_only(tls_server) -> None:
+    server, key, good, _ = tls_server
+    data_dir = server.env["DATA_DIR"]
+    created = _admin(data_dir, "create-key", "tina", "--name", "doomed")
+    key_id, doomed = created[0].split()[1], created[1]
+    sessions = {}
+    for name, secret in (("kept", key), ("doomed", doomed)):
+        options = ConnectionOptions(api_key=secret, tls_ca_file=good["ca"], tls_server_name="trainwatch.test")
+        session = TrainingSession(server.address, CONFIG, connection=options, system_metrics=False)
+        sessions[name] = session.connect()
+    try:
+        for session in sessions.values():
+            assert session.wait_registered(10)
+            session.log_batch(0, 0, 0.5)
+            assert session.flush(10)
+        # The CLI writes the store from its own process; the server notices on its next check.
+        _admin(data_dir, "revoke-key", key_id)
+        fatal = wait_for(lambda: sessions["doomed"].stats()["fatal_error"], timeout=1.0,
+                         what="the revoked key's run to end")
+        assert "UNAUTHENTICATED" in fatal and f"API key {key_id} was revoked" in fatal
+        assert doomed not in fatal
+        sessions["kept"].log_batch(0, 1, 0.4)
+        assert sessions["kept"].flush(10)
+        assert sessions["kept"].stats()["fatal_error"] is None
+    finally:
+        for session in sessions.values():
+            session.close(timeout=0)

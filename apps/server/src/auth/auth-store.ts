@@ -177,6 +177,40 @@ export class AuthStore {
     }));
   }
 
+  /** Of `ids`, the keys that exist and are not revoked (one query, for CredentialWatch). */
+  async activeKeyIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('id', 'in', [...ids])
+      .where('revoked_at_ms', 'is', null)
+      .execute();
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Of `hashes`, the sign-in sessions that exist and have not expired (one query). */
+  async activeSessionHashes(hashes: readonly string[], now = Date.now()): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('auth_sessions')
+      .select('token_hash')
+      .where('token_hash', 'in', [...hashes])
+      .where('expires_at_ms', '>', now)
+      .execute();
+    return new Set(rows.map((row) => row.token_hash));
+  }
+
+  /** One key by id (never its secret); undefined if there is none. */
+  async keyById(id: string): Promise<KeyRow | undefined> {
+    return (await this.listKeys()).find((key) => key.id === id);
+  }
+
+  /** One user by name; undefined if there is none. */
+  async userByName(name: string): Promise<UserRow | undefined> {
+    return (await this.listUsers()).find((user) => user.name === name);
+  }
+
   /** Checks a password; a new session token (returned once) on success, undefined otherwise. */
   async signIn(
     name: string,

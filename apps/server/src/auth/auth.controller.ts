@@ -4,6 +4,7 @@ import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { SignOutResponseSchema } from '@trainwatch/proto';
 import type {
+  GetSignInOptionsResponse,
   SetUpFirstAdminRequest,
   SignInRequest,
   SignInResponse,
@@ -42,6 +43,11 @@ export class AuthController {
     call: ServerUnaryCall<WhoAmIRequest, WhoAmIResponse>,
   ): WhoAmIResponse {
     return this.auth.whoAmI(identityOf(call));
+  }
+
+  @GrpcMethod('AuthService', 'GetSignInOptions')
+  getSignInOptions(): Promise<GetSignInOptionsResponse> {
+    return this.auth.getSignInOptions();
   }
 
   @GrpcMethod('AuthService', 'SetUpFirstAdmin')

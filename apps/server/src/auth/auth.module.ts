@@ -1,17 +1,20 @@
 import { Module } from '@nestjs/common';
 import { StoreModule } from '../store/store.module';
 import { STORE_DATABASE, type StoreDatabase } from '../store/store-database';
+import { AdminController } from './admin.controller';
+import { UserAdminService } from './admin.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { AUTH_STORE } from './auth-tokens';
 import { AuthStore } from './auth-store';
 import { Authenticator } from './authenticator';
+import { CredentialWatch } from './credential-watch';
 import { KeyLimits } from './key-limits';
 
 /** Teams and auth: users, keys and sign-in in the store, and the check every call goes through. */
 @Module({
   imports: [StoreModule],
-  controllers: [AuthController],
+  controllers: [AuthController, AdminController],
   providers: [
     {
       provide: AUTH_STORE,
@@ -21,7 +24,9 @@ import { KeyLimits } from './key-limits';
     Authenticator,
     AuthService,
     KeyLimits,
+    CredentialWatch,
+    UserAdminService,
   ],
-  exports: [Authenticator, AuthService, AUTH_STORE, KeyLimits],
+  exports: [Authenticator, AuthService, AUTH_STORE, KeyLimits, CredentialWatch, UserAdminService],
 })
 export class AuthModule {}

@@ -2,9 +2,11 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { timingSafeEqual } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import {
+  GetSignInOptionsResponseSchema,
   IdentitySchema,
   SignInResponseSchema,
   WhoAmIResponseSchema,
+  type GetSignInOptionsResponse,
   type SetUpFirstAdminRequest,
   type SignInRequest,
   type SignInResponse,
@@ -16,6 +18,7 @@ import type { ServerSettings } from '../config/server-config';
 import { AUTH_STORE } from './auth-tokens';
 import { AuthInputError, type AuthStore } from './auth-store';
 import { unauthenticated } from './authenticator';
+import { CredentialWatch } from './credential-watch';
 import type { Identity } from './identity';
 import { roleToProto } from './roles';
 import { MAX_PASSWORD_LENGTH, newSecret, secretHash } from './secrets';
@@ -36,6 +39,7 @@ export class AuthService implements OnApplicationBootstrap {
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     @Inject(AUTH_STORE) private readonly store: AuthStore | null,
+    private readonly credentials: CredentialWatch,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -82,7 +86,18 @@ export class AuthService implements OnApplicationBootstrap {
   }
 
   async signOut(identity: Identity): Promise<void> {
-    if (identity.kind === 'user') await this.requireStore().signOut(identity.tokenHash);
+    if (identity.kind !== 'user') return;
+    await this.requireStore().signOut(identity.tokenHash);
+    // The watches this sign-in opened end now (UNAUTHENTICATED), not at the next periodic check.
+    await this.credentials.checkNow();
+  }
+
+  async getSignInOptions(): Promise<GetSignInOptionsResponse> {
+    const required = this.settings.auth === 'required' && this.store !== null;
+    return create(GetSignInOptionsResponseSchema, {
+      authRequired: required,
+      firstAdminNeeded: required && (await this.store?.userCount()) === 0,
+    });
   }
 
   whoAmI(identity: Identity): WhoAmIResponse {

@@ -60,7 +60,12 @@ export function guardGrpcServer(server: Server, authenticator: Authenticator): v
       ...handler,
       func: (call: GrpcCall, callback?: sendUnaryData<unknown>) => {
         authenticator
-          .authorize(path, { authorization: metadataText(call.metadata, 'authorization') })
+          .authorize(path, {
+            authorization: metadataText(call.metadata, 'authorization'),
+            // A browser's gRPC-Web call that Envoy translated to native gRPC (compose) carries
+            // the session cookie as metadata.
+            cookie: metadataText(call.metadata, 'cookie'),
+          })
           .then(
             (identity) => {
               identities.set(call, identity);

@@ -24,3 +24,17 @@ export function roleToProto(role: RoleName): Role {
       return Role.ADMIN;
   }
 }
+
+/** A Role from the contract as a stored role name; undefined for ROLE_UNSPECIFIED or an unknown value. */
+export function roleFromProto(role: Role): RoleName | undefined {
+  switch (role) {
+    case Role.VIEWER:
+      return 'viewer';
+    case Role.OPERATOR:
+      return 'operator';
+    case Role.ADMIN:
+      return 'admin';
+    default:
+      return undefined;
+  }
+}

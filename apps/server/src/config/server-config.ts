@@ -98,6 +98,8 @@ export interface ServerSettings {
   keyMessagesPerSecond: number;
   /** Trainer message bytes per second one API key may send across its streams (0: no limit). */
   keyBytesPerSecond: number;
+  /** How often open streams' keys and sign-in sessions are checked again (revoked or signed out: cut). */
+  authRecheckMs: number;
   /** PEM certificate chain for gRPC and HTTPS ('' serves plaintext); set with tlsKeyFile. */
   tlsCertFile: string;
   /** PEM private key of tlsCertFile. */
@@ -167,6 +169,7 @@ export const SERVER_ENV_VARS = [
   'KEY_STREAM_OPENS_PER_MINUTE',
   'KEY_MESSAGES_PER_SECOND',
   'KEY_BYTES_PER_SECOND',
+  'AUTH_RECHECK_MS',
   'TLS_CERT_FILE',
   'TLS_KEY_FILE',
   'WATCHDOG_STALL_MIN_MS',
@@ -389,6 +392,8 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       0,
       1024 * 1024 * 1024 * 1024,
     ),
+    // Teams and auth: a revoked key's open streams end within this (and at once when revoked here).
+    authRecheckMs: integer(env, 'AUTH_RECHECK_MS', 500, 50, 60_000),
     ...tlsFiles(env),
     // --- Watchdog and alerts ---
     // 30 s: shorter pauses (evaluation, checkpointing) are normal; tests set it lower.

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { CredentialWatch } from '../auth/credential-watch';
 import { identityOf } from '../auth/grpc-auth';
 import {
   type AcknowledgeAlertRequest,
@@ -24,12 +25,15 @@ import {
 } from '@trainwatch/proto';
 import type { Observable } from 'rxjs';
 import { DashboardService } from './dashboard.service';
-import { pumpToGrpc } from './watch-streams';
+import { pumpToGrpc, trackWatcher } from './watch-streams';
 
 /** Binds DashboardService to native gRPC; one line per method. */
 @Controller()
 export class DashboardController {
-  constructor(private readonly dashboard: DashboardService) {}
+  constructor(
+    private readonly dashboard: DashboardService,
+    private readonly credentials: CredentialWatch,
+  ) {}
 
   @GrpcMethod('DashboardService', 'ListSessions')
   listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
@@ -42,7 +46,10 @@ export class DashboardController {
     _metadata: Metadata,
     call: ServerWritableStream<WatchSessionRequest, WatchSessionResponse>,
   ): Observable<never> {
-    return pumpToGrpc(this.dashboard.watchSession(request), call);
+    return pumpToGrpc(
+      trackWatcher(this.dashboard.watchSession(request), identityOf(call), this.credentials),
+      call,
+    );
   }
 
   @GrpcMethod('DashboardService', 'SendCommand')
@@ -80,7 +87,11 @@ export class DashboardController {
   }
 
   @GrpcMethod('DashboardService', 'AcknowledgeAlert')
-  acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
-    return this.dashboard.acknowledgeAlert(request);
+  acknowledgeAlert(
+    request: AcknowledgeAlertRequest,
+    _metadata: Metadata,
+    call: ServerUnaryCall<AcknowledgeAlertRequest, AcknowledgeAlertResponse>,
+  ): Promise<AcknowledgeAlertResponse> {
+    return this.dashboard.acknowledgeAlert(request, identityOf(call));
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { CommandsModule } from '../commands/commands.module';
 import { FanOutModule } from '../fan-out/fan-out.module';
 import { RunsModule } from '../runs/runs.module';
@@ -8,7 +9,7 @@ import { DashboardService } from './dashboard.service';
 
 /** DashboardService over native gRPC; the same provider backs gRPC-Web (see http/). */
 @Module({
-  imports: [RunsModule, FanOutModule, CommandsModule, WatchdogModule],
+  imports: [AuthModule, RunsModule, FanOutModule, CommandsModule, WatchdogModule],
   controllers: [DashboardController],
   providers: [DashboardService],
   exports: [DashboardService],

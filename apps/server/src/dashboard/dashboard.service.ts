@@ -84,9 +84,15 @@ export class DashboardService {
   }
 
   /** NOT_FOUND for a session or alert the server does not hold. */
-  acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
+  /** `identity`: a signed-in user is named as who acknowledged, whatever the request says. */
+  acknowledgeAlert(
+    request: AcknowledgeAlertRequest,
+    identity: Identity = ANONYMOUS,
+  ): Promise<AcknowledgeAlertResponse> {
+    const named =
+      identity.kind === 'user' ? { ...request, acknowledgedBy: identity.userName } : request;
     return Promise.resolve().then(() =>
-      create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(request) }),
+      create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(named) }),
     );
   }
 }

@@ -1,6 +1,8 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { WatchSessionRequest, WatchSessionResponse } from '@trainwatch/proto';
 import { Observable } from 'rxjs';
+import type { CredentialWatch } from '../auth/credential-watch';
+import type { Identity } from '../auth/identity';
 import { trackCall } from '../common/open-calls';
 import type { Watcher } from '../fan-out/watcher';
 
@@ -93,4 +95,15 @@ export async function* iterateWatcher(
     signal.removeEventListener('abort', abort);
     watcher.close();
   }
+}
+
+/** The watcher, watched for its caller signing out (UNAUTHENTICATED within AUTH_RECHECK_MS); both transports. */
+export async function trackWatcher(
+  starting: Watcher | Promise<Watcher>,
+  identity: Identity,
+  credentials: CredentialWatch,
+): Promise<Watcher> {
+  const watcher = await starting;
+  credentials.track(identity, watcher);
+  return watcher;
 }

@@ -7,6 +7,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import {
+  AdminService,
+  AuthService,
   DashboardService,
   Health,
   HealthCheckRequestSchema,
@@ -42,6 +44,7 @@ interface Route {
     max_stream_duration?: { max_stream_duration?: string; grpc_timeout_header_max?: string };
   };
   direct_response?: { status: number };
+  typed_per_filter_config?: Record<string, TypedConfig>;
 }
 interface VirtualHost {
   typed_per_filter_config?: Record<string, TypedConfig>;
@@ -176,6 +179,19 @@ describe('envoy.yaml', () => {
     expect(endpointsOf(clusterNamed(catchAll.route?.cluster))[0]?.port_value).toBe(
       settings.httpPort,
     );
+  });
+
+  it("passes AuthService and AdminService to the server's own gRPC-Web handler, untranslated (the session cookie is set there)", () => {
+    for (const service of [AuthService, AdminService]) {
+      const route = routeFor(browsers!, `/${service.typeName}/`);
+      expect(endpointsOf(clusterNamed(route.route?.cluster))[0]?.port_value).toBe(
+        settings.httpPort,
+      );
+      expect(route.typed_per_filter_config?.['envoy.filters.http.grpc_web']).toEqual({
+        '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
+        disabled: true,
+      });
+    }
   });
 
   it('exposes to browsers only methods gRPC-Web can carry (unary and server streaming)', () => {

@@ -15,19 +15,22 @@ import {
   universalResponseToNodeResponse,
 } from '@connectrpc/connect-node';
 import {
+  AdminService as AdminServiceDesc,
   AuthService as AuthServiceDesc,
   DashboardService as DashboardServiceDesc,
   SignOutResponseSchema,
 } from '@trainwatch/proto';
 import { create } from '@bufbuild/protobuf';
+import type { UserAdminService } from '../auth/admin.service';
 import type { AuthService } from '../auth/auth.service';
+import type { CredentialWatch } from '../auth/credential-watch';
 import { SESSION_COOKIE, type Authenticator } from '../auth/authenticator';
 import { ANONYMOUS, type Identity } from '../auth/identity';
 import { toConnectError } from '../common/app-error';
 import { asAppError } from '../common/app-exception.filter';
 import { servedMethods, unknownMethodMessage } from '../common/unknown-method';
 import type { DashboardService } from '../dashboard/dashboard.service';
-import { iterateWatcher } from '../dashboard/watch-streams';
+import { iterateWatcher, trackWatcher } from '../dashboard/watch-streams';
 import type { MetricsService } from '../metrics/metrics.service';
 import { sendGrpcWebError } from './grpc-web-status';
 import { bodyTooLarge, declaredBodyBytes, limitedBody } from './request-body-limit';
@@ -132,17 +135,37 @@ export function authRoutes(auth: AuthService) {
         return create(SignOutResponseSchema);
       },
       whoAmI: (_request, context) => auth.whoAmI(identityOf(context)),
+      getSignInOptions: () => auth.getSignInOptions(),
+    });
+}
+
+/** AdminService on the Connect router: the same provider as native gRPC, one line per method. */
+export function adminRoutes(admin: UserAdminService) {
+  return (router: ConnectRouter) =>
+    router.service(AdminServiceDesc, {
+      listUsers: () => admin.listUsers(),
+      createUser: (request) => admin.createUser(request),
+      setUserRole: (request) => admin.setUserRole(request),
+      listApiKeys: () => admin.listApiKeys(),
+      createApiKey: (request) => admin.createApiKey(request),
+      revokeApiKey: (request) => admin.revokeApiKey(request),
     });
 }
 
 /** DashboardService on the Connect router: the same provider as native gRPC, one line per method. */
-export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsService) {
+export function dashboardRoutes(
+  dashboard: DashboardService,
+  metrics: MetricsService,
+  credentials: CredentialWatch,
+) {
   return (router: ConnectRouter) =>
     router.service(DashboardServiceDesc, {
       listSessions: (request) => dashboard.listSessions(request),
       watchSession: (request, context) =>
-        iterateWatcher(dashboard.watchSession(request), context.signal, (event) =>
-          metrics.countWatchEvent('grpc-web', event),
+        iterateWatcher(
+          trackWatcher(dashboard.watchSession(request), identityOf(context), credentials),
+          context.signal,
+          (event) => metrics.countWatchEvent('grpc-web', event),
         ),
       sendCommand: (request, context) => dashboard.sendCommand(request, identityOf(context)),
       querySeries: (request) => dashboard.querySeries(request),
@@ -150,7 +173,8 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
       updateSession: (request) => dashboard.updateSession(request),
       deleteSession: (request) => dashboard.deleteSession(request),
       getConfusionMatrix: (request) => dashboard.getConfusionMatrix(request),
-      acknowledgeAlert: (request) => dashboard.acknowledgeAlert(request),
+      acknowledgeAlert: (request, context) =>
+        dashboard.acknowledgeAlert(request, identityOf(context)),
     });
 }
 
@@ -163,6 +187,10 @@ export interface GrpcWebOptions {
   authenticator: Authenticator;
   /** AuthService (sign-in, sign-out). */
   auth: AuthService;
+  /** AdminService (users, roles, keys). */
+  admin: UserAdminService;
+  /** Ends watches whose sign-in session ended. */
+  credentials: CredentialWatch;
 }
 
 /**
@@ -176,9 +204,9 @@ export interface GrpcWebOptions {
 export function grpcWebMiddleware(
   dashboard: DashboardService,
   metrics: MetricsService,
-  { corsOrigins, maxRequestBytes, authenticator, auth }: GrpcWebOptions,
+  { corsOrigins, maxRequestBytes, authenticator, auth, admin, credentials }: GrpcWebOptions,
 ): Middleware {
-  const prefixes = [DashboardServiceDesc, AuthServiceDesc].map(
+  const prefixes = [DashboardServiceDesc, AuthServiceDesc, AdminServiceDesc].map(
     (service) => `/${service.typeName}/`,
   );
   const router = createConnectRouter({
@@ -189,8 +217,9 @@ export function grpcWebMiddleware(
     // Connect checks each message's declared length before allocating it; no message outgrows its body.
     readMaxBytes: maxRequestBytes,
   });
-  dashboardRoutes(dashboard, metrics)(router);
+  dashboardRoutes(dashboard, metrics, credentials)(router);
   authRoutes(auth)(router);
+  adminRoutes(admin)(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
   const logger = new Logger('GrpcWeb');
   const anyOrigin = corsOrigins.includes('*');

@@ -7,7 +7,8 @@ import type {
   SessionInfo,
   SessionResponse,
 } from '@trainwatch/proto';
-import { keyIdOf } from '../auth/grpc-auth';
+import { CredentialWatch } from '../auth/credential-watch';
+import { identityOf, keyIdOf } from '../auth/grpc-auth';
 import { KeyLimits } from '../auth/key-limits';
 import { wireSize } from '../common/instrumented-definition';
 import { SERVER_SETTINGS } from '../config/config.module';
@@ -26,6 +27,7 @@ export class TelemetryController {
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
     private readonly backlog: CommitBacklog,
     private readonly limits: KeyLimits,
+    private readonly credentials: CredentialWatch,
   ) {}
 
   @GrpcMethod('TelemetryService', 'RegisterTrainingSession')
@@ -50,6 +52,9 @@ export class TelemetryController {
         ? undefined
         : (request) => this.limits.admitMessage(keyId, wireSize(request)),
     );
-    if (this.unbound.admit(call, (error) => stream.close(error))) stream.start();
+    if (!this.unbound.admit(call, (error) => stream.close(error))) return;
+    stream.start();
+    // A key revoked while the stream is open ends it (UNAUTHENTICATED) within AUTH_RECHECK_MS.
+    this.credentials.track(identityOf(call), stream);
   }
 }

@@ -90,6 +90,11 @@ export class TrainerStream implements TrainerLink {
     else this.call.resume();
   }
 
+  /** True once the stream ended, however it ended. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(error?: AppError): void {
     if (this.closed) return;
     this.closed = true;

@@ -12,6 +12,8 @@ export interface DemoRunOptions {
   epochs: number;
   batches: number;
   name: string;
+  /** Extra environment for the simulator (e.g. TRAINWATCH_API_KEY). */
+  env?: Record<string, string>;
 }
 
 /** A simulated training run streaming into the server, as `npm run demo` starts it. */
@@ -46,6 +48,7 @@ export function startDemoRun(options: DemoRunOptions): DemoRun {
   ];
   const child = spawn(process.execPath, args, {
     cwd: WORKSPACE_ROOT,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

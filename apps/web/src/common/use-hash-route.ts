@@ -1,13 +1,15 @@
 import { useSyncExternalStore } from 'react';
 
-/** The two pages of the app. */
+/** The pages of the app. */
 export type Route =
   | { page: 'sessions' }
+  | { page: 'admin' }
   | { page: 'session'; sessionId: string }
   | { page: 'compare'; sessionIds: string[] };
 
 /** "#/sessions/abc" → the session page; anything else → the list. */
 export function parseRoute(hash: string): Route {
+  if (hash === '#/admin') return { page: 'admin' };
   const compare = /^#\/compare\?runs=(.*)$/.exec(hash);
   if (compare) {
     try {

@@ -7,6 +7,8 @@ import {
   type Transport,
 } from '@connectrpc/connect';
 import {
+  AdminService,
+  AuthService,
   DashboardService,
   DeleteSessionResponseSchema,
   UpdateSessionResponseSchema,
@@ -60,7 +62,17 @@ export class FakeDashboard {
     Promise.reject(new ConnectError('not scripted', Code.Unimplemented));
   readonly transport: Transport;
 
-  constructor() {
+  /**
+   * `auth` and `admin`, when given, serve AuthService and AdminService too
+   * (a server with AUTH=required); without them those calls are UNIMPLEMENTED.
+   */
+  constructor({
+    auth,
+    admin,
+  }: {
+    auth?: Partial<ServiceImpl<typeof AuthService>>;
+    admin?: Partial<ServiceImpl<typeof AdminService>>;
+  } = {}) {
     const impl: Partial<ServiceImpl<typeof DashboardService>> = {
       listSessions: (request) => {
         this.listCalls++;
@@ -111,7 +123,11 @@ export class FakeDashboard {
         return this.onGetImageFrames(request);
       },
     };
-    this.transport = createRouterTransport(({ service }) => service(DashboardService, impl));
+    this.transport = createRouterTransport(({ service }) => {
+      service(DashboardService, impl);
+      if (auth) service(AuthService, auth);
+      if (admin) service(AdminService, admin);
+    });
   }
 
   /** The stream the next WatchSession call will get (created on demand). */

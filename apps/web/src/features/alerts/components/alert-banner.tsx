@@ -2,6 +2,8 @@ import { useEffect, useState } from 'react';
 import type { Alert, AlertRule } from '@trainwatch/proto';
 import { AlertRuleKind } from '@trainwatch/proto';
 import { useDashboardClient } from '../../../common/transport-context';
+import { usePermission } from '../../auth/hooks/use-auth';
+import { describeAccessError } from '../../auth/permissions';
 
 /** Who acknowledges from this dashboard, in the alert. */
 const ACKNOWLEDGER = 'dashboard';
@@ -18,6 +20,7 @@ export function AlertBanner({
 }) {
   const client = useDashboardClient();
   const [problem, setProblem] = useState<string>();
+  const permission = usePermission('acknowledge');
   const open = alerts.filter(isOpen);
   useEffect(() => {
     const base = document.title.replace(/^\(\d+ alerts?\) /, '');
@@ -33,7 +36,9 @@ export function AlertBanner({
     client
       .acknowledgeAlert({ sessionId, alertId, acknowledgedBy: ACKNOWLEDGER })
       .catch((error: unknown) =>
-        setProblem(error instanceof Error ? error.message : String(error)),
+        setProblem(
+          describeAccessError(error) ?? (error instanceof Error ? error.message : String(error)),
+        ),
       );
   };
   return (
@@ -43,7 +48,12 @@ export function AlertBanner({
           <strong>{AlertRuleKind[alert.kind]}</strong> {alert.message}
           {alert.count > 1 && ` (${alert.count} times)`}
           {alert.webhookFailures > 0 && ` — webhook failed: ${alert.webhookError}`}{' '}
-          <button type="button" onClick={() => acknowledge(alert.alertId)}>
+          <button
+            type="button"
+            disabled={!permission.allowed}
+            title={permission.allowed ? undefined : permission.reason}
+            onClick={() => acknowledge(alert.alertId)}
+          >
             Acknowledge
           </button>
         </p>

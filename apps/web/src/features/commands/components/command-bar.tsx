@@ -1,5 +1,6 @@
 import { CommandType, TrainingStatus } from '@trainwatch/proto';
 import { useState } from 'react';
+import { usePermission } from '../../auth/hooks/use-auth';
 import { useSendCommand } from '../hooks/use-send-command';
 import { ConfirmDialog } from './confirm-dialog';
 
@@ -18,6 +19,8 @@ export interface CommandBarProps {
 /** Pause, Resume and Stop, each pending until the trainer reports back. */
 export function CommandBar({ sessionId, status }: CommandBarProps) {
   const { pending, outcome, send } = useSendCommand(sessionId);
+  const permission = usePermission('command');
+  const refusal = permission.allowed ? undefined : permission.reason;
   const [confirmingStop, setConfirmingStop] = useState(false);
   const busy = pending !== undefined;
   const running = status === TrainingStatus.RUNNING || status === TrainingStatus.INITIALIZING;
@@ -34,7 +37,8 @@ export function CommandBar({ sessionId, status }: CommandBarProps) {
       type="button"
       className={className}
       data-testid={`command-${label.toLowerCase()}`}
-      disabled={busy || !enabled}
+      disabled={busy || !enabled || refusal !== undefined}
+      title={refusal}
       aria-busy={pending === type}
       onClick={onClick}
     >
@@ -47,6 +51,11 @@ export function CommandBar({ sessionId, status }: CommandBarProps) {
       {button(CommandType.PAUSE, 'Pause', running, () => void send(CommandType.PAUSE))}
       {button(CommandType.RESUME, 'Resume', paused, () => void send(CommandType.RESUME))}
       {button(CommandType.STOP, 'Stop', running || paused, () => setConfirmingStop(true), 'danger')}
+      {refusal && (
+        <span className="small muted" data-testid="command-permission">
+          {refusal}
+        </span>
+      )}
       {outcome && (
         <span
           className={outcome.ok ? 'outcome ok' : 'outcome error'}

@@ -3,6 +3,7 @@ import { CommandState, CommandType } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { commandLabel, commandStateLabel } from '../../../common/format';
 import { useDashboardClient } from '../../../common/transport-context';
+import { describeAccessError } from '../../auth/permissions';
 
 /** What the person sees after a command settles. */
 export interface CommandOutcome {
@@ -23,6 +24,8 @@ export const DASHBOARD_ISSUER = 'dashboard';
 
 /** A ConnectError in words a person can act on. */
 export function describeCommandError(error: unknown): string {
+  const access = describeAccessError(error);
+  if (access !== undefined) return access;
   const connectError = ConnectError.from(error);
   const detail = connectError.rawMessage ? ` (${connectError.rawMessage})` : '';
   switch (connectError.code) {

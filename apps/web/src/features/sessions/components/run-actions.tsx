@@ -2,6 +2,8 @@ import { ConnectError } from '@connectrpc/connect';
 import type { SessionSummary } from '@trainwatch/proto';
 import { useState } from 'react';
 import { useDashboardClient } from '../../../common/transport-context';
+import { usePermission } from '../../auth/hooks/use-auth';
+import { describeAccessError } from '../../auth/permissions';
 import { ConfirmDialog } from '../../commands/components/confirm-dialog';
 
 type Editing = 'name' | 'tags' | 'note' | undefined;
@@ -25,6 +27,10 @@ export function RunActions({
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string>();
   const id = session.sessionId;
+  const edit = usePermission('edit');
+  const remove = usePermission('delete');
+  const editRefusal = edit.allowed ? undefined : edit.reason;
+  const deleteRefusal = remove.allowed ? undefined : remove.reason;
 
   const start = (what: Editing) => {
     setError(undefined);
@@ -45,7 +51,9 @@ export function RunActions({
         setError(undefined);
         onChanged();
       })
-      .catch((failure: unknown) => setError(ConnectError.from(failure).rawMessage));
+      .catch((failure: unknown) =>
+        setError(describeAccessError(failure) ?? ConnectError.from(failure).rawMessage),
+      );
   };
 
   const save = () =>
@@ -68,19 +76,39 @@ export function RunActions({
     <div className="run-actions small" data-testid="run-actions">
       {editing === undefined ? (
         <>
-          <button type="button" data-testid="run-rename" onClick={() => start('name')}>
+          <button
+            type="button"
+            data-testid="run-rename"
+            disabled={editRefusal !== undefined}
+            title={editRefusal}
+            onClick={() => start('name')}
+          >
             Rename
           </button>
-          <button type="button" data-testid="run-tags" onClick={() => start('tags')}>
+          <button
+            type="button"
+            data-testid="run-tags"
+            disabled={editRefusal !== undefined}
+            title={editRefusal}
+            onClick={() => start('tags')}
+          >
             Tags
           </button>
-          <button type="button" data-testid="run-note" onClick={() => start('note')}>
+          <button
+            type="button"
+            data-testid="run-note"
+            disabled={editRefusal !== undefined}
+            title={editRefusal}
+            onClick={() => start('note')}
+          >
             Note
           </button>
           <button
             type="button"
             className="danger"
             data-testid="run-delete"
+            disabled={deleteRefusal !== undefined}
+            title={deleteRefusal}
             onClick={() => setConfirming(true)}
           >
             Delete

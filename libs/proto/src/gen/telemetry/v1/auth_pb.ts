@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/auth.proto.
  */
 export const file_telemetry_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Chd0ZWxlbWV0cnkvdjEvYXV0aC5wcm90bxIMdGVsZW1ldHJ5LnYxIjQKDVNpZ25JblJlcXVlc3QSEQoJdXNlcl9uYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJImgKDlNpZ25JblJlc3BvbnNlEigKCGlkZW50aXR5GAEgASgLMhYudGVsZW1ldHJ5LnYxLklkZW50aXR5EhUKDXNlc3Npb25fdG9rZW4YAiABKAkSFQoNZXhwaXJlc19hdF9tcxgDIAEoAyJSChZTZXRVcEZpcnN0QWRtaW5SZXF1ZXN0EhMKC3NldHVwX3Rva2VuGAEgASgJEhEKCXVzZXJfbmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiDwoNV2hvQW1JUmVxdWVzdCJRCg5XaG9BbUlSZXNwb25zZRIoCghpZGVudGl0eRgBIAEoCzIWLnRlbGVtZXRyeS52MS5JZGVudGl0eRIVCg1hdXRoX3JlcXVpcmVkGAIgASgIIj8KCElkZW50aXR5EhEKCXVzZXJfbmFtZRgBIAEoCRIgCgRyb2xlGAIgASgOMhIudGVsZW1ldHJ5LnYxLlJvbGUqUAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIRCg1ST0xFX09QRVJBVE9SEAISDgoKUk9MRV9BRE1JThADMrYCCgtBdXRoU2VydmljZRJDCgZTaWduSW4SGy50ZWxlbWV0cnkudjEuU2lnbkluUmVxdWVzdBocLnRlbGVtZXRyeS52MS5TaWduSW5SZXNwb25zZRJGCgdTaWduT3V0EhwudGVsZW1ldHJ5LnYxLlNpZ25PdXRSZXF1ZXN0Gh0udGVsZW1ldHJ5LnYxLlNpZ25PdXRSZXNwb25zZRJDCgZXaG9BbUkSGy50ZWxlbWV0cnkudjEuV2hvQW1JUmVxdWVzdBocLnRlbGVtZXRyeS52MS5XaG9BbUlSZXNwb25zZRJVCg9TZXRVcEZpcnN0QWRtaW4SJC50ZWxlbWV0cnkudjEuU2V0VXBGaXJzdEFkbWluUmVxdWVzdBocLnRlbGVtZXRyeS52MS5TaWduSW5SZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Chd0ZWxlbWV0cnkvdjEvYXV0aC5wcm90bxIMdGVsZW1ldHJ5LnYxIjQKDVNpZ25JblJlcXVlc3QSEQoJdXNlcl9uYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJImgKDlNpZ25JblJlc3BvbnNlEigKCGlkZW50aXR5GAEgASgLMhYudGVsZW1ldHJ5LnYxLklkZW50aXR5EhUKDXNlc3Npb25fdG9rZW4YAiABKAkSFQoNZXhwaXJlc19hdF9tcxgDIAEoAyJSChZTZXRVcEZpcnN0QWRtaW5SZXF1ZXN0EhMKC3NldHVwX3Rva2VuGAEgASgJEhEKCXVzZXJfbmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiDwoNV2hvQW1JUmVxdWVzdCJRCg5XaG9BbUlSZXNwb25zZRIoCghpZGVudGl0eRgBIAEoCzIWLnRlbGVtZXRyeS52MS5JZGVudGl0eRIVCg1hdXRoX3JlcXVpcmVkGAIgASgIIj8KCElkZW50aXR5EhEKCXVzZXJfbmFtZRgBIAEoCRIgCgRyb2xlGAIgASgOMhIudGVsZW1ldHJ5LnYxLlJvbGUiUgoEVXNlchIRCgl1c2VyX25hbWUYASABKAkSIAoEcm9sZRgCIAEoDjISLnRlbGVtZXRyeS52MS5Sb2xlEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAMiEgoQTGlzdFVzZXJzUmVxdWVzdCI2ChFMaXN0VXNlcnNSZXNwb25zZRIhCgV1c2VycxgBIAMoCzISLnRlbGVtZXRyeS52MS5Vc2VyIloKEUNyZWF0ZVVzZXJSZXF1ZXN0EhEKCXVzZXJfbmFtZRgBIAEoCRIgCgRyb2xlGAIgASgOMhIudGVsZW1ldHJ5LnYxLlJvbGUSEAoIcGFzc3dvcmQYAyABKAkiSQoSU2V0VXNlclJvbGVSZXF1ZXN0EhEKCXVzZXJfbmFtZRgBIAEoCRIgCgRyb2xlGAIgASgOMhIudGVsZW1ldHJ5LnYxLlJvbGUiZwoGQXBpS2V5Eg4KBmtleV9pZBgBIAEoCRIRCgl1c2VyX25hbWUYAiABKAkSDAoEbmFtZRgDIAEoCRIVCg1jcmVhdGVkX2F0X21zGAQgASgDEhUKDXJldm9rZWRfYXRfbXMYBSABKAMiFAoSTGlzdEFwaUtleXNSZXF1ZXN0IjkKE0xpc3RBcGlLZXlzUmVzcG9uc2USIgoEa2V5cxgBIAMoCzIULnRlbGVtZXRyeS52MS5BcGlLZXkiNgoTQ3JlYXRlQXBpS2V5UmVxdWVzdBIRCgl1c2VyX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCSJJChRDcmVhdGVBcGlLZXlSZXNwb25zZRIhCgNrZXkYASABKAsyFC50ZWxlbWV0cnkudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIlChNSZXZva2VBcGlLZXlSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSIZChdHZXRTaWduSW5PcHRpb25zUmVxdWVzdCJNChhHZXRTaWduSW5PcHRpb25zUmVzcG9uc2USFQoNYXV0aF9yZXF1aXJlZBgBIAEoCBIaChJmaXJzdF9hZG1pbl9uZWVkZWQYAiABKAgqUAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIRCg1ST0xFX09QRVJBVE9SEAISDgoKUk9MRV9BRE1JThADMpkDCgtBdXRoU2VydmljZRJDCgZTaWduSW4SGy50ZWxlbWV0cnkudjEuU2lnbkluUmVxdWVzdBocLnRlbGVtZXRyeS52MS5TaWduSW5SZXNwb25zZRJGCgdTaWduT3V0EhwudGVsZW1ldHJ5LnYxLlNpZ25PdXRSZXF1ZXN0Gh0udGVsZW1ldHJ5LnYxLlNpZ25PdXRSZXNwb25zZRJDCgZXaG9BbUkSGy50ZWxlbWV0cnkudjEuV2hvQW1JUmVxdWVzdBocLnRlbGVtZXRyeS52MS5XaG9BbUlSZXNwb25zZRJVCg9TZXRVcEZpcnN0QWRtaW4SJC50ZWxlbWV0cnkudjEuU2V0VXBGaXJzdEFkbWluUmVxdWVzdBocLnRlbGVtZXRyeS52MS5TaWduSW5SZXNwb25zZRJhChBHZXRTaWduSW5PcHRpb25zEiUudGVsZW1ldHJ5LnYxLkdldFNpZ25Jbk9wdGlvbnNSZXF1ZXN0GiYudGVsZW1ldHJ5LnYxLkdldFNpZ25Jbk9wdGlvbnNSZXNwb25zZTLYAwoMQWRtaW5TZXJ2aWNlEkwKCUxpc3RVc2VycxIeLnRlbGVtZXRyeS52MS5MaXN0VXNlcnNSZXF1ZXN0Gh8udGVsZW1ldHJ5LnYxLkxpc3RVc2Vyc1Jlc3BvbnNlEkEKCkNyZWF0ZVVzZXISHy50ZWxlbWV0cnkudjEuQ3JlYXRlVXNlclJlcXVlc3QaEi50ZWxlbWV0cnkudjEuVXNlchJDCgtTZXRVc2VyUm9sZRIgLnRlbGVtZXRyeS52MS5TZXRVc2VyUm9sZVJlcXVlc3QaEi50ZWxlbWV0cnkudjEuVXNlchJSCgtMaXN0QXBpS2V5cxIgLnRlbGVtZXRyeS52MS5MaXN0QXBpS2V5c1JlcXVlc3QaIS50ZWxlbWV0cnkudjEuTGlzdEFwaUtleXNSZXNwb25zZRJVCgxDcmVhdGVBcGlLZXkSIS50ZWxlbWV0cnkudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBoiLnRlbGVtZXRyeS52MS5DcmVhdGVBcGlLZXlSZXNwb25zZRJHCgxSZXZva2VBcGlLZXkSIS50ZWxlbWV0cnkudjEuUmV2b2tlQXBpS2V5UmVxdWVzdBoULnRlbGVtZXRyeS52MS5BcGlLZXliBnByb3RvMw");
 
 /**
  * @generated from message telemetry.v1.SignInRequest
@@ -186,6 +186,291 @@ export const IdentitySchema: GenMessage<Identity> = /*@__PURE__*/
   messageDesc(file_telemetry_v1_auth, 7);
 
 /**
+ * @generated from message telemetry.v1.User
+ */
+export type User = Message<"telemetry.v1.User"> & {
+  /**
+   * @generated from field: string user_name = 1;
+   */
+  userName: string;
+
+  /**
+   * @generated from field: telemetry.v1.Role role = 2;
+   */
+  role: Role;
+
+  /**
+   * @generated from field: int64 created_at_ms = 3;
+   */
+  createdAtMs: bigint;
+};
+
+/**
+ * Describes the message telemetry.v1.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export const UserSchema: GenMessage<User> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 8);
+
+/**
+ * @generated from message telemetry.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"telemetry.v1.ListUsersRequest"> & {
+};
+
+/**
+ * Describes the message telemetry.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 9);
+
+/**
+ * @generated from message telemetry.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"telemetry.v1.ListUsersResponse"> & {
+  /**
+   * @generated from field: repeated telemetry.v1.User users = 1;
+   */
+  users: User[];
+};
+
+/**
+ * Describes the message telemetry.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 10);
+
+/**
+ * @generated from message telemetry.v1.CreateUserRequest
+ */
+export type CreateUserRequest = Message<"telemetry.v1.CreateUserRequest"> & {
+  /**
+   * @generated from field: string user_name = 1;
+   */
+  userName: string;
+
+  /**
+   * @generated from field: telemetry.v1.Role role = 2;
+   */
+  role: Role;
+
+  /**
+   * @generated from field: string password = 3;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message telemetry.v1.CreateUserRequest.
+ * Use `create(CreateUserRequestSchema)` to create a new message.
+ */
+export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 11);
+
+/**
+ * @generated from message telemetry.v1.SetUserRoleRequest
+ */
+export type SetUserRoleRequest = Message<"telemetry.v1.SetUserRoleRequest"> & {
+  /**
+   * @generated from field: string user_name = 1;
+   */
+  userName: string;
+
+  /**
+   * @generated from field: telemetry.v1.Role role = 2;
+   */
+  role: Role;
+};
+
+/**
+ * Describes the message telemetry.v1.SetUserRoleRequest.
+ * Use `create(SetUserRoleRequestSchema)` to create a new message.
+ */
+export const SetUserRoleRequestSchema: GenMessage<SetUserRoleRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 12);
+
+/**
+ * @generated from message telemetry.v1.ApiKey
+ */
+export type ApiKey = Message<"telemetry.v1.ApiKey"> & {
+  /**
+   * Not secret: shown in lists, audit and /metrics labels.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * The user the key acts for.
+   *
+   * @generated from field: string user_name = 2;
+   */
+  userName: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int64 created_at_ms = 4;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * 0 while the key is active.
+   *
+   * @generated from field: int64 revoked_at_ms = 5;
+   */
+  revokedAtMs: bigint;
+};
+
+/**
+ * Describes the message telemetry.v1.ApiKey.
+ * Use `create(ApiKeySchema)` to create a new message.
+ */
+export const ApiKeySchema: GenMessage<ApiKey> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 13);
+
+/**
+ * @generated from message telemetry.v1.ListApiKeysRequest
+ */
+export type ListApiKeysRequest = Message<"telemetry.v1.ListApiKeysRequest"> & {
+};
+
+/**
+ * Describes the message telemetry.v1.ListApiKeysRequest.
+ * Use `create(ListApiKeysRequestSchema)` to create a new message.
+ */
+export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 14);
+
+/**
+ * @generated from message telemetry.v1.ListApiKeysResponse
+ */
+export type ListApiKeysResponse = Message<"telemetry.v1.ListApiKeysResponse"> & {
+  /**
+   * @generated from field: repeated telemetry.v1.ApiKey keys = 1;
+   */
+  keys: ApiKey[];
+};
+
+/**
+ * Describes the message telemetry.v1.ListApiKeysResponse.
+ * Use `create(ListApiKeysResponseSchema)` to create a new message.
+ */
+export const ListApiKeysResponseSchema: GenMessage<ListApiKeysResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 15);
+
+/**
+ * @generated from message telemetry.v1.CreateApiKeyRequest
+ */
+export type CreateApiKeyRequest = Message<"telemetry.v1.CreateApiKeyRequest"> & {
+  /**
+   * @generated from field: string user_name = 1;
+   */
+  userName: string;
+
+  /**
+   * Optional; what the key is for (a machine, a job).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message telemetry.v1.CreateApiKeyRequest.
+ * Use `create(CreateApiKeyRequestSchema)` to create a new message.
+ */
+export const CreateApiKeyRequestSchema: GenMessage<CreateApiKeyRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 16);
+
+/**
+ * @generated from message telemetry.v1.CreateApiKeyResponse
+ */
+export type CreateApiKeyResponse = Message<"telemetry.v1.CreateApiKeyResponse"> & {
+  /**
+   * @generated from field: telemetry.v1.ApiKey key = 1;
+   */
+  key?: ApiKey | undefined;
+
+  /**
+   * The key itself, for `authorization: Bearer <secret>` or
+   * TRAINWATCH_API_KEY. Shown once; the server keeps only its hash.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message telemetry.v1.CreateApiKeyResponse.
+ * Use `create(CreateApiKeyResponseSchema)` to create a new message.
+ */
+export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 17);
+
+/**
+ * @generated from message telemetry.v1.RevokeApiKeyRequest
+ */
+export type RevokeApiKeyRequest = Message<"telemetry.v1.RevokeApiKeyRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message telemetry.v1.RevokeApiKeyRequest.
+ * Use `create(RevokeApiKeyRequestSchema)` to create a new message.
+ */
+export const RevokeApiKeyRequestSchema: GenMessage<RevokeApiKeyRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 18);
+
+/**
+ * @generated from message telemetry.v1.GetSignInOptionsRequest
+ */
+export type GetSignInOptionsRequest = Message<"telemetry.v1.GetSignInOptionsRequest"> & {
+};
+
+/**
+ * Describes the message telemetry.v1.GetSignInOptionsRequest.
+ * Use `create(GetSignInOptionsRequestSchema)` to create a new message.
+ */
+export const GetSignInOptionsRequestSchema: GenMessage<GetSignInOptionsRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 19);
+
+/**
+ * @generated from message telemetry.v1.GetSignInOptionsResponse
+ */
+export type GetSignInOptionsResponse = Message<"telemetry.v1.GetSignInOptionsResponse"> & {
+  /**
+   * False when the server runs with AUTH=off: there is nothing to sign in to.
+   *
+   * @generated from field: bool auth_required = 1;
+   */
+  authRequired: boolean;
+
+  /**
+   * True while the server has no users: the page offers to create the first
+   * admin with the setup token (ADMIN_TOKEN, or the one printed at start).
+   *
+   * @generated from field: bool first_admin_needed = 2;
+   */
+  firstAdminNeeded: boolean;
+};
+
+/**
+ * Describes the message telemetry.v1.GetSignInOptionsResponse.
+ * Use `create(GetSignInOptionsResponseSchema)` to create a new message.
+ */
+export const GetSignInOptionsResponseSchema: GenMessage<GetSignInOptionsResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_auth, 20);
+
+/**
  * What a person may do. Each role includes the ones before it.
  *
  * @generated from enum telemetry.v1.Role
@@ -276,6 +561,91 @@ export const AuthService: GenService<{
     input: typeof SetUpFirstAdminRequestSchema;
     output: typeof SignInResponseSchema;
   },
+  /**
+   * What a sign-in page should offer; callable by anyone, signed in or not.
+   *
+   * @generated from rpc telemetry.v1.AuthService.GetSignInOptions
+   */
+  getSignInOptions: {
+    methodKind: "unary";
+    input: typeof GetSignInOptionsRequestSchema;
+    output: typeof GetSignInOptionsResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_telemetry_v1_auth, 0);
+
+/**
+ * AdminService is how admins manage users, roles and API keys (the same
+ * operations as `npm run admin`). Every rpc needs the admin role:
+ * PERMISSION_DENIED for anyone else. With AUTH=off it answers
+ * FAILED_PRECONDITION (there are no users to manage).
+ *
+ * @generated from service telemetry.v1.AdminService
+ */
+export const AdminService: GenService<{
+  /**
+   * Every user, by name.
+   *
+   * @generated from rpc telemetry.v1.AdminService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * A new user with a role and a password; INVALID_ARGUMENT for a name in
+   * use or not allowed, or a password too short or too long.
+   *
+   * @generated from rpc telemetry.v1.AdminService.CreateUser
+   */
+  createUser: {
+    methodKind: "unary";
+    input: typeof CreateUserRequestSchema;
+    output: typeof UserSchema;
+  },
+  /**
+   * Changes a user's role; it applies to their next call.
+   *
+   * @generated from rpc telemetry.v1.AdminService.SetUserRole
+   */
+  setUserRole: {
+    methodKind: "unary";
+    input: typeof SetUserRoleRequestSchema;
+    output: typeof UserSchema;
+  },
+  /**
+   * Every API key (never its secret), oldest first, revoked ones included.
+   *
+   * @generated from rpc telemetry.v1.AdminService.ListApiKeys
+   */
+  listApiKeys: {
+    methodKind: "unary";
+    input: typeof ListApiKeysRequestSchema;
+    output: typeof ListApiKeysResponseSchema;
+  },
+  /**
+   * A new API key for a user. The secret is in this response only: the
+   * server keeps its hash.
+   *
+   * @generated from rpc telemetry.v1.AdminService.CreateApiKey
+   */
+  createApiKey: {
+    methodKind: "unary";
+    input: typeof CreateApiKeyRequestSchema;
+    output: typeof CreateApiKeyResponseSchema;
+  },
+  /**
+   * Revokes a key: it is refused from then on, and the streams open with it
+   * (trainers) end with UNAUTHENTICATED within a second.
+   *
+   * @generated from rpc telemetry.v1.AdminService.RevokeApiKey
+   */
+  revokeApiKey: {
+    methodKind: "unary";
+    input: typeof RevokeApiKeyRequestSchema;
+    output: typeof ApiKeySchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_telemetry_v1_auth, 1);
 

@@ -13,15 +13,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17telemetry/v1/auth.proto\x12\x0ctelemetry.v1\"4\n\rSignInRequest\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"h\n\x0eSignInResponse\x12(\n\x08identity\x18\x01 \x01(\x0b\x32\x16.telemetry.v1.Identity\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x03 \x01(\x03\"R\n\x16SetUpFirstAdminRequest\x12\x13\n\x0bsetup_token\x18\x01 \x01(\t\x12\x11\n\tuser_name\x18\x02 \x01(\t\x12\x10\n\x08password\x18\x03 \x01(\t\"\x10\n\x0eSignOutRequest\"\x11\n\x0fSignOutResponse\"\x0f\n\rWhoAmIRequest\"Q\n\x0eWhoAmIResponse\x12(\n\x08identity\x18\x01 \x01(\x0b\x32\x16.telemetry.v1.Identity\x12\x15\n\rauth_required\x18\x02 \x01(\x08\"?\n\x08Identity\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12 \n\x04role\x18\x02 \x01(\x0e\x32\x12.telemetry.v1.Role*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x11\n\rROLE_OPERATOR\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03\x32\xb6\x02\n\x0b\x41uthService\x12\x43\n\x06SignIn\x12\x1b.telemetry.v1.SignInRequest\x1a\x1c.telemetry.v1.SignInResponse\x12\x46\n\x07SignOut\x12\x1c.telemetry.v1.SignOutRequest\x1a\x1d.telemetry.v1.SignOutResponse\x12\x43\n\x06WhoAmI\x12\x1b.telemetry.v1.WhoAmIRequest\x1a\x1c.telemetry.v1.WhoAmIResponse\x12U\n\x0fSetUpFirstAdmin\x12$.telemetry.v1.SetUpFirstAdminRequest\x1a\x1c.telemetry.v1.SignInResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17telemetry/v1/auth.proto\x12\x0ctelemetry.v1\"4\n\rSignInRequest\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"h\n\x0eSignInResponse\x12(\n\x08identity\x18\x01 \x01(\x0b\x32\x16.telemetry.v1.Identity\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x03 \x01(\x03\"R\n\x16SetUpFirstAdminRequest\x12\x13\n\x0bsetup_token\x18\x01 \x01(\t\x12\x11\n\tuser_name\x18\x02 \x01(\t\x12\x10\n\x08password\x18\x03 \x01(\t\"\x10\n\x0eSignOutRequest\"\x11\n\x0fSignOutResponse\"\x0f\n\rWhoAmIRequest\"Q\n\x0eWhoAmIResponse\x12(\n\x08identity\x18\x01 \x01(\x0b\x32\x16.telemetry.v1.Identity\x12\x15\n\rauth_required\x18\x02 \x01(\x08\"?\n\x08Identity\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12 \n\x04role\x18\x02 \x01(\x0e\x32\x12.telemetry.v1.Role\"R\n\x04User\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12 \n\x04role\x18\x02 \x01(\x0e\x32\x12.telemetry.v1.Role\x12\x15\n\rcreated_at_ms\x18\x03 \x01(\x03\"\x12\n\x10ListUsersRequest\"6\n\x11ListUsersResponse\x12!\n\x05users\x18\x01 \x03(\x0b\x32\x12.telemetry.v1.User\"Z\n\x11\x43reateUserRequest\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12 \n\x04role\x18\x02 \x01(\x0e\x32\x12.telemetry.v1.Role\x12\x10\n\x08password\x18\x03 \x01(\t\"I\n\x12SetUserRoleRequest\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12 \n\x04role\x18\x02 \x01(\x0e\x32\x12.telemetry.v1.Role\"g\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\tuser_name\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x04 \x01(\x03\x12\x15\n\rrevoked_at_ms\x18\x05 \x01(\x03\"\x14\n\x12ListApiKeysRequest\"9\n\x13ListApiKeysResponse\x12\"\n\x04keys\x18\x01 \x03(\x0b\x32\x14.telemetry.v1.ApiKey\"6\n\x13\x43reateApiKeyRequest\x12\x11\n\tuser_name\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"I\n\x14\x43reateApiKeyResponse\x12!\n\x03key\x18\x01 \x01(\x0b\x32\x14.telemetry.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"%\n\x13RevokeApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"\x19\n\x17GetSignInOptionsRequest\"M\n\x18GetSignInOptionsResponse\x12\x15\n\rauth_required\x18\x01 \x01(\x08\x12\x1a\n\x12\x66irst_admin_needed\x18\x02 \x01(\x08*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x11\n\rROLE_OPERATOR\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03\x32\x99\x03\n\x0b\x41uthService\x12\x43\n\x06SignIn\x12\x1b.telemetry.v1.SignInRequest\x1a\x1c.telemetry.v1.SignInResponse\x12\x46\n\x07SignOut\x12\x1c.telemetry.v1.SignOutRequest\x1a\x1d.telemetry.v1.SignOutResponse\x12\x43\n\x06WhoAmI\x12\x1b.telemetry.v1.WhoAmIRequest\x1a\x1c.telemetry.v1.WhoAmIResponse\x12U\n\x0fSetUpFirstAdmin\x12$.telemetry.v1.SetUpFirstAdminRequest\x1a\x1c.telemetry.v1.SignInResponse\x12\x61\n\x10GetSignInOptions\x12%.telemetry.v1.GetSignInOptionsRequest\x1a&.telemetry.v1.GetSignInOptionsResponse2\xd8\x03\n\x0c\x41\x64minService\x12L\n\tListUsers\x12\x1e.telemetry.v1.ListUsersRequest\x1a\x1f.telemetry.v1.ListUsersResponse\x12\x41\n\nCreateUser\x12\x1f.telemetry.v1.CreateUserRequest\x1a\x12.telemetry.v1.User\x12\x43\n\x0bSetUserRole\x12 .telemetry.v1.SetUserRoleRequest\x1a\x12.telemetry.v1.User\x12R\n\x0bListApiKeys\x12 .telemetry.v1.ListApiKeysRequest\x1a!.telemetry.v1.ListApiKeysResponse\x12U\n\x0c\x43reateApiKey\x12!.telemetry.v1.CreateApiKeyRequest\x1a\".telemetry.v1.CreateApiKeyResponse\x12G\n\x0cRevokeApiKey\x12!.telemetry.v1.RevokeApiKeyRequest\x1a\x14.telemetry.v1.ApiKeyb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'telemetry.v1.auth_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _ROLE._serialized_start=487
-  _ROLE._serialized_end=567
+  _ROLE._serialized_start=1276
+  _ROLE._serialized_end=1356
   _SIGNINREQUEST._serialized_start=41
   _SIGNINREQUEST._serialized_end=93
   _SIGNINRESPONSE._serialized_start=95
@@ -38,6 +38,34 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _WHOAMIRESPONSE._serialized_end=420
   _IDENTITY._serialized_start=422
   _IDENTITY._serialized_end=485
-  _AUTHSERVICE._serialized_start=570
-  _AUTHSERVICE._serialized_end=880
+  _USER._serialized_start=487
+  _USER._serialized_end=569
+  _LISTUSERSREQUEST._serialized_start=571
+  _LISTUSERSREQUEST._serialized_end=589
+  _LISTUSERSRESPONSE._serialized_start=591
+  _LISTUSERSRESPONSE._serialized_end=645
+  _CREATEUSERREQUEST._serialized_start=647
+  _CREATEUSERREQUEST._serialized_end=737
+  _SETUSERROLEREQUEST._serialized_start=739
+  _SETUSERROLEREQUEST._serialized_end=812
+  _APIKEY._serialized_start=814
+  _APIKEY._serialized_end=917
+  _LISTAPIKEYSREQUEST._serialized_start=919
+  _LISTAPIKEYSREQUEST._serialized_end=939
+  _LISTAPIKEYSRESPONSE._serialized_start=941
+  _LISTAPIKEYSRESPONSE._serialized_end=998
+  _CREATEAPIKEYREQUEST._serialized_start=1000
+  _CREATEAPIKEYREQUEST._serialized_end=1054
+  _CREATEAPIKEYRESPONSE._serialized_start=1056
+  _CREATEAPIKEYRESPONSE._serialized_end=1129
+  _REVOKEAPIKEYREQUEST._serialized_start=1131
+  _REVOKEAPIKEYREQUEST._serialized_end=1168
+  _GETSIGNINOPTIONSREQUEST._serialized_start=1170
+  _GETSIGNINOPTIONSREQUEST._serialized_end=1195
+  _GETSIGNINOPTIONSRESPONSE._serialized_start=1197
+  _GETSIGNINOPTIONSRESPONSE._serialized_end=1274
+  _AUTHSERVICE._serialized_start=1359
+  _AUTHSERVICE._serialized_end=1768
+  _ADMINSERVICE._serialized_start=1771
+  _ADMINSERVICE._serialized_end=2243
 # @@protoc_insertion_point(module_scope)

@@ -35,6 +35,11 @@ class AuthServiceStub(object):
                 request_serializer=telemetry_dot_v1_dot_auth__pb2.SetUpFirstAdminRequest.SerializeToString,
                 response_deserializer=telemetry_dot_v1_dot_auth__pb2.SignInResponse.FromString,
                 )
+        self.GetSignInOptions = channel.unary_unary(
+                '/telemetry.v1.AuthService/GetSignInOptions',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsResponse.FromString,
+                )
 
 
 class AuthServiceServicer(object):
@@ -75,6 +80,13 @@ class AuthServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSignInOptions(self, request, context):
+        """What a sign-in page should offer; callable by anyone, signed in or not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +109,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.SetUpFirstAdmin,
                     request_deserializer=telemetry_dot_v1_dot_auth__pb2.SetUpFirstAdminRequest.FromString,
                     response_serializer=telemetry_dot_v1_dot_auth__pb2.SignInResponse.SerializeToString,
+            ),
+            'GetSignInOptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSignInOptions,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -174,5 +191,269 @@ class AuthService(object):
         return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AuthService/SetUpFirstAdmin',
             telemetry_dot_v1_dot_auth__pb2.SetUpFirstAdminRequest.SerializeToString,
             telemetry_dot_v1_dot_auth__pb2.SignInResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetSignInOptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AuthService/GetSignInOptions',
+            telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.GetSignInOptionsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+
+class AdminServiceStub(object):
+    """AdminService is how admins manage users, roles and API keys (the same
+    operations as `npm run admin`). Every rpc needs the admin role:
+    PERMISSION_DENIED for anyone else. With AUTH=off it answers
+    FAILED_PRECONDITION (there are no users to manage).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListUsers = channel.unary_unary(
+                '/telemetry.v1.AdminService/ListUsers',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.ListUsersResponse.FromString,
+                )
+        self.CreateUser = channel.unary_unary(
+                '/telemetry.v1.AdminService/CreateUser',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.CreateUserRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.User.FromString,
+                )
+        self.SetUserRole = channel.unary_unary(
+                '/telemetry.v1.AdminService/SetUserRole',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.SetUserRoleRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.User.FromString,
+                )
+        self.ListApiKeys = channel.unary_unary(
+                '/telemetry.v1.AdminService/ListApiKeys',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.ListApiKeysResponse.FromString,
+                )
+        self.CreateApiKey = channel.unary_unary(
+                '/telemetry.v1.AdminService/CreateApiKey',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.CreateApiKeyResponse.FromString,
+                )
+        self.RevokeApiKey = channel.unary_unary(
+                '/telemetry.v1.AdminService/RevokeApiKey',
+                request_serializer=telemetry_dot_v1_dot_auth__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_auth__pb2.ApiKey.FromString,
+                )
+
+
+class AdminServiceServicer(object):
+    """AdminService is how admins manage users, roles and API keys (the same
+    operations as `npm run admin`). Every rpc needs the admin role:
+    PERMISSION_DENIED for anyone else. With AUTH=off it answers
+    FAILED_PRECONDITION (there are no users to manage).
+    """
+
+    def ListUsers(self, request, context):
+        """Every user, by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUser(self, request, context):
+        """A new user with a role and a password; INVALID_ARGUMENT for a name in
+        use or not allowed, or a password too short or too long.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetUserRole(self, request, context):
+        """Changes a user's role; it applies to their next call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """Every API key (never its secret), oldest first, revoked ones included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApiKey(self, request, context):
+        """A new API key for a user. The secret is in this response only: the
+        server keeps its hash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Revokes a key: it is refused from then on, and the streams open with it
+        (trainers) end with UNAUTHENTICATED within a second.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AdminServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.ListUsersRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'CreateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUser,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.CreateUserRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.User.SerializeToString,
+            ),
+            'SetUserRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetUserRole,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.SetUserRoleRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.User.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=telemetry_dot_v1_dot_auth__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_auth__pb2.ApiKey.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'telemetry.v1.AdminService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AdminService(object):
+    """AdminService is how admins manage users, roles and API keys (the same
+    operations as `npm run admin`). Every rpc needs the admin role:
+    PERMISSION_DENIED for anyone else. With AUTH=off it answers
+    FAILED_PRECONDITION (there are no users to manage).
+    """
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AdminService/ListUsers',
+            telemetry_dot_v1_dot_auth__pb2.ListUsersRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.ListUsersResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AdminService/CreateUser',
+            telemetry_dot_v1_dot_auth__pb2.CreateUserRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.User.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetUserRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AdminService/SetUserRole',
+            telemetry_dot_v1_dot_auth__pb2.SetUserRoleRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.User.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AdminService/ListApiKeys',
+            telemetry_dot_v1_dot_auth__pb2.ListApiKeysRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.ListApiKeysResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AdminService/CreateApiKey',
+            telemetry_dot_v1_dot_auth__pb2.CreateApiKeyRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.CreateApiKeyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.AdminService/RevokeApiKey',
+            telemetry_dot_v1_dot_auth__pb2.RevokeApiKeyRequest.SerializeToString,
+            telemetry_dot_v1_dot_auth__pb2.ApiKey.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
