@@ -75,6 +75,8 @@ export const WATCH_EVENT_DELIVERY = {
   // Each alert change is the whole alert; changes are rare (firings of an
   // open alert are folded into it), and none may be lost.
   alert: 'lossless',
+  // The whole settings each time, rare (an operator's edit, a registration): none may be lost.
+  alertSettings: 'lossless',
 } as const satisfies Record<WatchEventCase, 'lossless' | 'latest-wins'>;
 
 export function isLatestWins(kind: WatchEventCase): boolean {

@@ -19,6 +19,8 @@ import {
   type ListSessionsResponse,
   type SendCommandRequest,
   type SendCommandResponse,
+  type SetAlertRulesRequest,
+  type SetAlertRulesResponse,
   type WatchSessionRequest,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
@@ -82,5 +84,14 @@ export class DashboardController {
   @GrpcMethod('DashboardService', 'AcknowledgeAlert')
   acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
     return this.dashboard.acknowledgeAlert(request);
+  }
+
+  @GrpcMethod('DashboardService', 'SetAlertRules')
+  setAlertRules(
+    request: SetAlertRulesRequest,
+    _metadata: Metadata,
+    call: ServerUnaryCall<SetAlertRulesRequest, SetAlertRulesResponse>,
+  ): Promise<SetAlertRulesResponse> {
+    return this.dashboard.setAlertRules(request, identityOf(call));
   }
 }

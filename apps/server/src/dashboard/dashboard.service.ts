@@ -3,6 +3,9 @@ import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
 import {
   AcknowledgeAlertResponseSchema,
+  SetAlertRulesResponseSchema,
+  type SetAlertRulesRequest,
+  type SetAlertRulesResponse,
   type AcknowledgeAlertRequest,
   type AcknowledgeAlertResponse,
   type DeleteSessionRequest,
@@ -83,10 +86,21 @@ export class DashboardService {
     return this.runs.confusionMatrix(request);
   }
 
-  /** NOT_FOUND for a session or alert the server does not hold. */
-  acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
-    return Promise.resolve().then(() =>
-      create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(request) }),
-    );
+  /** NOT_FOUND for a session or alert the server does not hold (a stored run is restored first). */
+  async acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
+    await this.runs.session(request.sessionId);
+    return create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(request) });
+  }
+
+  /** Operators change a session's rules and webhook URLs; a signed-in user is named as who did. */
+  async setAlertRules(
+    request: SetAlertRulesRequest,
+    identity: Identity = ANONYMOUS,
+  ): Promise<SetAlertRulesResponse> {
+    const session = await this.runs.session(request.sessionId);
+    const by = identity.kind === 'user' ? identity.userName : '';
+    return create(SetAlertRulesResponseSchema, {
+      settings: this.watchdog.setRules(session, request, by),
+    });
   }
 }

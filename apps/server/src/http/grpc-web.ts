@@ -151,6 +151,7 @@ export function dashboardRoutes(dashboard: DashboardService, metrics: MetricsSer
       deleteSession: (request) => dashboard.deleteSession(request),
       getConfusionMatrix: (request) => dashboard.getConfusionMatrix(request),
       acknowledgeAlert: (request) => dashboard.acknowledgeAlert(request),
+      setAlertRules: (request, context) => dashboard.setAlertRules(request, identityOf(context)),
     });
 }
 
