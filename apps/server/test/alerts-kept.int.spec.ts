@@ -162,12 +162,19 @@ describe.each(STORE_ENGINES)('alerts kept on %s', (_name, makeFixture) => {
     stream.batch(2n, 0, 0, { batchLoss: Number.NaN });
     await stream.waitForAck(2n);
     const first = await waitFor(() => alertsOf(watch)[0], { what: 'the NaN alert' });
-    const posted = await waitFor(() => received.find((post) => post.body['alert_id'] === first.alertId), {
-      what: "the session's webhook POST",
-    });
+    const posted = await waitFor(
+      () => received.find((post) => post.body['alert_id'] === first.alertId),
+      {
+        what: "the session's webhook POST",
+      },
+    );
     expect(posted.path).toBe('/hook/secret-path?token=s3cret');
     expect(posted.body['text']).toMatch(/kept-run: non-finite value: loss is NaN/);
-    await clients.grpc.acknowledgeAlert({ sessionId, alertId: first.alertId, acknowledgedBy: 'ana' });
+    await clients.grpc.acknowledgeAlert({
+      sessionId,
+      alertId: first.alertId,
+      acknowledgedBy: 'ana',
+    });
     stream.batch(3n, 0, 1, { batchLoss: Number.POSITIVE_INFINITY });
     await stream.waitForAck(3n);
     const second = await waitFor(
