@@ -12,6 +12,8 @@ export interface DemoRunOptions {
   epochs: number;
   batches: number;
   name: string;
+  /** More simulator flags (e.g. `--nan-at-step 100`). */
+  extraArgs?: readonly string[];
 }
 
 /** A simulated training run streaming into the server, as `npm run demo` starts it. */
@@ -43,6 +45,7 @@ export function startDemoRun(options: DemoRunOptions): DemoRun {
     options.name,
     '--seed',
     '7',
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: WORKSPACE_ROOT,
