@@ -33,6 +33,7 @@ const BENCHMARKS = {
   sdk: { entry: 'benchmarks/sdk.js', fullMinutes: 5 },
   browser: { entry: 'benchmarks/browser.js', fullMinutes: 20 },
   store: { entry: 'benchmarks/store.js', fullMinutes: 25 },
+  webhooks: { entry: 'benchmarks/webhooks.js', fullMinutes: 15 },
 };
 const QUICK_MINUTES = 4;
 
