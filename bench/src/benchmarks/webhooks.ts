@@ -72,12 +72,20 @@ function acknowledger(figures: StormFigures) {
     return {
       add: (sessionId) => loops.push(watch(sessionId).catch(() => undefined)),
       stop: async () => {
-        const text = await (await fetch(`${target.httpUrl}/metrics`)).text();
+        abort.abort();
+        const response = await fetch(`${target.httpUrl}/metrics`, {
+          signal: AbortSignal.timeout(5000),
+        });
+        const text = await response.text();
         figures.webhookFailures = metric(text, 'webhook_failures_total');
         figures.webhookDropped = metric(text, 'webhook_dropped_total');
         figures.webhookQueue = metric(text, 'webhook_queue_length');
-        abort.abort();
-        await Promise.all(loops);
+        // The watches end with the abort; a stream the server has not closed yet is not waited for.
+        await Promise.race([
+          Promise.all(loops),
+          new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+        ]);
+        console.error(`[webhooks] ${JSON.stringify(figures)}`);
       },
     };
   };
