@@ -562,7 +562,10 @@ function alertSettingsRows(batch: PendingWrites): AlertSettingsRow[] {
       ),
     ),
     operator_rules: asBuffer(
-      toBinary(AlertSettingsSchema, create(AlertSettingsSchema, { rules: session.operatorAlertRules })),
+      toBinary(
+        AlertSettingsSchema,
+        create(AlertSettingsSchema, { rules: session.operatorAlertRules }),
+      ),
     ),
     webhooks_from_operator: session.webhookUrlsFromOperator ? 1 : 0,
   }));

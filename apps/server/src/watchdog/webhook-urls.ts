@@ -50,9 +50,7 @@ export function checkWebhookUrls(
   for (const [index, url] of urls.entries()) {
     const name = `${where}[${index}]`;
     if (url.length > MAX_WEBHOOK_URL_LENGTH) {
-      throw errors.invalidArgument(
-        `${name} is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`,
-      );
+      throw errors.invalidArgument(`${name} is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
     }
     let parsed: URL;
     try {

@@ -65,13 +65,17 @@ describe('AlertRulesEditor', () => {
       target: { value: 'https://a.example.com/x, https://b.example.com/y' },
     });
     fireEvent.click(screen.getByTestId('save-alert-rules'));
-    await waitFor(() => expect(screen.getByTestId('alert-rules-outcome').textContent).toBe('Saved'));
+    await waitFor(() =>
+      expect(screen.getByTestId('alert-rules-outcome').textContent).toBe('Saved'),
+    );
     expect(requests).toHaveLength(1);
     const [request] = requests;
     expect(request?.sessionId).toBe('s1');
     expect(request?.replaceWebhookUrls).toBe(true);
     expect(request?.webhookUrls).toEqual(['https://a.example.com/x', 'https://b.example.com/y']);
-    expect(request?.rules.map((rule) => [rule.kind, rule.disabled, rule.window, rule.action])).toEqual([
+    expect(
+      request?.rules.map((rule) => [rule.kind, rule.disabled, rule.window, rule.action]),
+    ).toEqual([
       [AlertRuleKind.NON_FINITE, true, 0n, AlertAction.PAUSE],
       [AlertRuleKind.STALL, false, 2000n, AlertAction.PAUSE],
     ]);
