@@ -14,6 +14,7 @@ export interface MachineInfo {
 export const BENCHMARK_ORDER = [
   'ingest',
   'store',
+  'webhooks',
   'e2e',
   'command',
   'slow-watcher',
