@@ -34,6 +34,7 @@ const BENCHMARKS = {
   browser: { entry: 'benchmarks/browser.js', fullMinutes: 20 },
   store: { entry: 'benchmarks/store.js', fullMinutes: 25 },
   auth: { entry: 'benchmarks/auth.js', fullMinutes: 15 },
+  webhooks: { entry: 'benchmarks/webhooks.js', fullMinutes: 15 },
 };
 const QUICK_MINUTES = 4;
 

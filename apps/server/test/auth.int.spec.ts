@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import type { LoggerService } from '@nestjs/common';
 import {
   AdminService,
+  AlertRuleKind,
   AuthService,
   CommandState,
   CommandType,
@@ -254,6 +255,33 @@ describe('AUTH=required', () => {
       operator.close();
       stream.end();
     }
+  });
+
+  it("a viewer cannot change a run's alert rules or acknowledge its alerts; an operator can, and is named as who changed them", async () => {
+    const { stream, sessionId } = await streamingTrainer(trainerKey);
+    for (const viewer of dashboards(viewerToken, 'cookie')) {
+      const refused = await expectCallError(
+        viewer.setAlertRules({
+          sessionId,
+          rules: [{ kind: AlertRuleKind.PLATEAU, disabled: true }],
+        }),
+      );
+      expect([viewer.name, refused.code]).toEqual([viewer.name, status.PERMISSION_DENIED]);
+      expect(refused.message).toMatch(/DashboardService\/SetAlertRules needs the operator role/);
+      const ack = await expectCallError(viewer.acknowledgeAlert({ sessionId, alertId: 'any' }));
+      expect([viewer.name, ack.code]).toEqual([viewer.name, status.PERMISSION_DENIED]);
+      viewer.close();
+    }
+    for (const operator of dashboards(operatorToken, 'cookie')) {
+      const set = await operator.setAlertRules({
+        sessionId,
+        rules: [{ kind: AlertRuleKind.PLATEAU, disabled: true }],
+        updatedBy: 'someone else',
+      });
+      expect([operator.name, set.settings?.updatedBy]).toEqual([operator.name, 'otto']);
+      operator.close();
+    }
+    stream.end();
   });
 
   it('a revoked key is refused at once; a signed-out token too', async () => {

@@ -20,7 +20,9 @@ import {
   UpdateSessionRequestSchema,
   DeleteSessionRequestSchema,
   AcknowledgeAlertRequestSchema,
+  SetAlertRulesRequestSchema,
   type AcknowledgeAlertResponse,
+  type SetAlertRulesResponse,
   type QuerySeriesResponse,
   type GetConfusionMatrixResponse,
   type GetImageFramesResponse,
@@ -314,6 +316,9 @@ export interface DashboardApi {
   acknowledgeAlert(
     init: MessageInitShape<typeof AcknowledgeAlertRequestSchema>,
   ): Promise<AcknowledgeAlertResponse>;
+  setAlertRules(
+    init: MessageInitShape<typeof SetAlertRulesRequestSchema>,
+  ): Promise<SetAlertRulesResponse>;
   /** WatchSession; with `resumeCursor`, resuming after the event of that cursor. */
   watch(sessionId: string, resumeCursor?: bigint): WatchHandle;
   close(): void;
@@ -358,6 +363,8 @@ export function grpcDashboard(
       unary(client, 'GetConfusionMatrix', create(GetConfusionMatrixRequestSchema, init)),
     acknowledgeAlert: (init) =>
       unary(client, 'AcknowledgeAlert', create(AcknowledgeAlertRequestSchema, init)),
+    setAlertRules: (init) =>
+      unary(client, 'SetAlertRules', create(SetAlertRulesRequestSchema, init)),
     watch(sessionId, resumeCursor = 0n) {
       const call = client['WatchSession'](
         create(WatchSessionRequestSchema, { sessionId, resumeCursor }),
@@ -420,6 +427,7 @@ export function grpcWebDashboard(
     deleteSession: (init) => client.deleteSession(init),
     getConfusionMatrix: (init) => client.getConfusionMatrix(init),
     acknowledgeAlert: (init) => client.acknowledgeAlert(init),
+    setAlertRules: (init) => client.setAlertRules(init),
     watch(sessionId, resumeCursor = 0n) {
       const abort = new AbortController();
       const handle: WatchHandle = {

@@ -111,6 +111,16 @@ export interface RampOptions {
    * target runs: `count` is the largest step; trainer i presents key i.
    */
   apiKeys?: (target: Target, count: number) => Promise<string[]>;
+  /** The loss of each batch (default: a smooth decay). */
+  lossOf?: (batchIdx: number) => number;
+  /** Started with the target: told of each trainer's session, stopped before the target. */
+  companion?: (target: Target) => RampCompanion;
+}
+
+/** Something that runs beside the trainers (e.g. a dashboard acknowledging alerts). */
+export interface RampCompanion {
+  add(sessionId: string): void;
+  stop(): Promise<void>;
 }
 
 /** Ramps trainers against a fresh target until a step is not sustained; one result per step measured. */
@@ -123,6 +133,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
   const messageBytes =
     imagePart.length + 64 + metricNames.reduce((sum, name) => sum + name.length + 14, 0);
   const target: Target = await startTarget(kind, options.env);
+  const companion = options.companion?.(target);
   const sampler = new ProcSampler(target.pid).start();
   const self = new ProcSampler(process.pid).start();
   const keys = (await options.apiKeys?.(target, Math.max(...steps))) ?? [];
@@ -139,9 +150,11 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
           imagePart,
           0,
           metricNames,
+          options.lossOf,
         );
         trainer.apiKey = keys[trainers.length];
         await trainer.open();
+        companion?.add(trainer.sessionId);
         trainers.push(trainer);
         pacer.add(trainer);
       }
@@ -174,6 +187,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
     }
   } finally {
     pacer.stop();
+    await companion?.stop();
     await Promise.all(trainers.map((t) => t.close()));
     sampler.stop();
     self.stop();

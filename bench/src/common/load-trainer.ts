@@ -18,6 +18,11 @@ export const SENT_AT_RING = 1 << 16;
 /** Messages a load trainer lets go unacknowledged before it holds back (its own bound). */
 export const MAX_UNACKED = 4096;
 
+/** A loss that decays smoothly with a little wobble: nothing a watchdog rule fires on. */
+export function decayingLoss(batchIdx: number): number {
+  return 2 * Math.exp(-batchIdx / 5000) + 0.05 * Math.sin(batchIdx / 7);
+}
+
 /**
  * A synthetic trainer speaking raw bytes over grpc-js: the same bytes go to
  * the product and to the relay, so both see identical work. Batches are
@@ -52,6 +57,8 @@ export class LoadTrainer {
     private readonly commandDelayMs = 0,
     /** Names of the values each batch carries in BatchData.metrics (none by default). */
     private readonly metricNames: readonly string[] = [],
+    /** The loss of each batch (a smooth decay by default; NaN makes the watchdog fire). */
+    private readonly lossOf: (batchIdx: number) => number = decayingLoss,
   ) {}
 
   /** Registers the session (product; the relay answers the same call) and opens the stream. */
@@ -119,7 +126,7 @@ export class LoadTrainer {
           sequence: this.nextSequence(),
           epoch: 0,
           batchIdx,
-          loss: 2 * Math.exp(-batchIdx / 5000) + 0.05 * Math.sin(batchIdx / 7),
+          loss: this.lossOf(batchIdx),
           timestampMs: now,
           metrics: this.metricNames.map((name, i) => [name, Math.sin(batchIdx / (i + 3))] as const),
         },

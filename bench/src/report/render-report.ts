@@ -16,6 +16,7 @@ export const BENCHMARK_ORDER = [
   'ingest',
   'store',
   'auth',
+  'webhooks',
   'e2e',
   'command',
   'slow-watcher',

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trainwatch.alerts import to_alert_rules
+from trainwatch.alerts import to_alert_rules, to_webhook_urls
 from trainwatch.gen.telemetry.v1 import alerts_pb2
 
 
@@ -25,3 +25,14 @@ def test_unknown_rule_or_action_is_named() -> None:
         to_alert_rules([{"rule": "nan"}])
     with pytest.raises(ValueError, match=r"alerts\[0\]: action must be notify, pause or stop"):
         to_alert_rules([{"rule": "stall", "action": "halt"}])
+
+
+def test_webhooks_option_takes_http_urls_and_names_a_bad_entry_without_echoing_it() -> None:
+    assert to_webhook_urls(["https://hooks.slack.com/services/T/B/x"]) == [
+        "https://hooks.slack.com/services/T/B/x"
+    ]
+    assert to_webhook_urls(None) == []
+    with pytest.raises(ValueError, match=r"^webhooks\[0\] must be an http:// or https:// URL$"):
+        to_webhook_urls(["file:///etc/secret"])
+    with pytest.raises(ValueError, match=r"webhooks: 5 URLs, at most 4 per run"):
+        to_webhook_urls([f"https://h{i}.example/" for i in range(5)])

@@ -38,6 +38,11 @@ export const TAG_PATTERN = /^[^\s,][^,]{0,63}$/;
 export const TAG_RULE = '1-64 characters, no comma, not starting with a space';
 export const MAX_NOTE_LENGTH = 4096;
 
+/** Webhook URLs one session may have besides the deployment's (SessionInfo.webhook_urls, SetAlertRules). */
+export const MAX_WEBHOOK_URLS_PER_SESSION = 4;
+/** Longest per-session webhook URL. */
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
+
 /** True once the trainer reported COMPLETED or FAILED: nothing more will come. */
 export function isFinished(status: TrainingStatus | undefined): boolean {
   return status === TrainingStatus.COMPLETED || status === TrainingStatus.FAILED;
@@ -75,6 +80,8 @@ export const WATCH_EVENT_DELIVERY = {
   // Each alert change is the whole alert; changes are rare (firings of an
   // open alert are folded into it), and none may be lost.
   alert: 'lossless',
+  // The whole settings each time, rare (an operator's edit, a registration): none may be lost.
+  alertSettings: 'lossless',
 } as const satisfies Record<WatchEventCase, 'lossless' | 'latest-wins'>;
 
 export function isLatestWins(kind: WatchEventCase): boolean {
@@ -96,5 +103,7 @@ export function rulesForOtherLanguages(): Record<string, string | number> {
     MAX_TAGS,
     TAG_PATTERN: TAG_PATTERN.source,
     MAX_NOTE_LENGTH,
+    MAX_WEBHOOK_URLS_PER_SESSION,
+    MAX_WEBHOOK_URL_LENGTH,
   };
 }

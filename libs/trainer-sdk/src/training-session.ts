@@ -1,4 +1,5 @@
 import { toAlertRules } from './alert-rules';
+import { toWebhookUrls } from './webhook-urls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
@@ -131,6 +132,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly metadata = new RunMetadataState();
   /** The `alerts` option, checked and converted once (a bad entry throws in the constructor). */
   private readonly alertRules: AlertRule[];
+  /** The `webhooks` option, checked once (a bad entry throws in the constructor). */
+  private readonly webhookUrls: string[];
   private readonly system: SystemSampler | undefined;
   /** Global step of the latest batch: the default step of log() and system samples. */
   private step = 0n;
@@ -153,6 +156,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     super();
     checkOptions(options);
     this.alertRules = toAlertRules(options.alerts);
+    this.webhookUrls = toWebhookUrls(options.webhooks);
     const { config } = options;
     const initial = this.metadata.update(options.metadata ?? {});
     if (initial.problems.length > 0) {
@@ -534,6 +538,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       // All of it: a restarted server learns the run's metadata again.
       metadata: this.metadata.merged(),
       alertRules: this.alertRules,
+      webhookUrls: this.webhookUrls,
     });
   }
 

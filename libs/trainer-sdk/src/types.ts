@@ -75,6 +75,13 @@ export interface TrainingSessionOptions {
    */
   alerts?: AlertRuleInput[];
   /**
+   * Webhook URLs this run's alerts are posted to besides the server's own
+   * (SessionInfo.webhook_urls): http(s), at most 4, each host allowed by the
+   * server's WEBHOOK_ALLOWED_HOSTS (the registration is refused otherwise).
+   * A JSON body with a Slack-compatible `text`; Slack incoming webhooks work as they are.
+   */
+  webhooks?: string[];
+  /**
    * Sample CPU, memory and GPU figures as `system/` series. Default true.
    */
   systemMetrics?: boolean;

@@ -23,8 +23,10 @@ const POLICY: Readonly<Record<string, Access>> = {
   'DashboardService/GetConfusionMatrix': person('viewer'),
   'DashboardService/SendCommand': person('operator'),
   'DashboardService/UpdateSession': person('operator'),
-  'DashboardService/AcknowledgeAlert': person('operator'),
   'DashboardService/DeleteSession': person('admin'),
+  // Alerts: acknowledging one and changing the rules steer the run like a command.
+  'DashboardService/AcknowledgeAlert': person('operator'),
+  'DashboardService/SetAlertRules': person('operator'),
   'AuthService/SignIn': PUBLIC,
   // Checks its own setup token; refused once any user exists.
   'AuthService/SetUpFirstAdmin': PUBLIC,

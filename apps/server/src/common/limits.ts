@@ -181,3 +181,7 @@ export const MAX_WEBHOOK_ATTEMPTS = 4;
 export const WEBHOOK_TIMEOUT_MS = 5000;
 /** Alert ids remembered as already posted. */
 export const WEBHOOK_ALERTS_REMEMBERED = 10_000;
+/** Per-session webhook bounds, shared with the SDKs (written once in @trainwatch/proto). */
+export { MAX_WEBHOOK_URLS_PER_SESSION, MAX_WEBHOOK_URL_LENGTH } from '@trainwatch/proto';
+/** Longest SetAlertRulesRequest.updated_by. */
+export const MAX_ALERT_SETTINGS_BY_LENGTH = 128;

@@ -113,6 +113,9 @@ export interface ServerSettings {
   webhookUrls: string[];
   /** First webhook retry delay; each further retry waits twice as long. */
   webhookRetryBaseMs: number;
+  // --- Alerts kept and per-session webhooks ---
+  /** Hosts per-session webhook URLs may point at (`*.example.com`, `*` for any); empty refuses them. */
+  webhookAllowedHosts: string[];
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -175,6 +178,7 @@ export const SERVER_ENV_VARS = [
   'WATCHDOG_STALL_MIN_MS',
   'WATCHDOG_CHECK_INTERVAL_MS',
   'WEBHOOK_URLS',
+  'WEBHOOK_ALLOWED_HOSTS',
   'WEBHOOK_RETRY_BASE_MS',
 ] as const;
 
@@ -221,6 +225,24 @@ function webhookUrls(env: Env): string[] {
     }
   }
   return urls;
+}
+
+/** WEBHOOK_ALLOWED_HOSTS: comma-separated host names, `*.domain` or `*`. */
+function webhookAllowedHosts(env: Env): string[] {
+  const hosts = text(env, 'WEBHOOK_ALLOWED_HOSTS', '')
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter((host) => host !== '');
+  for (const host of hosts) {
+    if (!/^(\*|(\*\.)?[a-z0-9.:[\]-]+)$/.test(host)) {
+      throw new ConfigError(
+        'WEBHOOK_ALLOWED_HOSTS',
+        host,
+        'comma-separated host names, *.domain for its subdomains, or *',
+      );
+    }
+  }
+  return hosts;
 }
 
 function storeEngine(env: Env, databaseUrl: string): StoreEngineSetting {
@@ -403,5 +425,8 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     webhookUrls: webhookUrls(env),
     // 1 s, 2 s, 4 s: rides out an endpoint's restart without holding the queue for long.
     webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
+    // --- Alerts kept and per-session webhooks ---
+    // Empty: a trainer key must not make the server call internal addresses unless allowed.
+    webhookAllowedHosts: webhookAllowedHosts(env),
   };
 }

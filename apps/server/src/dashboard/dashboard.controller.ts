@@ -20,6 +20,8 @@ import {
   type ListSessionsResponse,
   type SendCommandRequest,
   type SendCommandResponse,
+  type SetAlertRulesRequest,
+  type SetAlertRulesResponse,
   type WatchSessionRequest,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
@@ -93,5 +95,14 @@ export class DashboardController {
     call: ServerUnaryCall<AcknowledgeAlertRequest, AcknowledgeAlertResponse>,
   ): Promise<AcknowledgeAlertResponse> {
     return this.dashboard.acknowledgeAlert(request, identityOf(call));
+  }
+
+  @GrpcMethod('DashboardService', 'SetAlertRules')
+  setAlertRules(
+    request: SetAlertRulesRequest,
+    _metadata: Metadata,
+    call: ServerUnaryCall<SetAlertRulesRequest, SetAlertRulesResponse>,
+  ): Promise<SetAlertRulesResponse> {
+    return this.dashboard.setAlertRules(request, identityOf(call));
   }
 }

@@ -3,6 +3,9 @@ import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
 import {
   AcknowledgeAlertResponseSchema,
+  SetAlertRulesResponseSchema,
+  type SetAlertRulesRequest,
+  type SetAlertRulesResponse,
   type AcknowledgeAlertRequest,
   type AcknowledgeAlertResponse,
   type DeleteSessionRequest,
@@ -83,16 +86,30 @@ export class DashboardService {
     return this.runs.confusionMatrix(request);
   }
 
-  /** NOT_FOUND for a session or alert the server does not hold. */
-  /** `identity`: a signed-in user is named as who acknowledged, whatever the request says. */
-  acknowledgeAlert(
+  /**
+   * NOT_FOUND for a session or alert the server does not hold (a stored run is
+   * restored first). `identity`: a signed-in user is named as who acknowledged,
+   * whatever the request says.
+   */
+  async acknowledgeAlert(
     request: AcknowledgeAlertRequest,
     identity: Identity = ANONYMOUS,
   ): Promise<AcknowledgeAlertResponse> {
+    await this.runs.session(request.sessionId);
     const named =
       identity.kind === 'user' ? { ...request, acknowledgedBy: identity.userName } : request;
-    return Promise.resolve().then(() =>
-      create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(named) }),
-    );
+    return create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(named) });
+  }
+
+  /** Operators change a session's rules and webhook URLs; a signed-in user is named as who did. */
+  async setAlertRules(
+    request: SetAlertRulesRequest,
+    identity: Identity = ANONYMOUS,
+  ): Promise<SetAlertRulesResponse> {
+    const session = await this.runs.session(request.sessionId);
+    const by = identity.kind === 'user' ? identity.userName : '';
+    return create(SetAlertRulesResponseSchema, {
+      settings: this.watchdog.setRules(session, request, by),
+    });
   }
 }

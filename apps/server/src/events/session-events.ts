@@ -1,6 +1,7 @@
 import type {
   Alert,
   AlertRule,
+  AlertSettings,
   BatchData,
   CommandAuditEntry,
   ConfusionMatrix,
@@ -26,6 +27,8 @@ export interface SessionEventMap {
     resumed: boolean;
     /** The watchdog rules the trainer asked for (SessionInfo.alert_rules), validated. */
     alertRules: readonly AlertRule[];
+    /** The webhook URLs the trainer gave (SessionInfo.webhook_urls), checked. */
+    webhookUrls: readonly string[];
   };
   /** A batch passed validation and moved the session's position. */
   'batch.applied': {
@@ -57,6 +60,13 @@ export interface SessionEventMap {
   'heartbeat.received': { session: Session };
   /** A watchdog alert was raised or changed (folded firings, acknowledged, webhook failures). */
   'alert.changed': { session: Session; alert: Alert };
+  /**
+   * Another firing was folded into an open alert (count, last time): kept by
+   * the store, not announced to watchers (they hear of it at 2, 4, 8... firings).
+   */
+  'alert.folded': { session: Session; alert: Alert };
+  /** The session's effective watchdog rules or webhook URLs changed (as dashboards see them). */
+  'alert-settings.changed': { session: Session; settings: AlertSettings };
 }
 
 export type SessionEventName = keyof SessionEventMap;
@@ -75,4 +85,6 @@ export const SESSION_EVENT_NAMES = Object.keys({
   'session.registered': true,
   'confusion.counted': true,
   'alert.changed': true,
+  'alert.folded': true,
+  'alert-settings.changed': true,
 } satisfies Record<SessionEventName, true>) as SessionEventName[];

@@ -74,6 +74,7 @@ export const WATCH_EVENT_KINDS: { [K in WatchCase]: WatchEventSource<K> } = {
   status: { from: 'status.changed', toValue: ({ status }) => status },
   command: { from: 'command.recorded', toValue: ({ entry }) => entry },
   alert: { from: 'alert.changed', toValue: ({ alert }) => alert },
+  alertSettings: { from: 'alert-settings.changed', toValue: ({ settings }) => settings },
   images: {
     from: 'images.received',
     toValue: ({ frame }) => frame,

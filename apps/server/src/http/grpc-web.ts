@@ -175,6 +175,7 @@ export function dashboardRoutes(
       getConfusionMatrix: (request) => dashboard.getConfusionMatrix(request),
       acknowledgeAlert: (request, context) =>
         dashboard.acknowledgeAlert(request, identityOf(context)),
+      setAlertRules: (request, context) => dashboard.setAlertRules(request, identityOf(context)),
     });
 }
 

@@ -42,6 +42,17 @@ export function restoredSession(run: StoredRun, bounds: SessionBounds, cursor: b
   session.cursor = cursor;
   for (const epoch of run.epochs) session.addEpoch(epoch);
   for (const entry of run.commands) session.recordCommand(entry);
+  // Alerts and the rules in effect outlast the restart (the watchdog folds firings into open ones).
+  for (const alert of run.alerts) session.recordAlert(alert);
+  if (run.alertSettings !== undefined) {
+    const { settings, operatorRules, webhooksFromOperator } = run.alertSettings;
+    session.alertRules = settings.rules;
+    session.webhookUrls = settings.webhookUrls;
+    session.alertSettingsBy = settings.updatedBy;
+    session.alertSettingsAtMs = Number(settings.updatedAtMs);
+    session.operatorAlertRules = operatorRules;
+    session.webhookUrlsFromOperator = webhooksFromOperator;
+  }
   // A trainer resuming mid-epoch keeps counting into the stored matrix.
   for (const matrix of run.confusion) session.confusion.restore(matrix);
   session.latestPerformance = run.latestPerformance;

@@ -3,6 +3,7 @@ import {
   ConfusionMatrixSchema,
   AlertSchema,
   AlertRuleSchema,
+  AlertSettingsSchema,
   ConnectionState,
   SessionSummarySchema,
   TrainingConfigSchema,
@@ -11,6 +12,7 @@ import {
   isFinished,
   type Alert,
   type AlertRule,
+  type AlertSettings,
   type CommandAuditEntry,
   type EpochData,
   type ImageFrame,
@@ -30,6 +32,7 @@ import { ConfusionHistory } from '../history/confusion-matrix';
 import { SessionSeries, type SeriesBounds } from '../history/session-series';
 import { boundedSnapshot } from './bounded-snapshot';
 import { newResumeToken } from './resume-token';
+import { redactedWebhookUrl } from '../watchdog/webhook-urls';
 import type { TrainerLink } from './trainer-link';
 
 /** Bounds of one session's in-memory history. */
@@ -94,6 +97,15 @@ export class Session {
   readonly alerts: Alert[] = [];
   /** The watchdog rules in effect (set by the watchdog at registration). */
   alertRules: AlertRule[] = [];
+  /** Rules an operator changed (SetAlertRules): laid over the trainer's at each registration. */
+  operatorAlertRules: AlertRule[] = [];
+  /** The session's own webhook URLs (secrets included: never logged or sent to a dashboard). */
+  webhookUrls: string[] = [];
+  /** True once an operator set webhookUrls: the trainer's URLs no longer replace them. */
+  webhookUrlsFromOperator = false;
+  /** Who changed the alert settings from the dashboard last, and when (0: nobody). */
+  alertSettingsBy = '';
+  alertSettingsAtMs = 0;
   /** The open StreamMetrics stream, if any. */
   trainer: TrainerLink | undefined;
 
@@ -151,6 +163,16 @@ export class Session {
     return open;
   }
 
+  /** The alert settings as dashboards see them (webhook URLs without their secrets). */
+  alertSettings(): AlertSettings {
+    return create(AlertSettingsSchema, {
+      rules: [...this.alertRules],
+      webhookUrls: this.webhookUrls.map(redactedWebhookUrl),
+      updatedBy: this.alertSettingsBy,
+      updatedAtMs: BigInt(this.alertSettingsAtMs),
+    });
+  }
+
   /**
    * The session as one line. Lists leave the class names out
    * (`withClassNames: false`): up to 10,000 of them per session would make a
@@ -202,7 +224,8 @@ export class Session {
     let alertBytes = 0;
     for (const alert of this.alerts) alertBytes += 4 + toBinary(AlertSchema, alert).byteLength;
     for (const rule of this.alertRules)
-      alertBytes += 4 + toBinary(AlertRuleSchema, rule).byteLength;
+      alertBytes += 8 + 2 * toBinary(AlertRuleSchema, rule).byteLength;
+    for (const url of this.webhookUrls) alertBytes += 4 + url.length;
     const snapshot = boundedSnapshot(
       {
         summary: this.toSummary(),
@@ -218,6 +241,7 @@ export class Session {
     snapshot.confusionEpochs = this.confusion.epochNumbers();
     snapshot.alerts = [...this.alerts];
     snapshot.alertRules = [...this.alertRules];
+    snapshot.alertSettings = this.alertSettings();
     return snapshot;
   }
 }

@@ -27,6 +27,7 @@ import { isEmptyRunMetadata, mergeRunMetadata } from './run-metadata';
 import { Session } from './session';
 import { validateSessionInfo } from './session-validation';
 import type { TrainerLink } from './trainer-link';
+import { checkWebhookUrls } from '../watchdog/webhook-urls';
 
 /**
  * Where this process starts numbering a session's watch events: its start
@@ -123,6 +124,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
    */
   register(info: SessionInfo, now = Date.now(), claim: WriterClaim = {}): Registration {
     validateSessionInfo(info, this.sessions.get(info.sessionId)?.metadata);
+    checkWebhookUrls(info.webhookUrls, this.settings.webhookAllowedHosts, 'webhook_urls');
     const id = info.sessionId === '' ? randomUUID() : info.sessionId;
     let session = this.sessions.get(id);
     const resumed = session !== undefined;
@@ -167,7 +169,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         now,
       );
     }
-    void this.bus.emit('session.registered', { session, resumed, alertRules: info.alertRules });
+    void this.bus.emit('session.registered', {
+      session,
+      resumed,
+      alertRules: info.alertRules,
+      webhookUrls: info.webhookUrls,
+    });
     return { session, resumed };
   }
 

@@ -1,10 +1,12 @@
 import { toBinary } from '@bufbuild/protobuf';
 import {
+  AlertSchema,
   CommandAuditEntrySchema,
   EpochDataSchema,
   ImageFrameSchema,
   PerformanceDataSchema,
   StatusEventSchema,
+  type Alert,
   type CommandAuditEntry,
   type EpochData,
   type ImageFrame,
@@ -58,6 +60,14 @@ export interface PendingCommandRow {
   entry: Buffer;
 }
 
+export interface PendingAlertRow {
+  sessionId: string;
+  alertId: string;
+  firstAtMs: number;
+  acknowledgedAtMs: number;
+  alert: Buffer;
+}
+
 /** Protobuf bytes as a Buffer sharing their memory (both drivers bind Buffers as blobs). */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -82,6 +92,10 @@ export class PendingWrites {
   readonly commands = new Map<string, PendingCommandRow>();
   /** Epochs whose confusion matrix changed, by session and epoch: written as they stand at commit. */
   readonly confusion = new Map<string, { session: Session; epoch: number }>();
+  /** By session and alert id: the newest state of each alert wins. */
+  readonly alerts = new Map<string, PendingAlertRow>();
+  /** Sessions whose alert settings changed: written as they stand at commit. */
+  readonly alertSettings = new Map<string, Session>();
   /** Bytes this batch holds in memory (counted against STORE_MAX_PENDING_BYTES). */
   bytes = 0;
   /** Events in the batch. */
@@ -178,6 +192,27 @@ export class PendingWrites {
     this.bytes += bytes.byteLength + ROW_OVERHEAD_BYTES;
   }
 
+  addAlert(session: Session, alert: Alert): void {
+    const bytes = asBuffer(toBinary(AlertSchema, alert));
+    const key = `${session.id}\u0000${alert.alertId}`;
+    const previous = this.alerts.get(key);
+    if (previous !== undefined) this.bytes -= previous.alert.byteLength + ROW_OVERHEAD_BYTES;
+    this.alerts.set(key, {
+      sessionId: session.id,
+      alertId: alert.alertId,
+      firstAtMs: Number(alert.firstAtMs),
+      acknowledgedAtMs: Number(alert.acknowledgedAtMs),
+      alert: bytes,
+    });
+    this.bytes += bytes.byteLength + ROW_OVERHEAD_BYTES;
+  }
+
+  markAlertSettings(session: Session): void {
+    if (this.alertSettings.has(session.id)) return;
+    this.alertSettings.set(session.id, session);
+    this.bytes += ROW_OVERHEAD_BYTES;
+  }
+
   /**
    * Appends `later` (events that arrived after this batch) so that one
    * commit writes both, in order; its acks are released with this batch's.
@@ -191,6 +226,12 @@ export class PendingWrites {
       this.frames.set(key, frame);
     }
     for (const [key, mark] of later.confusion) this.confusion.set(key, mark);
+    for (const [key, row] of later.alerts) {
+      const previous = this.alerts.get(key);
+      if (previous !== undefined) this.bytes -= previous.alert.byteLength + ROW_OVERHEAD_BYTES;
+      this.alerts.set(key, row);
+    }
+    for (const [id, session] of later.alertSettings) this.alertSettings.set(id, session);
     for (const row of later.epochs) this.epochs.push(row);
     for (const row of later.performance) this.performance.push(row);
     for (const row of later.statusEvents) this.statusEvents.push(row);
@@ -222,6 +263,8 @@ export class PendingWrites {
       if (row.sessionId === sessionId) this.commands.delete(key);
     for (const [key, mark] of this.confusion)
       if (mark.session.id === sessionId) this.confusion.delete(key);
+    for (const [key, row] of this.alerts) if (row.sessionId === sessionId) this.alerts.delete(key);
+    this.alertSettings.delete(sessionId);
   }
 
   /** The commit holding this batch (and every batch it absorbed) succeeded: their acks go out. */

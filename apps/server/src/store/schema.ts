@@ -29,6 +29,8 @@ export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
   auth_sessions: AuthSessionsTable;
+  alerts: AlertsTable;
+  alert_settings: AlertSettingsTable;
 }
 
 /**
@@ -74,6 +76,8 @@ export interface SessionsTable {
   stored_image_bytes: Generated<number>;
   /** ApiKeysTable.id of the key that created the run ('' when auth was off). */
   owner_key_id: Generated<string>;
+  /** Alerts not yet acknowledged (migration 0030), for lists of stored runs. */
+  open_alerts: Generated<number>;
 }
 
 /** A run's tags, one row each (ListSessionsRequest.tags filters on them). */
@@ -218,4 +222,29 @@ export interface AuthSessionsTable {
   user_id: string;
   created_at_ms: number;
   expires_at_ms: number;
+}
+
+/** A watchdog alert (migration 0030): one row per alert id, replaced as the alert changes. */
+export interface AlertsTable {
+  session_id: string;
+  alert_id: string;
+  first_at_ms: number;
+  /** 0 while open. */
+  acknowledged_at_ms: Generated<number>;
+  /** Alert (binary). */
+  alert: Buffer;
+}
+
+/** A run's watchdog settings (migration 0030), replaced when they change. */
+export interface AlertSettingsTable {
+  session_id: string;
+  /**
+   * AlertSettings (binary): the effective rules, who changed them last, and
+   * the run's webhook URLs whole (secrets included; dashboards get them redacted).
+   */
+  settings: Buffer;
+  /** AlertSettings (binary) holding only the rules an operator changed (SetAlertRules). */
+  operator_rules: Buffer;
+  /** 1 once an operator set the webhook URLs (a trainer's registration no longer replaces them). */
+  webhooks_from_operator: Generated<number>;
 }

@@ -97,6 +97,8 @@ async function deleteRun(tx: Transaction<Database>, id: string): Promise<boolean
     'status_events',
     'session_tags',
     'confusion_matrices',
+    'alerts',
+    'alert_settings',
   ] as const) {
     await tx.deleteFrom(table).where('session_id', '=', id).execute();
   }

@@ -1,10 +1,15 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import {
+  AlertSchema,
+  AlertSettingsSchema,
   CommandAuditEntrySchema,
   ConfusionMatrixSchema,
   EpochDataSchema,
   ImageFrameSchema,
   PerformanceDataSchema,
+  type Alert,
+  type AlertRule,
+  type AlertSettings,
   type CommandAuditEntry,
   type ConfusionMatrix,
   type EpochData,
@@ -24,6 +29,13 @@ import {
 } from './series-blocks';
 import { orderOf, type ListPosition } from './session-order';
 import type { SessionRow } from './stored-summary';
+
+/** A run's watchdog settings as stored (webhook URLs whole). */
+export interface StoredAlertSettings {
+  settings: AlertSettings;
+  operatorRules: AlertRule[];
+  webhooksFromOperator: boolean;
+}
 
 /** What ListSessions filters on (ListSessionsRequest), plus the ids the caller answers from memory. */
 export interface SessionFilter {
@@ -241,6 +253,34 @@ export class StoreReads {
       .limit(limit)
       .execute();
     return rows.reverse().map((row) => fromBinary(CommandAuditEntrySchema, row.entry));
+  }
+
+  /** The newest `limit` alerts of a run, oldest first. */
+  async alerts(sessionId: string, limit: number): Promise<Alert[]> {
+    const rows = await this.db
+      .selectFrom('alerts')
+      .select('alert')
+      .where('session_id', '=', sessionId)
+      .orderBy('first_at_ms', 'desc')
+      .orderBy('alert_id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse().map((row) => fromBinary(AlertSchema, row.alert));
+  }
+
+  /** A run's stored alert settings; undefined when they were never written. */
+  async alertSettings(sessionId: string): Promise<StoredAlertSettings | undefined> {
+    const row = await this.db
+      .selectFrom('alert_settings')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return {
+      settings: fromBinary(AlertSettingsSchema, row.settings),
+      operatorRules: fromBinary(AlertSettingsSchema, row.operator_rules).rules,
+      webhooksFromOperator: row.webhooks_from_operator !== 0,
+    };
   }
 
   async latestPerformance(sessionId: string): Promise<PerformanceData | undefined> {

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { LOSS_SERIES, SeriesKind } from '@trainwatch/proto';
+import { LOSS_SERIES, SeriesKind, type Alert } from '@trainwatch/proto';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { CommitBacklog } from '../events/commit-backlog';
 import { SessionEventBus } from '../events/event-bus';
 import { HealthService } from '../health/health.service';
+import type { Session } from '../sessions/session';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
 import { STORE_DATABASE, type StoreDatabase } from './store-database';
@@ -121,6 +122,16 @@ export class StoreWriter implements OnApplicationShutdown {
     bus.on('metadata.changed', ({ session }) => this.touched(session));
     bus.on('status.changed', ({ session, status }) => {
       this.queue.addStatus(session, status);
+      return this.touched(session);
+    });
+    const keepAlert = ({ session, alert }: { session: Session; alert: Alert }) => {
+      this.queue.addAlert(session, alert);
+      return this.touched(session);
+    };
+    bus.on('alert.changed', keepAlert);
+    bus.on('alert.folded', keepAlert);
+    bus.on('alert-settings.changed', ({ session }) => {
+      this.queue.markAlertSettings(session);
       return this.touched(session);
     });
     bus.on('command.recorded', ({ session, entry }) => {

@@ -3,6 +3,7 @@ import {
   LOSS_SERIES,
   RunMetadataSchema,
   TrainingConfigSchema,
+  type Alert,
   type CommandAuditEntry,
   type ConfusionMatrix,
   type EpochData,
@@ -12,9 +13,13 @@ import {
   type SeriesKind,
   type TrainingConfig,
 } from '@trainwatch/proto';
-import { CONFUSION_EPOCHS_IN_MEMORY, MAX_EPOCHS_KEPT } from '../common/limits';
+import {
+  CONFUSION_EPOCHS_IN_MEMORY,
+  MAX_ALERTS_PER_SESSION,
+  MAX_EPOCHS_KEPT,
+} from '../common/limits';
 import type { SessionRow } from './stored-summary';
-import type { StoreReads, StoredBucket } from './store-reads';
+import type { StoreReads, StoredAlertSettings, StoredBucket } from './store-reads';
 
 /** One series of a stored run, bucketed to what a session holds in memory. */
 export interface StoredSeries {
@@ -36,6 +41,10 @@ export interface StoredRun {
   series: StoredSeries[];
   /** Confusion matrices of the newest epochs, oldest first. */
   confusion: ConfusionMatrix[];
+  /** The newest MAX_ALERTS_PER_SESSION alerts, oldest first. */
+  alerts: Alert[];
+  /** Watchdog settings; undefined for a run stored before they were kept. */
+  alertSettings: StoredAlertSettings | undefined;
 }
 
 /** How much of a stored run to read back (the session's in-memory bounds). */
@@ -59,15 +68,25 @@ export async function loadStoredRun(
 ): Promise<StoredRun | undefined> {
   const row = await reads.session(id);
   if (row === undefined) return undefined;
-  const [epochs, commands, latestPerformance, latestImages, seriesList, confusion] =
-    await Promise.all([
-      reads.epochs(id, MAX_EPOCHS_KEPT),
-      reads.commands(id, bounds.commandAuditSize),
-      reads.latestPerformance(id),
-      reads.latestFrame(id),
-      reads.seriesOf(id),
-      reads.confusionMatrices(id, CONFUSION_EPOCHS_IN_MEMORY),
-    ]);
+  const [
+    epochs,
+    commands,
+    latestPerformance,
+    latestImages,
+    seriesList,
+    confusion,
+    alerts,
+    alertSettings,
+  ] = await Promise.all([
+    reads.epochs(id, MAX_EPOCHS_KEPT),
+    reads.commands(id, bounds.commandAuditSize),
+    reads.latestPerformance(id),
+    reads.latestFrame(id),
+    reads.seriesOf(id),
+    reads.confusionMatrices(id, CONFUSION_EPOCHS_IN_MEMORY),
+    reads.alerts(id, MAX_ALERTS_PER_SESSION),
+    reads.alertSettings(id),
+  ]);
   const named = seriesList.filter((series) => series.name !== LOSS_SERIES).length;
   const series: StoredSeries[] = [];
   for (const one of seriesList) {
@@ -91,5 +110,7 @@ export async function loadStoredRun(
     latestImages,
     series,
     confusion,
+    alerts,
+    alertSettings,
   };
 }

@@ -43,5 +43,6 @@ export function storedSummary(row: SessionRow, { withClassNames = false } = {}):
     metadata: row.metadata === null ? undefined : fromBinary(RunMetadataSchema, row.metadata),
     seriesCount: row.series_count,
     storedFrames: row.stored_frames,
+    openAlerts: row.open_alerts,
   });
 }

@@ -1,5 +1,6 @@
-import { toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import {
+  AlertSettingsSchema,
   ConfusionMatrixSchema,
   RunMetadataSchema,
   TrainingConfigSchema,
@@ -105,6 +106,7 @@ export async function writeFlush(
   // The session rows are taken now, before any await: everything applied up to this instant is in `batch`.
   const sessionRows = [...batch.sessions.values()].map(sessionRow);
   const matrices = confusionRows(batch);
+  const settingsRows = alertSettingsRows(batch);
   const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
   await open.db.transaction().execute(async (trx) => {
     await upsertSessions(trx, sessionRows);
@@ -146,6 +148,8 @@ export async function writeFlush(
     );
     await upsertCommands(trx, batch);
     await upsertConfusion(trx, matrices);
+    await upsertAlerts(trx, batch);
+    await upsertAlertSettings(trx, settingsRows);
     await writeFrames(trx, batch, state, staged, retention);
   });
   if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
@@ -184,6 +188,7 @@ function sessionRow(session: Session): Insertable<SessionsTable> {
     resume_token: session.resumeToken,
     owner_key_id: session.ownerKeyId,
     series_count: session.series.size,
+    open_alerts: session.openAlerts,
   };
 }
 
@@ -209,13 +214,14 @@ const UPDATED_SESSION_COLUMNS = [
   'resume_token',
   'owner_key_id',
   'series_count',
+  'open_alerts',
 ] as const;
 
 async function upsertSessions(
   trx: Transaction<Database>,
   rows: Insertable<SessionsTable>[],
 ): Promise<void> {
-  const perRow = 24;
+  const perRow = 25;
   for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / perRow))) {
     await trx
       .insertInto('sessions')
@@ -505,6 +511,79 @@ async function upsertConfusion(trx: Transaction<Database>, rows: ConfusionRow[])
         conflict.columns(['session_id', 'epoch']).doUpdateSet((eb) => ({
           predictions: eb.ref('excluded.predictions'),
           matrix: eb.ref('excluded.matrix'),
+        })),
+      )
+      .execute();
+  }
+}
+
+async function upsertAlerts(trx: Transaction<Database>, batch: PendingWrites): Promise<void> {
+  const rows = [...batch.alerts.values()].map((row) => ({
+    session_id: row.sessionId,
+    alert_id: row.alertId,
+    first_at_ms: row.firstAtMs,
+    acknowledged_at_ms: row.acknowledgedAtMs,
+    alert: row.alert,
+  }));
+  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 5))) {
+    await trx
+      .insertInto('alerts')
+      .values(chunk)
+      .onConflict((conflict) =>
+        conflict.columns(['session_id', 'alert_id']).doUpdateSet((eb) => ({
+          acknowledged_at_ms: eb.ref('excluded.acknowledged_at_ms'),
+          alert: eb.ref('excluded.alert'),
+        })),
+      )
+      .execute();
+  }
+}
+
+interface AlertSettingsRow {
+  session_id: string;
+  settings: Buffer;
+  operator_rules: Buffer;
+  webhooks_from_operator: number;
+}
+
+/** The changed sessions' alert settings as they stand now, webhook URLs whole (the store is not a dashboard). */
+function alertSettingsRows(batch: PendingWrites): AlertSettingsRow[] {
+  return [...batch.alertSettings.values()].map((session) => ({
+    session_id: session.id,
+    settings: asBuffer(
+      toBinary(
+        AlertSettingsSchema,
+        create(AlertSettingsSchema, {
+          rules: session.alertRules,
+          webhookUrls: session.webhookUrls,
+          updatedBy: session.alertSettingsBy,
+          updatedAtMs: BigInt(session.alertSettingsAtMs),
+        }),
+      ),
+    ),
+    operator_rules: asBuffer(
+      toBinary(
+        AlertSettingsSchema,
+        create(AlertSettingsSchema, { rules: session.operatorAlertRules }),
+      ),
+    ),
+    webhooks_from_operator: session.webhookUrlsFromOperator ? 1 : 0,
+  }));
+}
+
+async function upsertAlertSettings(
+  trx: Transaction<Database>,
+  rows: AlertSettingsRow[],
+): Promise<void> {
+  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 4))) {
+    await trx
+      .insertInto('alert_settings')
+      .values(chunk)
+      .onConflict((conflict) =>
+        conflict.column('session_id').doUpdateSet((eb) => ({
+          settings: eb.ref('excluded.settings'),
+          operator_rules: eb.ref('excluded.operator_rules'),
+          webhooks_from_operator: eb.ref('excluded.webhooks_from_operator'),
         })),
       )
       .execute();

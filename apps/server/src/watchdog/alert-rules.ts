@@ -97,18 +97,30 @@ export function effectiveRules(
   defaults: RuleDefaults,
   ...overrides: readonly (readonly AlertRule[])[]
 ): AlertRule[] {
-  const rules = defaultRules(defaults);
+  return overriddenRules(defaultRules(defaults), ...overrides);
+}
+
+/**
+ * `base` (one rule per kind) with each rule replaced by the same kind in
+ * `overrides` (later lists win), a zero threshold or window and an
+ * unspecified action keeping the base rule's.
+ */
+export function overriddenRules(
+  base: readonly AlertRule[],
+  ...overrides: readonly (readonly AlertRule[])[]
+): AlertRule[] {
+  const rules = [...base];
   for (const list of overrides) {
     for (const override of list) {
       const index = rules.findIndex((rule) => rule.kind === override.kind);
-      const base = rules[index];
-      if (base === undefined) continue;
+      const current = rules[index];
+      if (current === undefined) continue;
       rules[index] = create(AlertRuleSchema, {
-        kind: base.kind,
+        kind: current.kind,
         disabled: override.disabled,
-        threshold: override.threshold || base.threshold,
-        window: override.window || base.window,
-        action: override.action || base.action,
+        threshold: override.threshold || current.threshold,
+        window: override.window || current.window,
+        action: override.action || current.action,
       });
     }
   }

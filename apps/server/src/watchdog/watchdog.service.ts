@@ -14,10 +14,13 @@ import {
   type AcknowledgeAlertRequest,
   type Alert,
   type AlertRule,
+  type AlertSettings,
+  type SetAlertRulesRequest,
 } from '@trainwatch/proto';
 import { errors } from '../common/app-error';
 import {
   MAX_ACKNOWLEDGED_BY_LENGTH,
+  MAX_ALERT_SETTINGS_BY_LENGTH,
   MAX_ALERT_MESSAGE_LENGTH,
   MAX_WATCHDOG_GPU_SAMPLES,
   MAX_WATCHDOG_WINDOW_POINTS,
@@ -28,7 +31,8 @@ import type { ServerSettings } from '../config/server-config';
 import { SessionEventBus } from '../events/event-bus';
 import type { Session } from '../sessions/session';
 import { SessionsService } from '../sessions/sessions.service';
-import { effectiveRules, RULE_NAMES } from './alert-rules';
+import { effectiveRules, overriddenRules, RULE_NAMES, validateRules } from './alert-rules';
+import { checkWebhookUrls } from './webhook-urls';
 import {
   isDiverging,
   isGpuIdle,
@@ -70,6 +74,13 @@ const push = <T>(list: T[], value: T, bound: number) => {
   if (list.length > bound) list.shift();
 };
 
+/** The newest unacknowledged alert per kind: a restored run's open alerts keep folding firings. */
+function openAlerts(alerts: readonly Alert[]): Map<AlertRuleKind, Alert> {
+  const open = new Map<AlertRuleKind, Alert>();
+  for (const alert of alerts) if (alert.acknowledgedAtMs === 0n) open.set(alert.kind, alert);
+  return open;
+}
+
 /** True for a count that is a power of two: folded firings are re-announced at 1, 2, 4, 8... */
 const isPowerOfTwo = (count: number) => (count & (count - 1)) === 0;
 
@@ -94,7 +105,9 @@ export class WatchdogService implements OnModuleDestroy {
     private readonly sessions: SessionsService,
     private readonly commands: CommandsService,
   ) {
-    bus.on('session.registered', ({ session, alertRules }) => this.configure(session, alertRules));
+    bus.on('session.registered', ({ session, alertRules, webhookUrls }) =>
+      this.configure(session, alertRules, webhookUrls),
+    );
     bus.on('batch.applied', ({ session, batch, step, receivedAtMs }) => {
       const watch = this.watchOf(session);
       this.checkValue(session, watch, LOSS_SERIES, batch.batchLoss, step);
@@ -185,11 +198,61 @@ export class WatchdogService implements OnModuleDestroy {
     void this.bus.emit('alert.changed', { session, alert });
   }
 
-  private configure(session: Session, requested: readonly AlertRule[]): void {
-    const rules = effectiveRules({ stallMinMs: this.settings.watchdogStallMinMs }, requested);
+  /**
+   * SetAlertRules: an operator changes rules and, with replace_webhook_urls,
+   * the session's webhook URLs. The changed rules are kept apart too, so
+   * they outlast the trainer's next registration.
+   */
+  setRules(session: Session, request: SetAlertRulesRequest, issuedBy: string): AlertSettings {
+    validateRules(request.rules, 'rules');
+    const by = issuedBy || request.updatedBy || 'dashboard';
+    if (by.length > MAX_ALERT_SETTINGS_BY_LENGTH) {
+      throw errors.invalidArgument(
+        `updated_by is longer than ${MAX_ALERT_SETTINGS_BY_LENGTH} characters`,
+      );
+    }
+    if (request.replaceWebhookUrls) {
+      checkWebhookUrls(request.webhookUrls, this.settings.webhookAllowedHosts, 'webhook_urls');
+    }
+    this.watchOf(session); // the defaults, for a session that has no rules yet
+    const rules = overriddenRules(session.alertRules, request.rules);
+    const changed = new Set(request.rules.map((rule) => rule.kind));
+    session.operatorAlertRules = [
+      ...session.operatorAlertRules.filter((rule) => !changed.has(rule.kind)),
+      ...rules.filter((rule) => changed.has(rule.kind)),
+    ];
+    if (request.replaceWebhookUrls) {
+      session.webhookUrls = [...request.webhookUrls];
+      session.webhookUrlsFromOperator = true;
+    }
+    session.alertSettingsBy = by;
+    session.alertSettingsAtMs = Date.now();
+    return this.apply(session, rules);
+  }
+
+  private configure(
+    session: Session,
+    requested: readonly AlertRule[],
+    webhookUrls: readonly string[],
+  ): void {
+    // An operator's changes outlast the trainer's registrations (it may resend its own each time).
+    const rules = effectiveRules(
+      { stallMinMs: this.settings.watchdogStallMinMs },
+      requested,
+      session.operatorAlertRules,
+    );
+    if (!session.webhookUrlsFromOperator) session.webhookUrls = [...webhookUrls];
+    this.apply(session, rules);
+  }
+
+  /** Puts rules in effect and tells watchers and the store. */
+  private apply(session: Session, rules: AlertRule[]): AlertSettings {
     session.alertRules = rules;
     const watch = this.watchOf(session);
     watch.rules = new Map(rules.filter((rule) => !rule.disabled).map((rule) => [rule.kind, rule]));
+    const settings = session.alertSettings();
+    void this.bus.emit('alert-settings.changed', { session, settings });
+    return settings;
   }
 
   private watchOf(session: Session): Watch {
@@ -208,7 +271,7 @@ export class WatchdogService implements OnModuleDestroy {
         intervals: [],
         lastBatchAtMs: undefined,
         gpu: [],
-        open: new Map(),
+        open: openAlerts(session.alerts),
       };
       this.watches.set(session, watch);
     }
@@ -321,6 +384,7 @@ export class WatchdogService implements OnModuleDestroy {
       // Watchers hear of a storm at 2, 4, 8... firings, not at every batch.
       if (isPowerOfTwo(folded.count))
         void this.bus.emit('alert.changed', { session, alert: folded });
+      else void this.bus.emit('alert.folded', { session, alert: folded });
       return;
     }
     const alert = create(AlertSchema, {

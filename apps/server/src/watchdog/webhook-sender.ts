@@ -13,6 +13,7 @@ import { SessionEventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { WatchdogService } from './watchdog.service';
+import { redactedWebhookUrl } from './webhook-urls';
 
 /** One alert to post to one URL. */
 interface Delivery {
@@ -48,7 +49,8 @@ export function webhookBody(alert: Alert): string {
 
 /**
  * Posts every newly raised alert to the deployment's webhook URLs
- * (WEBHOOK_URLS). Off the hot path: the bus listener only queues; one
+ * (WEBHOOK_URLS) and to its session's own (SessionInfo.webhook_urls,
+ * SetAlertRules). Off the hot path: the bus listener only queues; one
  * sender loop posts with a timeout and retries with doubling backoff. The
  * queue is bounded (WEBHOOK_QUEUE_SIZE, oldest dropped and counted), so a
  * down endpoint costs memory of a bounded queue and never slows ingest.
@@ -89,7 +91,6 @@ export class WebhookSender implements OnModuleDestroy {
       'Alert webhooks waiting to be sent.',
       () => this.queue.length,
     );
-    if (settings.webhookUrls.length === 0) return;
     bus.on('alert.changed', ({ session, alert }) => this.enqueue(session, alert));
   }
 
@@ -100,12 +101,17 @@ export class WebhookSender implements OnModuleDestroy {
   }
 
   private enqueue(session: Session, alert: Alert): void {
-    if (this.announced.has(alert.alertId) || alert.acknowledgedAtMs !== 0n) return;
+    // Only a newly raised alert is posted: a folded firing (also one of an
+    // alert kept across a restart) or an acknowledgement is not news.
+    if (alert.count !== 1 || this.announced.has(alert.alertId) || alert.acknowledgedAtMs !== 0n)
+      return;
+    const urls = [...this.settings.webhookUrls, ...session.webhookUrls];
+    if (urls.length === 0) return;
     this.announced.add(alert.alertId);
     if (this.announced.size > WEBHOOK_ALERTS_REMEMBERED) {
       this.announced.delete(this.announced.values().next().value as string);
     }
-    for (const url of this.settings.webhookUrls) {
+    for (const url of urls) {
       this.queue.push({ session, alert, url });
       if (this.queue.length > WEBHOOK_QUEUE_SIZE) {
         this.queue.shift();
@@ -154,11 +160,13 @@ export class WebhookSender implements OnModuleDestroy {
     }
     if (this.closed) return;
     this.failed += 1;
-    this.logger.warn(`webhook ${url} for alert ${alert.alertId} failed: ${error}`);
+    // The URL's path and query may be its secret: neither is logged nor shown.
+    const shown = redactedWebhookUrl(url);
+    this.logger.warn(`webhook ${shown} for alert ${alert.alertId} failed: ${error}`);
     const current = session.alerts.find((held) => held.alertId === alert.alertId) ?? alert;
     const changed = clone(AlertSchema, current);
     changed.webhookFailures += 1;
-    changed.webhookError = `${url}: ${error}`.slice(0, 512);
+    changed.webhookError = `${shown}: ${error}`.slice(0, 512);
     this.watchdog.publish(session, changed);
   }
 

@@ -14,6 +14,8 @@ export interface DemoRunOptions {
   name: string;
   /** Extra environment for the simulator (e.g. TRAINWATCH_API_KEY). */
   env?: Record<string, string>;
+  /** More simulator flags (e.g. `--nan-at-step 100`). */
+  extraArgs?: readonly string[];
 }
 
 /** A simulated training run streaming into the server, as `npm run demo` starts it. */
@@ -45,6 +47,7 @@ export function startDemoRun(options: DemoRunOptions): DemoRun {
     options.name,
     '--seed',
     '7',
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: WORKSPACE_ROOT,

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Mapping, Optional
 
+from urllib.parse import urlsplit
+
 from .gen.telemetry.v1 import alerts_pb2
+from .rules import MAX_WEBHOOK_URL_LENGTH, MAX_WEBHOOK_URLS_PER_SESSION
 
 RULES = {
     "non_finite": alerts_pb2.ALERT_RULE_KIND_NON_FINITE,
@@ -50,3 +53,25 @@ def to_alert_rules(alerts: Optional[Iterable[Mapping[str, Any]]]) -> List[alerts
             )
         )
     return rules
+
+
+def to_webhook_urls(webhooks: Optional[Iterable[str]]) -> List[str]:
+    """The ``webhooks`` option checked: http(s) URLs, at most MAX_WEBHOOK_URLS_PER_SESSION.
+
+    Sent as ``SessionInfo.webhook_urls``; the server also checks each host against its
+    WEBHOOK_ALLOWED_HOSTS. Errors name the entry, never the URL (its path may be a secret).
+    """
+    urls = list(webhooks or ())
+    if len(urls) > MAX_WEBHOOK_URLS_PER_SESSION:
+        raise ValueError(
+            f"webhooks: {len(urls)} URLs, at most {MAX_WEBHOOK_URLS_PER_SESSION} per run"
+        )
+    for index, url in enumerate(urls):
+        if not isinstance(url, str) or len(url) > MAX_WEBHOOK_URL_LENGTH:
+            raise ValueError(
+                f"webhooks[{index}] must be a URL of at most {MAX_WEBHOOK_URL_LENGTH} characters"
+            )
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"webhooks[{index}] must be an http:// or https:// URL")
+    return urls

@@ -35,7 +35,7 @@ from .connection import Connection, ConnectionOptions
 from .encoder import Encoder
 from .gate import STOPPED, Gate
 from .gen.telemetry.v1 import telemetry_pb2 as pb
-from .alerts import to_alert_rules
+from .alerts import to_alert_rules, to_webhook_urls
 from .metadata import Hyperparameter, RunMetadataState
 from .metrics import MetricFilter
 from .performance import PerformanceTracker
@@ -86,6 +86,7 @@ class TrainingSession:
         system_metrics: bool = True,
         system_interval: float = DEFAULT_SYSTEM_INTERVAL,
         alerts: Optional[Iterable[Mapping[str, Any]]] = None,
+        webhooks: Optional[Iterable[str]] = None,
     ) -> None:
         if session_id is not None and not SESSION_ID_PATTERN.fullmatch(session_id):
             raise ValueError(f"session_id must be {SESSION_ID_RULE}, got {session_id!r}")
@@ -95,6 +96,7 @@ class TrainingSession:
                 f"got {system_interval!r}"
             )
         self._alert_rules = to_alert_rules(alerts)
+        self._webhook_urls = to_webhook_urls(webhooks)
         self._metadata = RunMetadataState()
         _, problems = self._metadata.update(hyperparameters, tags, note)
         if problems:
@@ -450,6 +452,7 @@ class TrainingSession:
             # All of it: a restarted server learns the run's metadata again.
             metadata=self._metadata.merged(),
             alert_rules=self._alert_rules,
+            webhook_urls=self._webhook_urls,
         )
 
     def _on_registered(self, response: pb.SessionResponse) -> None:

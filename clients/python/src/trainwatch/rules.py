@@ -23,6 +23,8 @@ RULES: Dict[str, Union[str, int]] = {
     "MAX_TAGS": 32,
     "TAG_PATTERN": "^[^\\s,][^,]{0,63}$",
     "MAX_NOTE_LENGTH": 4096,
+    "MAX_WEBHOOK_URLS_PER_SESSION": 4,
+    "MAX_WEBHOOK_URL_LENGTH": 2048,
 }
 
 SESSION_ID_PATTERN = re.compile(str(RULES["SESSION_ID_PATTERN"]))
@@ -40,6 +42,8 @@ MAX_TAGS = int(RULES["MAX_TAGS"])
 TAG_PATTERN = re.compile(str(RULES["TAG_PATTERN"]))
 TAG_RULE = "1-64 characters, no comma, not starting with a space"
 MAX_NOTE_LENGTH = int(RULES["MAX_NOTE_LENGTH"])
+MAX_WEBHOOK_URLS_PER_SESSION = int(RULES["MAX_WEBHOOK_URLS_PER_SESSION"])
+MAX_WEBHOOK_URL_LENGTH = int(RULES["MAX_WEBHOOK_URL_LENGTH"])
 
 
 def global_step(epoch: int, batch_idx: int, batches_per_epoch: int) -> int:

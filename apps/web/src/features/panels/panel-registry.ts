@@ -4,6 +4,7 @@ import { SeriesBoard } from '../series/components/series-board';
 import { SERIES_PANELS } from '../series/series-panel-kinds';
 import type { PanelDefinition } from './panel-props';
 import {
+  AlertRulesPanelOfSession,
   CommandsPanelOfSession,
   EpochsPanelOfSession,
   ImagesPanelOfSession,
@@ -32,6 +33,10 @@ export const PANEL_REGISTRY = {
     title: 'Confusion matrix and accuracy per class, per epoch',
     component: ConfusionPanel,
   },
+  'alert-rules': {
+    title: 'Watchdog rules in effect and webhooks of the run, editable by operators',
+    component: AlertRulesPanelOfSession,
+  },
 } as const satisfies Record<string, PanelDefinition>;
 
 export type PanelKind = keyof typeof PANEL_REGISTRY;
@@ -47,4 +52,5 @@ export const SESSION_LAYOUT: readonly PanelRow[] = [
   { columns: [['images'], ['epochs', 'commands']] },
   { kind: 'image-history' },
   { kind: 'per-class' },
+  { kind: 'alert-rules' },
 ];

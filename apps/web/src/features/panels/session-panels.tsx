@@ -1,4 +1,5 @@
 import { memo } from 'react';
+import { AlertRulesEditor } from '../alerts/components/alert-rules-editor';
 import { EpochChart } from '../charts/epoch-chart';
 import { LossChart } from '../charts/loss-chart';
 import { AuditLog } from '../commands/components/audit-log';
@@ -18,6 +19,8 @@ const latestFrame = (view: SessionView) => view.latestFrame;
 const classNames = (view: SessionView) => view.summary?.config?.classNames ?? NO_CLASS_NAMES;
 const epochs = (view: SessionView) => view.epochs;
 const commands = (view: SessionView) => view.commands;
+const alertRules = (view: SessionView) => view.alertRules;
+const alertSettings = (view: SessionView) => view.alertSettings;
 
 export const ProgressPanelOfSession = memo(function ProgressPanelOfSession({ store }: PanelProps) {
   const view = useSessionView(store);
@@ -54,4 +57,17 @@ export const EpochsPanelOfSession = memo(function EpochsPanelOfSession({ store }
 
 export const CommandsPanelOfSession = memo(function CommandsPanelOfSession({ store }: PanelProps) {
   return <AuditLog entries={useSessionSelect(store, commands)} />;
+});
+
+export const AlertRulesPanelOfSession = memo(function AlertRulesPanelOfSession({
+  sessionId,
+  store,
+}: PanelProps) {
+  return (
+    <AlertRulesEditor
+      sessionId={sessionId}
+      rules={useSessionSelect(store, alertRules)}
+      settings={useSessionSelect(store, alertSettings)}
+    />
+  );
 });

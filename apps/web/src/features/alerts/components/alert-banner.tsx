@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { Alert, AlertRule } from '@trainwatch/proto';
+import type { Alert } from '@trainwatch/proto';
 import { AlertRuleKind } from '@trainwatch/proto';
 import { useDashboardClient } from '../../../common/transport-context';
 import { usePermission } from '../../auth/hooks/use-auth';
@@ -63,17 +63,11 @@ export function AlertBanner({
   );
 }
 
-/** Every alert of the session, newest first, and the rules in effect. */
-export function AlertLog({
-  alerts,
-  rules,
-}: {
-  alerts: readonly Alert[];
-  rules: readonly AlertRule[];
-}) {
+/** Every alert of the session, newest first (the rules in effect: AlertRulesEditor). */
+export function AlertLog({ alerts }: { alerts: readonly Alert[] }) {
   return (
     <details className="alert-log" data-testid="alert-log">
-      <summary>Alerts ({alerts.length}) and watchdog rules</summary>
+      <summary>Alerts ({alerts.length})</summary>
       <ul>
         {[...alerts].reverse().map((alert) => (
           <li key={alert.alertId}>
@@ -81,14 +75,6 @@ export function AlertLog({
             {alert.message}
             {alert.count > 1 && ` (${alert.count} times)`}
             {isOpen(alert) ? '' : ` — acknowledged by ${alert.acknowledgedBy}`}
-          </li>
-        ))}
-      </ul>
-      <ul data-testid="alert-rules">
-        {rules.map((rule) => (
-          <li key={rule.kind}>
-            {AlertRuleKind[rule.kind]}:{' '}
-            {rule.disabled ? 'off' : `threshold ${rule.threshold}, window ${rule.window}`}
           </li>
         ))}
       </ul>

@@ -60,7 +60,7 @@ export function SessionPage({
       <AlertBanner sessionId={sessionId} alerts={view.alerts} />
       <HistoryNotice summary={summary} />
       <CommandBar sessionId={sessionId} status={summary?.status} />
-      <AlertLog alerts={view.alerts} rules={view.alertRules} />
+      <AlertLog alerts={view.alerts} />
       {SESSION_LAYOUT.map((row, index) =>
         'kind' in row ? (
           <Panel key={row.kind} kind={row.kind} sessionId={sessionId} store={store} />

@@ -1,4 +1,12 @@
-import { LOSS_SERIES, SeriesKind, WATCH_EVENT_DELIVERY } from '@trainwatch/proto';
+import { create } from '@bufbuild/protobuf';
+import {
+  AlertAction,
+  AlertRuleKind,
+  LOSS_SERIES,
+  SeriesKind,
+  WATCH_EVENT_DELIVERY,
+  WatchSessionResponseSchema,
+} from '@trainwatch/proto';
 import {
   batch,
   epochEvent,
@@ -151,6 +159,34 @@ describe('session reducers', () => {
     expect(metadata?.tags).toEqual(['baseline', 'long']);
     expect(metadata?.note).toBe('second try');
     expect(metadata?.hyperparameters.lr.kind).toEqual({ case: 'number', value: 0.05 });
+  });
+
+  it('replaces the rules in effect and the webhooks with each alert settings event', () => {
+    const { store, frames } = makeStore();
+    store.apply(snapshot(0n, []));
+    frames.flush();
+    expect(store.getView().alertRules).toEqual([]);
+    store.apply(
+      create(WatchSessionResponseSchema, {
+        cursor: 1n,
+        event: {
+          case: 'alertSettings',
+          value: {
+            rules: [{ kind: AlertRuleKind.STALL, window: 2000n, action: AlertAction.NOTIFY }],
+            webhookUrls: ['https://hooks.example.com/…'],
+            updatedBy: 'ops',
+          },
+        },
+      }),
+    );
+    frames.flush();
+    const view = store.getView();
+    expect(view.alertRules.map((rule) => [rule.kind, rule.window])).toEqual([
+      [AlertRuleKind.STALL, 2000n],
+    ]);
+    expect(view.alertSettings?.webhookUrls).toEqual(['https://hooks.example.com/…']);
+    expect(view.alertSettings?.updatedBy).toBe('ops');
+    expect(view.cursor).toBe(1n);
   });
 
   it('advances the cursor on scalars and metadata, not on images', () => {

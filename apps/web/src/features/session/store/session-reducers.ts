@@ -40,6 +40,7 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
     if (snapshot.confusion) state.confusion.put(snapshot.confusion);
     for (const alert of snapshot.alerts) state.putAlert(alert);
     state.alertRules = snapshot.alertRules;
+    state.alertSettings = snapshot.alertSettings;
   },
 
   batch(state, batch) {
@@ -112,6 +113,13 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
       summary.openAlerts = [...state.alerts.values()].filter(
         (a) => a.acknowledgedAtMs === 0n,
       ).length;
+  },
+
+  alertSettings(state, settings) {
+    // The whole settings each time: they replace what we had.
+    state.alertRules = settings.rules;
+    state.alertSettings = settings;
+    state.alertsChanged = true;
   },
 
   images(state, frame) {

@@ -1,6 +1,7 @@
 import type {
   Alert,
   AlertRule,
+  AlertSettings,
   CommandAuditEntry,
   EpochData,
   ImageFrame,
@@ -32,8 +33,10 @@ export class SessionState {
   readonly confusion = new LiveConfusion();
   /** Watchdog alerts by id, in the order they were first raised. */
   readonly alerts = new Map<string, Alert>();
-  /** The watchdog rules in effect, from the snapshot. */
+  /** The watchdog rules in effect, from the snapshot and `alertSettings` events. */
   alertRules: AlertRule[] = [];
+  /** The rules with the run's webhook URLs (without secrets) and who changed them last. */
+  alertSettings: AlertSettings | undefined;
   alertsChanged = true;
   /** Server receipt of the latest batch to its arrival here, ms. */
   latencyMs: number | undefined;

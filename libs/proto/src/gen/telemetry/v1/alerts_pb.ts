@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file telemetry/v1/alerts.proto.
  */
 export const file_telemetry_v1_alerts: GenFile = /*@__PURE__*/
-  fileDesc("Chl0ZWxlbWV0cnkvdjEvYWxlcnRzLnByb3RvEgx0ZWxlbWV0cnkudjEilgEKCUFsZXJ0UnVsZRIpCgRraW5kGAEgASgOMhsudGVsZW1ldHJ5LnYxLkFsZXJ0UnVsZUtpbmQSEAoIZGlzYWJsZWQYAiABKAgSEQoJdGhyZXNob2xkGAMgASgBEg4KBndpbmRvdxgEIAEoAxIpCgZhY3Rpb24YBSABKA4yGS50ZWxlbWV0cnkudjEuQWxlcnRBY3Rpb24i8wIKBUFsZXJ0EhAKCGFsZXJ0X2lkGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSKQoEa2luZBgDIAEoDjIbLnRlbGVtZXRyeS52MS5BbGVydFJ1bGVLaW5kEikKBmFjdGlvbhgEIAEoDjIZLnRlbGVtZXRyeS52MS5BbGVydEFjdGlvbhIPCgdtZXNzYWdlGAUgASgJEhMKC2ZpcnN0X2F0X21zGAYgASgDEhIKCmxhc3RfYXRfbXMYByABKAMSDQoFY291bnQYCCABKA0SDAoEc3RlcBgJIAEoAxIOCgZzZXJpZXMYCiABKAkSDQoFdmFsdWUYCyABKAESFwoPYWNrbm93bGVkZ2VkX2J5GAwgASgJEhoKEmFja25vd2xlZGdlZF9hdF9tcxgNIAEoAxISCgpjb21tYW5kX2lkGA4gASgJEhgKEHdlYmhvb2tfZmFpbHVyZXMYDyABKA0SFQoNd2ViaG9va19lcnJvchgQIAEoCSJYChdBY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhAKCGFsZXJ0X2lkGAIgASgJEhcKD2Fja25vd2xlZGdlZF9ieRgDIAEoCSI+ChhBY2tub3dsZWRnZUFsZXJ0UmVzcG9uc2USIgoFYWxlcnQYASABKAsyEy50ZWxlbWV0cnkudjEuQWxlcnQqiAIKDUFsZXJ0UnVsZUtpbmQSHwobQUxFUlRfUlVMRV9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaQUxFUlRfUlVMRV9LSU5EX05PTl9GSU5JVEUQARIeChpBTEVSVF9SVUxFX0tJTkRfTE9TU19TUElLRRACEh4KGkFMRVJUX1JVTEVfS0lORF9ESVZFUkdFTkNFEAMSGwoXQUxFUlRfUlVMRV9LSU5EX1BMQVRFQVUQBBIZChVBTEVSVF9SVUxFX0tJTkRfU1RBTEwQBRIcChhBTEVSVF9SVUxFX0tJTkRfR1BVX0lETEUQBhIgChxBTEVSVF9SVUxFX0tJTkRfRElTQ09OTkVDVEVEEAcqcwoLQWxlcnRBY3Rpb24SHAoYQUxFUlRfQUNUSU9OX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfQUNUSU9OX05PVElGWRABEhYKEkFMRVJUX0FDVElPTl9QQVVTRRACEhUKEUFMRVJUX0FDVElPTl9TVE9QEANiBnByb3RvMw");
+  fileDesc("Chl0ZWxlbWV0cnkvdjEvYWxlcnRzLnByb3RvEgx0ZWxlbWV0cnkudjEilgEKCUFsZXJ0UnVsZRIpCgRraW5kGAEgASgOMhsudGVsZW1ldHJ5LnYxLkFsZXJ0UnVsZUtpbmQSEAoIZGlzYWJsZWQYAiABKAgSEQoJdGhyZXNob2xkGAMgASgBEg4KBndpbmRvdxgEIAEoAxIpCgZhY3Rpb24YBSABKA4yGS50ZWxlbWV0cnkudjEuQWxlcnRBY3Rpb24i8wIKBUFsZXJ0EhAKCGFsZXJ0X2lkGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSKQoEa2luZBgDIAEoDjIbLnRlbGVtZXRyeS52MS5BbGVydFJ1bGVLaW5kEikKBmFjdGlvbhgEIAEoDjIZLnRlbGVtZXRyeS52MS5BbGVydEFjdGlvbhIPCgdtZXNzYWdlGAUgASgJEhMKC2ZpcnN0X2F0X21zGAYgASgDEhIKCmxhc3RfYXRfbXMYByABKAMSDQoFY291bnQYCCABKA0SDAoEc3RlcBgJIAEoAxIOCgZzZXJpZXMYCiABKAkSDQoFdmFsdWUYCyABKAESFwoPYWNrbm93bGVkZ2VkX2J5GAwgASgJEhoKEmFja25vd2xlZGdlZF9hdF9tcxgNIAEoAxISCgpjb21tYW5kX2lkGA4gASgJEhgKEHdlYmhvb2tfZmFpbHVyZXMYDyABKA0SFQoNd2ViaG9va19lcnJvchgQIAEoCSJYChdBY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhAKCGFsZXJ0X2lkGAIgASgJEhcKD2Fja25vd2xlZGdlZF9ieRgDIAEoCSI+ChhBY2tub3dsZWRnZUFsZXJ0UmVzcG9uc2USIgoFYWxlcnQYASABKAsyEy50ZWxlbWV0cnkudjEuQWxlcnQieAoNQWxlcnRTZXR0aW5ncxImCgVydWxlcxgBIAMoCzIXLnRlbGVtZXRyeS52MS5BbGVydFJ1bGUSFAoMd2ViaG9va191cmxzGAIgAygJEhIKCnVwZGF0ZWRfYnkYAyABKAkSFQoNdXBkYXRlZF9hdF9tcxgEIAEoAyKaAQoUU2V0QWxlcnRSdWxlc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRImCgVydWxlcxgCIAMoCzIXLnRlbGVtZXRyeS52MS5BbGVydFJ1bGUSFAoMd2ViaG9va191cmxzGAMgAygJEhwKFHJlcGxhY2Vfd2ViaG9va191cmxzGAQgASgIEhIKCnVwZGF0ZWRfYnkYBSABKAkiRgoVU2V0QWxlcnRSdWxlc1Jlc3BvbnNlEi0KCHNldHRpbmdzGAEgASgLMhsudGVsZW1ldHJ5LnYxLkFsZXJ0U2V0dGluZ3MqiAIKDUFsZXJ0UnVsZUtpbmQSHwobQUxFUlRfUlVMRV9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaQUxFUlRfUlVMRV9LSU5EX05PTl9GSU5JVEUQARIeChpBTEVSVF9SVUxFX0tJTkRfTE9TU19TUElLRRACEh4KGkFMRVJUX1JVTEVfS0lORF9ESVZFUkdFTkNFEAMSGwoXQUxFUlRfUlVMRV9LSU5EX1BMQVRFQVUQBBIZChVBTEVSVF9SVUxFX0tJTkRfU1RBTEwQBRIcChhBTEVSVF9SVUxFX0tJTkRfR1BVX0lETEUQBhIgChxBTEVSVF9SVUxFX0tJTkRfRElTQ09OTkVDVEVEEAcqcwoLQWxlcnRBY3Rpb24SHAoYQUxFUlRfQUNUSU9OX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfQUNUSU9OX05PVElGWRABEhYKEkFMRVJUX0FDVElPTl9QQVVTRRACEhUKEUFMRVJUX0FDVElPTl9TVE9QEANiBnByb3RvMw");
 
 /**
  * One rule as configured (defaults, deployment settings, the trainer's
@@ -214,6 +214,112 @@ export type AcknowledgeAlertResponse = Message<"telemetry.v1.AcknowledgeAlertRes
  */
 export const AcknowledgeAlertResponseSchema: GenMessage<AcknowledgeAlertResponse> = /*@__PURE__*/
   messageDesc(file_telemetry_v1_alerts, 3);
+
+/**
+ * The watchdog settings of one session as in effect: every rule (defaults,
+ * then the trainer's `alerts` option, then an operator's changes), and the
+ * session's own webhook URLs (the deployment's WEBHOOK_URLS are not listed).
+ *
+ * @generated from message telemetry.v1.AlertSettings
+ */
+export type AlertSettings = Message<"telemetry.v1.AlertSettings"> & {
+  /**
+   * One rule per kind, in kind order.
+   *
+   * @generated from field: repeated telemetry.v1.AlertRule rules = 1;
+   */
+  rules: AlertRule[];
+
+  /**
+   * The session's webhook URLs without their secrets: scheme, host and port,
+   * with any path or query shown as "/…" (a Slack webhook's path is its key).
+   *
+   * @generated from field: repeated string webhook_urls = 2;
+   */
+  webhookUrls: string[];
+
+  /**
+   * Who last changed them from the dashboard ("" when nobody did), and when.
+   *
+   * @generated from field: string updated_by = 3;
+   */
+  updatedBy: string;
+
+  /**
+   * @generated from field: int64 updated_at_ms = 4;
+   */
+  updatedAtMs: bigint;
+};
+
+/**
+ * Describes the message telemetry.v1.AlertSettings.
+ * Use `create(AlertSettingsSchema)` to create a new message.
+ */
+export const AlertSettingsSchema: GenMessage<AlertSettings> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_alerts, 4);
+
+/**
+ * @generated from message telemetry.v1.SetAlertRulesRequest
+ */
+export type SetAlertRulesRequest = Message<"telemetry.v1.SetAlertRulesRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Rules to change, one per kind at most; kinds not named keep what they
+   * are. A zero threshold or window and an unspecified action keep the
+   * rule's current value. Kept across the trainer's re-registrations.
+   *
+   * @generated from field: repeated telemetry.v1.AlertRule rules = 2;
+   */
+  rules: AlertRule[];
+
+  /**
+   * With replace_webhook_urls, the session's webhook URLs become these
+   * (empty clears them); http(s) only, hosts allowed by WEBHOOK_ALLOWED_HOSTS.
+   *
+   * @generated from field: repeated string webhook_urls = 3;
+   */
+  webhookUrls: string[];
+
+  /**
+   * @generated from field: bool replace_webhook_urls = 4;
+   */
+  replaceWebhookUrls: boolean;
+
+  /**
+   * Who changes them (free text, as SendCommandRequest.issued_by).
+   *
+   * @generated from field: string updated_by = 5;
+   */
+  updatedBy: string;
+};
+
+/**
+ * Describes the message telemetry.v1.SetAlertRulesRequest.
+ * Use `create(SetAlertRulesRequestSchema)` to create a new message.
+ */
+export const SetAlertRulesRequestSchema: GenMessage<SetAlertRulesRequest> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_alerts, 5);
+
+/**
+ * @generated from message telemetry.v1.SetAlertRulesResponse
+ */
+export type SetAlertRulesResponse = Message<"telemetry.v1.SetAlertRulesResponse"> & {
+  /**
+   * @generated from field: telemetry.v1.AlertSettings settings = 1;
+   */
+  settings?: AlertSettings | undefined;
+};
+
+/**
+ * Describes the message telemetry.v1.SetAlertRulesResponse.
+ * Use `create(SetAlertRulesResponseSchema)` to create a new message.
+ */
+export const SetAlertRulesResponseSchema: GenMessage<SetAlertRulesResponse> = /*@__PURE__*/
+  messageDesc(file_telemetry_v1_alerts, 6);
 
 /**
  * What a rule watches.

@@ -62,6 +62,11 @@ class DashboardServiceStub(object):
                 request_serializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertRequest.SerializeToString,
                 response_deserializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertResponse.FromString,
                 )
+        self.SetAlertRules = channel.unary_unary(
+                '/telemetry.v1.DashboardService/SetAlertRules',
+                request_serializer=telemetry_dot_v1_dot_alerts__pb2.SetAlertRulesRequest.SerializeToString,
+                response_deserializer=telemetry_dot_v1_dot_alerts__pb2.SetAlertRulesResponse.FromString,
+                )
 
 
 class DashboardServiceServicer(object):
@@ -152,6 +157,16 @@ class DashboardServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetAlertRules(self, request, context):
+        """Changes a session's watchdog rules and webhook URLs (operators); the
+        effective settings come back and go to its watchers as `alert_settings`.
+        NOT_FOUND for an unknown session; INVALID_ARGUMENT naming a bad rule, or
+        a URL that is not http(s), is over the bound, or whose host is not allowed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DashboardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -199,6 +214,11 @@ def add_DashboardServiceServicer_to_server(servicer, server):
                     servicer.AcknowledgeAlert,
                     request_deserializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertRequest.FromString,
                     response_serializer=telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertResponse.SerializeToString,
+            ),
+            'SetAlertRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAlertRules,
+                    request_deserializer=telemetry_dot_v1_dot_alerts__pb2.SetAlertRulesRequest.FromString,
+                    response_serializer=telemetry_dot_v1_dot_alerts__pb2.SetAlertRulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,5 +381,22 @@ class DashboardService(object):
         return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/AcknowledgeAlert',
             telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertRequest.SerializeToString,
             telemetry_dot_v1_dot_alerts__pb2.AcknowledgeAlertResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetAlertRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/telemetry.v1.DashboardService/SetAlertRules',
+            telemetry_dot_v1_dot_alerts__pb2.SetAlertRulesRequest.SerializeToString,
+            telemetry_dot_v1_dot_alerts__pb2.SetAlertRulesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
