@@ -38,6 +38,18 @@ export const TAG_PATTERN = /^[^\s,][^,]{0,63}$/;
 export const TAG_RULE = '1-64 characters, no comma, not starting with a space';
 export const MAX_NOTE_LENGTH = 4096;
 
+/**
+ * Bounds of custom commands (custom_commands.proto). Names are what a
+ * trainer's code calls them (`set_lr`), so snake_case identifiers only.
+ */
+export const CUSTOM_COMMAND_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+export const CUSTOM_COMMAND_NAME_RULE =
+  '1-64 characters from [a-z0-9_], starting with a lowercase letter';
+export const MAX_CUSTOM_COMMANDS = 32;
+export const MAX_COMMAND_ARGUMENTS = 16;
+export const MAX_COMMAND_DESCRIPTION_LENGTH = 512;
+export const MAX_COMMAND_TEXT_ARGUMENT_LENGTH = 1024;
+
 /** True once the trainer reported COMPLETED or FAILED: nothing more will come. */
 export function isFinished(status: TrainingStatus | undefined): boolean {
   return status === TrainingStatus.COMPLETED || status === TrainingStatus.FAILED;
@@ -96,5 +108,10 @@ export function rulesForOtherLanguages(): Record<string, string | number> {
     MAX_TAGS,
     TAG_PATTERN: TAG_PATTERN.source,
     MAX_NOTE_LENGTH,
+    CUSTOM_COMMAND_NAME_PATTERN: CUSTOM_COMMAND_NAME_PATTERN.source,
+    MAX_CUSTOM_COMMANDS,
+    MAX_COMMAND_ARGUMENTS,
+    MAX_COMMAND_DESCRIPTION_LENGTH,
+    MAX_COMMAND_TEXT_ARGUMENT_LENGTH,
   };
 }

@@ -23,6 +23,11 @@ RULES: Dict[str, Union[str, int]] = {
     "MAX_TAGS": 32,
     "TAG_PATTERN": "^[^\\s,][^,]{0,63}$",
     "MAX_NOTE_LENGTH": 4096,
+    "CUSTOM_COMMAND_NAME_PATTERN": "^[a-z][a-z0-9_]{0,63}$",
+    "MAX_CUSTOM_COMMANDS": 32,
+    "MAX_COMMAND_ARGUMENTS": 16,
+    "MAX_COMMAND_DESCRIPTION_LENGTH": 512,
+    "MAX_COMMAND_TEXT_ARGUMENT_LENGTH": 1024,
 }
 
 SESSION_ID_PATTERN = re.compile(str(RULES["SESSION_ID_PATTERN"]))
@@ -40,6 +45,12 @@ MAX_TAGS = int(RULES["MAX_TAGS"])
 TAG_PATTERN = re.compile(str(RULES["TAG_PATTERN"]))
 TAG_RULE = "1-64 characters, no comma, not starting with a space"
 MAX_NOTE_LENGTH = int(RULES["MAX_NOTE_LENGTH"])
+CUSTOM_COMMAND_NAME_PATTERN = re.compile(str(RULES["CUSTOM_COMMAND_NAME_PATTERN"]))
+CUSTOM_COMMAND_NAME_RULE = "1-64 characters from [a-z0-9_], starting with a lowercase letter"
+MAX_CUSTOM_COMMANDS = int(RULES["MAX_CUSTOM_COMMANDS"])
+MAX_COMMAND_ARGUMENTS = int(RULES["MAX_COMMAND_ARGUMENTS"])
+MAX_COMMAND_DESCRIPTION_LENGTH = int(RULES["MAX_COMMAND_DESCRIPTION_LENGTH"])
+MAX_COMMAND_TEXT_ARGUMENT_LENGTH = int(RULES["MAX_COMMAND_TEXT_ARGUMENT_LENGTH"])
 
 
 def global_step(epoch: int, batch_idx: int, batches_per_epoch: int) -> int:
