@@ -4,6 +4,7 @@ import {
   AlertSchema,
   AlertRuleSchema,
   ConnectionState,
+  CustomCommandSpecSchema,
   SessionSummarySchema,
   TrainingConfigSchema,
   TrainingStatus,
@@ -12,6 +13,7 @@ import {
   type Alert,
   type AlertRule,
   type CommandAuditEntry,
+  type CustomCommandSpec,
   type EpochData,
   type ImageFrame,
   type PerformanceData,
@@ -94,6 +96,12 @@ export class Session {
   readonly alerts: Alert[] = [];
   /** The watchdog rules in effect (set by the watchdog at registration). */
   alertRules: AlertRule[] = [];
+  /**
+   * Custom commands the trainer advertised at its latest registration
+   * (bounded by MAX_CUSTOM_COMMANDS and MAX_COMMAND_ARGUMENTS); not stored:
+   * only a registered trainer can run them, and it advertises them again.
+   */
+  customCommands: CustomCommandSpec[] = [];
   /** The open StreamMetrics stream, if any. */
   trainer: TrainerLink | undefined;
 
@@ -199,10 +207,13 @@ export class Session {
       confusion === undefined ? 0 : toBinary(ConfusionMatrixSchema, confusion).byteLength + 16;
     // Alerts and rules are bounded (count and text) and always go in: the
     // rest is fitted into what they leave.
-    let alertBytes = 0;
-    for (const alert of this.alerts) alertBytes += 4 + toBinary(AlertSchema, alert).byteLength;
+    let fixedBytes = 0;
+    for (const alert of this.alerts) fixedBytes += 4 + toBinary(AlertSchema, alert).byteLength;
     for (const rule of this.alertRules)
-      alertBytes += 4 + toBinary(AlertRuleSchema, rule).byteLength;
+      fixedBytes += 4 + toBinary(AlertRuleSchema, rule).byteLength;
+    // Custom commands are bounded too (count, arguments, text) and always go in.
+    for (const spec of this.customCommands)
+      fixedBytes += 4 + toBinary(CustomCommandSpecSchema, spec).byteLength;
     const snapshot = boundedSnapshot(
       {
         summary: this.toSummary(),
@@ -212,12 +223,13 @@ export class Session {
         latestImages: this.latestImages,
         commands: this.commands,
       },
-      maxBytes - confusionBytes - alertBytes,
+      maxBytes - confusionBytes - fixedBytes,
     );
     snapshot.confusion = confusion;
     snapshot.confusionEpochs = this.confusion.epochNumbers();
     snapshot.alerts = [...this.alerts];
     snapshot.alertRules = [...this.alertRules];
+    snapshot.customCommands = [...this.customCommands];
     return snapshot;
   }
 }
