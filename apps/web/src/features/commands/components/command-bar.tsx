@@ -1,23 +1,30 @@
-import { CommandType, TrainingStatus } from '@trainwatch/proto';
+import { CommandType, TrainingStatus, type CustomCommandSpec } from '@trainwatch/proto';
 import { useState } from 'react';
 import { useSendCommand } from '../hooks/use-send-command';
 import { ConfirmDialog } from './confirm-dialog';
+import { CustomCommandForm } from './custom-command-form';
 
 const PENDING_TEXT: Record<CommandType, string> = {
   [CommandType.UNSPECIFIED]: 'Sending…',
   [CommandType.PAUSE]: 'Pausing…',
   [CommandType.RESUME]: 'Resuming…',
   [CommandType.STOP]: 'Stopping…',
+  [CommandType.CUSTOM]: 'Sending…',
 };
 
 export interface CommandBarProps {
   sessionId: string;
   status: TrainingStatus | undefined;
+  /** The custom commands the trainer offers: a form each. */
+  customCommands?: readonly CustomCommandSpec[];
 }
 
-/** Pause, Resume and Stop, each pending until the trainer reports back. */
-export function CommandBar({ sessionId, status }: CommandBarProps) {
-  const { pending, outcome, send } = useSendCommand(sessionId);
+/**
+ * Pause, Resume and Stop, and a form per custom command, each pending until
+ * the trainer reports back; one command at a time.
+ */
+export function CommandBar({ sessionId, status, customCommands = [] }: CommandBarProps) {
+  const { pending, pendingName, outcome, send } = useSendCommand(sessionId);
   const [confirmingStop, setConfirmingStop] = useState(false);
   const busy = pending !== undefined;
   const running = status === TrainingStatus.RUNNING || status === TrainingStatus.INITIALIZING;
@@ -55,6 +62,19 @@ export function CommandBar({ sessionId, status }: CommandBarProps) {
         >
           {outcome.text}
         </span>
+      )}
+      {customCommands.length > 0 && (
+        <div className="custom-commands" data-testid="custom-commands">
+          {customCommands.map((spec) => (
+            <CustomCommandForm
+              key={spec.name}
+              spec={spec}
+              enabled={!busy && (running || paused)}
+              pending={pending === CommandType.CUSTOM && pendingName === spec.name}
+              onSend={(args) => void send(CommandType.CUSTOM, { name: spec.name, arguments: args })}
+            />
+          ))}
+        </div>
       )}
       {confirmingStop && (
         <ConfirmDialog

@@ -2,6 +2,7 @@ import type {
   Alert,
   AlertRule,
   CommandAuditEntry,
+  CustomCommandSpec,
   EpochData,
   ImageFrame,
   PerformanceData,
@@ -35,6 +36,11 @@ export class SessionState {
   /** The watchdog rules in effect, from the snapshot. */
   alertRules: AlertRule[] = [];
   alertsChanged = true;
+  /**
+   * The custom commands the trainer offers (snapshot, then status events that
+   * change them); replaced whole, never changed in place.
+   */
+  customCommands: readonly CustomCommandSpec[] = [];
   /** Server receipt of the latest batch to its arrival here, ms. */
   latencyMs: number | undefined;
   epochsChanged = true;

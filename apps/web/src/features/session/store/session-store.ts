@@ -3,6 +3,7 @@ import {
   WATCH_EVENT_DELIVERY,
   type Alert,
   type AlertRule,
+  type CustomCommandSpec,
   type CommandAuditEntry,
   type EpochData,
   type ImageFrame,
@@ -42,6 +43,8 @@ export interface SessionView {
   /** Watchdog alerts, oldest first, and the rules in effect. */
   readonly alerts: readonly Alert[];
   readonly alertRules: readonly AlertRule[];
+  /** The custom commands the trainer offers, a form each (replaced whole when they change). */
+  readonly customCommands: readonly CustomCommandSpec[];
   /**
    * Every series, mutable on purpose (typed arrays); panels subscribe to
    * their own series. `seriesCatalogVersion` changes when a series is added.
@@ -267,6 +270,7 @@ export class SessionStore {
       commands,
       alerts,
       alertRules: state.alertRules,
+      customCommands: state.customCommands,
       series: this.series,
       // Counts series added so far, flushed or not: the view is built just before the flush.
       seriesCatalogVersion: this.series.size,
