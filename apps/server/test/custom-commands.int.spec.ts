@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
@@ -276,5 +279,77 @@ describe.each([
     expect(gone.message).toContain('offers no command "save_checkpoint" (it offers: set_lr)');
     watch.cancel();
     stream.end();
+  });
+});
+
+describe('custom commands after a restart on the same store', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-custom-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('the audit keeps the custom name and arguments; the set returns when the trainer registers again', async () => {
+    const sessionId = 'custom-restart';
+    let server = await startTestServer({ DATA_DIR: dataDir });
+    let telemetry = telemetryClient(server.grpcAddress);
+    let dashboard = grpcDashboard(server.grpcAddress);
+    const first = await register(telemetry, { sessionId, customCommands: [SET_LR] });
+    const stream = new TrainerStreamClient(telemetry, sessionId, first.resumeToken);
+    stream.send(1n, { case: 'statusUpdate', value: { status: TrainingStatus.RUNNING } });
+    await stream.waitForAck(1n);
+    const pending = dashboard.sendCommand({
+      sessionId,
+      type: CommandType.CUSTOM,
+      customName: 'set_lr',
+      arguments: { lr: number(0.5) },
+    });
+    const command = await waitFor(() => stream.commands()[0], { what: 'command' });
+    stream.send(2n, {
+      case: 'commandResult',
+      value: { commandId: command.commandId, success: true, message: 'lr is 0.5' },
+    });
+    await stream.waitForAck(2n);
+    await pending;
+    stream.end();
+    await stream.waitForStatus();
+    dashboard.close();
+    telemetry.close();
+    await server.shutdown();
+
+    server = await startTestServer({ DATA_DIR: dataDir });
+    telemetry = telemetryClient(server.grpcAddress);
+    dashboard = grpcDashboard(server.grpcAddress);
+    try {
+      const stored = dashboard.watch(sessionId);
+      const snapshot = await waitFor(() => stored.events[0], { what: 'stored snapshot' });
+      stored.cancel();
+      if (snapshot.event.case !== 'snapshot') throw new Error(`got ${snapshot.event.case}`);
+      expect(snapshot.event.value.commands.at(-1)).toMatchObject({
+        type: CommandType.CUSTOM,
+        customName: 'set_lr',
+        state: CommandState.SUCCEEDED,
+        resultMessage: 'lr is 0.5',
+      });
+      expect(snapshot.event.value.commands.at(-1)?.arguments).toEqual({
+        lr: number(0.5),
+        reason: text('manual'),
+      });
+      // Not stored: only a registered trainer can run them, and it says which.
+      expect(snapshot.event.value.customCommands).toEqual([]);
+      await register(telemetry, {
+        sessionId,
+        resumeToken: first.resumeToken,
+        customCommands: [SAVE],
+      });
+      const back = dashboard.watch(sessionId);
+      const again = await waitFor(() => back.events[0], { what: 'snapshot after re-registration' });
+      back.cancel();
+      if (again.event.case !== 'snapshot') throw new Error(`got ${again.event.case}`);
+      expect(again.event.value.customCommands.map((spec) => spec.name)).toEqual([
+        'save_checkpoint',
+      ]);
+    } finally {
+      dashboard.close();
+      telemetry.close();
+      await server.shutdown();
+    }
   });
 });
