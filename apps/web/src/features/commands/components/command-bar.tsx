@@ -29,6 +29,8 @@ export function CommandBar({ sessionId, status, customCommands = [] }: CommandBa
   const busy = pending !== undefined;
   const running = status === TrainingStatus.RUNNING || status === TrainingStatus.INITIALIZING;
   const paused = status === TrainingStatus.PAUSED;
+  // The one rule every command control follows (buttons and custom command forms alike).
+  const allowed = (enabled: boolean) => !busy && enabled;
 
   const button = (
     type: CommandType,
@@ -41,7 +43,7 @@ export function CommandBar({ sessionId, status, customCommands = [] }: CommandBa
       type="button"
       className={className}
       data-testid={`command-${label.toLowerCase()}`}
-      disabled={busy || !enabled}
+      disabled={!allowed(enabled)}
       aria-busy={pending === type}
       onClick={onClick}
     >
@@ -69,7 +71,7 @@ export function CommandBar({ sessionId, status, customCommands = [] }: CommandBa
             <CustomCommandForm
               key={spec.name}
               spec={spec}
-              enabled={!busy && (running || paused)}
+              enabled={allowed(running || paused)}
               pending={pending === CommandType.CUSTOM && pendingName === spec.name}
               onSend={(args) => void send(CommandType.CUSTOM, { name: spec.name, arguments: args })}
             />
