@@ -8,6 +8,7 @@ import {
 } from '@trainwatch/trainer-sdk';
 import type { SimOptions } from './args';
 import { seededRandom } from './random';
+import { offerSimCommands, type SimControls } from './sim-commands';
 import { CIFAR10_CLASSES, SimulatedModel } from './simulated-model';
 import { syntheticImage } from './synthetic-images';
 
@@ -89,13 +90,21 @@ export async function simulateRun(
   }
   session.on('command', (command) => {
     if (!options.quiet)
-      say(`command ${CommandType[command.type]} from ${command.issuedBy || 'dashboard'}`);
+      say(
+        `command ${command.type === CommandType.CUSTOM ? command.customName : CommandType[command.type]} from ${command.issuedBy || 'dashboard'}`,
+      );
   });
 
   const total = options.epochs * options.batches;
   const intervalMs = 1000 / options.fps;
   let nextAt = performance.now();
   let done = 0;
+  const controls: SimControls = {
+    step: () => done,
+    scheduledLr: () => model.learningRate(done / total, BASE_LR),
+    lrOverride: undefined,
+  };
+  offerSimCommands(session, controls);
   let finalLoss = Number.NaN;
   let finalAccuracy = 0;
   let stopped = false;
@@ -155,7 +164,7 @@ export async function simulateRun(
           predictions,
           groundTruth: truths,
           metrics: {
-            lr: model.learningRate(progress, BASE_LR),
+            lr: controls.lrOverride ?? model.learningRate(progress, BASE_LR),
             grad_norm: model.gradNorm(progress, loss),
             'train/acc': model.batchAccuracy(progress),
           },

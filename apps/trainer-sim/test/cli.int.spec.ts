@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
@@ -10,9 +10,12 @@ import {
   ListSessionsRequestSchema,
   SendCommandRequestSchema,
   TrainingStatus,
+  WatchSessionRequestSchema,
   toGrpcMethodDefinition,
+  type BatchEvent,
   type SendCommandResponse,
   type SessionSummary,
+  type WatchSessionResponse,
 } from '@trainwatch/proto';
 import {
   startServerProcess,
@@ -24,6 +27,7 @@ import {
 const CLI = join(WORKSPACE_ROOT, 'dist/apps/trainer-sim/main.js');
 const list = toGrpcMethodDefinition(DashboardService.method.listSessions);
 const send = toGrpcMethodDefinition(DashboardService.method.sendCommand);
+const watch = toGrpcMethodDefinition(DashboardService.method.watchSession);
 
 /** The built CLI as a child process, with its output collected. */
 function startCli(args: string[]) {
@@ -62,6 +66,39 @@ describe('trainer-sim CLI against the real server', () => {
         (e, v) => (e || !v ? reject(e ?? new Error('empty')) : resolve(v)),
       ),
     );
+
+  const custom = (sessionId: string, customName: string, lr?: number) =>
+    new Promise<SendCommandResponse>((resolve, reject) =>
+      client.makeUnaryRequest(
+        send.path,
+        send.requestSerialize,
+        send.responseDeserialize,
+        create(SendCommandRequestSchema, {
+          sessionId,
+          type: CommandType.CUSTOM,
+          customName,
+          arguments: lr === undefined ? {} : { lr: { kind: { case: 'number', value: lr } } },
+          issuedBy: 'cli-test',
+        }),
+        (e, v) => (e || !v ? reject(e ?? new Error('empty')) : resolve(v)),
+      ),
+    );
+
+  /** The batches a watch of `sessionId` sees live, until `stop()`. */
+  const watchBatches = (sessionId: string) => {
+    const batches: BatchEvent[] = [];
+    const call = client.makeServerStreamRequest(
+      watch.path,
+      watch.requestSerialize,
+      watch.responseDeserialize,
+      create(WatchSessionRequestSchema, { sessionId }),
+    );
+    call.on('data', (response: WatchSessionResponse) => {
+      if (response.event.case === 'batch') batches.push(response.event.value);
+    });
+    call.on('error', () => undefined);
+    return { batches, stop: () => call.cancel() };
+  };
 
   beforeAll(async () => {
     if (!existsSync(CLI))
@@ -168,6 +205,61 @@ describe('trainer-sim CLI against the real server', () => {
       status: TrainingStatus.COMPLETED,
       statusMessage: 'stopped from the dashboard',
     });
+  });
+
+  it('set_lr changes the lr series from the next batch; save_checkpoint answers the path it wrote', async () => {
+    const cli = startCli([
+      '--server',
+      server.grpcAddress,
+      '--epochs',
+      '100',
+      '--batches',
+      '100',
+      '--fps',
+      '30',
+      '--images',
+      '0',
+      '--name',
+      'cli-custom',
+    ]);
+    const run = await waitFor(
+      async () =>
+        (await sessions()).find(
+          (s) => s.sessionId.startsWith('cli-custom-') && s.batchesReceived > 0n,
+        ),
+      { what: 'the simulated run to stream' },
+    );
+    const live = watchBatches(run.sessionId);
+    const set = await waitFor(
+      // The handlers go out with a registration just after connecting; retry until they are known.
+      () => custom(run.sessionId, 'set_lr', 0.0123).catch(() => undefined),
+      { what: 'set_lr accepted' },
+    );
+    expect(set.entry).toMatchObject({ state: CommandState.SUCCEEDED, customName: 'set_lr' });
+    const from = BigInt(/from step (\d+)/.exec(set.entry?.resultMessage ?? '')?.[1] ?? 'x');
+    const next = await waitFor(() => live.batches.find((batch) => batch.step === from), {
+      what: `the batch at step ${from}`,
+    });
+    expect(next.metrics['lr']).toBe(0.0123);
+    const before = live.batches.find((batch) => batch.step === from - 1n);
+    if (before !== undefined) expect(before.metrics['lr']).not.toBe(0.0123);
+
+    const saved = await custom(run.sessionId, 'save_checkpoint');
+    const path = saved.entry?.resultMessage ?? '';
+    expect(path).toMatch(/checkpoint-step-\d+\.json$/);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({
+      sessionId: run.sessionId,
+      lr: 0.0123,
+    });
+    const badLr = await custom(run.sessionId, 'set_lr', -1);
+    expect(badLr.entry).toMatchObject({
+      state: CommandState.FAILED,
+      resultMessage: 'handler failed: lr must be > 0, got -1',
+    });
+    live.stop();
+    await command(run.sessionId, CommandType.STOP);
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toMatch(/command set_lr from cli-test/);
   });
 
   it('SIGTERM ends the run cleanly: status reported, exit 0', async () => {

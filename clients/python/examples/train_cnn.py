@@ -3,7 +3,9 @@
 
 The dataset is made on the fly (no download): 10 classes, each a shape and colour of its own on a
 noisy background, 32x32 RGB, labelled with the CIFAR-10 class names so dashboards look familiar.
-The loop obeys the dashboard: pause holds it before the next batch, stop ends it cleanly.
+The loop obeys the dashboard: pause holds it before the next batch, stop ends it cleanly. It offers
+two custom commands with a form on the dashboard: `set_lr` (a fixed learning rate from the next
+step, the schedule off) and `save_checkpoint` (torch.save of model and optimiser; answers the path).
 
     /usr/bin/python3 clients/python/examples/train_cnn.py --server 127.0.0.1:50051 --epochs 5 --batches 100
 
@@ -16,16 +18,18 @@ import argparse
 import importlib.util
 import logging
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 if importlib.util.find_spec("trainwatch") is None:  # a checkout, not `pip install ./clients/python`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from trainwatch import TrainingConfig, TrainingSession
+from trainwatch import Arg, TrainingConfig, TrainingSession
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 IMAGE_SIZE = 32
@@ -108,6 +112,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--session-id", default=None, help="reuse an id to resume a session")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument(
+        "--checkpoint-dir", default=None, help="where save_checkpoint writes (default: a new temp dir)"
+    )
     return parser.parse_args(argv)
 
 
@@ -155,7 +162,33 @@ def main(argv=None) -> int:
         },
         tags=["example", "shapes"],
         note="train_cnn.py: a small CNN on generated shapes",
-    ).connect()  # CPU, memory and GPU figures are sampled as system/ series by default
+    )
+    # Commands run on the SDK's thread; a training step and a command never touch the model at once.
+    step_lock = threading.Lock()
+    fixed_lr = {"on": False}
+
+    @session.command("set_lr", lr=float, description="fixed learning rate from the next step (> 0)")
+    def set_lr(lr: float) -> str:
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        with step_lock:
+            for group in optimiser.param_groups:
+                group["lr"] = lr
+            fixed_lr["on"] = True  # the cosine schedule would move it again
+        return f"lr is {lr} from the next step (schedule off)"
+
+    @session.command("save_checkpoint", tag=Arg(str, required=False, description="added to the file name"))
+    def save_checkpoint(tag: Optional[str]) -> str:
+        directory = Path(args.checkpoint_dir or tempfile.mkdtemp(prefix="train_cnn-"))
+        args.checkpoint_dir = str(directory)
+        suffix = f"-{''.join(c if c.isalnum() else '_' for c in tag)[:40]}" if tag else ""
+        with step_lock:
+            path = directory / f"checkpoint-epoch{progress['epoch']}-batch{progress['batch']}{suffix}.pt"
+            torch.save({"model": model.state_dict(), "optimizer": optimiser.state_dict(), **progress}, path)
+        return str(path)
+
+    progress = {"epoch": 0, "batch": 0}
+    session.connect()  # CPU, memory and GPU figures are sampled as system/ series by default
     stopped = False
     try:
         for epoch in range(args.epochs):
@@ -168,14 +201,17 @@ def main(argv=None) -> int:
                 start = (batch_idx * args.batch_size) % (len(inputs) - args.batch_size)
                 picked = order[start : start + args.batch_size]
                 x, y = inputs[picked], targets[picked]
-                logits = model(x)
-                loss = F.cross_entropy(logits, y)
-                optimiser.zero_grad()
-                loss.backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=float("inf"))
-                lr = optimiser.param_groups[0]["lr"]
-                optimiser.step()
-                schedule.step()
+                with step_lock:
+                    progress.update(epoch=epoch, batch=batch_idx)
+                    logits = model(x)
+                    loss = F.cross_entropy(logits, y)
+                    optimiser.zero_grad()
+                    loss.backward()
+                    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=float("inf"))
+                    lr = optimiser.param_groups[0]["lr"]
+                    optimiser.step()
+                    if not fixed_lr["on"]:
+                        schedule.step()
                 losses.append(loss.item())
                 batch_correct = int((logits.argmax(dim=1) == y).sum())
                 correct += batch_correct

@@ -27,6 +27,7 @@ GEN_DIR = CLIENT_ROOT / "src" / "trainwatch" / "gen"
 # Only the telemetry contract: the trainer and the tests speak nothing else.
 PROTO_FILES = (
     "telemetry/v1/telemetry.proto",
+    "telemetry/v1/custom_commands.proto",
     "telemetry/v1/alerts.proto",
     "telemetry/v1/dashboard.proto",
     "telemetry/v1/per_class.proto",

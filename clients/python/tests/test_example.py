@@ -55,6 +55,42 @@ def test_the_example_streams_and_stops_when_the_dashboard_says_so(
         assert {"loss", "lr", "grad_norm", "train/acc", "val/loss", "val/acc"} <= names, names
         assert list(snapshot.session.metadata.tags) == ["example", "shapes"]
         assert snapshot.session.metadata.hyperparameters["optimizer"].text == "sgd"
+        # The custom commands: a fixed learning rate from the next step, and a checkpoint on disk.
+        set_lr = dashboard.stub.SendCommand(
+            dpb.SendCommandRequest(
+                session_id=session_id,
+                type=pb.COMMAND_TYPE_CUSTOM,
+                custom_name="set_lr",
+                arguments={"lr": pb.HyperparameterValue(number=0.0042)},
+            ),
+            timeout=15,
+        )
+        assert set_lr.entry.state == dpb.COMMAND_STATE_SUCCEEDED, set_lr.entry.result_message
+        wait_for(
+            lambda: [
+                value
+                for series in dashboard.stub.QuerySeries(
+                    dpb.QuerySeriesRequest(session_id=session_id, names=["lr"], max_points=10000),
+                    timeout=5,
+                ).series
+                for value in series.lasts
+                if value == pytest.approx(0.0042)
+            ],
+            timeout=30,
+            what="lr 0.0042 in the lr series",
+        )
+        saved = dashboard.stub.SendCommand(
+            dpb.SendCommandRequest(
+                session_id=session_id, type=pb.COMMAND_TYPE_CUSTOM, custom_name="save_checkpoint"
+            ),
+            timeout=15,
+        )
+        assert saved.entry.state == dpb.COMMAND_STATE_SUCCEEDED, saved.entry.result_message
+        checkpoint = Path(saved.entry.result_message)
+        assert checkpoint.suffix == ".pt" and checkpoint.stat().st_size > 0
+        import torch  # present: the module is skipped without it
+
+        assert torch.load(checkpoint)["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.0042)
         result = dashboard.command(session_id, pb.COMMAND_TYPE_STOP)
         assert result.entry.state == dpb.COMMAND_STATE_SUCCEEDED
         output, _ = process.communicate(timeout=30)

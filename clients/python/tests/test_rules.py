@@ -32,3 +32,6 @@ def test_patterns_match_whole_names_only() -> None:
     assert not rules.TAG_PATTERN.fullmatch(" lead")
     assert not rules.TAG_PATTERN.fullmatch("a,b")
     assert rules.global_step(2, 3, 10) == 23
+    assert rules.CUSTOM_COMMAND_NAME_PATTERN.fullmatch("set_lr")
+    assert not rules.CUSTOM_COMMAND_NAME_PATTERN.fullmatch("Set-LR")
+    assert not rules.CUSTOM_COMMAND_NAME_PATTERN.fullmatch("set_lr\n")

@@ -8,6 +8,7 @@ export * from './gen/telemetry/v1/alerts_pb';
 export * from './gen/telemetry/v1/dashboard_pb';
 export * from './gen/telemetry/v1/per_class_pb';
 export * from './gen/telemetry/v1/auth_pb';
+export * from './gen/telemetry/v1/custom_commands_pb';
 export {
   Health,
   HealthCheckRequestSchema,
@@ -17,3 +18,4 @@ export {
 export type { HealthCheckRequest, HealthCheckResponse } from './gen/grpc/health/v1/health_pb';
 export * from './grpc-bridge';
 export * from './rules';
+export * from './custom-commands';

@@ -42,6 +42,17 @@ export const MAX_NOTE_LENGTH = 4096;
 export const MAX_WEBHOOK_URLS_PER_SESSION = 4;
 /** Longest per-session webhook URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
+/**
+ * Bounds of custom commands (custom_commands.proto). Names are what a
+ * trainer's code calls them (`set_lr`), so snake_case identifiers only.
+ */
+export const CUSTOM_COMMAND_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+export const CUSTOM_COMMAND_NAME_RULE =
+  '1-64 characters from [a-z0-9_], starting with a lowercase letter';
+export const MAX_CUSTOM_COMMANDS = 32;
+export const MAX_COMMAND_ARGUMENTS = 16;
+export const MAX_COMMAND_DESCRIPTION_LENGTH = 512;
+export const MAX_COMMAND_TEXT_ARGUMENT_LENGTH = 1024;
 
 /** True once the trainer reported COMPLETED or FAILED: nothing more will come. */
 export function isFinished(status: TrainingStatus | undefined): boolean {
@@ -105,5 +116,10 @@ export function rulesForOtherLanguages(): Record<string, string | number> {
     MAX_NOTE_LENGTH,
     MAX_WEBHOOK_URLS_PER_SESSION,
     MAX_WEBHOOK_URL_LENGTH,
+    CUSTOM_COMMAND_NAME_PATTERN: CUSTOM_COMMAND_NAME_PATTERN.source,
+    MAX_CUSTOM_COMMANDS,
+    MAX_COMMAND_ARGUMENTS,
+    MAX_COMMAND_DESCRIPTION_LENGTH,
+    MAX_COMMAND_TEXT_ARGUMENT_LENGTH,
   };
 }

@@ -1,5 +1,6 @@
 import { CommandType, TrainingStatus, type ControlCommand } from '@trainwatch/proto';
 import type { CommandGate } from './command-gate';
+import { CustomCommands } from './custom-commands';
 import type { CommandHandler, SessionError } from './types';
 
 /** Command ids remembered so a command delivered twice is answered once. */
@@ -52,6 +53,8 @@ export class CommandDispatcher {
   constructor(
     private readonly gate: CommandGate,
     private readonly hooks: CommandDispatcherHooks,
+    /** Handlers of COMMAND_TYPE_CUSTOM by name (TrainingSession.onCommand with a name). */
+    readonly custom = new CustomCommands(),
   ) {}
 
   /** Adds a handler for one command type; returns a function that removes it. */
@@ -106,6 +109,10 @@ export class CommandDispatcher {
         if (result && result.success === false) success = false;
         if (result && result.message) message = result.message;
       }
+      // A custom command runs in the same queue, so it is ordered with pause and stop.
+      if (success && command.type === CommandType.CUSTOM) {
+        ({ success, message } = await this.custom.run(command));
+      }
     } catch (cause) {
       success = false;
       message = `handler failed: ${cause instanceof Error ? cause.message : String(cause)}`;
@@ -142,6 +149,9 @@ export class CommandDispatcher {
           this.hooks.setStatus(TrainingStatus.RUNNING, `stopping (by ${by})`);
         }
         return { success: true, message: message || 'stopping: the loop ends at its next gate' };
+      case CommandType.CUSTOM:
+        // The named handler already ran; a custom command does not move the gate.
+        return { success: true, message };
       case CommandType.UNSPECIFIED:
         break;
     }

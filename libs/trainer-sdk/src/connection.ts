@@ -198,6 +198,18 @@ export class Connection {
     this.openStream(response.serverConfig?.heartbeatIntervalMs ?? 0);
   }
 
+  /**
+   * Registers again on the open session without touching its stream (the
+   * resume token proves it is the same trainer), so the server learns a
+   * changed SessionInfo, e.g. new custom commands. A no-op while not
+   * registered: the next registration carries the change anyway.
+   */
+  async refreshRegistration(): Promise<void> {
+    if (this.closed || this.terminated !== undefined || this.call === undefined) return;
+    const response = await this.register();
+    if (!response.success) throw new Error(`registration refused: ${response.message}`);
+  }
+
   private register(): Promise<SessionResponse> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(

@@ -24,6 +24,15 @@ export type {
   TrainingSessionOptions,
 } from './types';
 export type { GateResult } from './command-gate';
+export type {
+  ArgumentDeclaration,
+  ArgumentDeclarations,
+  ArgumentTypeName,
+  CustomArguments,
+  CustomCommandHandler,
+  CustomCommandOptions,
+  CustomCommandResult,
+} from './custom-commands';
 export { DEFAULT_IMAGE_BUDGET_BYTES, type DroppedItem } from './outbox';
 export type { HyperparameterInput } from './run-metadata';
 export type { AlertRuleInput, AlertRuleName } from './alert-rules';

@@ -2,13 +2,14 @@ import { toAlertRules } from './alert-rules';
 import { toWebhookUrls } from './webhook-urls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   CommandType,
   ErrorCode,
   MetricsRequestSchema,
   SESSION_ID_PATTERN,
   SESSION_ID_RULE,
+  CustomCommandSetSchema,
   SessionInfoSchema,
   TrainingStatus,
   globalStep,
@@ -18,12 +19,18 @@ import {
   type ErrorResponse,
   type ServerConfig,
   type AlertRule,
+  type CustomCommandSpec,
   type SessionInfo,
   type SessionResponse,
 } from '@trainwatch/proto';
 import { resolveReconnectOptions } from './backoff';
 import { CommandGate, type GateResult } from './command-gate';
 import { CommandDispatcher } from './command-dispatcher';
+import type {
+  ArgumentDeclarations,
+  CustomCommandHandler,
+  CustomCommandOptions,
+} from './custom-commands';
 import { fitBatchSamples, type BatchSamples } from './batch-limits';
 import { Connection, connectionSecurity } from './connection';
 import {
@@ -151,6 +158,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   private lastConnectionError = '';
   private closing = false;
   private readonly bufferOverride: number | undefined;
+  /** The custom commands the latest registration carried (see advertisedForm). */
+  private advertised = '';
 
   private constructor(private readonly options: TrainingSessionOptions) {
     super();
@@ -370,9 +379,61 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     this.emit('status', status, message);
   }
 
-  /** Adds a handler for one command type; runs before the built-in gate acts. Returns a remover. */
-  onCommand(type: CommandType, handler: CommandHandler): () => void {
-    return this.commands.add(type, handler);
+  /**
+   * Adds a handler; returns a function that removes it.
+   *
+   * With a command type: runs before the built-in gate acts on PAUSE, RESUME or STOP.
+   *
+   * With a name and typed arguments, offers a custom command the dashboard
+   * draws a form for, e.g. `onCommand('set_lr', { lr: 'number' }, ({ lr }) =>
+   * ...)`. The handler may be async; what it returns (a string, or `{ success,
+   * message }`) is the result the dashboard shows, and a throw reports the
+   * command FAILED. Commands are advertised at registration; one added (or
+   * removed) later registers the session again so the server knows.
+   * @throws RangeError for a name or argument that breaks the custom command
+   * rules (see CUSTOM_COMMAND_NAME_PATTERN), or one name twice
+   */
+  onCommand(type: CommandType, handler: CommandHandler): () => void;
+  onCommand<A extends ArgumentDeclarations>(
+    name: string,
+    args: A,
+    handler: CustomCommandHandler<A>,
+    options?: CustomCommandOptions,
+  ): () => void;
+  onCommand<A extends ArgumentDeclarations>(
+    typeOrName: CommandType | string,
+    handlerOrArgs: CommandHandler | A,
+    customHandler?: CustomCommandHandler<A>,
+    options?: CustomCommandOptions,
+  ): () => void {
+    if (typeof typeOrName === 'number') {
+      return this.commands.add(typeOrName, handlerOrArgs as CommandHandler);
+    }
+    if (customHandler === undefined) {
+      throw new TypeError(`custom command ${typeOrName}: a handler is required`);
+    }
+    const remove = this.commands.custom.add(typeOrName, handlerOrArgs as A, customHandler, options);
+    this.advertiseCommands();
+    return () => {
+      remove();
+      this.advertiseCommands();
+    };
+  }
+
+  /** Registers again when the server may not know the current set of custom commands. */
+  private advertiseCommands(): void {
+    // Until the first registration is answered, registered() calls this again.
+    if (this.registrations === 0 || this.closing) return;
+    if (advertisedForm(this.commands.custom.specs()) === this.advertised) return;
+    void this.connection.refreshRegistration().catch((cause: unknown) => {
+      // Not known to have arrived: the next change or registration sends it again.
+      this.advertised = 'unknown';
+      this.report({
+        kind: 'connection',
+        message: `could not advertise custom commands (they go with the next registration): ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause,
+      });
+    });
   }
 
   /** Encodes raw pixels as JPEG within the server's max_image_dimension (256 until known). */
@@ -539,7 +600,14 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       metadata: this.metadata.merged(),
       alertRules: this.alertRules,
       webhookUrls: this.webhookUrls,
+      customCommands: this.advertise(this.commands.custom.specs()),
     });
+  }
+
+  /** Remembers what a registration carries, so a later change is known to need another. */
+  private advertise(specs: CustomCommandSpec[]): CustomCommandSpec[] {
+    this.advertised = advertisedForm(specs);
+    return specs;
   }
 
   private registered(response: SessionResponse): void {
@@ -558,6 +626,9 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     if (reRegistered) this.resendStatus();
     else this.reportDropsToServer();
     this.emit('connected', response.serverConfig ?? ({} as ServerConfig), response.resumed);
+    // A handler added while this registration was in flight is not in it yet;
+    // the stream opens right after this returns, then the refresh can go.
+    setImmediate(() => this.advertiseCommands());
     this.notifyFlushed();
   }
 
@@ -671,4 +742,11 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       // A throwing error callback must not break delivery.
     }
   }
+}
+
+/** A set of custom commands as comparable text. */
+function advertisedForm(specs: CustomCommandSpec[]): string {
+  return Buffer.from(
+    toBinary(CustomCommandSetSchema, create(CustomCommandSetSchema, { commands: specs })),
+  ).toString('base64');
 }

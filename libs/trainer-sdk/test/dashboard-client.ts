@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import {
   CommandType,
@@ -71,6 +71,21 @@ export class DashboardClient {
         send.requestSerialize,
         send.responseDeserialize,
         create(SendCommandRequestSchema, { sessionId, type, issuedBy: 'sdk-test', timeoutMs }),
+        (error, value) => (error || !value ? reject(error ?? new Error('empty')) : resolve(value)),
+      ),
+    );
+  }
+
+  /** SendCommand with any request fields (custom commands: custom_name and arguments). */
+  async send(
+    init: MessageInitShape<typeof SendCommandRequestSchema>,
+  ): Promise<SendCommandResponse> {
+    return new Promise((resolve, reject) =>
+      this.client.makeUnaryRequest(
+        send.path,
+        send.requestSerialize,
+        send.responseDeserialize,
+        create(SendCommandRequestSchema, { issuedBy: 'sdk-test', ...init }),
         (error, value) => (error || !value ? reject(error ?? new Error('empty')) : resolve(value)),
       ),
     );

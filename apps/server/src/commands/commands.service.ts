@@ -9,9 +9,11 @@ import {
   SendCommandResponseSchema,
   type CommandAuditEntry,
   type CommandResult,
+  type HyperparameterValue,
   type SendCommandRequest,
   type SendCommandResponse,
   TrainingStatus,
+  resolveCustomArguments,
 } from '@trainwatch/proto';
 import { errors } from '../common/app-error';
 import {
@@ -45,7 +47,12 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const KNOWN_TYPES = new Set([CommandType.PAUSE, CommandType.RESUME, CommandType.STOP]);
+const KNOWN_TYPES = new Set([
+  CommandType.PAUSE,
+  CommandType.RESUME,
+  CommandType.STOP,
+  CommandType.CUSTOM,
+]);
 
 /**
  * Routes dashboard commands to the trainer's stream with a fresh id and
@@ -76,7 +83,12 @@ export class CommandsService implements OnModuleDestroy {
    */
   async send(request: SendCommandRequest, verifiedIssuer = ''): Promise<SendCommandResponse> {
     if (!KNOWN_TYPES.has(request.type)) {
-      throw errors.invalidArgument(`command type ${request.type} is not PAUSE, RESUME or STOP`);
+      throw errors.invalidArgument(
+        `command type ${request.type} is not PAUSE, RESUME, STOP or CUSTOM`,
+      );
+    }
+    if (request.type !== CommandType.CUSTOM && request.customName !== '') {
+      throw errors.invalidArgument('custom_name is only for COMMAND_TYPE_CUSTOM');
     }
     if (request.issuedBy.length > MAX_ISSUED_BY_LENGTH) {
       throw errors.invalidArgument(`issued_by is longer than ${MAX_ISSUED_BY_LENGTH} characters`);
@@ -86,6 +98,9 @@ export class CommandsService implements OnModuleDestroy {
       throw errors.invalidArgument(`reason is longer than ${MAX_COMMAND_REASON_LENGTH} characters`);
     }
     const session = this.sessions.get(request.sessionId);
+    // Checked before the trainer is asked: a bad form never reaches the training loop.
+    const custom =
+      request.type === CommandType.CUSTOM ? customCommand(session, request) : undefined;
     const trainer = session.trainer;
     if (trainer === undefined) {
       throw errors.failedPrecondition(`the trainer of session ${session.id} is not connected`);
@@ -107,6 +122,8 @@ export class CommandsService implements OnModuleDestroy {
       issuedAtMs: BigInt(now),
       reason: request.reason,
       state: CommandState.PENDING,
+      customName: custom?.name ?? '',
+      arguments: custom?.arguments ?? {},
     });
     this.record(session, entry);
     const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : this.settings.commandTimeoutMs;
@@ -129,6 +146,8 @@ export class CommandsService implements OnModuleDestroy {
             issuedAtMs: entry.issuedAtMs,
             expiresAtMs,
             reason: entry.reason,
+            customName: entry.customName,
+            arguments: entry.arguments,
           },
         },
       }),
@@ -301,6 +320,29 @@ export class CommandsService implements OnModuleDestroy {
     session.recordCommand(entry);
     void this.bus.emit('command.recorded', { session, entry });
   }
+}
+
+/**
+ * The advertised command a CUSTOM request names, with its arguments checked
+ * and defaults filled in; INVALID_ARGUMENT naming what does not match.
+ */
+function customCommand(
+  session: Session,
+  request: SendCommandRequest,
+): { name: string; arguments: Record<string, HyperparameterValue> } {
+  const spec = session.customCommands.find((command) => command.name === request.customName);
+  if (spec === undefined) {
+    const offered = session.customCommands.map((command) => command.name).join(', ');
+    const name = JSON.stringify(request.customName.slice(0, 80));
+    throw errors.invalidArgument(
+      offered === ''
+        ? `the trainer of session ${session.id} offers no custom commands (asked for ${name})`
+        : `the trainer of session ${session.id} offers no command ${name} (it offers: ${offered})`,
+    );
+  }
+  const resolved = resolveCustomArguments(spec, request.arguments);
+  if (resolved.problem !== undefined) throw errors.invalidArgument(resolved.problem);
+  return { name: spec.name, arguments: resolved.arguments };
 }
 
 /** True when a trainer in `status` has done what a command of `type` asked. */

@@ -1,4 +1,5 @@
 import {
+  customCommandsProblem,
   SESSION_ID_PATTERN,
   SESSION_ID_RULE,
   type RunMetadata,
@@ -88,6 +89,8 @@ export function validateSessionInfo(info: SessionInfo, current?: RunMetadata): v
   }
   validateTrainingConfig(info.config);
   validateRules(info.alertRules, 'alert_rules');
+  const commandProblem = customCommandsProblem(info.customCommands);
+  if (commandProblem !== undefined) throw errors.invalidArgument(commandProblem);
   if (info.metadata !== undefined) {
     const problem = runMetadataProblem(info.metadata, current);
     if (problem !== undefined) throw errors.invalidArgument(`metadata: ${problem}`);

@@ -5,6 +5,7 @@ import {
   AlertRuleSchema,
   AlertSettingsSchema,
   ConnectionState,
+  CustomCommandSpecSchema,
   SessionSummarySchema,
   TrainingConfigSchema,
   TrainingStatus,
@@ -14,6 +15,7 @@ import {
   type AlertRule,
   type AlertSettings,
   type CommandAuditEntry,
+  type CustomCommandSpec,
   type EpochData,
   type ImageFrame,
   type PerformanceData,
@@ -106,6 +108,12 @@ export class Session {
   /** Who changed the alert settings from the dashboard last, and when (0: nobody). */
   alertSettingsBy = '';
   alertSettingsAtMs = 0;
+  /**
+   * Custom commands the trainer advertised at its latest registration
+   * (bounded by MAX_CUSTOM_COMMANDS and MAX_COMMAND_ARGUMENTS); not stored:
+   * only a registered trainer can run them, and it advertises them again.
+   */
+  customCommands: CustomCommandSpec[] = [];
   /** The open StreamMetrics stream, if any. */
   trainer: TrainerLink | undefined;
 
@@ -221,11 +229,14 @@ export class Session {
       confusion === undefined ? 0 : toBinary(ConfusionMatrixSchema, confusion).byteLength + 16;
     // Alerts and rules are bounded (count and text) and always go in: the
     // rest is fitted into what they leave.
-    let alertBytes = 0;
-    for (const alert of this.alerts) alertBytes += 4 + toBinary(AlertSchema, alert).byteLength;
+    let fixedBytes = 0;
+    for (const alert of this.alerts) fixedBytes += 4 + toBinary(AlertSchema, alert).byteLength;
     for (const rule of this.alertRules)
-      alertBytes += 8 + 2 * toBinary(AlertRuleSchema, rule).byteLength;
-    for (const url of this.webhookUrls) alertBytes += 4 + url.length;
+      fixedBytes += 8 + 2 * toBinary(AlertRuleSchema, rule).byteLength;
+    for (const url of this.webhookUrls) fixedBytes += 4 + url.length;
+    // Custom commands are bounded too (count, arguments, text) and always go in.
+    for (const spec of this.customCommands)
+      fixedBytes += 4 + toBinary(CustomCommandSpecSchema, spec).byteLength;
     const snapshot = boundedSnapshot(
       {
         summary: this.toSummary(),
@@ -235,13 +246,14 @@ export class Session {
         latestImages: this.latestImages,
         commands: this.commands,
       },
-      maxBytes - confusionBytes - alertBytes,
+      maxBytes - confusionBytes - fixedBytes,
     );
     snapshot.confusion = confusion;
     snapshot.confusionEpochs = this.confusion.epochNumbers();
     snapshot.alerts = [...this.alerts];
     snapshot.alertRules = [...this.alertRules];
     snapshot.alertSettings = this.alertSettings();
+    snapshot.customCommands = [...this.customCommands];
     return snapshot;
   }
 }

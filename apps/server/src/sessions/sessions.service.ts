@@ -6,13 +6,15 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { create } from '@bufbuild/protobuf';
+import { create, equals } from '@bufbuild/protobuf';
 import {
   ConnectionState,
+  CustomCommandSpecSchema,
   ErrorCode,
   MetricsResponseSchema,
   StatusEventSchema,
   WriterConflictSchema,
+  type CustomCommandSpec,
   type SessionInfo,
 } from '@trainwatch/proto';
 import { errors } from '../common/app-error';
@@ -155,6 +157,9 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     session.clientName = info.clientName;
     session.clientVersion = info.clientVersion;
     session.config = info.config;
+    // The whole advertised set replaces the previous one (a trainer that added a handler re-registers).
+    const commandsChanged = !sameCustomCommands(session.customCommands, info.customCommands);
+    session.customCommands = [...info.customCommands];
     this.touch(session, now);
     if (info.metadata !== undefined && !isEmptyRunMetadata(info.metadata)) {
       // Registration metadata merges like MetricsRequest.run_metadata (a re-registration adds to it).
@@ -168,6 +173,9 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         `re-registered by ${info.clientName || 'a trainer'}`,
         now,
       );
+      if (commandsChanged) {
+        void this.publishStatus(session, session.statusMessage, now, false, session.customCommands);
+      }
     }
     void this.bus.emit('session.registered', {
       session,
@@ -336,6 +344,8 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     message: string,
     now = Date.now(),
     withConfig = false,
+    /** Set when the advertised custom commands changed: watchers redraw their forms. */
+    customCommands?: readonly CustomCommandSpec[],
   ): Promise<void> | undefined {
     return this.bus.emit('status.changed', {
       session,
@@ -349,6 +359,8 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
         writerConflict: session.writerConflict,
         partialHistory: session.partialHistory,
         historyStartStep: session.historyStartStep ?? 0n,
+        customCommands:
+          customCommands === undefined ? undefined : { commands: [...customCommands] },
       }),
     });
   }
@@ -398,4 +410,15 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     this.fanOut.forgetSession(victim.id, errors.notFound(`session ${victim.id} was evicted`));
     this.sessions.delete(victim.id);
   }
+}
+
+/** True when two advertised sets are the same commands with the same declarations. */
+function sameCustomCommands(
+  a: readonly CustomCommandSpec[],
+  b: readonly CustomCommandSpec[],
+): boolean {
+  return (
+    a.length === b.length &&
+    a.every((spec, index) => equals(CustomCommandSpecSchema, spec, b[index]!))
+  );
 }

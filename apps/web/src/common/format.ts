@@ -1,4 +1,11 @@
-import { CommandState, CommandType, ConnectionState, TrainingStatus } from '@trainwatch/proto';
+import {
+  CommandState,
+  CommandType,
+  ConnectionState,
+  TrainingStatus,
+  type CommandAuditEntry,
+  type HyperparameterValue,
+} from '@trainwatch/proto';
 
 /** "RUNNING", "PAUSED", ... as shown on badges (and matched by the e2e suite). */
 export function statusLabel(status: TrainingStatus | undefined): string {
@@ -43,8 +50,33 @@ export function commandLabel(type: CommandType): string {
       return 'Resume';
     case CommandType.STOP:
       return 'Stop';
+    case CommandType.CUSTOM:
+      return 'Custom command';
     case CommandType.UNSPECIFIED:
       return 'Unspecified';
+  }
+}
+
+/** An audit entry's command as a person reads it: `Pause`, or `set_lr(lr=0.01, note="warm")`. */
+export function auditCommandText(entry: CommandAuditEntry): string {
+  if (entry.type !== CommandType.CUSTOM) return commandLabel(entry.type);
+  const args = Object.keys(entry.arguments)
+    .sort()
+    .map((name) => `${name}=${argumentText(entry.arguments[name])}`);
+  return `${entry.customName}(${args.join(', ')})`;
+}
+
+/** One custom command argument as written in the audit log. */
+function argumentText(value: HyperparameterValue | undefined): string {
+  switch (value?.kind.case) {
+    case 'number':
+      return String(value.kind.value);
+    case 'text':
+      return JSON.stringify(value.kind.value);
+    case 'flag':
+      return value.kind.value ? 'true' : 'false';
+    default:
+      return '?';
   }
 }
 

@@ -19,10 +19,12 @@ from .buffer import DEFAULT_BOUND, DEFAULT_IMAGE_BUDGET_BYTES
 from .client import TrainingSession
 from .config import TrainingConfig
 from .connection import ConnectionOptions
+from .custom_commands import Arg
 from .gate import Gate
 from .version import __version__
 
 __all__ = [
+    "Arg",
     "DEFAULT_BOUND",
     "DEFAULT_IMAGE_BUDGET_BYTES",
     "ConnectionOptions",

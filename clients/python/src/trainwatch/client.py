@@ -12,7 +12,7 @@ import collections
 import logging
 import threading
 import time
-from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import images as imaging
 from .commands import CommandHandler, CommandProcessor
@@ -34,6 +34,7 @@ from .config import TrainingConfig, status_name, status_value
 from .connection import Connection, ConnectionOptions
 from .encoder import Encoder
 from .gate import STOPPED, Gate
+from .gen.telemetry.v1 import custom_commands_pb2 as cpb
 from .gen.telemetry.v1 import telemetry_pb2 as pb
 from .alerts import to_alert_rules, to_webhook_urls
 from .metadata import Hyperparameter, RunMetadataState
@@ -59,6 +60,11 @@ WRITER_CONFLICT_QUIET = 10.0
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _advertised_form(specs: List[cpb.CustomCommandSpec]) -> bytes:
+    """A set of custom commands as comparable bytes."""
+    return cpb.CustomCommandSet(commands=specs).SerializeToString()
 
 
 class TrainingSession:
@@ -155,6 +161,8 @@ class TrainingSession:
             )
             self._threads.append(sampler.thread)
         self._started = False
+        self._advertised = b""
+        """The custom commands the latest registration carried (see _advertised_form)."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -363,6 +371,51 @@ class TrainingSession:
     def should_stop(self) -> bool:
         return self._gate.state == STOPPED
 
+    def command(
+        self, name: str, *, description: str = "", **arguments: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator offering a custom command the dashboard draws a form for::
+
+            @run.command("set_lr", lr=float, description="learning rate from the next step")
+            def set_lr(lr: float) -> str:
+                optimizer.param_groups[0]["lr"] = lr
+                return f"lr is {lr}"
+
+        Arguments are ``float``/``int`` (a number), ``str`` (a text) or ``bool`` (a flag), or an
+        :class:`~trainwatch.Arg` with a default or a description. The handler runs on the
+        connection thread with the arguments as keywords, in order with pause/resume/stop; what it
+        returns is the result the dashboard shows, and raising reports the command failed. Offered
+        at registration; one added after :meth:`connect` registers the session again so the server
+        knows. ValueError or TypeError naming the rule a declaration breaks.
+        """
+
+        def offer(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self._commands.custom.add(name, handler, arguments, description)
+            self._advertise_commands()
+            return handler
+
+        return offer
+
+    def remove_command(self, name: str) -> bool:
+        """Withdraws a custom command (the server is told by a new registration); False if unknown."""
+        removed = self._commands.custom.remove(name)
+        if removed:
+            self._advertise_commands()
+        return removed
+
+    def _advertise_commands(self) -> None:
+        """Registers again when the server may not know the current set of custom commands."""
+        if not self._registered.is_set() or self._closed:
+            return  # the first registration carries the set, or _on_registered catches up
+        current = _advertised_form(self._commands.custom.specs())
+        if current == self._advertised:
+            return
+
+        def failed() -> None:
+            self._advertised = b"unknown"  # not known to have arrived: the next change sends it again
+
+        self._connection.refresh_registration(failed)
+
     def on_command(self, handler: CommandHandler) -> CommandHandler:
         """Registers ``handler(command)``, called on a background thread after the gate moved.
 
@@ -453,7 +506,13 @@ class TrainingSession:
             metadata=self._metadata.merged(),
             alert_rules=self._alert_rules,
             webhook_urls=self._webhook_urls,
+            custom_commands=self._advertise(self._commands.custom.specs()),
         )
+
+    def _advertise(self, specs: List[cpb.CustomCommandSpec]) -> List[cpb.CustomCommandSpec]:
+        """Remembers what a registration carries, so a later change is known to need another."""
+        self._advertised = _advertised_form(specs)
+        return specs
 
     def _on_registered(self, response: pb.SessionResponse) -> None:
         self._server_config = response.server_config
@@ -465,6 +524,8 @@ class TrainingSession:
             self._resend_status()
         self._registered.set()
         self._report_drops()
+        # A command added while this registration was in flight is not in it yet.
+        self._advertise_commands()
 
     def _resend_status(self) -> None:
         """After a re-registration, tells the server the current status and config again.

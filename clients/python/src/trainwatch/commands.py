@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
+from .custom_commands import CustomCommands
 from .gate import Gate
 from .gen.telemetry.v1 import telemetry_pb2 as pb
 
@@ -51,6 +52,8 @@ class CommandProcessor:
         self._current_status = current_status
         self._send_result = send_result
         self.handlers: List[CommandHandler] = []
+        self.custom = CustomCommands()
+        """Handlers of COMMAND_TYPE_CUSTOM by name (``TrainingSession.command``)."""
         self._seen: Deque[str] = collections.deque(maxlen=REMEMBERED_COMMANDS)
         self.expired = 0
         """Commands that arrived after their deadline and were answered as expired, not applied."""
@@ -82,9 +85,12 @@ class CommandProcessor:
         try:
             for handler in list(self.handlers):
                 handler(command)
+            if command.type == pb.COMMAND_TYPE_CUSTOM:
+                success, message = self.custom.run(command)
         except Exception as error:  # a user callback must not take the connection down
             success, message = False, f"handler failed: {type(error).__name__}: {error}"
-        if success:
+        # A custom command runs its handler only; the gate stays where it is.
+        if success and command.type != pb.COMMAND_TYPE_CUSTOM:
             success, message = self._move_gate(command)
         self._send_result(
             pb.CommandResult(

@@ -189,6 +189,30 @@ class Connection:
         self._thread.join(1.0)
         self._channel.close()
 
+    def refresh_registration(self, on_failure: Callable[[], None]) -> None:
+        """Registers again on the open session, without touching its stream, on a thread of its own.
+
+        The server learns a changed SessionInfo (custom commands added or removed). Waits for the
+        stream when a (re)connection is under way; when none comes in time, the next registration
+        carries the change anyway.
+        """
+
+        def run() -> None:
+            if not self.connected.wait(self._options.register_timeout) or self._closing.is_set():
+                on_failure()
+                return
+            try:
+                self._stub.RegisterTrainingSession(
+                    self._session_info(),
+                    timeout=self._options.register_timeout,
+                    metadata=self._auth or None,
+                )
+            except grpc.RpcError as error:
+                on_failure()
+                log.warning("trainwatch: could not advertise custom commands: %s", error)
+
+        threading.Thread(target=run, name="trainwatch-advertise", daemon=True).start()
+
     def _sleep_backoff(self, attempt: int) -> None:
         ceiling = min(
             self._options.reconnect_max_delay, self._options.reconnect_initial_delay * (2**attempt)

@@ -1,5 +1,5 @@
 import { CommandState, type CommandAuditEntry } from '@trainwatch/proto';
-import { commandLabel, commandStateLabel, formatTime } from '../../../common/format';
+import { auditCommandText, commandStateLabel, formatTime } from '../../../common/format';
 
 /** Every command on this session, newest first: who, when, what, result. */
 export function AuditLog({ entries }: { entries: readonly CommandAuditEntry[] }) {
@@ -19,7 +19,8 @@ export function AuditLog({ entries }: { entries: readonly CommandAuditEntry[] })
               data-state={commandStateLabel(entry.state)}
             >
               <span className="numeric muted">{formatTime(entry.issuedAtMs)}</span>{' '}
-              <strong>{commandLabel(entry.type)}</strong> by {entry.issuedBy || 'unknown'}:{' '}
+              <strong data-testid="audit-command">{auditCommandText(entry)}</strong> by{' '}
+              {entry.issuedBy || 'unknown'}:{' '}
               <span
                 className={
                   entry.state === CommandState.SUCCEEDED

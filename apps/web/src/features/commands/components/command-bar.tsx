@@ -1,30 +1,40 @@
-import { CommandType, TrainingStatus } from '@trainwatch/proto';
+import { CommandType, TrainingStatus, type CustomCommandSpec } from '@trainwatch/proto';
 import { useState } from 'react';
 import { usePermission } from '../../auth/hooks/use-auth';
 import { useSendCommand } from '../hooks/use-send-command';
 import { ConfirmDialog } from './confirm-dialog';
+import { CustomCommandForm } from './custom-command-form';
 
 const PENDING_TEXT: Record<CommandType, string> = {
   [CommandType.UNSPECIFIED]: 'Sending…',
   [CommandType.PAUSE]: 'Pausing…',
   [CommandType.RESUME]: 'Resuming…',
   [CommandType.STOP]: 'Stopping…',
+  [CommandType.CUSTOM]: 'Sending…',
 };
 
 export interface CommandBarProps {
   sessionId: string;
   status: TrainingStatus | undefined;
+  /** The custom commands the trainer offers: a form each. */
+  customCommands?: readonly CustomCommandSpec[];
 }
 
-/** Pause, Resume and Stop, each pending until the trainer reports back. */
-export function CommandBar({ sessionId, status }: CommandBarProps) {
-  const { pending, outcome, send } = useSendCommand(sessionId);
+/**
+ * Pause, Resume and Stop, and a form per custom command, each pending until
+ * the trainer reports back; one command at a time. A role that may not send
+ * commands sees every control disabled, with the reason.
+ */
+export function CommandBar({ sessionId, status, customCommands = [] }: CommandBarProps) {
+  const { pending, pendingName, outcome, send } = useSendCommand(sessionId);
   const permission = usePermission('command');
   const refusal = permission.allowed ? undefined : permission.reason;
   const [confirmingStop, setConfirmingStop] = useState(false);
   const busy = pending !== undefined;
   const running = status === TrainingStatus.RUNNING || status === TrainingStatus.INITIALIZING;
   const paused = status === TrainingStatus.PAUSED;
+  // The one rule every command control follows (buttons and custom command forms alike).
+  const allowed = (enabled: boolean) => !busy && enabled && refusal === undefined;
 
   const button = (
     type: CommandType,
@@ -37,7 +47,7 @@ export function CommandBar({ sessionId, status }: CommandBarProps) {
       type="button"
       className={className}
       data-testid={`command-${label.toLowerCase()}`}
-      disabled={busy || !enabled || refusal !== undefined}
+      disabled={!allowed(enabled)}
       title={refusal}
       aria-busy={pending === type}
       onClick={onClick}
@@ -64,6 +74,19 @@ export function CommandBar({ sessionId, status }: CommandBarProps) {
         >
           {outcome.text}
         </span>
+      )}
+      {customCommands.length > 0 && (
+        <div className="custom-commands" data-testid="custom-commands">
+          {customCommands.map((spec) => (
+            <CustomCommandForm
+              key={spec.name}
+              spec={spec}
+              enabled={allowed(running || paused)}
+              pending={pending === CommandType.CUSTOM && pendingName === spec.name}
+              onSend={(args) => void send(CommandType.CUSTOM, { name: spec.name, arguments: args })}
+            />
+          ))}
+        </div>
       )}
       {confirmingStop && (
         <ConfirmDialog

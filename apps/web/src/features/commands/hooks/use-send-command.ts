@@ -1,5 +1,5 @@
 import { Code, ConnectError } from '@connectrpc/connect';
-import { CommandState, CommandType } from '@trainwatch/proto';
+import { CommandState, CommandType, type HyperparameterValue } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { commandLabel, commandStateLabel } from '../../../common/format';
 import { useDashboardClient } from '../../../common/transport-context';
@@ -12,11 +12,19 @@ export interface CommandOutcome {
   text: string;
 }
 
+/** Which custom command to run, with its arguments (left-out ones take their defaults). */
+export interface CustomCommandRequest {
+  name: string;
+  arguments: Record<string, HyperparameterValue>;
+}
+
 export interface SendCommandState {
   /** The command waiting for the trainer's answer, if any. */
   pending?: CommandType;
+  /** The custom command's name while `pending` is CUSTOM. */
+  pendingName?: string;
   outcome?: CommandOutcome;
-  send: (type: CommandType) => Promise<void>;
+  send: (type: CommandType, custom?: CustomCommandRequest) => Promise<void>;
 }
 
 /** The name of the identity shown in the audit log for commands from this page. */
@@ -45,27 +53,35 @@ export function describeCommandError(error: unknown): string {
 }
 
 /**
- * Sends Pause/Resume/Stop (unary SendCommand, which resolves only when the
+ * Sends Pause/Resume/Stop or a custom command (unary SendCommand, which resolves only when the
  * trainer reports the result) and keeps the pending state and outcome.
  */
 export function useSendCommand(sessionId: string): SendCommandState {
   const client = useDashboardClient();
   const [pending, setPending] = useState<CommandType>();
+  const [pendingName, setPendingName] = useState<string>();
   const [outcome, setOutcome] = useState<CommandOutcome>();
   const abort = useRef<AbortController | undefined>(undefined);
 
   useEffect(() => () => abort.current?.abort(), []);
 
   const send = useCallback(
-    async (type: CommandType): Promise<void> => {
+    async (type: CommandType, custom?: CustomCommandRequest): Promise<void> => {
       const controller = new AbortController();
       abort.current = controller;
       setPending(type);
+      setPendingName(custom?.name);
       setOutcome(undefined);
-      const name = commandLabel(type);
+      const name = custom?.name ?? commandLabel(type);
       try {
         const response = await client.sendCommand(
-          { sessionId, type, issuedBy: DASHBOARD_ISSUER },
+          {
+            sessionId,
+            type,
+            issuedBy: DASHBOARD_ISSUER,
+            customName: custom?.name ?? '',
+            arguments: custom?.arguments ?? {},
+          },
           { signal: controller.signal },
         );
         if (controller.signal.aborted) return;
@@ -83,11 +99,14 @@ export function useSendCommand(sessionId: string): SendCommandState {
         if (controller.signal.aborted) return;
         setOutcome({ type, ok: false, text: `${name} failed: ${describeCommandError(error)}` });
       } finally {
-        if (!controller.signal.aborted) setPending(undefined);
+        if (!controller.signal.aborted) {
+          setPending(undefined);
+          setPendingName(undefined);
+        }
       }
     },
     [client, sessionId],
   );
 
-  return { pending, outcome, send };
+  return { pending, pendingName, outcome, send };
 }

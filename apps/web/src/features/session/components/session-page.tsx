@@ -59,7 +59,11 @@ export function SessionPage({
       <WriterConflictBanner conflict={summary?.writerConflict} />
       <AlertBanner sessionId={sessionId} alerts={view.alerts} />
       <HistoryNotice summary={summary} />
-      <CommandBar sessionId={sessionId} status={summary?.status} />
+      <CommandBar
+        sessionId={sessionId}
+        status={summary?.status}
+        customCommands={view.customCommands}
+      />
       <AlertLog alerts={view.alerts} />
       {SESSION_LAYOUT.map((row, index) =>
         'kind' in row ? (

@@ -2,8 +2,10 @@ import { create } from '@bufbuild/protobuf';
 import {
   AlertAction,
   AlertRuleKind,
+  CustomCommandSpecSchema,
   LOSS_SERIES,
   SeriesKind,
+  TrainingStatus,
   WATCH_EVENT_DELIVERY,
   WatchSessionResponseSchema,
 } from '@trainwatch/proto';
@@ -18,6 +20,7 @@ import {
   scalarsEvent,
   seriesHistory,
   snapshot,
+  statusUpdate,
 } from '../../../test/fixtures';
 import { manualFrames } from '../../../test/manual-frames';
 import { SeriesStore } from '../../series/store/series-store';
@@ -50,6 +53,33 @@ function liveRun() {
 }
 
 describe('session reducers', () => {
+  it('take the custom commands from the snapshot, and a status event that changes them', () => {
+    const { store, frames } = makeStore();
+    const first = snapshot(0n, []);
+    if (first.event.case !== 'snapshot') throw new Error('unreachable');
+    first.event.value.customCommands = [
+      create(CustomCommandSpecSchema, { name: 'save_checkpoint' }),
+    ];
+    store.apply(first);
+    store.apply(statusUpdate(1n, { status: TrainingStatus.RUNNING }));
+    frames.flush();
+    expect(store.getView().customCommands.map((spec) => spec.name)).toEqual(['save_checkpoint']);
+    store.apply(
+      statusUpdate(2n, {
+        status: TrainingStatus.RUNNING,
+        customCommands: { commands: [{ name: 'set_lr' }, { name: 'save_checkpoint' }] },
+      }),
+    );
+    frames.flush();
+    expect(store.getView().customCommands.map((spec) => spec.name)).toEqual([
+      'set_lr',
+      'save_checkpoint',
+    ]);
+    store.apply(statusUpdate(3n, { status: TrainingStatus.RUNNING, customCommands: {} }));
+    frames.flush();
+    expect(store.getView().customCommands).toEqual([]);
+  });
+
   it('have one reducer per watch event kind of the contract', () => {
     expect(Object.keys(SESSION_REDUCERS).sort()).toEqual(Object.keys(WATCH_EVENT_DELIVERY).sort());
   });

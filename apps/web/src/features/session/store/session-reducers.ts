@@ -41,6 +41,7 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
     for (const alert of snapshot.alerts) state.putAlert(alert);
     state.alertRules = snapshot.alertRules;
     state.alertSettings = snapshot.alertSettings;
+    state.customCommands = snapshot.customCommands;
   },
 
   batch(state, batch) {
@@ -96,6 +97,8 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
     summary.writerConflict = status.writerConflict;
     summary.partialHistory = status.partialHistory;
     summary.historyStartStep = status.historyStartStep;
+    // Present only when a registration changed the set: the whole new set.
+    if (status.customCommands) state.customCommands = status.customCommands.commands;
   },
 
   command(state, entry) {

@@ -3,6 +3,7 @@ import type {
   AlertRule,
   AlertSettings,
   CommandAuditEntry,
+  CustomCommandSpec,
   EpochData,
   ImageFrame,
   PerformanceData,
@@ -38,6 +39,11 @@ export class SessionState {
   /** The rules with the run's webhook URLs (without secrets) and who changed them last. */
   alertSettings: AlertSettings | undefined;
   alertsChanged = true;
+  /**
+   * The custom commands the trainer offers (snapshot, then status events that
+   * change them); replaced whole, never changed in place.
+   */
+  customCommands: readonly CustomCommandSpec[] = [];
   /** Server receipt of the latest batch to its arrival here, ms. */
   latencyMs: number | undefined;
   epochsChanged = true;

@@ -4,6 +4,7 @@ import {
   type Alert,
   type AlertRule,
   type AlertSettings,
+  type CustomCommandSpec,
   type CommandAuditEntry,
   type EpochData,
   type ImageFrame,
@@ -45,6 +46,8 @@ export interface SessionView {
   readonly alertRules: readonly AlertRule[];
   /** The rules again, with the run's webhook URLs (without secrets); undefined before the snapshot. */
   readonly alertSettings?: AlertSettings;
+  /** The custom commands the trainer offers, a form each (replaced whole when they change). */
+  readonly customCommands: readonly CustomCommandSpec[];
   /**
    * Every series, mutable on purpose (typed arrays); panels subscribe to
    * their own series. `seriesCatalogVersion` changes when a series is added.
@@ -271,6 +274,7 @@ export class SessionStore {
       alerts,
       alertRules: state.alertRules,
       alertSettings: state.alertSettings,
+      customCommands: state.customCommands,
       series: this.series,
       // Counts series added so far, flushed or not: the view is built just before the flush.
       seriesCatalogVersion: this.series.size,

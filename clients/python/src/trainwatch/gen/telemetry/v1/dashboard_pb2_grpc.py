@@ -97,7 +97,8 @@ class DashboardServiceServicer(object):
         the trainer reports. NOT_FOUND for an unknown session,
         FAILED_PRECONDITION when its trainer is not connected, DEADLINE_EXCEEDED
         when the trainer does not answer in time, INVALID_ARGUMENT for
-        COMMAND_TYPE_UNSPECIFIED.
+        COMMAND_TYPE_UNSPECIFIED or a custom command the trainer did not
+        advertise or whose arguments do not match its declaration.
         The command carries a deadline (ControlCommand.expires_at_ms): a trainer
         that reads it later drops it and reports it EXPIRED, and a result that
         arrives after DEADLINE_EXCEEDED still updates the audit with the truth.
