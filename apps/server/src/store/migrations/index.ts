@@ -4,6 +4,7 @@ import { initialMigration } from './0001-initial';
 import { seriesBlocksMigration } from './0002-series-blocks';
 import { confusionMatricesMigration } from './0010-confusion-matrices';
 import { authMigration } from './0020-auth';
+import { sessionsDisplayNameMigration } from './0045-sessions-display-name';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -16,6 +17,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0002-series-blocks': seriesBlocksMigration(engine),
     '0010-confusion-matrices': confusionMatricesMigration(engine),
     '0020-auth': authMigration(engine),
+    '0045-sessions-display-name': sessionsDisplayNameMigration(),
   };
 }
 
