@@ -111,6 +111,12 @@ export interface ServerSettings {
   webhookUrls: string[];
   /** First webhook retry delay; each further retry waits twice as long. */
   webhookRetryBaseMs: number;
+  // --- Per-class accuracy series ---
+  /**
+   * Largest class count whose runs get `class_acc/<class>` epoch series (0: none), so a
+   * 1,000-class run does not make 1,000 series; its dashboards read accuracy from the matrix rows.
+   */
+  classAccuracyMaxClasses: number;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -173,6 +179,8 @@ export const SERVER_ENV_VARS = [
   'WATCHDOG_CHECK_INTERVAL_MS',
   'WEBHOOK_URLS',
   'WEBHOOK_RETRY_BASE_MS',
+  // Per-class accuracy series.
+  'CLASS_ACCURACY_MAX_CLASSES',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -398,5 +406,8 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     webhookUrls: webhookUrls(env),
     // 1 s, 2 s, 4 s: rides out an endpoint's restart without holding the queue for long.
     webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
+    // --- Per-class accuracy series ---
+    // 100: a chart group one can still read; at most MAX_SERIES_PER_SESSION's default / 10.
+    classAccuracyMaxClasses: integer(env, 'CLASS_ACCURACY_MAX_CLASSES', 100, 0, 1000),
   };
 }
