@@ -71,8 +71,10 @@ async function openWrongPair(page: Page): Promise<void> {
   expect(new Set(verdicts)).toEqual(new Set(['wrong']));
   await page.waitForFunction(() =>
     [
-      ...document.querySelectorAll<HTMLImageElement>('[data-testid="confusion-pair-frame"] img'),
-    ].every((img) => img.complete && img.naturalWidth > 0),
+      ...document.querySelectorAll<HTMLCanvasElement>(
+        '[data-testid="confusion-pair-frame"] [data-testid="image-tile-canvas"]',
+      ),
+    ].every((canvas) => canvas.dataset.drawn !== undefined),
   );
 }
 
@@ -101,11 +103,17 @@ async function scrubBack(page: Page, presses: number): Promise<void> {
       return (
         output !== null &&
         output.getAttribute('data-shown-step') === output.textContent &&
-        [...document.querySelectorAll<HTMLImageElement>('[data-testid="image-history-panel"] img')]
-          .length > 0 &&
+        // Every tile painted this very frame (each canvas names the step it drew).
         [
-          ...document.querySelectorAll<HTMLImageElement>('[data-testid="image-history-panel"] img'),
-        ].every((img) => img.complete && img.naturalWidth > 0)
+          ...document.querySelectorAll<HTMLCanvasElement>(
+            '[data-testid="image-history-panel"] [data-testid="image-tile-canvas"]',
+          ),
+        ].length > 0 &&
+        [
+          ...document.querySelectorAll<HTMLCanvasElement>(
+            '[data-testid="image-history-panel"] [data-testid="image-tile-canvas"]',
+          ),
+        ].every((canvas) => canvas.dataset.drawn === output.getAttribute('data-shown-step'))
       );
     });
     seen.push((await page.getByTestId('image-history-step').textContent()) ?? '');

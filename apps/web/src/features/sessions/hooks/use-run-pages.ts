@@ -53,11 +53,14 @@ export function useRunPages(
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<string>();
   const visible = useRef({ first: 0, last: 0 });
+  const fetching = useRef(pages);
   const wake = useRef<() => void>(() => undefined);
 
   useEffect(() => {
+    // The previous query's rows stay on screen until this one's first page arrives.
     const current = new RunPages(pageSize);
-    setPages(current);
+    fetching.current = current;
+    let published = false;
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let running = false;
@@ -92,6 +95,10 @@ export function useRunPages(
           );
           if (abort.signal.aborted) return;
           current.store(job.page, response, Date.now(), current.pageOf(visible.current.first));
+          if (!published) {
+            published = true;
+            setPages(current);
+          }
           setError(undefined);
           setVersion((count) => count + 1);
         }
@@ -131,8 +138,8 @@ export function useRunPages(
     wake.current();
   }, []);
   const refresh = useCallback(() => {
-    pages.markStale();
+    fetching.current.markStale();
     wake.current();
-  }, [pages]);
+  }, []);
   return { pages, version, error, setVisible, refresh };
 }
