@@ -33,6 +33,9 @@ const BENCHMARKS = {
   sdk: { entry: 'benchmarks/sdk.js', fullMinutes: 5 },
   browser: { entry: 'benchmarks/browser.js', fullMinutes: 20 },
   store: { entry: 'benchmarks/store.js', fullMinutes: 25 },
+  'runs-page': { entry: 'benchmarks/runs-page.js', fullMinutes: 5 },
+  compare: { entry: 'benchmarks/compare.js', fullMinutes: 15 },
+  'image-scrub': { entry: 'benchmarks/image-scrub.js', fullMinutes: 5 },
 };
 const QUICK_MINUTES = 4;
 

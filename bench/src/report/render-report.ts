@@ -19,6 +19,9 @@ export const BENCHMARK_ORDER = [
   'slow-watcher',
   'sdk',
   'browser',
+  'runs-page',
+  'compare',
+  'image-scrub',
 ];
 
 function verdict(target: TargetVerdict): string {
