@@ -9,6 +9,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { readmeScreenshot } from './support/readme-screenshot';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const RUN_NAME = 'e2e-per-class';
@@ -248,8 +249,10 @@ describe('exploring runs in Chromium', () => {
     expect(await predictionsShown(page)).toBeGreaterThan(0);
     expect(lastEpoch).toBeGreaterThan(0);
     await openWrongPair(page);
+    await readmeScreenshot('confusion-matrix', page.getByTestId('confusion-panel'));
     // Image history from the store, then only frames with a wrong prediction.
     await scrubBack(page, 5);
+    await readmeScreenshot('image-scrubber', page.getByTestId('image-history-panel'));
     const all = await page.getByTestId('image-history-count').textContent();
     await page.getByTestId('image-history-wrong-only').check();
     await page.waitForFunction(
@@ -274,6 +277,7 @@ describe('exploring runs in Chromium', () => {
     expect(Number(await loss.getAttribute('data-points'))).toBeGreaterThan(10);
     expect(await page.getByTestId('compare-chart').count()).toBeGreaterThan(1);
     await loss.locator('canvas').first().waitFor();
+    await readmeScreenshot('compare-view', page);
     await page.getByTestId('compare-legend-item').first().uncheck();
     await page
       .locator('[data-testid="compare-chart"][data-series="loss"][data-runs="1"]')
