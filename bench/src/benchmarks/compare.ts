@@ -65,7 +65,9 @@ runBench(
   'compare',
   'Compare view: 20 runs × 10 series × 100,000 steps in Chromium',
   async ({ quick }) => {
-    const steps = quick ? 10_000 : 100_000;
+    // Quick runs keep the full 100,000 steps (about 30 s to fill): a shorter series is read
+    // point by point rather than from the stored blocks, so it would time another path.
+    const steps = 100_000;
     const gestures = quick ? 4 : 12;
     const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-bench-compare-'));
     const fillStart = performance.now();
@@ -108,7 +110,7 @@ runBench(
       const targets: TargetVerdict[] = [
         {
           target: `Compare view of ${RUNS} runs × ${SERIES} series × ${count(100_000)} steps opens in ≤ ${ms(OPEN_TARGET_MS)}`,
-          measured: `${ms(openMs)} (${count(steps)} steps per series in this run)`,
+          measured: ms(openMs),
           met: quick ? null : openMs <= OPEN_TARGET_MS,
         },
         {
@@ -136,15 +138,13 @@ runBench(
               ],
               [
                 'frame rate while zooming and resetting',
-                `${num(frames.fps)} fps, ${count(frames.longTasks)} long tasks (${ms(frames.longTaskMs)}, longest ${ms(frames.longestTaskMs)})`,
+                `${num(frames.fps)} fps, ${count(frames.longTasks)} long tasks (${ms(frames.longTaskMs)} in all)`,
               ],
             ],
           },
         ],
         targets,
-        notes: quick
-          ? [`Quick run: ${count(steps)} steps per series instead of ${count(100_000)}.`]
-          : [],
+        notes: quick ? [`Quick run: ${gestures} zoom gestures instead of 12.`] : [],
       };
     } finally {
       await browser.close();

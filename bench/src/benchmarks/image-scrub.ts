@@ -127,7 +127,7 @@ runBench(
               [`presses over ${ms(TARGET_MS)}`, count(over)],
               [
                 'frame rate while scrubbing',
-                `${num(frames.fps)} fps, ${count(frames.longTasks)} long tasks (longest ${ms(frames.longestTaskMs)})`,
+                `${num(frames.fps)} fps, ${count(frames.longTasks)} long tasks (${ms(frames.longTaskMs)} in all)`,
               ],
             ],
           },

@@ -6,6 +6,7 @@ export interface FrameWindow {
   fps: number;
   longTasks: number;
   longTaskMs: number;
+  /** Longest task since the page opened (the probes keep no per-window maximum). */
   longestTaskMs: number;
   seconds: number;
 }

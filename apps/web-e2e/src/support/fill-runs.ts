@@ -1,8 +1,14 @@
-import { ConnectionState, TrainingStatus } from '@trainwatch/proto';
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  ConnectionState,
+  RunMetadataSchema,
+  TrainingConfigSchema,
+  TrainingStatus,
+} from '@trainwatch/proto';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- 10,000 runs are written straight into the server's store: over gRPC they would take minutes.
 import { openDatabase } from '../../../server/src/store/open-database';
 
-/** Rows per INSERT (SQLite binds at most 32,766 parameters; 11 columns each). */
+/** Rows per INSERT (SQLite binds at most 32,766 parameters; 16 columns each). */
 const ROWS_PER_STATEMENT = 500;
 
 /** The display name of stored run `i` (a sweep: 97 configurations, repeated). */
@@ -14,6 +20,23 @@ export const scaleRunId = (i: number): string => `scale-${String(i).padStart(5, 
 export async function fillStoredRuns(dataDir: string, count: number): Promise<void> {
   const open = await openDatabase({ engine: 'sqlite', dataDir });
   const createdMs = Date.now() - count * 1000;
+  const configs = ['resnet18', 'vit-small'].map((modelName) =>
+    Buffer.from(
+      toBinary(
+        TrainingConfigSchema,
+        create(TrainingConfigSchema, {
+          totalEpochs: 10,
+          batchesPerEpoch: 100,
+          batchSize: 64,
+          modelName,
+          datasetName: 'cifar10',
+        }),
+      ),
+    ),
+  );
+  const tags = ['baseline', 'sweep'].map((tag) =>
+    Buffer.from(toBinary(RunMetadataSchema, create(RunMetadataSchema, { tags: [tag] }))),
+  );
   try {
     for (let start = 0; start < count; start += ROWS_PER_STATEMENT) {
       const rows = [];
@@ -26,10 +49,15 @@ export async function fillStoredRuns(dataDir: string, count: number): Promise<vo
           last_seen_ms: createdMs + i * 1000 + 500,
           status: TrainingStatus.COMPLETED,
           connection: ConnectionState.CLOSED,
+          config: configs[i % 2],
+          metadata: tags[i % 3 === 0 ? 0 : 1],
           model_name: i % 2 === 0 ? 'resnet18' : 'vit-small',
           dataset_name: 'cifar10',
-          batches_received: 100,
-          last_sequence: 100,
+          epoch: 9,
+          batch_idx: 99,
+          latest_loss: 0.2 + (i % 97) / 200,
+          batches_received: 1000,
+          last_sequence: 1000,
         });
       }
       await open.db.insertInto('sessions').values(rows).execute();

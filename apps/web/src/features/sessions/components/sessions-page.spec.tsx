@@ -1,6 +1,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { ConnectionState, TrainingStatus } from '@trainwatch/proto';
-import { fireEvent, screen, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { FakeDashboard } from '../../../test/fake-dashboard';
 import { summary } from '../../../test/fixtures';
 import { renderWithServer } from '../../../test/render';
@@ -91,6 +91,17 @@ describe('SessionsPage', () => {
     // The selection made at the top holds; a second run picked at the end opens the compare view.
     fireEvent.click(within(screen.getByText('s0999').closest('tr')!).getByTestId('run-select'));
     expect(screen.getByTestId('runs-compare').getAttribute('href')).toContain('s0001,s0999');
+
+    // A search lists its matches from the top, the picked runs still picked.
+    fireEvent.change(screen.getByTestId('runs-search'), { target: { value: 's09' } });
+    await waitFor(() =>
+      expect(screen.getByTestId('sessions-count').textContent).toContain('100 runs'),
+    );
+    expect(scroller.scrollTop).toBe(0);
+    // The browser reports the scroll the list made (jsdom does not).
+    fireEvent.scroll(scroller);
+    await screen.findByText('s0900');
+    expect(screen.getByTestId('runs-compare').textContent).toBe('Compare 2 runs');
   });
 
   it('badges a session with a refused second trainer or partial history, and names a closed trainer', async () => {
