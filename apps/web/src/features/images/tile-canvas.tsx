@@ -27,13 +27,15 @@ export function TileCanvas({
 
   useEffect(() => {
     if (!canDecodeBitmaps()) return undefined;
-    const created = new TileDecoder((bitmap, key) => {
+    const created = new TileDecoder((image, key) => {
       const element = canvas.current;
       const context = element?.getContext('2d');
       if (!element || !context) return;
-      if (element.width !== bitmap.width) element.width = bitmap.width;
-      if (element.height !== bitmap.height) element.height = bitmap.height;
-      context.drawImage(bitmap, 0, 0);
+      const width = 'displayWidth' in image ? image.displayWidth : image.width;
+      const height = 'displayHeight' in image ? image.displayHeight : image.height;
+      if (element.width !== width) element.width = width;
+      if (element.height !== height) element.height = height;
+      context.drawImage(image, 0, 0);
       element.dataset.drawn = key;
     });
     decoder.current = created;
