@@ -111,6 +111,7 @@ describe('runs page at 10,000 runs', () => {
     // The two runs picked before the search open the compare view.
     await page.getByTestId('runs-compare').click();
     await page.getByTestId('compare-page').waitFor();
+    await page.getByTestId('compare-legend-item').nth(1).waitFor({ timeout: 30_000 });
     const legend = await page
       .getByTestId('compare-legend-item')
       .evaluateAll((items) => items.map((item) => item.getAttribute('data-session-id')));
