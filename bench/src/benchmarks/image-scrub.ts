@@ -82,6 +82,7 @@ runBench(
 
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.addInitScript(installFrameProbes);
+      await page.addInitScript(recordKeyDowns);
       await page.goto(`${target.httpUrl}/#/sessions/${session.sessionId}`);
       const slider = page.getByTestId('image-history-slider');
       await slider.waitFor({ timeout: 30_000 });
