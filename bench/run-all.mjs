@@ -35,6 +35,9 @@ const BENCHMARKS = {
   store: { entry: 'benchmarks/store.js', fullMinutes: 25 },
   auth: { entry: 'benchmarks/auth.js', fullMinutes: 15 },
   webhooks: { entry: 'benchmarks/webhooks.js', fullMinutes: 15 },
+  'runs-page': { entry: 'benchmarks/runs-page.js', fullMinutes: 5 },
+  compare: { entry: 'benchmarks/compare.js', fullMinutes: 15 },
+  'image-scrub': { entry: 'benchmarks/image-scrub.js', fullMinutes: 5 },
 };
 const QUICK_MINUTES = 4;
 

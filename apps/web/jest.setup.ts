@@ -108,3 +108,27 @@ class FakeIntersectionObserver {
 }
 globals.IntersectionObserver = FakeIntersectionObserver;
 globals.__intersectionObservers = FakeIntersectionObserver.live;
+
+/**
+ * jsdom lays nothing out, so every element is 0 px tall and a virtualised
+ * list would show no rows. Scroll containers marked `data-virtual-list`
+ * report a 720 px view and their measured rows (`data-index`) 72 px each
+ * (ten rows of the runs list in view); tests scroll them by setting
+ * scrollTop and dispatching `scroll`.
+ */
+export const VIRTUAL_LIST_VIEW_PX = 720;
+const VIRTUAL_ROW_PX = 72;
+Object.defineProperty(HTMLElement.prototype, 'offsetHeight', {
+  configurable: true,
+  get(this: HTMLElement) {
+    return this.hasAttribute('data-index') && this.closest('[data-virtual-list]') !== null
+      ? VIRTUAL_ROW_PX
+      : 0;
+  },
+});
+Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
+  configurable: true,
+  get(this: HTMLElement) {
+    return this.hasAttribute('data-virtual-list') ? VIRTUAL_LIST_VIEW_PX : 0;
+  },
+});

@@ -143,7 +143,8 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
         batchesReceived: BigInt(BATCHES),
         connection: ConnectionState.DISCONNECTED,
         storedFrames: 4,
-        seriesCount: 2,
+        // loss, lr and class_acc/b (the one class its predictions saw, from the epoch's matrix).
+        seriesCount: 3,
         classCount: 2,
       });
       expect(a?.config?.modelName).toBe('resnet');
@@ -178,7 +179,10 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
       expect(exact.series[0]?.lasts[3]).toBeCloseTo(1 / 4);
       expect(exact.series[1]?.lasts[17]).toBeNaN();
       const coarse = await dashboard.querySeries({ sessionId: 'run-a', maxPoints: 4 });
-      expect(coarse.series.map((s) => s.name)).toEqual(['loss', 'lr']);
+      // Every series, by name: the server's per-class accuracy of the epoch among them.
+      expect(coarse.series.map((s) => s.name)).toEqual(['class_acc/b', 'loss', 'lr']);
+      expect(coarse.series[0]?.lasts).toEqual([1]);
+      coarse.series.shift();
       expect(coarse.series[1]).toMatchObject({
         exact: false,
         totalPoints: BigInt(BATCHES),

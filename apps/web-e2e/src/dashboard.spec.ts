@@ -117,10 +117,11 @@ describe('dashboard in Chromium against the real server and a demo run', () => {
           (element) => element.closest('[data-testid="image-history-panel"]') === null,
         );
         const images = [
-          ...(grid?.querySelectorAll<HTMLImageElement>('[data-testid="image-tile"] img') ?? []),
+          ...(grid?.querySelectorAll<HTMLCanvasElement>('[data-testid="image-tile-canvas"]') ?? []),
         ];
         return (
-          images.length === 16 && images.every((image) => image.complete && image.naturalWidth > 0)
+          // Each tile's canvas names the frame it painted (decoded off the main thread).
+          images.length === 16 && images.every((image) => image.dataset.drawn !== undefined)
         );
       },
       undefined,

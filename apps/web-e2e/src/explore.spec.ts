@@ -9,6 +9,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { readmeScreenshot } from './support/readme-screenshot';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const RUN_NAME = 'e2e-per-class';
@@ -71,8 +72,10 @@ async function openWrongPair(page: Page): Promise<void> {
   expect(new Set(verdicts)).toEqual(new Set(['wrong']));
   await page.waitForFunction(() =>
     [
-      ...document.querySelectorAll<HTMLImageElement>('[data-testid="confusion-pair-frame"] img'),
-    ].every((img) => img.complete && img.naturalWidth > 0),
+      ...document.querySelectorAll<HTMLCanvasElement>(
+        '[data-testid="confusion-pair-frame"] [data-testid="image-tile-canvas"]',
+      ),
+    ].every((canvas) => canvas.dataset.drawn !== undefined),
   );
 }
 
@@ -101,11 +104,17 @@ async function scrubBack(page: Page, presses: number): Promise<void> {
       return (
         output !== null &&
         output.getAttribute('data-shown-step') === output.textContent &&
-        [...document.querySelectorAll<HTMLImageElement>('[data-testid="image-history-panel"] img')]
-          .length > 0 &&
+        // Every tile painted this very frame (each canvas names the step it drew).
         [
-          ...document.querySelectorAll<HTMLImageElement>('[data-testid="image-history-panel"] img'),
-        ].every((img) => img.complete && img.naturalWidth > 0)
+          ...document.querySelectorAll<HTMLCanvasElement>(
+            '[data-testid="image-history-panel"] [data-testid="image-tile-canvas"]',
+          ),
+        ].length > 0 &&
+        [
+          ...document.querySelectorAll<HTMLCanvasElement>(
+            '[data-testid="image-history-panel"] [data-testid="image-tile-canvas"]',
+          ),
+        ].every((canvas) => canvas.dataset.drawn === output.getAttribute('data-shown-step'))
       );
     });
     seen.push((await page.getByTestId('image-history-step').textContent()) ?? '');
@@ -240,8 +249,10 @@ describe('exploring runs in Chromium', () => {
     expect(await predictionsShown(page)).toBeGreaterThan(0);
     expect(lastEpoch).toBeGreaterThan(0);
     await openWrongPair(page);
+    await readmeScreenshot('confusion-matrix', page.getByTestId('confusion-panel'));
     // Image history from the store, then only frames with a wrong prediction.
     await scrubBack(page, 5);
+    await readmeScreenshot('image-scrubber', page.getByTestId('image-history-panel'));
     const all = await page.getByTestId('image-history-count').textContent();
     await page.getByTestId('image-history-wrong-only').check();
     await page.waitForFunction(
@@ -266,6 +277,7 @@ describe('exploring runs in Chromium', () => {
     expect(Number(await loss.getAttribute('data-points'))).toBeGreaterThan(10);
     expect(await page.getByTestId('compare-chart').count()).toBeGreaterThan(1);
     await loss.locator('canvas').first().waitFor();
+    await readmeScreenshot('compare-view', page);
     await page.getByTestId('compare-legend-item').first().uncheck();
     await page
       .locator('[data-testid="compare-chart"][data-series="loss"][data-runs="1"]')

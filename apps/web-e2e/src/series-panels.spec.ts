@@ -143,6 +143,17 @@ describe('a chart per series in Chromium', () => {
     }
     const names = await seriesNames(page);
     expect(await seriesNames(late)).toEqual(names);
+    // The server's per-class accuracy of each epoch: a series per class, charted by epoch in a
+    // group of its own, the same live and from the snapshot.
+    const classAccuracy = names.filter((name) => name.startsWith('class_acc/'));
+    expect(classAccuracy).toContain('class_acc/airplane');
+    const airplane = late.locator(panelSelector('class_acc/airplane'));
+    expect(await airplane.getAttribute('data-kind')).toBe('epoch');
+    expect(
+      await late
+        .locator(`[data-testid="series-group"]:has(${panelSelector('class_acc/airplane')})`)
+        .getAttribute('data-group'),
+    ).toBe('class-accuracy');
     for (const name of names) {
       expect({ name, points: await pointsOf(late, name) }).toEqual({
         name,

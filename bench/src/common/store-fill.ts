@@ -44,12 +44,17 @@ export interface FilledRun {
   points: number;
 }
 
-/** Writes one finished run `sessionId` with a `loss` series of `steps` points (steps 0..steps-1). */
+/**
+ * Writes one finished run `sessionId` with a series of `steps` points (steps
+ * 0..steps-1) per name (`loss` alone by default; each further series is the
+ * loss curve scaled and shifted, so overlaid runs differ).
+ */
 export async function fillRun(
   open: OpenDatabase,
   sessionId: string,
   steps: number,
   createdMs: number,
+  seriesNames: readonly string[] = ['loss'],
 ): Promise<FilledRun> {
   const points = new RawInsert(open, 'insert into points (series_id, step, value, wall_ms)', 4);
   const blocks = new RawInsert(
@@ -71,19 +76,36 @@ export async function fillRun(
       dataset_name: 'noise',
       batches_received: steps,
       last_sequence: steps,
-      series_count: 1,
+      series_count: seriesNames.length,
     })
     .execute();
-  const series = await open.db
-    .insertInto('series')
-    .values({ session_id: sessionId, name: 'loss', kind: SeriesKind.STEP })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const seriesId = Number(series.id);
+  let firstSeriesId = -1;
+  for (const [index, name] of seriesNames.entries()) {
+    const series = await open.db
+      .insertInto('series')
+      .values({ session_id: sessionId, name, kind: SeriesKind.STEP })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const seriesId = Number(series.id);
+    if (index === 0) firstSeriesId = seriesId;
+    await fillSeries(points, blocks, open, seriesId, steps, createdMs, 1 + index / 4);
+  }
+  return { sessionId, seriesId: firstSeriesId, points: steps * seriesNames.length };
+}
+
+async function fillSeries(
+  points: RawInsert,
+  blocks: RawInsert,
+  open: OpenDatabase,
+  seriesId: number,
+  steps: number,
+  createdMs: number,
+  scale: number,
+): Promise<void> {
   for (const [from, to] of chunkRanges(steps)) {
     const chunk: { seriesId: number; step: number; value: number; wallMs: number }[] = [];
     for (let step = from; step < to; step++) {
-      chunk.push({ seriesId, step, value: fillValue(step), wallMs: createdMs + step });
+      chunk.push({ seriesId, step, value: scale * fillValue(step), wallMs: createdMs + step });
     }
     await open.db.transaction().execute(async (trx) => {
       for (let start = 0; start < chunk.length; start += POINT_ROWS_PER_STATEMENT) {
@@ -115,5 +137,44 @@ export async function fillRun(
       }
     });
   }
-  return { sessionId, seriesId, points: steps };
+}
+
+/** Run rows written per INSERT by fillRunRows (16 columns each, under SQLite's parameter limit). */
+const RUN_ROWS_PER_STATEMENT = 500;
+
+/**
+ * Writes `count` finished runs with no series (`list-00000`...), as a runs
+ * list at scale sees them: names, models, datasets and tags vary, so search
+ * and sort have something to do. Created one second apart, newest last.
+ */
+export async function fillRunRows(
+  open: OpenDatabase,
+  count: number,
+  createdMs: number,
+): Promise<void> {
+  const models = ['resnet18', 'resnet50', 'vit-small', 'mlp'];
+  const datasets = ['cifar10', 'imagenet', 'mnist'];
+  for (let start = 0; start < count; start += RUN_ROWS_PER_STATEMENT) {
+    const rows = [];
+    const tags = [];
+    for (let i = start; i < Math.min(count, start + RUN_ROWS_PER_STATEMENT); i++) {
+      const id = `list-${String(i).padStart(5, '0')}`;
+      rows.push({
+        id,
+        name: `sweep ${i % 97} lr ${(i % 13) / 1000}`,
+        created_at_ms: createdMs + i * 1000,
+        last_update_ms: createdMs + i * 1000 + 500,
+        last_seen_ms: createdMs + i * 1000 + 500,
+        status: i % 20 === 0 ? TrainingStatus.FAILED : TrainingStatus.COMPLETED,
+        connection: ConnectionState.CLOSED,
+        model_name: models[i % models.length] ?? '',
+        dataset_name: datasets[i % datasets.length] ?? '',
+        batches_received: 1000,
+        last_sequence: 1000,
+      });
+      tags.push({ session_id: id, tag: i % 2 === 0 ? 'baseline' : 'sweep' });
+    }
+    await open.db.insertInto('sessions').values(rows).execute();
+    await open.db.insertInto('session_tags').values(tags).execute();
+  }
 }

@@ -22,6 +22,9 @@ export const BENCHMARK_ORDER = [
   'slow-watcher',
   'sdk',
   'browser',
+  'runs-page',
+  'compare',
+  'image-scrub',
 ];
 
 function utc(iso: string): string {

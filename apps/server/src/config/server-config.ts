@@ -116,6 +116,12 @@ export interface ServerSettings {
   // --- Alerts kept and per-session webhooks ---
   /** Hosts per-session webhook URLs may point at (`*.example.com`, `*` for any); empty refuses them. */
   webhookAllowedHosts: string[];
+  // --- Per-class accuracy series ---
+  /**
+   * Largest class count whose runs get `class_acc/<class>` epoch series (0: none), so a
+   * 1,000-class run does not make 1,000 series; its dashboards read accuracy from the matrix rows.
+   */
+  classAccuracyMaxClasses: number;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -180,6 +186,8 @@ export const SERVER_ENV_VARS = [
   'WEBHOOK_URLS',
   'WEBHOOK_ALLOWED_HOSTS',
   'WEBHOOK_RETRY_BASE_MS',
+  // Per-class accuracy series.
+  'CLASS_ACCURACY_MAX_CLASSES',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -428,5 +436,8 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     // --- Alerts kept and per-session webhooks ---
     // Empty: a trainer key must not make the server call internal addresses unless allowed.
     webhookAllowedHosts: webhookAllowedHosts(env),
+    // --- Per-class accuracy series ---
+    // 100: a chart group one can still read; at most MAX_SERIES_PER_SESSION's default / 10.
+    classAccuracyMaxClasses: integer(env, 'CLASS_ACCURACY_MAX_CLASSES', 100, 0, 1000),
   };
 }

@@ -8,6 +8,7 @@ import {
   type MetricsRequest,
 } from '@trainwatch/proto';
 import { MAX_STATUS_MESSAGE_LENGTH } from '../common/limits';
+import { addClassAccuracy } from '../history/class-accuracy';
 import { mergeRunMetadata, runMetadataProblem } from '../sessions/run-metadata';
 import type { IngestStep } from './ingest-step';
 import { validateMetrics } from './metric-validation';
@@ -108,7 +109,12 @@ export const PAYLOAD_KINDS: { [K in PayloadCase]: PayloadKind<K> } = {
       checkEpochShape(epoch, session.config) ??
       validateEpoch(epoch, session) ??
       validateMetrics(epoch.metrics, `epoch ${epoch.epoch}`, SeriesKind.EPOCH, session, settings),
-    apply: (epoch, { session }) => session.addEpoch(epoch),
+    // The epoch's per-class accuracy joins its metrics before anyone sees the epoch, so it
+    // is stored, kept and sent as epoch series like the trainer's own values.
+    apply: (epoch, { session, services: { settings } }) => {
+      addClassAccuracy(epoch, session, settings);
+      session.addEpoch(epoch);
+    },
     toEvents: (epoch, step) =>
       step.emit('epoch.applied', {
         session: step.session,

@@ -5,6 +5,7 @@ import { seriesBlocksMigration } from './0002-series-blocks';
 import { confusionMatricesMigration } from './0010-confusion-matrices';
 import { authMigration } from './0020-auth';
 import { alertsMigration } from './0030-alerts';
+import { sessionsDisplayNameMigration } from './0045-sessions-display-name';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -18,6 +19,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0010-confusion-matrices': confusionMatricesMigration(engine),
     '0020-auth': authMigration(engine),
     '0030-alerts': alertsMigration(engine),
+    '0045-sessions-display-name': sessionsDisplayNameMigration(),
   };
 }
 

@@ -1,13 +1,22 @@
 import type { ImageFrame } from '@trainwatch/proto';
 import { useEffect, useState } from 'react';
-import { ImageUrlRegistry, type DisplayFrame, type DisplayImage } from './image-url-registry';
+import { displayFrame, type DisplayFrame, type DisplayImage } from './display-frame';
+import { TileCanvas } from './tile-canvas';
 
 export interface ImageGridProps {
   frame: ImageFrame | undefined;
   classNames: readonly string[];
 }
 
-function ImageTile({ image, onOpen }: { image: DisplayImage; onOpen: () => void }) {
+function ImageTile({
+  image,
+  frameKey,
+  onOpen,
+}: {
+  image: DisplayImage;
+  frameKey: string;
+  onOpen: () => void;
+}) {
   const verdict = image.correct === undefined ? 'unknown' : image.correct ? 'correct' : 'wrong';
   return (
     <li className={`tile tile-${verdict}`} data-testid="image-tile" data-correct={verdict}>
@@ -17,11 +26,12 @@ function ImageTile({ image, onOpen }: { image: DisplayImage; onOpen: () => void 
         onClick={onOpen}
         aria-label={`Enlarge: ${image.predictedLabel}`}
       >
-        <img
-          src={image.url}
+        <TileCanvas
+          frameKey={frameKey}
+          bytes={image.bytes}
           width={image.width}
           height={image.height}
-          alt={`predicted ${image.predictedLabel}`}
+          label={`predicted ${image.predictedLabel}`}
         />
       </button>
       <div className="tile-caption">
@@ -41,55 +51,50 @@ function ImageTile({ image, onOpen }: { image: DisplayImage; onOpen: () => void 
   );
 }
 
+/** The larger view: one object URL, made when opened and revoked when closed. */
+function EnlargedImage({ image }: { image: DisplayImage }) {
+  const [url, setUrl] = useState<string>();
+  useEffect(() => {
+    const made = URL.createObjectURL(
+      new Blob([new Uint8Array(image.bytes)], { type: 'image/jpeg' }),
+    );
+    setUrl(made);
+    return () => URL.revokeObjectURL(made);
+  }, [image]);
+  return url === undefined ? null : <img src={url} alt={`predicted ${image.predictedLabel}`} />;
+}
+
 /**
  * The latest sample images with predictions and ground truth. Freeze pins
  * the frame on screen while the run goes on; "wrong only" hides correct ones;
  * a click opens a larger view.
  */
 export function ImageGrid({ frame, classNames }: ImageGridProps) {
-  const [registry, setRegistry] = useState<ImageUrlRegistry>();
   const [frozen, setFrozen] = useState<DisplayFrame>();
   const [wrongOnly, setWrongOnly] = useState(false);
   const [enlarged, setEnlarged] = useState<DisplayImage>();
-  // Opening the larger view pins the frame so its URL stays alive; closing
-  // it unpins only if the person had not frozen it themselves.
+  // Opening the larger view pins the frame; closing it unpins only if the
+  // person had not frozen it themselves.
   const [frozeForLightbox, setFrozeForLightbox] = useState(false);
 
-  // Created in an effect so an unmount (or React's dev double mount) always
-  // revokes every URL this component made.
-  useEffect(() => {
-    const created = new ImageUrlRegistry();
-    setRegistry(created);
-    return () => created.dispose();
-  }, []);
-
-  const live = registry && frame && !frozen ? registry.show(frame, classNames) : undefined;
+  const live = frame && !frozen ? displayFrame(frame, classNames) : undefined;
   const shown = frozen ?? live;
   const images = shown?.images.filter((image) => !wrongOnly || image.correct === false) ?? [];
 
   const toggleFreeze = (): void => {
-    if (!registry) return;
     setFrozeForLightbox(false);
-    if (frozen) {
-      registry.unfreeze();
-      setFrozen(undefined);
-    } else {
-      setFrozen(registry.freeze());
-    }
+    setFrozen(frozen ? undefined : live);
   };
 
   const open = (image: DisplayImage): void => {
-    if (registry && !frozen) {
-      setFrozen(registry.freeze());
+    if (!frozen) {
+      setFrozen(live);
       setFrozeForLightbox(true);
     }
     setEnlarged(image);
   };
   const close = (): void => {
-    if (registry && frozeForLightbox) {
-      registry.unfreeze();
-      setFrozen(undefined);
-    }
+    if (frozeForLightbox) setFrozen(undefined);
     setFrozeForLightbox(false);
     setEnlarged(undefined);
   };
@@ -126,10 +131,14 @@ export function ImageGrid({ frame, classNames }: ImageGridProps) {
       {shown && images.length === 0 && <p className="muted">No wrong predictions in this batch.</p>}
       <ul className="tiles">
         {images.map((image, position) => (
-          // Keyed by position, not URL: the <img> elements persist across frames,
-          // so each keeps painting its previous picture until the next one has
-          // decoded instead of flashing blank at every frame.
-          <ImageTile key={position} image={image} onOpen={() => open(image)} />
+          // Keyed by position: each tile's canvas persists across frames and keeps
+          // its previous picture until the next one has decoded, off the main thread.
+          <ImageTile
+            key={position}
+            image={image}
+            frameKey={String(shown?.frame.step ?? '')}
+            onOpen={() => open(image)}
+          />
         ))}
       </ul>
       {enlarged && (
@@ -142,7 +151,7 @@ export function ImageGrid({ frame, classNames }: ImageGridProps) {
           onClick={close}
         >
           <figure className="lightbox" onClick={(event) => event.stopPropagation()}>
-            <img src={enlarged.url} alt={`predicted ${enlarged.predictedLabel}`} />
+            <EnlargedImage image={enlarged} />
             <figcaption>
               predicted <strong>{enlarged.predictedLabel}</strong> (
               {(enlarged.confidence * 100).toFixed(1)}%), truth{' '}

@@ -24,6 +24,19 @@ describe('series groups', () => {
     expect(groupOf('validation')).toBe('main');
   });
 
+  it("puts the server's per-class accuracy series in a group of their own, after val/", () => {
+    const groups = groupSeries(
+      ['class_acc/dog', 'loss', 'val/acc', 'class_acc/cat', 'system/cpu'],
+      '',
+    );
+    expect(groups.map((g) => [g.id, g.title, g.names])).toEqual([
+      ['main', 'Loss and metrics', ['loss']],
+      ['val', 'val/', ['val/acc']],
+      ['class-accuracy', 'Per-class accuracy', ['class_acc/cat', 'class_acc/dog']],
+      ['system', 'system/', ['system/cpu']],
+    ]);
+  });
+
   it('filters by substring, or by glob with * and ?, ignoring case', () => {
     expect(NAMES.filter(seriesFilter('ACC'))).toEqual(['val/acc', 'train/acc', 'test/acc']);
     expect(NAMES.filter(seriesFilter('val/*'))).toEqual(['val/acc', 'val/loss']);

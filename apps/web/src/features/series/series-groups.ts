@@ -6,6 +6,8 @@ export const SERIES_GROUPS = [
   { id: 'main', title: 'Loss and metrics', prefix: '' },
   { id: 'train', title: 'train/', prefix: 'train/' },
   { id: 'val', title: 'val/', prefix: 'val/' },
+  // The server's per-class accuracy of each epoch, from the confusion matrix (x = epoch).
+  { id: 'class-accuracy', title: 'Per-class accuracy', prefix: 'class_acc/' },
   { id: 'system', title: 'system/', prefix: SYSTEM_SERIES_PREFIX },
 ] as const;
 

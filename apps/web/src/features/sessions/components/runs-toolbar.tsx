@@ -1,5 +1,5 @@
 import { SessionOrder, TrainingStatus } from '@trainwatch/proto';
-import type { SessionsQuery } from '../hooks/use-sessions-list';
+import type { SessionsQuery } from '../hooks/use-run-pages';
 
 const STATUSES: [string, TrainingStatus | undefined][] = [
   ['any status', undefined],

@@ -57,22 +57,51 @@ describe('SessionsPage', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
-  it('asks for one page at a time and shows more on request, within the bound', async () => {
+  it('lists 1,000 runs as a scrolling list that asks for pages as they come into view', async () => {
     const fake = new FakeDashboard();
-    fake.sessions = Array.from({ length: 5 }, (_, index) => summary({ sessionId: `s${index}` }));
-    renderWithServer(fake, <SessionsPage pollIntervalMs={20} pageSize={2} />);
-    await screen.findByText('s1');
-    expect(screen.getAllByTestId('session-row')).toHaveLength(2);
-    expect(screen.getByTestId('sessions-count').textContent).toContain('newest 2 of 5');
-    expect(fake.listRequests[0]).toEqual({ pageSize: 2, pageToken: '' });
-    fireEvent.click(screen.getByRole('button', { name: 'Show more' }));
-    await screen.findByText('s3');
-    expect(screen.getAllByTestId('session-row')).toHaveLength(4);
-    // The second page came through the first page's token.
-    expect(fake.listRequests).toContainEqual({ pageSize: 2, pageToken: '2' });
-    fireEvent.click(screen.getByRole('button', { name: 'Show more' }));
-    await screen.findByText('s4');
-    await waitFor(() => expect(screen.queryByTestId('sessions-count')).toBeNull());
+    fake.sessions = Array.from({ length: 1_000 }, (_, index) =>
+      summary({ sessionId: `s${String(index).padStart(4, '0')}` }),
+    );
+    renderWithServer(fake, <SessionsPage pollIntervalMs={60_000} />);
+    await screen.findByText('s0000');
+    expect(screen.getByTestId('sessions-count').textContent).toContain('1000 runs');
+    // Only the rows in view (and a few around them) exist; one page was asked for.
+    expect(screen.getAllByTestId('session-row').length).toBeLessThan(40);
+    expect(fake.listRequests).toEqual([{ pageSize: 100, pageToken: '' }]);
+    fireEvent.click(within(screen.getByText('s0001').closest('tr')!).getByTestId('run-select'));
+
+    // Scroll to the end: the pages on the way are walked by token, the last one shown.
+    const scroller = screen.getByTestId('runs-scroller');
+    scroller.scrollTop = 1_000 * 72;
+    fireEvent.scroll(scroller);
+    await screen.findByText('s0999', {}, { timeout: 5_000 });
+    expect(screen.queryByText('s0000')).toBeNull();
+    expect(fake.listRequests.map((request) => request.pageToken)).toEqual([
+      '',
+      '100',
+      '200',
+      '300',
+      '400',
+      '500',
+      '600',
+      '700',
+      '800',
+      '900',
+    ]);
+    // The selection made at the top holds; a second run picked at the end opens the compare view.
+    fireEvent.click(within(screen.getByText('s0999').closest('tr')!).getByTestId('run-select'));
+    expect(screen.getByTestId('runs-compare').getAttribute('href')).toContain('s0001,s0999');
+
+    // A search lists its matches from the top, the picked runs still picked.
+    fireEvent.change(screen.getByTestId('runs-search'), { target: { value: 's09' } });
+    await waitFor(() =>
+      expect(screen.getByTestId('sessions-count').textContent).toContain('100 runs'),
+    );
+    expect(scroller.scrollTop).toBe(0);
+    // The browser reports the scroll the list made (jsdom does not).
+    fireEvent.scroll(scroller);
+    await screen.findByText('s0900');
+    expect(screen.getByTestId('runs-compare').textContent).toBe('Compare 2 runs');
   });
 
   it('badges a session with a refused second trainer or partial history, and names a closed trainer', async () => {
