@@ -21,7 +21,9 @@ describe('WAL checkpoints on their own thread', () => {
     const insert = sqlite.prepare(
       'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame) values (?, ?, 0, ?, 0, ?, ?)',
     );
-    sqlite.exec("insert into sessions (id, created_at_ms, last_update_ms, last_seen_ms, status, connection) values ('run', 1, 1, 1, 1, 1)");
+    sqlite.exec(
+      "insert into sessions (id, created_at_ms, last_update_ms, last_seen_ms, status, connection) values ('run', 1, 1, 1, 1, 1)",
+    );
     const blob = Buffer.alloc(32 * 1024, 7);
     for (let step = 0; step < 256; step++) {
       sqlite.transaction(() => insert.run('run', step, step, blob.length, blob))();
