@@ -135,6 +135,11 @@ export class IngestService {
     this.sessions.detachTrainer(session, link);
   }
 
+  /** A message's responses were sent: records its ack latency (`receivedAt` from performance.now()). */
+  acknowledged(receivedAt: number): void {
+    this.metrics.observeAck(performance.now() - receivedAt);
+  }
+
   /** Applies one message; returns the responses to send back (ack and/or error). */
   apply(session: Session, request: MetricsRequest, now = Date.now()): Responses {
     this.metrics.messagesIn += 1;

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { LOSS_SERIES, SeriesKind } from '@trainwatch/proto';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { CommitBacklog } from '../events/commit-backlog';
 import { SessionEventBus } from '../events/event-bus';
 import { HealthService } from '../health/health.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
 import { STORE_DATABASE, type StoreDatabase } from './store-database';
@@ -54,6 +55,7 @@ export class StoreWriter implements OnApplicationShutdown {
     bus: SessionEventBus,
     private readonly backlog: CommitBacklog,
     private readonly health: HealthService,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.retention = {
       recentSteps: RECENT_FRAME_STEPS,
@@ -218,12 +220,15 @@ export class StoreWriter implements OnApplicationShutdown {
     }
     this.inFlight = batch;
     this.committing = true;
+    const started = performance.now();
     try {
       await writeFlush(this.database, batch, this.state, this.retention);
+      this.metrics?.observeStoreCommit(performance.now() - started);
       this.inFlight = undefined;
       this.committed();
       batch.settle();
     } catch (error) {
+      this.metrics?.observeStoreCommit(performance.now() - started);
       this.failed(error);
     } finally {
       this.committing = false;
