@@ -431,14 +431,27 @@ async function writeFrames(
         .orderBy('step')
         .execute();
     }
-    const replaced = new Set(incoming.map((frame) => frame.step));
-    const merged: StoredFrame[] = stored.filter((frame) => !replaced.has(frame.step));
-    for (const frame of incoming) merged.push({ step: frame.step, bytes: frame.frame.byteLength });
-    merged.sort((a, b) => a.step - b.step);
+    // Runs every commit over every stored frame of the run (~2,000): no per-frame Set of stored steps.
+    const incomingSteps = new Set(incoming.map((frame) => frame.step));
+    const replacedStored = new Set<number>();
+    const merged: StoredFrame[] = [];
+    for (const frame of stored) {
+      if (incomingSteps.has(frame.step)) replacedStored.add(frame.step);
+      else merged.push(frame);
+    }
+    let ordered = true;
+    for (const frame of incoming) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && last.step >= frame.step) ordered = false;
+      merged.push({ step: frame.step, bytes: frame.frame.byteLength });
+    }
+    if (!ordered) merged.sort((a, b) => a.step - b.step);
     const dropped = new Set(framesToDrop(merged, retention).map((frame) => frame.step));
-    const kept = merged.filter((frame) => !dropped.has(frame.step));
-    const storedSteps = new Set(stored.map((frame) => frame.step));
-    const deletions = [...dropped].filter((step) => storedSteps.has(step));
+    const kept = dropped.size === 0 ? merged : merged.filter((frame) => !dropped.has(frame.step));
+    // A dropped step is stored unless it is new in this commit (a re-sent step was stored before).
+    const deletions = [...dropped].filter(
+      (step) => !incomingSteps.has(step) || replacedStored.has(step),
+    );
     for (const chunk of chunks(deletions, MAX_PARAMETERS_PER_STATEMENT - 1)) {
       await state.statements.run(
         trx,
