@@ -41,6 +41,8 @@ export class StoreWriter implements OnApplicationShutdown {
   private readonly retention: RetentionPolicy;
   /** Events since the batch being committed. */
   private queue = new PendingWrites();
+  /** performance.now() when the queue's first event arrived: its commit starts at most an interval later. */
+  private queueSince: number | undefined;
   /** The batch a commit is writing or will retry; undefined when none. */
   private inFlight: PendingWrites | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -181,6 +183,7 @@ export class StoreWriter implements OnApplicationShutdown {
     const queue = this.queue;
     queue.touch(session);
     queue.events += 1;
+    this.queueSince ??= performance.now();
     if (this.pendingBytes > this.settings.storeMaxPendingBytes && !this.backlog.isHeld) {
       this.logger.warn(
         `${this.pendingBytes} bytes wait for a commit (STORE_MAX_PENDING_BYTES=${this.settings.storeMaxPendingBytes}): trainer streams pause until the store catches up`,
@@ -191,6 +194,15 @@ export class StoreWriter implements OnApplicationShutdown {
       this.schedule(this.settings.storeFlushIntervalMs);
     // The queue's commit: a batch being written or retried now does not hold this event (a retry absorbs the queue).
     return queue.committed;
+  }
+
+  /**
+   * Time left until the queue's oldest event has waited STORE_FLUSH_INTERVAL_MS:
+   * events that arrived during a commit do not wait for that commit and a whole interval more.
+   */
+  private untilDue(): number {
+    const since = this.queueSince ?? performance.now();
+    return Math.max(0, since + this.settings.storeFlushIntervalMs - performance.now());
   }
 
   private schedule(delayMs: number): void {
@@ -210,6 +222,7 @@ export class StoreWriter implements OnApplicationShutdown {
     if (this.committing || this.database === null || this.state === undefined) return;
     const later = this.queue;
     this.queue = new PendingWrites();
+    this.queueSince = undefined;
     let batch = this.inFlight;
     if (batch === undefined) batch = later;
     else batch.absorb(later);
@@ -234,7 +247,7 @@ export class StoreWriter implements OnApplicationShutdown {
       this.committing = false;
     }
     if (this.inFlight !== undefined) this.schedule(this.retryDelayMs);
-    else if (!this.queue.empty) this.schedule(this.settings.storeFlushIntervalMs);
+    else if (!this.queue.empty) this.schedule(this.untilDue());
   }
 
   private committed(): void {
