@@ -213,6 +213,7 @@ export class IngestService {
   private settled(step: IngestStep, responses: MetricsResponse[]): Responses {
     const pending = step.pending;
     if (pending === undefined) return responses;
+    if (pending.length === 1) return (pending[0] as Promise<void>).then(() => responses);
     return Promise.all(pending).then(() => responses);
   }
 
