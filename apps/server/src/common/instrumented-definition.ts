@@ -1,4 +1,9 @@
-import { TelemetryService, type PackageDefinition } from '@trainwatch/proto';
+import {
+  TelemetryService,
+  WatchSessionResponseSchema,
+  type PackageDefinition,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import type { MetricsService } from '../metrics/metrics.service';
 
@@ -40,6 +45,10 @@ export function instrumentPackageDefinition(
             const bytes = method.responseSerialize(message);
             metrics.messagesOut.grpc += 1;
             metrics.bytesOut.grpc += bytes.length;
+            if (
+              (message as { $typeName?: string }).$typeName === WatchSessionResponseSchema.typeName
+            )
+              metrics.observeDelivery('grpc', message as WatchSessionResponse);
             return bytes;
           },
         };

@@ -41,11 +41,18 @@ export class SessionEventBus {
   ): Promise<void> | undefined {
     const list = this.listeners[event] as SessionEventListener<E>[] | undefined;
     if (list === undefined) return undefined;
+    // Several listeners usually return the same promise (the store's next commit): one per message
+    // then costs no Promise.all and no extra promise.
+    let first: PromiseLike<void> | undefined;
     let pending: PromiseLike<void>[] | undefined;
     for (let index = 0; index < list.length; index++) {
       const result = (list[index] as SessionEventListener<E>)(payload);
-      if (result !== undefined) (pending ??= []).push(result);
+      if (result === undefined || result === first) continue;
+      if (first === undefined) first = result;
+      else if (pending === undefined) pending = [first, result];
+      else if (!pending.includes(result)) pending.push(result);
     }
-    return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
+    if (pending !== undefined) return Promise.all(pending).then(() => undefined);
+    return first === undefined ? undefined : Promise.resolve(first);
   }
 }

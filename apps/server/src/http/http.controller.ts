@@ -20,7 +20,7 @@ export class HttpController {
 
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  metricsText(): string {
+  metricsText(): Promise<string> {
     return this.metrics.render();
   }
 }

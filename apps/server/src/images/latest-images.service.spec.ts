@@ -30,7 +30,7 @@ const frame = (bytes: number, batchIdx = 0): ImageFrame =>
   create(ImageFrameSchema, { batchIdx, images: [{ imageBytes: new Uint8Array(bytes) }] });
 
 describe('LatestImagesService', () => {
-  it('evicts the frame of the session that received data longest ago; a watched one is kept', () => {
+  it('evicts the frame of the session that received data longest ago; a watched one is kept', async () => {
     const { images, fanOut, metrics, session } = setup({ IMAGE_MEMORY_BUDGET_BYTES: '300' });
     const watched = session('watched', 1000);
     const finished = session('finished', 2000);
@@ -47,13 +47,13 @@ describe('LatestImagesService', () => {
     expect(live.latestImages).toBeDefined();
     expect(newcomer.latestImages).toBeDefined();
     expect(images.heldBytes).toBe(300);
-    const text = metrics.render();
+    const text = await metrics.render();
     expect(text).toContain('trainwatch_image_bytes_held 300\n');
     expect(text).toContain('trainwatch_image_frames_evicted_total 1\n');
     expect(text).toContain('trainwatch_image_memory_budget_bytes 300\n');
   });
 
-  it('a newer frame replaces the session own one without evicting anybody', () => {
+  it('a newer frame replaces the session own one without evicting anybody', async () => {
     const { images, metrics, session } = setup({ IMAGE_MEMORY_BUDGET_BYTES: '200' });
     const a = session('a', 1000);
     const b = session('b', 2000);
@@ -62,17 +62,17 @@ describe('LatestImagesService', () => {
     images.hold(a, frame(100, 2));
     expect(a.latestImages?.batchIdx).toBe(2);
     expect(b.latestImages).toBeDefined();
-    expect(metrics.render()).toContain('trainwatch_image_frames_evicted_total 0\n');
+    expect(await metrics.render()).toContain('trainwatch_image_frames_evicted_total 0\n');
   });
 
-  it('a frame larger than the budget is not held, and the older frame is not shown instead', () => {
+  it('a frame larger than the budget is not held, and the older frame is not shown instead', async () => {
     const { images, metrics, session } = setup({ IMAGE_MEMORY_BUDGET_BYTES: '100' });
     const a = session('a', 1000);
     images.hold(a, frame(50));
     images.hold(a, frame(101));
     expect(a.latestImages).toBeUndefined();
     expect(images.heldBytes).toBe(0);
-    expect(metrics.render()).toContain('trainwatch_image_frames_over_budget_total 1\n');
+    expect(await metrics.render()).toContain('trainwatch_image_frames_over_budget_total 1\n');
   });
 
   it('frames of sessions the registry evicted go first', () => {

@@ -43,6 +43,9 @@ export class IngestStep {
 
   /** Makes this message's ack wait for `pending` (what a service's own emit returned). */
   hold(pending: Promise<void> | undefined): void {
-    if (pending !== undefined) (this.pending ??= []).push(pending);
+    if (pending === undefined) return;
+    // The events of one message usually wait for the same commit: hold it once.
+    if (this.pending === undefined) this.pending = [pending];
+    else if (!this.pending.includes(pending)) this.pending.push(pending);
   }
 }

@@ -135,6 +135,11 @@ export class IngestService {
     this.sessions.detachTrainer(session, link);
   }
 
+  /** A message's responses were sent: records its ack latency (`receivedAt` from performance.now()). */
+  acknowledged(receivedAt: number): void {
+    this.metrics.observeAck(performance.now() - receivedAt);
+  }
+
   /** Applies one message; returns the responses to send back (ack and/or error). */
   apply(session: Session, request: MetricsRequest, now = Date.now()): Responses {
     this.metrics.messagesIn += 1;
@@ -208,6 +213,7 @@ export class IngestService {
   private settled(step: IngestStep, responses: MetricsResponse[]): Responses {
     const pending = step.pending;
     if (pending === undefined) return responses;
+    if (pending.length === 1) return (pending[0] as Promise<void>).then(() => responses);
     return Promise.all(pending).then(() => responses);
   }
 

@@ -41,6 +41,7 @@ function ingestWith(responsesPerMessage: number) {
     restore: () => undefined,
     detach: jest.fn(),
     apply: () => Array<MetricsResponse>(responsesPerMessage).fill(ack),
+    acknowledged: () => undefined,
   };
   return { ingest: ingest as unknown as IngestService, detach: ingest.detach };
 }

@@ -133,7 +133,8 @@ export class TrainerStream implements TrainerLink {
         }
         this.session = this.attach(request.sessionId);
       }
-      this.deliver(this.ingest.apply(this.session, request));
+      const receivedAt = performance.now();
+      this.deliver(this.ingest.apply(this.session, request), receivedAt);
     } catch (error) {
       this.fail(error);
     }
@@ -160,10 +161,11 @@ export class TrainerStream implements TrainerLink {
     for (const request of held) this.onMessage(request);
   }
 
-  /** Sends a message's responses, after those of every earlier message. */
-  private deliver(responses: Responses): void {
+  /** Sends a message's responses, after those of every earlier message (`receivedAt`: performance.now() on arrival). */
+  private deliver(responses: Responses, receivedAt: number): void {
     if (this.tail === undefined && Array.isArray(responses)) {
       for (const response of responses) this.send(response);
+      this.ingest.acknowledged(receivedAt);
       return;
     }
     this.awaitingCommit += 1;
@@ -174,6 +176,7 @@ export class TrainerStream implements TrainerLink {
         (list) => {
           this.awaitingCommit -= 1;
           for (const response of list) this.send(response);
+          this.ingest.acknowledged(receivedAt);
           this.updateReading();
         },
         (error: unknown) => {

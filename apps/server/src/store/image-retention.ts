@@ -46,10 +46,17 @@ export function framesToDrop(
   if (frames.length <= 1) return [];
   const newest = (frames[frames.length - 1] as StoredFrame).step;
   let recent = Math.max(1, policy.recentSteps);
+  // Runs on every commit over every stored frame of a run: one pass, one flag per frame.
+  const keep = new Uint8Array(frames.length);
   for (;;) {
-    const keep = frames.map((frame) => kept(frame, newest, recent));
-    const bytes = frames.reduce((sum, frame, index) => (keep[index] ? sum + frame.bytes : sum), 0);
-    if (bytes <= policy.budgetBytes) return frames.filter((_, index) => !keep[index]);
+    let bytes = 0;
+    for (let index = 0; index < frames.length; index++) {
+      const frame = frames[index] as StoredFrame;
+      const keepIt = kept(frame, newest, recent);
+      keep[index] = keepIt ? 1 : 0;
+      if (keepIt) bytes += frame.bytes;
+    }
+    if (bytes <= policy.budgetBytes) return frames.filter((_, index) => keep[index] === 0);
     if (recent > 1) {
       recent = Math.floor(recent / 2);
       continue;
@@ -57,12 +64,12 @@ export function framesToDrop(
     // One frame per doubling still does not fit: drop the oldest kept until it does, never the newest.
     let total = bytes;
     for (let index = 0; index < frames.length - 1 && total > policy.budgetBytes; index++) {
-      if (keep[index]) {
-        keep[index] = false;
+      if (keep[index] === 1) {
+        keep[index] = 0;
         total -= (frames[index] as StoredFrame).bytes;
       }
     }
-    return frames.filter((_, index) => !keep[index]);
+    return frames.filter((_, index) => keep[index] === 0);
   }
 }
 

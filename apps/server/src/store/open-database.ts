@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool, types as pgTypes } from 'pg';
 import type { StoreEngine } from './migrations/column-types';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
+import { WalCheckpointer } from './wal-checkpointer';
 
 /** File name of the SQLite database inside DATA_DIR. */
 export const SQLITE_FILE = 'trainwatch.sqlite';
@@ -49,7 +51,8 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
 
 function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): OpenDatabase {
   mkdirSync(location.dataDir, { recursive: true });
-  const sqlite = new BetterSqlite3(join(location.dataDir, SQLITE_FILE));
+  const file = join(location.dataDir, SQLITE_FILE);
+  const sqlite = new BetterSqlite3(file);
   // page_size only takes effect on a database with no tables yet, and before WAL is on.
   sqlite.pragma(`page_size = ${SQLITE_PAGE_SIZE}`);
   sqlite.pragma('journal_mode = WAL');
@@ -58,12 +61,21 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): Ope
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   if (location.maxPageCount !== undefined)
     sqlite.pragma(`max_page_count = ${location.maxPageCount}`);
+  const logger = new Logger('Store');
+  let lastProblem: string | undefined;
+  const checkpointer = new WalCheckpointer(sqlite, file, (problem) => {
+    if (problem !== undefined && problem !== lastProblem) logger.warn(problem);
+    lastProblem = problem;
+  });
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     engine: 'sqlite',
     db,
     sqlite,
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer.close();
+      await db.destroy();
+    },
   };
 }
 

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { LOSS_SERIES, SeriesKind, type Alert } from '@trainwatch/proto';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { CommitBacklog } from '../events/commit-backlog';
 import { SessionEventBus } from '../events/event-bus';
 import { HealthService } from '../health/health.service';
+import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
@@ -41,6 +42,8 @@ export class StoreWriter implements OnApplicationShutdown {
   private readonly retention: RetentionPolicy;
   /** Events since the batch being committed. */
   private queue = new PendingWrites();
+  /** performance.now() when the queue's first event arrived: its commit starts at most an interval later. */
+  private queueSince: number | undefined;
   /** The batch a commit is writing or will retry; undefined when none. */
   private inFlight: PendingWrites | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -55,6 +58,7 @@ export class StoreWriter implements OnApplicationShutdown {
     bus: SessionEventBus,
     private readonly backlog: CommitBacklog,
     private readonly health: HealthService,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.retention = {
       recentSteps: RECENT_FRAME_STEPS,
@@ -190,6 +194,7 @@ export class StoreWriter implements OnApplicationShutdown {
     const queue = this.queue;
     queue.touch(session);
     queue.events += 1;
+    this.queueSince ??= performance.now();
     if (this.pendingBytes > this.settings.storeMaxPendingBytes && !this.backlog.isHeld) {
       this.logger.warn(
         `${this.pendingBytes} bytes wait for a commit (STORE_MAX_PENDING_BYTES=${this.settings.storeMaxPendingBytes}): trainer streams pause until the store catches up`,
@@ -200,6 +205,15 @@ export class StoreWriter implements OnApplicationShutdown {
       this.schedule(this.settings.storeFlushIntervalMs);
     // The queue's commit: a batch being written or retried now does not hold this event (a retry absorbs the queue).
     return queue.committed;
+  }
+
+  /**
+   * Time left until the queue's oldest event has waited STORE_FLUSH_INTERVAL_MS:
+   * events that arrived during a commit do not wait for that commit and a whole interval more.
+   */
+  private untilDue(): number {
+    const since = this.queueSince ?? performance.now();
+    return Math.max(0, since + this.settings.storeFlushIntervalMs - performance.now());
   }
 
   private schedule(delayMs: number): void {
@@ -219,6 +233,7 @@ export class StoreWriter implements OnApplicationShutdown {
     if (this.committing || this.database === null || this.state === undefined) return;
     const later = this.queue;
     this.queue = new PendingWrites();
+    this.queueSince = undefined;
     let batch = this.inFlight;
     if (batch === undefined) batch = later;
     else batch.absorb(later);
@@ -229,18 +244,21 @@ export class StoreWriter implements OnApplicationShutdown {
     }
     this.inFlight = batch;
     this.committing = true;
+    const started = performance.now();
     try {
       await writeFlush(this.database, batch, this.state, this.retention);
+      this.metrics?.observeStoreCommit(performance.now() - started);
       this.inFlight = undefined;
       this.committed();
       batch.settle();
     } catch (error) {
+      this.metrics?.observeStoreCommit(performance.now() - started);
       this.failed(error);
     } finally {
       this.committing = false;
     }
     if (this.inFlight !== undefined) this.schedule(this.retryDelayMs);
-    else if (!this.queue.empty) this.schedule(this.settings.storeFlushIntervalMs);
+    else if (!this.queue.empty) this.schedule(this.untilDue());
   }
 
   private committed(): void {

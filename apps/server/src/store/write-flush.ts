@@ -10,6 +10,7 @@ import {
 import type { Insertable, Transaction } from 'kysely';
 import type { OpenDatabase } from './open-database';
 import { RawInsert } from './raw-insert';
+import { placeholders, RawStatements } from './raw-statement';
 import type { Session } from '../sessions/session';
 import { framesToDrop, type RetentionPolicy, type StoredFrame } from './image-retention';
 import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
@@ -39,11 +40,45 @@ export class WriterState {
   readonly pointInsert: RawInsert;
   readonly frameInsert: RawInsert;
   readonly blockUpsert: RawInsert;
+  readonly sessionUpsert: RawInsert;
+  readonly epochInsert: RawInsert;
+  readonly performanceInsert: RawInsert;
+  readonly statusInsert: RawInsert;
+  readonly confusionUpsert: RawInsert;
+  readonly statements: RawStatements;
   readonly seriesIds = new Map<string, number>();
   readonly frames = new Map<string, StoredFrame[]>();
   readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
 
   constructor(open: OpenDatabase) {
+    this.statements = new RawStatements(open);
+    this.sessionUpsert = new RawInsert(
+      open,
+      `insert into sessions (${SESSION_INSERT_COLUMNS.join(', ')})`,
+      SESSION_INSERT_COLUMNS.length,
+      `on conflict (id) do update set ${UPDATED_SESSION_COLUMNS.map((column) => `${column} = excluded.${column}`).join(', ')}`,
+    );
+    this.epochInsert = new RawInsert(
+      open,
+      'insert into epochs (session_id, epoch, at_ms, data)',
+      4,
+    );
+    this.performanceInsert = new RawInsert(
+      open,
+      'insert into performance (session_id, at_ms, data)',
+      3,
+    );
+    this.statusInsert = new RawInsert(
+      open,
+      'insert into status_events (session_id, at_ms, status, connection, message, event)',
+      6,
+    );
+    this.confusionUpsert = new RawInsert(
+      open,
+      'insert into confusion_matrices (session_id, epoch, predictions, matrix)',
+      4,
+      'on conflict (session_id, epoch) do update set predictions = excluded.predictions, matrix = excluded.matrix',
+    );
     this.pointInsert = new RawInsert(
       open,
       'insert into points (series_id, step, value, wall_ms)',
@@ -109,45 +144,38 @@ export async function writeFlush(
   const settingsRows = alertSettingsRows(batch);
   const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
   await open.db.transaction().execute(async (trx) => {
-    await upsertSessions(trx, sessionRows);
+    await insertRows(trx, state.sessionUpsert, sessionRows, SESSION_INSERT_COLUMNS.length);
     await writeConfigAndMetadata(trx, batch, state, staged);
     await writePoints(trx, batch, state, staged);
-    await insertChunked(
+    await insertRows(
       trx,
-      'epochs',
+      state.epochInsert,
+      batch.epochs.map((row) => [row.sessionId, row.epoch, row.atMs, row.data]),
       4,
-      batch.epochs.map((row) => ({
-        session_id: row.sessionId,
-        epoch: row.epoch,
-        at_ms: row.atMs,
-        data: row.data,
-      })),
     );
-    await insertChunked(
+    await insertRows(
       trx,
-      'performance',
+      state.performanceInsert,
+      batch.performance.map((row) => [row.sessionId, row.atMs, row.data]),
       3,
-      batch.performance.map((row) => ({
-        session_id: row.sessionId,
-        at_ms: row.atMs,
-        data: row.data,
-      })),
     );
-    await insertChunked(
+    await insertRows(
       trx,
-      'status_events',
+      state.statusInsert,
+      batch.statusEvents.map((row) => [
+        row.sessionId,
+        row.atMs,
+        row.status,
+        row.connection,
+        row.message,
+        row.event,
+      ]),
       6,
-      batch.statusEvents.map((row) => ({
-        session_id: row.sessionId,
-        at_ms: row.atMs,
-        status: row.status,
-        connection: row.connection,
-        message: row.message,
-        event: row.event,
-      })),
     );
     await upsertCommands(trx, batch);
-    await upsertConfusion(trx, matrices);
+    // One row per statement: a matrix may be large (MAX_CONFUSION_CELLS cells).
+    for (const row of matrices) await state.confusionUpsert.run(trx, row);
+    // Alerts change rarely (folded firings, acknowledgements): the query builder is cheap enough.
     await upsertAlerts(trx, batch);
     await upsertAlertSettings(trx, settingsRows);
     await writeFrames(trx, batch, state, staged, retention);
@@ -160,8 +188,15 @@ export async function writeFlush(
   }
 }
 
-/** The session's row as it stands (name excepted: UpdateSession owns it). */
-function sessionRow(session: Session): Insertable<SessionsTable> {
+/** The session's row as it stands (name excepted: UpdateSession owns it), in SESSION_INSERT_COLUMNS order. */
+function sessionRow(session: Session): unknown[] {
+  const row = sessionColumns(session);
+  return SESSION_INSERT_COLUMNS.map((column) => row[column]);
+}
+
+function sessionColumns(
+  session: Session,
+): Required<Omit<Insertable<SessionsTable>, SkippedSessionColumn>> {
   const config = session.config;
   return {
     id: session.id,
@@ -192,6 +227,9 @@ function sessionRow(session: Session): Insertable<SessionsTable> {
   };
 }
 
+/** Columns the writer does not set: the name (UpdateSession), and config, metadata and frame totals (own statements). */
+type SkippedSessionColumn = 'name' | 'config' | 'metadata' | 'stored_frames' | 'stored_image_bytes';
+
 const UPDATED_SESSION_COLUMNS = [
   'client_name',
   'client_version',
@@ -217,23 +255,18 @@ const UPDATED_SESSION_COLUMNS = [
   'open_alerts',
 ] as const;
 
-async function upsertSessions(
+/** Columns of a session row as the writer inserts it. */
+const SESSION_INSERT_COLUMNS = ['id', 'created_at_ms', ...UPDATED_SESSION_COLUMNS] as const;
+
+/** Inserts rows (one array each, `columns` long) in statements under MAX_PARAMETERS_PER_STATEMENT. */
+async function insertRows(
   trx: Transaction<Database>,
-  rows: Insertable<SessionsTable>[],
+  insert: RawInsert,
+  rows: readonly unknown[][],
+  columns: number,
 ): Promise<void> {
-  const perRow = 25;
-  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / perRow))) {
-    await trx
-      .insertInto('sessions')
-      .values(chunk)
-      .onConflict((conflict) =>
-        conflict.column('id').doUpdateSet((eb) => {
-          const set: Record<string, unknown> = {};
-          for (const column of UPDATED_SESSION_COLUMNS) set[column] = eb.ref(`excluded.${column}`);
-          return set as never;
-        }),
-      )
-      .execute();
+  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / columns))) {
+    await insert.run(trx, chunk.flat());
   }
 }
 
@@ -405,30 +438,40 @@ async function writeFrames(
         .orderBy('step')
         .execute();
     }
-    const replaced = new Set(incoming.map((frame) => frame.step));
-    const merged: StoredFrame[] = stored.filter((frame) => !replaced.has(frame.step));
-    for (const frame of incoming) merged.push({ step: frame.step, bytes: frame.frame.byteLength });
-    merged.sort((a, b) => a.step - b.step);
+    // Runs every commit over every stored frame of the run (~2,000): no per-frame Set of stored steps.
+    const incomingSteps = new Set(incoming.map((frame) => frame.step));
+    const replacedStored = new Set<number>();
+    const merged: StoredFrame[] = [];
+    for (const frame of stored) {
+      if (incomingSteps.has(frame.step)) replacedStored.add(frame.step);
+      else merged.push(frame);
+    }
+    let ordered = true;
+    for (const frame of incoming) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && last.step >= frame.step) ordered = false;
+      merged.push({ step: frame.step, bytes: frame.frame.byteLength });
+    }
+    if (!ordered) merged.sort((a, b) => a.step - b.step);
     const dropped = new Set(framesToDrop(merged, retention).map((frame) => frame.step));
-    const kept = merged.filter((frame) => !dropped.has(frame.step));
-    const storedSteps = new Set(stored.map((frame) => frame.step));
-    const deletions = [...dropped].filter((step) => storedSteps.has(step));
+    const kept = dropped.size === 0 ? merged : merged.filter((frame) => !dropped.has(frame.step));
+    // A dropped step is stored unless it is new in this commit (a re-sent step was stored before).
+    const deletions = [...dropped].filter(
+      (step) => !incomingSteps.has(step) || replacedStored.has(step),
+    );
     for (const chunk of chunks(deletions, MAX_PARAMETERS_PER_STATEMENT - 1)) {
-      await trx
-        .deleteFrom('image_frames')
-        .where('session_id', '=', sessionId)
-        .where('step', 'in', chunk)
-        .execute();
+      await state.statements.run(
+        trx,
+        `delete from image_frames where session_id = ? and step in ${placeholders(chunk.length)}`,
+        [sessionId, ...chunk],
+      );
     }
     for (const frame of incoming) if (!dropped.has(frame.step)) inserts.push(frame);
-    await trx
-      .updateTable('sessions')
-      .set({
-        stored_frames: kept.length,
-        stored_image_bytes: kept.reduce((sum, frame) => sum + frame.bytes, 0),
-      })
-      .where('id', '=', sessionId)
-      .execute();
+    await state.statements.run(
+      trx,
+      'update sessions set stored_frames = ?, stored_image_bytes = ? where id = ?',
+      [kept.length, kept.reduce((sum, frame) => sum + frame.bytes, 0), sessionId],
+    );
     staged.frames.set(sessionId, kept);
   }
   let values: unknown[] = [];
@@ -458,32 +501,12 @@ async function writeFrames(
   await state.frameInsert.run(trx, values);
 }
 
-type InsertTable = 'epochs' | 'performance' | 'status_events';
-
-async function insertChunked<T extends InsertTable>(
-  trx: Transaction<Database>,
-  table: T,
-  columnsPerRow: number,
-  rows: Insertable<Database[T]>[],
-): Promise<void> {
-  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / columnsPerRow))) {
-    await trx
-      .insertInto(table)
-      .values(chunk as never)
-      .execute();
-  }
-}
-
 function* chunks<T>(rows: readonly T[], size: number): Generator<T[]> {
   for (let start = 0; start < rows.length; start += size) yield rows.slice(start, start + size);
 }
 
-interface ConfusionRow {
-  session_id: string;
-  epoch: number;
-  predictions: number;
-  matrix: Buffer;
-}
+/** session_id, epoch, predictions, matrix. */
+type ConfusionRow = [string, number, number, Buffer];
 
 /** The changed epochs' matrices as they stand now (an epoch no longer held in memory was written already). */
 function confusionRows(batch: PendingWrites): ConfusionRow[] {
@@ -491,30 +514,14 @@ function confusionRows(batch: PendingWrites): ConfusionRow[] {
   for (const { session, epoch } of batch.confusion.values()) {
     const held = session.confusion.get(epoch);
     if (held === undefined) continue;
-    rows.push({
-      session_id: session.id,
+    rows.push([
+      session.id,
       epoch,
-      predictions: held.predictions,
-      matrix: asBuffer(toBinary(ConfusionMatrixSchema, held.toMessage())),
-    });
+      held.predictions,
+      asBuffer(toBinary(ConfusionMatrixSchema, held.toMessage())),
+    ]);
   }
   return rows;
-}
-
-async function upsertConfusion(trx: Transaction<Database>, rows: ConfusionRow[]): Promise<void> {
-  // One row per statement: a matrix may be large (MAX_CONFUSION_CELLS cells).
-  for (const row of rows) {
-    await trx
-      .insertInto('confusion_matrices')
-      .values(row)
-      .onConflict((conflict) =>
-        conflict.columns(['session_id', 'epoch']).doUpdateSet((eb) => ({
-          predictions: eb.ref('excluded.predictions'),
-          matrix: eb.ref('excluded.matrix'),
-        })),
-      )
-      .execute();
-  }
 }
 
 async function upsertAlerts(trx: Transaction<Database>, batch: PendingWrites): Promise<void> {

@@ -1,0 +1,91 @@
+import { create } from '@bufbuild/protobuf';
+import { ImageFrameSchema } from '@trainwatch/proto';
+import type { OpenDatabase } from '../src/store/open-database';
+import { framesToDrop, type RetentionPolicy } from '../src/store/image-retention';
+import { PendingWrites } from '../src/store/pending-writes';
+import { WriterState, writeFlush } from '../src/store/write-flush';
+import type { Session } from '../src/sessions/session';
+import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
+
+/** Small enough that thinning starts after a few commits. */
+const POLICY: RetentionPolicy = { recentSteps: 4, budgetBytes: 1_000_000_000 };
+const FRAMES_PER_COMMIT = 3;
+const COMMITS = 12;
+
+/**
+ * The retention policy applied commit by commit, through the prepared
+ * statements every commit runs (frame inserts, deletions of thinned
+ * frames, the run's frame totals), on both engines.
+ */
+describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixture) => {
+  const engine: StoreEngineFixture = fixture();
+  let store: TestStore;
+  let open: OpenDatabase;
+  beforeAll(() => engine.setUp());
+  afterAll(() => engine.tearDown());
+  beforeEach(async () => {
+    store = await engine.newStore();
+    open = await store.open();
+    await open.db
+      .insertInto('sessions')
+      .values({
+        id: 'run',
+        created_at_ms: 1,
+        last_update_ms: 1,
+        last_seen_ms: 1,
+        status: 1,
+        connection: 1,
+      })
+      .execute();
+  });
+  afterEach(async () => {
+    await open.close();
+    store.remove();
+  });
+
+  const frame = (step: number, imageBytes: number) =>
+    create(ImageFrameSchema, {
+      step: BigInt(step),
+      batchIdx: step,
+      images: [{ imageBytes: new Uint8Array(imageBytes), width: 1, height: 1 }],
+    });
+
+  it('keeps exactly the frames the policy keeps over the whole run, a re-sent step once with its new bytes, and the run totals', async () => {
+    const state = new WriterState(open);
+    const session = { id: 'run' } as Session;
+    const steps: number[] = [];
+    for (let commit = 0; commit < COMMITS; commit++) {
+      const batch = new PendingWrites();
+      for (let index = 0; index < FRAMES_PER_COMMIT; index++) {
+        const step = commit * FRAMES_PER_COMMIT + index;
+        steps.push(step);
+        batch.addFrame(session, frame(step, 100));
+      }
+      // The newest stored step sent again (a trainer's replay): replaces the stored one.
+      if (commit === COMMITS - 1) batch.addFrame(session, frame(steps.at(-4) as number, 300));
+      await writeFlush(open, batch, state, POLICY);
+    }
+    const rows = await open.db
+      .selectFrom('image_frames')
+      .select(['step', 'bytes'])
+      .where('session_id', '=', 'run')
+      .orderBy('step')
+      .execute();
+    // A frame dropped once is never wanted again: the result is the policy over every step at once.
+    const all = steps.map((step) => ({ step, bytes: 1 }));
+    const dropped = new Set(framesToDrop(all, POLICY).map((stored) => stored.step));
+    const expected = steps.filter((step) => !dropped.has(step));
+    expect(dropped.size).toBeGreaterThan(0);
+    expect(rows.map((row) => Number(row.step))).toEqual(expected);
+    const resent = rows.find((row) => Number(row.step) === steps.at(-4));
+    const storedBytes = rows.reduce((sum, row) => sum + Number(row.bytes), 0);
+    expect(Number(resent?.bytes)).toBeGreaterThan(300);
+    const run = await open.db
+      .selectFrom('sessions')
+      .select(['stored_frames', 'stored_image_bytes'])
+      .where('id', '=', 'run')
+      .executeTakeFirstOrThrow();
+    expect(Number(run.stored_frames)).toBe(expected.length);
+    expect(Number(run.stored_image_bytes)).toBe(storedBytes);
+  });
+});
