@@ -1,6 +1,9 @@
-import { toBinary } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { WatchSessionResponseSchema, type WatchSessionResponse } from '@trainwatch/proto';
+import {
+  encodedOnce,
+  WatchSessionResponseSchema,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
 
 /** Upper bounds (ms) of the command latency histogram buckets. */
 export const COMMAND_LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
@@ -70,7 +73,7 @@ export class MetricsService {
     this.messagesOut[transport] += 1;
     let size = this.eventSizes.get(event);
     if (size === undefined) {
-      size = toBinary(WatchSessionResponseSchema, event).length;
+      size = encodedOnce(WatchSessionResponseSchema, event).byteLength;
       this.eventSizes.set(event, size);
     }
     this.bytesOut[transport] += size;
