@@ -296,13 +296,15 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     }
     const { batchesPerEpoch } = this.options.config;
     this.step = globalStep(batch.epoch, batch.batchIdx, batchesPerEpoch);
-    const loggedAtMs = Date.now();
-    const timed = this.sampler.recordBatch(batch.epoch);
-    // The rest (limits, the request, the outbox) runs just after this call returns, in call order.
-    this.deferred.defer(() => this.enqueueBatch(batch, loggedAtMs, timed));
+    // One clock read: the batch's time for the performance figures and, from it, its wall time.
+    const loggedAt = performance.now();
+    // The rest (timing, limits, the request, the outbox) runs just after this call returns, in call order.
+    this.deferred.defer(() => this.enqueueBatch(batch, loggedAt));
   }
 
-  private enqueueBatch(batch: BatchLog, loggedAtMs: number, timed: boolean): void {
+  private enqueueBatch(batch: BatchLog, loggedAt: number): void {
+    const timed = this.sampler.recordBatch(batch.epoch, loggedAt);
+    const loggedAtMs = Math.round(performance.timeOrigin + loggedAt);
     const samples = this.fitSamples(batch);
     const metrics = this.metrics.filter(batch.metrics, `logBatch ${batch.epoch}/${batch.batchIdx}`);
     this.enqueue({
