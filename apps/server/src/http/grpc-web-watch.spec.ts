@@ -17,7 +17,7 @@ import type { MetricsService } from '../metrics/metrics.service';
 import { serveGrpcWebWatch } from './grpc-web-watch';
 
 /** A binary gRPC-Web WatchSession request as Node hands it to the middleware. */
-function watchRequest(): IncomingMessage {
+function watchRequest(headers: Record<string, string> = {}): IncomingMessage {
   const bytes = toBinary(
     WatchSessionRequestSchema,
     create(WatchSessionRequestSchema, { sessionId: 's' }),
@@ -27,7 +27,7 @@ function watchRequest(): IncomingMessage {
   frame.set(bytes, 5);
   return Object.assign(Readable.from([frame]), {
     method: 'POST',
-    headers: { 'content-type': 'application/grpc-web+proto' },
+    headers: { 'content-type': 'application/grpc-web+proto', ...headers },
   }) as unknown as IncomingMessage;
 }
 
@@ -90,9 +90,13 @@ const hooks = {
 const allowAll = { authorize: async () => ANONYMOUS } as unknown as Authenticator;
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-function serve(watcher: Watcher | Promise<Watcher>, res: RecordingResponse) {
+function serve(
+  watcher: Watcher | Promise<Watcher>,
+  res: RecordingResponse,
+  headers: Record<string, string> = {},
+) {
   const metrics = { countWatchEvent: jest.fn() };
-  const done = serveGrpcWebWatch(watchRequest(), res as unknown as ServerResponse, {
+  const done = serveGrpcWebWatch(watchRequest(headers), res as unknown as ServerResponse, {
     dashboard: { watchSession: () => watcher } as unknown as DashboardService,
     metrics: metrics as unknown as MetricsService,
     authenticator: allowAll,
@@ -156,5 +160,15 @@ describe('serveGrpcWebWatch', () => {
     expect(res.headers['grpc-status']).toBe('5');
     expect(decodeURIComponent(res.headers['grpc-message'] ?? '')).toBe('session s not found');
     expect(res.writes).toHaveLength(0);
+  });
+
+  it("honours the client's grpc-timeout: the watch ends with DEADLINE_EXCEEDED", async () => {
+    const watcher = new Watcher('s', snapshot, 10, 60_000, hooks);
+    const res = new RecordingResponse();
+    const { done } = serve(watcher, res, { 'grpc-timeout': '30m' });
+    await done;
+    expect(res.writes).toHaveLength(1);
+    expect(res.trailer()['grpc-status']).toBe('4');
+    expect(res.trailer()['grpc-message']).toMatch(/deadline of 30 ms/);
   });
 });

@@ -3,6 +3,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { encodeEnvelope } from '@connectrpc/connect/protocol';
 import {
   contentTypeProto,
+  parseTimeout,
   setTrailerStatus,
   trailerFlag,
   trailerSerialize,
@@ -51,6 +52,9 @@ export interface GrpcWebWatchDeps {
   /** Largest request body (HTTP_MAX_REQUEST_BYTES). */
   maxRequestBytes: number;
 }
+
+const headerValue = (value: string | string[] | undefined): string | null =>
+  (Array.isArray(value) ? value[0] : value) ?? null;
 
 /** The gRPC-Web trailer frame ending a response: OK, or the error's status and message. */
 function trailerFrame(error?: AppError): Uint8Array {
@@ -147,7 +151,10 @@ export async function serveGrpcWebWatch(
   { dashboard, metrics, authenticator, maxRequestBytes }: GrpcWebWatchDeps,
 ): Promise<void> {
   let watcher: Watcher;
+  // A deadline the client set (grpc-timeout), as Connect honours it for every other call.
+  const deadline = parseTimeout(headerValue(req.headers['grpc-timeout']), Number.MAX_SAFE_INTEGER);
   try {
+    if (deadline.error !== undefined) throw errors.invalidArgument(deadline.error.rawMessage);
     await authenticator.authorize(WATCH_SESSION_PATH, {
       authorization: req.headers.authorization,
       cookie: req.headers.cookie,
@@ -165,6 +172,16 @@ export async function serveGrpcWebWatch(
     return;
   }
   res.on('close', () => watcher.close());
+  const timer =
+    deadline.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            watcher.close(
+              errors.deadlineExceeded(`the watch's deadline of ${deadline.timeoutMs} ms passed`),
+            ),
+          deadline.timeoutMs,
+        );
   res.writeHead(200, { 'Content-Type': contentTypeProto });
   let failure: AppError | undefined;
   try {
@@ -172,6 +189,7 @@ export async function serveGrpcWebWatch(
   } catch (error) {
     failure = asAppError(error, 'gRPC-Web WatchSession');
   } finally {
+    clearTimeout(timer);
     watcher.close();
   }
   if (!res.destroyed) res.end(trailerFrame(failure));
