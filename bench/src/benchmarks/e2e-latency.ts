@@ -83,7 +83,8 @@ runBench('e2e', 'End to end: trainer send → watcher receive', async ({ quick, 
   const imagePart = encodeImagePart(jpegSet(2048, 16));
   const warmupMs = quick ? 1000 : 3000;
   const windowMs = quick ? 2000 : 10_000;
-  const fanOut = quick ? [1, 10] : [1, 10, 100];
+  // 100 watchers in quick runs too: the wall of browsers is the case that regresses.
+  const fanOut = [1, 10, 100];
   const plans: { kind: TargetKind; protocol: WatchProtocol }[] = [
     { kind: 'product', protocol: 'grpc' },
     { kind: 'product', protocol: 'grpc-web' },
@@ -124,17 +125,22 @@ runBench('e2e', 'End to end: trainer send → watcher receive', async ({ quick, 
     ];
   });
   const targets: TargetVerdict[] = [];
-  for (const protocol of ['grpc', 'grpc-web'] as const) {
-    const run = runs.find(
-      (r) => r.kind === 'product' && r.protocol === protocol && r.watchers === 10,
-    );
-    const worst = run ? Math.max(run.batch.p99, run.images.p99) : Number.NaN;
-    targets.push({
-      target: `End to end p99 ≤ ${TARGET_P99_MS} ms, 10 watchers, ${protocol === 'grpc' ? 'native gRPC' : 'gRPC-Web'}`,
-      measured: run ? `scalars ${ms(run.batch.p99)}, images ${ms(run.images.p99)}` : 'not measured',
-      met: quick || !run ? null : worst <= TARGET_P99_MS,
-    });
-  }
+  for (const watchers of [10, 100])
+    for (const protocol of ['grpc', 'grpc-web'] as const) {
+      const run = runs.find(
+        (r) => r.kind === 'product' && r.protocol === protocol && r.watchers === watchers,
+      );
+      const worst = run ? Math.max(run.batch.p99, run.images.p99) : Number.NaN;
+      // At 100 watchers every scalar must arrive too (latest-wins images may be skipped).
+      const complete = watchers < 100 || (run !== undefined && run.batchShare >= 0.999);
+      targets.push({
+        target: `End to end p99 ≤ ${TARGET_P99_MS} ms, ${watchers} watchers, ${protocol === 'grpc' ? 'native gRPC' : 'gRPC-Web'}${watchers >= 100 ? ', every scalar delivered' : ''}`,
+        measured: run
+          ? `scalars ${ms(run.batch.p99)}, images ${ms(run.images.p99)}${watchers >= 100 ? `, scalars delivered ${pct(run.batchShare * 100)}` : ''}`
+          : 'not measured',
+        met: quick || !run ? null : worst <= TARGET_P99_MS && complete,
+      });
+    }
   return {
     method:
       `One trainer sends ${RATE} batches/s, each with 16 noise JPEGs of ~2 KB; watchers in the same process as the ` +

@@ -2,14 +2,18 @@
 """Training-thread cost of log_batch: what a loop pays per call, with and without sample images.
 
     /usr/bin/python3 clients/python/bench/log_overhead.py [--server HOST:PORT] [--calls 2000]
+        [--rate 60] [--json]
 
 Without --server the session points at a closed port, so the figures are the caller-side cost
 alone (copying samples and queueing); with a server the network threads compete for the CPU too.
+--rate paces the calls like a training loop (calls per second; 0, the default, is back to back);
+--json prints one object per case instead of the table (the sdk benchmark reads it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import importlib.util
 import socket
 import statistics
@@ -31,7 +35,7 @@ def closed_port() -> str:
         return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
-def measure(address: str, calls: int, make_images) -> list:
+def measure(address: str, calls: int, make_images, rate: float = 0) -> list:
     config = {
         "total_epochs": 1,
         "batches_per_epoch": calls,
@@ -42,7 +46,13 @@ def measure(address: str, calls: int, make_images) -> list:
     session.wait_registered(5)
     images, logits, truth = make_images()
     costs = []
+    interval = 1 / rate if rate > 0 else 0
+    next_call = time.perf_counter()
     for index in range(calls):
+        if interval:
+            # Paced like a loop doing other work between calls (the SDK's threads run meanwhile).
+            next_call += interval
+            time.sleep(max(0.0, next_call - time.perf_counter()))
         started = time.perf_counter()
         session.log_batch(0, index, 1.0, images=images, predictions=logits, ground_truth=truth)
         costs.append((time.perf_counter() - started) * 1e6)
@@ -50,9 +60,13 @@ def measure(address: str, calls: int, make_images) -> list:
     return costs
 
 
-def report(name: str, costs: list) -> None:
+def report(name: str, costs: list, as_json: bool = False) -> None:
     costs = sorted(costs)
     p99 = costs[int(len(costs) * 0.99) - 1]
+    if as_json:
+        summary = {"case": name, "calls": len(costs), "median_us": statistics.median(costs)}
+        print(json.dumps({**summary, "p99_us": p99, "max_us": costs[-1]}))
+        return
     print(
         f"{name:<28} median {statistics.median(costs):8.1f} us   p99 {p99:8.1f} us   max {costs[-1]:8.1f} us"
     )
@@ -64,6 +78,8 @@ def main() -> int:
     )
     parser.add_argument("--server", default=None)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=0)
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     address = args.server or closed_port()
     rng = np.random.default_rng(0)
@@ -83,11 +99,12 @@ def main() -> int:
             torch.randn(16, 10),
             torch.arange(16) % 10,
         )
-    print(
-        f"log_batch cost on the calling thread, {args.calls} calls, server {'at ' + address if args.server else 'absent'}"
-    )
+    if not args.json:
+        pace = f"{args.rate:g} calls/s" if args.rate > 0 else "back to back"
+        where = "at " + address if args.server else "absent"
+        print(f"log_batch cost on the calling thread, {args.calls} calls ({pace}), server {where}")
     for name, make in cases.items():
-        report(name, measure(address, args.calls, make))
+        report(name, measure(address, args.calls, make, args.rate), args.json)
     return 0
 
 

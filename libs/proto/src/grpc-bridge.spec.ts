@@ -195,7 +195,11 @@ describe('grpc bridge: response serialization', () => {
       event: { case: 'keepalive', value: { serverTimeMs: 1n } },
     });
     const first = serialize(event);
-    expect(serialize(event)).toBe(first);
+    // Each write gets a view of the same encoded bytes: nothing encoded or copied again.
+    const again = serialize(event);
+    expect(again.buffer).toBe(first.buffer);
+    expect(again.byteOffset).toBe(first.byteOffset);
+    expect(again.byteLength).toBe(first.byteLength);
     const other = create(WatchSessionResponseSchema, { cursor: 8n });
     expect(serialize(other)).not.toBe(first);
     expect(Buffer.compare(serialize(other), first)).not.toBe(0);

@@ -1,5 +1,6 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
+import { encodedOnce } from './encode-once';
 import type { loadPackageDefinition, MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 
 /** grpc-js' package definition type (not exported by name from grpc-js). */
@@ -15,20 +16,13 @@ export type ProtobufEsMethodDefinition<
 > = MethodDefinition<MessageShape<I>, MessageShape<O>>;
 
 /**
- * Bytes of response messages already serialized, by message object. A server
- * that fans one event out to many streams writes the same message object to
- * each, so it is encoded once instead of once per stream. Entries go away with
- * their messages; a message must not be changed after it has been written.
+ * A server stream fans one message out to many calls: the same message object
+ * is written to each, and its bytes come from the one encoding every transport
+ * shares (encode-once.ts), viewed without copying.
  */
-const serializedResponses = new WeakMap<object, Buffer>();
-
 function serializeOnce<O extends DescMessage>(schema: O, message: MessageShape<O>): Buffer {
-  let bytes = serializedResponses.get(message);
-  if (bytes === undefined) {
-    bytes = Buffer.from(toBinary(schema, message));
-    serializedResponses.set(message, bytes);
-  }
-  return bytes;
+  const bytes = encodedOnce(schema, message);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Turns one protobuf-es method descriptor into a grpc-js method definition. */

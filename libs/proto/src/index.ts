@@ -16,6 +16,7 @@ export {
   HealthCheckResponse_ServingStatus,
 } from './gen/grpc/health/v1/health_pb';
 export type { HealthCheckRequest, HealthCheckResponse } from './gen/grpc/health/v1/health_pb';
+export * from './encode-once';
 export * from './grpc-bridge';
 export * from './rules';
 export * from './custom-commands';

@@ -31,8 +31,8 @@ export class PerformanceSampler {
   }
 
   /** Records a finished batch; returns true when a sample is due. */
-  recordBatch(epoch: number): boolean {
-    this.tracker.recordBatch(epoch);
+  recordBatch(epoch: number, atMs = this.now()): boolean {
+    this.tracker.recordBatch(epoch, atMs);
     this.batchesSinceSample++;
     return (
       this.batchesSinceSample >= this.cadence.everyBatches &&

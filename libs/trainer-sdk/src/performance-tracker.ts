@@ -61,9 +61,9 @@ export class PerformanceTracker {
     return at - this.startedAt - this.pausedTotal;
   }
 
-  /** Records that a batch finished now. */
-  recordBatch(epoch: number): void {
-    const active = this.activeTime(this.now());
+  /** Records that a batch finished at `atMs` (this tracker's clock; now by default). */
+  recordBatch(epoch: number, atMs = this.now()): void {
+    const active = this.activeTime(atMs);
     if (epoch !== this.currentEpoch) {
       this.currentEpoch = epoch;
       this.epochStartedAt = this.lastEnd;

@@ -39,6 +39,7 @@ import {
   type EncodeJpegOptions,
   type RawImage,
 } from './encode-jpeg';
+import { DeferredCalls } from './deferred-calls';
 import { Outbox, type DroppedItem } from './outbox';
 import { MetricFilter } from './metric-filter';
 import { RunMetadataState, type RunMetadataInit } from './run-metadata';
@@ -62,6 +63,13 @@ import type {
   TrainingSessionOptions,
 } from './types';
 import { SDK_VERSION } from './version';
+
+/**
+ * logBatch calls whose work may wait for the end of the current turn of the
+ * event loop; a loop that logs more without yielding pays for the waiting
+ * ones on its next call.
+ */
+const LOG_CALLS_DEFERRED = 64;
 
 /** Buffer bound used until the server's buffer_size is known (the server's own default). */
 export const DEFAULT_BUFFER_SIZE = 1000;
@@ -130,6 +138,14 @@ function checkIndex(name: string, value: number): void {
  */
 export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly outbox: Outbox;
+  /** logBatch work not done yet (at most LOG_CALLS_DEFERRED; it runs right after the call returns). */
+  private readonly deferred = new DeferredCalls(LOG_CALLS_DEFERRED, (cause) =>
+    this.report({
+      kind: 'dropped',
+      item: { kind: 'message', logIndex: -1, sequence: 0n, payload: 'batchData' },
+      message: `a logged batch could not be turned into a message and was not sent: ${String(cause)}`,
+    }),
+  );
   private readonly connection: Connection;
   private readonly gateState: CommandGate;
   private readonly sampler: PerformanceSampler;
@@ -291,9 +307,18 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     if (this.status === TrainingStatus.UNKNOWN || this.status === TrainingStatus.INITIALIZING) {
       this.setStatus(TrainingStatus.RUNNING, 'training');
     }
-    const samples = this.fitSamples(batch);
     const { batchesPerEpoch } = this.options.config;
     this.step = globalStep(batch.epoch, batch.batchIdx, batchesPerEpoch);
+    // One clock read: the batch's time for the performance figures and, from it, its wall time.
+    const loggedAt = performance.now();
+    // The rest (timing, limits, the request, the outbox) runs just after this call returns, in call order.
+    this.deferred.defer(() => this.enqueueBatch(batch, loggedAt));
+  }
+
+  private enqueueBatch(batch: BatchLog, loggedAt: number): void {
+    const timed = this.sampler.recordBatch(batch.epoch, loggedAt);
+    const loggedAtMs = Math.round(performance.timeOrigin + loggedAt);
+    const samples = this.fitSamples(batch);
     const metrics = this.metrics.filter(batch.metrics, `logBatch ${batch.epoch}/${batch.batchIdx}`);
     this.enqueue({
       case: 'batchData',
@@ -305,11 +330,11 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
         predictions: samples.predictions,
         groundTruth: samples.groundTruth,
         batchLoss: batch.loss,
-        timestampMs: BigInt(Date.now()),
+        timestampMs: BigInt(loggedAtMs),
         metrics,
       },
     });
-    if (this.sampler.recordBatch(batch.epoch)) {
+    if (timed) {
       this.sendPerformance(batch.epoch * this.options.config.batchesPerEpoch + batch.batchIdx + 1);
     }
   }
@@ -449,6 +474,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   async flush(timeoutMs = 10_000): Promise<boolean> {
     // After the server ended the session for good nothing more is delivered.
     if (this.terminated !== undefined) return false;
+    this.deferred.drain();
     if (this.outbox.size === 0) return true;
     return new Promise<boolean>((resolve) => {
       const done = (flushed: boolean) => {
@@ -474,6 +500,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     options: { status?: TrainingStatus; message?: string; flushTimeoutMs?: number } = {},
   ): Promise<SessionStats> {
     if (!this.closing) {
+      // Batches logged before close() are sent before the final status.
+      this.deferred.drain();
       this.closing = true;
       const message = options.message ?? (this.stopRequested ? 'stopped on request' : 'finished');
       this.system?.stop();
@@ -486,6 +514,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
 
   /** Delivery counters; cheap enough to call every batch. */
   stats(): SessionStats {
+    // What was logged so far counts as buffered or dropped as if it had been enqueued at once.
+    this.deferred.drain();
     const dropped = this.outbox.dropped;
     return {
       sent: this.connection.counters.sent,
@@ -515,6 +545,8 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
     }
     // Nothing can be delivered any more; holding it would only fill the buffer.
     if (this.terminated !== undefined) return;
+    // Batches logged before this message go out before it.
+    this.deferred.drain();
     // Numbered when first written (see Outbox): 0 until then.
     const request = create(MetricsRequestSchema, { timestampMs: BigInt(Date.now()), payload });
     this.outbox.push(request);

@@ -8,18 +8,21 @@ import type { Watcher } from '../fan-out/watcher';
 
 type WatchCall = ServerWritableStream<WatchSessionRequest, WatchSessionResponse>;
 
-/** Resolves when the call can take more writes, or is gone. */
-function writable(call: WatchCall): Promise<void> {
+/** Resolves when the call can take more writes, is gone, or the watch ended (its status goes out next). */
+function writable(call: WatchCall, watcher: Watcher): Promise<void> {
+  if (watcher.isClosed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       call.off('drain', done);
       call.off('cancelled', done);
       call.off('close', done);
+      stopListening();
       resolve();
     };
     call.on('drain', done);
     call.on('cancelled', done);
     call.on('close', done);
+    const stopListening = watcher.onClose(done);
   });
 }
 
@@ -52,7 +55,7 @@ export function pumpToGrpc(
       while (!stopped) {
         const event = await watcher.next();
         if (event === undefined || stopped) break;
-        if (!call.write(event)) await writable(call);
+        if (!call.write(event)) await writable(call, watcher);
       }
     };
     pump().then(

@@ -49,6 +49,8 @@ export class Watcher {
   private latest: { [K in LatestWinsCase]?: WatchSessionResponse[] } = {};
   private closed: { error?: AppError } | undefined;
   private wake: (() => void) | undefined;
+  /** Transports waiting for their socket to drain (at most one each), told when the watch ends. */
+  private readonly closeListeners = new Set<() => void>();
   private lastCursor: bigint;
 
   constructor(
@@ -79,9 +81,10 @@ export class Watcher {
     if (this.closed) return;
     if (this.queuedScalars >= this.queueLimit) {
       this.hooks.onOverflow();
+      // The cursor of the last event handed to the transport: the client resumes after it.
       this.close(
         errors.resourceExhausted(
-          `watcher fell behind: more than ${this.queueLimit} events queued; watch again to refill from the snapshot`,
+          `watcher fell behind: more than ${this.queueLimit} events queued; watch again with resume_cursor ${this.lastCursor} to continue, or without it to refill from the snapshot`,
         ),
       );
       return;
@@ -99,6 +102,18 @@ export class Watcher {
     this.notify();
   }
 
+  /**
+   * Calls `listener` once when the watch ends (never, if it already has: check
+   * isClosed first), so a transport waiting for its socket to drain stops
+   * waiting and sends the final status, an overflow's included. Returns the
+   * way to stop listening.
+   */
+  onClose(listener: () => void): () => void {
+    if (this.closed) return () => undefined;
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
   /** Ends the watch: cleanly (undefined) or with the error's status. Idempotent. */
   close(error?: AppError): void {
     if (this.closed) return;
@@ -107,6 +122,8 @@ export class Watcher {
     this.queueHead = 0;
     this.latest = {};
     this.notify();
+    for (const listener of [...this.closeListeners]) listener();
+    this.closeListeners.clear();
     this.hooks.onClosed(this);
   }
 

@@ -33,6 +33,7 @@ import type { DashboardService } from '../dashboard/dashboard.service';
 import { iterateWatcher, trackWatcher } from '../dashboard/watch-streams';
 import type { MetricsService } from '../metrics/metrics.service';
 import { sendGrpcWebError } from './grpc-web-status';
+import { isPreFramedWatch, serveGrpcWebWatch } from './grpc-web-watch';
 import { bodyTooLarge, declaredBodyBytes, limitedBody } from './request-body-limit';
 
 /** Express-style middleware signature, typed with Node's own request/response. */
@@ -225,6 +226,7 @@ export function grpcWebMiddleware(
   const logger = new Logger('GrpcWeb');
   const anyOrigin = corsOrigins.includes('*');
   const served = servedMethods(handlers.keys());
+  const watchDeps = { dashboard, metrics, authenticator, maxRequestBytes };
   return (req, res, next) => {
     const url = req.url ?? '';
     // Ours: the served service's paths, and any call in gRPC-Web's content type (to answer UNIMPLEMENTED).
@@ -266,6 +268,11 @@ export function grpcWebMiddleware(
     const declared = declaredBodyBytes(req);
     if (declared !== undefined && declared > maxRequestBytes) {
       refuse(res, toConnectError(bodyTooLarge(maxRequestBytes, declared)));
+      return;
+    }
+    // Binary watches: the shared pre-framed event bytes, written to the response without Connect.
+    if (isPreFramedWatch(req, path)) {
+      void serveGrpcWebWatch(req, res, watchDeps);
       return;
     }
     const body = limitedBody(req, maxRequestBytes, () => {

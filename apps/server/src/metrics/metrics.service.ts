@@ -1,6 +1,9 @@
-import { toBinary } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { WatchSessionResponseSchema, type WatchSessionResponse } from '@trainwatch/proto';
+import {
+  encodedOnce,
+  WatchSessionResponseSchema,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Upper bounds (ms) of the command latency histogram buckets. */
@@ -183,7 +186,7 @@ export class MetricsService {
     this.messagesOut[transport] += 1;
     let size = this.eventSizes.get(event);
     if (size === undefined) {
-      size = toBinary(WatchSessionResponseSchema, event).length;
+      size = encodedOnce(WatchSessionResponseSchema, event).byteLength;
       this.eventSizes.set(event, size);
     }
     this.bytesOut[transport] += size;
