@@ -79,7 +79,8 @@ export function bindToLocation(view: ChartView): () => void {
     if (history === 'push') window.history.pushState(null, '', url);
     else window.history.replaceState(null, '', url);
   };
-  const onPop = (): void => view.replaceState(readChartView(splitHash(window.location.hash).params));
+  const onPop = (): void =>
+    view.replaceState(readChartView(splitHash(window.location.hash).params));
   window.addEventListener('popstate', onPop);
   return () => {
     view.onChange = undefined;

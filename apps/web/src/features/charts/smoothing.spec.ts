@@ -1,9 +1,4 @@
-import {
-  runningAverageInto,
-  smoothInto,
-  smoothLine,
-  timeWeightedSmoothInto,
-} from './smoothing';
+import { runningAverageInto, smoothInto, smoothLine, timeWeightedSmoothInto } from './smoothing';
 
 const out = (length: number) => new Float64Array(length);
 
@@ -61,9 +56,7 @@ describe('timeWeightedSmoothInto', () => {
 
 describe('runningAverageInto', () => {
   it('averages the last `window` values', () => {
-    expect(Array.from(runningAverageInto([2, 4, 6, 8, 10], 3, out(5)))).toEqual([
-      2, 3, 4, 6, 8,
-    ]);
+    expect(Array.from(runningAverageInto([2, 4, 6, 8, 10], 3, out(5)))).toEqual([2, 3, 4, 6, 8]);
   });
 
   it('skips gaps: they are not values, and stay gaps', () => {

@@ -13,7 +13,11 @@ function setup(maxCached = 64) {
           answer: () =>
             resolve(
               request.names.map((name) =>
-                create(SeriesWindowSchema, { name, exact: true, steps: [BigInt(request.fromStep)] }),
+                create(SeriesWindowSchema, {
+                  name,
+                  exact: true,
+                  steps: [BigInt(request.fromStep)],
+                }),
               ),
             ),
         });
@@ -37,8 +41,20 @@ describe('WindowFetcher', () => {
     expect(calls).toHaveLength(0);
     jest.advanceTimersByTime(1);
     expect(calls.map((call) => call.request)).toEqual([
-      { sessionId: 'run-1', names: ['loss', 'lr'], fromStep: 100, toStep: 200, maxPoints: ZOOM_WINDOW_POINTS },
-      { sessionId: 'run-2', names: ['loss'], fromStep: 90, toStep: 210, maxPoints: ZOOM_WINDOW_POINTS },
+      {
+        sessionId: 'run-1',
+        names: ['loss', 'lr'],
+        fromStep: 100,
+        toStep: 200,
+        maxPoints: ZOOM_WINDOW_POINTS,
+      },
+      {
+        sessionId: 'run-2',
+        names: ['loss'],
+        fromStep: 90,
+        toStep: 210,
+        maxPoints: ZOOM_WINDOW_POINTS,
+      },
     ]);
     calls.forEach((call) => call.answer());
     expect((await loss)?.name).toBe('loss');
