@@ -125,7 +125,15 @@ export function writeChartView(view: ChartViewState, params: URLSearchParams): U
 }
 
 function round(value: number): string {
-  return String(Number(value.toPrecision(10)));
+  return String(roundZoomValue(value));
+}
+
+/**
+ * A zoom edge as the URL holds it (10 significant digits: the same step or
+ * millisecond again), so a reopened link has exactly the zoom it was copied with.
+ */
+export function roundZoomValue(value: number): number {
+  return Number(value.toPrecision(10));
 }
 
 /** "#/sessions/a?x=wall" → its path and search parameters. */

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
-import type { ChartViewState, ZoomWindow } from './chart-view-params';
+import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
 import { nanGaps } from './non-finite-gaps';
 import { buildPlotData, withWindow, type PlotColumns, type PlotLine } from './plot-data';
 import { robustRange } from './robust-range';
@@ -227,7 +227,9 @@ export function SeriesPlot({
               const from = u.posToVal(u.select.left, 'x');
               const to = u.posToVal(u.select.left + u.select.width, 'x');
               u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-              if (to > from) view.update({ zoom: { from, to } });
+              if (to > from) {
+                view.update({ zoom: { from: roundZoomValue(from), to: roundZoomValue(to) } });
+              }
             },
           ],
           setCursor: [(u) => showReadout(u)],
