@@ -66,7 +66,11 @@ describe('ComparePage', () => {
   afterEach(() => globalThis.history.replaceState(null, '', '#/'));
 
   it('opens the view a link holds and reads the zoomed window of every run at full resolution', async () => {
-    globalThis.history.replaceState(null, '', '#/compare?runs=a,b&zoom=1~2&smooth=off&x=step&hide=b');
+    globalThis.history.replaceState(
+      null,
+      '',
+      '#/compare?runs=a,b&zoom=1~2&smooth=off&x=step&hide=b',
+    );
     const fake = setUp();
     const asked: { sessionId: string; names: string[]; from: bigint; to: bigint; max: number }[] =
       [];

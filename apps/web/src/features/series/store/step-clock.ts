@@ -39,8 +39,7 @@ export class StepClock {
     if (this.count === this.steps.length) this.makeRoom();
     this.steps[this.count] = step;
     // A clock that went backwards (another machine) would fold the axis: hold it still instead.
-    this.times[this.count] =
-      this.count > 0 ? Math.max(timeMs, this.times[this.count - 1]) : timeMs;
+    this.times[this.count] = this.count > 0 ? Math.max(timeMs, this.times[this.count - 1]) : timeMs;
     this.count++;
   }
 
