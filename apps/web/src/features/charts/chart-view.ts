@@ -73,7 +73,8 @@ export function chartViewFromLocation(): ChartView {
 export function bindToLocation(view: ChartView): () => void {
   view.onChange = (state, history) => {
     const { path, params } = splitHash(window.location.hash);
-    const hash = joinHash(path, writeChartView(state, params));
+    // The list page has no hash at all: parameters still go after "#/".
+    const hash = joinHash(path === '' || path === '#' ? '#/' : path, writeChartView(state, params));
     if (hash === window.location.hash) return;
     const url = `${window.location.pathname}${window.location.search}${hash}`;
     if (history === 'push') window.history.pushState(null, '', url);

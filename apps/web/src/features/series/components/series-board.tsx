@@ -1,5 +1,4 @@
 import { memo, useCallback, useEffect, useMemo, useState } from 'react';
-import { ChartToolbar } from '../../charts/chart-toolbar';
 import { useChartPage, useChartViewSelect } from '../../charts/chart-view-context';
 import type { PanelProps } from '../../panels/panel-props';
 import { useSessionSelect } from '../../session/hooks/use-session-view';
@@ -74,7 +73,6 @@ export const SeriesBoard = memo(function SeriesBoard({ sessionId, store }: Panel
           </span>
         )}
       </div>
-      <ChartToolbar />
       {version === 0 && <p className="muted small">No series yet.</p>}
       {groups.map((group) => {
         const open = !layout.collapsed.has(group.id);
