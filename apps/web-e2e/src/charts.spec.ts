@@ -210,6 +210,8 @@ describe('charts in Chromium', () => {
     await showChart(lrChart);
     await waitForWindow(page, '[data-testid="series-chart"][data-series="lr"]');
     expect(await zoomOf(lr)).toEqual([from, to]);
+    // The large loss chart at the top follows too.
+    expect(await zoomOf(page.getByTestId('loss-plot'))).toEqual([from, to]);
     const asked = queries.slice(before).filter((query) => query.names.includes('loss'));
     expect(asked.length).toBeGreaterThan(0);
     expect(Number(asked[0].fromStep)).toBe(Math.floor(from));
