@@ -1,4 +1,4 @@
-import { useCallback, useRef } from 'react';
+import { useCallback, useMemo, useRef } from 'react';
 import { SeriesPlot } from '../charts/series-plot';
 import { download, fileNameOf } from '../export/series-export';
 import type { StepClock } from '../series/store/step-clock';
@@ -35,13 +35,15 @@ export function CompareChart({
   onCsv?: () => void;
 }) {
   const section = useRef<HTMLElement>(null);
-  const lines = useCallback(
+  // Built once per data change: the plot reads them on every draw and render.
+  const built = useMemo(
     () =>
       runs.map((run, index) =>
         runLine(run, index, name, labels[index] ?? run.sessionId, clocks[index]),
       ),
     [runs, name, labels, clocks],
   );
+  const lines = useCallback(() => built, [built]);
   return (
     <section
       ref={section}
