@@ -46,42 +46,41 @@ export function SessionPage({
     );
   }
 
-  return (
-    // One chart view per page (x axis, smoothing, zoom, step cursor), kept in the URL.
-    <ChartPageProvider fetcher={fetcher}>
-      <main className="page">
-        <SessionHeader
-          sessionId={sessionId}
-          summary={summary}
-          link={link}
-          lastEventAt={view.lastEventAt}
-        />
-        {link.kind === 'reconnecting' && (
-          <p className="banner" role="alert" data-testid="reconnecting-banner">
-            Reconnecting… the chart continues where it left off once the server answers.
-          </p>
-        )}
-        <WriterConflictBanner conflict={summary?.writerConflict} />
-        <AlertBanner sessionId={sessionId} alerts={view.alerts} />
-        <HistoryNotice summary={summary} />
-        <CommandBar sessionId={sessionId} status={summary?.status} />
-        <AlertLog alerts={view.alerts} rules={view.alertRules} />
-        {SESSION_LAYOUT.map((row, index) =>
-          'kind' in row ? (
-            <Panel key={row.kind} kind={row.kind} sessionId={sessionId} store={store} />
-          ) : (
-            <div key={index} className="two-columns">
-              {row.columns.map((column) => (
-                <div key={column.join()}>
-                  {column.map((kind) => (
-                    <Panel key={kind} kind={kind} sessionId={sessionId} store={store} />
-                  ))}
-                </div>
-              ))}
-            </div>
-          ),
-        )}
-      </main>
-    </ChartPageProvider>
+  const page = (
+    <main className="page">
+      <SessionHeader
+        sessionId={sessionId}
+        summary={summary}
+        link={link}
+        lastEventAt={view.lastEventAt}
+      />
+      {link.kind === 'reconnecting' && (
+        <p className="banner" role="alert" data-testid="reconnecting-banner">
+          Reconnecting… the chart continues where it left off once the server answers.
+        </p>
+      )}
+      <WriterConflictBanner conflict={summary?.writerConflict} />
+      <AlertBanner sessionId={sessionId} alerts={view.alerts} />
+      <HistoryNotice summary={summary} />
+      <CommandBar sessionId={sessionId} status={summary?.status} />
+      <AlertLog alerts={view.alerts} rules={view.alertRules} />
+      {SESSION_LAYOUT.map((row, index) =>
+        'kind' in row ? (
+          <Panel key={row.kind} kind={row.kind} sessionId={sessionId} store={store} />
+        ) : (
+          <div key={index} className="two-columns">
+            {row.columns.map((column) => (
+              <div key={column.join()}>
+                {column.map((kind) => (
+                  <Panel key={kind} kind={kind} sessionId={sessionId} store={store} />
+                ))}
+              </div>
+            ))}
+          </div>
+        ),
+      )}
+    </main>
   );
+  // One chart view per page (x axis, smoothing, zoom, step cursor), kept in the URL.
+  return <ChartPageProvider fetcher={fetcher}>{page}</ChartPageProvider>;
 }
