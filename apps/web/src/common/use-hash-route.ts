@@ -1,4 +1,5 @@
 import { useSyncExternalStore } from 'react';
+import { joinHash, splitHash } from '../features/charts/chart-view-params';
 
 /** The pages of the app. */
 export type Route =
@@ -7,22 +8,19 @@ export type Route =
   | { page: 'session'; sessionId: string }
   | { page: 'compare'; sessionIds: string[] };
 
-/** "#/sessions/abc" → the session page; anything else → the list. */
+/**
+ * "#/sessions/abc" → the session page; "#/compare?runs=a,b" → the compare
+ * view; anything else → the list. Search parameters after the path hold the
+ * chart view (see chart-view-params) and do not change the route.
+ */
 export function parseRoute(hash: string): Route {
   if (hash === '#/admin') return { page: 'admin' };
-  const compare = /^#\/compare\?runs=(.*)$/.exec(hash);
-  if (compare) {
-    try {
-      const sessionIds = compare[1]
-        .split(',')
-        .filter((id) => id !== '')
-        .map((id) => decodeURIComponent(id));
-      return { page: 'compare', sessionIds };
-    } catch {
-      return { page: 'sessions' };
-    }
+  const { path, params } = splitHash(hash);
+  if (path === '#/compare') {
+    const sessionIds = (params.get('runs') ?? '').split(',').filter((id) => id !== '');
+    return { page: 'compare', sessionIds };
   }
-  const match = /^#\/sessions\/(.+)$/.exec(hash);
+  const match = /^#\/sessions\/(.+)$/.exec(path);
   if (match) {
     try {
       return { page: 'session', sessionId: decodeURIComponent(match[1]) };
@@ -35,7 +33,7 @@ export function parseRoute(hash: string): Route {
 
 /** The compare view of these runs. */
 export function compareHref(sessionIds: readonly string[]): string {
-  return `#/compare?runs=${sessionIds.map(encodeURIComponent).join(',')}`;
+  return joinHash('#/compare', new URLSearchParams({ runs: sessionIds.join(',') }));
 }
 
 export function sessionHref(sessionId: string): string {

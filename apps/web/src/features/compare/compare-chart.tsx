@@ -1,95 +1,89 @@
-import { useCallback, useEffect, useRef } from 'react';
-import type uPlot from 'uplot';
-import { useUplot } from '../charts/use-uplot';
+import { useCallback, useMemo, useRef } from 'react';
+import { SeriesPlot } from '../charts/series-plot';
 import { download, fileNameOf } from '../export/series-export';
-import { RUN_COLOURS } from './compare-data';
+import type { StepClock } from '../series/store/step-clock';
+import { runLine, type ComparedRun } from './compare-data';
+
+/** Height of a compare chart. */
+export const COMPARE_CHART_HEIGHT_PX = 220;
 
 /**
- * One series of every compared run, overlaid: a colour per run, hidden runs
- * left out. Drag to zoom; double-click resets.
+ * One series of every compared run, overlaid on the shared chart layer: a
+ * colour per run, hidden runs left out, the page's x axis, smoothing, zoom
+ * (read at full resolution per run) and step cursor; hover shows every
+ * run's value at that x.
  */
 export function CompareChart({
   name,
-  xLabel,
+  byEpoch,
+  runs,
   labels,
-  data,
+  clocks,
+  points,
   hidden,
   onCsv,
 }: {
   name: string;
-  xLabel: string;
+  byEpoch: boolean;
+  runs: readonly ComparedRun[];
   labels: readonly string[];
-  data: uPlot.AlignedData;
+  clocks: readonly StepClock[];
+  /** Distinct x of the runs' points (for tests and the footer). */
+  points: number;
   hidden: ReadonlySet<number>;
   /** Exports the series of every run at full resolution. */
   onCsv?: () => void;
 }) {
-  const container = useRef<HTMLDivElement>(null);
-  const makeOptions = useCallback(
-    (width: number): uPlot.Options => ({
-      width,
-      height: 220,
-      scales: { x: { time: false } },
-      legend: { show: false },
-      axes: [
-        { label: xLabel, stroke: '#9aa4b2', grid: { stroke: 'rgba(128, 140, 160, 0.2)' } },
-        { stroke: '#9aa4b2', grid: { stroke: 'rgba(128, 140, 160, 0.2)' }, size: 60 },
-      ],
-      series: [
-        { label: xLabel },
-        ...labels.map((label, index) => ({
-          label,
-          stroke: RUN_COLOURS[index % RUN_COLOURS.length],
-          width: 1.5,
-          spanGaps: true,
-        })),
-      ],
-    }),
-    [labels, xLabel],
+  const section = useRef<HTMLElement>(null);
+  // Built once per data change: the plot reads them on every draw and render.
+  const built = useMemo(
+    () =>
+      runs.map((run, index) =>
+        runLine(run, index, name, labels[index] ?? run.sessionId, clocks[index]),
+      ),
+    [runs, name, labels, clocks],
   );
-  const initial = useCallback(() => data, [data]);
-  const plot = useUplot(container, makeOptions, initial, 220);
-
-  useEffect(() => {
-    plot.current?.setData(data);
-  }, [plot, data]);
-  useEffect(() => {
-    const chart = plot.current;
-    if (!chart) return;
-    labels.forEach((_label, index) => chart.setSeries(index + 1, { show: !hidden.has(index) }));
-  }, [plot, labels, hidden, makeOptions]);
-
+  const lines = useCallback(() => built, [built]);
   return (
     <section
+      ref={section}
       className="panel"
       data-testid="compare-chart"
       data-series={name}
-      data-runs={labels.length - hidden.size}
-      data-points={data[0].length}
+      data-runs={runs.length - hidden.size}
+      data-points={points}
     >
-      <header className="panel-header">
-        <h3 className="small">{name}</h3>
-        <span>
-          {onCsv && (
-            <button type="button" className="small" data-testid="compare-csv" onClick={onCsv}>
-              CSV
+      <SeriesPlot
+        name={name}
+        byEpoch={byEpoch}
+        lines={lines}
+        version={0}
+        hidden={hidden}
+        height={COMPARE_CHART_HEIGHT_PX}
+        testId="compare-plot"
+        title={name}
+        actions={
+          <span>
+            {onCsv && (
+              <button type="button" className="small" data-testid="compare-csv" onClick={onCsv}>
+                CSV
+              </button>
+            )}{' '}
+            <button
+              type="button"
+              className="small"
+              data-testid="compare-png"
+              onClick={() =>
+                section.current
+                  ?.querySelector('canvas')
+                  ?.toBlob((blob) => blob && download(blob, fileNameOf(name, 'png')))
+              }
+            >
+              PNG
             </button>
-          )}{' '}
-          <button
-            type="button"
-            className="small"
-            data-testid="compare-png"
-            onClick={() =>
-              plot.current?.ctx.canvas.toBlob(
-                (blob) => blob && download(blob, fileNameOf(name, 'png')),
-              )
-            }
-          >
-            PNG
-          </button>
-        </span>
-      </header>
-      <div ref={container} className="chart" />
+          </span>
+        }
+      />
     </section>
   );
 }

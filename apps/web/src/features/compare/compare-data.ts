@@ -1,4 +1,6 @@
-import type { SeriesKind, SeriesWindow, SessionSummary } from '@trainwatch/proto';
+import { LOSS_SERIES, SeriesKind, type SeriesWindow, type SessionSummary } from '@trainwatch/proto';
+import type { PlotLine } from '../charts/plot-data';
+import { StepClock } from '../series/store/step-clock';
 
 /** Runs one comparison overlays at most, and at least. */
 export const MAX_COMPARED_RUNS = 20;
@@ -108,4 +110,45 @@ export function hyperparameterRows(
       return { key, values, differs: new Set(values).size > 1 };
     })
     .sort((a, b) => Number(b.differs) - Number(a.differs) || a.key.localeCompare(b.key));
+}
+
+/** When each step of a run happened, from the wall times of its step series' windows. */
+export function runClock(run: ComparedRun): StepClock {
+  const clock = new StepClock();
+  const windows = [...run.series.values()].filter(
+    (window) => window.kind !== SeriesKind.EPOCH && window.timestampsMs.length > 0,
+  );
+  // The loss has a point per batch: the finest clock a run has.
+  windows.sort((a, b) => Number(b.name === LOSS_SERIES) - Number(a.name === LOSS_SERIES));
+  const source = windows[0];
+  source?.lastSteps.forEach((step, index) =>
+    clock.note(Number(step), Number(source.timestampsMs[index] ?? 0)),
+  );
+  return clock;
+}
+
+/** Series `name` of run `index` as a chart line, with its bucket band when downsampled. */
+export function runLine(
+  run: ComparedRun,
+  index: number,
+  name: string,
+  label: string,
+  clock: StepClock,
+): PlotLine {
+  const window = run.series.get(name);
+  const byEpoch = window?.kind === SeriesKind.EPOCH;
+  return {
+    sessionId: run.sessionId,
+    label,
+    colour: RUN_COLOURS[index % RUN_COLOURS.length],
+    xs: Float64Array.from(window?.lastSteps ?? [], Number),
+    ys: Float64Array.from(window?.lasts ?? []),
+    mins: window && !window.exact && window.mins.length > 0 ? window.mins : undefined,
+    maxs: window && !window.exact && window.maxs.length > 0 ? window.maxs : undefined,
+    timeline: {
+      byEpoch,
+      batchesPerEpoch: run.summary?.config?.batchesPerEpoch ?? 0,
+      clock,
+    },
+  };
 }

@@ -5,7 +5,7 @@ import {
   SeriesKind,
   SeriesWindowSchema,
 } from '@trainwatch/proto';
-import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { parseRoute, compareHref } from '../../common/use-hash-route';
 import { FakeDashboard } from '../../test/fake-dashboard';
 import { summary } from '../../test/fixtures';
@@ -19,6 +19,7 @@ const window = (name: string, kind: SeriesKind, points: [number, number][]) =>
     kind,
     lastSteps: points.map(([step]) => BigInt(step)),
     lasts: points.map(([, value]) => value),
+    exact: true,
   });
 
 function setUp() {
@@ -62,6 +63,70 @@ function setUp() {
 }
 
 describe('ComparePage', () => {
+  afterEach(() => globalThis.history.replaceState(null, '', '#/'));
+
+  it('opens the view a link holds and reads the zoomed window of every run at full resolution', async () => {
+    globalThis.history.replaceState(
+      null,
+      '',
+      '#/compare?runs=a,b&zoom=1~2&smooth=off&x=step&hide=b',
+    );
+    const fake = setUp();
+    const asked: { sessionId: string; names: string[]; from: bigint; to: bigint; max: number }[] =
+      [];
+    const answer = fake.onQuerySeries;
+    fake.onQuerySeries = (request) => {
+      asked.push({
+        sessionId: request.sessionId,
+        names: request.names,
+        from: request.fromStep,
+        to: request.toStep,
+        max: request.maxPoints,
+      });
+      return answer(request);
+    };
+    await waitFor(() => expect(screen.getAllByTestId('compare-chart')).toHaveLength(2));
+    expect((screen.getByTestId('chart-smoothing-mode') as HTMLSelectElement).value).toBe('off');
+    expect(screen.getAllByTestId('compare-chart').map((chart) => chart.dataset.runs)).toEqual([
+      '1',
+      '1',
+    ]);
+    const loss = screen.getAllByTestId('compare-plot')[0]!;
+    expect(loss.dataset.zoom).toBe('1~2');
+    // One QuerySeries per run for the window; per-epoch series are not re-read.
+    await waitFor(() =>
+      expect(asked.filter((request) => request.from === 1n)).toEqual([
+        { sessionId: 'a', names: ['loss'], from: 1n, to: 2n, max: 10_000 },
+        { sessionId: 'b', names: ['loss'], from: 1n, to: 2n, max: 10_000 },
+      ]),
+    );
+    await waitFor(() => expect(loss.dataset.resolution).toBe('full'));
+    expect(loss.dataset.window).toBe('1-2');
+  });
+
+  it('writes the legend and controls into the URL, and follows back/forward', async () => {
+    globalThis.history.replaceState(null, '', '#/compare?runs=a,b');
+    setUp();
+    await waitFor(() => expect(screen.getAllByTestId('compare-chart')).toHaveLength(2));
+    fireEvent.click(screen.getAllByTestId('compare-legend-item')[1]!);
+    fireEvent.change(screen.getByTestId('chart-x-axis'), { target: { value: 'epoch' } });
+    expect(globalThis.location.hash).toBe('#/compare?runs=a,b&hide=b&x=epoch');
+    // Back: the entry before the axis change.
+    act(() => {
+      globalThis.history.replaceState(null, '', '#/compare?runs=a,b&hide=b');
+      globalThis.dispatchEvent(new PopStateEvent('popstate'));
+    });
+    expect((screen.getByTestId('chart-x-axis') as HTMLSelectElement).value).toBe('step');
+    act(() => {
+      globalThis.history.replaceState(null, '', '#/compare?runs=a,b');
+      globalThis.dispatchEvent(new PopStateEvent('popstate'));
+    });
+    expect(screen.getAllByTestId('compare-chart').map((chart) => chart.dataset.runs)).toEqual([
+      '2',
+      '2',
+    ]);
+  });
+
   it('overlays every shared series, marks differing hyperparameters, and lists epochs side by side', async () => {
     setUp();
     await waitFor(() => expect(screen.getAllByTestId('compare-chart')).toHaveLength(2));

@@ -2,6 +2,9 @@ import { ConnectError } from '@connectrpc/connect';
 import { SeriesKind, type SeriesWindow } from '@trainwatch/proto';
 import { useEffect, useMemo, useState } from 'react';
 import { useDashboardClient } from '../../common/transport-context';
+import { ChartToolbar } from '../charts/chart-toolbar';
+import { ChartPageProvider, useChartPage, useChartViewSelect } from '../charts/chart-view-context';
+import { useWindowFetcher } from '../charts/use-window-fetcher';
 import { sessionHref } from '../../common/use-hash-route';
 import { formatValue } from '../session/components/run-metadata';
 import { download, fileNameOf, fullSeries, toCsv } from '../export/series-export';
@@ -12,6 +15,7 @@ import {
   hyperparameterRows,
   MAX_COMPARED_RUNS,
   RUN_COLOURS,
+  runClock,
   sharedSeries,
   type ComparedRun,
 } from './compare-data';
@@ -24,11 +28,30 @@ import {
  * first and marked; per-epoch series as a table, epoch by run.
  */
 export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
+  const fetcher = useWindowFetcher();
+  return (
+    // One chart view for the page (x axis, smoothing, zoom, step cursor, hidden runs), in the URL.
+    <ChartPageProvider fetcher={fetcher}>
+      <CompareRuns sessionIds={sessionIds} />
+    </ChartPageProvider>
+  );
+}
+
+function CompareRuns({ sessionIds }: { sessionIds: readonly string[] }) {
   const client = useDashboardClient();
   const ids = useMemo(() => sessionIds.slice(0, MAX_COMPARED_RUNS), [sessionIds]);
   const [runs, setRuns] = useState<ComparedRun[]>();
   const [error, setError] = useState<string>();
-  const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
+  const { view } = useChartPage();
+  const hiddenRuns = useChartViewSelect(view, (state) => state.hiddenRuns);
+  const hidden = useMemo(
+    () =>
+      new Set(
+        ids.flatMap((id, index) => (hiddenRuns.includes(id) ? [index] : [])),
+      ) as ReadonlySet<number>,
+    [ids, hiddenRuns],
+  );
+  const clocks = useMemo(() => (runs ?? []).map(runClock), [runs]);
 
   useEffect(() => {
     let cancelled = false;
@@ -91,11 +114,10 @@ export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
                     data-session-id={run.sessionId}
                     checked={!hidden.has(index)}
                     onChange={() =>
-                      setHidden((current) => {
-                        const next = new Set(current);
-                        if (next.has(index)) next.delete(index);
-                        else next.add(index);
-                        return next;
+                      view.update({
+                        hiddenRuns: hidden.has(index)
+                          ? hiddenRuns.filter((id) => id !== run.sessionId)
+                          : [...hiddenRuns, run.sessionId],
                       })
                     }
                   />
@@ -140,14 +162,17 @@ export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
             </table>
           )}
           <h2>Series</h2>
+          <ChartToolbar />
           {shared.length === 0 && <p className="muted small">The runs share no series.</p>}
           {shared.map((series) => (
             <CompareChart
               key={series.name}
               name={series.name}
-              xLabel={series.kind === SeriesKind.EPOCH ? 'epoch' : 'step'}
+              byEpoch={series.kind === SeriesKind.EPOCH}
+              runs={runs}
               labels={labels}
-              data={aligned.get(series.name) as [number[], ...(number | null)[][]]}
+              clocks={clocks}
+              points={aligned.get(series.name)?.[0].length ?? 0}
               hidden={hidden}
               onCsv={() => {
                 void Promise.all(

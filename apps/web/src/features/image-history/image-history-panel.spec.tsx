@@ -7,7 +7,9 @@ import { manualFrames } from '../../test/manual-frames';
 import { renderWithServer } from '../../test/render';
 import { SessionStore } from '../session/store/session-store';
 import { FrameCache, missingWindow } from './frame-cache';
-import { ImageHistoryPanel, PREFETCH_RADIUS } from './image-history-panel';
+import { ChartPageProvider, useChartPage } from '../charts/chart-view-context';
+import type { ChartView } from '../charts/chart-view';
+import { ImageHistoryPanel, nearestIndex, PREFETCH_RADIUS } from './image-history-panel';
 
 /** Stored frames at steps 10, 20, ... 200; odd tens hold a wrong prediction. */
 const STORED = Array.from({ length: 20 }, (_, index) => 10 * (index + 1));
@@ -30,7 +32,7 @@ function serve(fake: FakeDashboard) {
   };
 }
 
-function setUp() {
+function setUp(withPage = false) {
   const frames = manualFrames();
   const store = new SessionStore({ schedule: frames.schedule, now: () => 0 });
   store.apply(snapshot(0n, [0]));
@@ -39,13 +41,56 @@ function setUp() {
   });
   const fake = new FakeDashboard();
   serve(fake);
-  renderWithServer(fake, <ImageHistoryPanel sessionId="run-1" store={store} />);
-  return fake;
+  const panel = <ImageHistoryPanel sessionId="run-1" store={store} />;
+  let view: ChartView | undefined;
+  function Grab() {
+    view = useChartPage().view;
+    return null;
+  }
+  renderWithServer(
+    fake,
+    withPage ? (
+      <ChartPageProvider>
+        <Grab />
+        {panel}
+      </ChartPageProvider>
+    ) : (
+      panel
+    ),
+  );
+  return Object.assign(fake, { view: () => view as ChartView });
 }
 
 const shownStep = () => screen.getByTestId('image-history-step').getAttribute('data-shown-step');
 
 describe('ImageHistoryPanel', () => {
+  afterEach(() => globalThis.history.replaceState(null, '', '#/'));
+
+  it('shows the stored frame nearest the page step cursor, and its slider moves the cursor', async () => {
+    // A link with a step cursor between two stored frames (30 and 40).
+    globalThis.history.replaceState(null, '', '#/sessions/run-1?step=37');
+    const page = setUp(true);
+    await waitFor(() => expect(shownStep()).toBe('40'));
+    // A click on a chart moves the cursor: the panel follows.
+    act(() => page.view().update({ cursorStep: 151 }));
+    await waitFor(() => expect(shownStep()).toBe('150'));
+    expect(globalThis.location.hash).toBe('#/sessions/run-1?step=151');
+    // The slider moves the charts' cursor.
+    fireEvent.change(screen.getByTestId('image-history-slider'), { target: { value: '4' } });
+    expect(page.view().state.cursorStep).toBe(50);
+    await waitFor(() => expect(shownStep()).toBe('50'));
+    // At the end it follows the newest frame again, with no cursor.
+    fireEvent.change(screen.getByTestId('image-history-slider'), { target: { value: '19' } });
+    expect(page.view().state.cursorStep).toBeUndefined();
+  });
+
+  it('finds the nearest stored step', () => {
+    expect(nearestIndex([10, 20, 40], 0)).toBe(0);
+    expect(nearestIndex([10, 20, 40], 15)).toBe(0);
+    expect(nearestIndex([10, 20, 40], 31)).toBe(2);
+    expect(nearestIndex([10, 20, 40], 99)).toBe(2);
+  });
+
   it('starts at the newest stored frame and scrubs with prefetched neighbours', async () => {
     const fake = setUp();
     await waitFor(() => expect(shownStep()).toBe('200'));

@@ -2,6 +2,7 @@ import { ConnectError } from '@connectrpc/connect';
 import type { ImageFrame } from '@trainwatch/proto';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useDashboardClient } from '../../common/transport-context';
+import { useChartPage, useChartViewSelect } from '../charts/chart-view-context';
 import { ImageGrid } from '../images/image-grid';
 import type { PanelProps } from '../panels/panel-props';
 import { useSessionSelect } from '../session/hooks/use-session-view';
@@ -17,17 +18,36 @@ const NO_CLASS_NAMES: readonly string[] = [];
 const classNamesOf = (view: SessionView) => view.summary?.config?.classNames ?? NO_CLASS_NAMES;
 const latestStepOf = (view: SessionView) => Number(view.latestFrame?.step ?? -1);
 
+/** Index of the stored step nearest `step` (steps ascending, not empty). */
+export function nearestIndex(steps: readonly number[], step: number): number {
+  let low = 0;
+  let high = steps.length - 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (steps[middle] < step) low = middle + 1;
+    else high = middle;
+  }
+  return low > 0 && step - steps[low - 1] <= steps[low] - step ? low - 1 : low;
+}
+
 /**
  * The stored image frames of a run, scrubbed with a slider (arrow keys move
  * one stored frame; Home/End). Frames come from GetImageFrames around the
  * cursor, PREFETCH_RADIUS on each side, and stay in a bounded cache. "Wrong
  * only" asks the server for frames holding a wrong prediction. Follows the
  * newest frame while the cursor is at the end.
+ *
+ * The page's step cursor is shared with the charts: a click on a chart shows
+ * the stored frame nearest that step, and moving the slider moves the
+ * charts' cursor (back at the end, the panel follows the newest frame again
+ * and the cursor is cleared).
  */
 export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, store }: PanelProps) {
   const client = useDashboardClient();
   const names = useSessionSelect(store, classNamesOf);
   const latestStep = useSessionSelect(store, latestStepOf);
+  const { view } = useChartPage();
+  const cursorStep = useChartViewSelect(view, (state) => state.cursorStep);
   const [wrongOnly, setWrongOnly] = useState(false);
   const [steps, setSteps] = useState<number[]>([]);
   const [index, setIndex] = useState(0);
@@ -76,6 +96,14 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
     else if (index >= steps.length && steps.length > 0) setIndex(steps.length - 1);
   }, [steps, following, index]);
 
+  // The shared step cursor (a chart click, or the URL) picks the frame nearest it.
+  useEffect(() => {
+    if (cursorStep === undefined || steps.length === 0) return;
+    const nearest = nearestIndex(steps, cursorStep);
+    setFollowing(false);
+    setIndex(nearest);
+  }, [cursorStep, steps]);
+
   const step = steps[index];
 
   const fetchAround = useCallback(
@@ -118,7 +146,11 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   }, [step, index, cache, fetchAround]);
 
   return (
-    <section className="panel image-history" data-testid="image-history-panel">
+    <section
+      className="panel image-history"
+      data-testid="image-history-panel"
+      data-cursor-step={cursorStep}
+    >
       <h2>Image history</h2>
       <div className="image-history-controls small">
         <label>
@@ -160,8 +192,10 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
             value={index}
             onChange={(event) => {
               const next = Number(event.target.value);
-              setFollowing(next === steps.length - 1);
+              const atEnd = next === steps.length - 1;
+              setFollowing(atEnd);
               setIndex(next);
+              view.update({ cursorStep: atEnd ? undefined : steps[next] }, 'replace');
             }}
           />
         </label>

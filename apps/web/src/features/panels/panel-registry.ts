@@ -5,6 +5,7 @@ import { SERIES_PANELS } from '../series/series-panel-kinds';
 import type { PanelDefinition } from './panel-props';
 import {
   AlertRulesPanelOfSession,
+  ChartControlsOfSession,
   CommandsPanelOfSession,
   EpochsPanelOfSession,
   ImagesPanelOfSession,
@@ -19,6 +20,10 @@ import {
  */
 export const PANEL_REGISTRY = {
   progress: { title: 'Progress, throughput, resources', component: ProgressPanelOfSession },
+  'chart-controls': {
+    title: 'Chart controls: x axis, smoothing, scales, zoom, step cursor',
+    component: ChartControlsOfSession,
+  },
   loss: { title: 'Loss per batch, smoothed, zoomable', component: LossPanelOfSession },
   'series-board': { title: 'Every series, grouped by prefix', component: SeriesBoard },
   ...SERIES_PANELS,
@@ -47,6 +52,7 @@ export type PanelRow = { kind: PanelKind } | { columns: readonly (readonly Panel
 /** The session page, top to bottom. */
 export const SESSION_LAYOUT: readonly PanelRow[] = [
   { kind: 'progress' },
+  { kind: 'chart-controls' },
   { kind: 'loss' },
   { kind: 'series-board' },
   { columns: [['images'], ['epochs', 'commands']] },

@@ -1,5 +1,6 @@
 import { memo } from 'react';
 import { AlertRulesEditor } from '../alerts/components/alert-rules-editor';
+import { ChartToolbar } from '../charts/chart-toolbar';
 import { EpochChart } from '../charts/epoch-chart';
 import { LossChart } from '../charts/loss-chart';
 import { AuditLog } from '../commands/components/audit-log';
@@ -33,16 +34,27 @@ export const ProgressPanelOfSession = memo(function ProgressPanelOfSession({ sto
   );
 });
 
-export const LossPanelOfSession = memo(function LossPanelOfSession({ store }: PanelProps) {
+export const LossPanelOfSession = memo(function LossPanelOfSession({
+  sessionId,
+  store,
+}: PanelProps) {
   const view = useSessionView(store);
   const summary = view.summary;
   return (
     <LossChart
+      sessionId={sessionId}
       loss={view.loss}
       revision={view.lossRevision}
       historyStartStep={summary?.partialHistory ? Number(summary.historyStartStep) : undefined}
+      clock={store.series.clock}
+      batchesPerEpoch={summary?.config?.batchesPerEpoch ?? 0}
     />
   );
+});
+
+/** The page's chart controls (x axis, smoothing, scales, zoom, step cursor), above its charts. */
+export const ChartControlsOfSession = memo(function ChartControlsOfSession() {
+  return <ChartToolbar />;
 });
 
 export const ImagesPanelOfSession = memo(function ImagesPanelOfSession({ store }: PanelProps) {

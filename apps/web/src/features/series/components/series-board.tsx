@@ -1,4 +1,5 @@
-import { memo, useCallback, useMemo, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState } from 'react';
+import { useChartPage, useChartViewSelect } from '../../charts/chart-view-context';
 import type { PanelProps } from '../../panels/panel-props';
 import { useSessionSelect } from '../../session/hooks/use-session-view';
 import type { SessionView } from '../../session/store/session-store';
@@ -26,11 +27,21 @@ export const SeriesBoard = memo(function SeriesBoard({ sessionId, store }: Panel
     },
     [sessionId],
   );
+  // The filter lives in the page's URL; a link without one takes the one this tab last used.
+  const { view } = useChartPage();
+  const filter = useChartViewSelect(view, (state) => state.filter);
+  useEffect(() => {
+    if (view.state.filter === '' && layout.filter !== '') {
+      view.update({ filter: layout.filter }, 'replace');
+    }
+    // Once, when the board opens.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [view]);
   const groups = useMemo(
-    () => groupSeries(store.series.names(), layout.filter),
+    () => groupSeries(store.series.names(), filter),
     // `version` changes exactly when a series was added.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [store, version, layout.filter],
+    [store, version, filter],
   );
   const toggle = (id: SeriesGroupId): void => {
     const collapsed = new Set(layout.collapsed);
@@ -47,8 +58,11 @@ export const SeriesBoard = memo(function SeriesBoard({ sessionId, store }: Panel
           type="search"
           placeholder="Filter series: lr, val/*, *acc*"
           aria-label="Filter series"
-          value={layout.filter}
-          onChange={(event) => update({ ...layout, filter: event.target.value })}
+          value={filter}
+          onChange={(event) => {
+            update({ ...layout, filter: event.target.value });
+            view.update({ filter: event.target.value }, 'replace');
+          }}
         />
         <span className="muted small" data-testid="series-shown">
           {shown} of {version} series

@@ -13,6 +13,8 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
+const batchesPerEpochOf = (view: SessionView): number => view.summary?.config?.batchesPerEpoch ?? 0;
+
 function historyStartStep(view: SessionView): number | undefined {
   return view.summary?.partialHistory ? Number(view.summary.historyStartStep) : undefined;
 }
@@ -22,11 +24,16 @@ function historyStartStep(view: SessionView): number | undefined {
  * while on screen (or near it), and re-renders only when its own series
  * changed, at most once per frame.
  */
-export const SeriesPanel = memo(function SeriesPanel({ store, series: name = '' }: PanelProps) {
+export const SeriesPanel = memo(function SeriesPanel({
+  sessionId,
+  store,
+  series: name = '',
+}: PanelProps) {
   const ref = useRef<HTMLElement>(null);
   const visible = useVisible(ref);
   const version = useSeriesVersion(store.series, name, visible);
   const startStep = useSessionSelect(store, historyStartStep, visible);
+  const batchesPerEpoch = useSessionSelect(store, batchesPerEpochOf, visible);
   const entry = store.series.get(name);
   const points = entry?.points;
   const byEpoch = entry?.kind === SeriesKind.EPOCH;
@@ -52,6 +59,9 @@ export const SeriesPanel = memo(function SeriesPanel({ store, series: name = '' 
       </header>
       {visible && entry ? (
         <SeriesChart
+          sessionId={sessionId}
+          clock={store.series.clock}
+          batchesPerEpoch={batchesPerEpoch}
           entry={entry}
           version={version}
           historyStartStep={byEpoch ? undefined : startStep}

@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_SERIES, LOSS_SERIES, SeriesKind, type SeriesHistory } from '@trainwatch/proto';
 import { BoundedSeries } from './bounded-series';
+import { StepClock } from './step-clock';
 
 /**
  * Most points the browser keeps per series (the loss has its own bound). A
@@ -45,6 +46,8 @@ export class SeriesStore {
   private readonly dirty: SeriesEntry[] = [];
   /** Values ignored because their series would exceed MAX_SERIES_SHOWN. */
   ignoredValues = 0;
+  /** When each step happened: charts drawn against wall time read it. */
+  readonly clock = new StepClock();
 
   constructor(
     private readonly maxSeries = MAX_SERIES_SHOWN,
@@ -74,6 +77,12 @@ export class SeriesStore {
 
   /** Merges a snapshot's history: only points after what the series holds. */
   mergeHistory(history: SeriesHistory): void {
+    if (history.kind !== SeriesKind.EPOCH) {
+      const count = Math.min(history.steps.length, history.timestampsMs.length);
+      for (let i = 0; i < count; i++) {
+        this.clock.note(Number(history.steps[i]), Number(history.timestampsMs[i]));
+      }
+    }
     this.mergePoints(history.name, history.kind, history.steps, history.values);
   }
 

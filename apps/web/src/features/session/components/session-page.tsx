@@ -1,4 +1,6 @@
 import { AlertBanner, AlertLog } from '../../alerts/components/alert-banner';
+import { ChartPageProvider } from '../../charts/chart-view-context';
+import { useWindowFetcher } from '../../charts/use-window-fetcher';
 import { CommandBar } from '../../commands/components/command-bar';
 import { PANEL_REGISTRY, SESSION_LAYOUT, type PanelKind } from '../../panels/panel-registry';
 import type { SessionStore } from '../store/session-store';
@@ -31,6 +33,7 @@ export function SessionPage({
 }) {
   const { view, store } = useWatchSession(sessionId, watchOptions);
   const { summary, link } = view;
+  const fetcher = useWindowFetcher();
 
   if (link.kind === 'not-found') {
     return (
@@ -43,7 +46,7 @@ export function SessionPage({
     );
   }
 
-  return (
+  const page = (
     <main className="page">
       <SessionHeader
         sessionId={sessionId}
@@ -82,4 +85,6 @@ export function SessionPage({
       )}
     </main>
   );
+  // One chart view per page (x axis, smoothing, zoom, step cursor), kept in the URL.
+  return <ChartPageProvider fetcher={fetcher}>{page}</ChartPageProvider>;
 }

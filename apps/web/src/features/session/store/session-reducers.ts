@@ -47,6 +47,7 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
   batch(state, batch) {
     const step = Number(batch.step);
     state.series.append(LOSS_SERIES, SeriesKind.STEP, step, batch.batchLoss);
+    state.series.clock.note(step, Number(batch.timestampMs));
     // for..in over the map's plain object: no array per message.
     for (const name in batch.metrics) {
       state.series.append(name, SeriesKind.STEP, step, batch.metrics[name]);
@@ -64,6 +65,7 @@ export const SESSION_REDUCERS: { readonly [K in WatchEventCase]: EventReducer<K>
 
   scalars(state, scalars) {
     const step = Number(scalars.step);
+    state.series.clock.note(step, Number(scalars.timestampMs));
     for (const name in scalars.values) {
       state.series.append(name, SeriesKind.STEP, step, scalars.values[name]);
     }

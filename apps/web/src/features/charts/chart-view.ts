@@ -1,0 +1,90 @@
+import {
+  DEFAULT_CHART_VIEW,
+  joinHash,
+  readChartView,
+  splitHash,
+  writeChartView,
+  type ChartViewState,
+} from './chart-view-params';
+
+/** How a change reaches the browser history: a step back undoes it, or it replaces the entry. */
+export type HistoryMode = 'push' | 'replace';
+
+let nextSyncKey = 0;
+
+/**
+ * The view shared by every chart of a page (and the image history's step
+ * cursor), outside React: charts subscribe and apply a change to their uPlot
+ * instance directly, so a zoom or a cursor move re-renders no component.
+ * Bound to the location, it writes each change into the URL's search
+ * parameters and follows back/forward.
+ */
+export class ChartView {
+  private current: ChartViewState;
+  private readonly listeners = new Set<(view: ChartViewState) => void>();
+  /** uPlot cursor-sync key: hovering one chart moves the cursor on all of the page's charts. */
+  readonly syncKey = `charts-${++nextSyncKey}`;
+  /** Bumped on every zoom change, so an answer for an older zoom is dropped. */
+  zoomGeneration = 0;
+
+  constructor(initial: ChartViewState = DEFAULT_CHART_VIEW) {
+    this.current = initial;
+  }
+
+  get state(): ChartViewState {
+    return this.current;
+  }
+
+  subscribe(listener: (view: ChartViewState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Changes part of the view and tells every chart; `history` says how the URL records it. */
+  update(patch: Partial<ChartViewState>, history: HistoryMode = 'push'): void {
+    const next = { ...this.current, ...patch };
+    this.replaceState(next);
+    this.onChange?.(next, history);
+  }
+
+  /** Takes a whole view (the URL after back/forward) without writing it back. */
+  replaceState(next: ChartViewState): void {
+    if (next.zoom?.from !== this.current.zoom?.from || next.zoom?.to !== this.current.zoom?.to) {
+      this.zoomGeneration++;
+    }
+    this.current = next;
+    for (const listener of [...this.listeners]) listener(next);
+  }
+
+  /** Set by bindToLocation. */
+  onChange: ((view: ChartViewState, history: HistoryMode) => void) | undefined;
+}
+
+/** A view read from the current location's hash. */
+export function chartViewFromLocation(): ChartView {
+  return new ChartView(readChartView(splitHash(window.location.hash).params));
+}
+
+/**
+ * Writes every change of `view` into location.hash (pushState or
+ * replaceState: no hashchange, so the page is not routed again) and reads it
+ * back on back/forward. Returns the unbinding.
+ */
+export function bindToLocation(view: ChartView): () => void {
+  view.onChange = (state, history) => {
+    const { path, params } = splitHash(window.location.hash);
+    // The list page has no hash at all: parameters still go after "#/".
+    const hash = joinHash(path === '' || path === '#' ? '#/' : path, writeChartView(state, params));
+    if (hash === window.location.hash) return;
+    const url = `${window.location.pathname}${window.location.search}${hash}`;
+    if (history === 'push') window.history.pushState(null, '', url);
+    else window.history.replaceState(null, '', url);
+  };
+  const onPop = (): void =>
+    view.replaceState(readChartView(splitHash(window.location.hash).params));
+  window.addEventListener('popstate', onPop);
+  return () => {
+    view.onChange = undefined;
+    window.removeEventListener('popstate', onPop);
+  };
+}

@@ -1,0 +1,418 @@
+import type { SeriesWindow } from '@trainwatch/proto';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type uPlot from 'uplot';
+import { formatMetric } from '../../common/format';
+import { useChartPage, useChartViewSelect } from './chart-view-context';
+import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
+import { nanGaps } from './non-finite-gaps';
+import { buildPlotData, withWindow, type PlotColumns, type PlotLine } from './plot-data';
+import { robustRange } from './robust-range';
+import { useUplot } from './use-uplot';
+import { WHOLE_NUMBER_INCREMENTS } from './whole-number-ticks';
+import { axisLabel, isTimeAxis, stepAtAxisX, toAxisX, type XAxisKind } from './x-axis';
+
+const AXIS = { stroke: '#9aa4b2', grid: { stroke: 'rgba(128, 140, 160, 0.2)' } };
+/** A press that moves less than this many pixels is a click (set the step cursor), not a zoom. */
+const CLICK_SLOP_PX = 4;
+
+export interface SeriesPlotProps {
+  /** The series drawn (one per chart; compare draws it for every run). */
+  name: string;
+  byEpoch: boolean;
+  /** The lines now; read when the chart draws, so typed arrays go in without a copy. */
+  lines: () => readonly PlotLine[];
+  /** Changes whenever a line's points do; the chart takes new data on it (once per frame at most). */
+  version: number;
+  /** Lines (by index) left out. */
+  hidden?: ReadonlySet<number>;
+  height: number;
+  testId: string;
+  /** Extra drawing after the lines (missing history, non-finite marks). */
+  decorate?: (u: uPlot) => void;
+  /** A node beside the readout (export buttons). */
+  actions?: React.ReactNode;
+  title?: string;
+}
+
+function withAlpha(colour: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{6})$/i.exec(colour)?.[1];
+  if (!hex) return colour;
+  const [r, g, b] = [0, 2, 4].map((at) => parseInt(hex.slice(at, at + 2), 16));
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+}
+
+function formatX(axis: XAxisKind, x: number): string {
+  if (axis === 'wall') return new Date(x * 1000).toLocaleTimeString();
+  if (axis === 'relative') return `${x.toFixed(1)} s`;
+  if (axis === 'epoch') return `epoch ${Number(x.toFixed(3))}`;
+  return `step ${Math.round(x)}`;
+}
+
+/** The y range of the points inside the x range, outliers left out. */
+function visibleRobustRange(u: uPlot, columns: number[]): [number, number] | undefined {
+  const xs = u.data[0];
+  const min = u.scales.x.min ?? -Infinity;
+  const max = u.scales.x.max ?? Infinity;
+  let first = 0;
+  while (first < xs.length && (xs[first] as number) < min) first++;
+  let last = xs.length;
+  while (last > first && (xs[last - 1] as number) > max) last--;
+  return robustRange(
+    columns
+      .map((index) => (u.data[index] as ArrayLike<number | null>) ?? [])
+      .map((column) => Array.prototype.slice.call(column, first, last) as (number | null)[]),
+  );
+}
+
+/**
+ * One chart of the shared chart layer, used by the series board and the
+ * compare view alike. Draws each line raw (faint) and smoothed, with a
+ * min/max band where the data is downsampled, on the page's x axis, log
+ * scale and outlier setting. The page's zoom is shared: a drag zooms every
+ * chart, and the zoomed window is read at full resolution (through the
+ * page's WindowFetcher); double-click zooms out to the live data. Hover
+ * moves the cursor on every chart and shows the values there; a click sets
+ * the page's step cursor, drawn as a line. uPlot gets data at most once per
+ * `version` (the stores publish at most once per frame); view changes reach
+ * the uPlot instance directly, not through React state.
+ */
+export function SeriesPlot({
+  name,
+  byEpoch,
+  lines,
+  version,
+  hidden,
+  height,
+  testId,
+  decorate,
+  actions,
+  title,
+}: SeriesPlotProps) {
+  const { view, fetcher } = useChartPage();
+  const container = useRef<HTMLDivElement>(null);
+  const readout = useRef<HTMLSpanElement>(null);
+  const xAxis = useChartViewSelect(view, (state) => state.xAxis);
+  const smoothing = useChartViewSelect(view, (state) => state.smoothing);
+  const logScale = useChartViewSelect(view, (state) => state.logScale);
+  const ignoreOutliers = useChartViewSelect(view, (state) => state.ignoreOutliers);
+  const zoom = useChartViewSelect(view, (state) => state.zoom);
+  /** Full-resolution windows of the current zoom, by line index. */
+  const windows = useRef(new Map<number, SeriesWindow>());
+  const [windowInfo, setWindowInfo] = useState<{ steps: string; points: number; exact: boolean }>();
+  const columns = useRef<PlotColumns | undefined>(undefined);
+  const linesRef = useRef(lines);
+  linesRef.current = lines;
+  const hiddenRef = useRef(hidden);
+  hiddenRef.current = hidden;
+
+  const build = useCallback((): PlotColumns => {
+    const shown = linesRef.current().map((line, index) => {
+      const window = windows.current.get(index);
+      return window ? withWindow(line, window) : line;
+    });
+    const built = buildPlotData(shown, xAxis, smoothing);
+    columns.current = built;
+    return built;
+  }, [xAxis, smoothing]);
+
+  // What decides the uPlot series and scales: the chart is rebuilt when it changes.
+  const lineCount = lines().length;
+  const first = lines()[0];
+  const timeAxis = isTimeAxis(xAxis, first?.timeline);
+  const [hasBand, setHasBand] = useState(false);
+  const viewRef = useRef<ChartViewState>(view.state);
+  viewRef.current = view.state;
+
+  const makeOptions = useCallback(
+    (width: number): uPlot.Options => {
+      const series: uPlot.Series[] = [{ label: axisLabel(xAxis) }];
+      const bands: uPlot.Band[] = [];
+      const stride = hasBand ? 4 : 2;
+      const colours = linesRef.current().map((line) => line.colour);
+      for (let i = 0; i < lineCount; i++) {
+        const colour = colours[i] ?? '#6ea8fe';
+        series.push(
+          {
+            label: `${colours.length > 1 ? '' : name} raw`,
+            stroke: withAlpha(colour, 0.3),
+            width: 1,
+            points: { show: false },
+            spanGaps: lineCount > 1,
+            gaps: nanGaps,
+          },
+          {
+            label: `${name} smoothed`,
+            stroke: colour,
+            width: 1.75,
+            points: { show: byEpoch },
+            spanGaps: lineCount > 1,
+            gaps: nanGaps,
+          },
+        );
+        if (hasBand) {
+          const at = 1 + i * stride;
+          series.push(
+            {
+              label: 'min',
+              stroke: 'transparent',
+              width: 0,
+              points: { show: false },
+              spanGaps: true,
+            },
+            {
+              label: 'max',
+              stroke: 'transparent',
+              width: 0,
+              points: { show: false },
+              spanGaps: true,
+            },
+          );
+          bands.push({ series: [at + 3, at + 2], fill: withAlpha(colour, 0.15) });
+        }
+      }
+      const rawColumns = Array.from({ length: lineCount }, (_, i) => 1 + i * stride);
+      return {
+        width,
+        height,
+        legend: { show: false },
+        scales: {
+          x: { time: timeAxis },
+          y: {
+            distr: logScale ? 3 : 1,
+            ...(ignoreOutliers && {
+              range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax =>
+                visibleRobustRange(u, rawColumns) ?? [min, max],
+            }),
+          },
+        },
+        axes: [
+          {
+            ...AXIS,
+            incrs:
+              xAxis === 'step' || (xAxis === 'epoch' && byEpoch)
+                ? WHOLE_NUMBER_INCREMENTS
+                : undefined,
+          },
+          { ...AXIS, size: 56 },
+        ],
+        series,
+        bands,
+        cursor: {
+          drag: { x: true, y: false, setScale: false },
+          sync: { key: view.syncKey, setSeries: false },
+        },
+        hooks: {
+          ready: [
+            (u) => {
+              const zoomNow = viewRef.current.zoom;
+              if (zoomNow) u.setScale('x', { min: zoomNow.from, max: zoomNow.to });
+              let downX = 0;
+              u.over.addEventListener('mousedown', (event) => {
+                downX = event.clientX;
+              });
+              u.over.addEventListener('click', (event) => {
+                const index = u.cursor.idx;
+                if (Math.abs(event.clientX - downX) > CLICK_SLOP_PX || index == null) return;
+                const step = columns.current?.steps[index];
+                if (step !== undefined && Number.isFinite(step)) {
+                  view.update({ cursorStep: Math.round(step) });
+                }
+              });
+              u.over.addEventListener('dblclick', () => view.update({ zoom: undefined }));
+            },
+          ],
+          setSelect: [
+            (u) => {
+              if (u.select.width <= 0) return;
+              const from = u.posToVal(u.select.left, 'x');
+              const to = u.posToVal(u.select.left + u.select.width, 'x');
+              u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+              if (to > from) {
+                view.update({ zoom: { from: roundZoomValue(from), to: roundZoomValue(to) } });
+              }
+            },
+          ],
+          setCursor: [(u) => showReadout(u)],
+          draw: [
+            (u) => {
+              drawStepCursor(u);
+              decorate?.(u);
+            },
+          ],
+        },
+      };
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [
+      xAxis,
+      timeAxis,
+      logScale,
+      ignoreOutliers,
+      hasBand,
+      lineCount,
+      byEpoch,
+      height,
+      name,
+      decorate,
+      view,
+    ],
+  );
+
+  function showReadout(u: uPlot): void {
+    const element = readout.current;
+    const built = columns.current;
+    if (!element || !built) return;
+    const index = u.cursor.idx;
+    if (index == null || index < 0) {
+      element.textContent = '';
+      element.removeAttribute('data-x');
+      return;
+    }
+    const x = u.data[0][index] as number;
+    const current = linesRef.current();
+    const parts = built.layout.flatMap((columnsOf, line) => {
+      if (hiddenRef.current?.has(line)) return [];
+      const raw = u.data[columnsOf.raw]?.[index];
+      const smooth = u.data[columnsOf.smoothed]?.[index];
+      if (raw == null) return [];
+      const label = current.length > 1 ? `${current[line]?.label ?? line}: ` : '';
+      const value = Number.isNaN(raw) ? 'not finite' : formatMetric(smooth ?? raw);
+      return [
+        `${label}${value}${smooth != null && smooth !== raw ? ` (raw ${formatMetric(raw)})` : ''}`,
+      ];
+    });
+    element.setAttribute('data-x', String(x));
+    element.textContent = `${formatX(xAxis, x)} · ${parts.join(' · ')}`;
+  }
+
+  function drawStepCursor(u: uPlot): void {
+    const step = viewRef.current.cursorStep;
+    const line = linesRef.current()[0];
+    if (step === undefined || !line) return;
+    const x = u.valToPos(toAxisX(xAxis, { ...line.timeline, byEpoch: false }, step), 'x', true);
+    if (!Number.isFinite(x) || x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = 'rgba(240, 200, 90, 0.9)';
+    ctx.lineWidth = 1.5 * (typeof devicePixelRatio === 'number' ? devicePixelRatio : 1);
+    ctx.beginPath();
+    ctx.moveTo(x, u.bbox.top);
+    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  const initial = useCallback(() => build().data, [build]);
+  const plot = useUplot(container, makeOptions, initial, height);
+
+  /** Hands uPlot the data again, keeping the page's zoom. */
+  const draw = useCallback(() => {
+    const chart = plot.current;
+    if (!chart) return;
+    const built = build();
+    if (built.hasBand !== hasBand) {
+      // The band adds series: rebuild the chart with them.
+      setHasBand(built.hasBand);
+      return;
+    }
+    const zoomNow = viewRef.current.zoom;
+    chart.setData(built.data, zoomNow === undefined);
+    if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
+  }, [plot, build, hasBand]);
+
+  useEffect(draw, [draw, version]);
+
+  useEffect(() => {
+    const chart = plot.current;
+    if (!chart) return;
+    lines().forEach((_line, index) => {
+      const show = !hidden?.has(index);
+      const stride = hasBand ? 4 : 2;
+      for (let column = 0; column < stride; column++) {
+        if (chart.series[1 + index * stride + column]) {
+          chart.setSeries(1 + index * stride + column, { show });
+        }
+      }
+    });
+  }, [plot, hidden, hasBand, lines, makeOptions]);
+
+  // The step cursor: a redraw, no new data.
+  useEffect(
+    () =>
+      view.subscribe(() => {
+        plot.current?.redraw(false);
+      }),
+    [view, plot],
+  );
+
+  // Zoom: every chart follows; the window is read at full resolution, the live data again on zoom-out.
+  useEffect(() => {
+    windows.current.clear();
+    setWindowInfo(undefined);
+    draw();
+    if (!zoom || !fetcher || byEpoch) return;
+    const generation = view.zoomGeneration;
+    const shown = lines();
+    let cancelled = false;
+    void Promise.all(
+      shown.map((line, index) =>
+        fetcher
+          .fetch(
+            line.sessionId,
+            name,
+            stepAtAxisX(xAxis, line.timeline, zoom.from),
+            stepAtAxisX(xAxis, line.timeline, zoom.to),
+            generation,
+          )
+          .then((window) => ({ window, index })),
+      ),
+    ).then((answers) => {
+      if (cancelled || generation !== view.zoomGeneration) return;
+      let points = 0;
+      let exact = true;
+      for (const { window, index } of answers) {
+        if (!window) continue;
+        windows.current.set(index, window);
+        points += window.lastSteps.length;
+        exact &&= window.exact;
+      }
+      if (windows.current.size === 0) return;
+      const line = shown[0];
+      setWindowInfo({
+        steps: `${Math.max(0, Math.floor(stepAtAxisX(xAxis, line.timeline, zoom.from)))}-${Math.ceil(stepAtAxisX(xAxis, line.timeline, zoom.to))}`,
+        points,
+        exact,
+      });
+      draw();
+    });
+    return () => {
+      cancelled = true;
+    };
+    // `lines` changes with every version; the window is asked once per zoom.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [zoom, fetcher, byEpoch, name, xAxis, view]);
+
+  return (
+    <div
+      className="series-plot"
+      data-testid={testId}
+      data-series={name}
+      data-x-axis={xAxis}
+      data-zoom={zoom ? `${zoom.from}~${zoom.to}` : undefined}
+      data-resolution={windowInfo ? (windowInfo.exact ? 'full' : 'buckets') : 'live'}
+      data-window={windowInfo?.steps}
+      data-window-points={windowInfo?.points}
+    >
+      {(title !== undefined || actions !== undefined) && (
+        <header className="panel-header">
+          {title !== undefined && <h3 className="small">{title}</h3>}
+          {actions}
+        </header>
+      )}
+      <div ref={container} className="series-chart" />
+      <span ref={readout} className="series-plot-readout small" data-testid="chart-readout" />
+    </div>
+  );
+}
+
+export type { ZoomWindow };

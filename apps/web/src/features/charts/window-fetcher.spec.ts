@@ -1,0 +1,106 @@
+import { create } from '@bufbuild/protobuf';
+import { SeriesWindowSchema, type SeriesWindow } from '@trainwatch/proto';
+import { WindowFetcher, ZOOM_WINDOW_POINTS, type WindowRequest } from './window-fetcher';
+
+function setup(maxCached = 64) {
+  const calls: { request: WindowRequest; signal: AbortSignal; answer: () => void }[] = [];
+  const fetcher = new WindowFetcher(
+    (request, signal) =>
+      new Promise<SeriesWindow[]>((resolve) => {
+        calls.push({
+          request,
+          signal,
+          answer: () =>
+            resolve(
+              request.names.map((name) =>
+                create(SeriesWindowSchema, {
+                  name,
+                  exact: true,
+                  steps: [BigInt(request.fromStep)],
+                }),
+              ),
+            ),
+        });
+      }),
+    150,
+    maxCached,
+  );
+  return { fetcher, calls };
+}
+
+describe('WindowFetcher', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('asks once per run for the zoomed window of every series, after the zoom settles', async () => {
+    const { fetcher, calls } = setup();
+    const loss = fetcher.fetch('run-1', 'loss', 100.4, 199.6, 1);
+    const lr = fetcher.fetch('run-1', 'lr', 100.4, 199.6, 1);
+    const other = fetcher.fetch('run-2', 'loss', 90, 210, 1);
+    jest.advanceTimersByTime(149);
+    expect(calls).toHaveLength(0);
+    jest.advanceTimersByTime(1);
+    expect(calls.map((call) => call.request)).toEqual([
+      {
+        sessionId: 'run-1',
+        names: ['loss', 'lr'],
+        fromStep: 100,
+        toStep: 200,
+        maxPoints: ZOOM_WINDOW_POINTS,
+      },
+      {
+        sessionId: 'run-2',
+        names: ['loss'],
+        fromStep: 90,
+        toStep: 210,
+        maxPoints: ZOOM_WINDOW_POINTS,
+      },
+    ]);
+    calls.forEach((call) => call.answer());
+    expect((await loss)?.name).toBe('loss');
+    expect((await lr)?.name).toBe('lr');
+    expect((await other)?.steps).toEqual([90n]);
+  });
+
+  it('cancels what an older zoom still waits for', async () => {
+    const { fetcher, calls } = setup();
+    const first = fetcher.fetch('run-1', 'loss', 0, 500, 1);
+    jest.advanceTimersByTime(150);
+    const waiting = fetcher.fetch('run-1', 'lr', 0, 500, 1);
+    // A second zoom before either answered.
+    const second = fetcher.fetch('run-1', 'loss', 200, 300, 2);
+    expect(calls[0].signal.aborted).toBe(true);
+    expect(await first).toBeUndefined();
+    expect(await waiting).toBeUndefined();
+    // An answer for a superseded zoom is not asked for at all.
+    expect(await fetcher.fetch('run-1', 'loss', 0, 500, 1)).toBeUndefined();
+    jest.advanceTimersByTime(150);
+    expect(calls.map((call) => [call.request.fromStep, call.request.toStep])).toEqual([
+      [0, 500],
+      [200, 300],
+    ]);
+    calls[1].answer();
+    expect((await second)?.steps).toEqual([200n]);
+  });
+
+  it('answers a window it read before from its cache, which stays within its bound', async () => {
+    const { fetcher, calls } = setup(2);
+    for (const [from, generation] of [
+      [0, 1],
+      [10, 2],
+      [20, 3],
+    ]) {
+      const answer = fetcher.fetch('run-1', 'loss', from, from + 5, generation);
+      jest.advanceTimersByTime(150);
+      calls.at(-1)?.answer();
+      await answer;
+    }
+    expect(fetcher.cached).toBe(2);
+    await fetcher.fetch('run-1', 'loss', 20, 25, 4);
+    expect(calls).toHaveLength(3);
+    // The oldest was dropped: asked again.
+    void fetcher.fetch('run-1', 'loss', 0, 5, 5);
+    jest.advanceTimersByTime(150);
+    expect(calls).toHaveLength(4);
+  });
+});
