@@ -63,6 +63,9 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       const positions = follower.seen.map((event) => event.position);
       expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
       expect(await cluster.b.lastPosition(session)).toBe(positions[positions.length - 1]);
+      const last = await cluster.b.lastEvent(session);
+      expect(last?.position).toBe(positions[positions.length - 1]);
+      expect(text(last?.payload ?? new Uint8Array())).toBe('e8');
     });
 
     it('starts a follower after a position it already has', async () => {
@@ -104,6 +107,7 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       follower.following.close();
       expect(follower.texts()).toEqual(['mine']);
       expect(await cluster.a.lastPosition(newSession())).toBe(0n);
+      expect(await cluster.a.lastEvent(newSession())).toBeUndefined();
     });
 
     it(`keeps at most ${CONTRACT_LIMITS.maxEventsPerSession} old events per session`, async () => {
@@ -196,7 +200,7 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       const failing = newSession();
       const silent = newSession();
       const stopFailing = cluster.a.serve('command', failing, () =>
-        Promise.reject(new Error('trainer is not connected')),
+        Promise.reject(Object.assign(new Error('trainer is not connected'), { code: 9 })),
       );
       const stopSilent = cluster.a.serve(
         'snapshot',
@@ -207,7 +211,8 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
         .request('command', failing, bytes('stop'), 2_000)
         .catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(BusRequestError);
-      expect((failure as Error).message).toBe('trainer is not connected');
+      expect((failure as BusRequestError).message).toBe('trainer is not connected');
+      expect((failure as BusRequestError).code).toBe(9);
       const started = Date.now();
       const timeout = await cluster.b
         .request('snapshot', silent, bytes(''), 300)

@@ -98,6 +98,10 @@ export class InProcessBus implements ReplicaBus {
     return Promise.resolve(log?.[log.length - 1]?.position ?? 0n);
   }
 
+  lastEvent(sessionId: string): Promise<BusEvent | undefined> {
+    return Promise.resolve(this.hub.logs.get(sessionId)?.at(-1));
+  }
+
   claim(
     sessionId: string,
     options: { takeOver?: boolean } = {},

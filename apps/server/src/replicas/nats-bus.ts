@@ -143,10 +143,18 @@ export class NatsBus implements ReplicaBus {
   }
 
   async lastPosition(sessionId: string): Promise<bigint> {
+    return (await this.lastEvent(sessionId))?.position ?? 0n;
+  }
+
+  async lastEvent(sessionId: string): Promise<BusEvent | undefined> {
     const last = await this.jsm.streams
       .getMessage(EVENTS_STREAM, { last_by_subj: eventsSubject(sessionId) })
-      .catch(() => null);
-    return last === null ? 0n : BigInt(last.seq);
+      .catch((error: unknown) => {
+        // "no message found" is an empty log; anything else (NATS away) is the caller's to see.
+        if (error instanceof Error && /no message found/i.test(error.message)) return null;
+        throw error;
+      });
+    return last === null ? undefined : { position: BigInt(last.seq), payload: last.data };
   }
 
   async claim(
