@@ -138,6 +138,33 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       expect(follower.texts()).toEqual(['before']);
     });
 
+    it('broadcasts a latest value to listeners on every replica without keeping it', async () => {
+      const session = newSession();
+      cluster.a.broadcast(session, bytes('before anyone listens'));
+      const heardB: string[] = [];
+      const heardA: string[] = [];
+      const listeningB = cluster.b.listen(session, (payload) => heardB.push(text(payload)));
+      const listeningA = cluster.a.listen(session, (payload) => heardA.push(text(payload)));
+      const other = cluster.b.listen(newSession(), () => heardB.push('wrong session'));
+      // A listener is in place once a broadcast reaches it; then the frame under test follows.
+      await waitFor(
+        () => {
+          cluster.a.broadcast(session, bytes('probe'));
+          return heardB.includes('probe') && heardA.includes('probe');
+        },
+        { intervalMs: 50, what: 'listeners on both replicas' },
+      );
+      cluster.a.broadcast(session, bytes('frame 1'));
+      await waitFor(() => heardB.includes('frame 1') && heardA.includes('frame 1'), {
+        what: 'frame 1 on both replicas',
+      });
+      listeningB.close();
+      listeningA.close();
+      other.close();
+      expect(heardB).not.toContain('before anyone listens');
+      expect(heardB).not.toContain('wrong session');
+    });
+
     it('gives a session to one replica at a time; a takeover makes the old owner’s renew fail', async () => {
       const session = newSession();
       const leaseA = await cluster.a.claim(session);

@@ -111,6 +111,15 @@ export interface ServerSettings {
   webhookUrls: string[];
   /** First webhook retry delay; each further retry waits twice as long. */
   webhookRetryBaseMs: number;
+  // --- Replicas (replicas/) ---
+  /** nats:// URL(s) of the NATS server replicas share ('' keeps everything in this process). */
+  natsUrl: string;
+  /** A replica that stops renewing a session's lease for this long loses it. */
+  replicaLeaseTtlMs: number;
+  /** Events kept per session in the shared log (a watcher's resume reaches this far back). */
+  busEventsPerSession: number;
+  /** Events one session may have waiting to reach the shared log; past it watchers elsewhere resync. */
+  busPublishQueue: number;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -173,6 +182,11 @@ export const SERVER_ENV_VARS = [
   'WATCHDOG_CHECK_INTERVAL_MS',
   'WEBHOOK_URLS',
   'WEBHOOK_RETRY_BASE_MS',
+  // Replicas.
+  'NATS_URL',
+  'REPLICA_LEASE_TTL_MS',
+  'BUS_EVENTS_PER_SESSION',
+  'BUS_PUBLISH_QUEUE',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -398,5 +412,30 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     webhookUrls: webhookUrls(env),
     // 1 s, 2 s, 4 s: rides out an endpoint's restart without holding the queue for long.
     webhookRetryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
+    // --- Replicas ---
+    natsUrl: natsUrl(env, engine),
+    // 10 s: a replica that died hands its sessions over within that, or at once when a trainer returns.
+    replicaLeaseTtlMs: integer(env, 'REPLICA_LEASE_TTL_MS', 10_000, 1000, 600_000),
+    busEventsPerSession: integer(env, 'BUS_EVENTS_PER_SESSION', 10_000, 100, 10_000_000),
+    // ~70 s of a 60 msg/s run: rides out a NATS restart without holding a run's worth of events.
+    busPublishQueue: integer(env, 'BUS_PUBLISH_QUEUE', 4096, 16, 1_000_000),
   };
+}
+
+/** NATS_URL: replicas share NATS for what is live and PostgreSQL for what is kept. */
+function natsUrl(env: Env, engine: StoreEngineSetting): string {
+  const url = text(env, 'NATS_URL', '');
+  if (url === '') return '';
+  // Credentials in the URL never reach an error message or a log.
+  const shown = url.replace(/\/\/[^@/\s]*@/g, '//***@');
+  const bad = url.split(',').find((part) => !/^(nats|tls):\/\/[^\s]+$/.test(part.trim()));
+  if (bad !== undefined) throw new ConfigError('NATS_URL', shown, 'nats:// URLs, comma-separated');
+  if (engine !== 'postgres') {
+    throw new ConfigError(
+      'NATS_URL',
+      shown,
+      'to be set together with DATABASE_URL: replicas keep runs in one shared PostgreSQL',
+    );
+  }
+  return url;
 }

@@ -35,6 +35,7 @@ interface Lease {
 export class InProcessHub {
   readonly logs = new Map<string, BusEvent[]>();
   readonly followers = new Map<string, Set<(event: BusEvent) => void>>();
+  readonly listeners = new Map<string, Set<(payload: Uint8Array) => void>>();
   readonly dedupe = new Map<string, { position: bigint; atMs: number }>();
   readonly leases = new Map<string, Lease>();
   readonly handlers = new Map<string, RequestHandler>();
@@ -87,6 +88,25 @@ export class InProcessBus implements ReplicaBus {
     const close = (): void => {
       set.delete(deliver);
       if (set.size === 0 && hub.followers.get(sessionId) === set) hub.followers.delete(sessionId);
+      this.closers.delete(close);
+    };
+    this.closers.add(close);
+    return { close };
+  }
+
+  broadcast(sessionId: string, payload: Uint8Array): void {
+    for (const deliver of this.hub.listeners.get(sessionId) ?? []) deliver(payload);
+  }
+
+  listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following {
+    const hub = this.hub;
+    let set = hub.listeners.get(sessionId);
+    if (set === undefined) hub.listeners.set(sessionId, (set = new Set()));
+    const deliver = (payload: Uint8Array): void => onValue(payload);
+    set.add(deliver);
+    const close = (): void => {
+      set.delete(deliver);
+      if (set.size === 0 && hub.listeners.get(sessionId) === set) hub.listeners.delete(sessionId);
       this.closers.delete(close);
     };
     this.closers.add(close);

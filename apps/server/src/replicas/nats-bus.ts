@@ -142,6 +142,25 @@ export class NatsBus implements ReplicaBus {
     return { close };
   }
 
+  broadcast(sessionId: string, payload: Uint8Array): void {
+    // Core NATS: at most once, nothing kept; a publish while disconnected is buffered by the client.
+    this.nc.publish(`trainwatch.latest.${sessionToken(sessionId)}`, payload);
+  }
+
+  listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following {
+    const subscription = this.nc.subscribe(`trainwatch.latest.${sessionToken(sessionId)}`, {
+      callback: (error, message) => {
+        if (error === null) onValue(message.data);
+      },
+    });
+    const close = (): void => {
+      subscription.unsubscribe();
+      this.closers.delete(close);
+    };
+    this.closers.add(close);
+    return { close };
+  }
+
   async lastPosition(sessionId: string): Promise<bigint> {
     return (await this.lastEvent(sessionId))?.position ?? 0n;
   }

@@ -28,6 +28,16 @@ export interface ReplicaBus {
    */
   follow(sessionId: string, after: bigint, onEvent: (event: BusEvent) => void): Following;
 
+  /**
+   * Sends a latest-wins value (an image frame) to the session's listeners on
+   * every replica, now, without keeping it: a listener that joins later, or
+   * is away while it is sent, never gets it. No order with the log is promised.
+   */
+  broadcast(sessionId: string, payload: Uint8Array): void;
+
+  /** Receives what is broadcast for the session from now on, until closed. */
+  listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following;
+
   /** Position of the session's newest event, 0n when it has none. */
   lastPosition(sessionId: string): Promise<bigint>;
 
