@@ -206,7 +206,11 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       const stop = cluster.a.serve('command', session, (body) =>
         Promise.resolve(bytes(`done: ${text(body)} by ${cluster.a.replicaId}`)),
       );
-      const answer = await cluster.b.request('command', session, bytes('pause'), 2_000);
+      // A new subscription takes a moment to reach a NATS server: ask until it answers.
+      const answer = await waitFor(
+        () => cluster.b.request('command', session, bytes('pause'), 2_000).catch(() => undefined),
+        { what: 'the owner answering' },
+      );
       expect(text(answer)).toBe(`done: pause by ${cluster.a.replicaId}`);
       // Another kind for the same session is not served by that handler.
       await expect(cluster.b.request('snapshot', session, bytes(''), 2_000)).rejects.toBeInstanceOf(
@@ -234,9 +238,14 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
         silent,
         () => new Promise<Uint8Array>(() => undefined),
       );
-      const failure = await cluster.b
-        .request('command', failing, bytes('stop'), 2_000)
-        .catch((e: unknown) => e);
+      // A new subscription takes a moment to reach a NATS server: ask until it answers.
+      const failure = await waitFor(
+        () =>
+          cluster.b
+            .request('command', failing, bytes('stop'), 2_000)
+            .catch((e: unknown) => (e instanceof NoOwnerError ? undefined : e)),
+        { what: 'the failing handler answering' },
+      );
       expect(failure).toBeInstanceOf(BusRequestError);
       expect((failure as BusRequestError).message).toBe('trainer is not connected');
       expect((failure as BusRequestError).code).toBe(9);

@@ -64,6 +64,8 @@ interface Owned {
 export class ReplicasService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Replicas');
   private readonly owned = new Map<string, Owned>();
+  /** One publisher per session object, kept across a trainer's reconnects to this replica. */
+  private readonly publishers = new WeakMap<Session, SessionPublisher>();
   private renewTimer: NodeJS.Timeout | undefined;
   private lastBusError = 0;
 
@@ -230,18 +232,26 @@ export class ReplicasService implements OnModuleInit, OnApplicationShutdown {
     if (bus === null || session.trainer === undefined) return undefined;
     const existing = this.owned.get(session.id);
     if (existing !== undefined) return existing;
-    const publisher = new SessionPublisher(session, bus, this.settings.busPublishQueue, (error) =>
-      this.busTrouble(error),
-    );
+    let publisher = this.publishers.get(session);
+    if (publisher === undefined) {
+      publisher = new SessionPublisher(session, bus, this.settings.busPublishQueue, (error) =>
+        this.busTrouble(error),
+      );
+      this.publishers.set(session, publisher);
+    } else {
+      publisher.reopen();
+    }
+    const ownedPublisher = publisher;
     const owned: Owned = { publisher, lease: undefined, stopServing: [] };
     this.owned.set(session.id, owned);
     owned.stopServing.push(
       bus.serve('snapshot', session.id, async () =>
-        toBinary(WatchSessionResponseSchema, await publisher.snapshot()),
+        toBinary(WatchSessionResponseSchema, await ownedPublisher.snapshot()),
       ),
       bus.serve('command', session.id, (body) => this.commandFromReplica(body)),
     );
     // The trainer chose this replica: the lease moves here even if another one held it.
+    // (When the bus is away, the renew round claims it once it is back.)
     void bus.claim(session.id, { takeOver: true }).then(
       (lease) => {
         if (this.owned.get(session.id) === owned) owned.lease = lease;
@@ -252,28 +262,41 @@ export class ReplicasService implements OnModuleInit, OnApplicationShutdown {
     return owned;
   }
 
-  private async disown(sessionId: string): Promise<void> {
+  /** `lost`: another replica holds the session now, so nothing more is appended from here. */
+  private async disown(sessionId: string, { lost = false } = {}): Promise<void> {
     const owned = this.owned.get(sessionId);
     if (owned === undefined) return;
     this.owned.delete(sessionId);
     for (const stop of owned.stopServing) stop();
-    owned.publisher.close();
-    await owned.lease?.release().catch(() => undefined);
+    owned.publisher.close({ drop: lost });
+    if (!lost) await owned.lease?.release().catch(() => undefined);
   }
 
   private async renewLeases(): Promise<void> {
+    const bus = this.bus;
+    if (bus === null) return;
     for (const [sessionId, owned] of [...this.owned]) {
-      if (owned.lease === undefined) continue;
-      const held = await owned.lease.renew().catch((error: unknown) => {
+      try {
+        if (owned.lease !== undefined && (await owned.lease.renew())) continue;
+        // No lease yet (the bus was away when the trainer came), or it expired meanwhile.
+        const owner = await bus.owner(sessionId);
+        if (owner === undefined || owner === bus.replicaId || owned.lease === undefined) {
+          const lease = await bus.claim(sessionId, { takeOver: owned.lease === undefined });
+          if (lease !== undefined) {
+            owned.lease = lease;
+            continue;
+          }
+        }
+      } catch (error) {
+        // The bus is away, not another owner: keep streaming and try again next round.
         this.busTrouble(error);
-        return true; // the bus is away, not another owner: keep streaming
-      });
-      if (held) continue;
+        continue;
+      }
       // Another replica took the session: its trainer came back there.
       this.logger.warn(`session ${sessionId} moved to another replica; ending its stream here`);
       owned.lease = undefined;
       const session = this.sessions.find(sessionId);
-      await this.disown(sessionId);
+      await this.disown(sessionId, { lost: true });
       session?.trainer?.close(
         errors.aborted('the session was taken over by a newer stream on another replica'),
       );

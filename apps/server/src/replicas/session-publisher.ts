@@ -67,7 +67,7 @@ export class SessionPublisher {
   private resync = false;
   private closed = false;
   private failures = 0;
-  readonly ready: Promise<void>;
+  private ready: Promise<void>;
 
   constructor(
     private readonly session: Session,
@@ -107,6 +107,21 @@ export class SessionPublisher {
   close({ drop = false } = {}): void {
     this.closed = true;
     if (drop) this.queue.length = 0;
+  }
+
+  /**
+   * Publishes again after close (the trainer came back to this replica).
+   * With nothing left to append, the log is read again first: another
+   * replica may have owned the session meanwhile. With appends still
+   * waiting, no other owner can have written after them, so it goes on.
+   */
+  reopen(): void {
+    if (!this.closed) return;
+    this.closed = false;
+    if (this.queue.length === 0 && !this.appending) {
+      this.started = false;
+      this.ready = this.start();
+    }
   }
 
   /** Events waiting for the bus (for metrics and tests). */
