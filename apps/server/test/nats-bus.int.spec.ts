@@ -49,6 +49,8 @@ describe('NatsBus when the NATS server restarts', () => {
     await waitFor(() => seen.length === 3, { what: 'events before the restart' });
 
     await server.stop();
+    // Away for a while, as a restart on a busy machine would be: followers must start again by themselves.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     await server.start();
 
     // Appends are retried by the caller until the bus holds them (as the owner's writer does).

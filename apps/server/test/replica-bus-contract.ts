@@ -63,6 +63,9 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       const positions = follower.seen.map((event) => event.position);
       expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
       expect(await cluster.b.lastPosition(session)).toBe(positions[positions.length - 1]);
+      const last = await cluster.b.lastEvent(session);
+      expect(last?.position).toBe(positions[positions.length - 1]);
+      expect(text(last?.payload ?? new Uint8Array())).toBe('e8');
     });
 
     it('starts a follower after a position it already has', async () => {
@@ -104,6 +107,7 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       follower.following.close();
       expect(follower.texts()).toEqual(['mine']);
       expect(await cluster.a.lastPosition(newSession())).toBe(0n);
+      expect(await cluster.a.lastEvent(newSession())).toBeUndefined();
     });
 
     it(`keeps at most ${CONTRACT_LIMITS.maxEventsPerSession} old events per session`, async () => {
@@ -132,6 +136,33 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       await waitFor(() => witness.seen.length === 2, { what: 'both events for a new follower' });
       witness.following.close();
       expect(follower.texts()).toEqual(['before']);
+    });
+
+    it('broadcasts a latest value to listeners on every replica without keeping it', async () => {
+      const session = newSession();
+      cluster.a.broadcast(session, bytes('before anyone listens'));
+      const heardB: string[] = [];
+      const heardA: string[] = [];
+      const listeningB = cluster.b.listen(session, (payload) => heardB.push(text(payload)));
+      const listeningA = cluster.a.listen(session, (payload) => heardA.push(text(payload)));
+      const other = cluster.b.listen(newSession(), () => heardB.push('wrong session'));
+      // A listener is in place once a broadcast reaches it; then the frame under test follows.
+      await waitFor(
+        () => {
+          cluster.a.broadcast(session, bytes('probe'));
+          return heardB.includes('probe') && heardA.includes('probe');
+        },
+        { intervalMs: 50, what: 'listeners on both replicas' },
+      );
+      cluster.a.broadcast(session, bytes('frame 1'));
+      await waitFor(() => heardB.includes('frame 1') && heardA.includes('frame 1'), {
+        what: 'frame 1 on both replicas',
+      });
+      listeningB.close();
+      listeningA.close();
+      other.close();
+      expect(heardB).not.toContain('before anyone listens');
+      expect(heardB).not.toContain('wrong session');
     });
 
     it('gives a session to one replica at a time; a takeover makes the old owner’s renew fail', async () => {
@@ -175,7 +206,11 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       const stop = cluster.a.serve('command', session, (body) =>
         Promise.resolve(bytes(`done: ${text(body)} by ${cluster.a.replicaId}`)),
       );
-      const answer = await cluster.b.request('command', session, bytes('pause'), 2_000);
+      // A new subscription takes a moment to reach a NATS server: ask until it answers.
+      const answer = await waitFor(
+        () => cluster.b.request('command', session, bytes('pause'), 2_000).catch(() => undefined),
+        { what: 'the owner answering' },
+      );
       expect(text(answer)).toBe(`done: pause by ${cluster.a.replicaId}`);
       // Another kind for the same session is not served by that handler.
       await expect(cluster.b.request('snapshot', session, bytes(''), 2_000)).rejects.toBeInstanceOf(
@@ -196,18 +231,24 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       const failing = newSession();
       const silent = newSession();
       const stopFailing = cluster.a.serve('command', failing, () =>
-        Promise.reject(new Error('trainer is not connected')),
+        Promise.reject(Object.assign(new Error('trainer is not connected'), { code: 9 })),
       );
       const stopSilent = cluster.a.serve(
         'snapshot',
         silent,
         () => new Promise<Uint8Array>(() => undefined),
       );
-      const failure = await cluster.b
-        .request('command', failing, bytes('stop'), 2_000)
-        .catch((e: unknown) => e);
+      // A new subscription takes a moment to reach a NATS server: ask until it answers.
+      const failure = await waitFor(
+        () =>
+          cluster.b
+            .request('command', failing, bytes('stop'), 2_000)
+            .catch((e: unknown) => (e instanceof NoOwnerError ? undefined : e)),
+        { what: 'the failing handler answering' },
+      );
       expect(failure).toBeInstanceOf(BusRequestError);
-      expect((failure as Error).message).toBe('trainer is not connected');
+      expect((failure as BusRequestError).message).toBe('trainer is not connected');
+      expect((failure as BusRequestError).code).toBe(9);
       const started = Date.now();
       const timeout = await cluster.b
         .request('snapshot', silent, bytes(''), 300)

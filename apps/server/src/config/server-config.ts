@@ -122,6 +122,15 @@ export interface ServerSettings {
    * 1,000-class run does not make 1,000 series; its dashboards read accuracy from the matrix rows.
    */
   classAccuracyMaxClasses: number;
+  // --- Replicas (replicas/) ---
+  /** nats:// URL(s) of the NATS server replicas share ('' keeps everything in this process). */
+  natsUrl: string;
+  /** A replica that stops renewing a session's lease for this long loses it. */
+  replicaLeaseTtlMs: number;
+  /** Events kept per session in the shared log (a watcher's resume reaches this far back). */
+  busEventsPerSession: number;
+  /** Events one session may have waiting to reach the shared log; past it watchers elsewhere resync. */
+  busPublishQueue: number;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -188,6 +197,11 @@ export const SERVER_ENV_VARS = [
   'WEBHOOK_RETRY_BASE_MS',
   // Per-class accuracy series.
   'CLASS_ACCURACY_MAX_CLASSES',
+  // Replicas.
+  'NATS_URL',
+  'REPLICA_LEASE_TTL_MS',
+  'BUS_EVENTS_PER_SESSION',
+  'BUS_PUBLISH_QUEUE',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -439,5 +453,30 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     // --- Per-class accuracy series ---
     // 100: a chart group one can still read; at most MAX_SERIES_PER_SESSION's default / 10.
     classAccuracyMaxClasses: integer(env, 'CLASS_ACCURACY_MAX_CLASSES', 100, 0, 1000),
+    // --- Replicas ---
+    natsUrl: natsUrl(env, engine),
+    // 10 s: a replica that died hands its sessions over within that, or at once when a trainer returns.
+    replicaLeaseTtlMs: integer(env, 'REPLICA_LEASE_TTL_MS', 10_000, 1000, 600_000),
+    busEventsPerSession: integer(env, 'BUS_EVENTS_PER_SESSION', 10_000, 100, 10_000_000),
+    // ~70 s of a 60 msg/s run: rides out a NATS restart without holding a run's worth of events.
+    busPublishQueue: integer(env, 'BUS_PUBLISH_QUEUE', 4096, 16, 1_000_000),
   };
+}
+
+/** NATS_URL: replicas share NATS for what is live and PostgreSQL for what is kept. */
+function natsUrl(env: Env, engine: StoreEngineSetting): string {
+  const url = text(env, 'NATS_URL', '');
+  if (url === '') return '';
+  // Credentials in the URL never reach an error message or a log.
+  const shown = url.replace(/\/\/[^@/\s]*@/g, '//***@');
+  const bad = url.split(',').find((part) => !/^(nats|tls):\/\/[^\s]+$/.test(part.trim()));
+  if (bad !== undefined) throw new ConfigError('NATS_URL', shown, 'nats:// URLs, comma-separated');
+  if (engine !== 'postgres') {
+    throw new ConfigError(
+      'NATS_URL',
+      shown,
+      'to be set together with DATABASE_URL: replicas keep runs in one shared PostgreSQL',
+    );
+  }
+  return url;
 }

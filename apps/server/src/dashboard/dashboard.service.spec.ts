@@ -13,6 +13,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { CommitBacklog } from '../events/commit-backlog';
 import { HealthService } from '../health/health.service';
 import { LatestImagesService } from '../images/latest-images.service';
+import { ReplicasService } from '../replicas/replicas.service';
 import { RunsService } from '../runs/runs.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { StoreWriter } from '../store/store-writer';
@@ -37,7 +38,18 @@ describe('DashboardService', () => {
   const commands = new CommandsService(settings, sessions, bus, metrics);
   const watchdog = new WatchdogService(settings, bus, sessions, commands);
   afterAll(() => watchdog.onModuleDestroy());
-  const dashboard = new DashboardService(runs, fanOut, commands, watchdog);
+  // No NATS_URL: the replicas service stands aside and everything stays in this process.
+  const replicas = new ReplicasService(
+    settings,
+    null,
+    bus,
+    fanOut,
+    sessions,
+    runs,
+    commands,
+    metrics,
+  );
+  const dashboard = new DashboardService(runs, fanOut, commands, watchdog, replicas);
   const register = (sessionId: string, now: number) =>
     sessions.register(
       create(SessionInfoSchema, {

@@ -27,6 +27,7 @@ import {
 import { CommandsService } from '../commands/commands.service';
 import { FanOutService } from '../fan-out/fan-out.service';
 import type { Watcher } from '../fan-out/watcher';
+import { ReplicasService } from '../replicas/replicas.service';
 import { RunsService } from '../runs/runs.service';
 import { WatchdogService } from '../watchdog/watchdog.service';
 
@@ -41,6 +42,7 @@ export class DashboardService {
     private readonly fanOut: FanOutService,
     private readonly commands: CommandsService,
     private readonly watchdog: WatchdogService,
+    private readonly replicas: ReplicasService,
   ) {}
 
   /** One page of live and stored runs; INVALID_ARGUMENT for a bad page_size, page_token, order or text. */
@@ -54,6 +56,8 @@ export class DashboardService {
    * open (keepalives) in case its trainer comes back. NOT_FOUND for an unknown session.
    */
   async watchSession(request: WatchSessionRequest): Promise<Watcher> {
+    // Several replicas: every watch follows the session's shared log.
+    if (this.replicas.enabled) return this.replicas.watch(request);
     const session = await this.runs.session(request.sessionId);
     return this.fanOut.watch(session, request.resumeCursor);
   }
@@ -63,7 +67,10 @@ export class DashboardService {
     request: SendCommandRequest,
     identity: Identity = ANONYMOUS,
   ): Promise<SendCommandResponse> {
-    return this.commands.send(request, identity.kind === 'user' ? identity.userName : '');
+    const issuer = identity.kind === 'user' ? identity.userName : '';
+    // Several replicas: the command runs where the trainer's stream is.
+    if (this.replicas.enabled) return this.replicas.sendCommand(request, issuer);
+    return this.commands.send(request, issuer);
   }
 
   querySeries(request: QuerySeriesRequest): Promise<QuerySeriesResponse> {

@@ -48,6 +48,8 @@ export class FanOutService {
    * use makes its first key the least recently active).
    */
   private readonly rings = new Map<string, ResumeRing>();
+  /** What to stop when a fed watcher closes (its feed). */
+  private readonly fedClosed = new WeakMap<Watcher, () => void>();
 
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
@@ -106,6 +108,18 @@ export class FanOutService {
     if (session.latestImages !== undefined && value.latestImages === undefined) {
       this.offerImages(session, watcher, session.latestImages);
     }
+    return watcher;
+  }
+
+  /**
+   * A watcher whose events come from elsewhere (another replica's log): it
+   * starts with `start` and is fed by the caller through pushLossless and
+   * offerLatest. It is counted, bounded and closed like any other.
+   */
+  watchFed(sessionId: string, start: WatchStart, onClosed: () => void): Watcher {
+    // Kept apart from the session's local watchers: this replica's own events must not reach it twice.
+    const watcher = this.register(`fed:${sessionId}`, start);
+    this.fedClosed.set(watcher, onClosed);
     return watcher;
   }
 
@@ -221,6 +235,7 @@ export class FanOutService {
   }
 
   private forget(watcher: Watcher): void {
+    this.fedClosed.get(watcher)?.();
     const set = this.watchers.get(watcher.sessionId);
     set?.delete(watcher);
     if (set?.size === 0) this.watchers.delete(watcher.sessionId);

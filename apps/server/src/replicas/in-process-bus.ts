@@ -35,6 +35,7 @@ interface Lease {
 export class InProcessHub {
   readonly logs = new Map<string, BusEvent[]>();
   readonly followers = new Map<string, Set<(event: BusEvent) => void>>();
+  readonly listeners = new Map<string, Set<(payload: Uint8Array) => void>>();
   readonly dedupe = new Map<string, { position: bigint; atMs: number }>();
   readonly leases = new Map<string, Lease>();
   readonly handlers = new Map<string, RequestHandler>();
@@ -93,9 +94,32 @@ export class InProcessBus implements ReplicaBus {
     return { close };
   }
 
+  broadcast(sessionId: string, payload: Uint8Array): void {
+    for (const deliver of this.hub.listeners.get(sessionId) ?? []) deliver(payload);
+  }
+
+  listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following {
+    const hub = this.hub;
+    let set = hub.listeners.get(sessionId);
+    if (set === undefined) hub.listeners.set(sessionId, (set = new Set()));
+    const deliver = (payload: Uint8Array): void => onValue(payload);
+    set.add(deliver);
+    const close = (): void => {
+      set.delete(deliver);
+      if (set.size === 0 && hub.listeners.get(sessionId) === set) hub.listeners.delete(sessionId);
+      this.closers.delete(close);
+    };
+    this.closers.add(close);
+    return { close };
+  }
+
   lastPosition(sessionId: string): Promise<bigint> {
     const log = this.hub.logs.get(sessionId);
     return Promise.resolve(log?.[log.length - 1]?.position ?? 0n);
+  }
+
+  lastEvent(sessionId: string): Promise<BusEvent | undefined> {
+    return Promise.resolve(this.hub.logs.get(sessionId)?.at(-1));
   }
 
   claim(

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   DeliverPolicy,
   DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   jetstream,
   jetstreamManager,
   StorageType,
@@ -50,6 +52,9 @@ export interface NatsBusOptions {
   readonly maxStreamBytes?: number;
 }
 
+/** Pause before a follower whose consumer was lost starts again. */
+const FOLLOW_RETRY_MS = 250;
+
 /** Default bound of the events stream on disk. */
 export const DEFAULT_EVENTS_STREAM_BYTES = 1024 * 1024 * 1024;
 
@@ -62,6 +67,8 @@ export const DEFAULT_EVENTS_STREAM_BYTES = 1024 * 1024 * 1024;
  */
 export class NatsBus implements ReplicaBus {
   private readonly closers = new Set<() => void>();
+  /** Restarts each open follow's consumer (after a reconnect it may stall until its heartbeat check). */
+  private readonly restarters = new Set<() => void>();
 
   private constructor(
     readonly replicaId: string,
@@ -69,7 +76,13 @@ export class NatsBus implements ReplicaBus {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly leases: KV,
-  ) {}
+  ) {
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'reconnect') for (const restart of this.restarters) restart();
+      }
+    })();
+  }
 
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
     const limits = options.limits ?? DEFAULT_REPLICA_BUS_LIMITS;
@@ -113,40 +126,81 @@ export class NatsBus implements ReplicaBus {
   follow(sessionId: string, after: bigint, onEvent: (event: BusEvent) => void): Following {
     let closed = false;
     let messages: ConsumerMessages | undefined;
+    let last = after;
+    const restart = (): void => void messages?.close();
     const close = (): void => {
       closed = true;
       void messages?.close();
       this.closers.delete(close);
+      this.restarters.delete(restart);
     };
     this.closers.add(close);
+    this.restarters.add(restart);
     void (async () => {
-      const consumer = await this.js.consumers.get(EVENTS_STREAM, {
-        filter_subjects: eventsSubject(sessionId),
-        ...(after === 0n
-          ? { deliver_policy: DeliverPolicy.All }
-          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(after) + 1 }),
-      });
-      if (closed) return;
-      messages = await consumer.consume();
-      if (closed) {
-        await messages.close();
-        return;
+      // An ordered consumer survives short outages by itself; after a long one its iterator
+      // ends or the consumer cannot be made: start again after the last event delivered.
+      while (!closed) {
+        try {
+          const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+            filter_subjects: eventsSubject(sessionId),
+            ...(last === 0n
+              ? { deliver_policy: DeliverPolicy.All }
+              : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(last) + 1 }),
+          });
+          if (closed) return;
+          messages = await consumer.consume();
+          if (closed) {
+            await messages.close();
+            return;
+          }
+          for await (const message of messages) {
+            if (closed) return;
+            const position = BigInt(message.seq);
+            if (position <= last) continue;
+            last = position;
+            onEvent({ position, payload: message.data });
+          }
+        } catch {
+          // NATS away or the consumer lost: retried below.
+        }
+        if (!closed) await new Promise((resolve) => setTimeout(resolve, FOLLOW_RETRY_MS).unref());
       }
-      for await (const message of messages) {
-        if (closed) break;
-        onEvent({ position: BigInt(message.seq), payload: message.data });
-      }
-    })().catch(() => {
-      // Closed while starting, or the connection is gone for good: nothing to deliver.
+    })();
+    return { close };
+  }
+
+  broadcast(sessionId: string, payload: Uint8Array): void {
+    // Core NATS: at most once, nothing kept; a publish while disconnected is buffered by the client.
+    this.nc.publish(`trainwatch.latest.${sessionToken(sessionId)}`, payload);
+  }
+
+  listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following {
+    const subscription = this.nc.subscribe(`trainwatch.latest.${sessionToken(sessionId)}`, {
+      callback: (error, message) => {
+        if (error === null) onValue(message.data);
+      },
     });
+    const close = (): void => {
+      subscription.unsubscribe();
+      this.closers.delete(close);
+    };
+    this.closers.add(close);
     return { close };
   }
 
   async lastPosition(sessionId: string): Promise<bigint> {
+    return (await this.lastEvent(sessionId))?.position ?? 0n;
+  }
+
+  async lastEvent(sessionId: string): Promise<BusEvent | undefined> {
     const last = await this.jsm.streams
       .getMessage(EVENTS_STREAM, { last_by_subj: eventsSubject(sessionId) })
-      .catch(() => null);
-    return last === null ? 0n : BigInt(last.seq);
+      .catch((error: unknown) => {
+        // "no message found" is an empty log; anything else (NATS away) is the caller's to see.
+        if (error instanceof Error && /no message found/i.test(error.message)) return null;
+        throw error;
+      });
+    return last === null ? undefined : { position: BigInt(last.seq), payload: last.data };
   }
 
   async claim(
@@ -160,16 +214,11 @@ export class NatsBus implements ReplicaBus {
     for (let round = 0; round < 2 && revision === undefined; round++) {
       const entry = await this.leases.get(key);
       const live = entry !== null && entry.operation === 'PUT';
-      if (!live) {
-        revision = await this.leases.create(key, me).catch(() => undefined);
-      } else if (
-        Buffer.from(entry.value).toString('utf8') === this.replicaId ||
-        options.takeOver === true
-      ) {
-        revision = await this.leases.update(key, me, entry.revision).catch(() => undefined);
-      } else {
-        return undefined;
-      }
+      const holder = live ? Buffer.from(entry.value).toString('utf8') : undefined;
+      if (live && holder !== this.replicaId && options.takeOver !== true) return undefined;
+      revision = await (
+        live ? this.leases.update(key, me, entry.revision) : this.leases.create(key, me)
+      ).catch(unlessLostRace);
     }
     if (revision === undefined) return undefined;
     let held: number | undefined = revision;
@@ -177,7 +226,8 @@ export class NatsBus implements ReplicaBus {
       sessionId,
       renew: async () => {
         if (held === undefined) return false;
-        held = await this.leases.update(key, me, held).catch(() => undefined);
+        // A network error propagates (the lease may still be ours); only a lost race answers false.
+        held = await this.leases.update(key, me, held).catch(unlessLostRace);
         return held !== undefined;
       },
       release: async () => {
@@ -246,6 +296,18 @@ function eventsSubject(sessionId: string): string {
 
 function requestSubject(kind: RequestKind, sessionId: string): string {
   return `trainwatch.${kind}.${sessionToken(sessionId)}`;
+}
+
+/** Compare-and-set lost to another writer: undefined. Anything else (NATS away) is thrown on. */
+function unlessLostRace(error: unknown): undefined {
+  const code = error instanceof JetStreamApiError ? error.code : undefined;
+  if (
+    code === JetStreamApiCodes.StreamWrongLastSequence ||
+    code === JetStreamApiCodes.StreamWrongLastSequenceUnknown
+  ) {
+    return undefined;
+  }
+  throw error;
 }
 
 function isTimeout(error: RequestError): boolean {

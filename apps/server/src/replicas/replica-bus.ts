@@ -28,8 +28,21 @@ export interface ReplicaBus {
    */
   follow(sessionId: string, after: bigint, onEvent: (event: BusEvent) => void): Following;
 
+  /**
+   * Sends a latest-wins value (an image frame) to the session's listeners on
+   * every replica, now, without keeping it: a listener that joins later, or
+   * is away while it is sent, never gets it. No order with the log is promised.
+   */
+  broadcast(sessionId: string, payload: Uint8Array): void;
+
+  /** Receives what is broadcast for the session from now on, until closed. */
+  listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following;
+
   /** Position of the session's newest event, 0n when it has none. */
   lastPosition(sessionId: string): Promise<bigint>;
+
+  /** The session's newest event, undefined when it has none (a new owner continues after it). */
+  lastEvent(sessionId: string): Promise<BusEvent | undefined>;
 
   /**
    * Claims the session for this replica. Without `takeOver` the claim fails
@@ -45,7 +58,8 @@ export interface ReplicaBus {
   /**
    * Answers requests of `kind` for one session (the owner serves its
    * sessions). A handler that throws answers the requester with a
-   * BusRequestError carrying its message. Returns the function that stops serving.
+   * BusRequestError carrying its message and its numeric `code` property,
+   * if it has one. Returns the function that stops serving.
    */
   serve(kind: RequestKind, sessionId: string, handler: RequestHandler): () => void;
 
@@ -101,9 +115,12 @@ export class NoOwnerError extends Error {
   }
 }
 
-/** The owner's handler failed; `message` is its error's message. */
+/** The owner's handler failed; `message` and `code` are its error's. */
 export class BusRequestError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
     super(message);
     this.name = 'BusRequestError';
   }
@@ -157,15 +174,21 @@ export function decodeReply(framed: Uint8Array): Uint8Array {
   if (framed.length === 0) throw new BusRequestError('empty reply from the owner');
   const body = framed.subarray(1);
   if (framed[0] === REPLY_OK) return body;
-  throw new BusRequestError(Buffer.from(body).toString('utf8'));
+  const { message, code } = JSON.parse(Buffer.from(body).toString('utf8')) as {
+    message: string;
+    code?: number;
+  };
+  throw new BusRequestError(message, code);
 }
 
-/** Runs a handler and wraps its answer or its error in the reply envelope. */
+/** Runs a handler and wraps its answer or its error (message and numeric code) in the reply envelope. */
 export async function answer(handler: RequestHandler, body: Uint8Array): Promise<Uint8Array> {
   try {
     return encodeReply(REPLY_OK, await handler(body));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return encodeReply(REPLY_ERROR, Buffer.from(message, 'utf8'));
+    const code = (error as { code?: unknown } | null)?.code;
+    const failure = { message, ...(typeof code === 'number' ? { code } : {}) };
+    return encodeReply(REPLY_ERROR, Buffer.from(JSON.stringify(failure), 'utf8'));
   }
 }
