@@ -42,7 +42,11 @@ export function findChromium() {
 
 /** Path of Debian's nats-server binary, or undefined. NATS_SERVER_PATH wins when set. */
 export function findNatsServer() {
-  const candidates = [process.env.NATS_SERVER_PATH, '/usr/sbin/nats-server', '/usr/bin/nats-server'];
+  const candidates = [
+    process.env.NATS_SERVER_PATH,
+    '/usr/sbin/nats-server',
+    '/usr/bin/nats-server',
+  ];
   return candidates.find((candidate) => candidate && existsSync(candidate));
 }
 
