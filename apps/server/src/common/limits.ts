@@ -175,6 +175,11 @@ export const MAX_WATCHDOG_GPU_SAMPLES = 1024;
 export const MAX_ACKNOWLEDGED_BY_LENGTH = 128;
 /** Alert webhooks waiting to be posted, across URLs; past it the oldest is dropped (counted). */
 export const WEBHOOK_QUEUE_SIZE = 1000;
+/**
+ * Webhooks one URL may have waiting: each URL has its own queue and sender,
+ * so an endpoint that is down or hangs delays only its own alerts.
+ */
+export const WEBHOOK_QUEUE_PER_URL = 100;
 /** Attempts per webhook delivery (the first and its retries, backoff doubling from WEBHOOK_RETRY_BASE_MS). */
 export const MAX_WEBHOOK_ATTEMPTS = 4;
 /** How long one webhook POST may take. */

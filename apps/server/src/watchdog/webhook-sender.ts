@@ -4,6 +4,7 @@ import { AlertSchema, type Alert } from '@trainwatch/proto';
 import {
   MAX_WEBHOOK_ATTEMPTS,
   WEBHOOK_ALERTS_REMEMBERED,
+  WEBHOOK_QUEUE_PER_URL,
   WEBHOOK_QUEUE_SIZE,
   WEBHOOK_TIMEOUT_MS,
 } from '../common/limits';
@@ -50,19 +51,22 @@ export function webhookBody(alert: Alert): string {
 /**
  * Posts every newly raised alert to the deployment's webhook URLs
  * (WEBHOOK_URLS) and to its session's own (SessionInfo.webhook_urls,
- * SetAlertRules). Off the hot path: the bus listener only queues; one
- * sender loop posts with a timeout and retries with doubling backoff. The
- * queue is bounded (WEBHOOK_QUEUE_SIZE, oldest dropped and counted), so a
- * down endpoint costs memory of a bounded queue and never slows ingest.
- * Failures are counted in /metrics and recorded on the alert.
+ * SetAlertRules). Off the hot path: the bus listener only queues; each URL
+ * has its own queue and sender loop, which posts with a timeout and retries
+ * with doubling backoff, so an endpoint that is down or hangs delays only
+ * its own deliveries. Queues are bounded (WEBHOOK_QUEUE_PER_URL per URL,
+ * WEBHOOK_QUEUE_SIZE in all; the URL's oldest dropped and counted), so a
+ * down endpoint costs bounded memory and never slows ingest. Failures are
+ * counted in /metrics and recorded on the alert.
  */
 @Injectable()
 export class WebhookSender implements OnModuleDestroy {
   private readonly logger = new Logger('Webhooks');
-  private readonly queue: Delivery[] = [];
+  /** Waiting deliveries per URL; a URL's entry goes once its queue is empty. */
+  private readonly queues = new Map<string, Delivery[]>();
+  private queued = 0;
   /** Alerts already queued, so their later changes are not posted again (oldest forgotten first). */
   private readonly announced = new Set<string>();
-  private sending = false;
   private closed = false;
   private delivered = 0;
   private failed = 0;
@@ -86,18 +90,15 @@ export class WebhookSender implements OnModuleDestroy {
       'Alert webhooks dropped because the queue was full.',
       () => this.dropped,
     );
-    metrics.gauge(
-      'webhook_queue_length',
-      'Alert webhooks waiting to be sent.',
-      () => this.queue.length,
-    );
+    metrics.gauge('webhook_queue_length', 'Alert webhooks waiting to be sent.', () => this.queued);
     bus.on('alert.changed', ({ session, alert }) => this.enqueue(session, alert));
   }
 
   onModuleDestroy(): void {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
-    this.queue.length = 0;
+    this.queues.clear();
+    this.queued = 0;
   }
 
   private enqueue(session: Session, alert: Alert): void {
@@ -112,27 +113,30 @@ export class WebhookSender implements OnModuleDestroy {
       this.announced.delete(this.announced.values().next().value as string);
     }
     for (const url of urls) {
-      this.queue.push({ session, alert, url });
-      if (this.queue.length > WEBHOOK_QUEUE_SIZE) {
-        this.queue.shift();
+      let queue = this.queues.get(url);
+      const idle = queue === undefined;
+      if (queue === undefined) this.queues.set(url, (queue = []));
+      queue.push({ session, alert, url });
+      this.queued += 1;
+      // Past either bound, this URL's oldest goes: the backlog is the slow endpoint's own.
+      if (queue.length > WEBHOOK_QUEUE_PER_URL || this.queued > WEBHOOK_QUEUE_SIZE) {
+        queue.shift();
+        this.queued -= 1;
         this.dropped += 1;
       }
+      if (idle) void this.drain(url, queue);
     }
-    if (!this.sending) void this.drain();
   }
 
-  private async drain(): Promise<void> {
-    this.sending = true;
+  /** Sends one URL's deliveries in order until its queue is empty. */
+  private async drain(url: string, queue: Delivery[]): Promise<void> {
     try {
-      for (
-        let next = this.queue.shift();
-        next !== undefined && !this.closed;
-        next = this.queue.shift()
-      ) {
+      for (let next = queue.shift(); next !== undefined && !this.closed; next = queue.shift()) {
+        this.queued -= 1;
         await this.deliver(next);
       }
     } finally {
-      this.sending = false;
+      if (this.queues.get(url) === queue) this.queues.delete(url);
     }
   }
 
