@@ -140,20 +140,26 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
 
     it('broadcasts a latest value to listeners on every replica without keeping it', async () => {
       const session = newSession();
-      cluster.a.broadcast(session, bytes('before anyone listens'));
-      const heardB: string[] = [];
       const heardA: string[] = [];
-      const listeningB = cluster.b.listen(session, (payload) => heardB.push(text(payload)));
-      const listeningA = cluster.a.listen(session, (payload) => heardA.push(text(payload)));
+      const heardB: string[] = [];
+      // Each listener is in place once a probe broadcast reaches it.
+      const listenUntilHeard = async (bus: ReplicaBus, heard: string[]) => {
+        const listening = bus.listen(session, (payload) => heard.push(text(payload)));
+        await waitFor(
+          () => {
+            cluster.a.broadcast(session, bytes('probe'));
+            return heard.includes('probe');
+          },
+          { intervalMs: 50, what: 'a listener in place' },
+        );
+        return listening;
+      };
+      const listeningA = await listenUntilHeard(cluster.a, heardA);
+      // Sent, and seen through the server by A, before B listens: B must never get it.
+      cluster.a.broadcast(session, bytes('before B listens'));
+      await waitFor(() => heardA.includes('before B listens'), { what: 'the value at A' });
+      const listeningB = await listenUntilHeard(cluster.b, heardB);
       const other = cluster.b.listen(newSession(), () => heardB.push('wrong session'));
-      // A listener is in place once a broadcast reaches it; then the frame under test follows.
-      await waitFor(
-        () => {
-          cluster.a.broadcast(session, bytes('probe'));
-          return heardB.includes('probe') && heardA.includes('probe');
-        },
-        { intervalMs: 50, what: 'listeners on both replicas' },
-      );
       cluster.a.broadcast(session, bytes('frame 1'));
       await waitFor(() => heardB.includes('frame 1') && heardA.includes('frame 1'), {
         what: 'frame 1 on both replicas',
@@ -161,7 +167,7 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       listeningB.close();
       listeningA.close();
       other.close();
-      expect(heardB).not.toContain('before anyone listens');
+      expect(heardB).not.toContain('before B listens');
       expect(heardB).not.toContain('wrong session');
     });
 

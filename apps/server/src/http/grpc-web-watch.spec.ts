@@ -8,6 +8,7 @@ import {
   framedOnce,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
+import type { CredentialWatch } from '../auth/credential-watch';
 import type { Authenticator } from '../auth/authenticator';
 import { ANONYMOUS } from '../auth/identity';
 import { errors } from '../common/app-error';
@@ -100,6 +101,8 @@ function serve(
     dashboard: { watchSession: () => watcher } as unknown as DashboardService,
     metrics: metrics as unknown as MetricsService,
     authenticator: allowAll,
+    // Auth off: nothing to watch for.
+    credentials: { track: () => undefined } as unknown as CredentialWatch,
     maxRequestBytes: 1024,
   });
   return { done, metrics };

@@ -17,10 +17,12 @@ import {
   type WatchSessionRequest,
 } from '@trainwatch/proto';
 import type { Authenticator } from '../auth/authenticator';
+import type { CredentialWatch } from '../auth/credential-watch';
 import { errors, toConnectError, type AppError } from '../common/app-error';
 import { asAppError } from '../common/app-exception.filter';
 import { DEFAULT_CLIENT_RECEIVE_BYTES } from '../common/limits';
 import type { DashboardService } from '../dashboard/dashboard.service';
+import { trackWatcher } from '../dashboard/watch-streams';
 import type { Watcher } from '../fan-out/watcher';
 import type { MetricsService } from '../metrics/metrics.service';
 import { sendGrpcWebError } from './grpc-web-status';
@@ -49,6 +51,8 @@ export interface GrpcWebWatchDeps {
   dashboard: DashboardService;
   metrics: MetricsService;
   authenticator: Authenticator;
+  /** Ends the watch once its caller's key is revoked or sign-in ends (as on every transport). */
+  credentials: CredentialWatch;
   /** Largest request body (HTTP_MAX_REQUEST_BYTES). */
   maxRequestBytes: number;
 }
@@ -148,19 +152,19 @@ async function pump(watcher: Watcher, res: ServerResponse, metrics: MetricsServi
 export async function serveGrpcWebWatch(
   req: IncomingMessage,
   res: ServerResponse,
-  { dashboard, metrics, authenticator, maxRequestBytes }: GrpcWebWatchDeps,
+  { dashboard, metrics, authenticator, credentials, maxRequestBytes }: GrpcWebWatchDeps,
 ): Promise<void> {
   let watcher: Watcher;
   // A deadline the client set (grpc-timeout), as Connect honours it for every other call.
   const deadline = parseTimeout(headerValue(req.headers['grpc-timeout']), Number.MAX_SAFE_INTEGER);
   try {
     if (deadline.error !== undefined) throw errors.invalidArgument(deadline.error.rawMessage);
-    await authenticator.authorize(WATCH_SESSION_PATH, {
+    const identity = await authenticator.authorize(WATCH_SESSION_PATH, {
       authorization: req.headers.authorization,
       cookie: req.headers.cookie,
     });
     const request: WatchSessionRequest = await readRequest(req, maxRequestBytes, res);
-    watcher = await dashboard.watchSession(request);
+    watcher = await trackWatcher(dashboard.watchSession(request), identity, credentials);
   } catch (error) {
     if (!res.destroyed)
       sendGrpcWebError(res, toConnectError(asAppError(error, 'gRPC-Web WatchSession')));

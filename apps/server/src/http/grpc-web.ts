@@ -226,7 +226,7 @@ export function grpcWebMiddleware(
   const logger = new Logger('GrpcWeb');
   const anyOrigin = corsOrigins.includes('*');
   const served = servedMethods(handlers.keys());
-  const watchDeps = { dashboard, metrics, authenticator, maxRequestBytes };
+  const watchDeps = { dashboard, metrics, authenticator, credentials, maxRequestBytes };
   return (req, res, next) => {
     const url = req.url ?? '';
     // Ours: the served service's paths, and any call in gRPC-Web's content type (to answer UNIMPLEMENTED).
