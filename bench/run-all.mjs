@@ -204,8 +204,11 @@ const written = spawnSync(
     report,
     '--analysis',
     join(root, 'bench/analysis.md'),
-    // Quick runs never touch the history: their figures are not representative.
-    ...(options.quick ? [] : ['--history', join(root, 'bench/history.json')]),
+    // Only a full run of every benchmark adds a history row (quick figures are not
+    // representative; an --only run is not a run of everything); others just show it.
+    '--history',
+    join(root, 'bench/history.json'),
+    ...(options.quick || options.only !== undefined ? ['--no-history-entry'] : []),
   ],
   { cwd: root, stdio: 'inherit' },
 );

@@ -29,7 +29,7 @@ const resultsDir = argument('--results');
 const out = argument('--out');
 if (!resultsDir || !out) {
   console.error(
-    'usage: write-report --results <dir> --out <file> [--analysis <file>] [--history <file>]',
+    'usage: write-report --results <dir> --out <file> [--analysis <file>] [--history <file> [--no-history-entry]]',
   );
   process.exit(2);
 }
@@ -44,7 +44,7 @@ let history: HistoryEntry[] =
   historyFile && existsSync(historyFile)
     ? (JSON.parse(readFileSync(historyFile, 'utf8')) as HistoryEntry[])
     : [];
-const entry = historyEntry(results);
+const entry = process.argv.includes('--no-history-entry') ? undefined : historyEntry(results);
 if (historyFile && entry !== undefined) {
   history = withEntry(history, entry);
   writeFileSync(historyFile, `${JSON.stringify(history, null, 2)}\n`);
