@@ -5,17 +5,9 @@ import {
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
-import {
-  grpcDashboard,
-  grpcWebDashboard,
-  HealthySession,
-  register,
-  startTestServer,
-  telemetryClient,
-  TrainerStreamClient,
-  type TestServer,
-} from './harness';
-import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
+import { register, TrainerStreamClient } from './harness';
+import { STORE_ENGINES } from './store-engines';
+import { storedServerSuite } from './stored-server';
 
 /** Every batch: truths cat, dog, fox, dog; one dog taken for a fox in batch 2 of each epoch. */
 const TRUTH = [0, 1, 2, 1];
@@ -69,40 +61,7 @@ const classAccOf = (metrics: Record<string, number>) =>
  * run with more classes than the bound. A healthy session streams throughout.
  */
 describe.each(STORE_ENGINES)('per-class accuracy series on %s', (_name, makeFixture) => {
-  const fixture: StoreEngineFixture = makeFixture();
-  let store: TestStore;
-  let server: TestServer | undefined;
-  const closers: (() => void)[] = [];
-
-  beforeAll(() => fixture.setUp(), 60_000);
-  afterAll(() => fixture.tearDown());
-  beforeEach(async () => {
-    store = await fixture.newStore();
-  });
-  afterEach(async () => {
-    for (const close of closers.splice(0)) close();
-    await server?.shutdown();
-    server = undefined;
-    store.remove();
-  });
-
-  let starts = 0;
-  async function start() {
-    server = await startTestServer({ ...store.env, HEARTBEAT_INTERVAL_MS: '200' });
-    const grpc = grpcDashboard(server.grpcAddress);
-    const web = grpcWebDashboard(server.httpUrl);
-    const telemetry = telemetryClient(server.grpcAddress);
-    starts += 1;
-    const healthy = new HealthySession(telemetry, `healthy-${starts}`);
-    await healthy.start();
-    closers.push(
-      () => healthy.end(),
-      () => grpc.close(),
-      () => web.close(),
-      () => telemetry.close(),
-    );
-    return { grpc, web, telemetry, healthy };
-  }
+  const { start, stop, closers } = storedServerSuite(makeFixture());
 
   it('charts each class accuracy per epoch, live, in the snapshot and stored; not past the class bound', async () => {
     let clients = await start();
@@ -156,8 +115,7 @@ describe.each(STORE_ENGINES)('per-class accuracy series on %s', (_name, makeFixt
 
     stream.end();
     await stream.waitForStatus();
-    await server?.shutdown();
-    server = undefined;
+    await stop();
     for (const close of closers.splice(0)) close();
 
     // After a restart: stored, over both bindings.

@@ -1,17 +1,8 @@
 import { TrainingStatus, type ConfusionMatrix, type WatchSessionResponse } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
-import {
-  grpcDashboard,
-  grpcWebDashboard,
-  HealthySession,
-  makeJpeg,
-  register,
-  startTestServer,
-  telemetryClient,
-  TrainerStreamClient,
-  type TestServer,
-} from './harness';
-import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
+import { makeJpeg, register, TrainerStreamClient } from './harness';
+import { STORE_ENGINES } from './store-engines';
+import { storedServerSuite } from './stored-server';
 
 const jpeg = makeJpeg(8, 8);
 const image = { imageBytes: jpeg, format: 'jpeg', width: 8, height: 8, channels: 3 };
@@ -70,41 +61,7 @@ function watchedMatrix(events: readonly WatchSessionResponse[], epoch: number) {
  * trainer streams throughout, unaffected.
  */
 describe.each(STORE_ENGINES)('confusion matrices on %s', (_name, makeFixture) => {
-  const fixture: StoreEngineFixture = makeFixture();
-  let store: TestStore;
-  let server: TestServer | undefined;
-  const closers: (() => void)[] = [];
-
-  beforeAll(() => fixture.setUp(), 60_000);
-  afterAll(() => fixture.tearDown());
-  beforeEach(async () => {
-    store = await fixture.newStore();
-  });
-  afterEach(async () => {
-    for (const close of closers.splice(0)) close();
-    await server?.shutdown();
-    server = undefined;
-    store.remove();
-  });
-
-  let starts = 0;
-  async function start() {
-    server = await startTestServer({ ...store.env, HEARTBEAT_INTERVAL_MS: '200' });
-    const grpc = grpcDashboard(server.grpcAddress);
-    const web = grpcWebDashboard(server.httpUrl);
-    const telemetry = telemetryClient(server.grpcAddress);
-    // A new healthy session per start: the stored one would take its sequences as duplicates.
-    starts += 1;
-    const healthy = new HealthySession(telemetry, `healthy-${starts}`);
-    await healthy.start();
-    closers.push(
-      () => healthy.end(),
-      () => grpc.close(),
-      () => web.close(),
-      () => telemetry.close(),
-    );
-    return { grpc, web, telemetry, healthy };
-  }
+  const { start, stop, closers } = storedServerSuite(makeFixture());
 
   /** Sends batches 0..count-1 of `epoch` from `firstSequence` on; returns the last sequence. */
   function sendBatches(
@@ -201,8 +158,7 @@ describe.each(STORE_ENGINES)('confusion matrices on %s', (_name, makeFixture) =>
 
     stream.end();
     await stream.waitForStatus();
-    await server?.shutdown();
-    server = undefined;
+    await stop();
     for (const close of closers.splice(0)) close();
 
     // After a restart: read back from the store, over both bindings.
