@@ -59,6 +59,32 @@ export class AuthStore {
     return Number(row.n);
   }
 
+  /**
+   * Keeps a one-time setup token (its hash): every server sharing this store
+   * accepts it for the first admin, whichever replica printed it.
+   */
+  async addSetupToken(tokenHash: string, now = Date.now()): Promise<void> {
+    await this.db
+      .insertInto('setup_tokens')
+      .values({ token_hash: tokenHash, created_at_ms: now })
+      .onConflict((oc) => oc.column('token_hash').doNothing())
+      .execute();
+  }
+
+  async isSetupToken(tokenHash: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('setup_tokens')
+      .select('token_hash')
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Once an admin exists no setup token is any use: none is kept. */
+  async clearSetupTokens(): Promise<void> {
+    await this.db.deleteFrom('setup_tokens').execute();
+  }
+
   async createUser(
     name: string,
     role: RoleName,

@@ -33,8 +33,12 @@ export const MIN_PASSWORD_LENGTH = 8;
 @Injectable()
 export class AuthService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');
-  /** Hash of the setup token (ADMIN_TOKEN or the one printed at start) while there are no users. */
-  private setupTokenHash: string | undefined;
+  /**
+   * Hash of ADMIN_TOKEN while there are no users. A token printed at start is
+   * kept in the store instead, so every replica sharing it accepts the token
+   * whichever one printed it (Envoy may send "Set up" to any of them).
+   */
+  private adminTokenHash: string | undefined;
 
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
@@ -44,9 +48,13 @@ export class AuthService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.settings.auth !== 'required' || this.store === null) return;
-    if ((await this.store.userCount()) > 0) return;
+    if ((await this.store.userCount()) > 0) {
+      // An admin was made elsewhere (the CLI, another replica): tokens printed earlier are void.
+      await this.store.clearSetupTokens();
+      return;
+    }
     if (this.settings.adminToken !== '') {
-      this.setupTokenHash = secretHash(this.settings.adminToken);
+      this.adminTokenHash = secretHash(this.settings.adminToken);
       this.logger.warn(
         'no users yet: create the first admin with ADMIN_TOKEN (sign-in page or `npm run admin`)',
       );
@@ -54,7 +62,7 @@ export class AuthService implements OnApplicationBootstrap {
     }
     // Printed once, to the terminal of whoever started the server: the one secret that is.
     const token = newSecret('twsetup_');
-    this.setupTokenHash = secretHash(token);
+    await this.store.addSetupToken(secretHash(token));
     process.stdout.write(
       `trainwatch server: no users yet. One-time setup token for the first admin (sign-in page, "Set up"): ${token}\n`,
     );
@@ -112,12 +120,10 @@ export class AuthService implements OnApplicationBootstrap {
   ): Promise<{ response: SignInResponse; token: string }> {
     const store = this.requireStore();
     if ((await store.userCount()) > 0) {
-      this.setupTokenHash = undefined;
+      this.adminTokenHash = undefined;
       throw errors.failedPrecondition('the first admin exists already; sign in instead');
     }
-    const expected = this.setupTokenHash;
-    const presented = Buffer.from(secretHash(request.setupToken));
-    if (expected === undefined || !timingSafeEqual(presented, Buffer.from(expected))) {
+    if (!(await this.isSetupToken(store, request.setupToken))) {
       throw unauthenticated('the setup token is wrong');
     }
     if (
@@ -134,8 +140,20 @@ export class AuthService implements OnApplicationBootstrap {
       if (error instanceof AuthInputError) throw errors.invalidArgument(error.message);
       throw error;
     }
-    this.setupTokenHash = undefined;
+    this.adminTokenHash = undefined;
+    await store.clearSetupTokens();
     return this.signIn({ userName: request.userName, password: request.password } as SignInRequest);
+  }
+
+  /** ADMIN_TOKEN (compared in constant time), or a token some replica printed (looked up by hash). */
+  private async isSetupToken(store: AuthStore, token: string): Promise<boolean> {
+    if (token === '') return false;
+    const presented = secretHash(token);
+    const admin = this.adminTokenHash;
+    if (admin !== undefined && timingSafeEqual(Buffer.from(presented), Buffer.from(admin))) {
+      return true;
+    }
+    return store.isSetupToken(presented);
   }
 }
 

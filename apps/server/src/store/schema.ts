@@ -29,6 +29,7 @@ export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
   auth_sessions: AuthSessionsTable;
+  setup_tokens: SetupTokensTable;
   alerts: AlertsTable;
   alert_settings: AlertSettingsTable;
 }
@@ -222,6 +223,12 @@ export interface AuthSessionsTable {
   user_id: string;
   created_at_ms: number;
   expires_at_ms: number;
+}
+
+/** A one-time setup token for the first admin (migration 0065): SHA-256 of it, until an admin exists. */
+export interface SetupTokensTable {
+  token_hash: string;
+  created_at_ms: number;
 }
 
 /** A watchdog alert (migration 0030): one row per alert id, replaced as the alert changes. */

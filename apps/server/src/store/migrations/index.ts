@@ -6,6 +6,7 @@ import { confusionMatricesMigration } from './0010-confusion-matrices';
 import { authMigration } from './0020-auth';
 import { alertsMigration } from './0030-alerts';
 import { sessionsDisplayNameMigration } from './0045-sessions-display-name';
+import { setupTokensMigration } from './0065-setup-tokens';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -20,6 +21,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0020-auth': authMigration(engine),
     '0030-alerts': alertsMigration(engine),
     '0045-sessions-display-name': sessionsDisplayNameMigration(),
+    '0065-setup-tokens': setupTokensMigration(engine),
   };
 }
 
