@@ -93,7 +93,9 @@ export class DeferredCalls<T> {
 
   private start(): void {
     this.idleTicks = 0;
-    this.ticker = setInterval(() => this.tick(), DRAIN_INTERVAL_MS);
+    // The session's connection keeps the process alive while it is open; the
+    // ticker alone must not (a batch logged after close() would hold it 0.5 s).
+    this.ticker = setInterval(() => this.tick(), DRAIN_INTERVAL_MS).unref();
   }
 
   private tick(): void {
