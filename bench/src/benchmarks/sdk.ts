@@ -346,7 +346,7 @@ runBench(
         'stream is busy and a call only enqueues. The baseline does the least any client must: create the message, ' +
         'serialize it and write it to a grpc-js stream (to the relay). The Python SDK (clients/python) is timed the same ' +
         'way by its own script in its own process, against the same server, with 16 images as numpy arrays (and torch ' +
-        'tensors when torch is installed). Then the server is stopped for the outage while ' +
+        'tensors when torch is installed; and numpy with copy_samples=True, which copies on the call). Then the server is stopped for the outage while ' +
         "logging continues, and restarted on the same ports; memory is this process' (it runs only the SDK then).",
       tables,
       targets,
