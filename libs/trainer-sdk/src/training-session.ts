@@ -1,6 +1,7 @@
 import { toAlertRules } from './alert-rules';
 import { toWebhookUrls } from './webhook-urls';
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
@@ -65,11 +66,19 @@ import type {
 import { SDK_VERSION } from './version';
 
 /**
- * logBatch calls whose work may wait for the end of the current turn of the
- * event loop; a loop that logs more without yielding pays for the waiting
- * ones on its next call.
+ * logBatch calls whose work may wait for the drain ticker (DRAIN_INTERVAL_MS);
+ * a loop that logs more without yielding pays for the waiting ones on its
+ * next call.
  */
 const LOG_CALLS_DEFERRED = 64;
+
+/*
+ * The statuses logBatch compares with, read once: an enum read through the
+ * contract package's re-exports is a getter call, which a call that must cost
+ * a few microseconds cannot afford twice.
+ */
+const STATUS_UNKNOWN = TrainingStatus.UNKNOWN;
+const STATUS_INITIALIZING = TrainingStatus.INITIALIZING;
 
 /** Buffer bound used until the server's buffer_size is known (the server's own default). */
 export const DEFAULT_BUFFER_SIZE = 1000;
@@ -138,13 +147,16 @@ function checkIndex(name: string, value: number): void {
  */
 export class TrainingSession extends EventEmitter<SessionEvents> {
   private readonly outbox: Outbox;
-  /** logBatch work not done yet (at most LOG_CALLS_DEFERRED; it runs right after the call returns). */
-  private readonly deferred = new DeferredCalls(LOG_CALLS_DEFERRED, (cause) =>
-    this.report({
-      kind: 'dropped',
-      item: { kind: 'message', logIndex: -1, sequence: 0n, payload: 'batchData' },
-      message: `a logged batch could not be turned into a message and was not sent: ${String(cause)}`,
-    }),
+  /** logBatch work not done yet (at most LOG_CALLS_DEFERRED; it runs within DRAIN_INTERVAL_MS of the call). */
+  private readonly deferred = new DeferredCalls<BatchLog>(
+    LOG_CALLS_DEFERRED,
+    (batch, loggedAt) => this.enqueueBatch(batch, loggedAt),
+    (cause) =>
+      this.report({
+        kind: 'dropped',
+        item: { kind: 'message', logIndex: -1, sequence: 0n, payload: 'batchData' },
+        message: `a logged batch could not be turned into a message and was not sent: ${String(cause)}`,
+      }),
   );
   private readonly connection: Connection;
   private readonly gateState: CommandGate;
@@ -158,8 +170,9 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   /** The `webhooks` option, checked once (a bad entry throws in the constructor). */
   private readonly webhookUrls: string[];
   private readonly system: SystemSampler | undefined;
-  /** Global step of the latest batch: the default step of log() and system samples. */
-  private step = 0n;
+  /** Epoch and index of the latest batch (its global step is computed when needed, off logBatch's path). */
+  private latestEpoch = 0;
+  private latestBatchIdx = 0;
   private classProblemsReported = 0;
   private readonly flushWaiters = new Set<(flushed: boolean) => void>();
   private acked = 0;
@@ -304,15 +317,20 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   logBatch(batch: BatchLog): void {
     checkIndex('epoch', batch.epoch);
     checkIndex('batchIdx', batch.batchIdx);
-    if (this.status === TrainingStatus.UNKNOWN || this.status === TrainingStatus.INITIALIZING) {
+    if (this.status === STATUS_UNKNOWN || this.status === STATUS_INITIALIZING) {
       this.setStatus(TrainingStatus.RUNNING, 'training');
     }
-    const { batchesPerEpoch } = this.options.config;
-    this.step = globalStep(batch.epoch, batch.batchIdx, batchesPerEpoch);
+    this.latestEpoch = batch.epoch;
+    this.latestBatchIdx = batch.batchIdx;
     // One clock read: the batch's time for the performance figures and, from it, its wall time.
     const loggedAt = performance.now();
-    // The rest (timing, limits, the request, the outbox) runs just after this call returns, in call order.
-    this.deferred.defer(() => this.enqueueBatch(batch, loggedAt));
+    // The rest (timing, limits, the request, the outbox) runs within DRAIN_INTERVAL_MS of this call, in call order.
+    this.deferred.defer(batch, loggedAt);
+  }
+
+  /** Global step of the latest batch: the default step of log() and system samples. */
+  private get step(): bigint {
+    return globalStep(this.latestEpoch, this.latestBatchIdx, this.options.config.batchesPerEpoch);
   }
 
   private enqueueBatch(batch: BatchLog, loggedAt: number): void {
@@ -507,6 +525,7 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
       this.system?.stop();
       this.setStatus(options.status ?? TrainingStatus.COMPLETED, message);
       await this.flush(options.flushTimeoutMs ?? 5000);
+      this.deferred.stop();
       await this.connection.close(1000);
     }
     return this.stats();

@@ -1,9 +1,10 @@
 """TrainingSession: what a training loop talks to.
 
 Every ``log_*`` call builds a small message and appends it to the bounded outbox; nothing on the
-training thread waits for the network, and nothing raises because the server is away. Three
-background threads do the rest: the connection (register, stream, reconnect), the encoder (images
-to JPEG) and the ticker (performance figures twice a second).
+training thread waits for the network, and nothing raises because the server is away. ``log_batch``
+builds nothing at all: it queues its arguments (see deferred.py). Background threads do the rest:
+the logger (``log_batch`` arguments to requests), the connection (register, stream, reconnect), the
+encoder (images to JPEG) and the ticker (performance figures twice a second).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .buffer import (
 )
 from .config import TrainingConfig, status_name, status_value
 from .connection import Connection, ConnectionOptions
+from .deferred import LOG_CALLS_DEFERRED, DeferredCalls
 from .encoder import Encoder
 from .gate import STOPPED, Gate
 from .gen.telemetry.v1 import custom_commands_pb2 as cpb
@@ -50,6 +52,7 @@ DEFAULT_MAX_IMAGES = 16
 """Images kept per batch until the server says its own limit (ServerConfig.max_batch_size)."""
 
 _FINAL_STATUSES = (pb.TRAINING_STATUS_COMPLETED, pb.TRAINING_STATUS_FAILED)
+_NOT_STARTED = (pb.TRAINING_STATUS_UNKNOWN, pb.TRAINING_STATUS_INITIALIZING)
 
 REMEMBERED_ERRORS = 100
 """Server ErrorResponses kept for ``errors()``."""
@@ -93,6 +96,7 @@ class TrainingSession:
         system_interval: float = DEFAULT_SYSTEM_INTERVAL,
         alerts: Optional[Iterable[Mapping[str, Any]]] = None,
         webhooks: Optional[Iterable[str]] = None,
+        copy_samples: bool = False,
     ) -> None:
         if session_id is not None and not SESSION_ID_PATTERN.fullmatch(session_id):
             raise ValueError(f"session_id must be {SESSION_ID_RULE}, got {session_id!r}")
@@ -108,7 +112,12 @@ class TrainingSession:
         if problems:
             raise ValueError("metadata: " + "; ".join(problems))
         self._metrics = MetricFilter()
-        self._step = 0  # global step of the latest batch: the default step of log() and system samples
+        # (epoch, batch_idx) of the latest batch: its global step is the default step of log() and
+        # system samples, computed when needed rather than on log_batch's path.
+        self._latest = (0, 0)
+        # False: log_batch keeps references to the caller's samples and the logger thread copies them
+        # moments later; True: log_batch copies them itself, so the loop may reuse its buffers at once.
+        self._copy_samples = copy_samples
         if buffer_size is not None and buffer_size < 1:
             raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
         self.config = TrainingConfig.coerce(config)
@@ -149,7 +158,9 @@ class TrainingSession:
             max_image_side,
             self._stopping,
         )
+        self._deferred = DeferredCalls(LOG_CALLS_DEFERRED, self._finish_batch, self._stopping)
         self._threads = [
+            self._deferred.thread,
             encoder.thread,
             threading.Thread(target=self._tick_loop, name="trainwatch-ticker", daemon=True),
         ]
@@ -187,6 +198,7 @@ class TrainingSession:
         """
         if self._connection.fatal_error is not None:
             return False
+        self._deferred.drain()
         return self._outbox.wait_drained(timeout)
 
     def close(
@@ -204,9 +216,11 @@ class TrainingSession:
             if self._closed:
                 return self._outbox.is_drained()
             self._closed = True
+        # Batches logged before close() are recorded (and timed) before the final figures.
+        self._deferred.drain()
         final_sample = self._perf.sample(force=True)
         if final_sample is not None:
-            self._outbox.add(Entry(KIND_PERFORMANCE, self._request(performance_data=final_sample)))
+            self._add(Entry(KIND_PERFORMANCE, self._request(performance_data=final_sample)))
         if status is not None and self._status not in _FINAL_STATUSES:
             if message is None:
                 message = "stopped on request" if self._gate.state == STOPPED else "finished"
@@ -215,6 +229,7 @@ class TrainingSession:
         if not drained:
             log.warning("trainwatch: closing with %d unacknowledged messages", len(self._outbox))
         self._stopping.set()
+        self._deferred.stop()
         with self._outbox.cond:
             self._outbox.cond.notify_all()
         self._gate.stop()
@@ -246,7 +261,7 @@ class TrainingSession:
         batch_size: Optional[int] = None,
         metrics: Optional[Mapping[str, float]] = None,
     ) -> None:
-        """Records one training step. Returns at once; images are encoded on another thread.
+        """Records one training step. Returns at once; the rest happens on background threads.
 
         ``images``: torch tensor (N,C,H,W) float 0..1 or uint8, or numpy (N,H,W,C)/(N,C,H,W)/(N,H,W).
         ``predictions``: class indices (N,) or logits/probabilities (N,K). ``ground_truth``: (N,).
@@ -254,29 +269,56 @@ class TrainingSession:
         (reading it waits for the device, as ``loss.item()`` would). ``metrics``: other named values
         at this step (``{"lr": 0.01, "grad_norm": 1.3, "train/acc": 0.9}``); a name that breaks the
         contract's rules is left out and logged, never raised.
+
+        The call checks the indexes, reads the loss and the clock, and queues its arguments: the
+        samples are read (copied) on the logger thread within milliseconds, so do not change them in
+        place after the call (a new tensor per step, as a DataLoader gives, is fine), or construct
+        the session with ``copy_samples=True`` to copy them here.
         """
         if epoch < 0 or batch_idx < 0:
             raise ValueError(f"epoch and batch_idx must be >= 0, got {epoch}, {batch_idx}")
-        self._perf.record_batch(epoch, batch_idx)
-        if self._status in (pb.TRAINING_STATUS_UNKNOWN, pb.TRAINING_STATUS_INITIALIZING):
+        called = time.monotonic()
+        if self._status in _NOT_STARTED:
             self.set_status("running", "training started")
+        self._latest = (epoch, batch_idx)
+        loss = float(loss)
+        if self._copy_samples and (images is not None or predictions is not None or ground_truth is not None):
+            if batch_size is None:
+                batch_size = len(images) if images is not None else self.config.batch_size
+            images = imaging.snapshot(images, predictions, ground_truth, self._max_images())
+            predictions = ground_truth = None
+        self._deferred.defer(
+            (epoch, batch_idx, loss, images, predictions, ground_truth, batch_size, metrics, called)
+        )
+
+    def _finish_batch(self, call: Tuple[Any, ...]) -> None:
+        """On the logger thread (or the caller's at the bound): a queued log_batch to the outbox."""
+        epoch, batch_idx, loss, images, predictions, ground_truth, batch_size, metrics, called = call
+        self._perf.record_batch(epoch, batch_idx, called)
         if batch_size is None:
             batch_size = len(images) if images is not None else self.config.batch_size
-        self._step = global_step(epoch, batch_idx, self.config.batches_per_epoch)
-        request = self._request(
+        now_ms = _now_ms()
+        # The batch's time is the call's, not this moment's.
+        logged_ms = now_ms - int((time.monotonic() - called) * 1000)
+        request = pb.MetricsRequest(
+            session_id=self._connection.session_id,
+            timestamp_ms=now_ms,
             batch_data=pb.BatchData(
                 epoch=epoch,
                 batch_idx=batch_idx,
                 batch_size=int(batch_size),
-                batch_loss=float(loss),
-                timestamp_ms=_now_ms(),
+                batch_loss=loss,
+                timestamp_ms=logged_ms,
                 metrics=self._metrics.filter(metrics, f"log_batch {epoch}/{batch_idx}"),
-            )
+            ),
         )
-        if images is None and predictions is None and ground_truth is None:
+        if isinstance(images, imaging.RawBatch):
+            raw = images  # copied by log_batch (copy_samples=True)
+        elif images is None and predictions is None and ground_truth is None:
             self._outbox.add(Entry(KIND_BATCH, request))
             return
-        raw = imaging.snapshot(images, predictions, ground_truth, self._max_images())
+        else:
+            raw = imaging.snapshot(images, predictions, ground_truth, self._max_images())
         self._outbox.add(Entry(KIND_BATCH, request, raw=raw, image_bytes=raw.nbytes))
 
     def log_epoch(
@@ -296,7 +338,7 @@ class TrainingSession:
             average_accuracy=float(average_accuracy),
             metrics=self._metrics.filter(metrics, f"log_epoch {epoch}"),
         )
-        self._outbox.add(Entry(KIND_EPOCH, self._request(epoch_data=data)))
+        self._add(Entry(KIND_EPOCH, self._request(epoch_data=data)))
 
     def log(self, values: Mapping[str, float], step: Optional[int] = None) -> None:
         """Logs named values at a step, like ``wandb.log``: ``session.log({"lr": 0.01})``.
@@ -325,7 +367,7 @@ class TrainingSession:
         message, problems = self._metadata.update(hyperparameters, tags, note, replace_tags)
         for problem in problems:
             log.warning("trainwatch: update_metadata: %s", problem)
-        self._outbox.add(Entry(KIND_METADATA, self._request(run_metadata=message)))
+        self._add(Entry(KIND_METADATA, self._request(run_metadata=message)))
 
     def set_status(
         self,
@@ -349,7 +391,7 @@ class TrainingSession:
             self.config = TrainingConfig.coerce(config)
             self._perf.set_plan(self.config.total_epochs, self.config.batches_per_epoch)
             update.config.CopyFrom(self.config.to_proto())
-        self._outbox.add(Entry(KIND_STATUS, self._request(status_update=update)))
+        self._add(Entry(KIND_STATUS, self._request(status_update=update)))
 
     # -- control -------------------------------------------------------------------------------
 
@@ -439,6 +481,8 @@ class TrainingSession:
         return list(self._errors)
 
     def stats(self) -> Dict[str, Any]:
+        # What was logged so far counts as buffered or dropped, as if it had been added at once.
+        self._deferred.drain()
         counters = self._outbox.counters
         return {
             "session_id": self.session_id,
@@ -484,7 +528,18 @@ class TrainingSession:
             return
         data = pb.ScalarsData(step=self._step if step is None else step, values=kept, timestamp_ms=_now_ms())
         system = all(name.startswith(SYSTEM_SERIES_PREFIX) for name in kept)
-        self._outbox.add(Entry(KIND_SYSTEM if system else KIND_SCALARS, self._request(scalars=data)))
+        self._add(Entry(KIND_SYSTEM if system else KIND_SCALARS, self._request(scalars=data)))
+
+    def _add(self, entry: Entry) -> None:
+        """Adds a message after every log_batch call made before it (their order is the log order)."""
+        with self._deferred.lock:
+            self._deferred.drain()
+            self._outbox.add(entry)
+
+    @property
+    def _step(self) -> int:
+        epoch, batch_idx = self._latest
+        return global_step(epoch, batch_idx, self.config.batches_per_epoch)
 
     def _request(self, **payload: Any) -> pb.MetricsRequest:
         return pb.MetricsRequest(session_id=self._connection.session_id, timestamp_ms=_now_ms(), **payload)
@@ -539,7 +594,7 @@ class TrainingSession:
             status=self._status, message=self._status_message, timestamp_ms=_now_ms()
         )
         update.config.CopyFrom(self.config.to_proto())
-        self._outbox.add(Entry(KIND_STATUS, self._request(status_update=update)))
+        self._add(Entry(KIND_STATUS, self._request(status_update=update)))
 
     def _report_drops(self) -> None:
         """Tells the dashboard, in a status message, what the buffer dropped while the server was away."""
@@ -582,10 +637,10 @@ class TrainingSession:
             )
 
     def _send_result(self, result: pb.CommandResult) -> None:
-        self._outbox.add(Entry(KIND_COMMAND_RESULT, self._request(command_result=result)))
+        self._add(Entry(KIND_COMMAND_RESULT, self._request(command_result=result)))
 
     def _tick_loop(self) -> None:
         while not self._stopping.wait(self._performance_interval):
             sample = self._perf.sample()
             if sample is not None:
-                self._outbox.add(Entry(KIND_PERFORMANCE, self._request(performance_data=sample)))
+                self._add(Entry(KIND_PERFORMANCE, self._request(performance_data=sample)))

@@ -2,9 +2,10 @@
 
 Work is split in two so the training thread pays almost nothing:
 
-- :func:`snapshot` runs on the caller's thread: it keeps the first ``limit`` samples and takes a
-  private copy (an asynchronous ``clone()`` for torch tensors, a small ``numpy`` copy otherwise),
-  so the training loop may reuse its buffers at once.
+- :func:`snapshot` runs on the logger thread moments after ``log_batch`` (on the caller's thread with
+  ``copy_samples=True``): it keeps the first ``limit`` samples and takes a private copy (an
+  asynchronous ``clone()`` for torch tensors, a small ``numpy`` copy otherwise), so the buffer holds
+  samples the training loop can no longer change.
 - :func:`encode` runs on the encoder thread: device transfer, layout and dtype conversion, resize to
   the server's limit, JPEG encoding, and predictions to (class, confidence).
 """
@@ -73,7 +74,7 @@ class RawBatch:
 
 
 def snapshot(images: Any, predictions: Any, ground_truth: Any, limit: int) -> RawBatch:
-    """Copies the first ``limit`` samples of each argument. Cheap; runs on the training thread."""
+    """Copies the first ``limit`` samples of each argument (on the logger thread, see deferred.py)."""
     limit = max(0, min(limit, MAX_SNAPSHOT_IMAGES))
     raw = RawBatch(
         images=_copy_head(images, limit),
