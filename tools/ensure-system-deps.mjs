@@ -7,13 +7,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 
 const PYTHON = '/usr/bin/python3';
-const PYTHON_MODULES = ['grpc', 'google.protobuf', 'numpy', 'PIL', 'pytest'];
+const PYTHON_MODULES = ['grpc', 'google.protobuf', 'numpy', 'PIL', 'pytest', 'flake8'];
 const PYTHON_PACKAGES = [
   'python3-grpcio',
   'python3-protobuf',
   'python3-numpy',
   'python3-pil',
   'python3-pytest',
+  // The Python client's linter (run before its tests).
+  'flake8',
   // protoc and its gRPC Python plugin regenerate the Python stubs (drift check).
   'protobuf-compiler',
   'protobuf-compiler-grpc',

@@ -13,6 +13,7 @@ MODULES = {
     "numpy": "python3-numpy",
     "PIL": "python3-pil",
     "pytest": "python3-pytest",
+    "flake8": "flake8",
 }
 PROGRAMS = {"protoc": "protobuf-compiler", "grpc_python_plugin": "protobuf-compiler-grpc"}
 

@@ -46,7 +46,9 @@ def test_replay_after_a_server_restart_loses_and_doubles_nothing(forgetful_serve
         dashboard.close()
 
 
-def test_after_a_server_restart_the_dashboard_shows_each_run_as_it_is(forgetful_server: ServerProcess) -> None:
+def test_after_a_server_restart_the_dashboard_shows_each_run_as_it_is(
+    forgetful_server: ServerProcess,
+) -> None:
     forgetful_server.start()
     running = new_session(forgetful_server.address).connect()
     paused = new_session(forgetful_server.address).connect()

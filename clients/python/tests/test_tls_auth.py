@@ -56,7 +56,12 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory):
     _admin(data_dir, "create-user", "tina", "--role", "viewer")
     key = _admin(data_dir, "create-key", "tina")[1]
     server = ServerProcess(
-        env={"AUTH": "required", "DATA_DIR": data_dir, "TLS_CERT_FILE": good["cert"], "TLS_KEY_FILE": good["key"]}
+        env={
+            "AUTH": "required",
+            "DATA_DIR": data_dir,
+            "TLS_CERT_FILE": good["cert"],
+            "TLS_KEY_FILE": good["key"],
+        }
     ).start()
     try:
         yield server, key, good, other

@@ -606,7 +606,8 @@ class TrainingSession:
         self._reported_drops = (counters["dropped_image_frames"], counters["dropped_messages"])
         self.set_status(
             self._status,
-            f"trainer buffer was full while offline: dropped the images of {images} batches and {messages} messages",
+            f"trainer buffer was full while offline: dropped the images of {images} batches"
+            f" and {messages} messages",
         )
 
     def _on_response(self, response: pb.MetricsResponse) -> None:
