@@ -1,7 +1,12 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import type { WatchSessionResponse } from '@trainwatch/proto';
+import {
+  AlertAction,
+  AlertRuleKind,
+  type Alert,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
 import {
   startNats,
   startPostgres,
@@ -281,6 +286,67 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
         event.event.case === 'metadata' ? [event.event.value.note] : [],
       );
       expect(notes).toContain('edited on C while running');
+    }
+    for (const handle of watches) handle.cancel();
+  }, 120_000);
+
+  it('alert rules set and an alert acknowledged on C reach watchers on A and B', async () => {
+    const [a, b, c] = replicas as [ServerProcess, ServerProcess, ServerProcess];
+    const trainer = await startTrainer(() => b, 'alerted-run');
+    await waitFor(() => trainer.acked.size >= 10, { what: 'the run under way on B' });
+    const watches = [dashboardOn(a).watch('alerted-run'), dashboardOn(b).watch('alerted-run')];
+    await waitFor(() => watches.every((handle) => stepsOf(handle).length > 10), {
+      what: 'watchers on A and B following',
+    });
+
+    // 1/(i+1) improves by less than half over 10 points well before the run ends: a plateau.
+    await dashboardOn(c).setAlertRules({
+      sessionId: 'alerted-run',
+      rules: [
+        {
+          kind: AlertRuleKind.PLATEAU,
+          threshold: 0.5,
+          window: 10n,
+          action: AlertAction.NOTIFY,
+        },
+      ],
+      updatedBy: 'replica test',
+    });
+    const alertsOn = (handle: WatchHandle): Alert[] =>
+      handle.events.flatMap((event) => (event.event.case === 'alert' ? [event.event.value] : []));
+    for (const handle of watches) {
+      await waitFor(
+        () =>
+          handle.events.some(
+            (event) =>
+              event.event.case === 'alertSettings' &&
+              event.event.value.rules.some(
+                (rule) => rule.kind === AlertRuleKind.PLATEAU && rule.threshold === 0.5,
+              ),
+          ),
+        { what: 'the rules set on C on watchers on A and B' },
+      );
+    }
+    const raised = await waitFor(() => alertsOn(watches[0] as WatchHandle)[0], {
+      timeoutMs: 15_000,
+      what: 'the plateau alert raised by the owner',
+    });
+
+    await dashboardOn(c).acknowledgeAlert({
+      sessionId: 'alerted-run',
+      alertId: raised.alertId,
+      acknowledgedBy: 'someone on C',
+    });
+    for (const handle of watches) {
+      await waitFor(
+        () =>
+          alertsOn(handle).some(
+            (alert) => alert.alertId === raised.alertId && alert.acknowledgedBy === 'someone on C',
+          ),
+        { what: 'the acknowledgement made on C on watchers on A and B' },
+      );
+      expect(handle.error).toBeUndefined();
+      expect(cursorJumps(handle, 0n)).toEqual([]);
     }
     for (const handle of watches) handle.cancel();
   }, 120_000);

@@ -267,17 +267,12 @@ export class ReplicasService implements OnModuleInit, OnApplicationShutdown {
     events: readonly WatchSessionResponse[],
   ): Watcher | undefined {
     const pending = follow.finishJoin(member);
-    if (member.overflowed === true) return undefined;
-    let last = cursor;
-    const replay = [first];
-    for (const event of [...events, ...pending]) {
-      const step = stepOf(last, event);
-      if (step === 'skip') continue;
-      if (step === 'gap') return undefined;
-      last = event.cursor;
-      replay.push(event);
+    const replay = member.overflowed === true ? undefined : joined(cursor, first, events, pending);
+    if (replay === undefined || replay.length > this.settings.watcherQueueSize) {
+      follow.leave(member);
+      return undefined;
     }
-    if (replay.length > this.settings.watcherQueueSize) return undefined;
+    const last = replay.length > 1 ? (replay.at(-1) as WatchSessionResponse).cursor : cursor;
     member.last = last;
     follow.hold();
     const watcher = this.fanOut.watchFed(follow.sessionId, { replay, cursor }, () => {
@@ -638,4 +633,23 @@ export class ReplicasService implements OnModuleInit, OnApplicationShutdown {
 /** The watch cursor a logged event carries. */
 function cursorOf(payload: Uint8Array): bigint {
   return fromBinary(WatchSessionResponseSchema, decodeEnvelope(payload).message).cursor;
+}
+
+/** The first event, then the caught-up and pending events after `cursor` in order; undefined at a gap. */
+function joined(
+  cursor: bigint,
+  first: WatchSessionResponse,
+  events: readonly WatchSessionResponse[],
+  pending: readonly WatchSessionResponse[],
+): WatchSessionResponse[] | undefined {
+  let last = cursor;
+  const replay = [first];
+  for (const event of [...events, ...pending]) {
+    const step = stepOf(last, event);
+    if (step === 'skip') continue;
+    if (step === 'gap') return undefined;
+    last = event.cursor;
+    replay.push(event);
+  }
+  return replay;
 }
