@@ -4,7 +4,7 @@ import { MetricsRequestSchema, type MetricsRequest, type MetricsResponse } from 
 import { waitFor } from '@trainwatch/testing';
 import { makeJpeg, register, telemetryClient } from './harness';
 
-/** The run: 60 messages a second, each a batch with 16 images and named metrics. */
+/** The run: 60 messages a second by default, each a batch with 16 images and named metrics. */
 const INTERVAL_MS = 1000 / 60;
 const IMAGE = makeJpeg(24, 24);
 
@@ -33,6 +33,7 @@ export class ResumingTrainer {
     private readonly address: () => string,
     readonly sessionId: string,
     readonly messages = 150,
+    private readonly intervalMs = INTERVAL_MS,
   ) {
     this.clientAddress = address();
     this.client = telemetryClient(this.clientAddress);
@@ -44,7 +45,7 @@ export class ResumingTrainer {
       if (this.next > BigInt(this.messages)) return;
       const sequence = this.next++;
       this.call?.write(this.message(sequence));
-    }, INTERVAL_MS);
+    }, this.intervalMs);
   }
 
   stop(): void {

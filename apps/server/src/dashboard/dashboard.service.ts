@@ -43,7 +43,14 @@ export class DashboardService {
     private readonly commands: CommandsService,
     private readonly watchdog: WatchdogService,
     private readonly replicas: ReplicasService,
-  ) {}
+  ) {
+    // With several replicas, edits that make a watch event run on the session's owner.
+    replicas.serveEdits({
+      update: (request) => this.runs.update(request),
+      acknowledgeAlert: (request) => this.acknowledgeHere(request),
+      setAlertRules: (request, by) => this.setAlertRulesHere(request, by),
+    });
+  }
 
   /** One page of live and stored runs; INVALID_ARGUMENT for a bad page_size, page_token, order or text. */
   listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
@@ -82,6 +89,7 @@ export class DashboardService {
   }
 
   updateSession(request: UpdateSessionRequest): Promise<UpdateSessionResponse> {
+    if (this.replicas.enabled) return this.replicas.edit('update', request, '');
     return this.runs.update(request);
   }
 
@@ -102,10 +110,17 @@ export class DashboardService {
     request: AcknowledgeAlertRequest,
     identity: Identity = ANONYMOUS,
   ): Promise<AcknowledgeAlertResponse> {
-    await this.runs.session(request.sessionId);
     const named =
       identity.kind === 'user' ? { ...request, acknowledgedBy: identity.userName } : request;
-    return create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(named) });
+    if (this.replicas.enabled) return this.replicas.edit('acknowledgeAlert', named, '');
+    return this.acknowledgeHere(named);
+  }
+
+  private async acknowledgeHere(
+    request: AcknowledgeAlertRequest,
+  ): Promise<AcknowledgeAlertResponse> {
+    await this.runs.session(request.sessionId);
+    return create(AcknowledgeAlertResponseSchema, { alert: this.watchdog.acknowledge(request) });
   }
 
   /** Operators change a session's rules and webhook URLs; a signed-in user is named as who did. */
@@ -113,8 +128,16 @@ export class DashboardService {
     request: SetAlertRulesRequest,
     identity: Identity = ANONYMOUS,
   ): Promise<SetAlertRulesResponse> {
-    const session = await this.runs.session(request.sessionId);
     const by = identity.kind === 'user' ? identity.userName : '';
+    if (this.replicas.enabled) return this.replicas.edit('setAlertRules', request, by);
+    return this.setAlertRulesHere(request, by);
+  }
+
+  private async setAlertRulesHere(
+    request: SetAlertRulesRequest,
+    by: string,
+  ): Promise<SetAlertRulesResponse> {
+    const session = await this.runs.session(request.sessionId);
     return create(SetAlertRulesResponseSchema, {
       settings: this.watchdog.setRules(session, request, by),
     });

@@ -7,6 +7,7 @@ import {
   jetstream,
   jetstreamManager,
   StorageType,
+  type Consumer,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
@@ -126,11 +127,17 @@ export class NatsBus implements ReplicaBus {
   follow(sessionId: string, after: bigint, onEvent: (event: BusEvent) => void): Following {
     let closed = false;
     let messages: ConsumerMessages | undefined;
+    let consumer: Consumer | undefined;
     let last = after;
     const restart = (): void => void messages?.close();
     const close = (): void => {
       closed = true;
-      void messages?.close();
+      // The server would keep a closed ordered consumer for minutes (its inactive threshold):
+      // delete it, so consumers on the bus are the follows open now.
+      void messages?.close().then(
+        () => deleteConsumer(consumer),
+        () => deleteConsumer(consumer),
+      );
       this.closers.delete(close);
       this.restarters.delete(restart);
     };
@@ -141,7 +148,7 @@ export class NatsBus implements ReplicaBus {
       // ends or the consumer cannot be made: start again after the last event delivered.
       while (!closed) {
         try {
-          const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+          consumer = await this.js.consumers.get(EVENTS_STREAM, {
             filter_subjects: eventsSubject(sessionId),
             ...(last === 0n
               ? { deliver_policy: DeliverPolicy.All }
@@ -151,6 +158,7 @@ export class NatsBus implements ReplicaBus {
           messages = await consumer.consume();
           if (closed) {
             await messages.close();
+            await deleteConsumer(consumer);
             return;
           }
           for await (const message of messages) {
@@ -163,6 +171,8 @@ export class NatsBus implements ReplicaBus {
         } catch {
           // NATS away or the consumer lost: retried below.
         }
+        // The next round makes a new consumer: this one goes (best effort, NATS may be away).
+        if (!closed) void deleteConsumer(consumer);
         if (!closed) await new Promise((resolve) => setTimeout(resolve, FOLLOW_RETRY_MS).unref());
       }
     })();
@@ -255,7 +265,9 @@ export class NatsBus implements ReplicaBus {
       },
     });
     const stop = (): void => {
-      subscription.unsubscribe();
+      // Drained, not dropped: a request the server routed here before it saw the unsubscribe
+      // is still answered (the handler says if it no longer serves), instead of timing out.
+      void subscription.drain().catch(() => subscription.unsubscribe());
       this.closers.delete(stop);
     };
     this.closers.add(stop);
@@ -288,6 +300,17 @@ export class NatsBus implements ReplicaBus {
     for (const close of [...this.closers]) close();
     await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/** Deletes a follow's consumer on the server, best effort (NATS may be away; it expires then). */
+function deleteConsumer(consumer: Consumer | undefined): Promise<void> {
+  // A consumer that never started throws at once rather than rejecting.
+  return Promise.resolve()
+    .then(() => consumer?.delete())
+    .then(
+      () => undefined,
+      () => undefined,
+    );
 }
 
 function eventsSubject(sessionId: string): string {

@@ -102,8 +102,8 @@ export interface SessionLease {
   release(): Promise<void>;
 }
 
-/** What one replica may ask the owner of a session. */
-export type RequestKind = 'command' | 'snapshot';
+/** What one replica may ask the owner of a session (`edit`: a dashboard edit that makes a watch event). */
+export type RequestKind = 'command' | 'snapshot' | 'edit';
 
 export type RequestHandler = (body: Uint8Array) => Promise<Uint8Array>;
 

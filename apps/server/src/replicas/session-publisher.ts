@@ -68,6 +68,8 @@ export class SessionPublisher {
   private closed = false;
   private failures = 0;
   private ready: Promise<void>;
+  /** Callers of settled() waiting for the queue to empty. */
+  private settledWaiters: (() => void)[] = [];
 
   constructor(
     private readonly session: Session,
@@ -122,6 +124,16 @@ export class SessionPublisher {
       this.started = false;
       this.ready = this.start();
     }
+  }
+
+  /**
+   * Resolves once every event given so far is in the log (or dropped because
+   * the session left this replica and the bus stayed away).
+   */
+  async settled(): Promise<void> {
+    await this.ready;
+    if (this.queue.length === 0 && !this.appending) return;
+    await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
   }
 
   /** Events waiting for the bus (for metrics and tests). */
@@ -219,6 +231,7 @@ export class SessionPublisher {
       }
     } finally {
       this.appending = false;
+      if (this.queue.length === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
     }
   }
 
