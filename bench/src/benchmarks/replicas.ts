@@ -113,15 +113,16 @@ function heaviestCost(
       };
 }
 
-/** Acked msg/s of both at the first step neither sustained (what is left once both saturate). */
+/** Both at the first step one replica did not keep up: what the extra replicas add there. */
 function pastSaturation(one: readonly StepResult[], many: readonly StepResult[]): string {
   const over = one.find((a) => !a.sustained && many.some((b) => b.trainers === a.trainers));
   const manyOver = many.find((b) => b.trainers === over?.trainers);
   return over === undefined || manyOver === undefined
-    ? `No step where neither 1 nor ${REPLICAS} replicas kept up.`
-    : `Past saturation (${over.trainers} trainers, neither keeping up): ${REPLICAS} replicas acked ` +
-        `${count(manyOver.ackedPerSec)} msg/s at ${pct(manyOver.cpuPercent)} CPU in all, one ` +
-        `${count(over.ackedPerSec)} msg/s at ${pct(over.cpuPercent)}.`;
+    ? `One replica kept up at every step ${REPLICAS} replicas were measured at.`
+    : `Where one replica stopped keeping up (${over.trainers} trainers): one acked ` +
+        `${count(over.ackedPerSec)} msg/s at ${pct(over.cpuPercent)} CPU, ${REPLICAS} replicas ` +
+        `${count(manyOver.ackedPerSec)} msg/s at ${pct(manyOver.cpuPercent)} in all ` +
+        `(${manyOver.sustained ? 'keeping up' : 'not keeping up either'}).`;
 }
 
 function costNote(label: string, found: ReturnType<typeof heaviestCost>): string {
@@ -330,12 +331,11 @@ runBench(
         costNote('The bus’s cost', heaviestCost(noBus, oneBus)),
         costNote(`${REPLICAS} replicas’ cost over one`, heaviestCost(oneBus, three)),
         pastSaturation(oneBus, three),
-        `What 2 cores can show: a replica runs its JavaScript on one thread, so on two cores a second ` +
-          'replica could at most use the second core, and here that core is already shared by ' +
-          'nats-server, PostgreSQL and the load generator. Three replicas therefore sustain about what ' +
-          'one does (the sustained steps above), each extra process adds its own event loop, NATS ' +
-          'client and PostgreSQL connections (the CPU per message rises), and only past saturation ' +
-          'does the spare share of the second core show. This measures the overhead, not scale-out. ' +
+        `What 2 cores can show: a replica runs its JavaScript on one thread, so on two cores extra ` +
+          'replicas can at most add the share of the second core that nats-server, PostgreSQL and the ' +
+          'load generator leave free (all of them run on the same two cores); no gain beyond that is ' +
+          'possible here, and each extra process brings its own event loop, NATS client and PostgreSQL ' +
+          'connections, so CPU per message rises. The figures measure that, not scale-out. ' +
           'The model for a real deployment: total ≈ per-replica capacity × min(replicas, cores ÷ cores ' +
           'per replica), with per-replica capacity the one-replica-with-NATS figure on its own core(s), ' +
           'as long as PostgreSQL (every acked message written once, on its owner, one group commit per ' +
