@@ -38,6 +38,7 @@ const BENCHMARKS = {
   'runs-page': { entry: 'benchmarks/runs-page.js', fullMinutes: 5 },
   compare: { entry: 'benchmarks/compare.js', fullMinutes: 15 },
   'image-scrub': { entry: 'benchmarks/image-scrub.js', fullMinutes: 5 },
+  replicas: { entry: 'benchmarks/replicas.js', fullMinutes: 15 },
 };
 const QUICK_MINUTES = 4;
 

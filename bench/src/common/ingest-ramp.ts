@@ -47,7 +47,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 async function measureStep(
   trainers: LoadTrainer[],
-  sampler: ProcSampler,
+  samplers: readonly ProcSampler[],
   self: ProcSampler,
   messageBytes: number,
   windowMs: number,
@@ -71,7 +71,12 @@ async function measureStep(
   }
   const last = totals();
   const seconds = (performance.now() - start) / 1000;
-  const target = sampler.window(start);
+  // Several targets (replicas) count as one: CPU and RSS summed over their processes.
+  const windows = samplers.map((sampler) => sampler.window(start));
+  const target = {
+    cpuPercent: windows.reduce((sum, w) => sum + w.cpuPercent, 0),
+    rssEndBytes: windows.reduce((sum, w) => sum + w.rssEndBytes, 0),
+  };
   const bench = self.window(start);
   const ackedPerSec = (last.acked - first.acked) / seconds;
   return {
@@ -115,6 +120,12 @@ export interface RampOptions {
   lossOf?: (batchIdx: number) => number;
   /** Started with the target: told of each trainer's session, stopped before the target. */
   companion?: (target: Target) => RampCompanion;
+  /**
+   * Starts the targets instead of one fresh `kind` target (e.g. several replicas): trainer i
+   * streams to target i mod n, CPU and RSS are summed over them, and all are stopped at the end.
+   * API keys and the companion use the first.
+   */
+  startTargets?: () => Promise<Target[]>;
 }
 
 /** Something that runs beside the trainers (e.g. a dashboard acknowledging alerts). */
@@ -132,9 +143,12 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
   // Each named value costs its name plus ~14 bytes of framing and the double.
   const messageBytes =
     imagePart.length + 64 + metricNames.reduce((sum, name) => sum + name.length + 14, 0);
-  const target: Target = await startTarget(kind, options.env);
+  const targets: Target[] = options.startTargets
+    ? await options.startTargets()
+    : [await startTarget(kind, options.env)];
+  const target = targets[0]!;
   const companion = options.companion?.(target);
-  const sampler = new ProcSampler(target.pid).start();
+  const samplers = targets.map((t) => new ProcSampler(t.pid).start());
   const self = new ProcSampler(process.pid).start();
   const keys = (await options.apiKeys?.(target, Math.max(...steps))) ?? [];
   const pacer = new Pacer(RATE);
@@ -145,7 +159,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
     for (const size of steps) {
       while (trainers.length < size) {
         const trainer = new LoadTrainer(
-          target,
+          targets[trainers.length % targets.length]!,
           `ingest-${imageSize}-${metricCount}-${trainers.length}`,
           imagePart,
           0,
@@ -161,7 +175,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
       await sleep(warmupMs);
       const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
       for (const trainer of trainers) trainer.ackLatency = latency;
-      const step = await measureStep(trainers, sampler, self, messageBytes, windowMs);
+      const step = await measureStep(trainers, samplers, self, messageBytes, windowMs);
       for (const trainer of trainers) trainer.ackLatency = undefined;
       if (latency !== undefined) {
         const summary = latency.summary();
@@ -189,9 +203,9 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
     pacer.stop();
     await companion?.stop();
     await Promise.all(trainers.map((t) => t.close()));
-    sampler.stop();
+    for (const sampler of samplers) sampler.stop();
     self.stop();
-    await target.stop();
+    await Promise.all(targets.map((t) => t.stop()));
   }
   return results;
 }

@@ -52,12 +52,18 @@ export class LiveSession {
 
   /**
    * Opens `count` watchers and waits until each has received something (the
-   * snapshot on the product, a forwarded batch on the relay).
+   * snapshot on the product, a forwarded batch on the relay). `on` is where
+   * they connect: the trainer's target by default, another replica otherwise.
    */
-  async addWatchers(count: number, protocol: WatchProtocol, timed = true): Promise<Watcher[]> {
+  async addWatchers(
+    count: number,
+    protocol: WatchProtocol,
+    timed = true,
+    on: Target = this.target,
+  ): Promise<Watcher[]> {
     const added: Watcher[] = [];
     for (let i = 0; i < count; i++) {
-      const watcher = openWatcher(this.target, protocol, this.sessionId, {
+      const watcher = openWatcher(on, protocol, this.sessionId, {
         onBatch: (batchIdx, atMs) => {
           if (!timed || !this.inWindow(batchIdx)) return;
           const sentAt = this.trainer.sentAtOf(batchIdx);

@@ -25,6 +25,7 @@ export const BENCHMARK_ORDER = [
   'runs-page',
   'compare',
   'image-scrub',
+  'replicas',
 ];
 
 function utc(iso: string): string {

@@ -2,15 +2,24 @@
  * docker-compose.yml cannot be run here (no Docker engine), so it is checked by reading it and by
  * running what can run: every build input exists, the server gets only settings it reads, ports
  * line up with envoy.yaml and the server's config, the server's DATABASE_URL names the postgres
- * service and its credentials, and the health check commands themselves are executed (the server's
- * against a real server process, PostgreSQL's against a real PostgreSQL).
+ * service and its credentials, its NATS_URL the nats service, and the health check commands
+ * themselves are executed (the server's against a real server process, PostgreSQL's against a real
+ * PostgreSQL, NATS's against nats-server started with the compose command and deploy/nats.conf).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startPostgres, startServerProcess } from '@trainwatch/testing';
+import {
+  canConnect,
+  findNatsServer,
+  freePort,
+  startPostgres,
+  startServerProcess,
+  waitFor,
+} from '@trainwatch/testing';
 import { parse } from 'yaml';
 import { loadServerConfig, SERVER_ENV_VARS } from '../config/server-config';
 
@@ -30,6 +39,8 @@ interface Service {
   restart?: string;
   stop_grace_period?: string;
   profiles?: string[];
+  deploy?: { replicas?: number };
+  container_name?: string;
 }
 interface Envoy {
   admin: { address: { socket_address: { port_value: number } } };
@@ -71,6 +82,23 @@ const containerPort = (mapping: string) => Number(mapping.split(':').pop()?.spli
 /** What the shell sees after compose unescapes `$$`. */
 const unescape = (arg: string) => arg.replaceAll('$$', '$');
 
+/** `key: value` settings of a NATS config file (the flat subset deploy/nats.conf uses). */
+function natsConfig(text: string): Record<string, string> {
+  const entries = text
+    .split('\n')
+    .map((line) => /^\s*([a-z_]+)\s*[:=]\s*(\S+)\s*$/.exec(line))
+    .flatMap((match) => (match ? [[match[1]!, match[2]!] as const] : []));
+  return Object.fromEntries(entries);
+}
+/** Host and container side of a `./host:/container[:mode]` bind mount, by container path. */
+function bindMount(service: Service | undefined, containerPath: string) {
+  const mount = service?.volumes?.find((v) => v.split(':')[1] === containerPath);
+  const [hostPath, , mode] = mount?.split(':') ?? [];
+  return { hostPath: hostPath ?? '', mode };
+}
+/** The value after `flag` in a command line. */
+const argAfter = (args: readonly string[], flag: string) => args[args.indexOf(flag) + 1];
+
 /** Runs a compose/Dockerfile `CMD` health check; resolves with its exit code. */
 function runCheck(test: string[], env: Record<string, string>): Promise<number> {
   expect(test[0]).toBe('CMD');
@@ -86,6 +114,7 @@ const server = services['server'];
 const envoyService = services['envoy'];
 const demo = services['demo'];
 const postgres = services['postgres'];
+const nats = services['nats'];
 /** PostgreSQL's port; the official image listens on it and compose does not change it. */
 const POSTGRES_PORT = 5432;
 /** The official image's PGDATA (up to PostgreSQL 17): what its volume must hold. */
@@ -146,7 +175,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('restarts long-running services and starts dependents only once they are healthy', () => {
-    for (const service of [server, envoyService, postgres]) {
+    for (const service of [server, envoyService, postgres, nats]) {
       expect(['always', 'unless-stopped', 'on-failure']).toContain(service?.restart);
     }
     for (const service of Object.values(services)) {
@@ -196,6 +225,88 @@ describe('docker-compose.yml', () => {
     // A name, not a path: a named volume declared at the top level.
     expect(volume).toMatch(/^[a-z0-9][\w.-]*$/);
     expect(Object.keys(compose.volumes ?? {})).toContain(volume);
+  });
+
+  it('runs several server replicas, none tied to a container name or a host port', () => {
+    // Three by default; `--scale server=N` changes it. Envoy finds them all by DNS.
+    expect(server?.deploy?.replicas).toBe(3);
+    expect(server?.container_name).toBeUndefined();
+    expect(server?.ports).toBeUndefined();
+  });
+
+  describe('nats', () => {
+    const command = nats?.command ?? [];
+    const configPath = argAfter(command, '--config') ?? '';
+    const configMount = bindMount(nats, configPath);
+    const conf = natsConfig(readFileSync(join(ROOT, configMount.hostPath), 'utf8'));
+    const storeDir = argAfter(command, '-sd') ?? '';
+
+    it("is what the server's NATS_URL names, on the client port nats.conf sets", () => {
+      const url = new URL(settings.natsUrl);
+      expect(url.protocol).toBe('nats:');
+      expect(services[url.hostname]).toBe(nats);
+      expect(url.port).toBe(conf['port']);
+      expect(new Set(nats?.expose)).toEqual(new Set([conf['port'], conf['http_port']]));
+      expect(nats?.ports).toBeUndefined();
+      expect(server?.depends_on?.['nats']?.condition).toBe('service_healthy');
+    });
+
+    it('runs a pinned NATS 2.9 (alpine) with JetStream files in a named volume and nats.conf read-only', () => {
+      expect(nats?.image).toMatch(/^nats:2\.9\.\d+-alpine$/);
+      expect(command[0]).toBe('nats-server');
+      expect(command).toContain('-js');
+      expect(configMount.mode).toBe('ro');
+      const volume = nats?.volumes?.find((v) => v.split(':')[1] === storeDir)?.split(':')[0] ?? '';
+      expect(volume).toMatch(/^[a-z0-9][\w.-]*$/);
+      expect(Object.keys(compose.volumes ?? {})).toContain(volume);
+    });
+
+    it('health check: passes against nats-server run with this command and nats.conf, fails once it stops', async () => {
+      const binary = findNatsServer();
+      if (binary === undefined)
+        throw new Error('nats-server is not installed (apt-get install nats-server)');
+      const test = nats?.healthcheck?.test ?? [];
+      // Busybox wget in the alpine image; the same flags work with GNU wget here.
+      expect(test.slice(0, 2)).toEqual(['CMD', 'wget']);
+      const url = new URL(test.at(-1) ?? '');
+      expect(url.port).toBe(conf['http_port']);
+      expect(url.pathname).toBe('/healthz');
+      expect(url.searchParams.get('js-enabled-only')).toBe('true');
+
+      // The compose command, with this checkout's nats.conf, a throwaway store and free ports.
+      const clientPort = await freePort();
+      const monitorPort = await freePort();
+      const store = mkdtempSync(join(tmpdir(), 'trainwatch-compose-nats-'));
+      const args = command
+        .slice(1)
+        .map((arg) =>
+          arg === configPath ? join(ROOT, configMount.hostPath) : arg === storeDir ? store : arg,
+        );
+      args.push('-a', '127.0.0.1', '-p', String(clientPort), '-m', String(monitorPort));
+      const child = spawn(binary, args, { stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const localTest = test.map((arg) =>
+        arg === url.href ? arg.replace(`:${url.port}/`, `:${monitorPort}/`) : arg,
+      );
+      try {
+        await waitFor(() => canConnect(clientPort), { what: `nats-server on ${clientPort}` });
+        await waitFor(async () => (await runCheck(localTest, {})) === 0, {
+          what: 'the nats health check to pass',
+        });
+        // A snapshot (up to 4 MiB) must fit in one message.
+        const varz = (await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json()) as {
+          max_payload: number;
+          jetstream?: { config?: { store_dir?: string } };
+        };
+        expect(varz.max_payload).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+        expect(varz.jetstream?.config?.store_dir).toContain(store);
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+        rmSync(store, { recursive: true, force: true });
+      }
+      expect(await runCheck(localTest, {})).not.toBe(0);
+    });
   });
 
   it('writes every literal dollar sign as $$ so compose does not interpolate it', () => {

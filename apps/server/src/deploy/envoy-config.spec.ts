@@ -62,14 +62,29 @@ interface Listener {
   address: { socket_address: { address: string; port_value: number } };
   filter_chains: { filters: Filter[] }[];
 }
+interface HealthCheck {
+  timeout?: string;
+  interval?: string;
+  unhealthy_threshold?: number;
+  healthy_threshold?: number;
+  grpc_health_check?: { service_name?: string };
+  http_health_check?: { path?: string };
+}
 interface Cluster {
   name: string;
   type?: string;
+  lb_policy?: string;
+  dns_refresh_rate?: string;
   typed_extension_protocol_options?: Record<string, TypedConfig>;
-  health_checks?: {
-    grpc_health_check?: { service_name?: string };
-    http_health_check?: { path?: string };
-  }[];
+  health_checks?: HealthCheck[];
+  outlier_detection?: {
+    split_external_local_origin_errors?: boolean;
+    consecutive_local_origin_failure?: number;
+    enforcing_consecutive_local_origin_failure?: number;
+    enforcing_consecutive_5xx?: number;
+    enforcing_success_rate?: number;
+    max_ejection_percent?: number;
+  };
   load_assignment: {
     endpoints: {
       lb_endpoints: {
@@ -83,7 +98,10 @@ interface EnvoyBootstrap {
   static_resources: { listeners: Listener[]; clusters: Cluster[] };
 }
 interface ComposeFile {
-  services: Record<string, { environment?: Record<string, string> | string[] }>;
+  services: Record<
+    string,
+    { environment?: Record<string, string> | string[]; deploy?: { replicas?: number } }
+  >;
 }
 
 type CheckMethod = (
@@ -268,6 +286,43 @@ describe('envoy.yaml', () => {
     expect(endpointsOf(grpcCluster).map((e) => e.port_value)).toEqual([settings.grpcPort]);
   });
 
+  it('balances every cluster over all replicas of the server service, without stickiness', () => {
+    // Several replicas behind one name: STRICT_DNS makes each resolved address an endpoint.
+    expect(compose.services[SERVER_SERVICE]?.deploy?.replicas).toBeGreaterThan(1);
+    for (const cluster of clusters) {
+      expect(cluster.type).toBe('STRICT_DNS');
+      expect(envoyDurationMs(cluster.dns_refresh_rate)).toBeLessThanOrEqual(10_000);
+      // Any replica serves any watch and takes any trainer's lease: no hash-based policy needed.
+      expect(['ROUND_ROBIN', 'LEAST_REQUEST']).toContain(cluster.lb_policy);
+    }
+    // Streams are long-lived: the gRPC cluster balances open streams, not opens.
+    const grpcCluster = clusterNamed(routeFor(trainers!, telemetryPrefix).route?.cluster);
+    expect(grpcCluster.lb_policy).toBe('LEAST_REQUEST');
+  });
+
+  it('checks every cluster actively and drops a replica within seconds of it going away', () => {
+    for (const cluster of clusters) {
+      const [check, ...more] = cluster.health_checks ?? [];
+      expect(more).toEqual([]);
+      expect(check?.grpc_health_check ?? check?.http_health_check).toBeDefined();
+      // Down after unhealthy_threshold missed checks: well inside a replica lease (10 s by default
+      // REPLICA_LEASE_TTL_MS), so reconnecting trainers stop landing on a dead replica quickly.
+      const downAfterMs = envoyDurationMs(check?.interval) * (check?.unhealthy_threshold ?? 0);
+      expect(downAfterMs).toBeGreaterThan(0);
+      expect(downAfterMs).toBeLessThanOrEqual(settings.replicaLeaseTtlMs * 2);
+      expect(envoyDurationMs(check?.timeout)).toBeLessThan(envoyDurationMs(check?.interval));
+      // Passive ejection only for Envoy's own connection failures, never for the server's answers
+      // (an UNAVAILABLE while the store is away is the same on every replica), and never all of them.
+      const outlier = cluster.outlier_detection;
+      expect(outlier?.split_external_local_origin_errors).toBe(true);
+      expect(outlier?.consecutive_local_origin_failure).toBeGreaterThan(0);
+      expect(outlier?.enforcing_consecutive_local_origin_failure).toBe(100);
+      expect(outlier?.enforcing_consecutive_5xx).toBe(0);
+      expect(outlier?.enforcing_success_rate).toBe(0);
+      expect(outlier?.max_ejection_percent).toBeLessThan(100);
+    }
+  });
+
   it('speaks HTTP/2 with large flow-control windows to the gRPC upstream', () => {
     const grpcCluster = clusterNamed(routeFor(browsers!, dashboardPrefix).route?.cluster);
     const options = grpcCluster.typed_extension_protocol_options?.[
@@ -322,6 +377,17 @@ describe('envoy.yaml', () => {
         expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
       } finally {
         client.close();
+      }
+    });
+
+    it("every cluster's HTTP health check (if any) is a path the server answers on that cluster's port", async () => {
+      for (const cluster of clusters) {
+        const path = cluster.health_checks?.[0]?.http_health_check?.path;
+        if (path === undefined) continue;
+        expect(endpointsOf(cluster).map((e) => e.port_value)).toEqual([settings.httpPort]);
+        const response = await fetch(`${server.httpUrl}${path}`);
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({ status: 'ok' });
       }
     });
 
