@@ -119,7 +119,10 @@ export function SeriesPlot({
   const lineCount = lines().length;
   const first = lines()[0];
   const timeAxis = isTimeAxis(xAxis, first?.timeline);
-  const [hasBand, setHasBand] = useState(false);
+  // Known from the first lines, so a downsampled chart (the compare view's) is created once, with its band.
+  const [hasBand, setHasBand] = useState(() =>
+    lines().some((line) => line.mins !== undefined && line.maxs !== undefined),
+  );
   const viewRef = useRef<ChartViewState>(view.state);
   viewRef.current = view.state;
 
