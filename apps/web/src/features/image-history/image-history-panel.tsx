@@ -48,7 +48,7 @@ export function nearestIndex(steps: readonly number[], step: number): number {
  * the stored frame nearest that step, and moving the slider moves the
  * charts' cursor (back at the end, the panel follows the newest frame again
  * and the cursor is cleared). Hovering a chart shows the frame nearest the
- * hovered step once the pointer rests (useHoverStep), without moving the
+ * hovered step (at most every 60 ms, useHoverStep), without moving the
  * cursor or the URL; leaving the charts, or using the slider, goes back to it.
  */
 export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, store }: PanelProps) {
