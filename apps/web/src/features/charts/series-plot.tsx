@@ -2,7 +2,6 @@ import type { SeriesWindow } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
-import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
 import { nanGaps } from './non-finite-gaps';
@@ -338,35 +337,6 @@ export function SeriesPlot({
 
   useEffect(draw, [draw, version]);
 
-  // A view change (zoom, its window) redraws every chart of the page: those on screen through the
-  // shared frame-budgeted queue, those off screen once they scroll into view.
-  const drawRef = useRef(draw);
-  drawRef.current = draw;
-  const onScreen = useRef(true);
-  const stale = useRef(false);
-  const owner = useRef({}).current;
-  const viewDraw = useCallback(() => {
-    if (!onScreen.current) {
-      stale.current = true;
-      return;
-    }
-    stale.current = false;
-    chartDrawQueue.enqueue(owner, () => drawRef.current());
-  }, [owner]);
-  useEffect(() => {
-    const element = container.current;
-    if (!element || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver(([entry]) => {
-      onScreen.current = entry?.isIntersecting ?? true;
-      if (onScreen.current && stale.current) viewDraw();
-    });
-    observer.observe(element);
-    return () => {
-      observer.disconnect();
-      chartDrawQueue.cancel(owner);
-    };
-  }, [viewDraw, owner]);
-
   useEffect(() => {
     const chart = plot.current;
     if (!chart) return;
@@ -394,7 +364,7 @@ export function SeriesPlot({
   useEffect(() => {
     windows.current.clear();
     setWindowInfo(undefined);
-    viewDraw();
+    draw();
     if (!zoom || !fetcher || byEpoch) return;
     const generation = view.zoomGeneration;
     const shown = lines();
@@ -428,7 +398,7 @@ export function SeriesPlot({
         points,
         exact,
       });
-      viewDraw();
+      draw();
     });
     return () => {
       cancelled = true;
