@@ -259,6 +259,62 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     await healthyStep();
   });
 
+  it('answers QuerySeries of a finished run again from its cache, and never a stale answer once the run resumes', async () => {
+    const { grpc, web, telemetry } = await start();
+    const registered = await register(telemetry, { sessionId: 'done' });
+    const stream = new TrainerStreamClient(telemetry, 'done', registered.resumeToken);
+    for (let index = 0; index < BATCHES; index++) {
+      stream.batch(BigInt(index + 1), 0, index, { batchLoss: 1 / (1 + index) });
+    }
+    const completed = BigInt(BATCHES + 1);
+    stream.send(completed, {
+      case: 'statusUpdate',
+      value: { status: TrainingStatus.COMPLETED },
+    });
+    await stream.waitForAck(completed);
+    stream.end();
+    await stream.waitForStatus();
+    await waitFor(
+      async () =>
+        (await grpc.listSessions({ text: 'done' })).sessions[0]?.status ===
+        TrainingStatus.COMPLETED,
+      { what: 'the finished run stored' },
+    );
+    const asked = { sessionId: 'done', names: ['loss'], maxPoints: 8 };
+    const first = await grpc.querySeries(asked);
+    expect(first.series[0]).toMatchObject({ totalPoints: BigInt(BATCHES), exact: false });
+    // Both transports, again and again: the same answer.
+    for (const dashboard of [grpc, web, grpc]) {
+      expect(await dashboard.querySeries(asked)).toEqual(first);
+    }
+
+    // The trainer comes back and goes on: the next answer holds its new points.
+    const back = new TrainerStreamClient(telemetry, 'done', registered.resumeToken);
+    closers.push(() => back.end());
+    back.batch(completed + 1n, 0, BATCHES, { batchLoss: 0.001 });
+    await back.waitForAck(completed + 1n);
+    for (const dashboard of [grpc, web]) {
+      const resumed = await dashboard.querySeries(asked);
+      expect(resumed.series[0]?.totalPoints).toBe(BigInt(BATCHES + 1));
+      expect(resumed.series[0]?.lasts.at(-1)).toBeCloseTo(0.001);
+    }
+    // Finished again, with one more point: answered from the store, then the cache.
+    back.send(completed + 2n, {
+      case: 'statusUpdate',
+      value: { status: TrainingStatus.COMPLETED },
+    });
+    await back.waitForAck(completed + 2n);
+    back.end();
+    await back.waitForStatus();
+    for (const dashboard of [grpc, web, grpc]) {
+      const again = await dashboard.querySeries(asked);
+      expect(again.series[0]?.totalPoints).toBe(BigInt(BATCHES + 1));
+    }
+    // Deleted: gone from the cache too.
+    await grpc.deleteSession({ sessionId: 'done' });
+    expect((await expectCallError(web.querySeries(asked))).code).toBe(status.NOT_FOUND);
+  });
+
   it('renames and retags a stored run; deletes a run once its trainer is gone, every row with it, its watchers told NOT_FOUND', async () => {
     const { grpc, web, telemetry } = await start();
     await recordRun(telemetry, 'keep', 'a');

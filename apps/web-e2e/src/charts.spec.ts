@@ -250,6 +250,36 @@ describe('charts in Chromium', () => {
       .filter({ hasText: /step \d+ · / })
       .waitFor();
 
+    // Hover alone: the image history shows the stored frame nearest the hovered step, the URL stays.
+    const imagesNear = (wanted: number) =>
+      page.waitForFunction(
+        (at) => {
+          const panel = document.querySelector('[data-testid="image-history-panel"]');
+          const output = document.querySelector('[data-testid="image-history-step"]');
+          const shown = Number(output?.getAttribute('data-shown-step'));
+          return (
+            panel?.getAttribute('data-hover-step') === String(at) &&
+            output !== null &&
+            output.getAttribute('data-shown-step') === output.textContent &&
+            Math.abs(shown - at) <= 5
+          );
+        },
+        wanted,
+        { timeout: 15_000 },
+      );
+    await explain('image history at the hovered step', logs, () => imagesNear(hoveredX));
+    expect(page.url()).not.toContain('step=');
+    await pointAt(page, loss, 0.35);
+    await readout
+      .and(page.locator(`:not([data-x="${hoveredX}"])`))
+      .filter({ hasText: /step \d+ · / })
+      .waitFor();
+    const movedX = Number(await readout.getAttribute('data-x'));
+    expect(movedX).toBeLessThan(hoveredX);
+    await explain('image history follows the pointer', logs, () => imagesNear(movedX));
+    await pointAt(page, loss, 0.5);
+    await readout.and(page.locator(`[data-x="${hoveredX}"]`)).waitFor();
+
     // Click: the step cursor; the image history shows the stored frame nearest it.
     await page.mouse.down();
     await page.mouse.up();
@@ -257,6 +287,14 @@ describe('charts in Chromium', () => {
     await cursor.and(page.locator('[data-step]')).waitFor();
     const step = Number(await cursor.getAttribute('data-step'));
     expect(step).toBe(hoveredX);
+    // Off the charts: the image history goes back to the cursor (hover no longer leads it).
+    await page.mouse.move(1, 1);
+    await page.waitForFunction(
+      () =>
+        !document
+          .querySelector('[data-testid="image-history-panel"]')
+          ?.hasAttribute('data-hover-step'),
+    );
     const history = page.getByTestId('image-history-panel');
     await history.scrollIntoViewIfNeeded();
     await explain('image history at the cursor', logs, () =>
@@ -296,20 +334,50 @@ describe('charts in Chromium', () => {
     await page.goBack();
     await page.waitForFunction(() => !window.location.hash.includes('step='));
     expect(await cursor.getAttribute('data-step')).toBeNull();
-    // Further back reaches the view before the zoom: within two steps, since on some runs one drag
-    // leaves two zoom entries (the synced charts each record it, rounded to their own width).
-    for (
-      let back = 0;
-      back < 2 && (await page.evaluate(() => location.hash)).includes('zoom=');
-      back++
-    ) {
-      await page.goBack();
-    }
+    // One step further back is the view before the zoom: one drag, one history entry, however
+    // many synced charts replayed it.
+    await page.goBack();
     await page.waitForFunction(() => !window.location.hash.includes('zoom='), undefined, {
       timeout: 5_000,
     });
     await loss.and(page.locator('[data-resolution="live"]')).waitFor();
     expect(await loss.getAttribute('data-zoom')).toBeNull();
+  }, 60_000);
+
+  it('a live series longer than the browser keeps draws its downsampled part with a min/max band', async () => {
+    // 2,600 batches in a few seconds: more lr points than the page keeps per series (2,000).
+    const fast = startDemoRun({
+      grpcAddress: server.grpcAddress,
+      fps: 500,
+      epochs: 1,
+      batches: 2600,
+      name: 'e2e-band',
+      extraArgs: ['--images', '0'],
+    });
+    try {
+      await page.goto(server.httpUrl);
+      const row = page.locator('[data-testid="session-row"]', { hasText: 'e2e-band' });
+      await explain(
+        'fast run row',
+        () => `${logs()}\n${fast.output()}`,
+        () => row.waitFor({ timeout: 30_000 }),
+      );
+      const id = (await row.getAttribute('data-session-id')) ?? '';
+      await row.getByRole('link', { name: id }).click();
+      await page.getByTestId('session-title').filter({ hasText: id }).waitFor();
+      const lrChart = seriesChart(page, 'lr');
+      await showChart(lrChart);
+      // No band while every point is exact; once the oldest points are downsampled, a band.
+      await explain(
+        'band on the live lr chart',
+        () => `${logs()}\n${fast.output()}`,
+        () => lrChart.plot.and(page.locator('[data-band="min-max"]')).waitFor({ timeout: 30_000 }),
+      );
+      expect(await lrChart.plot.getAttribute('data-resolution')).toBe('live');
+      expect(Number(await lrChart.panel.getAttribute('data-points'))).toBeLessThanOrEqual(2000);
+    } finally {
+      await fast.kill();
+    }
   }, 60_000);
 
   it('after the run ends and the server restarts: the same view from the URL, slider moves the cursor', async () => {

@@ -75,6 +75,11 @@ export interface ServerSettings {
   /** Group commit: at most this long between a message and the commit that holds it (plus the commit). */
   storeFlushIntervalMs: number;
   /**
+   * Explore and compare: bytes of QuerySeries answers of finished runs kept
+   * for the next asker (estimated from their buckets); 0 keeps none.
+   */
+  seriesCacheBytes: number;
+  /**
    * Bytes of applied messages waiting for a commit, all trainers together;
    * past it trainer streams stop being read until the store catches up.
    */
@@ -179,6 +184,8 @@ export const SERVER_ENV_VARS = [
   'STORE_MAX_PENDING_BYTES',
   'STORE_IMAGE_BYTES_PER_RUN',
   'RETENTION_DAYS',
+  // Explore and compare.
+  'SERIES_CACHE_BYTES',
   // Teams and auth.
   'AUTH',
   'ALLOW_INSECURE_NETWORK',
@@ -420,6 +427,14 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       1024 * 1024 * 1024 * 1024,
     ),
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36_500),
+    // Explore and compare: a 20-run compare view of 10 series is ~9 MB of answers; 64 MiB keeps several.
+    seriesCacheBytes: integer(
+      env,
+      'SERIES_CACHE_BYTES',
+      64 * 1024 * 1024,
+      0,
+      64 * 1024 * 1024 * 1024,
+    ),
     auth,
     allowInsecureNetwork: flag(env, 'ALLOW_INSECURE_NETWORK'),
     // Never echoed: a bad value is reported without it.

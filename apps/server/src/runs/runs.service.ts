@@ -7,6 +7,7 @@ import {
   QuerySeriesResponseSchema,
   RunMetadataSchema,
   SeriesWindowSchema,
+  TrainingStatus,
   UpdateSessionResponseSchema,
   type DeleteSessionRequest,
   type DeleteSessionResponse,
@@ -56,6 +57,7 @@ import {
   type PageEntry,
 } from '../dashboard/session-pages';
 import { checkUpdate, frameCount, queryPoints, stepWindow } from './run-requests';
+import { SeriesAnswerCache } from './series-answer-cache';
 
 /** Stored frames decoded at once while a filtered GetImageFrames looks for matches. */
 const FILTER_SCAN_CHUNK = 32;
@@ -96,6 +98,8 @@ export class RunsService {
   private readonly logger = new Logger(RunsService.name);
   private readonly reads: StoreReads | undefined;
   private readonly edits: StoreEdits | undefined;
+  /** QuerySeries answers of finished runs (SERIES_CACHE_BYTES). */
+  private readonly answers: SeriesAnswerCache;
   /** Restores under way, so two callers asking for one run restore it once. */
   private readonly restoring = new Map<string, Promise<void>>();
 
@@ -109,6 +113,7 @@ export class RunsService {
   ) {
     this.reads = database === null ? undefined : new StoreReads(database.db);
     this.edits = database === null ? undefined : new StoreEdits(database.db);
+    this.answers = new SeriesAnswerCache(settings.seriesCacheBytes);
   }
 
   /** True when runs are kept in a store (not STORE_ENGINE=memory). */
@@ -275,7 +280,10 @@ export class RunsService {
     const reads = this.requireStore('QuerySeries');
     const window = stepWindow(request.fromStep, request.toStep);
     const maxPoints = queryPoints(request);
-    await this.storedRow(request.sessionId);
+    const row = await this.storedRow(request.sessionId);
+    const key = this.answerKey(request, row, window, maxPoints);
+    const cached = key === undefined ? undefined : this.answers.get(key);
+    if (cached !== undefined) return cached;
     const series = await reads.seriesOf(request.sessionId, request.names);
     const fit = Math.floor(
       DASHBOARD_MESSAGE_BUDGET_BYTES / (Math.max(1, series.length) * QUERY_BUCKET_BYTES),
@@ -300,7 +308,41 @@ export class RunsService {
         }),
       );
     }
+    if (key !== undefined) {
+      const bucketCount = response.series.reduce((sum, one) => sum + one.steps.length, 0);
+      this.answers.set(key, response, (bucketCount + response.series.length) * QUERY_BUCKET_BYTES);
+    }
     return response;
+  }
+
+  /**
+   * The cache key of a QuerySeries, or undefined when its answer may still
+   * change: only a run whose stored row says it finished, and that no
+   * trainer is writing to again, is answered from the cache. The row's
+   * status and last update are in the key, so once a resumed run is written
+   * the old entries no longer match.
+   */
+  private answerKey(
+    request: QuerySeriesRequest,
+    row: SessionRow | undefined,
+    window: { from: number; to: number | undefined },
+    maxPoints: number,
+  ): string | undefined {
+    if (row === undefined || this.answers.maxBytes === 0) return undefined;
+    const status = row.status as TrainingStatus;
+    if (status !== TrainingStatus.COMPLETED && status !== TrainingStatus.FAILED) return undefined;
+    const held = this.sessions.find(request.sessionId);
+    if (held !== undefined && !held.finished) return undefined;
+    const names = [...new Set(request.names)].sort().join('\u0001');
+    return [
+      request.sessionId,
+      status,
+      row.last_update_ms,
+      window.from,
+      window.to ?? '',
+      maxPoints,
+      names,
+    ].join('\u0000');
   }
 
   /**
@@ -510,6 +552,7 @@ export class RunsService {
    */
   async deleteRun(sessionId: string): Promise<boolean> {
     if (this.sessions.find(sessionId) !== undefined) this.sessions.remove(sessionId);
+    this.answers.dropRun(sessionId);
     if (this.edits === undefined) return false;
     this.writer.discardSession(sessionId);
     return this.edits.deleteSession(sessionId);

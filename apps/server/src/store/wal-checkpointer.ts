@@ -90,6 +90,9 @@ export class WalCheckpointer {
 
   /** Last checkpoint on the thread, then stops it (call before closing the writer's connection). */
   close(): Promise<void> {
+    // Held now: the last checkpoint of a long WAL can take seconds, and a process with nothing else
+    // to do (a script that filled a store) would otherwise exit with the close still pending.
+    this.worker.ref();
     if (!this.stopping) this.worker.postMessage('stop');
     this.stopping = true;
     return this.exited;

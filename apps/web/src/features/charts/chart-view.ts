@@ -1,5 +1,6 @@
 import {
   DEFAULT_CHART_VIEW,
+  type ZoomWindow,
   joinHash,
   readChartView,
   splitHash,
@@ -26,6 +27,11 @@ export class ChartView {
   readonly syncKey = `charts-${++nextSyncKey}`;
   /** Bumped on every zoom change, so an answer for an older zoom is dropped. */
   zoomGeneration = 0;
+  /** Set when a drag's zoom is recorded, cleared once the task replaying it to the synced charts ends. */
+  private dragZoomRecorded = false;
+  /** The step under the pointer on one of the page's charts (not in the URL: it moves with the mouse). */
+  private hovered: number | undefined;
+  private readonly hoverListeners = new Set<(step: number | undefined) => void>();
 
   constructor(initial: ChartViewState = DEFAULT_CHART_VIEW) {
     this.current = initial;
@@ -45,6 +51,39 @@ export class ChartView {
     const next = { ...this.current, ...patch };
     this.replaceState(next);
     this.onChange?.(next, history);
+  }
+
+  /**
+   * The zoom of a drag on one of the page's charts, recorded once per drag.
+   * uPlot's cursor sync replays the drag on every chart of the page within
+   * the same task (the chart the drag was on first), and each reports it,
+   * rounded to its own width: only the first becomes the zoom and its one
+   * history entry; the other charts follow the shared zoom like any other.
+   */
+  zoomFromDrag(zoom: ZoomWindow): void {
+    if (this.dragZoomRecorded) return;
+    this.dragZoomRecorded = true;
+    setTimeout(() => {
+      this.dragZoomRecorded = false;
+    }, 0);
+    this.update({ zoom });
+  }
+
+  /** The step under the pointer, undefined when the pointer is on no chart. */
+  get hoverStep(): number | undefined {
+    return this.hovered;
+  }
+
+  /** Moves the hovered step; listeners hear only of a change. */
+  hover(step: number | undefined): void {
+    if (step === this.hovered) return;
+    this.hovered = step;
+    for (const listener of [...this.hoverListeners]) listener(step);
+  }
+
+  subscribeHover(listener: (step: number | undefined) => void): () => void {
+    this.hoverListeners.add(listener);
+    return () => this.hoverListeners.delete(listener);
   }
 
   /** Takes a whole view (the URL after back/forward) without writing it back. */

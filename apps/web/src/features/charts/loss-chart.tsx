@@ -56,6 +56,9 @@ export function LossChart({
               colour: '#6ea8fe',
               xs: loss.xs,
               ys: loss.ys,
+              // The band of the points downsampled so far (none while every point is exact).
+              mins: loss.mins,
+              maxs: loss.maxs,
               timeline: { byEpoch: false, batchesPerEpoch, clock },
             },
           ]

@@ -63,8 +63,8 @@ export function withWindow(line: PlotLine, window: SeriesWindow): PlotLine {
     xs[count + i] = line.xs[from];
     ys[count + i] = line.ys[from];
     if (mins && maxs) {
-      mins[count + i] = line.ys[from];
-      maxs[count + i] = line.ys[from];
+      mins[count + i] = line.mins?.[from] ?? line.ys[from];
+      maxs[count + i] = line.maxs?.[from] ?? line.ys[from];
     }
   }
   return { ...line, xs, ys, mins, maxs };

@@ -119,7 +119,10 @@ export function SeriesPlot({
   const lineCount = lines().length;
   const first = lines()[0];
   const timeAxis = isTimeAxis(xAxis, first?.timeline);
-  const [hasBand, setHasBand] = useState(false);
+  // Known from the first lines, so a downsampled chart (the compare view's) is created once, with its band.
+  const [hasBand, setHasBand] = useState(() =>
+    lines().some((line) => line.mins !== undefined && line.maxs !== undefined),
+  );
   const viewRef = useRef<ChartViewState>(view.state);
   viewRef.current = view.state;
 
@@ -228,11 +231,23 @@ export function SeriesPlot({
               const to = u.posToVal(u.select.left + u.select.width, 'x');
               u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
               if (to > from) {
-                view.update({ zoom: { from: roundZoomValue(from), to: roundZoomValue(to) } });
+                view.zoomFromDrag({ from: roundZoomValue(from), to: roundZoomValue(to) });
               }
             },
           ],
-          setCursor: [(u) => showReadout(u)],
+          setCursor: [
+            (u) => {
+              showReadout(u);
+              // Only the chart under the pointer (a native event) tells the page the hovered step;
+              // the synced charts follow its cursor at their own nearest x.
+              if (u.cursor.event == null) return;
+              const index = u.cursor.idx;
+              const step = index == null || index < 0 ? undefined : columns.current?.steps[index];
+              view.hover(
+                step !== undefined && Number.isFinite(step) ? Math.round(step) : undefined,
+              );
+            },
+          ],
           draw: [
             (u) => {
               drawStepCursor(u);
@@ -400,6 +415,7 @@ export function SeriesPlot({
       data-x-axis={xAxis}
       data-zoom={zoom ? `${zoom.from}~${zoom.to}` : undefined}
       data-resolution={windowInfo ? (windowInfo.exact ? 'full' : 'buckets') : 'live'}
+      data-band={hasBand ? 'min-max' : undefined}
       data-window={windowInfo?.steps}
       data-window-points={windowInfo?.points}
     >

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { SeriesWindowSchema, type SeriesWindow } from '@trainwatch/proto';
 import { WindowFetcher, ZOOM_WINDOW_POINTS, type WindowRequest } from './window-fetcher';
 
-function setup(maxCached = 64) {
+function setup(maxCached = 64, windowPoints = ZOOM_WINDOW_POINTS) {
   const calls: { request: WindowRequest; signal: AbortSignal; answer: () => void }[] = [];
   const fetcher = new WindowFetcher(
     (request, signal) =>
@@ -24,6 +24,7 @@ function setup(maxCached = 64) {
       }),
     150,
     maxCached,
+    windowPoints,
   );
   return { fetcher, calls };
 }
@@ -102,5 +103,14 @@ describe('WindowFetcher', () => {
     void fetcher.fetch('run-1', 'loss', 0, 5, 5);
     jest.advanceTimersByTime(150);
     expect(calls).toHaveLength(4);
+  });
+
+  it('asks fewer points per window when the page overlays many runs', () => {
+    const { fetcher, calls } = setup(64, 1000);
+    void fetcher.fetch('run-1', 'loss', 0, 50_000, 1);
+    jest.advanceTimersByTime(150);
+    expect(calls[0]?.request.maxPoints).toBe(1000);
+    expect(() => setup(64, 0)).toThrow(/windowPoints must be/);
+    expect(() => setup(64, ZOOM_WINDOW_POINTS + 1)).toThrow(/windowPoints must be/);
   });
 });

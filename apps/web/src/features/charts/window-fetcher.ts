@@ -49,7 +49,15 @@ export class WindowFetcher {
     private readonly query: QueryWindows,
     private readonly debounceMs = ZOOM_DEBOUNCE_MS,
     private readonly maxCached = MAX_CACHED_WINDOWS,
-  ) {}
+    /** Points asked per series and window (a page overlaying many runs asks fewer each). */
+    private readonly windowPoints = ZOOM_WINDOW_POINTS,
+  ) {
+    if (!Number.isInteger(windowPoints) || windowPoints < 1 || windowPoints > ZOOM_WINDOW_POINTS) {
+      throw new RangeError(
+        `windowPoints must be a whole number from 1 to ${ZOOM_WINDOW_POINTS}, got ${windowPoints}`,
+      );
+    }
+  }
 
   /** Windows held (for tests and the bound). */
   get cached(): number {
@@ -81,7 +89,7 @@ export class WindowFetcher {
     if (generation < this.generation) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const batch = this.batches.get(key) ?? {
-        request: { sessionId, fromStep: from, toStep: to, maxPoints: ZOOM_WINDOW_POINTS },
+        request: { sessionId, fromStep: from, toStep: to, maxPoints: this.windowPoints },
         waiting: [],
       };
       batch.waiting.push({ name, resolve });

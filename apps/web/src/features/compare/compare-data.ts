@@ -1,5 +1,6 @@
 import { LOSS_SERIES, SeriesKind, type SeriesWindow, type SessionSummary } from '@trainwatch/proto';
 import type { PlotLine } from '../charts/plot-data';
+import { ZOOM_WINDOW_POINTS } from '../charts/window-fetcher';
 import { StepClock } from '../series/store/step-clock';
 
 /** Runs one comparison overlays at most, and at least. */
@@ -7,6 +8,27 @@ export const MAX_COMPARED_RUNS = 20;
 export const MIN_COMPARED_RUNS = 2;
 /** Buckets asked per series and run (QuerySeries max_points). */
 export const COMPARE_POINTS = 1000;
+/**
+ * QuerySeries calls in flight at once while the view opens: Chromium opens
+ * at most 6 HTTP/1.1 connections per host, so more would only wait in the
+ * browser, and bounded they come back in the order asked.
+ */
+export const COMPARE_READS_IN_FLIGHT = 6;
+/**
+ * Points a zoomed compare chart asks for across all its runs: each run's
+ * window gets its share, at least COMPARE_POINTS and at most the single-run
+ * ZOOM_WINDOW_POINTS. Two runs keep full resolution up to 10,000 points a
+ * window; twenty get 1,000 buckets each (with their min/max band), which is
+ * still more than the chart has pixels, and the browser aligns 20,000 x per
+ * chart instead of 200,000 on every zoom.
+ */
+export const COMPARE_ZOOM_POINTS_TOTAL = 20_000;
+
+/** Points per run and zoomed window when `runs` runs are compared. */
+export function compareWindowPoints(runs: number): number {
+  const share = Math.floor(COMPARE_ZOOM_POINTS_TOTAL / Math.max(1, runs));
+  return Math.min(ZOOM_WINDOW_POINTS, Math.max(COMPARE_POINTS, share));
+}
 
 /** A colour per run, in selection order (distinct on dark and light backgrounds). */
 export const RUN_COLOURS = [

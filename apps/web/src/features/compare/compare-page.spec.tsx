@@ -10,7 +10,8 @@ import { parseRoute, compareHref } from '../../common/use-hash-route';
 import { FakeDashboard } from '../../test/fake-dashboard';
 import { summary } from '../../test/fixtures';
 import { renderWithServer } from '../../test/render';
-import { alignSeries, type ComparedRun } from './compare-data';
+import { alignSeries, COMPARE_POINTS, compareWindowPoints, type ComparedRun } from './compare-data';
+import { ZOOM_WINDOW_POINTS } from '../charts/window-fetcher';
 import { ComparePage } from './compare-page';
 
 const window = (name: string, kind: SeriesKind, points: [number, number][]) =>
@@ -182,5 +183,14 @@ describe('ComparePage', () => {
       [1, null, 2],
       [null, 3, null],
     ]);
+  });
+});
+
+describe('compareWindowPoints', () => {
+  it('gives each run its share of a zoomed chart, within the single-run bounds', () => {
+    expect(compareWindowPoints(2)).toBe(ZOOM_WINDOW_POINTS);
+    expect(compareWindowPoints(4)).toBe(5000);
+    expect(compareWindowPoints(20)).toBe(COMPARE_POINTS);
+    expect(compareWindowPoints(0)).toBe(ZOOM_WINDOW_POINTS);
   });
 });

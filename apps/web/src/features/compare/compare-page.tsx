@@ -8,10 +8,13 @@ import { useWindowFetcher } from '../charts/use-window-fetcher';
 import { sessionHref } from '../../common/use-hash-route';
 import { formatValue } from '../session/components/run-metadata';
 import { download, fileNameOf, fullSeries, toCsv } from '../export/series-export';
+import { boundedMap } from './bounded-map';
 import { CompareChart } from './compare-chart';
 import {
   alignSeries,
   COMPARE_POINTS,
+  COMPARE_READS_IN_FLIGHT,
+  compareWindowPoints,
   hyperparameterRows,
   MAX_COMPARED_RUNS,
   RUN_COLOURS,
@@ -28,7 +31,7 @@ import {
  * first and marked; per-epoch series as a table, epoch by run.
  */
 export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
-  const fetcher = useWindowFetcher();
+  const fetcher = useWindowFetcher(compareWindowPoints(sessionIds.length));
   return (
     // One chart view for the page (x axis, smoothing, zoom, step cursor, hidden runs), in the URL.
     <ChartPageProvider fetcher={fetcher}>
@@ -55,19 +58,17 @@ function CompareRuns({ sessionIds }: { sessionIds: readonly string[] }) {
 
   useEffect(() => {
     let cancelled = false;
-    Promise.all(
-      ids.map(async (sessionId): Promise<ComparedRun> => {
-        const [answer, listed] = await Promise.all([
-          client.querySeries({ sessionId, maxPoints: COMPARE_POINTS }),
-          client.listSessions({ text: sessionId, pageSize: 100 }),
-        ]);
-        return {
-          sessionId,
-          summary: listed.sessions.find((summary) => summary.sessionId === sessionId),
-          series: new Map(answer.series.map((window: SeriesWindow) => [window.name, window])),
-        };
-      }),
-    )
+    boundedMap(ids, COMPARE_READS_IN_FLIGHT, async (sessionId): Promise<ComparedRun> => {
+      const [answer, listed] = await Promise.all([
+        client.querySeries({ sessionId, maxPoints: COMPARE_POINTS }),
+        client.listSessions({ text: sessionId, pageSize: 100 }),
+      ]);
+      return {
+        sessionId,
+        summary: listed.sessions.find((summary) => summary.sessionId === sessionId),
+        series: new Map(answer.series.map((window: SeriesWindow) => [window.name, window])),
+      };
+    })
       .then((loaded) => !cancelled && setRuns(loaded))
       .catch((failure: unknown) => !cancelled && setError(ConnectError.from(failure).rawMessage));
     return () => {

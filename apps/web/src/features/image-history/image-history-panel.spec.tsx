@@ -84,6 +84,33 @@ describe('ImageHistoryPanel', () => {
     expect(page.view().state.cursorStep).toBeUndefined();
   });
 
+  it('follows the step hovered on a chart once the pointer rests, without moving the cursor', async () => {
+    globalThis.history.replaceState(null, '', '#/sessions/run-1?step=37');
+    const page = setUp(true);
+    await waitFor(() => expect(shownStep()).toBe('40'));
+    const before = page.imageFrameRequests.length;
+    // A sweep across a chart: only the step the pointer rests on is asked for.
+    act(() => {
+      for (let step = 0; step <= 200; step += 2) page.view().hover(step);
+      page.view().hover(151);
+    });
+    await waitFor(() => expect(shownStep()).toBe('150'));
+    expect(page.imageFrameRequests.length - before).toBe(1);
+    expect(Number(page.imageFrameRequests.at(-1)?.aroundStep)).toBe(150);
+    expect(screen.getByTestId('image-history-panel').getAttribute('data-hover-step')).toBe('151');
+    expect(page.view().state.cursorStep).toBe(37);
+    expect(globalThis.location.hash).toBe('#/sessions/run-1?step=37');
+    // Off the charts: back at the cursor.
+    act(() => page.view().hover(undefined));
+    await waitFor(() => expect(shownStep()).toBe('40'));
+    // The slider wins over a pointer resting on a chart.
+    act(() => page.view().hover(101));
+    await waitFor(() => expect(shownStep()).toBe('100'));
+    fireEvent.change(screen.getByTestId('image-history-slider'), { target: { value: '2' } });
+    await waitFor(() => expect(shownStep()).toBe('30'));
+    expect(page.view().state.cursorStep).toBe(30);
+  });
+
   it('finds the nearest stored step', () => {
     expect(nearestIndex([10, 20, 40], 0)).toBe(0);
     expect(nearestIndex([10, 20, 40], 15)).toBe(0);

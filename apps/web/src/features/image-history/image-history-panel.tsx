@@ -8,9 +8,16 @@ import type { PanelProps } from '../panels/panel-props';
 import { useSessionSelect } from '../session/hooks/use-session-view';
 import type { SessionView } from '../session/store/session-store';
 import { FrameCache, missingWindow } from './frame-cache';
+import { useHoverStep } from './use-hover-step';
 
 /** Frames fetched on each side of the cursor, so the next arrow key shows one at once. */
 export const PREFETCH_RADIUS = 4;
+/**
+ * GetImageFrames calls in flight at once for the frames around the shown
+ * step: a pointer sweeping over a chart asks again only as answers come back,
+ * and then for where it is now.
+ */
+export const MAX_FRAME_REQUESTS = 2;
 /** Shortest time between two refreshes of the stored steps while the run adds frames. */
 export const STEPS_REFRESH_MS = 2000;
 
@@ -40,7 +47,9 @@ export function nearestIndex(steps: readonly number[], step: number): number {
  * The page's step cursor is shared with the charts: a click on a chart shows
  * the stored frame nearest that step, and moving the slider moves the
  * charts' cursor (back at the end, the panel follows the newest frame again
- * and the cursor is cleared).
+ * and the cursor is cleared). Hovering a chart shows the frame nearest the
+ * hovered step (at most every 60 ms, useHoverStep), without moving the
+ * cursor or the URL; leaving the charts, or using the slider, goes back to it.
  */
 export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, store }: PanelProps) {
   const client = useDashboardClient();
@@ -48,6 +57,9 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   const latestStep = useSessionSelect(store, latestStepOf);
   const { view } = useChartPage();
   const cursorStep = useChartViewSelect(view, (state) => state.cursorStep);
+  const hoverStep = useHoverStep(view);
+  /** The hovered step the slider was used at: the slider wins until the pointer moves on. */
+  const [dismissedHover, setDismissedHover] = useState<number>();
   const [wrongOnly, setWrongOnly] = useState(false);
   const [steps, setSteps] = useState<number[]>([]);
   const [index, setIndex] = useState(0);
@@ -104,14 +116,22 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
     setIndex(nearest);
   }, [cursorStep, steps]);
 
-  const step = steps[index];
+  const hoverIndex =
+    hoverStep !== undefined && hoverStep !== dismissedHover && steps.length > 0
+      ? nearestIndex(steps, hoverStep)
+      : undefined;
+  const shownIndex = hoverIndex ?? index;
+  const step = steps[shownIndex];
+  const shownIndexRef = useRef(shownIndex);
+  shownIndexRef.current = shownIndex;
 
   const fetchAround = useCallback(
     (at: number) => {
       const window = missingWindow(steps, at, PREFETCH_RADIUS, cache);
       if (window === undefined) return;
       const key = `${window.from}-${window.to}-${String(wrongOnly)}`;
-      if (pending.current.has(key)) return;
+      // At the bound, the answer on its way asks again for the step shown by then.
+      if (pending.current.has(key) || pending.current.size >= MAX_FRAME_REQUESTS) return;
       pending.current.add(key);
       client
         .getImageFrames({
@@ -128,10 +148,16 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
           if (current !== undefined && cache.has(current)) setShown(cache.get(current));
         })
         .catch((failure: unknown) => setError(ConnectError.from(failure).rawMessage))
-        .finally(() => pending.current.delete(key));
+        .finally(() => {
+          pending.current.delete(key);
+          // The pointer moved on while this was asked (or the bound turned it away): ask for where it is.
+          if (shownIndexRef.current !== at) fetchAroundRef.current(shownIndexRef.current);
+        });
     },
     [client, sessionId, steps, wrongOnly, cache],
   );
+  const fetchAroundRef = useRef(fetchAround);
+  fetchAroundRef.current = fetchAround;
   const stepRef = useRef<number | undefined>(undefined);
   stepRef.current = step;
 
@@ -142,14 +168,15 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
     }
     const frame = cache.get(step);
     if (frame !== undefined) setShown(frame);
-    fetchAround(index);
-  }, [step, index, cache, fetchAround]);
+    fetchAround(shownIndex);
+  }, [step, shownIndex, cache, fetchAround]);
 
   return (
     <section
       className="panel image-history"
       data-testid="image-history-panel"
       data-cursor-step={cursorStep}
+      data-hover-step={hoverIndex === undefined ? undefined : hoverStep}
     >
       <h2>Image history</h2>
       <div className="image-history-controls small">
@@ -189,9 +216,10 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
             aria-label="Image step"
             min={0}
             max={steps.length - 1}
-            value={index}
+            value={shownIndex}
             onChange={(event) => {
               const next = Number(event.target.value);
+              setDismissedHover(hoverStep);
               const atEnd = next === steps.length - 1;
               setFollowing(atEnd);
               setIndex(next);

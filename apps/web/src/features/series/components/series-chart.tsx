@@ -50,6 +50,9 @@ export function SeriesChart({
         colour: byEpoch ? '#f0a35e' : '#6ea8fe',
         xs: entry.points.xs,
         ys: entry.points.ys,
+        // The min/max band of the points downsampled so far (none while every point is exact).
+        mins: entry.points.mins,
+        maxs: entry.points.maxs,
         timeline: { byEpoch, batchesPerEpoch, clock },
       },
     ],

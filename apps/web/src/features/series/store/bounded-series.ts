@@ -2,20 +2,26 @@
 const INITIAL_CAPACITY = 64;
 
 /**
- * One series as two parallel typed arrays ordered by x (step or epoch), in
- * the spirit of a streaming data frame: any series uses it, whatever it
+ * One series as parallel typed arrays ordered by x (step or epoch), in the
+ * spirit of a streaming data frame: any series uses it, whatever it
  * measures. Grows by doubling up to `maxLength`; when full, the oldest half
- * is downsampled 2:1 keeping each group's min and max (spikes survive, like
- * the server's history) and recording goes on, so memory stays flat however
- * long the run is.
+ * is downsampled 2:1 into buckets, as the server's history is: a bucket
+ * keeps the x and value of its last point and, in two more columns, the
+ * min and max of every point it covers (spikes survive as the chart's band),
+ * and recording goes on, so memory stays flat however long the run is. The
+ * min/max columns exist only once a series has been downsampled (a short
+ * series costs two columns), and are as bounded as the others.
  *
  * Non-finite values are kept as NaN (a gap in the chart) and counted; a
- * group holding one keeps it through downsampling, so a gap is never
- * smoothed away.
+ * bucket holding one has NaN as its value, so a gap is never smoothed away
+ * (its min and max stay those of its finite points).
  */
 export class BoundedSeries {
   private xBuffer: Float64Array;
   private yBuffer: Float64Array;
+  /** Per point, the min and max of what it covers; allocated (at maxLength) on the first downsampling. */
+  private minBuffer: Float64Array | undefined;
+  private maxBuffer: Float64Array | undefined;
   private count = 0;
   /** Non-finite values appended so far (NaN, +/-Infinity). */
   nonFinite = 0;
@@ -54,6 +60,16 @@ export class BoundedSeries {
     return this.yBuffer.subarray(0, this.count);
   }
 
+  /** Each point's bucket minimum; undefined while every point is exact (never downsampled). */
+  get mins(): Float64Array | undefined {
+    return this.minBuffer?.subarray(0, this.count);
+  }
+
+  /** Each point's bucket maximum; undefined while every point is exact. */
+  get maxs(): Float64Array | undefined {
+    return this.maxBuffer?.subarray(0, this.count);
+  }
+
   /**
    * Appends one point when its x is after the newest one; returns false (and
    * keeps nothing) for an x already covered, which is how replays and
@@ -66,7 +82,12 @@ export class BoundedSeries {
     if (!finite) this.nonFinite++;
     this.xBuffer[this.count] = x;
     // Infinity would stretch the axis to nothing; NaN is a gap.
-    this.yBuffer[this.count] = finite ? y : Number.NaN;
+    const value = finite ? y : Number.NaN;
+    this.yBuffer[this.count] = value;
+    if (this.minBuffer && this.maxBuffer) {
+      this.minBuffer[this.count] = value;
+      this.maxBuffer[this.count] = value;
+    }
     this.count++;
     this.revision++;
     return true;
@@ -87,42 +108,45 @@ export class BoundedSeries {
   }
 
   /**
-   * Every four points of the oldest half become two, in x order: the min and
-   * max, or, where the group has a gap, its lowest finite point and the gap.
+   * Every two points of the oldest half become one bucket: the x and value
+   * of the later (NaN when either is a gap), the min and max of both.
    */
   private compactOldestHalf(): void {
     const half = this.maxLength / 2;
     const xs = this.xBuffer;
     const ys = this.yBuffer;
+    if (!this.minBuffer || !this.maxBuffer) {
+      this.minBuffer = Float64Array.from(ys);
+      this.maxBuffer = Float64Array.from(ys);
+    }
+    const mins = this.minBuffer;
+    const maxs = this.maxBuffer;
     let write = 0;
-    for (let read = 0; read < half; read += 4) {
-      let min = -1;
-      let max = -1;
-      let gap = -1;
-      for (let i = read; i < read + 4; i++) {
-        const y = ys[i];
-        if (Number.isNaN(y)) {
-          if (gap < 0) gap = i;
-          continue;
-        }
-        if (min < 0 || y < ys[min]) min = i;
-        if (max < 0 || y > ys[max]) max = i;
-      }
-      if (gap >= 0) max = gap;
-      if (min < 0) min = max;
-      const first = Math.min(min, max);
-      const second = Math.max(min, max);
-      xs[write] = xs[first];
-      ys[write] = ys[first];
+    for (let read = 0; read < half; read += 2) {
+      const [a, b] = [read, read + 1];
+      xs[write] = xs[b];
+      ys[write] = Number.isNaN(ys[a]) ? Number.NaN : ys[b];
+      mins[write] = finiteMin(mins[a], mins[b]);
+      maxs[write] = finiteMax(maxs[a], maxs[b]);
       write++;
-      if (second !== first) {
-        xs[write] = xs[second];
-        ys[write] = ys[second];
-        write++;
-      }
     }
     xs.copyWithin(write, half, this.count);
     ys.copyWithin(write, half, this.count);
+    mins.copyWithin(write, half, this.count);
+    maxs.copyWithin(write, half, this.count);
     this.count = write + (this.count - half);
   }
+}
+
+/** The smaller of two values, a NaN (a gap) ignored unless both are. */
+function finiteMin(a: number, b: number): number {
+  if (Number.isNaN(a)) return b;
+  if (Number.isNaN(b)) return a;
+  return Math.min(a, b);
+}
+
+function finiteMax(a: number, b: number): number {
+  if (Number.isNaN(a)) return b;
+  if (Number.isNaN(b)) return a;
+  return Math.max(a, b);
 }

@@ -1,0 +1,45 @@
+import { bindToLocation, ChartView } from './chart-view';
+
+describe('ChartView', () => {
+  afterEach(() => globalThis.history.replaceState(null, '', '#/'));
+
+  it('records one drag as one zoom and one history entry, whichever charts replay it', async () => {
+    globalThis.history.replaceState(null, '', '#/sessions/run-1');
+    const view = new ChartView();
+    const unbind = bindToLocation(view);
+    const entries = globalThis.history.length;
+    const seen: (string | undefined)[] = [];
+    view.subscribe((state) => seen.push(state.zoom && `${state.zoom.from}~${state.zoom.to}`));
+    // The chart the drag was on first, then the synced charts, each rounded to its own width.
+    view.zoomFromDrag({ from: 100, to: 200 });
+    view.zoomFromDrag({ from: 100.4, to: 199.7 });
+    view.zoomFromDrag({ from: 99.8, to: 200.2 });
+    expect(view.state.zoom).toEqual({ from: 100, to: 200 });
+    expect(seen).toEqual(['100~200']);
+    expect(view.zoomGeneration).toBe(1);
+    expect(globalThis.history.length).toBe(entries + 1);
+    expect(globalThis.location.hash).toBe('#/sessions/run-1?zoom=100%7E200');
+    // The next drag is a gesture of its own.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    view.zoomFromDrag({ from: 120, to: 150 });
+    expect(view.state.zoom).toEqual({ from: 120, to: 150 });
+    expect(globalThis.history.length).toBe(entries + 2);
+    unbind();
+  });
+
+  it('tells hover listeners of a change of the hovered step only', () => {
+    const view = new ChartView();
+    const heard: (number | undefined)[] = [];
+    const unsubscribe = view.subscribeHover((step) => heard.push(step));
+    view.hover(10);
+    view.hover(10);
+    view.hover(12);
+    view.hover(undefined);
+    unsubscribe();
+    view.hover(5);
+    expect(heard).toEqual([10, 12, undefined]);
+    expect(view.hoverStep).toBe(5);
+    // Hovering is not part of the view: nothing in the URL.
+    expect(view.state.cursorStep).toBeUndefined();
+  });
+});
