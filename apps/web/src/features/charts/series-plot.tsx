@@ -2,6 +2,7 @@ import type { SeriesWindow } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
+import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
 import { nanGaps } from './non-finite-gaps';
@@ -320,7 +321,9 @@ export function SeriesPlot({
     if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
   }, [plot, build, hasBand]);
 
-  useEffect(draw, [draw, version]);
+  // New data waits its turn in the page's chart frame budget; zoom draws at once.
+  useEffect(() => chartDrawQueue.request(plot, draw), [plot, draw, version]);
+  useEffect(() => () => chartDrawQueue.cancel(plot), [plot]);
 
   useEffect(() => {
     const chart = plot.current;
