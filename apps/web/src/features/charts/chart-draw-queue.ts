@@ -35,6 +35,9 @@ export class ChartDrawQueue {
     }
   }
 
+  /** True while a drag on a chart holds every chart still. */
+  private held = false;
+
   /** Charts waiting to be drawn. */
   get size(): number {
     return this.waiting.size;
@@ -56,7 +59,32 @@ export class ChartDrawQueue {
     }
   }
 
+  /**
+   * A drag on a chart begins: draws every waiting chart now, then draws none
+   * until `release`. Synced charts turn the same drag into a zoom each on
+   * their own x scale; drawn at different frames, their scales would differ
+   * and one drag would leave several zooms. Held, they agree (and the data
+   * does not slide under the selection).
+   */
+  hold(): void {
+    if (this.held) return;
+    this.cancelFrame?.();
+    this.cancelFrame = undefined;
+    const due = [...this.waiting.values()];
+    this.waiting.clear();
+    this.held = true;
+    for (const draw of due) draw();
+  }
+
+  /** The drag ended: charts that changed meanwhile are drawn from the next frame on. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.waiting.size > 0) this.arm();
+  }
+
   private arm(): void {
+    if (this.held) return;
     if (this.cancelFrame === undefined) this.cancelFrame = this.schedule(this.drawSome);
   }
 

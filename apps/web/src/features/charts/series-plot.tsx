@@ -210,6 +210,9 @@ export function SeriesPlot({
               let downX = 0;
               u.over.addEventListener('mousedown', (event) => {
                 downX = event.clientX;
+                // Every chart keeps its x scale until the drag ends (uPlot reads it on mouseup).
+                chartDrawQueue.hold();
+                window.addEventListener('mouseup', () => chartDrawQueue.release(), { once: true });
               });
               u.over.addEventListener('click', (event) => {
                 const index = u.cursor.idx;
