@@ -2,6 +2,7 @@ import type { SeriesWindow } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
+import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
 import { nanGaps } from './non-finite-gaps';
@@ -212,6 +213,9 @@ export function SeriesPlot({
               let downX = 0;
               u.over.addEventListener('mousedown', (event) => {
                 downX = event.clientX;
+                // Every chart keeps its x scale until the drag ends (uPlot reads it on mouseup).
+                chartDrawQueue.hold();
+                window.addEventListener('mouseup', () => chartDrawQueue.release(), { once: true });
               });
               u.over.addEventListener('click', (event) => {
                 const index = u.cursor.idx;
@@ -335,7 +339,9 @@ export function SeriesPlot({
     if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
   }, [plot, build, hasBand]);
 
-  useEffect(draw, [draw, version]);
+  // New data waits its turn in the page's chart frame budget; zoom draws at once.
+  useEffect(() => chartDrawQueue.request(plot, draw), [plot, draw, version]);
+  useEffect(() => () => chartDrawQueue.cancel(plot), [plot]);
 
   useEffect(() => {
     const chart = plot.current;

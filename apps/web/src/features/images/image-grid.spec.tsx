@@ -29,17 +29,27 @@ describe('ImageGrid', () => {
       ).toHaveLength(16),
     );
     const canvases = screen.getAllByTestId('image-tile-canvas');
+    // New pictures (the last byte differs): every tile decodes again.
     const next = imageFrame(2, 16);
-    for (const image of next.images) image.imageBytes = new Uint8Array(image.imageBytes);
+    for (const image of next.images) {
+      const changed = new Uint8Array(image.imageBytes);
+      changed[changed.length - 1] ^= 1;
+      image.imageBytes = changed;
+    }
     view.rerender(<ImageGrid frame={next} classNames={CLASS_NAMES} />);
     await waitFor(() => expect(decodes).toBe(32));
-    await waitFor(() =>
-      expect(
-        screen
-          .getAllByTestId('image-tile-canvas')
-          .map((canvas) => canvas.getAttribute('data-drawn')),
-      ).toEqual(Array.from({ length: 16 }, () => '2')),
-    );
+    const drawnSteps = () =>
+      screen.getAllByTestId('image-tile-canvas').map((canvas) => canvas.getAttribute('data-drawn'));
+    await waitFor(() => expect(drawnSteps()).toEqual(Array.from({ length: 16 }, () => '2')));
+    // The same pictures with the next batch (fixed samples whose predictions are
+    // watched): the tiles show frame 3 without decoding them again.
+    const same = imageFrame(3, 16);
+    same.images.forEach((image, index) => {
+      image.imageBytes = new Uint8Array(next.images[index]?.imageBytes ?? []);
+    });
+    view.rerender(<ImageGrid frame={same} classNames={CLASS_NAMES} />);
+    await waitFor(() => expect(drawnSteps()).toEqual(Array.from({ length: 16 }, () => '3')));
+    expect(decodes).toBe(32);
     // The same elements: a new frame repaints, it does not rebuild the grid.
     expect(screen.getAllByTestId('image-tile-canvas')).toEqual(canvases);
   });

@@ -27,17 +27,24 @@ export function TileCanvas({
 
   useEffect(() => {
     if (!canDecodeBitmaps()) return undefined;
-    const created = new TileDecoder((image, key) => {
-      const element = canvas.current;
-      const context = element?.getContext('2d');
-      if (!element || !context) return;
-      const width = 'displayWidth' in image ? image.displayWidth : image.width;
-      const height = 'displayHeight' in image ? image.displayHeight : image.height;
-      if (element.width !== width) element.width = width;
-      if (element.height !== height) element.height = height;
-      context.drawImage(image, 0, 0);
-      element.dataset.drawn = key;
-    });
+    const created = new TileDecoder(
+      (image, key) => {
+        const element = canvas.current;
+        const context = element?.getContext('2d');
+        if (!element || !context) return;
+        const width = 'displayWidth' in image ? image.displayWidth : image.width;
+        const height = 'displayHeight' in image ? image.displayHeight : image.height;
+        if (element.width !== width) element.width = width;
+        if (element.height !== height) element.height = height;
+        context.drawImage(image, 0, 0);
+        element.dataset.drawn = key;
+      },
+      undefined,
+      (key) => {
+        // The same picture again: the canvas already shows it.
+        if (canvas.current) canvas.current.dataset.drawn = key;
+      },
+    );
     decoder.current = created;
     return () => created.dispose();
   }, []);

@@ -77,4 +77,30 @@ describe('TileDecoder', () => {
     await flush();
     expect(drawn).toHaveLength(1);
   });
+
+  it('does not decode again a picture the canvas already shows, only relabels it', async () => {
+    const { pending, decode } = manualDecodes();
+    const drawn: string[] = [];
+    const relabelled: string[] = [];
+    const decoder = new TileDecoder(
+      (_bitmap, key) => drawn.push(key),
+      decode,
+      (key) => relabelled.push(key),
+    );
+    decoder.show(image(7), 'step 1');
+    pending[0]?.finish();
+    await flush();
+    expect(drawn).toEqual(['step 1']);
+    // The same sample logged with the next batch: equal bytes in a new array.
+    decoder.show(image(7), 'step 2');
+    await flush();
+    expect(pending).toHaveLength(1);
+    expect(relabelled).toEqual(['step 2']);
+    // A different picture is decoded and painted as before.
+    decoder.show(image(8), 'step 3');
+    expect(pending).toHaveLength(2);
+    pending[1]?.finish();
+    await flush();
+    expect(drawn).toEqual(['step 1', 'step 3']);
+  });
 });

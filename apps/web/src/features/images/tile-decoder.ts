@@ -12,10 +12,14 @@ export class TileDecoder {
   private running = false;
   private waiting: { bytes: Uint8Array; key: string } | undefined;
   private disposed = false;
+  /** The bytes of the picture painted last (the newest copy of them). */
+  private painted: Uint8Array | undefined;
 
   constructor(
     private readonly draw: (image: DecodedImage, key: string) => void,
     private readonly decode: (bytes: Uint8Array) => Promise<DecodedImage> = decodeJpeg,
+    /** The picture painted last came again under `key`: nothing to decode or paint. */
+    private readonly unchanged: (key: string) => void = () => undefined,
   ) {}
 
   /** Asks for `bytes` to be drawn (after the decode in flight, if any); `key` names them to `draw`. */
@@ -36,6 +40,13 @@ export class TileDecoder {
     while (this.waiting !== undefined && !this.disposed) {
       const { bytes, key } = this.waiting;
       this.waiting = undefined;
+      // A run that logs the same samples every batch (to watch their predictions
+      // change) sends the same picture again: the canvas already shows it.
+      if (this.painted !== undefined && sameBytes(bytes, this.painted)) {
+        this.painted = bytes;
+        this.unchanged(key);
+        continue;
+      }
       let bitmap: DecodedImage | undefined;
       try {
         bitmap = await this.decode(bytes);
@@ -44,11 +55,21 @@ export class TileDecoder {
         continue;
       }
       // A newer image is waiting: skip painting this one.
-      if (!this.disposed && this.waiting === undefined) this.draw(bitmap, key);
+      if (!this.disposed && this.waiting === undefined) {
+        this.draw(bitmap, key);
+        this.painted = bytes;
+      }
       bitmap.close();
     }
     this.running = false;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True where the browser can decode off the main thread (not in jsdom). */
