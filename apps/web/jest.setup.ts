@@ -5,6 +5,7 @@
  */
 import { TextDecoder, TextEncoder } from 'node:util';
 import { ReadableStream, TransformStream, WritableStream } from 'node:stream/web';
+import { configure } from '@testing-library/dom';
 
 const globals = globalThis as Record<string, unknown>;
 globals.TextEncoder ??= TextEncoder;
@@ -132,3 +133,7 @@ Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
     return this.hasAttribute('data-virtual-list') ? VIRTUAL_LIST_VIEW_PX : 0;
   },
 });
+
+// findBy* and waitFor give up after 3 s instead of 1 s: the suite shares two cores with servers
+// and Chromium under `npm test`, and a lazily loaded page can take longer than 1 s to appear.
+configure({ asyncUtilTimeout: 3000 });
