@@ -511,7 +511,7 @@ export class RunsService {
   async deleteRun(sessionId: string): Promise<boolean> {
     if (this.sessions.find(sessionId) !== undefined) this.sessions.remove(sessionId);
     if (this.edits === undefined) return false;
-    this.writer.discardSession(sessionId);
+    await this.writer.discardSession(sessionId);
     return this.edits.deleteSession(sessionId);
   }
 
