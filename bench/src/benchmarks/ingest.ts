@@ -132,7 +132,7 @@ runBench(
           target: `Ack p99 ≤ ${ACK_P99_TARGET_MS} ms at ${ACK_TARGET_TRAINERS} trainers, SQLite (${label})`,
           measured:
             atTarget?.ackP99Ms === undefined
-              ? `not measured (the ramp stopped before ${ACK_TARGET_TRAINERS})`
+              ? `no step of ${ACK_TARGET_TRAINERS} trainers measured (the ramp stopped before it, or --quick)`
               : `p50 ${num(atTarget.ackP50Ms ?? Number.NaN, 1)} / p99 ${num(atTarget.ackP99Ms, 1)} ms` +
                 `${atTarget.sustained ? '' : ' (not sustained)'}; in-memory p99 ${num(memoryAt?.ackP99Ms ?? Number.NaN, 1)} ms`,
           met:
