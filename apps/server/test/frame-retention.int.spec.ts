@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { ImageFrameSchema } from '@trainwatch/proto';
-import type { OpenDatabase } from '../src/store/open-database';
+import { openDatabase, type OpenDatabase } from '../src/store/open-database';
 import { framesToDrop, type RetentionPolicy } from '../src/store/image-retention';
 import { PendingWrites } from '../src/store/pending-writes';
 import { WriterState, writeFlush } from '../src/store/write-flush';
@@ -50,7 +50,7 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       images: [{ imageBytes: new Uint8Array(imageBytes), width: 1, height: 1 }],
     });
 
-  it('keeps exactly the frames the policy keeps over the whole run, a re-sent step once with its new bytes, and the run totals', async () => {
+  const scenario = async (open: OpenDatabase) => {
     const state = new WriterState(open);
     const session = { id: 'run' } as Session;
     const steps: number[] = [];
@@ -87,5 +87,23 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       .executeTakeFirstOrThrow();
     expect(Number(run.stored_frames)).toBe(expected.length);
     expect(Number(run.stored_image_bytes)).toBe(storedBytes);
+  };
+
+  it('keeps exactly the frames the policy keeps over the whole run, a re-sent step once with its new bytes, and the run totals', () =>
+    scenario(open));
+
+  it('does the same with frames committed on their own thread (SQLite)', async () => {
+    if (engine.name !== 'SQLite') return;
+    const threaded = await openDatabase({
+      engine: 'sqlite',
+      dataDir: store.env.DATA_DIR as string,
+      frameThread: true,
+    });
+    try {
+      expect(threaded.frameWriter).toBeDefined();
+      await scenario(threaded);
+    } finally {
+      await threaded.close();
+    }
   });
 });

@@ -215,7 +215,9 @@ export function maxSustained(steps: readonly StepResult[]): StepResult | undefin
 }
 
 export function stepTable(caption: string, steps: readonly StepResult[]): ResultTable {
-  return {
+  // The ack latency column only where the ramp recorded it.
+  const withAcks = steps.some((s) => s.ackP99Ms !== undefined);
+  const table: ResultTable = {
     caption,
     columns: [
       'trainers',
@@ -243,5 +245,17 @@ export function stepTable(caption: string, steps: readonly StepResult[]): Result
         ? 'yes'
         : `no${s.heldBack > 0 ? ' (held back)' : ''}${s.errors > 0 ? ` (${s.errors} errors)` : ''}`,
     ]),
+  };
+  if (!withAcks) return table;
+  return {
+    ...table,
+    columns: [...table.columns, 'ack p50 / p99 ms'],
+    rows: table.rows.map((row, index) => {
+      const step = steps[index] as StepResult;
+      return [
+        ...row,
+        `${num(step.ackP50Ms ?? Number.NaN, 1)} / ${num(step.ackP99Ms ?? Number.NaN, 1)}`,
+      ];
+    }),
   };
 }

@@ -86,6 +86,11 @@ export interface ServerSettings {
   storeMaxPendingBytes: number;
   /** Image frame bytes one run keeps in the store; past it older frames are thinned harder. */
   storeImageBytesPerRun: number;
+  /**
+   * Store throughput (SQLite): image frames are written by a thread with its
+   * own connection, off the event loop (STORE_FRAME_THREAD=1, the default).
+   */
+  storeFrameThread: boolean;
   /** Runs not updated for this many days are deleted; 0 keeps every run. */
   retentionDays: number;
   // Teams and auth (auth/): who may call what.
@@ -183,6 +188,8 @@ export const SERVER_ENV_VARS = [
   'STORE_FLUSH_INTERVAL_MS',
   'STORE_MAX_PENDING_BYTES',
   'STORE_IMAGE_BYTES_PER_RUN',
+  // Store throughput: image frames written by a thread of their own (SQLite).
+  'STORE_FRAME_THREAD',
   'RETENTION_DAYS',
   // Explore and compare.
   'SERIES_CACHE_BYTES',
@@ -303,8 +310,8 @@ function authMode(env: Env): AuthMode {
   return value;
 }
 
-function flag(env: Env, name: ServerEnvVar): boolean {
-  const value = text(env, name, '0');
+function flag(env: Env, name: ServerEnvVar, fallback: '0' | '1' = '0'): boolean {
+  const value = text(env, name, fallback);
   if (value !== '0' && value !== '1') throw new ConfigError(name, value, '0 or 1');
   return value === '1';
 }
@@ -426,6 +433,8 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       1024 * 1024,
       1024 * 1024 * 1024 * 1024,
     ),
+    // Frames are most of the bytes a commit writes; 0 writes them in the commit on the event loop.
+    storeFrameThread: flag(env, 'STORE_FRAME_THREAD', '1'),
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36_500),
     // Explore and compare: a 20-run compare view of 10 series is ~9 MB of answers; 64 MiB keeps several.
     seriesCacheBytes: integer(

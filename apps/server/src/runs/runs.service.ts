@@ -554,7 +554,7 @@ export class RunsService {
     if (this.sessions.find(sessionId) !== undefined) this.sessions.remove(sessionId);
     this.answers.dropRun(sessionId);
     if (this.edits === undefined) return false;
-    this.writer.discardSession(sessionId);
+    await this.writer.discardSession(sessionId);
     return this.edits.deleteSession(sessionId);
   }
 

@@ -7,6 +7,7 @@ import { Pool, types as pgTypes } from 'pg';
 import type { StoreEngine } from './migrations/column-types';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
+import { FrameWriterThread } from './frame-writer-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** File name of the SQLite database inside DATA_DIR. */
@@ -25,7 +26,13 @@ const PG_INT8_OID = 20;
 
 /** Where the store lives. */
 export type StoreLocation =
-  | { engine: 'sqlite'; dataDir: string; maxPageCount?: number }
+  | {
+      engine: 'sqlite';
+      dataDir: string;
+      maxPageCount?: number;
+      /** Write image frames on a thread of their own (frame-writer-thread.ts). */
+      frameThread?: boolean;
+    }
   | { engine: 'postgres'; url: string; schema?: string };
 
 /** An open database with the migrations applied. */
@@ -34,6 +41,8 @@ export interface OpenDatabase {
   db: Kysely<Database>;
   /** The SQLite connection (undefined for PostgreSQL), for pragmas and statements Kysely cannot prepare. */
   sqlite: BetterSqlite3.Database | undefined;
+  /** SQLite only, when asked for: the thread image frames are committed on. */
+  frameWriter?: FrameWriterThread;
   close(): Promise<void>;
 }
 
@@ -45,6 +54,21 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
   } catch (error) {
     await open.close();
     throw error;
+  }
+  if (location.engine === 'sqlite' && location.frameThread === true) {
+    // After the migrations: the thread's statements need the tables.
+    const frameWriter = new FrameWriterThread(
+      join(location.dataDir, SQLITE_FILE),
+      location.maxPageCount,
+    );
+    return {
+      ...open,
+      frameWriter,
+      close: async () => {
+        await frameWriter.close();
+        await open.close();
+      },
+    };
   }
   return open;
 }

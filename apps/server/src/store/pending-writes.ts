@@ -3,7 +3,6 @@ import {
   AlertSchema,
   CommandAuditEntrySchema,
   EpochDataSchema,
-  ImageFrameSchema,
   PerformanceDataSchema,
   StatusEventSchema,
   type Alert,
@@ -14,6 +13,7 @@ import {
   type StatusEvent,
 } from '@trainwatch/proto';
 import type { Session } from '../sessions/session';
+import { encodeStoredFrame } from './frame-encoding';
 
 /** Rough bytes a scalar row takes while it waits (object, numbers, references). */
 const ROW_OVERHEAD_BYTES = 64;
@@ -130,7 +130,7 @@ export class PendingWrites {
   }
 
   addFrame(session: Session, frame: ImageFrame): void {
-    const bytes = asBuffer(toBinary(ImageFrameSchema, frame));
+    const bytes = encodeStoredFrame(frame);
     const step = Number(frame.step);
     const key = `${session.id}\u0000${step}`;
     const previous = this.frames.get(key);

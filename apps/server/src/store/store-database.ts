@@ -12,7 +12,11 @@ export function openStoreDatabase(settings: ServerSettings): Promise<StoreDataba
     case 'memory':
       return Promise.resolve(null);
     case 'sqlite':
-      return openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
+      return openDatabase({
+        engine: 'sqlite',
+        dataDir: settings.dataDir,
+        frameThread: settings.storeFrameThread,
+      });
     case 'postgres':
       return openDatabase({ engine: 'postgres', url: settings.databaseUrl });
   }

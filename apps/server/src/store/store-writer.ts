@@ -9,6 +9,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
+import type { OpenDatabase } from './open-database';
 import { STORE_DATABASE, type StoreDatabase } from './store-database';
 import { WriterState, writeFlush } from './write-flush';
 
@@ -48,6 +49,8 @@ export class StoreWriter implements OnApplicationShutdown {
   private inFlight: PendingWrites | undefined;
   private timer: NodeJS.Timeout | undefined;
   private committing = false;
+  /** The commit attempt under way (settles whatever its outcome); undefined between attempts. */
+  private attempt: Promise<void> | undefined;
   private retryDelayMs = STORE_RETRY_INITIAL_MS;
   private failure: string | undefined;
   private stopped = false;
@@ -168,11 +171,15 @@ export class StoreWriter implements OnApplicationShutdown {
 
   /**
    * Forgets everything waiting for `sessionId` and what the writer remembers
-   * of it (the run is being deleted); call before deleting its rows.
+   * of it (the run is being deleted), then waits for a commit attempt
+   * already under way (it may still write the run's frames): call and await
+   * before deleting its rows.
    */
-  discardSession(sessionId: string): void {
+  async discardSession(sessionId: string): Promise<void> {
     this.queue.discard(sessionId);
     this.inFlight?.discard(sessionId);
+    this.state?.forget(sessionId);
+    await this.attempt;
     this.state?.forget(sessionId);
   }
 
@@ -229,8 +236,19 @@ export class StoreWriter implements OnApplicationShutdown {
   }
 
   /** One commit attempt: the failed batch (if any) with everything since, else the queue. */
-  private async commit(): Promise<void> {
-    if (this.committing || this.database === null || this.state === undefined) return;
+  private commit(): Promise<void> {
+    if (this.committing || this.database === null || this.state === undefined) {
+      return Promise.resolve();
+    }
+    const attempt = this.attemptCommit(this.database, this.state);
+    this.attempt = attempt;
+    void attempt.finally(() => {
+      if (this.attempt === attempt) this.attempt = undefined;
+    });
+    return attempt;
+  }
+
+  private async attemptCommit(database: OpenDatabase, state: WriterState): Promise<void> {
     const later = this.queue;
     this.queue = new PendingWrites();
     this.queueSince = undefined;
@@ -246,7 +264,7 @@ export class StoreWriter implements OnApplicationShutdown {
     this.committing = true;
     const started = performance.now();
     try {
-      await writeFlush(this.database, batch, this.state, this.retention);
+      await writeFlush(database, batch, state, this.retention);
       this.metrics?.observeStoreCommit(performance.now() - started);
       this.inFlight = undefined;
       this.committed();

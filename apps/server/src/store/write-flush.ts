@@ -7,12 +7,13 @@ import {
   type RunMetadata,
   type TrainingConfig,
 } from '@trainwatch/proto';
-import type { Insertable, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { OpenDatabase } from './open-database';
 import { RawInsert } from './raw-insert';
 import { placeholders, RawStatements } from './raw-statement';
 import type { Session } from '../sessions/session';
 import { framesToDrop, type RetentionPolicy, type StoredFrame } from './image-retention';
+import type { FrameJob } from './frame-writer-thread';
 import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
 import type { Database, SessionsTable } from './schema';
 import { blockRows } from './series-blocks';
@@ -143,6 +144,15 @@ export async function writeFlush(
   const matrices = confusionRows(batch);
   const settingsRows = alertSettingsRows(batch);
   const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
+  const frameWriter = open.frameWriter;
+  // Written in the main transaction: a new run's row exists only once it commits.
+  let frameTotals: FrameJob['totals'] = [];
+  if (frameWriter !== undefined) {
+    // Frames first, on their thread (see frame-writer-thread.ts for why this order keeps acks exactly-once).
+    const job = await planFrames(open.db, batch, state, staged, retention);
+    if (job.inserts.length + job.deletes.length > 0) await frameWriter.write(job);
+    frameTotals = job.totals;
+  }
   await open.db.transaction().execute(async (trx) => {
     await insertRows(trx, state.sessionUpsert, sessionRows, SESSION_INSERT_COLUMNS.length);
     await writeConfigAndMetadata(trx, batch, state, staged);
@@ -178,7 +188,11 @@ export async function writeFlush(
     // Alerts change rarely (folded firings, acknowledgements): the query builder is cheap enough.
     await upsertAlerts(trx, batch);
     await upsertAlertSettings(trx, settingsRows);
-    await writeFrames(trx, batch, state, staged, retention);
+    if (frameWriter === undefined) {
+      await writeFrameJob(trx, state, await planFrames(trx, batch, state, staged, retention));
+    } else {
+      await writeFrameTotals(trx, state, frameTotals);
+    }
   });
   if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
   for (const [key, id] of staged.seriesIds) state.seriesIds.set(key, id);
@@ -408,30 +422,31 @@ async function upsertCommands(trx: Transaction<Database>, batch: PendingWrites):
 }
 
 /**
- * Adds the batch's frames to each run's stored frames, applies the
- * retention policy, inserts the new frames it keeps and deletes the stored
- * ones it drops, and records the run's frame count and bytes.
+ * Adds the batch's frames to each run's stored frames and applies the
+ * retention policy: the new frames it keeps (to insert), the stored ones it
+ * drops (to delete) and each run's frame count and bytes. Reads only for a
+ * run whose frames the writer has not seen since it started.
  */
-async function writeFrames(
-  trx: Transaction<Database>,
+async function planFrames(
+  reader: Kysely<Database>,
   batch: PendingWrites,
   state: WriterState,
   staged: StagedState,
   retention: RetentionPolicy,
-): Promise<void> {
-  if (batch.frames.size === 0) return;
+): Promise<FrameJob> {
+  const job: FrameJob = { inserts: [], deletes: [], totals: [] };
+  if (batch.frames.size === 0) return job;
   const bySession = new Map<string, PendingFrame[]>();
   for (const frame of batch.frames.values()) {
     const list = bySession.get(frame.sessionId);
     if (list === undefined) bySession.set(frame.sessionId, [frame]);
     else list.push(frame);
   }
-  const inserts: PendingFrame[] = [];
   for (const [sessionId, incoming] of bySession) {
     let stored = state.frames.get(sessionId);
     if (stored === undefined) {
       // First frames of this run since the server started: read what the store holds (steps and sizes only).
-      stored = await trx
+      stored = await reader
         .selectFrom('image_frames')
         .select(['step', 'bytes'])
         .where('session_id', '=', sessionId)
@@ -456,47 +471,80 @@ async function writeFrames(
     const dropped = new Set(framesToDrop(merged, retention).map((frame) => frame.step));
     const kept = dropped.size === 0 ? merged : merged.filter((frame) => !dropped.has(frame.step));
     // A dropped step is stored unless it is new in this commit (a re-sent step was stored before).
-    const deletions = [...dropped].filter(
-      (step) => !incomingSteps.has(step) || replacedStored.has(step),
+    for (const step of dropped) {
+      if (!incomingSteps.has(step) || replacedStored.has(step)) job.deletes.push([sessionId, step]);
+    }
+    for (const frame of incoming) {
+      if (dropped.has(frame.step)) continue;
+      job.inserts.push([
+        frame.sessionId,
+        frame.step,
+        frame.epoch,
+        frame.batchIdx,
+        frame.timestampMs,
+        frame.frame.byteLength,
+        frame.frame,
+      ]);
+    }
+    job.totals.push([kept.length, kept.reduce((sum, frame) => sum + frame.bytes, 0), sessionId]);
+    staged.frames.set(sessionId, kept);
+  }
+  return job;
+}
+
+/** Each run's stored frame count and bytes, after retention. */
+async function writeFrameTotals(
+  trx: Transaction<Database>,
+  state: WriterState,
+  totals: FrameJob['totals'],
+): Promise<void> {
+  for (const row of totals) {
+    await state.statements.run(
+      trx,
+      'update sessions set stored_frames = ?, stored_image_bytes = ? where id = ?',
+      row,
     );
-    for (const chunk of chunks(deletions, MAX_PARAMETERS_PER_STATEMENT - 1)) {
+  }
+}
+
+/** Writes a frame job inside the commit's transaction (PostgreSQL, or SQLite without the frame thread). */
+async function writeFrameJob(
+  trx: Transaction<Database>,
+  state: WriterState,
+  job: FrameJob,
+): Promise<void> {
+  const deletions = new Map<string, number[]>();
+  for (const [sessionId, step] of job.deletes) {
+    const steps = deletions.get(sessionId);
+    if (steps === undefined) deletions.set(sessionId, [step]);
+    else steps.push(step);
+  }
+  for (const [sessionId, steps] of deletions) {
+    for (const chunk of chunks(steps, MAX_PARAMETERS_PER_STATEMENT - 1)) {
       await state.statements.run(
         trx,
         `delete from image_frames where session_id = ? and step in ${placeholders(chunk.length)}`,
         [sessionId, ...chunk],
       );
     }
-    for (const frame of incoming) if (!dropped.has(frame.step)) inserts.push(frame);
-    await state.statements.run(
-      trx,
-      'update sessions set stored_frames = ?, stored_image_bytes = ? where id = ?',
-      [kept.length, kept.reduce((sum, frame) => sum + frame.bytes, 0), sessionId],
-    );
-    staged.frames.set(sessionId, kept);
   }
+  await writeFrameTotals(trx, state, job.totals);
   let values: unknown[] = [];
   let chunkBytes = 0;
   const perRow = 7;
-  for (const frame of inserts) {
+  for (const row of job.inserts) {
+    const bytes = row[5];
     if (
       values.length > 0 &&
-      (chunkBytes + frame.frame.byteLength > MAX_BLOB_BYTES_PER_STATEMENT ||
+      (chunkBytes + bytes > MAX_BLOB_BYTES_PER_STATEMENT ||
         values.length + perRow > MAX_PARAMETERS_PER_STATEMENT)
     ) {
       await state.frameInsert.run(trx, values);
       values = [];
       chunkBytes = 0;
     }
-    values.push(
-      frame.sessionId,
-      frame.step,
-      frame.epoch,
-      frame.batchIdx,
-      frame.timestampMs,
-      frame.frame.byteLength,
-      frame.frame,
-    );
-    chunkBytes += frame.frame.byteLength;
+    for (const value of row) values.push(value);
+    chunkBytes += bytes;
   }
   await state.frameInsert.run(trx, values);
 }
