@@ -171,6 +171,30 @@ export function replicaBusContract(engine: string, makeCluster: () => Promise<Bu
       expect(heardB).not.toContain('wrong session');
     });
 
+    it('wants a broadcast only while a listener is in place, on this replica or another', async () => {
+      const session = newSession();
+      expect(cluster.a.wantsBroadcast(session)).toBe(false);
+      const heardA: string[] = [];
+      const listeningA = cluster.a.listen(session, (payload) => heardA.push(text(payload)));
+      // A listener on the broadcasting replica is known at once and hears the value.
+      expect(cluster.a.wantsBroadcast(session)).toBe(true);
+      cluster.a.broadcast(session, bytes('local'));
+      await waitFor(() => heardA.includes('local'), { what: 'the value at A' });
+      listeningA.close();
+
+      const other = newSession();
+      const heardB: string[] = [];
+      const listeningB = cluster.b.listen(other, (payload) => heardB.push(text(payload)));
+      // Another replica's listener is known within a round trip of its listen.
+      await waitFor(() => cluster.a.wantsBroadcast(other), {
+        timeoutMs: 2000,
+        what: "A knowing B's listener",
+      });
+      cluster.a.broadcast(other, bytes('to B'));
+      await waitFor(() => heardB.includes('to B'), { what: 'the value at B' });
+      listeningB.close();
+    });
+
     it('gives a session to one replica at a time; a takeover makes the old owner’s renew fail', async () => {
       const session = newSession();
       const leaseA = await cluster.a.claim(session);

@@ -41,6 +41,10 @@ function seen(handle: WatchHandle): { steps: number[]; cursorJumps: bigint[] } {
 
 const allSteps = [...Array(MESSAGES).keys()];
 
+/** Image frames a watcher got (latest-wins: some, not every one, reach a watcher). */
+const imageFrames = (handle: WatchHandle): number =>
+  handle.events.filter((event) => event.event.case === 'images').length;
+
 describe('three replicas on NATS and PostgreSQL', () => {
   let nats: TestNats;
   let postgres: TestPostgres;
@@ -139,6 +143,8 @@ describe('three replicas on NATS and PostgreSQL', () => {
           event.event.case === 'command' && event.event.value.state === CommandState.SUCCEEDED,
       );
       expect(audited.length).toBeGreaterThan(0);
+      // The owner sends image frames over NATS because B and C follow the session.
+      expect(imageFrames(handle)).toBeGreaterThan(0);
     }
     expect(await storedSteps('across-replicas')).toEqual(allSteps);
   }, 90_000);
@@ -157,6 +163,7 @@ describe('three replicas on NATS and PostgreSQL', () => {
     });
     await waitFor(() => trainer.acked.size >= MESSAGES / 3, { what: 'a third of the run on A' });
 
+    const framesBefore = [imageFrames(onB), imageFrames(onC)];
     target = b;
     await a.kill();
 
@@ -173,6 +180,8 @@ describe('three replicas on NATS and PostgreSQL', () => {
       expect(handle.error).toBeUndefined();
       expect(cursorJumps).toEqual([]);
       expect(steps).toEqual(allSteps);
+      // The new owner B knows C follows: frames go on after the failover, on B (locally) and C.
+      expect(imageFrames(handle)).toBeGreaterThan(framesBefore[handle === onB ? 0 : 1] ?? 0);
     }
     expect(await storedSteps('failover')).toEqual(allSteps);
     await a.start();

@@ -37,3 +37,18 @@ export function encodedOnce<S extends DescMessage>(
 ): Uint8Array {
   return framedOnce(schema, message).subarray(FRAME_HEADER_BYTES);
 }
+
+/**
+ * Takes `bytes`, the encoding `message` was just decoded from, as its
+ * encoding: {@link framedOnce} and {@link encodedOnce} then frame these bytes
+ * instead of encoding the message again (a server relaying what it received
+ * copies bytes rather than encodes). The bytes are copied into the frame, so
+ * the caller may reuse its buffer.
+ */
+export function adoptEncoded(message: object, bytes: Uint8Array): void {
+  if (framedMessages.has(message)) return;
+  const framed = new Uint8Array(FRAME_HEADER_BYTES + bytes.byteLength);
+  new DataView(framed.buffer).setUint32(1, bytes.byteLength);
+  framed.set(bytes, FRAME_HEADER_BYTES);
+  framedMessages.set(message, framed);
+}

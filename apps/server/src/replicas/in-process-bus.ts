@@ -98,6 +98,10 @@ export class InProcessBus implements ReplicaBus {
     for (const deliver of this.hub.listeners.get(sessionId) ?? []) deliver(payload);
   }
 
+  wantsBroadcast(sessionId: string): boolean {
+    return this.hub.listeners.has(sessionId);
+  }
+
   listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following {
     const hub = this.hub;
     let set = hub.listeners.get(sessionId);

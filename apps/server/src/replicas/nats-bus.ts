@@ -51,7 +51,20 @@ export interface NatsBusOptions {
   readonly replicaId?: string;
   /** Bytes the events stream may hold in all (oldest sessions' events go first). */
   readonly maxStreamBytes?: number;
+  /** How often a replica says again which sessions it listens to (default INTEREST_REFRESH_MS). */
+  readonly interestRefreshMs?: number;
 }
+
+/**
+ * How often a listening replica announces its interest in a session's
+ * latest-wins values again. A listen announces at once (and again after a
+ * reconnect), so an owner learns of it within one round trip; the refresh
+ * bounds how late an owner that missed that announcement (it was away from
+ * NATS) starts sending: within one refresh.
+ */
+export const INTEREST_REFRESH_MS = 1000;
+/** Refreshes an interest outlives its last announcement (one missed announcement is not an end). */
+const INTEREST_TTL_REFRESHES = 3;
 
 /** Pause before a follower whose consumer was lost starts again. */
 const FOLLOW_RETRY_MS = 250;
@@ -70,6 +83,18 @@ export class NatsBus implements ReplicaBus {
   private readonly closers = new Set<() => void>();
   /** Restarts each open follow's consumer (after a reconnect it may stall until its heartbeat check). */
   private readonly restarters = new Set<() => void>();
+  /** This replica's listeners of latest-wins values, by session token: served without NATS. */
+  private readonly localListeners = new Map<string, Set<(payload: Uint8Array) => void>>();
+  /**
+   * Sessions (by token) some other replica listens to, and when that interest
+   * lapses unless announced again. Latest-wins values (image frames, ~20 MB/s
+   * at ten trainers) go to NATS only for these. Bounded by the sessions
+   * listened to anywhere; lapsed entries go at each refresh.
+   */
+  private readonly remoteInterest = new Map<string, number>();
+  /** This replica's id as one subject token: the origin of what it broadcasts, and of its interest. */
+  private readonly originToken: string;
+  private readonly interestTimer: NodeJS.Timeout;
 
   private constructor(
     readonly replicaId: string,
@@ -77,12 +102,37 @@ export class NatsBus implements ReplicaBus {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly leases: KV,
+    private readonly interestRefreshMs: number,
   ) {
+    this.originToken = sessionToken(replicaId);
     void (async () => {
       for await (const status of nc.status()) {
-        if (status.type === 'reconnect') for (const restart of this.restarters) restart();
+        if (status.type !== 'reconnect') continue;
+        for (const restart of this.restarters) restart();
+        // Interest announced while away was lost: say it again now, not a refresh later.
+        this.announceInterest();
       }
     })();
+    nc.subscribe(`${INTEREST_SUBJECT}.>`, {
+      callback: (error, message) => {
+        if (error !== null) return;
+        // trainwatch.interest.<session token>.<origin token>
+        const tokens = message.subject.split('.');
+        if (tokens.length !== 4 || tokens[3] === this.originToken) return;
+        this.remoteInterest.set(
+          tokens[2] as string,
+          Date.now() + this.interestRefreshMs * INTEREST_TTL_REFRESHES,
+        );
+      },
+    });
+    this.interestTimer = setInterval(() => {
+      this.announceInterest();
+      const now = Date.now();
+      for (const [token, until] of this.remoteInterest) {
+        if (until <= now) this.remoteInterest.delete(token);
+      }
+    }, interestRefreshMs);
+    this.interestTimer.unref();
   }
 
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
@@ -94,6 +144,9 @@ export class NatsBus implements ReplicaBus {
       // Replicas outlive NATS restarts: keep trying, a quarter second apart.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // Without this every request (each JetStream publish) builds a RequestError and a
+      // TimeoutError up front, for a stack trace should it fail: ~8% of a busy owner's CPU.
+      noAsyncTraces: true,
     });
     try {
       const jsm = await jetstreamManager(nc);
@@ -112,7 +165,14 @@ export class NatsBus implements ReplicaBus {
         ttl: limits.leaseTtlMs,
         history: 1,
       });
-      return new NatsBus(replicaId, nc, js, jsm, leases);
+      return new NatsBus(
+        replicaId,
+        nc,
+        js,
+        jsm,
+        leases,
+        options.interestRefreshMs ?? INTEREST_REFRESH_MS,
+      );
     } catch (error) {
       await nc.close();
       throw error;
@@ -180,22 +240,55 @@ export class NatsBus implements ReplicaBus {
   }
 
   broadcast(sessionId: string, payload: Uint8Array): void {
+    const token = sessionToken(sessionId);
+    for (const deliver of this.localListeners.get(token) ?? []) deliver(payload);
     // Core NATS: at most once, nothing kept; a publish while disconnected is buffered by the client.
-    this.nc.publish(`trainwatch.latest.${sessionToken(sessionId)}`, payload);
+    if (this.remotelyWanted(token))
+      this.nc.publish(latestSubject(token, this.originToken), payload);
+  }
+
+  wantsBroadcast(sessionId: string): boolean {
+    const token = sessionToken(sessionId);
+    return this.localListeners.has(token) || this.remotelyWanted(token);
   }
 
   listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following {
-    const subscription = this.nc.subscribe(`trainwatch.latest.${sessionToken(sessionId)}`, {
+    const token = sessionToken(sessionId);
+    const ownSubject = latestSubject(token, this.originToken);
+    const subscription = this.nc.subscribe(latestSubject(token, '*'), {
       callback: (error, message) => {
-        if (error === null) onValue(message.data);
+        // What this replica broadcasts reached its own listeners directly.
+        if (error === null && message.subject !== ownSubject) onValue(message.data);
       },
     });
+    let listeners = this.localListeners.get(token);
+    if (listeners === undefined) this.localListeners.set(token, (listeners = new Set()));
+    const deliver = (payload: Uint8Array): void => onValue(payload);
+    listeners.add(deliver);
+    this.nc.publish(interestSubject(token, this.originToken));
     const close = (): void => {
       subscription.unsubscribe();
+      listeners.delete(deliver);
+      if (listeners.size === 0 && this.localListeners.get(token) === listeners) {
+        this.localListeners.delete(token);
+      }
       this.closers.delete(close);
     };
     this.closers.add(close);
     return { close };
+  }
+
+  private remotelyWanted(token: string): boolean {
+    const until = this.remoteInterest.get(token);
+    return until !== undefined && until > Date.now();
+  }
+
+  /** Tells every replica which sessions this one listens to (owners send those values to NATS). */
+  private announceInterest(): void {
+    if (this.nc.isClosed() || this.nc.isDraining()) return;
+    for (const token of this.localListeners.keys()) {
+      this.nc.publish(interestSubject(token, this.originToken));
+    }
   }
 
   async lastPosition(sessionId: string): Promise<bigint> {
@@ -297,6 +390,7 @@ export class NatsBus implements ReplicaBus {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.interestTimer);
     for (const close of [...this.closers]) close();
     await this.nc.drain().catch(() => this.nc.close());
   }
@@ -315,6 +409,17 @@ function deleteConsumer(consumer: Consumer | undefined): Promise<void> {
 
 function eventsSubject(sessionId: string): string {
   return `${EVENTS_SUBJECT}.${sessionToken(sessionId)}`;
+}
+
+const INTEREST_SUBJECT = 'trainwatch.interest';
+
+function interestSubject(token: string, origin: string): string {
+  return `${INTEREST_SUBJECT}.${token}.${origin}`;
+}
+
+/** Where a replica broadcasts a session's latest-wins values: its origin token last. */
+function latestSubject(token: string, origin: string): string {
+  return `trainwatch.latest.${token}.${origin}`;
 }
 
 function requestSubject(kind: RequestKind, sessionId: string): string {

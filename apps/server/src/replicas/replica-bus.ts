@@ -35,6 +35,14 @@ export interface ReplicaBus {
    */
   broadcast(sessionId: string, payload: Uint8Array): void;
 
+  /**
+   * True when a broadcast for the session would reach a listener: one on this
+   * replica, or another replica that has said it listens (the NATS engine
+   * hears that within one round trip of the listen, at worst within one
+   * interest refresh). A value nobody wants need not be encoded or sent.
+   */
+  wantsBroadcast(sessionId: string): boolean;
+
   /** Receives what is broadcast for the session from now on, until closed. */
   listen(sessionId: string, onValue: (payload: Uint8Array) => void): Following;
 

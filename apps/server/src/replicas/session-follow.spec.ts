@@ -1,5 +1,9 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { WatchSessionResponseSchema, type WatchSessionResponse } from '@trainwatch/proto';
+import {
+  encodedOnce,
+  WatchSessionResponseSchema,
+  type WatchSessionResponse,
+} from '@trainwatch/proto';
 import { Watcher } from '../fan-out/watcher';
 import { encodeEnvelope } from './bus-envelope';
 import { InProcessBus, InProcessHub } from './in-process-bus';
@@ -83,6 +87,45 @@ describe('SessionFollow', () => {
     // The owner broadcast the frame of batch 2 before batch 2 reached the log.
     bus.broadcast('run', toBinary(WatchSessionResponseSchema, images(2n)));
     expect(await drain(watcher, 2)).toEqual(['snapshot@1', 'images@1']);
+  });
+
+  it("hands watchers events whose encoding is the owner's bytes, not a second encode", async () => {
+    const bus = new InProcessBus(new InProcessHub());
+    await append(bus, batch(1n));
+    const follow = new SessionFollow(
+      'run',
+      bus,
+      { maxEvents: 100, maxBytes: 1 << 20 },
+      100,
+      () => undefined,
+    );
+    await follow.ready;
+    const watcher = joinAt(follow, 1n);
+    // Bytes no encoder would write (the cursor field twice; the last one wins on decode), so
+    // finding them as the event's encoding shows they were taken, not made again.
+    const owners = (event: WatchSessionResponse): Uint8Array => {
+      const canonical = toBinary(WatchSessionResponseSchema, event);
+      const cursorAgain = toBinary(
+        WatchSessionResponseSchema,
+        create(WatchSessionResponseSchema, { cursor: event.cursor }),
+      );
+      return Buffer.concat([canonical, cursorAgain]);
+    };
+    const logged = owners(batch(2n));
+    await bus.append('run', encodeEnvelope(0n, logged), 'run:2');
+    const frame = owners(images(2n));
+    bus.broadcast('run', frame);
+    await watcher.next(); // the snapshot
+    const batchEvent = (await watcher.next()) as WatchSessionResponse;
+    const frameEvent = (await watcher.next()) as WatchSessionResponse;
+    expect(batchEvent.event.case).toBe('batch');
+    expect(Buffer.from(encodedOnce(WatchSessionResponseSchema, batchEvent))).toEqual(
+      Buffer.from(logged),
+    );
+    expect(frameEvent.event.case).toBe('images');
+    expect(Buffer.from(encodedOnce(WatchSessionResponseSchema, frameEvent))).toEqual(
+      Buffer.from(frame),
+    );
   });
 
   it('stops following with its last hold', async () => {

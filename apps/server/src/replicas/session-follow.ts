@@ -1,5 +1,6 @@
 import { create, fromBinary } from '@bufbuild/protobuf';
 import {
+  adoptEncoded,
   WATCH_EVENT_DELIVERY,
   WatchSessionResponseSchema,
   type WatchSessionResponse,
@@ -155,7 +156,10 @@ export class SessionFollow {
 
   /** A lossless event (or the owner's fresh snapshot) from the log: decoded once for every watcher. */
   private onLogged(logged: BusEvent): void {
-    const event = fromBinary(WatchSessionResponseSchema, decodeEnvelope(logged.payload).message);
+    const { message } = decodeEnvelope(logged.payload);
+    const event = fromBinary(WatchSessionResponseSchema, message);
+    // Watchers' streams write the owner's bytes as they came: no second encode on this replica.
+    adoptEncoded(event, message);
     const kind = event.event.case;
     this.position = logged.position;
     if (kind === 'snapshot') {
@@ -196,6 +200,7 @@ export class SessionFollow {
   /** A latest-wins value (an image frame part): to every joined watcher, never ahead of its cursor. */
   private onBroadcast(payload: Uint8Array): void {
     const event = fromBinary(WatchSessionResponseSchema, payload);
+    adoptEncoded(event, payload);
     const kind = event.event.case;
     if (
       kind === undefined ||

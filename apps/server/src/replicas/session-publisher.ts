@@ -180,6 +180,8 @@ export class SessionPublisher {
       return;
     }
     const lossless = WATCH_EVENT_DELIVERY[event.case] === 'lossless';
+    // A latest-wins value (an image frame) nobody follows anywhere is neither encoded nor sent.
+    if (!lossless && !this.bus.wantsBroadcast(this.session.id)) return;
     if (lossless) this.cursor += 1n;
     const message = toBinary(
       WatchSessionResponseSchema,
