@@ -35,7 +35,8 @@ export function widenReceiveWindows(server: Server, windowBytes: number): void {
     http2Server.updateSettings({ initialWindowSize: windowBytes });
     // The connection's window, shared by its streams; SETTINGS cannot change it, a WINDOW_UPDATE does.
     http2Server.on('session', (session: Http2Session) => {
-      session.setLocalWindowSize(windowBytes);
+      // A connection already gone has no window to open (setLocalWindowSize would throw).
+      if (!session.destroyed) session.setLocalWindowSize(windowBytes);
     });
   }
 }
