@@ -23,6 +23,7 @@ import { guardGrpcServer } from './auth/grpc-auth';
 import { errors } from './common/app-error';
 import { AppExceptionFilter } from './common/app-exception.filter';
 import { withCompatibilityPaths } from './common/compatibility-paths';
+import { widenReceiveWindows } from './common/grpc-flow-control';
 import { answerUnknownMethods } from './common/grpc-unknown-method';
 import { instrumentPackageDefinition } from './common/instrumented-definition';
 import { waitForOpenCalls } from './common/open-calls';
@@ -96,6 +97,8 @@ function grpcOptions(
       onLoadPackageDefinition: (definition: PackageDefinition, server: GrpcServer) => {
         guardGrpcServer(server, authenticator);
         answerUnknownMethods(server, definition);
+        // Bound by now: trainers' uploads are not capped at 64 KB per round trip (GRPC_RECEIVE_WINDOW_BYTES).
+        widenReceiveWindows(server, settings.grpcReceiveWindowBytes);
       },
       // TLS_CERT_FILE/TLS_KEY_FILE: the same certificate for gRPC as for HTTPS.
       credentials:

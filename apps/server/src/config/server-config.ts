@@ -1,5 +1,8 @@
 import { DEFAULT_MAX_METRICS_PER_MESSAGE, DEFAULT_MAX_SERIES } from '@trainwatch/proto';
 
+/** The largest HTTP/2 flow-control window (2^31 − 1), the bound of GRPC_RECEIVE_WINDOW_BYTES. */
+const HTTP2_MAX_WINDOW_BYTES = 2 ** 31 - 1;
+
 /**
  * Every setting the server reads, from environment variables with defaults.
  * Deployment files (docker-compose.yml, envoy.yaml) are checked against this
@@ -141,6 +144,12 @@ export interface ServerSettings {
   busEventsPerSession: number;
   /** Events one session may have waiting to reach the shared log; past it watchers elsewhere resync. */
   busPublishQueue: number;
+  // --- Native gRPC flow control (common/grpc-flow-control.ts) ---
+  /**
+   * HTTP/2 receive window of each gRPC connection and stream, bytes: what a peer may send
+   * before waiting for our WINDOW_UPDATE, and what one connection can make us buffer.
+   */
+  grpcReceiveWindowBytes: number;
 }
 
 /** AUTH: whether callers must authenticate. */
@@ -216,6 +225,8 @@ export const SERVER_ENV_VARS = [
   'REPLICA_LEASE_TTL_MS',
   'BUS_EVENTS_PER_SESSION',
   'BUS_PUBLISH_QUEUE',
+  // Native gRPC flow control.
+  'GRPC_RECEIVE_WINDOW_BYTES',
 ] as const;
 
 export type ServerEnvVar = (typeof SERVER_ENV_VARS)[number];
@@ -484,6 +495,16 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     busEventsPerSession: integer(env, 'BUS_EVENTS_PER_SESSION', 10_000, 100, 10_000_000),
     // ~70 s of a 60 msg/s run: rides out a NATS restart without holding a run's worth of events.
     busPublishQueue: integer(env, 'BUS_PUBLISH_QUEUE', 4096, 16, 1_000_000),
+    // --- Native gRPC flow control ---
+    // 1 MiB: a trainer streaming 16 × 15 KB images at 60 msg/s (~15 MB/s) is not held by a 60 ms
+    // round trip, where HTTP/2's 64 KB holds 2 MB/s at 30 ms; 64 KB (65535) restores HTTP/2's default.
+    grpcReceiveWindowBytes: integer(
+      env,
+      'GRPC_RECEIVE_WINDOW_BYTES',
+      1024 * 1024,
+      65_535,
+      HTTP2_MAX_WINDOW_BYTES,
+    ),
   };
 }
 
