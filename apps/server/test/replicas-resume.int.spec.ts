@@ -19,42 +19,13 @@ import {
 import { EVENTS_STREAM } from '../src/replicas/nats-bus';
 import { sessionToken } from '../src/replicas/replica-bus';
 import { grpcDashboard, type DashboardApi, type WatchHandle } from './harness';
+import { seen } from './replica-watch';
 import { ResumingTrainer } from './resuming-trainer';
 
 /** Messages per run: ~5 s at 60 msg/s. */
 const MESSAGES = 300;
 /** Events the bus keeps per session in this file: small enough for a run to outgrow it. */
 const BUS_EVENTS_PER_SESSION = 500;
-
-/** Steps of a watch's batches (its snapshot's loss history first), in arrival order. */
-function stepsOf(handle: WatchHandle): number[] {
-  const steps: number[] = [];
-  for (const event of handle.events) {
-    if (event.event.case === 'snapshot') {
-      steps.push(...(event.event.value.lossHistory?.steps ?? []).map(Number));
-    } else if (event.event.case === 'batch') {
-      steps.push(Number(event.event.value.step));
-    }
-  }
-  return steps;
-}
-
-/** Cursor jumps between a watch's lossless events (none: each is the last one's + 1). */
-function cursorJumps(handle: WatchHandle, from: bigint): bigint[] {
-  const jumps: bigint[] = [];
-  let last = from;
-  for (const event of handle.events) {
-    const kind = event.event.case;
-    if (kind === 'snapshot') {
-      last = event.cursor;
-      continue;
-    }
-    if (kind === 'keepalive' || kind === 'images') continue;
-    if (event.cursor !== last + 1n) jumps.push(event.cursor - last);
-    last = event.cursor;
-  }
-  return jumps;
-}
 
 /** A gauge on the replica's /metrics. */
 async function metric(replica: ServerProcess, name: string): Promise<number> {
@@ -139,20 +110,20 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
     const trainer = await startTrainer(() => c, 'resume-after-kill');
     await waitFor(() => trainer.acked.size >= 20, { what: 'the run under way on C' });
     const onA = dashboardOn(a).watch('resume-after-kill');
-    await waitFor(() => stepsOf(onA).length > 60, { what: 'the watcher on A following' });
+    await waitFor(() => seen(onA).steps.length > 60, { what: 'the watcher on A following' });
 
     await a.kill();
     await waitFor(() => onA.ended || onA.error !== undefined, { what: 'the stream on A broken' });
     // What a client holds: the cursor of the last event it got.
     const cursor = (onA.events.at(-1) as WatchSessionResponse).cursor;
-    const before = stepsOf(onA);
+    const before = seen(onA).steps;
     const onB = dashboardOn(b).watch('resume-after-kill', cursor);
 
     await waitFor(() => trainer.acked.size === MESSAGES, {
       timeoutMs: 30_000,
       what: 'the whole run acknowledged',
     });
-    await waitFor(() => stepsOf(onB).at(-1) === MESSAGES - 1, {
+    await waitFor(() => seen(onB).steps.at(-1) === MESSAGES - 1, {
       timeoutMs: 15_000,
       what: 'the last batch on the resumed watcher',
     });
@@ -162,9 +133,9 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
     expect(first.event.case).toBe('keepalive');
     expect(first.cursor).toBe(cursor);
     expect(onB.events.filter((event) => event.event.case === 'snapshot')).toEqual([]);
-    expect(cursorJumps(onB, cursor)).toEqual([]);
+    expect(seen(onB, cursor).cursorJumps).toEqual([]);
     // Every step once across the two streams, in order.
-    expect([...before, ...stepsOf(onB)]).toEqual(allSteps(MESSAGES));
+    expect([...before, ...seen(onB).steps]).toEqual(allSteps(MESSAGES));
     onB.cancel();
     await a.start();
   }, 120_000);
@@ -191,7 +162,7 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
     // Stated as a single replica states it: a snapshot first, not a keepalive taking the cursor.
     expect(snapshot.event.case).toBe('snapshot');
     expect(snapshot.cursor).toBeGreaterThan(firstBatch.cursor + BigInt(BUS_EVENTS_PER_SESSION));
-    await waitFor(() => stepsOf(late).at(-1) === messages - 1, {
+    await waitFor(() => seen(late).steps.at(-1) === messages - 1, {
       what: 'the whole run in the snapshot',
     });
     expect(late.error).toBeUndefined();
@@ -206,7 +177,7 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
 
     const dashboard = dashboardOn(b);
     const watches = [0, 1, 2].map(() => dashboard.watch('one-follow'));
-    await waitFor(() => watches.every((handle) => stepsOf(handle).length > 30), {
+    await waitFor(() => watches.every((handle) => seen(handle).steps.length > 30), {
       what: 'three watchers following on B',
     });
     expect(await metric(b, 'replica_session_follows')).toBe(before + 1);
@@ -218,12 +189,12 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
       what: 'the whole run acknowledged',
     });
     for (const handle of watches) {
-      await waitFor(() => stepsOf(handle).at(-1) === MESSAGES - 1, {
+      await waitFor(() => seen(handle).steps.at(-1) === MESSAGES - 1, {
         what: 'the last batch on every watcher',
       });
       expect(handle.error).toBeUndefined();
-      expect(cursorJumps(handle, 0n)).toEqual([]);
-      expect(stepsOf(handle)).toEqual(allSteps(MESSAGES));
+      expect(seen(handle, 0n).cursorJumps).toEqual([]);
+      expect(seen(handle).steps).toEqual(allSteps(MESSAGES));
     }
 
     for (const handle of watches) handle.cancel();
@@ -241,7 +212,7 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
     const trainer = await startTrainer(() => b, 'edited-run', 120);
     await waitFor(() => trainer.acked.size >= 10, { what: 'the run under way on B' });
     const watches = [dashboardOn(a).watch('edited-run'), dashboardOn(b).watch('edited-run')];
-    await waitFor(() => watches.every((handle) => stepsOf(handle).length > 10), {
+    await waitFor(() => watches.every((handle) => seen(handle).steps.length > 10), {
       what: 'watchers on A and B following',
     });
     const tagsOn = (handle: WatchHandle): string[][] =>
@@ -267,7 +238,7 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
     // The run ends and nobody holds it: C owns it for the edit.
     await waitFor(() => trainer.acked.size === 120, { what: 'the whole run acknowledged' });
     trainer.stop();
-    await waitFor(() => watches.every((handle) => stepsOf(handle).at(-1) === 119), {
+    await waitFor(() => watches.every((handle) => seen(handle).steps.at(-1) === 119), {
       what: 'the last batch on both watchers',
     });
     const finished = await dashboardOn(c).updateSession({
@@ -281,7 +252,7 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
         what: 'the edit of the finished run on watchers on A and B',
       });
       expect(handle.error).toBeUndefined();
-      expect(cursorJumps(handle, 0n)).toEqual([]);
+      expect(seen(handle, 0n).cursorJumps).toEqual([]);
       const notes = handle.events.flatMap((event) =>
         event.event.case === 'metadata' ? [event.event.value.note] : [],
       );
@@ -295,7 +266,7 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
     const trainer = await startTrainer(() => b, 'alerted-run');
     await waitFor(() => trainer.acked.size >= 10, { what: 'the run under way on B' });
     const watches = [dashboardOn(a).watch('alerted-run'), dashboardOn(b).watch('alerted-run')];
-    await waitFor(() => watches.every((handle) => stepsOf(handle).length > 10), {
+    await waitFor(() => watches.every((handle) => seen(handle).steps.length > 10), {
       what: 'watchers on A and B following',
     });
 
@@ -346,7 +317,7 @@ describe('watchers across replicas: resume, one follow per session, edits anywhe
         { what: 'the acknowledgement made on C on watchers on A and B' },
       );
       expect(handle.error).toBeUndefined();
-      expect(cursorJumps(handle, 0n)).toEqual([]);
+      expect(seen(handle, 0n).cursorJumps).toEqual([]);
     }
     for (const handle of watches) handle.cancel();
   }, 120_000);

@@ -10,34 +10,11 @@ import {
 } from '@trainwatch/testing';
 import { openDatabase } from '../src/store/open-database';
 import { grpcDashboard, type DashboardApi, type WatchHandle } from './harness';
+import { seen } from './replica-watch';
 import { ResumingTrainer } from './resuming-trainer';
 
 /** Messages per run: ~5 s at 60 msg/s. */
 const MESSAGES = 300;
-
-/**
- * What a watcher saw of the run's batches: the steps in the snapshot's loss
- * history, then those of every batch event, in arrival order; and the
- * cursors of its lossless events, which must rise by one each time.
- */
-function seen(handle: WatchHandle): { steps: number[]; cursorJumps: bigint[] } {
-  const steps: number[] = [];
-  const cursorJumps: bigint[] = [];
-  let last: bigint | undefined;
-  for (const event of handle.events) {
-    const kind = event.event.case;
-    if (kind === 'snapshot') {
-      steps.push(...(event.event.value.lossHistory?.steps ?? []).map(Number));
-      last = event.cursor;
-      continue;
-    }
-    if (kind === 'keepalive' || kind === 'images') continue;
-    if (last !== undefined && event.cursor !== last + 1n) cursorJumps.push(event.cursor - last);
-    last = event.cursor;
-    if (kind === 'batch') steps.push(Number(event.event.value.step));
-  }
-  return { steps, cursorJumps };
-}
 
 const allSteps = [...Array(MESSAGES).keys()];
 
