@@ -23,6 +23,7 @@ import { guardGrpcServer } from './auth/grpc-auth';
 import { errors } from './common/app-error';
 import { AppExceptionFilter } from './common/app-exception.filter';
 import { withCompatibilityPaths } from './common/compatibility-paths';
+import { writePreFramedMessages } from './common/grpc-pre-framed';
 import { widenReceiveWindows } from './common/grpc-flow-control';
 import { answerUnknownMethods } from './common/grpc-unknown-method';
 import { instrumentPackageDefinition } from './common/instrumented-definition';
@@ -99,6 +100,8 @@ function grpcOptions(
         answerUnknownMethods(server, definition);
         // Bound by now: trainers' uploads are not capped at 64 KB per round trip (GRPC_RECEIVE_WINDOW_BYTES).
         widenReceiveWindows(server, settings.grpcReceiveWindowBytes);
+        // One frame per watch event for every native watcher, not a framed copy per stream.
+        writePreFramedMessages();
       },
       // TLS_CERT_FILE/TLS_KEY_FILE: the same certificate for gRPC as for HTTPS.
       credentials:

@@ -3,6 +3,7 @@
  * images, for 1, 10 and 100 watchers on one session, over native gRPC and
  * gRPC-Web (product) and through the bare relay (native gRPC only).
  */
+import { StageProbe, type StageSplit } from '../common/fan-out-stages';
 import { count, ms, pct, times } from '../common/format';
 import { jpegSet } from '../common/jpeg-payloads';
 import { LiveSession } from '../common/live-session';
@@ -28,6 +29,8 @@ interface Run {
   batchShare: number;
   cpuPercent: number;
   benchCpuPercent: number;
+  /** The scalar event's latency split per stage (product only). */
+  stages?: StageSplit & { sendToApply: Summary; applyToArrival: Summary };
   error?: string;
 }
 
@@ -49,10 +52,13 @@ async function measure(
     await session.start();
     await session.addWatchers(watchers, protocol);
     await sleep(warmupMs);
+    const probe = kind === 'product' ? new StageProbe(target, protocol) : undefined;
+    await probe?.start();
     const from = performance.now();
     session.startRecording();
     await sleep(windowMs);
     await session.stopRecording(watchers);
+    const split = await probe?.stop();
     const sent = session.sentWhileRecording;
     const perWatcher = (n: number) => n / Math.max(1, sent * watchers);
     const run: Run = {
@@ -65,6 +71,11 @@ async function measure(
       batchShare: perWatcher(session.batchEvents),
       cpuPercent: sampler.window(from).cpuPercent,
       benchCpuPercent: self.window(from).cpuPercent,
+      stages: split && {
+        ...split,
+        sendToApply: session.sendToApply.summary(),
+        applyToArrival: session.applyToArrival.summary(),
+      },
       error: session.watcherError() ?? session.trainer.firstError,
     };
     console.error(`[e2e] ${kind} ${protocol} × ${watchers}: ${JSON.stringify(run)}`);
@@ -84,15 +95,18 @@ runBench('e2e', 'End to end: trainer send → watcher receive', async ({ quick, 
   const warmupMs = quick ? 1000 : 3000;
   const windowMs = quick ? 2000 : 10_000;
   // 100 watchers in quick runs too: the wall of browsers is the case that regresses.
-  const fanOut = [1, 10, 100];
+  // E2E_WATCHERS (e.g. "100") narrows the rows while iterating on one of them.
+  const fanOut = (process.env.E2E_WATCHERS ?? '1,10,100').split(',').map(Number);
   const plans: { kind: TargetKind; protocol: WatchProtocol }[] = [
     { kind: 'product', protocol: 'grpc' },
     { kind: 'product', protocol: 'grpc-web' },
     { kind: 'relay', protocol: 'grpc' },
   ];
+  // E2E_PROTOCOLS (e.g. "grpc") likewise narrows the protocols.
+  const protocols = (process.env.E2E_PROTOCOLS ?? 'grpc,grpc-web').split(',');
   const runs: Run[] = [];
   const notes: string[] = [];
-  for (const plan of plans.filter((p) => sides.has(p.kind))) {
+  for (const plan of plans.filter((p) => sides.has(p.kind) && protocols.includes(p.protocol))) {
     for (const watchers of fanOut) {
       try {
         runs.push(await measure(plan.kind, plan.protocol, watchers, imagePart, warmupMs, windowMs));
@@ -124,6 +138,22 @@ runBench('e2e', 'End to end: trainer send → watcher receive', async ({ quick, 
       pct(run.benchCpuPercent),
     ];
   });
+  const p50p99 = (p50: number, p99: number) => `${ms(p50)} / ${ms(p99)}`;
+  const stageRows = runs.flatMap((run) =>
+    run.stages === undefined
+      ? []
+      : [
+          [
+            run.protocol,
+            String(run.watchers),
+            p50p99(run.stages.sendToApply.p50, run.stages.sendToApply.p99),
+            p50p99(run.stages.applyToWriteP50, run.stages.applyToWriteP99),
+            p50p99(run.stages.applyToArrival.p50, run.stages.applyToArrival.p99),
+            ms(run.stages.serverLoopLagP99),
+            `${ms(run.stages.benchLoopDelayP99)} (max ${ms(run.stages.benchLoopDelayMax)})`,
+          ],
+        ],
+  );
   const targets: TargetVerdict[] = [];
   for (const watchers of [10, 100])
     for (const protocol of ['grpc', 'grpc-web'] as const) {
@@ -165,6 +195,22 @@ runBench('e2e', 'End to end: trainer send → watcher receive', async ({ quick, 
           'bench CPU',
         ],
         rows,
+      },
+      {
+        caption:
+          "The product's scalar event per stage, p50 / p99: trainer send → server apply (BatchEvent.received_at_ms), " +
+          "apply → write to the watcher's stream (the server's fan_out_latency_ms histogram, interpolated in its " +
+          'buckets), apply → watcher receive; event-loop delay of the server (prom-client) and of the load generator',
+        columns: [
+          'protocol',
+          'watchers',
+          'send → apply',
+          'apply → write',
+          'apply → arrival',
+          'server loop lag p99',
+          'bench loop delay p99',
+        ],
+        rows: stageRows,
       },
     ],
     targets,

@@ -16,6 +16,10 @@ export const CLIENT_OPTIONS: ChannelOptions = {
   'grpc.max_send_message_length': 64 * 1024 * 1024,
   // Each load client gets its own connection, like separate trainer processes would.
   'grpc.use_local_subchannel_pool': 1,
+  // 1 MiB receive windows, as the target's (GRPC_RECEIVE_WINDOW_BYTES): grpc-js keeps HTTP/2's
+  // 64 KB otherwise, where grpc-go and C-core clients grow theirs (BDP probing), so 100 watchers
+  // sharing this busy process would each hold the server to ~2 image frames per round trip.
+  'grpc-node.flow_control_window': 1024 * 1024,
   // Long benchmark streams must not be cut by idle timers.
   'grpc.keepalive_time_ms': 30_000,
 };

@@ -15,6 +15,13 @@ export class LiveSession {
   readonly batchLatency = new SampleBuffer(MAX_LATENCY_SAMPLES);
   /** Trainer send → watcher receive of the batch's image frame, ms. */
   readonly imageLatency = new SampleBuffer(MAX_LATENCY_SAMPLES);
+  /**
+   * The scalar event's latency split at the server's apply (BatchEvent.received_at_ms,
+   * Unix ms; this process's clock read as Unix time through performance.timeOrigin):
+   * trainer send → server apply, and server apply → watcher receive. Product only.
+   */
+  readonly sendToApply = new SampleBuffer(MAX_LATENCY_SAMPLES);
+  readonly applyToArrival = new SampleBuffer(MAX_LATENCY_SAMPLES);
   private readonly pacer: Pacer;
   /**
    * batch_idx range [from, to) being timed: batches sent between
@@ -64,10 +71,15 @@ export class LiveSession {
     const added: Watcher[] = [];
     for (let i = 0; i < count; i++) {
       const watcher = openWatcher(on, protocol, this.sessionId, {
-        onBatch: (batchIdx, atMs) => {
+        onBatch: (batchIdx, atMs, appliedAtMs) => {
           if (!timed || !this.inWindow(batchIdx)) return;
           const sentAt = this.trainer.sentAtOf(batchIdx);
           if (sentAt !== undefined) this.batchLatency.add(atMs - sentAt);
+          if (sentAt !== undefined && appliedAtMs !== undefined && appliedAtMs > 0) {
+            const applied = appliedAtMs - performance.timeOrigin;
+            this.sendToApply.add(applied - sentAt);
+            this.applyToArrival.add(atMs - applied);
+          }
           this.batchEvents++;
         },
         onImages: (batchIdx, atMs) => {
@@ -95,6 +107,8 @@ export class LiveSession {
   startRecording(): void {
     this.batchLatency.clear();
     this.imageLatency.clear();
+    this.sendToApply.clear();
+    this.applyToArrival.clear();
     this.imageFrames = 0;
     this.batchEvents = 0;
     this.windowFrom = this.trainer.nextBatchIdx;

@@ -44,7 +44,11 @@ function launch(
 ): { child: ChildProcess; output: () => string } {
   if (!existsSync(entry))
     throw new Error(`${entry} is missing: build first (npm run bench builds everything)`);
-  const child = spawn(process.execPath, [entry], {
+  // BENCH_CPU_PROF_DIR: each target writes a V8 CPU profile there when it exits (node forbids
+  // --cpu-prof in NODE_OPTIONS, so it is passed on the command line).
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const flags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...flags, entry], {
     cwd: workspaceRoot(),
     env: { ...process.env, HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

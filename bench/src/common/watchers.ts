@@ -18,7 +18,8 @@ export type WatchProtocol = 'grpc' | 'grpc-web';
 
 /** Called with the batch_idx of what arrived and performance.now() at arrival. */
 export interface WatchHandlers {
-  onBatch(batchIdx: number, atMs: number): void;
+  /** `appliedAtMs`: the product's BatchEvent.received_at_ms (Unix ms it applied the batch); absent on the relay. */
+  onBatch(batchIdx: number, atMs: number, appliedAtMs?: number): void;
   onImages(batchIdx: number, atMs: number): void;
 }
 
@@ -35,7 +36,11 @@ export interface Watcher {
 function dispatch(response: WatchSessionResponse, handlers: WatchHandlers, atMs: number): void {
   switch (response.event.case) {
     case 'batch':
-      handlers.onBatch(response.event.value.batchIdx, atMs);
+      handlers.onBatch(
+        response.event.value.batchIdx,
+        atMs,
+        Number(response.event.value.receivedAtMs),
+      );
       break;
     case 'images':
       handlers.onImages(response.event.value.batchIdx, atMs);

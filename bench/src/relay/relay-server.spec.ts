@@ -1,3 +1,4 @@
+import { connect, type Settings } from 'node:http2';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { CommandType, MetricsRequestSchema, SendCommandRequestSchema } from '@trainwatch/proto';
@@ -7,7 +8,12 @@ import { jpegSet } from '../common/jpeg-payloads';
 import { LoadTrainer } from '../common/load-trainer';
 import type { Target } from '../common/targets';
 import { encodeImagePart, PATHS } from '../common/wire';
-import { RELAY_WATCHER_MAX_QUEUED_MESSAGES, startRelay, type Relay } from './relay-server';
+import {
+  RELAY_RECEIVE_WINDOW_BYTES,
+  RELAY_WATCHER_MAX_QUEUED_MESSAGES,
+  startRelay,
+  type Relay,
+} from './relay-server';
 
 describe('bare relay', () => {
   let relay: Relay;
@@ -74,20 +80,51 @@ describe('bare relay', () => {
     const trainer = new LoadTrainer(target, 's', imagePart);
     await trainer.open();
     const total = RELAY_WATCHER_MAX_QUEUED_MESSAGES * 3;
-    for (let i = 0; i < total; i++) trainer.sendBatch();
+    // Sent in rounds the fast watcher reads before the next: with a receive window as wide as the
+    // product's (1 MiB) one burst of 768 × 60 KB outruns any reader, and the relay would rightly
+    // drop for the fast watcher too. Paced, only the stalled watcher's queue can reach the bound.
+    const round = 32;
+    for (let sent = 0; sent < total;) {
+      for (const last = Math.min(total, sent + round); sent < last;) {
+        trainer.sendBatch();
+        sent++;
+      }
+      // The trainer's opening message is forwarded too: one more than the batches sent.
+      await waitFor(() => fast.received.length >= sent + 1, {
+        timeoutMs: 20_000,
+        what: `the fast watcher to get batch ${sent}`,
+      });
+    }
     await waitFor(() => trainer.acked === total + 1, {
       timeoutMs: 20_000,
       what: 'every batch acked',
     });
-    await waitFor(() => fast.received.length >= total, {
-      timeoutMs: 20_000,
-      what: 'the fast watcher to get every batch',
-    });
+    // Every message reached the fast watcher, so every drop was the stalled one's.
+    expect(fast.received).toHaveLength(total + 1);
     expect(relay.stats.droppedForSlowWatchers).toBeGreaterThan(0);
     expect(relay.stats.droppedForSlowWatchers).toBeLessThanOrEqual(
       total - RELAY_WATCHER_MAX_QUEUED_MESSAGES,
     );
     await trainer.close();
+  }, 30_000);
+
+  it("opens the product's receive window (1 MiB), not HTTP/2's 64 KB, so both sides are compared like with like", async () => {
+    const session = connect(`http://${target.grpcAddress}`);
+    try {
+      const settings = await new Promise<Settings>((resolve, reject) => {
+        session.once('remoteSettings', resolve);
+        session.once('error', reject);
+      });
+      expect(RELAY_RECEIVE_WINDOW_BYTES).toBe(1024 * 1024);
+      expect(settings.initialWindowSize).toBe(RELAY_RECEIVE_WINDOW_BYTES);
+      // The connection window grows by the relay's WINDOW_UPDATE, which follows its SETTINGS.
+      await waitFor(() => (session.state.remoteWindowSize ?? 0) >= RELAY_RECEIVE_WINDOW_BYTES, {
+        timeoutMs: 5000,
+        what: `a connection window of ${RELAY_RECEIVE_WINDOW_BYTES} bytes`,
+      });
+    } finally {
+      session.close();
+    }
   });
 
   it('routes a command to the trainer and answers when its result passes', async () => {

@@ -17,6 +17,8 @@ import {
   SessionResponseSchema,
   TrainingStatus,
 } from '@trainwatch/proto';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the relay opens its receive windows with the product's own function, so both sides are alike.
+import { widenReceiveWindows } from '../../../apps/server/src/common/grpc-flow-control';
 import { identity, RELAY_SESSION_HEADER } from '../common/grpc-raw';
 import { COMMAND_RESULT_FIELD, hasTopLevelField, PATHS } from '../common/wire';
 
@@ -27,6 +29,12 @@ import { COMMAND_RESULT_FIELD, hasTopLevelField, PATHS } from '../common/wire';
  * cannot exhaust memory.
  */
 export const RELAY_WATCHER_MAX_QUEUED_MESSAGES = 256;
+/**
+ * The receive window the relay opens on every connection and stream: the
+ * product's default GRPC_RECEIVE_WINDOW_BYTES, so the trainer's upload rides
+ * on the same window on both sides of the comparison.
+ */
+export const RELAY_RECEIVE_WINDOW_BYTES = 1024 * 1024;
 /** Commands awaiting a trainer's result, per session. */
 export const RELAY_MAX_PENDING_COMMANDS = 1024;
 
@@ -100,7 +108,11 @@ export interface Relay {
  * answers with a pre-serialized ack. Nothing is decoded, validated or kept,
  * so it is the most this stack can move on this machine.
  */
-export async function startRelay(port: number, host = '127.0.0.1'): Promise<Relay> {
+export async function startRelay(
+  port: number,
+  host = '127.0.0.1',
+  receiveWindowBytes = RELAY_RECEIVE_WINDOW_BYTES,
+): Promise<Relay> {
   const sessions = new Map<string, RelaySession>();
   const stats: RelayStats = { forwarded: 0, droppedForSlowWatchers: 0 };
   const sessionOf = (key: string): RelaySession => {
@@ -197,6 +209,8 @@ export async function startRelay(port: number, host = '127.0.0.1'): Promise<Rela
       error ? reject(error) : resolve(bound),
     ),
   );
+  // The product's own widening, so only the work between the sockets differs.
+  widenReceiveWindows(server, receiveWindowBytes);
   return {
     port: boundPort,
     stats,

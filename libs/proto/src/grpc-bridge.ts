@@ -1,6 +1,6 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
-import { encodedOnce } from './encode-once';
+import { FRAME_HEADER_BYTES, framedOnce } from './encode-once';
 import type { loadPackageDefinition, MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 
 /** grpc-js' package definition type (not exported by name from grpc-js). */
@@ -15,14 +15,39 @@ export type ProtobufEsMethodDefinition<
   O extends DescMessage,
 > = MethodDefinition<MessageShape<I>, MessageShape<O>>;
 
+/** The body of each shared frame as a Buffer, by frame: one object for every stream it goes to. */
+const bodies = new WeakMap<Uint8Array, Buffer>();
+/** The whole gRPC frame (prefix and body) each of those bodies sits in, by body. */
+const framesByBody = new WeakMap<Uint8Array, Buffer>();
+
 /**
  * A server stream fans one message out to many calls: the same message object
  * is written to each, and its bytes come from the one encoding every transport
- * shares (encode-once.ts), viewed without copying.
+ * shares (encode-once.ts), viewed without copying. The same Buffer comes back
+ * for every call, and {@link preFramed} finds the frame around it.
  */
 function serializeOnce<O extends DescMessage>(schema: O, message: MessageShape<O>): Buffer {
-  const bytes = encodedOnce(schema, message);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const framed = framedOnce(schema, message);
+  let body = bodies.get(framed);
+  if (body === undefined) {
+    body = Buffer.from(
+      framed.buffer,
+      framed.byteOffset + FRAME_HEADER_BYTES,
+      framed.byteLength - FRAME_HEADER_BYTES,
+    );
+    bodies.set(framed, body);
+    framesByBody.set(body, Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength));
+  }
+  return body;
+}
+
+/**
+ * The length-prefixed gRPC frame around bytes a server-streaming serializer
+ * of this module returned (undefined for any other bytes), so a transport can
+ * write the shared frame to every stream instead of framing a copy per stream.
+ */
+export function preFramed(body: Uint8Array): Buffer | undefined {
+  return framesByBody.get(body);
 }
 
 /** Turns one protobuf-es method descriptor into a grpc-js method definition. */
