@@ -131,6 +131,13 @@ describe('PostgreSQL commit', () => {
     }
   });
 
+  it('stores frame bytes out of line without a compression attempt (migration 0075)', async () => {
+    const column = await sql<{ storage: string }>`
+      select attstorage as storage from pg_attribute
+      where attrelid = 'image_frames'::regclass and attname = 'frame'`.execute(open.db);
+    expect(column.rows[0]?.storage).toBe('e');
+  });
+
   it('fails the whole commit when the frame transaction fails (no points, no totals), and the retry stores every frame and point once', async () => {
     const state = new WriterState(open);
     // Every frame insert fails, as it would on a full disk or a lost connection.
