@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf';
-import { ImageFrameSchema, SeriesKind } from '@trainwatch/proto';
+import { BatchDataSchema, ImageFrameSchema, SeriesKind } from '@trainwatch/proto';
 import { sql } from 'kysely';
 import { Client } from 'pg';
+import { ConfusionHistory } from '../src/history/confusion-matrix';
 import type { OpenDatabase } from '../src/store/open-database';
 import type { RetentionPolicy } from '../src/store/image-retention';
 import { PendingWrites } from '../src/store/pending-writes';
@@ -39,6 +40,7 @@ describe('PostgreSQL commit', () => {
   beforeAll(() => engine.setUp(), 60_000);
   afterAll(() => engine.tearDown());
   beforeEach(async () => {
+    sessions.clear();
     store = await engine.newStore();
     open = await store.open();
     await open.db
@@ -76,10 +78,30 @@ describe('PostgreSQL commit', () => {
     return [...Array(RUNS).keys()].map((index) => `run-${index}`);
   }
 
+  /** Each run's id and confusion matrices: what the writer reads of a session here. */
+  const sessions = new Map<string, Session>();
+  function sessionOf(id: string): Session {
+    let session = sessions.get(id);
+    if (session === undefined) {
+      session = { id, confusion: new ConfusionHistory() } as unknown as Session;
+      sessions.set(id, session);
+    }
+    return session;
+  }
+
   function batchOf(firstStep: number): PendingWrites {
     const batch = new PendingWrites();
     for (const id of runIds()) {
-      const session = { id } as Session;
+      const session = sessionOf(id);
+      // One more prediction counted in epoch 0 per commit: its matrix is written as it stands.
+      session.confusion.count(
+        create(BatchDataSchema, {
+          epoch: 0,
+          predictions: [{ predictedClass: 1 }],
+          groundTruth: [1],
+        }),
+      );
+      batch.markConfusion(session, 0);
       for (let index = 0; index < FRAMES_PER_RUN; index++) {
         const step = firstStep + index;
         batch.addPoint(session, 'loss', SeriesKind.STEP, BigInt(step), 1 / (step + 1), 1000 + step);
@@ -111,9 +133,22 @@ describe('PostgreSQL commit', () => {
     expect(commits.map((s) => s.client)).toEqual([frameClient, mainClient]);
 
     const main = sent.filter((s) => s.client === mainClient).map((s) => s.text.split(' (')[0]);
-    // begin, the sessions' frame totals, points, series blocks, commit: not one statement per run.
-    expect(main.length).toBeLessThanOrEqual(6);
+    // begin, points, series blocks, confusion matrices, frame totals, commit: not one statement per run.
+    expect(main.length).toBeLessThanOrEqual(7);
     expect(main.filter((text) => text.startsWith('update sessions'))).toHaveLength(1);
+    expect(main.filter((text) => text.startsWith('insert into confusion_matrices'))).toHaveLength(
+      1,
+    );
+    const matrices = await open.db
+      .selectFrom('confusion_matrices')
+      .select(['session_id', 'predictions'])
+      .orderBy('session_id')
+      .execute();
+    expect(matrices.map((row) => [row.session_id, Number(row.predictions)])).toEqual(
+      runIds()
+        .sort()
+        .map((id) => [id, 2]),
+    );
 
     const stored = await open.db
       .selectFrom('image_frames')
