@@ -8,6 +8,7 @@ import type { StoreEngine } from './migrations/column-types';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
 import { FrameWriterThread } from './frame-writer-thread';
+import { PostgresFrameWriter } from './postgres-frame-writer';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** File name of the SQLite database inside DATA_DIR. */
@@ -17,7 +18,7 @@ export const SQLITE_FILE = 'trainwatch.sqlite';
 const SQLITE_PAGE_SIZE = 8192;
 /** How long a SQLite statement waits for a lock another connection holds (backups, the CLI). */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
-/** Connections the PostgreSQL pool opens: one writer plus readers. */
+/** Connections the PostgreSQL pool opens: the writer, its frame writer, and readers. */
 const POSTGRES_POOL_SIZE = 8;
 /** Bound on a PostgreSQL connection attempt, so a stopped server fails a flush instead of hanging it. */
 const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
@@ -43,6 +44,8 @@ export interface OpenDatabase {
   sqlite: BetterSqlite3.Database | undefined;
   /** SQLite only, when asked for: the thread image frames are committed on. */
   frameWriter?: FrameWriterThread;
+  /** PostgreSQL only: image frames committed on a connection of their own, beside the main transaction. */
+  postgresFrameWriter?: PostgresFrameWriter;
   close(): Promise<void>;
 }
 
@@ -121,7 +124,13 @@ function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>):
   // An idle client whose server went away emits 'error' on the pool; the next query reports it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { engine: 'postgres', db, sqlite: undefined, close: () => db.destroy() };
+  return {
+    engine: 'postgres',
+    db,
+    sqlite: undefined,
+    postgresFrameWriter: new PostgresFrameWriter(pool),
+    close: () => db.destroy(),
+  };
 }
 
 async function migrate(open: OpenDatabase): Promise<void> {

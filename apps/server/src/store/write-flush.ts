@@ -47,12 +47,15 @@ export class WriterState {
   readonly statusInsert: RawInsert;
   readonly confusionUpsert: RawInsert;
   readonly statements: RawStatements;
+  /** PostgreSQL: every statement is a round trip, so per-run statements are sent as one. */
+  readonly postgres: boolean;
   readonly seriesIds = new Map<string, number>();
   readonly frames = new Map<string, StoredFrame[]>();
   readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
 
   constructor(open: OpenDatabase) {
     this.statements = new RawStatements(open);
+    this.postgres = open.engine === 'postgres';
     this.sessionUpsert = new RawInsert(
       open,
       `insert into sessions (${SESSION_INSERT_COLUMNS.join(', ')})`,
@@ -145,15 +148,26 @@ export async function writeFlush(
   const settingsRows = alertSettingsRows(batch);
   const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
   const frameWriter = open.frameWriter;
+  const postgresFrames = open.postgresFrameWriter;
   // Written in the main transaction: a new run's row exists only once it commits.
   let frameTotals: FrameJob['totals'] = [];
+  /** PostgreSQL: the frame transaction running beside the main one, which commits only after it. */
+  let framesCommitted: Promise<void> | undefined;
   if (frameWriter !== undefined) {
     // Frames first, on their thread (see frame-writer-thread.ts for why this order keeps acks exactly-once).
     const job = await planFrames(open.db, batch, state, staged, retention);
     if (job.inserts.length + job.deletes.length > 0) await frameWriter.write(job);
     frameTotals = job.totals;
+  } else if (postgresFrames !== undefined) {
+    const job = await planFrames(open.db, batch, state, staged, retention);
+    if (job.inserts.length + job.deletes.length > 0) {
+      framesCommitted = postgresFrames.write(job);
+      // Awaited in the main transaction, or below when it fails first: never an unhandled rejection.
+      framesCommitted.catch(() => undefined);
+    }
+    frameTotals = job.totals;
   }
-  await open.db.transaction().execute(async (trx) => {
+  const main = open.db.transaction().execute(async (trx) => {
     await insertRows(trx, state.sessionUpsert, sessionRows, SESSION_INSERT_COLUMNS.length);
     await writeConfigAndMetadata(trx, batch, state, staged);
     await writePoints(trx, batch, state, staged);
@@ -183,16 +197,22 @@ export async function writeFlush(
       6,
     );
     await upsertCommands(trx, batch);
-    // One row per statement: a matrix may be large (MAX_CONFUSION_CELLS cells).
-    for (const row of matrices) await state.confusionUpsert.run(trx, row);
+    await upsertConfusion(trx, state, matrices);
     // Alerts change rarely (folded firings, acknowledgements): the query builder is cheap enough.
     await upsertAlerts(trx, batch);
     await upsertAlertSettings(trx, settingsRows);
-    if (frameWriter === undefined) {
+    if (frameWriter === undefined && postgresFrames === undefined) {
       await writeFrameJob(trx, state, await planFrames(trx, batch, state, staged, retention));
     } else {
       await writeFrameTotals(trx, state, frameTotals);
     }
+    // The frames commit before this transaction does, so an ack never precedes its frames.
+    await framesCommitted;
+  });
+  await main.catch(async (error: unknown) => {
+    // A retry must not start while this attempt's frame transaction still runs (both would lock the same rows).
+    await framesCommitted?.catch(() => undefined);
+    throw error;
   });
   if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
   for (const [key, id] of staged.seriesIds) state.seriesIds.set(key, id);
@@ -498,6 +518,14 @@ async function writeFrameTotals(
   state: WriterState,
   totals: FrameJob['totals'],
 ): Promise<void> {
+  if (state.postgres && totals.length > 1) {
+    await state.statements.run(
+      trx,
+      'update sessions set stored_frames = t.frames, stored_image_bytes = t.bytes from unnest(?::bigint[], ?::bigint[], ?::text[]) as t(frames, bytes, id) where sessions.id = t.id',
+      [totals.map((row) => row[0]), totals.map((row) => row[1]), totals.map((row) => row[2])],
+    );
+    return;
+  }
   for (const row of totals) {
     await state.statements.run(
       trx,
@@ -551,6 +579,39 @@ async function writeFrameJob(
 
 function* chunks<T>(rows: readonly T[], size: number): Generator<T[]> {
   for (let start = 0; start < rows.length; start += size) yield rows.slice(start, start + size);
+}
+
+/**
+ * One statement per matrix on SQLite (a matrix may be large: MAX_CONFUSION_CELLS
+ * cells); on PostgreSQL the batch's matrices go together, up to
+ * MAX_BLOB_BYTES_PER_STATEMENT, since each statement is a round trip.
+ */
+async function upsertConfusion(
+  trx: Transaction<Database>,
+  state: WriterState,
+  rows: readonly ConfusionRow[],
+): Promise<void> {
+  if (!state.postgres) {
+    for (const row of rows) await state.confusionUpsert.run(trx, row);
+    return;
+  }
+  let values: unknown[] = [];
+  let chunkBytes = 0;
+  for (const row of rows) {
+    const bytes = row[3].byteLength;
+    if (
+      values.length > 0 &&
+      (chunkBytes + bytes > MAX_BLOB_BYTES_PER_STATEMENT ||
+        values.length + row.length > MAX_PARAMETERS_PER_STATEMENT)
+    ) {
+      await state.confusionUpsert.run(trx, values);
+      values = [];
+      chunkBytes = 0;
+    }
+    for (const value of row) values.push(value);
+    chunkBytes += bytes;
+  }
+  await state.confusionUpsert.run(trx, values);
 }
 
 /** session_id, epoch, predictions, matrix. */

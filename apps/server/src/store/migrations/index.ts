@@ -7,6 +7,7 @@ import { authMigration } from './0020-auth';
 import { alertsMigration } from './0030-alerts';
 import { sessionsDisplayNameMigration } from './0045-sessions-display-name';
 import { setupTokensMigration } from './0065-setup-tokens';
+import { imageFramesExternalStorageMigration } from './0075-image-frames-external-storage';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -22,6 +23,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0030-alerts': alertsMigration(engine),
     '0045-sessions-display-name': sessionsDisplayNameMigration(),
     '0065-setup-tokens': setupTokensMigration(engine),
+    '0075-image-frames-external-storage': imageFramesExternalStorageMigration(engine),
   };
 }
 
