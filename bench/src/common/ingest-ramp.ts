@@ -8,12 +8,19 @@ import { jpegSet } from './jpeg-payloads';
 import { LoadTrainer, Pacer } from './load-trainer';
 import { ProcSampler } from './proc-stats';
 import type { ResultTable } from './result';
+import { MAX_MIDPOINT_PROBES, nextProbe } from './ramp-refine';
 import { SampleBuffer, slope } from './stats';
 import { startTarget, type Target, type TargetKind } from './targets';
 import { benchMetricNames, encodeImagePart } from './wire';
 import { count, mb, num, pct } from './format';
 
 export const RATE = 60;
+/**
+ * Trainer counts of the 16 × 2 KB ramps (ingest, store, auth). Coarse: the
+ * midpoint probes after the first failed step (ramp-refine.ts) find the
+ * limit between two of them, in about the time the finer steps took.
+ */
+export const INGEST_RAMP_STEPS: readonly number[] = [10, 25, 50, 75, 100, 150, 200];
 export const IMAGES = 16;
 /** A step is sustained when acks arrive at >= this share of the offered rate… */
 export const MIN_ACK_SHARE = 0.95;
@@ -38,6 +45,8 @@ export interface StepResult {
   heldBack: number;
   errors: number;
   sustained: boolean;
+  /** A midpoint measured after the first unsustained step (ramp-refine.ts). */
+  probe?: boolean;
   /** Send → ack latency over the window (ms), when the ramp was asked to record it. */
   ackP50Ms?: number;
   ackP99Ms?: number;
@@ -93,6 +102,13 @@ async function measureStep(
   };
 }
 
+/**
+ * Bound on the wait, before a midpoint probe, for the acks the failed step
+ * left behind: a target that cannot clear them at the lower load does not
+ * sustain it.
+ */
+export const PROBE_DRAIN_TIMEOUT_MS = 20_000;
+
 /** Samples of send → ack latency kept per ramp step (reservoir beyond it). */
 export const MAX_ACK_SAMPLES = 100_000;
 
@@ -134,7 +150,12 @@ export interface RampCompanion {
   stop(): Promise<void>;
 }
 
-/** Ramps trainers against a fresh target until a step is not sustained; one result per step measured. */
+/**
+ * Ramps trainers against a fresh target until a step is not sustained, then
+ * (ramps of several steps) measures up to MAX_MIDPOINT_PROBES midpoints
+ * between the last sustained count and the failed one, trainers closed to
+ * get there; one result per count measured, by trainer count.
+ */
 export async function ramp(options: RampOptions): Promise<StepResult[]> {
   const { kind, imageSize, metricCount, steps, warmupMs, windowMs, notes } = options;
   const label = options.label ?? kind;
@@ -155,7 +176,37 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
   const trainers: LoadTrainer[] = [];
   const results: StepResult[] = [];
   pacer.start([]);
+  const measureAt = async (size: number, probe: boolean): Promise<StepResult> => {
+    await sleep(warmupMs);
+    const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
+    for (const trainer of trainers) trainer.ackLatency = latency;
+    const step = await measureStep(trainers, samplers, self, messageBytes, windowMs);
+    for (const trainer of trainers) trainer.ackLatency = undefined;
+    if (latency !== undefined) {
+      const summary = latency.summary();
+      step.ackP50Ms = summary.p50;
+      step.ackP99Ms = summary.p99;
+    }
+    const sustained =
+      step.ackedPerSec >= MIN_ACK_SHARE * step.offeredPerSec &&
+      step.lagGrowthPerSec * (windowMs / 1000) <
+        Math.max(MAX_LAG_GROWTH_SECONDS * step.offeredPerSec, MIN_LAG_GROWTH) &&
+      step.heldBack === 0 &&
+      step.errors === 0;
+    const result: StepResult = { trainers: size, ...step, sustained, ...(probe ? { probe } : {}) };
+    console.error(
+      `[ramp] ${label} ${imageSize} B + ${metricCount} metrics × ${size}${probe ? ' (midpoint)' : ''}: ${JSON.stringify(result)}`,
+    );
+    const failed = trainers.find((t) => t.firstError !== undefined);
+    if (failed)
+      notes.push(
+        `${label}, ${imageSize}-byte images: first error seen by a trainer: ${failed.firstError}`,
+      );
+    return result;
+  };
   try {
+    let lastSustained = 0;
+    let failedAt: number | undefined;
     for (const size of steps) {
       while (trainers.length < size) {
         const trainer = new LoadTrainer(
@@ -172,32 +223,34 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
         trainers.push(trainer);
         pacer.add(trainer);
       }
-      await sleep(warmupMs);
-      const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
-      for (const trainer of trainers) trainer.ackLatency = latency;
-      const step = await measureStep(trainers, samplers, self, messageBytes, windowMs);
-      for (const trainer of trainers) trainer.ackLatency = undefined;
-      if (latency !== undefined) {
-        const summary = latency.summary();
-        step.ackP50Ms = summary.p50;
-        step.ackP99Ms = summary.p99;
+      const result = await measureAt(size, false);
+      results.push(result);
+      if (!result.sustained) {
+        failedAt = size;
+        break;
       }
-      const sustained =
-        step.ackedPerSec >= MIN_ACK_SHARE * step.offeredPerSec &&
-        step.lagGrowthPerSec * (windowMs / 1000) <
-          Math.max(MAX_LAG_GROWTH_SECONDS * step.offeredPerSec, MIN_LAG_GROWTH) &&
-        step.heldBack === 0 &&
-        step.errors === 0;
-      results.push({ trainers: size, ...step, sustained });
-      console.error(
-        `[ramp] ${label} ${imageSize} B + ${metricCount} metrics × ${size}: ${JSON.stringify(results.at(-1))}`,
-      );
-      const failed = trainers.find((t) => t.firstError !== undefined);
-      if (failed)
+      lastSustained = size;
+    }
+    // The coarse steps bracket the limit; midpoints between them find it (ramp-refine.ts).
+    // A one-step ramp measures a fixed load (e.g. ack latency at 50 trainers): no probes.
+    const probes = steps.length > 1 ? MAX_MIDPOINT_PROBES : 0;
+    for (let probe = 0; failedAt !== undefined && probe < probes; probe++) {
+      const size = nextProbe(lastSustained, failedAt);
+      if (size === undefined) break;
+      const gone = trainers.splice(size);
+      for (const trainer of gone) pacer.remove(trainer);
+      await Promise.all(gone.map((trainer) => trainer.close()));
+      const drained = await drain(trainers, size * RATE);
+      const result = await measureAt(size, true);
+      if (!drained) {
+        result.sustained = false;
         notes.push(
-          `${label}, ${imageSize}-byte images: first error seen by a trainer: ${failed.firstError}`,
+          `${label}, ${imageSize}-byte images: the backlog of ${failedAt} trainers was not acknowledged within ${PROBE_DRAIN_TIMEOUT_MS / 1000} s at ${size}; that midpoint counts as not sustained.`,
         );
-      if (!sustained) break;
+      }
+      results.push(result);
+      if (result.sustained) lastSustained = size;
+      else failedAt = size;
     }
   } finally {
     pacer.stop();
@@ -207,11 +260,27 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
     self.stop();
     await Promise.all(targets.map((t) => t.stop()));
   }
-  return results;
+  // By trainer count, midpoints among the steps: readers take the first unsustained as the limit.
+  return results.sort((a, b) => a.trainers - b.trainers);
 }
 
+/** Waits until the trainers' unacknowledged messages fall to what a sustained step has in flight. */
+async function drain(trainers: readonly LoadTrainer[], offeredPerSec: number): Promise<boolean> {
+  const normal = Math.max(MAX_LAG_GROWTH_SECONDS * offeredPerSec, MIN_LAG_GROWTH);
+  const deadline = performance.now() + PROBE_DRAIN_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (trainers.reduce((sum, t) => sum + t.lag, 0) <= normal) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** The step with the most trainers sustained. */
 export function maxSustained(steps: readonly StepResult[]): StepResult | undefined {
-  return steps.filter((s) => s.sustained).at(-1);
+  let best: StepResult | undefined;
+  for (const step of steps)
+    if (step.sustained && step.trainers > (best?.trainers ?? -1)) best = step;
+  return best;
 }
 
 export function stepTable(caption: string, steps: readonly StepResult[]): ResultTable {
@@ -232,7 +301,7 @@ export function stepTable(caption: string, steps: readonly StepResult[]): Result
       'sustained',
     ],
     rows: steps.map((s) => [
-      String(s.trainers),
+      s.probe === true ? `${s.trainers} (midpoint)` : String(s.trainers),
       count(s.offeredPerSec),
       count(s.sentPerSec),
       count(s.ackedPerSec),
