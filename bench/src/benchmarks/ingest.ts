@@ -171,7 +171,7 @@ runBench(
         `reach ${MIN_ACK_SHARE * 100}% of the offered rate and the backlog grows over the window by less than ` +
         `${MAX_LAG_GROWTH_SECONDS * 1000} ms of offered traffic (least-squares slope of the lag sampled every 250 ms). ` +
         'After the first step that is not, up to two midpoints between the last sustained count and the failed one ' +
-        'are measured (trainers closed to get there, their backlog acknowledged first), so the limit is found ' +
+        'are measured, each on a fresh server brought straight to that count, so the limit is found ' +
         'within a quarter of the gap. CPU is percent of one core (2 cores = 200%); ' +
         'the load generator runs on the same 2 cores ("bench CPU"); sent below offered means the generator itself ' +
         'could not keep up.',

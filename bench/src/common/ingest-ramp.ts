@@ -102,13 +102,6 @@ async function measureStep(
   };
 }
 
-/**
- * Bound on the wait, before a midpoint probe, for the acks the failed step
- * left behind: a target that cannot clear them at the lower load does not
- * sustain it.
- */
-export const PROBE_DRAIN_TIMEOUT_MS = 20_000;
-
 /** Samples of send → ack latency kept per ramp step (reservoir beyond it). */
 export const MAX_ACK_SAMPLES = 100_000;
 
@@ -153,10 +146,36 @@ export interface RampCompanion {
 /**
  * Ramps trainers against a fresh target until a step is not sustained, then
  * (ramps of several steps) measures up to MAX_MIDPOINT_PROBES midpoints
- * between the last sustained count and the failed one, trainers closed to
- * get there; one result per count measured, by trainer count.
+ * between the most sustained and the fewest failed, each against a fresh
+ * target brought straight to that count (a failed step leaves thousands of
+ * unacknowledged messages per trainer that would take longer to drain than
+ * to start again). One result per count measured, by trainer count.
  */
 export async function ramp(options: RampOptions): Promise<StepResult[]> {
+  const results = await rampSteps(options, '', false);
+  // A one-step ramp measures a fixed load (e.g. ack latency at 50 trainers): no probes.
+  const probes = options.steps.length > 1 ? MAX_MIDPOINT_PROBES : 0;
+  let sustained = maxSustained(results)?.trainers ?? 0;
+  let failed = results.find((step) => !step.sustained)?.trainers;
+  for (let probe = 1; failed !== undefined && probe <= probes; probe++) {
+    const size = nextProbe(sustained, failed);
+    if (size === undefined) break;
+    const [result] = await rampSteps({ ...options, steps: [size] }, `p${probe}-`, true);
+    if (result === undefined) break;
+    results.push(result);
+    if (result.sustained) sustained = size;
+    else failed = size;
+  }
+  // By trainer count, midpoints among the steps: readers take the first unsustained as the limit.
+  return results.sort((a, b) => a.trainers - b.trainers);
+}
+
+/** The steps in order against a fresh target, until one is not sustained; `idPrefix` keeps each run's session ids apart. */
+async function rampSteps(
+  options: RampOptions,
+  idPrefix: string,
+  probe: boolean,
+): Promise<StepResult[]> {
   const { kind, imageSize, metricCount, steps, warmupMs, windowMs, notes } = options;
   const label = options.label ?? kind;
   const imagePart = encodeImagePart(jpegSet(imageSize, IMAGES));
@@ -176,7 +195,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
   const trainers: LoadTrainer[] = [];
   const results: StepResult[] = [];
   pacer.start([]);
-  const measureAt = async (size: number, probe: boolean): Promise<StepResult> => {
+  const measureAt = async (size: number): Promise<StepResult> => {
     await sleep(warmupMs);
     const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
     for (const trainer of trainers) trainer.ackLatency = latency;
@@ -205,13 +224,11 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
     return result;
   };
   try {
-    let lastSustained = 0;
-    let failedAt: number | undefined;
     for (const size of steps) {
       while (trainers.length < size) {
         const trainer = new LoadTrainer(
           targets[trainers.length % targets.length]!,
-          `ingest-${imageSize}-${metricCount}-${trainers.length}`,
+          `ingest-${imageSize}-${metricCount}-${idPrefix}${trainers.length}`,
           imagePart,
           0,
           metricNames,
@@ -223,34 +240,9 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
         trainers.push(trainer);
         pacer.add(trainer);
       }
-      const result = await measureAt(size, false);
+      const result = await measureAt(size);
       results.push(result);
-      if (!result.sustained) {
-        failedAt = size;
-        break;
-      }
-      lastSustained = size;
-    }
-    // The coarse steps bracket the limit; midpoints between them find it (ramp-refine.ts).
-    // A one-step ramp measures a fixed load (e.g. ack latency at 50 trainers): no probes.
-    const probes = steps.length > 1 ? MAX_MIDPOINT_PROBES : 0;
-    for (let probe = 0; failedAt !== undefined && probe < probes; probe++) {
-      const size = nextProbe(lastSustained, failedAt);
-      if (size === undefined) break;
-      const gone = trainers.splice(size);
-      for (const trainer of gone) pacer.remove(trainer);
-      await Promise.all(gone.map((trainer) => trainer.close()));
-      const drained = await drain(trainers, size * RATE);
-      const result = await measureAt(size, true);
-      if (!drained) {
-        result.sustained = false;
-        notes.push(
-          `${label}, ${imageSize}-byte images: the backlog of ${failedAt} trainers was not acknowledged within ${PROBE_DRAIN_TIMEOUT_MS / 1000} s at ${size}; that midpoint counts as not sustained.`,
-        );
-      }
-      results.push(result);
-      if (result.sustained) lastSustained = size;
-      else failedAt = size;
+      if (!result.sustained) break;
     }
   } finally {
     pacer.stop();
@@ -260,19 +252,7 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
     self.stop();
     await Promise.all(targets.map((t) => t.stop()));
   }
-  // By trainer count, midpoints among the steps: readers take the first unsustained as the limit.
-  return results.sort((a, b) => a.trainers - b.trainers);
-}
-
-/** Waits until the trainers' unacknowledged messages fall to what a sustained step has in flight. */
-async function drain(trainers: readonly LoadTrainer[], offeredPerSec: number): Promise<boolean> {
-  const normal = Math.max(MAX_LAG_GROWTH_SECONDS * offeredPerSec, MIN_LAG_GROWTH);
-  const deadline = performance.now() + PROBE_DRAIN_TIMEOUT_MS;
-  while (performance.now() < deadline) {
-    if (trainers.reduce((sum, t) => sum + t.lag, 0) <= normal) return true;
-    await sleep(100);
-  }
-  return false;
+  return results;
 }
 
 /** The step with the most trainers sustained. */

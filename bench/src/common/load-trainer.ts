@@ -245,11 +245,6 @@ export class Pacer {
     );
   }
 
-  /** Stops sending for `trainer` (a ramp probing fewer trainers). */
-  remove(trainer: LoadTrainer): void {
-    this.due.delete(trainer);
-  }
-
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
