@@ -5,7 +5,7 @@ import {
   PredictionSchema,
   type ImageFrame,
 } from '@trainwatch/proto';
-import { encodeStoredFrame, HAND_ENCODED_FIELDS } from './frame-encoding';
+import { allocateShared, encodeStoredFrame, HAND_ENCODED_FIELDS } from './frame-encoding';
 
 function frameOf(imageSizes: number[]): ImageFrame {
   return create(ImageFrameSchema, {
@@ -101,6 +101,13 @@ describe('encodeStoredFrame', () => {
     expect(PredictionSchema.fields.map((field) => field.localName)).toEqual(
       HAND_ENCODED_FIELDS.Prediction,
     );
+  });
+
+  it('encodes into shared memory when asked (the frame thread reads it without a copy)', () => {
+    const frame = frameOf([2048, 2048]);
+    const shared = encodeStoredFrame(frame, allocateShared);
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.compare(shared, Buffer.from(toBinary(ImageFrameSchema, frame)))).toBe(0);
   });
 
   it('leaves the frame it encodes unchanged (fan-out may hold its cached encoding)', () => {

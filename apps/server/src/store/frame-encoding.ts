@@ -58,13 +58,18 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * once. A frame carrying unknown fields, a negative 64-bit value, or a
  * contract with fields this file does not know goes through toBinary.
  */
-export function encodeStoredFrame(frame: ImageFrame): Buffer {
+export function encodeStoredFrame(
+  frame: ImageFrame,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
   if (!handEncodable(frame)) {
     const bytes = toBinary(ImageFrameSchema, frame);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const out = allocate(bytes.byteLength);
+    out.set(bytes);
+    return out;
   }
   const sizes = new Sizes(frame);
-  const out = Buffer.allocUnsafe(sizes.total);
+  const out = allocate(sizes.total);
   let at = 0;
   at = int32Field(out, at, 1, frame.epoch);
   at = int32Field(out, at, 2, frame.batchIdx);
@@ -91,6 +96,15 @@ export function encodeStoredFrame(frame: ImageFrame): Buffer {
     throw new Error(`stored frame encoding wrote ${at} of ${out.byteLength} bytes`);
   }
   return out;
+}
+
+/**
+ * A buffer in shared memory: the frame thread reads it where it lies (a
+ * SharedArrayBuffer is not copied by postMessage), and the batch keeps it
+ * for a retry.
+ */
+export function allocateShared(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
 }
 
 function handEncodable(frame: ImageFrame): boolean {

@@ -6,9 +6,6 @@ const FRAME_THREAD_BUSY_TIMEOUT_MS = 5000;
 /** One image frame row: session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame. */
 export type FrameRow = [string, number, number, number, number, number, Uint8Array];
 
-/** A FrameRow without its frame, sent to the thread beside one buffer of every frame. */
-type PackedFrameRow = [string, number, number, number, number, number];
-
 /**
  * What one frame commit writes: new frames and the thinned ones deleted.
  * Each run's new totals are written by the main commit (a new run's row
@@ -39,15 +36,7 @@ if (workerData.maxPageCount !== undefined) db.pragma('max_page_count = ' + worke
 const insert = db.prepare('insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame) values (?, ?, ?, ?, ?, ?, ?) on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame');
 const remove = db.prepare('delete from image_frames where session_id = ? and step = ?');
 const write = db.transaction((job) => {
-  // Each row's frame is a view into the one buffer the job was transferred with.
-  const blobs = job.blobs;
-  let at = 0;
-  for (const row of job.inserts) {
-    const length = row[5];
-    row[6] = Buffer.from(blobs, at, length);
-    at += length;
-    insert.run(row);
-  }
+  for (const row of job.inserts) insert.run(row);
   for (const row of job.deletes) remove.run(row);
 });
 parentPort.on('message', (message) => {
@@ -61,33 +50,6 @@ parentPort.on('message', (message) => {
   }
 });
 `;
-
-/**
- * The job's frames copied into one buffer, to be transferred rather than
- * cloned: postMessage cloning each frame's buffer took 5-13% of the event
- * loop at 38 trainers (CPU profile, `postMessage` self time), one copy and a
- * transfer cost a memcpy. The batch keeps its own buffers (a failed commit
- * is retried with them). Rows go without their frame (the thread puts back
- * a view of `blobs`, in row order).
- */
-export function packFrames(inserts: readonly FrameRow[]): {
-  rows: PackedFrameRow[];
-  blobs: ArrayBuffer;
-} {
-  let total = 0;
-  for (const row of inserts) total += row[6].byteLength;
-  const blobs = new ArrayBuffer(total);
-  const bytes = new Uint8Array(blobs);
-  const rows: PackedFrameRow[] = [];
-  let at = 0;
-  for (const row of inserts) {
-    const frame = row[6];
-    bytes.set(frame, at);
-    at += frame.byteLength;
-    rows.push([row[0], row[1], row[2], row[3], row[4], frame.byteLength]);
-  }
-  return { rows, blobs };
-}
 
 /**
  * Writes image frames to SQLite on a thread of its own, with its own
@@ -135,10 +97,12 @@ export class FrameWriterThread {
   write(job: FrameJob): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const { rows, blobs } = packFrames(job.inserts);
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, job: { inserts: rows, deletes: job.deletes, blobs } }, [blobs]);
+      // Frames the store writer encoded in shared memory (allocateShared) reach the thread without a
+      // copy: cloning each frame's buffer took 5-13% of the event loop at 38 trainers (CPU profile,
+      // `postMessage` self time). The batch keeps them for a retry.
+      this.worker.postMessage({ id, job: { inserts: job.inserts, deletes: job.deletes } });
     });
   }
 
