@@ -1,5 +1,6 @@
-import { create } from '@bufbuild/protobuf';
+import { create, equals, fromBinary } from '@bufbuild/protobuf';
 import { ImageFrameSchema } from '@trainwatch/proto';
+import { allocateShared } from '../src/store/frame-encoding';
 import { openDatabase, type OpenDatabase } from '../src/store/open-database';
 import { framesToDrop, type RetentionPolicy } from '../src/store/image-retention';
 import { PendingWrites } from '../src/store/pending-writes';
@@ -47,7 +48,13 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
     create(ImageFrameSchema, {
       step: BigInt(step),
       batchIdx: step,
-      images: [{ imageBytes: new Uint8Array(imageBytes), width: 1, height: 1 }],
+      images: [
+        {
+          imageBytes: Uint8Array.from({ length: imageBytes }, (_, at) => (at + step) & 0xff),
+          width: 1,
+          height: 1,
+        },
+      ],
     });
 
   const scenario = async (open: OpenDatabase) => {
@@ -55,7 +62,8 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
     const session = { id: 'run' } as Session;
     const steps: number[] = [];
     for (let commit = 0; commit < COMMITS; commit++) {
-      const batch = new PendingWrites();
+      // As the store writer does: frames in shared memory when the thread writes them.
+      const batch = new PendingWrites(open.frameWriter !== undefined ? allocateShared : undefined);
       for (let index = 0; index < FRAMES_PER_COMMIT; index++) {
         const step = commit * FRAMES_PER_COMMIT + index;
         steps.push(step);
@@ -86,6 +94,20 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       .where('id', '=', 'run')
       .executeTakeFirstOrThrow();
     expect(Number(run.stored_frames)).toBe(expected.length);
+    // The stored bytes are the frame as sent (the re-sent step's new images).
+    const stored = await open.db
+      .selectFrom('image_frames')
+      .select('frame')
+      .where('session_id', '=', 'run')
+      .where('step', '=', steps.at(-4) as number)
+      .executeTakeFirstOrThrow();
+    expect(
+      equals(
+        ImageFrameSchema,
+        fromBinary(ImageFrameSchema, stored.frame),
+        frame(steps.at(-4) as number, 300),
+      ),
+    ).toBe(true);
     expect(Number(run.stored_image_bytes)).toBe(storedBytes);
   };
 

@@ -5,7 +5,14 @@
  * a call opens; per message there is only the per-key token bucket.
  */
 import { makeApiKeys, BENCH_ADMIN_TOKEN } from '../common/bench-keys';
-import { RATE, maxSustained, ramp, stepTable, type StepResult } from '../common/ingest-ramp';
+import {
+  INGEST_RAMP_STEPS,
+  RATE,
+  maxSustained,
+  ramp,
+  stepTable,
+  type StepResult,
+} from '../common/ingest-ramp';
 import { runBench, type TargetVerdict } from '../common/result';
 import { ratio } from '../common/stats';
 import { count, num, pct, times } from '../common/format';
@@ -23,7 +30,7 @@ runBench(
   async ({ quick }) => {
     const warmupMs = quick ? 1000 : 3000;
     const windowMs = quick ? 2000 : 8000;
-    const steps = quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200];
+    const steps = quick ? [2, 5] : INGEST_RAMP_STEPS;
     const notes: string[] = [];
     const common = { kind: 'product' as const, imageSize: IMAGE_SIZE, metricCount: 0, steps };
     const off = await ramp({

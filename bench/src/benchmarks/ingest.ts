@@ -14,6 +14,7 @@ import {
   ramp,
   stepTable,
   type StepResult,
+  INGEST_RAMP_STEPS,
 } from '../common/ingest-ramp';
 import { runBench, type ResultTable, type TargetVerdict } from '../common/result';
 import { ratio } from '../common/stats';
@@ -33,12 +34,12 @@ runBench(
       {
         imageSize: 2048,
         metrics: 0,
-        steps: quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200],
+        steps: quick ? [2, 5] : INGEST_RAMP_STEPS,
       },
       {
         imageSize: 2048,
         metrics: 20,
-        steps: quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200],
+        steps: quick ? [2, 5] : INGEST_RAMP_STEPS,
       },
       { imageSize: 15 * 1024, metrics: 0, steps: quick ? [1, 2] : [2, 5, 10, 15, 20, 25, 30, 40] },
     ];
@@ -169,7 +170,9 @@ runBench(
         `${windowMs / 1000} s window measures acks/s and the growth of sent − acked. A step is sustained when acks ` +
         `reach ${MIN_ACK_SHARE * 100}% of the offered rate and the backlog grows over the window by less than ` +
         `${MAX_LAG_GROWTH_SECONDS * 1000} ms of offered traffic (least-squares slope of the lag sampled every 250 ms). ` +
-        'The ramp stops at the first step that is not. CPU is percent of one core (2 cores = 200%); ' +
+        'After the first step that is not, up to two midpoints between the last sustained count and the failed one ' +
+        'are measured, each on a fresh server brought straight to that count, so the limit is found ' +
+        'within a quarter of the gap. CPU is percent of one core (2 cores = 200%); ' +
         'the load generator runs on the same 2 cores ("bench CPU"); sent below offered means the generator itself ' +
         'could not keep up.',
       tables,

@@ -17,7 +17,13 @@ import {
   SQLITE_FILE,
   type OpenDatabase,
 } from '../../../apps/server/src/store/open-database';
-import { maxSustained, ramp, stepTable, type StepResult } from '../common/ingest-ramp';
+import {
+  INGEST_RAMP_STEPS,
+  maxSustained,
+  ramp,
+  stepTable,
+  type StepResult,
+} from '../common/ingest-ramp';
 import { runBench, type ResultTable, type TargetVerdict } from '../common/result';
 import { ratio, summarize } from '../common/stats';
 import { fillRun } from '../common/store-fill';
@@ -226,7 +232,7 @@ runBench(
       // 1. Ingest ceiling at 16 × 2 KB, each engine against the in-memory server.
       const warmupMs = quick ? 500 : 3000;
       const windowMs = quick ? 1500 : 8000;
-      const steps = quick ? [5] : [10, 25, 50, 75, 90, 100, 115, 130, 150, 200];
+      const steps = quick ? [5] : INGEST_RAMP_STEPS;
       const ceilings = new Map<Engine, StepResult[]>();
       for (const engine of ['memory', ...engines] as Engine[]) {
         const store = await newStore(engine, postgres);

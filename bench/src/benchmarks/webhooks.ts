@@ -134,7 +134,7 @@ runBench(
   async ({ quick }) => {
     const warmupMs = quick ? 1000 : 3000;
     const windowMs = quick ? 2000 : 8000;
-    const steps = quick ? [2, 5] : [10, 25, 50, 75, 90, 100, 115, 130];
+    const steps = quick ? [2, 5] : [10, 25, 50, 75, 100, 130];
     const notes: string[] = [];
     const endpoints = await failingEndpoints();
     const variants = [

@@ -8,12 +8,19 @@ import { jpegSet } from './jpeg-payloads';
 import { LoadTrainer, Pacer } from './load-trainer';
 import { ProcSampler } from './proc-stats';
 import type { ResultTable } from './result';
+import { MAX_MIDPOINT_PROBES, nextProbe } from './ramp-refine';
 import { SampleBuffer, slope } from './stats';
 import { startTarget, type Target, type TargetKind } from './targets';
 import { benchMetricNames, encodeImagePart } from './wire';
 import { count, mb, num, pct } from './format';
 
 export const RATE = 60;
+/**
+ * Trainer counts of the 16 × 2 KB ramps (ingest, store, auth). Coarse: the
+ * midpoint probes after the first failed step (ramp-refine.ts) find the
+ * limit between two of them, in about the time the finer steps took.
+ */
+export const INGEST_RAMP_STEPS: readonly number[] = [10, 25, 50, 75, 100, 150, 200];
 export const IMAGES = 16;
 /** A step is sustained when acks arrive at >= this share of the offered rate… */
 export const MIN_ACK_SHARE = 0.95;
@@ -38,6 +45,8 @@ export interface StepResult {
   heldBack: number;
   errors: number;
   sustained: boolean;
+  /** A midpoint measured after the first unsustained step (ramp-refine.ts). */
+  probe?: boolean;
   /** Send → ack latency over the window (ms), when the ramp was asked to record it. */
   ackP50Ms?: number;
   ackP99Ms?: number;
@@ -134,8 +143,39 @@ export interface RampCompanion {
   stop(): Promise<void>;
 }
 
-/** Ramps trainers against a fresh target until a step is not sustained; one result per step measured. */
+/**
+ * Ramps trainers against a fresh target until a step is not sustained, then
+ * (ramps of several steps) measures up to MAX_MIDPOINT_PROBES midpoints
+ * between the most sustained and the fewest failed, each against a fresh
+ * target brought straight to that count (a failed step leaves thousands of
+ * unacknowledged messages per trainer that would take longer to drain than
+ * to start again). One result per count measured, by trainer count.
+ */
 export async function ramp(options: RampOptions): Promise<StepResult[]> {
+  const results = await rampSteps(options, '', false);
+  // A one-step ramp measures a fixed load (e.g. ack latency at 50 trainers): no probes.
+  const probes = options.steps.length > 1 ? MAX_MIDPOINT_PROBES : 0;
+  let sustained = maxSustained(results)?.trainers ?? 0;
+  let failed = results.find((step) => !step.sustained)?.trainers;
+  for (let probe = 1; failed !== undefined && probe <= probes; probe++) {
+    const size = nextProbe(sustained, failed);
+    if (size === undefined) break;
+    const [result] = await rampSteps({ ...options, steps: [size] }, `p${probe}-`, true);
+    if (result === undefined) break;
+    results.push(result);
+    if (result.sustained) sustained = size;
+    else failed = size;
+  }
+  // By trainer count, midpoints among the steps: readers take the first unsustained as the limit.
+  return results.sort((a, b) => a.trainers - b.trainers);
+}
+
+/** The steps in order against a fresh target, until one is not sustained; `idPrefix` keeps each run's session ids apart. */
+async function rampSteps(
+  options: RampOptions,
+  idPrefix: string,
+  probe: boolean,
+): Promise<StepResult[]> {
   const { kind, imageSize, metricCount, steps, warmupMs, windowMs, notes } = options;
   const label = options.label ?? kind;
   const imagePart = encodeImagePart(jpegSet(imageSize, IMAGES));
@@ -155,12 +195,40 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
   const trainers: LoadTrainer[] = [];
   const results: StepResult[] = [];
   pacer.start([]);
+  const measureAt = async (size: number): Promise<StepResult> => {
+    await sleep(warmupMs);
+    const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
+    for (const trainer of trainers) trainer.ackLatency = latency;
+    const step = await measureStep(trainers, samplers, self, messageBytes, windowMs);
+    for (const trainer of trainers) trainer.ackLatency = undefined;
+    if (latency !== undefined) {
+      const summary = latency.summary();
+      step.ackP50Ms = summary.p50;
+      step.ackP99Ms = summary.p99;
+    }
+    const sustained =
+      step.ackedPerSec >= MIN_ACK_SHARE * step.offeredPerSec &&
+      step.lagGrowthPerSec * (windowMs / 1000) <
+        Math.max(MAX_LAG_GROWTH_SECONDS * step.offeredPerSec, MIN_LAG_GROWTH) &&
+      step.heldBack === 0 &&
+      step.errors === 0;
+    const result: StepResult = { trainers: size, ...step, sustained, ...(probe ? { probe } : {}) };
+    console.error(
+      `[ramp] ${label} ${imageSize} B + ${metricCount} metrics × ${size}${probe ? ' (midpoint)' : ''}: ${JSON.stringify(result)}`,
+    );
+    const failed = trainers.find((t) => t.firstError !== undefined);
+    if (failed)
+      notes.push(
+        `${label}, ${imageSize}-byte images: first error seen by a trainer: ${failed.firstError}`,
+      );
+    return result;
+  };
   try {
     for (const size of steps) {
       while (trainers.length < size) {
         const trainer = new LoadTrainer(
           targets[trainers.length % targets.length]!,
-          `ingest-${imageSize}-${metricCount}-${trainers.length}`,
+          `ingest-${imageSize}-${metricCount}-${idPrefix}${trainers.length}`,
           imagePart,
           0,
           metricNames,
@@ -172,32 +240,9 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
         trainers.push(trainer);
         pacer.add(trainer);
       }
-      await sleep(warmupMs);
-      const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
-      for (const trainer of trainers) trainer.ackLatency = latency;
-      const step = await measureStep(trainers, samplers, self, messageBytes, windowMs);
-      for (const trainer of trainers) trainer.ackLatency = undefined;
-      if (latency !== undefined) {
-        const summary = latency.summary();
-        step.ackP50Ms = summary.p50;
-        step.ackP99Ms = summary.p99;
-      }
-      const sustained =
-        step.ackedPerSec >= MIN_ACK_SHARE * step.offeredPerSec &&
-        step.lagGrowthPerSec * (windowMs / 1000) <
-          Math.max(MAX_LAG_GROWTH_SECONDS * step.offeredPerSec, MIN_LAG_GROWTH) &&
-        step.heldBack === 0 &&
-        step.errors === 0;
-      results.push({ trainers: size, ...step, sustained });
-      console.error(
-        `[ramp] ${label} ${imageSize} B + ${metricCount} metrics × ${size}: ${JSON.stringify(results.at(-1))}`,
-      );
-      const failed = trainers.find((t) => t.firstError !== undefined);
-      if (failed)
-        notes.push(
-          `${label}, ${imageSize}-byte images: first error seen by a trainer: ${failed.firstError}`,
-        );
-      if (!sustained) break;
+      const result = await measureAt(size);
+      results.push(result);
+      if (!result.sustained) break;
     }
   } finally {
     pacer.stop();
@@ -210,8 +255,12 @@ export async function ramp(options: RampOptions): Promise<StepResult[]> {
   return results;
 }
 
+/** The step with the most trainers sustained. */
 export function maxSustained(steps: readonly StepResult[]): StepResult | undefined {
-  return steps.filter((s) => s.sustained).at(-1);
+  let best: StepResult | undefined;
+  for (const step of steps)
+    if (step.sustained && step.trainers > (best?.trainers ?? -1)) best = step;
+  return best;
 }
 
 export function stepTable(caption: string, steps: readonly StepResult[]): ResultTable {
@@ -232,7 +281,7 @@ export function stepTable(caption: string, steps: readonly StepResult[]): Result
       'sustained',
     ],
     rows: steps.map((s) => [
-      String(s.trainers),
+      s.probe === true ? `${s.trainers} (midpoint)` : String(s.trainers),
       count(s.offeredPerSec),
       count(s.sentPerSec),
       count(s.ackedPerSec),

@@ -1,16 +1,25 @@
 import { create, equals, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ImageDataSchema, ImageFrameSchema } from '@trainwatch/proto';
-import { encodeStoredFrame, SHARED_IMAGE_FIELDS } from './frame-encoding';
+import {
+  ImageDataSchema,
+  ImageFrameSchema,
+  PredictionSchema,
+  type ImageFrame,
+} from '@trainwatch/proto';
+import { allocateShared, encodeStoredFrame, HAND_ENCODED_FIELDS } from './frame-encoding';
 
-function frameOf(imageSizes: number[]) {
+function frameOf(imageSizes: number[]): ImageFrame {
   return create(ImageFrameSchema, {
     epoch: 3,
     batchIdx: 17,
     step: 123_456_789_012n,
     timestampMs: 1_700_000_000_000n,
     firstIndex: 2,
-    groundTruth: [1, 0, 4],
-    predictions: [{ predictedClass: 1, confidence: 0.5 }],
+    groundTruth: [1, 0, 4, 300],
+    predictions: [
+      { predictedClass: 1, confidence: 0.5 },
+      { predictedClass: 0, predictedLabel: 'chat — ünïcode 猫', confidence: 0 },
+      { predictedClass: 7, predictedLabel: 'dog', confidence: 0.375 },
+    ],
     images: imageSizes.map((size, index) => ({
       imageBytes: Uint8Array.from({ length: size }, (_, at) => (at * 31 + index) & 0xff),
       format: 'jpeg',
@@ -21,32 +30,84 @@ function frameOf(imageSizes: number[]) {
   });
 }
 
+/** The stored bytes are exactly what toBinary writes, and decode to a frame that encodes to them again. */
+function expectSameAsToBinary(frame: ImageFrame): void {
+  const bytes = encodeStoredFrame(frame);
+  expect(Buffer.compare(bytes, Buffer.from(toBinary(ImageFrameSchema, frame)))).toBe(0);
+  const decoded = fromBinary(ImageFrameSchema, bytes);
+  expect(Buffer.compare(Buffer.from(toBinary(ImageFrameSchema, decoded)), bytes)).toBe(0);
+}
+
 describe('encodeStoredFrame', () => {
   it.each([
     ['16 images of 2 KB', Array(16).fill(2048)],
     ['sizes around the varint boundaries', [0, 1, 127, 128, 16_383, 16_384, 70_000]],
     ['no images', []],
-  ])('decodes to the same frame as toBinary writes (%s)', (_label, sizes) => {
+  ])('writes the bytes toBinary writes (%s)', (_label, sizes) => {
     const frame = frameOf(sizes);
-    const bytes = encodeStoredFrame(frame);
-    const decoded = fromBinary(ImageFrameSchema, bytes);
-    expect(equals(ImageFrameSchema, decoded, frame)).toBe(true);
-    // Same fields, same sizes: only their order differs.
-    expect(bytes.byteLength).toBe(toBinary(ImageFrameSchema, frame).byteLength);
+    expectSameAsToBinary(frame);
+    expect(
+      equals(ImageFrameSchema, fromBinary(ImageFrameSchema, encodeStoredFrame(frame)), frame),
+    ).toBe(true);
+  });
+
+  it('writes zero and empty fields as toBinary does (left out)', () => {
+    expectSameAsToBinary(create(ImageFrameSchema, {}));
+    expectSameAsToBinary(
+      create(ImageFrameSchema, { images: [{}], predictions: [{}], groundTruth: [0] }),
+    );
+  });
+
+  it('writes negative 32-bit values, steps past 2^53 and a NaN confidence as toBinary does', () => {
+    const frame = frameOf([3]);
+    frame.epoch = -1;
+    frame.firstIndex = -2_147_483_648;
+    frame.groundTruth = [-5, 2_147_483_647];
+    frame.step = 2n ** 63n - 1n;
+    frame.timestampMs = 2n ** 53n + 1n;
+    (frame.predictions[0] as { confidence: number }).confidence = Number.NaN;
+    (frame.images[0] as { width: number }).width = -3;
+    expectSameAsToBinary(frame);
   });
 
   it('encodes images that differ in their other fields each with its own', () => {
     const frame = frameOf([5, 6, 7]);
     (frame.images[1] as { width: number }).width = 999;
     (frame.images[2] as { format: string }).format = 'png';
-    const decoded = fromBinary(ImageFrameSchema, encodeStoredFrame(frame));
-    expect(equals(ImageFrameSchema, decoded, frame)).toBe(true);
+    expectSameAsToBinary(frame);
   });
 
-  it('knows every field of ImageData (a new one must be added to SHARED_IMAGE_FIELDS or the shared encoding stops)', () => {
-    expect(ImageDataSchema.fields.map((field) => field.localName).sort()).toEqual(
-      ['imageBytes', ...SHARED_IMAGE_FIELDS].sort(),
+  it('keeps unknown fields and negative 64-bit values (through toBinary)', () => {
+    const frame = frameOf([4]);
+    const withUnknown = fromBinary(
+      ImageFrameSchema,
+      Buffer.concat([toBinary(ImageFrameSchema, frame), Buffer.from([0xf8, 0x06, 0x2a])]),
     );
+    expect(withUnknown.$unknown).toHaveLength(1);
+    expect(
+      Buffer.compare(encodeStoredFrame(withUnknown), toBinary(ImageFrameSchema, withUnknown)),
+    ).toBe(0);
+    frame.step = -7n;
+    expectSameAsToBinary(frame);
+  });
+
+  it('knows every field of ImageFrame, ImageData and Prediction in declaration order (a new one must be added, or frames go through toBinary)', () => {
+    expect(ImageFrameSchema.fields.map((field) => field.localName)).toEqual(
+      HAND_ENCODED_FIELDS.ImageFrame,
+    );
+    expect(ImageDataSchema.fields.map((field) => field.localName)).toEqual(
+      HAND_ENCODED_FIELDS.ImageData,
+    );
+    expect(PredictionSchema.fields.map((field) => field.localName)).toEqual(
+      HAND_ENCODED_FIELDS.Prediction,
+    );
+  });
+
+  it('encodes into shared memory when asked (the frame thread reads it without a copy)', () => {
+    const frame = frameOf([2048, 2048]);
+    const shared = encodeStoredFrame(frame, allocateShared);
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.compare(shared, Buffer.from(toBinary(ImageFrameSchema, frame)))).toBe(0);
   });
 
   it('leaves the frame it encodes unchanged (fan-out may hold its cached encoding)', () => {

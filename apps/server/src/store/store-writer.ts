@@ -7,6 +7,7 @@ import { SessionEventBus } from '../events/event-bus';
 import { HealthService } from '../health/health.service';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
+import { allocateShared } from './frame-encoding';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
 import type { OpenDatabase } from './open-database';
@@ -42,7 +43,7 @@ export class StoreWriter implements OnApplicationShutdown {
   private readonly state: WriterState | undefined;
   private readonly retention: RetentionPolicy;
   /** Events since the batch being committed. */
-  private queue = new PendingWrites();
+  private queue: PendingWrites;
   /** performance.now() when the queue's first event arrived: its commit starts at most an interval later. */
   private queueSince: number | undefined;
   /** The batch a commit is writing or will retry; undefined when none. */
@@ -67,6 +68,7 @@ export class StoreWriter implements OnApplicationShutdown {
       recentSteps: RECENT_FRAME_STEPS,
       budgetBytes: settings.storeImageBytesPerRun,
     };
+    this.queue = this.newBatch();
     if (database === null) return;
     this.state = new WriterState(database);
     bus.on('session.registered', ({ session }) => this.touched(session));
@@ -196,6 +198,11 @@ export class StoreWriter implements OnApplicationShutdown {
     await this.database.close();
   }
 
+  /** A batch whose frames the frame thread (when there is one) reads without a copy. */
+  private newBatch(): PendingWrites {
+    return new PendingWrites(this.database?.frameWriter !== undefined ? allocateShared : undefined);
+  }
+
   /** Marks the session's row for the next commit; returns that commit's promise (the ack waits for it). */
   private touched(session: Parameters<PendingWrites['touch']>[0]): Promise<void> {
     const queue = this.queue;
@@ -250,7 +257,7 @@ export class StoreWriter implements OnApplicationShutdown {
 
   private async attemptCommit(database: OpenDatabase, state: WriterState): Promise<void> {
     const later = this.queue;
-    this.queue = new PendingWrites();
+    this.queue = this.newBatch();
     this.queueSince = undefined;
     let batch = this.inFlight;
     if (batch === undefined) batch = later;
