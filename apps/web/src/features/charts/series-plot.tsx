@@ -2,6 +2,7 @@ import type { SeriesWindow } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
+import { visibilityObserver } from '../series/hooks/visibility-observer';
 import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
@@ -105,8 +106,26 @@ export function SeriesPlot({
   linesRef.current = lines;
   const hiddenRef = useRef(hidden);
   hiddenRef.current = hidden;
+  const versionRef = useRef(version);
+  versionRef.current = version;
+  /** The lines' own data (no zoom window) as last built, and what it was built from. */
+  const base = useRef<{ key: readonly unknown[]; built: PlotColumns }>(undefined);
 
   const build = useCallback((): PlotColumns => {
+    if (windows.current.size === 0) {
+      // Zooming out, or zooming in before the window's answer, draws the same data again:
+      // aligning 20 runs once, not on every zoom, keeps a zoom to one redraw per chart.
+      const key = [linesRef.current, versionRef.current, xAxis, smoothing];
+      const cached = base.current;
+      if (cached && cached.key.every((part, index) => part === key[index])) {
+        columns.current = cached.built;
+        return cached.built;
+      }
+      const built = buildPlotData(linesRef.current(), xAxis, smoothing);
+      base.current = { key, built };
+      columns.current = built;
+      return built;
+    }
     const shown = linesRef.current().map((line, index) => {
       const window = windows.current.get(index);
       return window ? withWindow(line, window) : line;
@@ -321,7 +340,16 @@ export function SeriesPlot({
     ctx.restore();
   }
 
-  const initial = useCallback(() => build().data, [build]);
+  // A chart is created empty and takes its data in its turn of the frame budget (below): a
+  // page of many charts opens without one long task drawing them all.
+  const initial = useCallback(
+    (): uPlot.AlignedData =>
+      Array.from(
+        { length: 1 + lineCount * (hasBand ? 4 : 2) },
+        () => [],
+      ) as unknown as uPlot.AlignedData,
+    [lineCount, hasBand],
+  );
   const plot = useUplot(container, makeOptions, initial, height);
 
   /** Hands uPlot the data again, keeping the page's zoom. */
@@ -339,8 +367,43 @@ export function SeriesPlot({
     if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
   }, [plot, build, hasBand]);
 
-  // New data waits its turn in the page's chart frame budget; zoom draws at once.
-  useEffect(() => chartDrawQueue.request(plot, draw), [plot, draw, version]);
+  const drawRef = useRef(draw);
+  drawRef.current = draw;
+  /** What the chart still has to draw: new data (or a new scale), or only the step cursor. */
+  const wanted = useRef<'data' | 'cursor' | undefined>(undefined);
+  /** On screen or near it (VISIBILITY_MARGIN); assumed until the first report. */
+  const onScreen = useRef(true);
+  const flush = useCallback(() => {
+    const kind = wanted.current;
+    wanted.current = undefined;
+    if (kind === 'data') drawRef.current();
+    else if (kind === 'cursor') plot.current?.redraw(false);
+  }, [plot]);
+  /**
+   * Every draw waits its turn in the page's chart frame budget, and a chart
+   * off screen draws nothing until it scrolls in: a zoom on a page of ten
+   * charts redraws the two or three in view at once, the rest as they come
+   * into view, each at the zoomed window (every chart still asks for it).
+   */
+  const schedule = useCallback(
+    (kind: 'data' | 'cursor') => {
+      if (wanted.current !== 'data') wanted.current = kind;
+      if (onScreen.current) chartDrawQueue.request(plot, flush);
+    },
+    [plot, flush],
+  );
+  useEffect(() => {
+    const element = container.current;
+    if (!element) return;
+    return visibilityObserver.observe(element, (visible) => {
+      onScreen.current = visible;
+      if (visible && wanted.current !== undefined) chartDrawQueue.request(plot, flush);
+      else if (!visible) chartDrawQueue.cancel(plot);
+    });
+  }, [plot, flush]);
+
+  // New data, and a chart (re)created empty, wait their turn in the page's chart frame budget.
+  useEffect(() => schedule('data'), [schedule, draw, version, makeOptions]);
   useEffect(() => () => chartDrawQueue.cancel(plot), [plot]);
 
   useEffect(() => {
@@ -357,20 +420,22 @@ export function SeriesPlot({
     });
   }, [plot, hidden, hasBand, lines, makeOptions]);
 
-  // The step cursor: a redraw, no new data.
-  useEffect(
-    () =>
-      view.subscribe(() => {
-        plot.current?.redraw(false);
-      }),
-    [view, plot],
-  );
+  // The step cursor: a redraw, no new data, only when it moved (a zoom draws it with the data).
+  useEffect(() => {
+    let cursorStep = view.state.cursorStep;
+    return view.subscribe((state) => {
+      if (state.cursorStep === cursorStep) return;
+      cursorStep = state.cursorStep;
+      schedule('cursor');
+    });
+  }, [view, schedule]);
 
   // Zoom: every chart follows; the window is read at full resolution, the live data again on zoom-out.
   useEffect(() => {
     windows.current.clear();
     setWindowInfo(undefined);
-    draw();
+    // The data drawn stays, at the new scale, until the window's answer comes.
+    schedule('data');
     if (!zoom || !fetcher || byEpoch) return;
     const generation = view.zoomGeneration;
     const shown = lines();
@@ -404,7 +469,7 @@ export function SeriesPlot({
         points,
         exact,
       });
-      draw();
+      schedule('data');
     });
     return () => {
       cancelled = true;

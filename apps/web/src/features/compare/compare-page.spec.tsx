@@ -10,7 +10,15 @@ import { parseRoute, compareHref } from '../../common/use-hash-route';
 import { FakeDashboard } from '../../test/fake-dashboard';
 import { summary } from '../../test/fixtures';
 import { renderWithServer } from '../../test/render';
-import { alignSeries, COMPARE_POINTS, compareWindowPoints, type ComparedRun } from './compare-data';
+import {
+  alignSeries,
+  COMPARE_POINTS,
+  compareOpenPoints,
+  compareWindowPoints,
+  distinctSteps,
+  MIN_COMPARE_POINTS,
+  type ComparedRun,
+} from './compare-data';
 import { ZOOM_WINDOW_POINTS } from '../charts/window-fetcher';
 import { ComparePage } from './compare-page';
 
@@ -192,5 +200,34 @@ describe('compareWindowPoints', () => {
     expect(compareWindowPoints(4)).toBe(5000);
     expect(compareWindowPoints(20)).toBe(COMPARE_POINTS);
     expect(compareWindowPoints(0)).toBe(ZOOM_WINDOW_POINTS);
+  });
+});
+
+describe('compareOpenPoints', () => {
+  it('asks a bucket per two pixels of page width on open, within its bounds', () => {
+    expect(compareOpenPoints(1280)).toBe(640);
+    expect(compareOpenPoints(3840)).toBe(COMPARE_POINTS);
+    expect(compareOpenPoints(100)).toBe(MIN_COMPARE_POINTS);
+    expect(compareOpenPoints(Number.NaN)).toBe(MIN_COMPARE_POINTS);
+  });
+
+  it('counts the distinct steps of a series over every run', () => {
+    const run = (points: [number, number][]): ComparedRun => ({
+      sessionId: 'x',
+      summary: undefined,
+      series: new Map([['loss', window('loss', SeriesKind.STEP, points)]]),
+    });
+    const runs = [
+      run([
+        [0, 1],
+        [2, 2],
+      ]),
+      run([
+        [1, 3],
+        [2, 4],
+      ]),
+    ];
+    expect(distinctSteps(runs, 'loss')).toBe(3);
+    expect(distinctSteps(runs, 'absent')).toBe(0);
   });
 });
