@@ -25,8 +25,11 @@ export class FrameCache {
 
   put(frame: ImageFrame): void {
     const step = Number(frame.step);
+    // A stored frame never changes: the copy held stays (an answer that sends it again must not
+    // hand the tiles new bytes of the same pictures while they decode the held ones).
+    const held = this.frames.get(step);
     this.frames.delete(step);
-    this.frames.set(step, frame);
+    this.frames.set(step, held ?? frame);
     while (this.frames.size > this.limit) {
       const oldest = this.frames.keys().next().value as number;
       this.frames.delete(oldest);
@@ -42,20 +45,57 @@ export class FrameCache {
   }
 }
 
+/** Frames held ahead of the cursor in the direction it moves by single steps (arrow keys). */
+export const PREFETCH_AHEAD = 12;
+
+/** What to ask GetImageFrames for: a span of stored steps, nearest `around` first. */
+export interface FrameWindow {
+  from: number;
+  to: number;
+  around: number;
+  /** Stored steps in [from, to]: the frames to ask for. */
+  frames: number;
+}
+
 /**
- * The steps to ask for around `index` (inclusive window of `radius` on each
- * side) that the cache does not hold yet; undefined when it holds them all.
+ * The steps to ask for around `index`, or undefined when the cache holds
+ * every frame within `radius` of it. `direction` is +1 or -1 while the
+ * cursor moves one stored frame at a time, 0 after a jump: moving, the
+ * window reaches `ahead` frames in that direction, so one answer covers the
+ * next several presses and is asked for while `radius` frames are still
+ * held (a press never waits for the network); a jump asks `radius` on each
+ * side. Only the span from the first to the last missing step is asked.
  */
-export function missingWindow(
+export function prefetchWindow(
   steps: readonly number[],
   index: number,
-  radius: number,
+  direction: number,
   cache: FrameCache,
-): { from: number; to: number; around: number } | undefined {
-  const low = Math.max(0, index - radius);
-  const high = Math.min(steps.length - 1, index + radius);
-  let needed = false;
-  for (let at = low; at <= high; at++) if (!cache.has(steps[at] as number)) needed = true;
-  if (!needed) return undefined;
-  return { from: steps[low] as number, to: steps[high] as number, around: steps[index] as number };
+  radius: number,
+  ahead = PREFETCH_AHEAD,
+): FrameWindow | undefined {
+  if (steps.length === 0) return undefined;
+  const near = (at: number) =>
+    at >= Math.max(0, index - radius) && at <= Math.min(steps.length - 1, index + radius);
+  const low = Math.max(0, index - (direction < 0 ? Math.max(ahead, radius) : radius));
+  const high = Math.min(
+    steps.length - 1,
+    index + (direction > 0 ? Math.max(ahead, radius) : radius),
+  );
+  let first = -1;
+  let last = -1;
+  let nearMissing = false;
+  for (let at = low; at <= high; at++) {
+    if (cache.has(steps[at] as number)) continue;
+    if (first < 0) first = at;
+    last = at;
+    if (near(at)) nearMissing = true;
+  }
+  if (!nearMissing) return undefined;
+  return {
+    from: steps[first] as number,
+    to: steps[last] as number,
+    around: steps[index] as number,
+    frames: last - first + 1,
+  };
 }

@@ -7,7 +7,7 @@ import { ImageGrid } from '../images/image-grid';
 import type { PanelProps } from '../panels/panel-props';
 import { useSessionSelect } from '../session/hooks/use-session-view';
 import type { SessionView } from '../session/store/session-store';
-import { FrameCache, missingWindow } from './frame-cache';
+import { FrameCache, prefetchWindow } from './frame-cache';
 import { useHoverStep } from './use-hover-step';
 
 /** Frames fetched on each side of the cursor, so the next arrow key shows one at once. */
@@ -125,9 +125,11 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   const shownIndexRef = useRef(shownIndex);
   shownIndexRef.current = shownIndex;
 
+  /** +1 or -1 while the cursor moves one stored frame at a time, 0 after a jump. */
+  const direction = useRef(0);
   const fetchAround = useCallback(
     (at: number) => {
-      const window = missingWindow(steps, at, PREFETCH_RADIUS, cache);
+      const window = prefetchWindow(steps, at, direction.current, cache, PREFETCH_RADIUS);
       if (window === undefined) return;
       const key = `${window.from}-${window.to}-${String(wrongOnly)}`;
       // At the bound, the answer on its way asks again for the step shown by then.
@@ -139,7 +141,7 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
           fromStep: BigInt(window.from),
           toStep: BigInt(window.to),
           aroundStep: BigInt(window.around),
-          maxFrames: 2 * PREFETCH_RADIUS + 1,
+          maxFrames: window.frames,
           wrongOnly,
         })
         .then((answer) => {
@@ -161,7 +163,13 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   const stepRef = useRef<number | undefined>(undefined);
   stepRef.current = step;
 
+  const previousIndex = useRef<number | undefined>(undefined);
   useEffect(() => {
+    const previous = previousIndex.current;
+    previousIndex.current = shownIndex;
+    if (previous !== undefined && previous !== shownIndex) {
+      direction.current = Math.abs(shownIndex - previous) === 1 ? shownIndex - previous : 0;
+    }
     if (step === undefined) {
       setShown(undefined);
       return;

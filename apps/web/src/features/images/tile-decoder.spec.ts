@@ -103,4 +103,18 @@ describe('TileDecoder', () => {
     await flush();
     expect(drawn).toEqual(['step 1', 'step 3']);
   });
+
+  it('paints a picture asked again while it decodes once, under the newer key', async () => {
+    const { pending, decode } = manualDecodes();
+    const drawn: string[] = [];
+    const decoder = new TileDecoder((_bitmap, key) => drawn.push(key), decode);
+    decoder.show(image(5), 'step 40');
+    // The prefetch answer brings the shown frame again, as new bytes of the same picture.
+    decoder.show(image(5), 'step 40 again');
+    pending[0]?.finish();
+    await flush();
+    expect(drawn).toEqual(['step 40 again']);
+    // No second decode of the same picture.
+    expect(pending).toHaveLength(1);
+  });
 });

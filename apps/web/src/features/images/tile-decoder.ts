@@ -54,9 +54,14 @@ export class TileDecoder {
         // Not a picture this browser can decode: the tile keeps what it showed.
         continue;
       }
+      // The same picture asked again meanwhile (the frame sent once more): paint it under the
+      // newer key rather than decode it twice.
+      const again = this.waiting !== undefined && sameBytes(this.waiting.bytes, bytes);
+      const drawnKey = again && this.waiting ? this.waiting.key : key;
+      if (again) this.waiting = undefined;
       // A newer image is waiting: skip painting this one.
       if (!this.disposed && this.waiting === undefined) {
-        this.draw(bitmap, key);
+        this.draw(bitmap, drawnKey);
         this.painted = bytes;
       }
       bitmap.close();
