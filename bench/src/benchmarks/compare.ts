@@ -3,7 +3,7 @@
  * into SQLite), opened in headless Chromium: time until every chart is
  * painted, then frames per second while charts are zoomed and reset.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '@trainwatch/testing';
@@ -22,6 +22,28 @@ const RUNS = 20;
 const SERIES = 10;
 const OPEN_TARGET_MS = 1500;
 const TARGET_FPS = 50;
+
+/**
+ * A directory to write CPU profiles of the timed open and of the zoom
+ * gestures into (`open.cpuprofile`, `zoom.cpuprofile`, for Chrome DevTools),
+ * when set: the figures then include the profiler's own cost.
+ */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
+
+/** Runs `during` under the page's CPU profiler when PROFILE_DIR is set; writes `<name>.cpuprofile`. */
+async function profiled<T>(page: Page, name: string, during: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return during();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  const result = await during();
+  const { profile } = await cdp.send('Profiler.stop');
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+  await cdp.detach();
+  return result;
+}
 
 const SERIES_NAMES = ['loss', ...Array.from({ length: SERIES - 1 }, (_, i) => `metric/m${i}`)];
 
@@ -113,16 +135,20 @@ runBench(
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.addInitScript(installFrameProbes);
       const opened = performance.now();
-      await page.goto(url);
-      await chartsReady(page, SERIES, RUNS);
-      await painted(page);
+      await profiled(page, 'open', async () => {
+        await page.goto(url);
+        await chartsReady(page, SERIES, RUNS);
+        await painted(page);
+      });
       const openMs = performance.now() - opened;
       const answersMs = await lastAnswerMs(page);
 
       const zooms: number[] = [];
-      const frames = await measureFrames(page, async () => {
-        for (let i = 0; i < gestures; i++) zooms.push(await zoomAndReset(page, i / gestures));
-      });
+      const frames = await profiled(page, 'zoom', () =>
+        measureFrames(page, async () => {
+          for (let i = 0; i < gestures; i++) zooms.push(await zoomAndReset(page, i / gestures));
+        }),
+      );
       const zoom = summarize(zooms);
       await page.close();
 
