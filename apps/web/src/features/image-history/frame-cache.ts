@@ -19,6 +19,11 @@ export class FrameCache {
     return frame;
   }
 
+  /** The frame held at `step`, without counting as a use. */
+  peek(step: number): ImageFrame | undefined {
+    return this.frames.get(step);
+  }
+
   has(step: number): boolean {
     return this.frames.has(step);
   }

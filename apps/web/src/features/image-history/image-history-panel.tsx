@@ -3,6 +3,8 @@ import type { ImageFrame } from '@trainwatch/proto';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useDashboardClient } from '../../common/transport-context';
 import { useChartPage, useChartViewSelect } from '../charts/chart-view-context';
+import { predecode } from '../images/bitmap-cache';
+import { MAX_IMAGES_PER_FRAME } from '../images/display-frame';
 import { ImageGrid } from '../images/image-grid';
 import type { PanelProps } from '../panels/panel-props';
 import { useSessionSelect } from '../session/hooks/use-session-view';
@@ -146,6 +148,15 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
         })
         .then((answer) => {
           for (const frame of answer.frames) cache.put(frame);
+          // Decoded now, painted at once when the cursor reaches them (the held copies: their
+          // arrays are the ones the tiles will be handed).
+          predecode(
+            answer.frames.flatMap((frame) =>
+              (cache.peek(Number(frame.step))?.images ?? [])
+                .slice(0, MAX_IMAGES_PER_FRAME)
+                .map((image) => image.imageBytes),
+            ),
+          );
           const current = stepRef.current;
           if (current !== undefined && cache.has(current)) setShown(cache.get(current));
         })

@@ -117,4 +117,26 @@ describe('TileDecoder', () => {
     // No second decode of the same picture.
     expect(pending).toHaveLength(1);
   });
+
+  it('paints a picture decoded ahead at once, and drops the older decode in flight', async () => {
+    const { pending, decode } = manualDecodes();
+    const drawn: string[] = [];
+    const ahead = new Map<number, ImageBitmap>([[9, { width: 8, height: 8 } as ImageBitmap]]);
+    const decoder = new TileDecoder(
+      (_bitmap, key) => drawn.push(key),
+      decode,
+      undefined,
+      (bytes) => ahead.get(bytes[0] ?? -1),
+    );
+    decoder.show(image(1), 'step 10');
+    decoder.show(image(9), 'step 9');
+    // Painted in the same call: no decode to wait for.
+    expect(drawn).toEqual(['step 9']);
+    pending[0]?.finish();
+    await flush();
+    // The older picture, decoded late, does not cover it.
+    expect(drawn).toEqual(['step 9']);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]?.closed()).toBe(true);
+  });
 });
