@@ -2,7 +2,7 @@ import type { SeriesWindow } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
-import { visibilityObserver } from '../series/hooks/visibility-observer';
+import { chartDrawObserver } from '../series/hooks/visibility-observer';
 import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
@@ -371,7 +371,7 @@ export function SeriesPlot({
   drawRef.current = draw;
   /** What the chart still has to draw: new data (or a new scale), or only the step cursor. */
   const wanted = useRef<'data' | 'cursor' | undefined>(undefined);
-  /** On screen or near it (VISIBILITY_MARGIN); assumed until the first report. */
+  /** At least partly on screen (CHART_DRAW_MARGIN); assumed until the first report. */
   const onScreen = useRef(true);
   const flush = useCallback(() => {
     const kind = wanted.current;
@@ -395,7 +395,7 @@ export function SeriesPlot({
   useEffect(() => {
     const element = container.current;
     if (!element) return;
-    return visibilityObserver.observe(element, (visible) => {
+    return chartDrawObserver.observe(element, (visible) => {
       onScreen.current = visible;
       if (visible && wanted.current !== undefined) chartDrawQueue.request(plot, flush);
       else if (!visible) chartDrawQueue.cancel(plot);

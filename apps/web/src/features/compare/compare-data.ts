@@ -31,18 +31,19 @@ export function compareOpenPoints(widthPx: number): number {
 export const COMPARE_READS_IN_FLIGHT = 6;
 /**
  * Points a zoomed compare chart asks for across all its runs: each run's
- * window gets its share, at least COMPARE_POINTS and at most the single-run
- * ZOOM_WINDOW_POINTS. Two runs keep full resolution up to 10,000 points a
- * window; twenty get 1,000 buckets each (with their min/max band), which is
- * still more than the chart has pixels, and the browser aligns 20,000 x per
- * chart instead of 200,000 on every zoom.
+ * window gets its share, at least what the view opened with (a bucket per
+ * COMPARE_PX_PER_BUCKET pixels) and at most the single-run
+ * ZOOM_WINDOW_POINTS. Two runs keep full resolution up to 6,400 points a
+ * window; twenty get what they opened with, a bucket per two pixels each
+ * (with their min/max band): at 1,280 px the browser decodes, aligns and
+ * strokes a third less on every zoom than at 1,000 buckets each.
  */
-export const COMPARE_ZOOM_POINTS_TOTAL = 20_000;
+export const COMPARE_ZOOM_POINTS_TOTAL = 12_800;
 
-/** Points per run and zoomed window when `runs` runs are compared. */
-export function compareWindowPoints(runs: number): number {
+/** Points per run and zoomed window when `runs` runs are compared on a page `widthPx` wide. */
+export function compareWindowPoints(runs: number, widthPx: number): number {
   const share = Math.floor(COMPARE_ZOOM_POINTS_TOTAL / Math.max(1, runs));
-  return Math.min(ZOOM_WINDOW_POINTS, Math.max(COMPARE_POINTS, share));
+  return Math.min(ZOOM_WINDOW_POINTS, Math.max(compareOpenPoints(widthPx), share));
 }
 
 /** A colour per run, in selection order (distinct on dark and light backgrounds). */

@@ -105,8 +105,8 @@ describe('ComparePage', () => {
     // One QuerySeries per run for the window; per-epoch series are not re-read.
     await waitFor(() =>
       expect(asked.filter((request) => request.from === 1n)).toEqual([
-        { sessionId: 'a', names: ['loss'], from: 1n, to: 2n, max: 10_000 },
-        { sessionId: 'b', names: ['loss'], from: 1n, to: 2n, max: 10_000 },
+        { sessionId: 'a', names: ['loss'], from: 1n, to: 2n, max: compareWindowPoints(2, 1024) },
+        { sessionId: 'b', names: ['loss'], from: 1n, to: 2n, max: compareWindowPoints(2, 1024) },
       ]),
     );
     await waitFor(() => expect(loss.dataset.resolution).toBe('full'));
@@ -196,10 +196,14 @@ describe('ComparePage', () => {
 
 describe('compareWindowPoints', () => {
   it('gives each run its share of a zoomed chart, within the single-run bounds', () => {
-    expect(compareWindowPoints(2)).toBe(ZOOM_WINDOW_POINTS);
-    expect(compareWindowPoints(4)).toBe(5000);
-    expect(compareWindowPoints(20)).toBe(COMPARE_POINTS);
-    expect(compareWindowPoints(0)).toBe(ZOOM_WINDOW_POINTS);
+    expect(compareWindowPoints(1, 1280)).toBe(ZOOM_WINDOW_POINTS);
+    expect(compareWindowPoints(2, 1280)).toBe(6400);
+    expect(compareWindowPoints(4, 1280)).toBe(3200);
+    // Twenty runs: what the page opened with, a bucket per two pixels.
+    expect(compareWindowPoints(20, 1280)).toBe(compareOpenPoints(1280));
+    expect(compareWindowPoints(20, 3840)).toBe(COMPARE_POINTS);
+    expect(compareWindowPoints(0, 1280)).toBe(ZOOM_WINDOW_POINTS);
+    expect(compareWindowPoints(20, 100)).toBe(640);
   });
 });
 

@@ -32,7 +32,9 @@ import {
  * first and marked; per-epoch series as a table, epoch by run.
  */
 export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
-  const fetcher = useWindowFetcher(compareWindowPoints(sessionIds.length));
+  // The page's width when it opened: resizing does not re-ask what was read.
+  const [widthPx] = useState(() => window.innerWidth);
+  const fetcher = useWindowFetcher(compareWindowPoints(sessionIds.length, widthPx));
   return (
     // One chart view for the page (x axis, smoothing, zoom, step cursor, hidden runs), in the URL.
     <ChartPageProvider fetcher={fetcher}>
