@@ -30,9 +30,25 @@ const TARGET_FPS = 50;
  */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 
-/** Runs `during` under the page's CPU profiler when PROFILE_DIR is set; writes `<name>.cpuprofile`. */
+/**
+ * Runs `during` under the page's CPU profiler when PROFILE_DIR is set, and
+ * writes `<name>.cpuprofile`; with BENCH_TRACE=1 a Chromium performance
+ * trace instead (`<name>.trace.json`: paint, raster, layout, tasks).
+ */
 async function profiled<T>(page: Page, name: string, during: () => Promise<T>): Promise<T> {
   if (!PROFILE_DIR) return during();
+  if (process.env.BENCH_TRACE === '1') {
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    const browser = page.context().browser();
+    if (!browser) return during();
+    await browser.startTracing(page, {
+      path: join(PROFILE_DIR, `${name}.trace.json`),
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'cc', 'gpu'],
+    });
+    const result = await during();
+    await browser.stopTracing();
+    return result;
+  }
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
