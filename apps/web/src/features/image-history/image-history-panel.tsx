@@ -27,6 +27,13 @@ const NO_CLASS_NAMES: readonly string[] = [];
 const classNamesOf = (view: SessionView) => view.summary?.config?.classNames ?? NO_CLASS_NAMES;
 const latestStepOf = (view: SessionView) => Number(view.latestFrame?.step ?? -1);
 
+/** `frames` by distance from `step`, nearest first (decoded ahead in that order). */
+function nearestFirst(frames: readonly ImageFrame[], step: number): ImageFrame[] {
+  return [...frames].sort(
+    (a, b) => Math.abs(Number(a.step) - step) - Math.abs(Number(b.step) - step),
+  );
+}
+
 /** Index of the stored step nearest `step` (steps ascending, not empty). */
 export function nearestIndex(steps: readonly number[], step: number): number {
   let low = 0;
@@ -151,7 +158,7 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
           // Decoded now, painted at once when the cursor reaches them (the held copies: their
           // arrays are the ones the tiles will be handed).
           predecode(
-            answer.frames.flatMap((frame) =>
+            nearestFirst(answer.frames, window.around).flatMap((frame) =>
               (cache.peek(Number(frame.step))?.images ?? [])
                 .slice(0, MAX_IMAGES_PER_FRAME)
                 .map((image) => image.imageBytes),

@@ -71,4 +71,18 @@ describe('BitmapCache', () => {
     expect(closed).toEqual([3]);
     expect(cache.ready(late)).toBeUndefined();
   });
+
+  it('decodes a few at a time, in the order asked', async () => {
+    const { pending, decode } = manualDecodes();
+    const cache = new BitmapCache(1 << 20, decode, 2);
+    const pictures = [1, 2, 3, 4].map((size) => new Uint8Array([size]));
+    for (const bytes of pictures) cache.prepare(bytes);
+    expect(pending.map((one) => one.size)).toEqual([1, 2]);
+    pending[0]?.finish();
+    await flush();
+    expect(pending.map((one) => one.size)).toEqual([1, 2, 3]);
+    pending[1]?.fail();
+    await flush();
+    expect(pending.map((one) => one.size)).toEqual([1, 2, 3, 4]);
+  });
 });

@@ -6,6 +6,14 @@
  */
 export const MAX_PREDECODED_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Pictures decoding ahead at once. A prefetch answer brings a dozen frames
+ * of 16 pictures: started together, their decodes would queue ahead of the
+ * picture the cursor shows now (and each start costs the main thread), so
+ * they go a few at a time, nearest the cursor first.
+ */
+export const MAX_PREDECODES_IN_FLIGHT = 4;
+
 /** A decoded picture and what it costs to hold. */
 interface Entry {
   bitmap: ImageBitmap | undefined;
@@ -15,9 +23,28 @@ interface Entry {
 /** Decodes JPEG bytes into a bitmap off the main thread. */
 export type BitmapDecode = (bytes: Uint8Array) => Promise<ImageBitmap>;
 
-const decodeBitmap: BitmapDecode = (bytes) =>
+/**
+ * WebCodecs' ImageDecoder where there is one (no Blob to register with the
+ * browser process, see tile-decoder.ts), its frame turned into a bitmap
+ * that outlives the decoder; elsewhere `createImageBitmap` on a Blob.
+ */
+const decodeBitmap: BitmapDecode = async (bytes) => {
+  if (typeof ImageDecoder === 'function') {
+    const decoder = new ImageDecoder({ data: bytes, type: 'image/jpeg' });
+    try {
+      const { image } = await decoder.decode();
+      try {
+        return await createImageBitmap(image);
+      } finally {
+        image.close();
+      }
+    } finally {
+      decoder.close();
+    }
+  }
   // The Blob copies the bytes; the frame's own buffer is left as it is.
-  createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }));
+  return createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }));
+};
 
 /**
  * Pictures decoded before they are shown: the image history asks for the
@@ -28,11 +55,15 @@ const decodeBitmap: BitmapDecode = (bytes) =>
  */
 export class BitmapCache {
   private readonly entries = new Map<Uint8Array, Entry>();
+  /** Pictures waiting to decode, in the order asked (bounded by the entries' own bound). */
+  private readonly queued: Uint8Array[] = [];
+  private inFlight = 0;
   private held = 0;
 
   constructor(
     private readonly limitBytes = MAX_PREDECODED_BYTES,
     private readonly decode: BitmapDecode = decodeBitmap,
+    private readonly maxInFlight = MAX_PREDECODES_IN_FLIGHT,
   ) {}
 
   /** Pictures held or being decoded. */
@@ -45,27 +76,43 @@ export class BitmapCache {
     return this.held;
   }
 
-  /** Starts decoding `bytes` unless held already. */
+  /** Decodes `bytes` (after those asked before) unless held or waiting already. */
   prepare(bytes: Uint8Array): void {
     if (this.entries.has(bytes)) return;
-    const entry: Entry = { bitmap: undefined, bytes: 0 };
-    this.entries.set(bytes, entry);
-    this.decode(bytes).then(
-      (bitmap) => {
-        if (this.entries.get(bytes) !== entry) {
-          bitmap.close();
-          return;
-        }
-        entry.bitmap = bitmap;
-        entry.bytes = bitmap.width * bitmap.height * 4;
-        this.held += entry.bytes;
-        this.evict(bytes);
-      },
-      () => {
-        // Not a picture this browser decodes: the tile decodes it itself (and keeps its last one).
-        if (this.entries.get(bytes) === entry) this.entries.delete(bytes);
-      },
-    );
+    this.entries.set(bytes, { bitmap: undefined, bytes: 0 });
+    this.queued.push(bytes);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queued.length > 0) {
+      const bytes = this.queued.shift() as Uint8Array;
+      const entry = this.entries.get(bytes);
+      // Cleared while it waited.
+      if (entry === undefined) continue;
+      this.inFlight++;
+      this.decode(bytes)
+        .then(
+          (bitmap) => {
+            if (this.entries.get(bytes) !== entry) {
+              bitmap.close();
+              return;
+            }
+            entry.bitmap = bitmap;
+            entry.bytes = bitmap.width * bitmap.height * 4;
+            this.held += entry.bytes;
+            this.evict(bytes);
+          },
+          () => {
+            // Not a picture this browser decodes: the tile decodes it itself (and keeps its last one).
+            if (this.entries.get(bytes) === entry) this.entries.delete(bytes);
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
+    }
   }
 
   /** The decoded picture of `bytes` when ready; the caller draws it and must not close it. */
@@ -82,6 +129,7 @@ export class BitmapCache {
   clear(): void {
     for (const entry of this.entries.values()) entry.bitmap?.close();
     this.entries.clear();
+    this.queued.length = 0;
     this.held = 0;
   }
 
