@@ -50,6 +50,23 @@ function formatX(axis: XAxisKind, x: number): string {
   return `step ${Math.round(x)}`;
 }
 
+/** A hover marker as uPlot's default draws it (its size and border; uPlot fills and moves it). */
+function cursorMarker(u: uPlot, seriesIndex: number): HTMLElement {
+  const points = u.cursor.points as Required<uPlot.Cursor.Points> & {
+    size: (u: uPlot, seriesIndex: number) => number;
+    width: (u: uPlot, seriesIndex: number, size: number) => number;
+  };
+  const size = points.size(u, seriesIndex);
+  const marker = document.createElement('div');
+  marker.style.width = `${size}px`;
+  marker.style.height = `${size}px`;
+  marker.style.marginLeft = `${-size / 2}px`;
+  marker.style.marginTop = `${-size / 2}px`;
+  const border = points.width(u, seriesIndex, size);
+  if (border) marker.style.borderWidth = `${border}px`;
+  return marker;
+}
+
 /** The y range of the points inside the x range, outliers left out. */
 function visibleRobustRange(u: uPlot, columns: number[]): [number, number] | undefined {
   const xs = u.data[0];
@@ -194,6 +211,7 @@ export function SeriesPlot({
         }
       }
       const rawColumns = Array.from({ length: lineCount }, (_, i) => 1 + i * stride);
+      const smoothedColumns = new Set(rawColumns.map((column) => column + 1));
       return {
         width,
         height,
@@ -223,6 +241,15 @@ export function SeriesPlot({
         cursor: {
           drag: { x: true, y: false, setScale: false },
           sync: { key: view.syncKey, setSeries: false },
+          points: {
+            // One hover marker per line, on its smoothed values. uPlot's default puts one on every
+            // series: with raw, min and max too, 20 compared runs made 80 markers per chart, all
+            // moved on every mouse move of every synced chart.
+            show: (u: uPlot, seriesIndex: number) =>
+              (smoothedColumns.has(seriesIndex)
+                ? cursorMarker(u, seriesIndex)
+                : undefined) as unknown as HTMLElement,
+          },
         },
         hooks: {
           ready: [
