@@ -440,9 +440,9 @@ export function SeriesPlot({
       const show = !hidden?.has(index);
       const stride = hasBand ? 4 : 2;
       for (let column = 0; column < stride; column++) {
-        if (chart.series[1 + index * stride + column]) {
-          chart.setSeries(1 + index * stride + column, { show });
-        }
+        // setSeries redraws the chart: only where a line's visibility changed.
+        const series = chart.series[1 + index * stride + column];
+        if (series && series.show !== show) chart.setSeries(1 + index * stride + column, { show });
       }
     });
   }, [plot, hidden, hasBand, lines, makeOptions]);
