@@ -326,7 +326,8 @@ export function SeriesPlot({
   function showReadout(u: uPlot): void {
     const element = readout.current;
     const built = columns.current;
-    if (!element || !built) return;
+    // A chart off screen follows the synced cursor without writing a readout nobody sees.
+    if (!element || !built || !onScreen.current) return;
     const index = u.cursor.idx;
     if (index == null || index < 0) {
       element.textContent = '';
