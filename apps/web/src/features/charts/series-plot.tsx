@@ -391,8 +391,12 @@ export function SeriesPlot({
       return;
     }
     const zoomNow = viewRef.current.zoom;
-    chart.setData(built.data, zoomNow === undefined);
-    if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
+    // In one batch uPlot draws before this returns, not in a microtask after the queue's turn:
+    // the frame budget then counts the drawing itself.
+    chart.batch(() => {
+      chart.setData(built.data, zoomNow === undefined);
+      if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
+    });
   }, [plot, build, hasBand]);
 
   const drawRef = useRef(draw);
@@ -405,7 +409,10 @@ export function SeriesPlot({
     const kind = wanted.current;
     wanted.current = undefined;
     if (kind === 'data') drawRef.current();
-    else if (kind === 'cursor') plot.current?.redraw(false);
+    else if (kind === 'cursor') {
+      const chart = plot.current;
+      chart?.batch(() => chart.redraw(false));
+    }
   }, [plot]);
   /**
    * Every draw waits its turn in the page's chart frame budget, and a chart
