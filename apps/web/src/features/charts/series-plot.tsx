@@ -241,6 +241,10 @@ export function SeriesPlot({
         cursor: {
           drag: { x: true, y: false, setScale: false },
           sync: { key: view.syncKey, setSeries: false },
+          // No uPlot double-click: it rescales this chart and, through the sync, every chart of the
+          // page at once (a redraw of each in one task). The page's zoom-out (the ready hook's
+          // listener) redraws them through the draw queue instead.
+          bind: { dblclick: () => null },
           points: {
             // One hover marker per line, on its smoothed values. uPlot's default puts one on every
             // series: with raw, min and max too, 20 compared runs made 80 markers per chart, all
