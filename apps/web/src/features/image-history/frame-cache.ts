@@ -50,8 +50,13 @@ export class FrameCache {
   }
 }
 
-/** Frames held ahead of the cursor in the direction it moves by single steps (arrow keys). */
-export const PREFETCH_AHEAD = 12;
+/**
+ * Frames held ahead of the cursor in the direction it moves by single steps
+ * (arrow keys); more are asked once fewer than half of them are held. Half
+ * of 16 is eight presses of lead: time for the answer and for decoding its
+ * pictures ahead (a few at a time) before the cursor reaches them.
+ */
+export const PREFETCH_AHEAD = 16;
 
 /** What to ask GetImageFrames for: a span of stored steps, nearest `around` first. */
 export interface FrameWindow {
@@ -67,9 +72,9 @@ export interface FrameWindow {
  * every frame within `radius` of it. `direction` is +1 or -1 while the
  * cursor moves one stored frame at a time, 0 after a jump: moving, the
  * window reaches `ahead` frames in that direction, so one answer covers the
- * next several presses and is asked for while `radius` frames are still
- * held (a press never waits for the network); a jump asks `radius` on each
- * side. Only the span from the first to the last missing step is asked.
+ * next several presses and is asked for while `ahead / 2` frames are still
+ * held (a press never waits for the network or a decode); a jump asks
+ * `radius` on each side. Only the span from the first to the last missing step is asked.
  */
 export function prefetchWindow(
   steps: readonly number[],
@@ -80,8 +85,10 @@ export function prefetchWindow(
   ahead = PREFETCH_AHEAD,
 ): FrameWindow | undefined {
   if (steps.length === 0) return undefined;
+  const reach = Math.max(radius, Math.floor(ahead / 2));
   const near = (at: number) =>
-    at >= Math.max(0, index - radius) && at <= Math.min(steps.length - 1, index + radius);
+    at >= Math.max(0, index - (direction < 0 ? reach : radius)) &&
+    at <= Math.min(steps.length - 1, index + (direction > 0 ? reach : radius));
   const low = Math.max(0, index - (direction < 0 ? Math.max(ahead, radius) : radius));
   const high = Math.min(
     steps.length - 1,

@@ -163,22 +163,28 @@ describe('prefetchWindow', () => {
 
   it('reaches ahead in the direction of travel and asks again before the cursor runs out', () => {
     const cache = new FrameCache(64);
-    const steps = Array.from({ length: 40 }, (_, i) => i * 10);
-    // Moving left from index 30: the frames ahead (lower steps) up to PREFETCH_AHEAD away.
-    const first = prefetchWindow(steps, 30, -1, cache, 4);
-    expect(first).toEqual({ from: (30 - PREFETCH_AHEAD) * 10, to: 340, around: 300, frames: 17 });
-    for (let at = 30 - PREFETCH_AHEAD; at <= 34; at++) cache.put(imageFrame(steps[at] ?? 0, 1));
+    const steps = Array.from({ length: 60 }, (_, i) => i * 10);
+    const half = PREFETCH_AHEAD / 2;
+    // Moving left from index 40: the frames ahead (lower steps) up to PREFETCH_AHEAD away.
+    const first = prefetchWindow(steps, 40, -1, cache, 4);
+    expect(first).toEqual({
+      from: (40 - PREFETCH_AHEAD) * 10,
+      to: 440,
+      around: 400,
+      frames: PREFETCH_AHEAD + 5,
+    });
+    for (let at = 40 - PREFETCH_AHEAD; at <= 44; at++) cache.put(imageFrame(steps[at] ?? 0, 1));
     // The next presses are served from the cache without asking...
-    for (let at = 29; at >= 30 - PREFETCH_AHEAD + 4; at--) {
+    for (let at = 39; at >= 40 - half; at--) {
       expect(prefetchWindow(steps, at, -1, cache, 4)).toBeUndefined();
     }
-    // ...until fewer than 4 frames are held ahead: then only the missing ones ahead are asked.
-    const at = 30 - PREFETCH_AHEAD + 3;
+    // ...until fewer than half of PREFETCH_AHEAD are held ahead: then only the missing ones.
+    const at = 40 - half - 1;
     expect(prefetchWindow(steps, at, -1, cache, 4)).toEqual({
       from: (at - PREFETCH_AHEAD) * 10,
-      to: (30 - PREFETCH_AHEAD - 1) * 10,
+      to: (40 - PREFETCH_AHEAD - 1) * 10,
       around: at * 10,
-      frames: PREFETCH_AHEAD - 3,
+      frames: 40 - at,
     });
   });
 
