@@ -185,7 +185,7 @@ runBench(
           `${RUNS} finished runs of ${SERIES} step series each are written straight into a SQLite store (points and ` +
           'series blocks as the writer stores them), the built server started on it, and the compare view of all of ' +
           'them opened in headless Chromium (1280×900), once to warm caches and once timed: from navigation until ' +
-          'every chart shows every run and has painted. The first visit is reported too: on it the server reads ' +
+          'every chart holds every run and the page has painted (charts off screen draw when they scroll in). The first visit is reported too: on it the server reads ' +
           'every run from SQLite, on the second it answers from its cache of finished runs (SERIES_CACHE_BYTES). Then a zoom drag across a third of the first chart and a ' +
           'double click back out, repeated, while the frame probes count frames and long tasks.',
         tables: [
@@ -193,7 +193,10 @@ runBench(
             caption: `Compare view: ${RUNS} runs × ${SERIES} series × ${count(steps)} steps (${count(RUNS * SERIES * steps)} points, filled in ${num(fillSeconds)} s)`,
             columns: ['measure', 'value'],
             rows: [
-              ['open → every chart painted', ms(openMs)],
+              [
+                'open → every chart on screen painted (the rest draw as they scroll in)',
+                ms(openMs),
+              ],
               ['…of which the QuerySeries answers (last one in)', ms(answersMs)],
               ['first visit (server reads every run from SQLite)', ms(firstOpenMs)],
               ['…of which the QuerySeries answers (last one in)', ms(firstAnswersMs)],
