@@ -414,7 +414,12 @@ describe('charts in Chromium', () => {
       const cursor = document.querySelector('[data-testid="chart-cursor-step"]');
       return output !== null && cursor?.getAttribute('data-step') === output.textContent;
     });
-    expect(page.url()).toContain(`step=${(await shown.textContent()) ?? ''}`);
+    // The slider's step reaches the URL after the frame that shows it.
+    const scrubbed = (await shown.textContent()) ?? '';
+    await page.waitForFunction(
+      (wanted) => window.location.hash.includes(`step=${wanted}`),
+      scrubbed,
+    );
 
     // Switch the x axis on the finished run and zoom again: the window comes from the store.
     await page.getByTestId('chart-x-axis').selectOption('relative');

@@ -99,6 +99,28 @@ describe('ChartDrawQueue', () => {
     expect(drawn.slice(3)).toEqual(['loss@2']);
   });
 
+  it('leaves the next chart for the next frame once a slow draw used the frame budget', () => {
+    const frames = manualFrames();
+    let now = 0;
+    const queue = new ChartDrawQueue(frames.schedule, 2, 8, () => now);
+    const drawn: string[] = [];
+    // A compare chart of 20 runs takes 12 ms to draw; a live chart next to it 1 ms.
+    const slow = { draw: () => () => ((now += 12), drawn.push('compare')) };
+    const fast = { draw: () => () => ((now += 1), drawn.push('live')) };
+    queue.request(slow, slow.draw());
+    queue.request(fast, fast.draw());
+    frames.flush();
+    expect(drawn).toEqual(['compare']);
+    frames.flush();
+    expect(drawn).toEqual(['compare', 'live']);
+    // Two fast draws still share a frame.
+    queue.request(fast, fast.draw());
+    const other = { draw: () => () => ((now += 1), drawn.push('other')) };
+    queue.request(other, other.draw());
+    frames.flush();
+    expect(drawn.slice(2)).toEqual(['other', 'live']);
+  });
+
   it('refuses a budget below one chart a frame', () => {
     expect(() => new ChartDrawQueue(manualFrames().schedule, 0)).toThrow(
       'perFrame must be a whole number of at least 1, got 0',

@@ -1,3 +1,4 @@
+import { waitFor } from '@testing-library/react';
 import { bindToLocation, ChartView } from './chart-view';
 
 describe('ChartView', () => {
@@ -24,6 +25,29 @@ describe('ChartView', () => {
     view.zoomFromDrag({ from: 120, to: 150 });
     expect(view.state.zoom).toEqual({ from: 120, to: 150 });
     expect(globalThis.history.length).toBe(entries + 2);
+    unbind();
+  });
+
+  it('writes a replacing change after the next paint, the newest once; a push at once', async () => {
+    globalThis.history.replaceState(null, '', '#/sessions/run-1');
+    const view = new ChartView();
+    const unbind = bindToLocation(view);
+    const replaced = jest.spyOn(globalThis.history, 'replaceState');
+    // Scrubbing: three arrow keys before a frame.
+    view.update({ cursorStep: 10 }, 'replace');
+    view.update({ cursorStep: 11 }, 'replace');
+    view.update({ cursorStep: 12 }, 'replace');
+    expect(view.state.cursorStep).toBe(12);
+    expect(globalThis.location.hash).toBe('#/sessions/run-1');
+    await waitFor(() => expect(globalThis.location.hash).toBe('#/sessions/run-1?step=12'));
+    expect(replaced).toHaveBeenCalledTimes(1);
+    // A push is written at once, with whatever replacement still waited.
+    view.update({ cursorStep: 13 }, 'replace');
+    view.update({ zoom: { from: 1, to: 2 } });
+    expect(globalThis.location.hash).toBe('#/sessions/run-1?step=13&zoom=1%7E2');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(replaced).toHaveBeenCalledTimes(1);
+    replaced.mockRestore();
     unbind();
   });
 

@@ -104,13 +104,33 @@ export function chartViewFromLocation(): ChartView {
   return new ChartView(readChartView(splitHash(window.location.hash).params));
 }
 
+/** Runs `callback` after the next paint (a frame, then a task), or soon where nothing paints. */
+function afterPaint(callback: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (typeof requestAnimationFrame !== 'function') {
+    timer = setTimeout(callback, 0);
+    return () => clearTimeout(timer);
+  }
+  const frame = requestAnimationFrame(() => {
+    timer = setTimeout(callback, 0);
+  });
+  return () => {
+    cancelAnimationFrame(frame);
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}
+
 /**
  * Writes every change of `view` into location.hash (pushState or
  * replaceState: no hashchange, so the page is not routed again) and reads it
- * back on back/forward. Returns the unbinding.
+ * back on back/forward. Returns the unbinding. A change that replaces the
+ * entry (the step cursor while scrubbing, a filter while typing) is written
+ * after the next paint, the newest of them once: Chromium spends several
+ * milliseconds in each history call, which would come before every arrow
+ * key's frame. A change that pushes an entry is written at once.
  */
 export function bindToLocation(view: ChartView): () => void {
-  view.onChange = (state, history) => {
+  const write = (state: ChartViewState, history: HistoryMode): void => {
     const { path, params } = splitHash(window.location.hash);
     // The list page has no hash at all: parameters still go after "#/".
     const hash = joinHash(path === '' || path === '#' ? '#/' : path, writeChartView(state, params));
@@ -119,10 +139,35 @@ export function bindToLocation(view: ChartView): () => void {
     if (history === 'push') window.history.pushState(null, '', url);
     else window.history.replaceState(null, '', url);
   };
-  const onPop = (): void =>
+  let pending: ChartViewState | undefined;
+  let cancelPending: (() => void) | undefined;
+  const dropPending = (): void => {
+    cancelPending?.();
+    cancelPending = undefined;
+    pending = undefined;
+  };
+  view.onChange = (state, history) => {
+    if (history === 'push') {
+      // The pushed state is the whole view: it holds any replacement still waiting.
+      dropPending();
+      write(state, 'push');
+      return;
+    }
+    pending = state;
+    cancelPending ??= afterPaint(() => {
+      cancelPending = undefined;
+      const latest = pending;
+      pending = undefined;
+      if (latest !== undefined) write(latest, 'replace');
+    });
+  };
+  const onPop = (): void => {
+    dropPending();
     view.replaceState(readChartView(splitHash(window.location.hash).params));
+  };
   window.addEventListener('popstate', onPop);
   return () => {
+    dropPending();
     view.onChange = undefined;
     window.removeEventListener('popstate', onPop);
   };

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { SeriesWindowSchema } from '@trainwatch/proto';
 import { StepClock } from '../series/store/step-clock';
-import { buildPlotData, withWindow, type PlotLine } from './plot-data';
+import { buildPlotData, indexOfX, unionXs, withWindow, type PlotLine } from './plot-data';
 
 const off = { mode: 'off' as const, weight: 0, window: 1 };
 const line = (label: string, xs: number[], ys: number[], clock?: StepClock): PlotLine => ({
@@ -20,7 +20,7 @@ describe('buildPlotData', () => {
       'step',
       off,
     );
-    expect(columns.data[0]).toEqual([0, 1, 2, 4]);
+    expect(Array.from(columns.data[0] as ArrayLike<number>)).toEqual([0, 1, 2, 4]);
     expect(columns.layout).toEqual([
       { raw: 1, smoothed: 2 },
       { raw: 3, smoothed: 4 },
@@ -59,5 +59,31 @@ describe('withWindow', () => {
     const columns = buildPlotData([zoomed], 'step', off);
     expect(columns.hasBand).toBe(true);
     expect(columns.layout[0]).toEqual({ raw: 1, smoothed: 2, min: 3, max: 4 });
+  });
+});
+
+describe('unionXs', () => {
+  it('merges ascending lines into their distinct x, NaN left out, typed or plain', () => {
+    const union = unionXs([Float64Array.from([0, 2, 4, Number.NaN]), [1, 2, 3], []]);
+    expect(Array.from(union)).toEqual([0, 1, 2, 3, 4]);
+    expect(indexOfX(union, 3)).toBe(3);
+    expect(indexOfX(union, 2.5)).toBe(-1);
+    expect(unionXs([])).toHaveLength(0);
+  });
+
+  it('aligns 20 runs of 1,000 buckets with steps of their own', () => {
+    const lines = Array.from({ length: 20 }, (_, run) =>
+      line(
+        `r${run}`,
+        Array.from({ length: 1000 }, (_, i) => i * 100 + run),
+        Array.from({ length: 1000 }, (_, i) => Math.sin(i)),
+      ),
+    );
+    const columns = buildPlotData(lines, 'step', off);
+    expect((columns.data[0] as ArrayLike<number>).length).toBe(20_000);
+    // Run 1's first point sits at x = 1, the union's second.
+    expect(columns.data[3]?.[1]).toBe(Math.sin(0));
+    expect(columns.data[3]?.[0]).toBeNull();
+    expect(columns.steps[19_999]).toBe(99_919);
   });
 });

@@ -2,6 +2,7 @@ import type { SeriesWindow } from '@trainwatch/proto';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
+import { chartDrawObserver } from '../series/hooks/visibility-observer';
 import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
@@ -47,6 +48,23 @@ function formatX(axis: XAxisKind, x: number): string {
   if (axis === 'relative') return `${x.toFixed(1)} s`;
   if (axis === 'epoch') return `epoch ${Number(x.toFixed(3))}`;
   return `step ${Math.round(x)}`;
+}
+
+/** A hover marker as uPlot's default draws it (its size and border; uPlot fills and moves it). */
+function cursorMarker(u: uPlot, seriesIndex: number): HTMLElement {
+  const points = u.cursor.points as Required<uPlot.Cursor.Points> & {
+    size: (u: uPlot, seriesIndex: number) => number;
+    width: (u: uPlot, seriesIndex: number, size: number) => number;
+  };
+  const size = points.size(u, seriesIndex);
+  const marker = document.createElement('div');
+  marker.style.width = `${size}px`;
+  marker.style.height = `${size}px`;
+  marker.style.marginLeft = `${-size / 2}px`;
+  marker.style.marginTop = `${-size / 2}px`;
+  const border = points.width(u, seriesIndex, size);
+  if (border) marker.style.borderWidth = `${border}px`;
+  return marker;
 }
 
 /** The y range of the points inside the x range, outliers left out. */
@@ -105,8 +123,26 @@ export function SeriesPlot({
   linesRef.current = lines;
   const hiddenRef = useRef(hidden);
   hiddenRef.current = hidden;
+  const versionRef = useRef(version);
+  versionRef.current = version;
+  /** The lines' own data (no zoom window) as last built, and what it was built from. */
+  const base = useRef<{ key: readonly unknown[]; built: PlotColumns }>(undefined);
 
   const build = useCallback((): PlotColumns => {
+    if (windows.current.size === 0) {
+      // Zooming out, or zooming in before the window's answer, draws the same data again:
+      // aligning 20 runs once, not on every zoom, keeps a zoom to one redraw per chart.
+      const key = [linesRef.current, versionRef.current, xAxis, smoothing];
+      const cached = base.current;
+      if (cached && cached.key.every((part, index) => part === key[index])) {
+        columns.current = cached.built;
+        return cached.built;
+      }
+      const built = buildPlotData(linesRef.current(), xAxis, smoothing);
+      base.current = { key, built };
+      columns.current = built;
+      return built;
+    }
     const shown = linesRef.current().map((line, index) => {
       const window = windows.current.get(index);
       return window ? withWindow(line, window) : line;
@@ -175,6 +211,7 @@ export function SeriesPlot({
         }
       }
       const rawColumns = Array.from({ length: lineCount }, (_, i) => 1 + i * stride);
+      const smoothedColumns = new Set(rawColumns.map((column) => column + 1));
       return {
         width,
         height,
@@ -204,6 +241,19 @@ export function SeriesPlot({
         cursor: {
           drag: { x: true, y: false, setScale: false },
           sync: { key: view.syncKey, setSeries: false },
+          // No uPlot double-click: it rescales this chart and, through the sync, every chart of the
+          // page at once (a redraw of each in one task). The page's zoom-out (the ready hook's
+          // listener) redraws them through the draw queue instead.
+          bind: { dblclick: () => null },
+          points: {
+            // One hover marker per line, on its smoothed values. uPlot's default puts one on every
+            // series: with raw, min and max too, 20 compared runs made 80 markers per chart, all
+            // moved on every mouse move of every synced chart.
+            show: (u: uPlot, seriesIndex: number) =>
+              (smoothedColumns.has(seriesIndex)
+                ? cursorMarker(u, seriesIndex)
+                : undefined) as unknown as HTMLElement,
+          },
         },
         hooks: {
           ready: [
@@ -280,7 +330,8 @@ export function SeriesPlot({
   function showReadout(u: uPlot): void {
     const element = readout.current;
     const built = columns.current;
-    if (!element || !built) return;
+    // A chart off screen follows the synced cursor without writing a readout nobody sees.
+    if (!element || !built || !onScreen.current) return;
     const index = u.cursor.idx;
     if (index == null || index < 0) {
       element.textContent = '';
@@ -321,7 +372,16 @@ export function SeriesPlot({
     ctx.restore();
   }
 
-  const initial = useCallback(() => build().data, [build]);
+  // A chart is created empty and takes its data in its turn of the frame budget (below): a
+  // page of many charts opens without one long task drawing them all.
+  const initial = useCallback(
+    (): uPlot.AlignedData =>
+      Array.from(
+        { length: 1 + lineCount * (hasBand ? 4 : 2) },
+        () => [],
+      ) as unknown as uPlot.AlignedData,
+    [lineCount, hasBand],
+  );
   const plot = useUplot(container, makeOptions, initial, height);
 
   /** Hands uPlot the data again, keeping the page's zoom. */
@@ -335,12 +395,54 @@ export function SeriesPlot({
       return;
     }
     const zoomNow = viewRef.current.zoom;
-    chart.setData(built.data, zoomNow === undefined);
-    if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
+    // In one batch uPlot draws before this returns, not in a microtask after the queue's turn:
+    // the frame budget then counts the drawing itself.
+    chart.batch(() => {
+      chart.setData(built.data, zoomNow === undefined);
+      if (zoomNow) chart.setScale('x', { min: zoomNow.from, max: zoomNow.to });
+    });
   }, [plot, build, hasBand]);
 
-  // New data waits its turn in the page's chart frame budget; zoom draws at once.
-  useEffect(() => chartDrawQueue.request(plot, draw), [plot, draw, version]);
+  const drawRef = useRef(draw);
+  drawRef.current = draw;
+  /** What the chart still has to draw: new data (or a new scale), or only the step cursor. */
+  const wanted = useRef<'data' | 'cursor' | undefined>(undefined);
+  /** At least partly on screen (CHART_DRAW_MARGIN); assumed until the first report. */
+  const onScreen = useRef(true);
+  const flush = useCallback(() => {
+    const kind = wanted.current;
+    wanted.current = undefined;
+    if (kind === 'data') drawRef.current();
+    else if (kind === 'cursor') {
+      const chart = plot.current;
+      chart?.batch(() => chart.redraw(false));
+    }
+  }, [plot]);
+  /**
+   * Every draw waits its turn in the page's chart frame budget, and a chart
+   * off screen draws nothing until it scrolls in: a zoom on a page of ten
+   * charts redraws the two or three in view at once, the rest as they come
+   * into view, each at the zoomed window (every chart still asks for it).
+   */
+  const schedule = useCallback(
+    (kind: 'data' | 'cursor') => {
+      if (wanted.current !== 'data') wanted.current = kind;
+      if (onScreen.current) chartDrawQueue.request(plot, flush);
+    },
+    [plot, flush],
+  );
+  useEffect(() => {
+    const element = container.current;
+    if (!element) return;
+    return chartDrawObserver.observe(element, (visible) => {
+      onScreen.current = visible;
+      if (visible && wanted.current !== undefined) chartDrawQueue.request(plot, flush);
+      else if (!visible) chartDrawQueue.cancel(plot);
+    });
+  }, [plot, flush]);
+
+  // New data, and a chart (re)created empty, wait their turn in the page's chart frame budget.
+  useEffect(() => schedule('data'), [schedule, draw, version, makeOptions]);
   useEffect(() => () => chartDrawQueue.cancel(plot), [plot]);
 
   useEffect(() => {
@@ -350,27 +452,29 @@ export function SeriesPlot({
       const show = !hidden?.has(index);
       const stride = hasBand ? 4 : 2;
       for (let column = 0; column < stride; column++) {
-        if (chart.series[1 + index * stride + column]) {
-          chart.setSeries(1 + index * stride + column, { show });
-        }
+        // setSeries redraws the chart: only where a line's visibility changed.
+        const series = chart.series[1 + index * stride + column];
+        if (series && series.show !== show) chart.setSeries(1 + index * stride + column, { show });
       }
     });
   }, [plot, hidden, hasBand, lines, makeOptions]);
 
-  // The step cursor: a redraw, no new data.
-  useEffect(
-    () =>
-      view.subscribe(() => {
-        plot.current?.redraw(false);
-      }),
-    [view, plot],
-  );
+  // The step cursor: a redraw, no new data, only when it moved (a zoom draws it with the data).
+  useEffect(() => {
+    let cursorStep = view.state.cursorStep;
+    return view.subscribe((state) => {
+      if (state.cursorStep === cursorStep) return;
+      cursorStep = state.cursorStep;
+      schedule('cursor');
+    });
+  }, [view, schedule]);
 
   // Zoom: every chart follows; the window is read at full resolution, the live data again on zoom-out.
   useEffect(() => {
     windows.current.clear();
     setWindowInfo(undefined);
-    draw();
+    // The data drawn stays, at the new scale, until the window's answer comes.
+    schedule('data');
     if (!zoom || !fetcher || byEpoch) return;
     const generation = view.zoomGeneration;
     const shown = lines();
@@ -404,7 +508,7 @@ export function SeriesPlot({
         points,
         exact,
       });
-      draw();
+      schedule('data');
     });
     return () => {
       cancelled = true;

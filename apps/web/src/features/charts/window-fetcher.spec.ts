@@ -1,6 +1,11 @@
 import { create } from '@bufbuild/protobuf';
 import { SeriesWindowSchema, type SeriesWindow } from '@trainwatch/proto';
-import { WindowFetcher, ZOOM_WINDOW_POINTS, type WindowRequest } from './window-fetcher';
+import {
+  WINDOW_SENDS_PER_TASK,
+  WindowFetcher,
+  ZOOM_WINDOW_POINTS,
+  type WindowRequest,
+} from './window-fetcher';
 
 function setup(maxCached = 64, windowPoints = ZOOM_WINDOW_POINTS) {
   const calls: { request: WindowRequest; signal: AbortSignal; answer: () => void }[] = [];
@@ -112,5 +117,21 @@ describe('WindowFetcher', () => {
     expect(calls[0]?.request.maxPoints).toBe(1000);
     expect(() => setup(64, 0)).toThrow(/windowPoints must be/);
     expect(() => setup(64, ZOOM_WINDOW_POINTS + 1)).toThrow(/windowPoints must be/);
+  });
+
+  it(`starts ${WINDOW_SENDS_PER_TASK} calls a task, and a newer zoom drops those not started`, async () => {
+    const { fetcher, calls } = setup();
+    const runs = Array.from({ length: 10 }, (_, i) => `run-${i}`);
+    const answers = runs.map((run) => fetcher.fetch(run, 'loss', 0, 100, 1));
+    jest.advanceTimersByTime(150);
+    expect(calls).toHaveLength(WINDOW_SENDS_PER_TASK);
+    jest.advanceTimersByTime(1);
+    expect(calls).toHaveLength(2 * WINDOW_SENDS_PER_TASK);
+    // Zoomed again before the last two started: they are never asked.
+    void fetcher.fetch('run-0', 'loss', 10, 20, 2);
+    jest.advanceTimersByTime(1);
+    expect(calls.slice(0, 8).every((call) => call.signal.aborted)).toBe(true);
+    expect(calls.filter((call) => call.request.fromStep === 0)).toHaveLength(8);
+    expect(await Promise.all(answers)).toEqual(runs.map(() => undefined));
   });
 });

@@ -9,6 +9,13 @@ export const MAX_CACHED_WINDOWS = 64;
  * full resolution up to it, min/max buckets beyond.
  */
 export const ZOOM_WINDOW_POINTS = 10_000;
+/**
+ * QuerySeries calls started per task. A zoom on the compare view of 20 runs
+ * starts 20 (one per run): encoding and starting them in one task took
+ * tens of milliseconds, a frame dropped; four a task, the rest in the next
+ * tasks, let frames be painted between.
+ */
+export const WINDOW_SENDS_PER_TASK = 4;
 
 export interface WindowRequest {
   sessionId: string;
@@ -42,6 +49,9 @@ export class WindowFetcher {
   private readonly cache = new Map<string, SeriesWindow>();
   private readonly batches = new Map<string, Batch>();
   private readonly inFlight = new Set<{ controller: AbortController; waiting: Waiting[] }>();
+  /** Batches due but not started yet (WINDOW_SENDS_PER_TASK a task). */
+  private unsent: [string, Batch][] = [];
+  private sendTimer: ReturnType<typeof setTimeout> | undefined;
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -110,6 +120,10 @@ export class WindowFetcher {
     this.timer = undefined;
     for (const batch of this.batches.values()) for (const w of batch.waiting) w.resolve(undefined);
     this.batches.clear();
+    if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
+    for (const [, batch] of this.unsent) for (const w of batch.waiting) w.resolve(undefined);
+    this.unsent = [];
     for (const call of this.inFlight) {
       call.controller.abort();
       for (const w of call.waiting) w.resolve(undefined);
@@ -119,8 +133,15 @@ export class WindowFetcher {
 
   private send(): void {
     this.timer = undefined;
-    const batches = [...this.batches.entries()];
+    this.unsent.push(...this.batches.entries());
     this.batches.clear();
+    this.sendSome();
+  }
+
+  private sendSome(): void {
+    this.sendTimer = undefined;
+    const batches = this.unsent.splice(0, WINDOW_SENDS_PER_TASK);
+    if (this.unsent.length > 0) this.sendTimer = setTimeout(() => this.sendSome(), 0);
     for (const [key, batch] of batches) {
       const call = { controller: new AbortController(), waiting: batch.waiting };
       this.inFlight.add(call);

@@ -47,7 +47,7 @@ export function CompareChart({
   return (
     <section
       ref={section}
-      className="panel"
+      className="panel compare-chart"
       data-testid="compare-chart"
       data-series={name}
       data-runs={runs.length - hidden.size}

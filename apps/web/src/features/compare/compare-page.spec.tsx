@@ -10,7 +10,15 @@ import { parseRoute, compareHref } from '../../common/use-hash-route';
 import { FakeDashboard } from '../../test/fake-dashboard';
 import { summary } from '../../test/fixtures';
 import { renderWithServer } from '../../test/render';
-import { alignSeries, COMPARE_POINTS, compareWindowPoints, type ComparedRun } from './compare-data';
+import {
+  alignSeries,
+  COMPARE_POINTS,
+  compareOpenPoints,
+  compareWindowPoints,
+  distinctSteps,
+  MIN_COMPARE_POINTS,
+  type ComparedRun,
+} from './compare-data';
 import { ZOOM_WINDOW_POINTS } from '../charts/window-fetcher';
 import { ComparePage } from './compare-page';
 
@@ -97,8 +105,8 @@ describe('ComparePage', () => {
     // One QuerySeries per run for the window; per-epoch series are not re-read.
     await waitFor(() =>
       expect(asked.filter((request) => request.from === 1n)).toEqual([
-        { sessionId: 'a', names: ['loss'], from: 1n, to: 2n, max: 10_000 },
-        { sessionId: 'b', names: ['loss'], from: 1n, to: 2n, max: 10_000 },
+        { sessionId: 'a', names: ['loss'], from: 1n, to: 2n, max: compareWindowPoints(2, 1024) },
+        { sessionId: 'b', names: ['loss'], from: 1n, to: 2n, max: compareWindowPoints(2, 1024) },
       ]),
     );
     await waitFor(() => expect(loss.dataset.resolution).toBe('full'));
@@ -188,9 +196,42 @@ describe('ComparePage', () => {
 
 describe('compareWindowPoints', () => {
   it('gives each run its share of a zoomed chart, within the single-run bounds', () => {
-    expect(compareWindowPoints(2)).toBe(ZOOM_WINDOW_POINTS);
-    expect(compareWindowPoints(4)).toBe(5000);
-    expect(compareWindowPoints(20)).toBe(COMPARE_POINTS);
-    expect(compareWindowPoints(0)).toBe(ZOOM_WINDOW_POINTS);
+    expect(compareWindowPoints(1, 1280)).toBe(ZOOM_WINDOW_POINTS);
+    expect(compareWindowPoints(2, 1280)).toBe(6400);
+    expect(compareWindowPoints(4, 1280)).toBe(3200);
+    // Twenty runs: what the page opened with, a bucket per two pixels.
+    expect(compareWindowPoints(20, 1280)).toBe(compareOpenPoints(1280));
+    expect(compareWindowPoints(20, 3840)).toBe(COMPARE_POINTS);
+    expect(compareWindowPoints(0, 1280)).toBe(ZOOM_WINDOW_POINTS);
+    expect(compareWindowPoints(20, 100)).toBe(640);
+  });
+});
+
+describe('compareOpenPoints', () => {
+  it('asks a bucket per two pixels of page width on open, within its bounds', () => {
+    expect(compareOpenPoints(1280)).toBe(640);
+    expect(compareOpenPoints(3840)).toBe(COMPARE_POINTS);
+    expect(compareOpenPoints(100)).toBe(MIN_COMPARE_POINTS);
+    expect(compareOpenPoints(Number.NaN)).toBe(MIN_COMPARE_POINTS);
+  });
+
+  it('counts the distinct steps of a series over every run', () => {
+    const run = (points: [number, number][]): ComparedRun => ({
+      sessionId: 'x',
+      summary: undefined,
+      series: new Map([['loss', window('loss', SeriesKind.STEP, points)]]),
+    });
+    const runs = [
+      run([
+        [0, 1],
+        [2, 2],
+      ]),
+      run([
+        [1, 3],
+        [2, 4],
+      ]),
+    ];
+    expect(distinctSteps(runs, 'loss')).toBe(3);
+    expect(distinctSteps(runs, 'absent')).toBe(0);
   });
 });

@@ -12,9 +12,10 @@ import { boundedMap } from './bounded-map';
 import { CompareChart } from './compare-chart';
 import {
   alignSeries,
-  COMPARE_POINTS,
   COMPARE_READS_IN_FLIGHT,
+  compareOpenPoints,
   compareWindowPoints,
+  distinctSteps,
   hyperparameterRows,
   MAX_COMPARED_RUNS,
   RUN_COLOURS,
@@ -31,7 +32,9 @@ import {
  * first and marked; per-epoch series as a table, epoch by run.
  */
 export function ComparePage({ sessionIds }: { sessionIds: readonly string[] }) {
-  const fetcher = useWindowFetcher(compareWindowPoints(sessionIds.length));
+  // The page's width when it opened: resizing does not re-ask what was read.
+  const [widthPx] = useState(() => window.innerWidth);
+  const fetcher = useWindowFetcher(compareWindowPoints(sessionIds.length, widthPx));
   return (
     // One chart view for the page (x axis, smoothing, zoom, step cursor, hidden runs), in the URL.
     <ChartPageProvider fetcher={fetcher}>
@@ -60,7 +63,7 @@ function CompareRuns({ sessionIds }: { sessionIds: readonly string[] }) {
     let cancelled = false;
     boundedMap(ids, COMPARE_READS_IN_FLIGHT, async (sessionId): Promise<ComparedRun> => {
       const [answer, listed] = await Promise.all([
-        client.querySeries({ sessionId, maxPoints: COMPARE_POINTS }),
+        client.querySeries({ sessionId, maxPoints: compareOpenPoints(window.innerWidth) }),
         client.listSessions({ text: sessionId, pageSize: 100 }),
       ]);
       return {
@@ -81,8 +84,18 @@ function CompareRuns({ sessionIds }: { sessionIds: readonly string[] }) {
     [runs],
   );
   const shared = useMemo(() => (runs === undefined ? [] : sharedSeries(runs)), [runs]);
+  // Only the per-epoch tables need the runs aligned here; the charts align their own lines.
   const aligned = useMemo(
-    () => new Map(shared.map((series) => [series.name, alignSeries(runs ?? [], series.name)])),
+    () =>
+      new Map(
+        shared
+          .filter((series) => series.kind === SeriesKind.EPOCH)
+          .map((series) => [series.name, alignSeries(runs ?? [], series.name)]),
+      ),
+    [shared, runs],
+  );
+  const points = useMemo(
+    () => new Map(shared.map((series) => [series.name, distinctSteps(runs ?? [], series.name)])),
     [shared, runs],
   );
   const hyperparameters = useMemo(
@@ -173,7 +186,7 @@ function CompareRuns({ sessionIds }: { sessionIds: readonly string[] }) {
               runs={runs}
               labels={labels}
               clocks={clocks}
-              points={aligned.get(series.name)?.[0].length ?? 0}
+              points={points.get(series.name) ?? 0}
               hidden={hidden}
               onCsv={() => {
                 void Promise.all(

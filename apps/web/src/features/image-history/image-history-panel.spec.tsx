@@ -6,7 +6,7 @@ import { imageFrame, snapshot } from '../../test/fixtures';
 import { manualFrames } from '../../test/manual-frames';
 import { renderWithServer } from '../../test/render';
 import { SessionStore } from '../session/store/session-store';
-import { FrameCache, missingWindow } from './frame-cache';
+import { FrameCache, PREFETCH_AHEAD, prefetchWindow } from './frame-cache';
 import { ChartPageProvider, useChartPage } from '../charts/chart-view-context';
 import type { ChartView } from '../charts/chart-view';
 import { ImageHistoryPanel, nearestIndex, PREFETCH_RADIUS } from './image-history-panel';
@@ -146,16 +146,53 @@ describe('ImageHistoryPanel', () => {
   });
 });
 
-describe('missingWindow', () => {
-  it('asks only when a neighbour is missing', () => {
+describe('prefetchWindow', () => {
+  it('asks only when a neighbour is missing, only the missing span', () => {
     const cache = new FrameCache(4);
     const steps = [1, 2, 3, 4, 5];
-    expect(missingWindow(steps, 2, 1, cache)).toEqual({ from: 2, to: 4, around: 3 });
+    expect(prefetchWindow(steps, 2, 0, cache, 1)).toEqual({ from: 2, to: 4, around: 3, frames: 3 });
     for (const step of [2, 3, 4]) cache.put(imageFrame(step, 1));
-    expect(missingWindow(steps, 2, 1, cache)).toBeUndefined();
-    for (const step of [5, 1]) cache.put(imageFrame(step, 1));
+    expect(prefetchWindow(steps, 2, 0, cache, 1)).toBeUndefined();
+    cache.put(imageFrame(1, 1));
+    expect(prefetchWindow(steps, 1, 0, cache, 1)).toBeUndefined();
+    cache.put(imageFrame(5, 1));
     // Bounded: the least recently used went.
     expect(cache.size).toBe(4);
     expect(cache.has(2)).toBe(false);
+  });
+
+  it('reaches ahead in the direction of travel and asks again before the cursor runs out', () => {
+    const cache = new FrameCache(64);
+    const steps = Array.from({ length: 60 }, (_, i) => i * 10);
+    const half = PREFETCH_AHEAD / 2;
+    // Moving left from index 40: the frames ahead (lower steps) up to PREFETCH_AHEAD away.
+    const first = prefetchWindow(steps, 40, -1, cache, 4);
+    expect(first).toEqual({
+      from: (40 - PREFETCH_AHEAD) * 10,
+      to: 440,
+      around: 400,
+      frames: PREFETCH_AHEAD + 5,
+    });
+    for (let at = 40 - PREFETCH_AHEAD; at <= 44; at++) cache.put(imageFrame(steps[at] ?? 0, 1));
+    // The next presses are served from the cache without asking...
+    for (let at = 39; at >= 40 - half; at--) {
+      expect(prefetchWindow(steps, at, -1, cache, 4)).toBeUndefined();
+    }
+    // ...until fewer than half of PREFETCH_AHEAD are held ahead: then only the missing ones.
+    const at = 40 - half - 1;
+    expect(prefetchWindow(steps, at, -1, cache, 4)).toEqual({
+      from: (at - PREFETCH_AHEAD) * 10,
+      to: (40 - PREFETCH_AHEAD - 1) * 10,
+      around: at * 10,
+      frames: 40 - at,
+    });
+  });
+
+  it('keeps the frame it holds when an answer sends the same step again', () => {
+    const cache = new FrameCache(4);
+    const held = imageFrame(7, 1);
+    cache.put(held);
+    cache.put(imageFrame(7, 1));
+    expect(cache.get(7)).toBe(held);
   });
 });

@@ -3,11 +3,13 @@ import type { ImageFrame } from '@trainwatch/proto';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useDashboardClient } from '../../common/transport-context';
 import { useChartPage, useChartViewSelect } from '../charts/chart-view-context';
+import { predecode } from '../images/bitmap-cache';
+import { MAX_IMAGES_PER_FRAME } from '../images/display-frame';
 import { ImageGrid } from '../images/image-grid';
 import type { PanelProps } from '../panels/panel-props';
 import { useSessionSelect } from '../session/hooks/use-session-view';
 import type { SessionView } from '../session/store/session-store';
-import { FrameCache, missingWindow } from './frame-cache';
+import { FrameCache, prefetchWindow } from './frame-cache';
 import { useHoverStep } from './use-hover-step';
 
 /** Frames fetched on each side of the cursor, so the next arrow key shows one at once. */
@@ -24,6 +26,13 @@ export const STEPS_REFRESH_MS = 2000;
 const NO_CLASS_NAMES: readonly string[] = [];
 const classNamesOf = (view: SessionView) => view.summary?.config?.classNames ?? NO_CLASS_NAMES;
 const latestStepOf = (view: SessionView) => Number(view.latestFrame?.step ?? -1);
+
+/** `frames` by distance from `step`, nearest first (decoded ahead in that order). */
+function nearestFirst(frames: readonly ImageFrame[], step: number): ImageFrame[] {
+  return [...frames].sort(
+    (a, b) => Math.abs(Number(a.step) - step) - Math.abs(Number(b.step) - step),
+  );
+}
 
 /** Index of the stored step nearest `step` (steps ascending, not empty). */
 export function nearestIndex(steps: readonly number[], step: number): number {
@@ -125,9 +134,11 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   const shownIndexRef = useRef(shownIndex);
   shownIndexRef.current = shownIndex;
 
+  /** +1 or -1 while the cursor moves one stored frame at a time, 0 after a jump. */
+  const direction = useRef(0);
   const fetchAround = useCallback(
     (at: number) => {
-      const window = missingWindow(steps, at, PREFETCH_RADIUS, cache);
+      const window = prefetchWindow(steps, at, direction.current, cache, PREFETCH_RADIUS);
       if (window === undefined) return;
       const key = `${window.from}-${window.to}-${String(wrongOnly)}`;
       // At the bound, the answer on its way asks again for the step shown by then.
@@ -139,11 +150,20 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
           fromStep: BigInt(window.from),
           toStep: BigInt(window.to),
           aroundStep: BigInt(window.around),
-          maxFrames: 2 * PREFETCH_RADIUS + 1,
+          maxFrames: window.frames,
           wrongOnly,
         })
         .then((answer) => {
           for (const frame of answer.frames) cache.put(frame);
+          // Decoded now, painted at once when the cursor reaches them (the held copies: their
+          // arrays are the ones the tiles will be handed).
+          predecode(
+            nearestFirst(answer.frames, window.around).flatMap((frame) =>
+              (cache.peek(Number(frame.step))?.images ?? [])
+                .slice(0, MAX_IMAGES_PER_FRAME)
+                .map((image) => image.imageBytes),
+            ),
+          );
           const current = stepRef.current;
           if (current !== undefined && cache.has(current)) setShown(cache.get(current));
         })
@@ -161,7 +181,13 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   const stepRef = useRef<number | undefined>(undefined);
   stepRef.current = step;
 
+  const previousIndex = useRef<number | undefined>(undefined);
   useEffect(() => {
+    const previous = previousIndex.current;
+    previousIndex.current = shownIndex;
+    if (previous !== undefined && previous !== shownIndex) {
+      direction.current = Math.abs(shownIndex - previous) === 1 ? shownIndex - previous : 0;
+    }
     if (step === undefined) {
       setShown(undefined);
       return;

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { tileBitmaps } from './bitmap-cache';
 import { canDecodeBitmaps, TileDecoder } from './tile-decoder';
 
 /**
@@ -44,6 +45,8 @@ export function TileCanvas({
         // The same picture again: the canvas already shows it.
         if (canvas.current) canvas.current.dataset.drawn = key;
       },
+      // The image history decodes the frames around its cursor ahead.
+      (bytes) => tileBitmaps.ready(bytes),
     );
     decoder.current = created;
     return () => created.dispose();

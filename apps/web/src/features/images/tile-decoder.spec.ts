@@ -103,4 +103,40 @@ describe('TileDecoder', () => {
     await flush();
     expect(drawn).toEqual(['step 1', 'step 3']);
   });
+
+  it('paints a picture asked again while it decodes once, under the newer key', async () => {
+    const { pending, decode } = manualDecodes();
+    const drawn: string[] = [];
+    const decoder = new TileDecoder((_bitmap, key) => drawn.push(key), decode);
+    decoder.show(image(5), 'step 40');
+    // The prefetch answer brings the shown frame again, as new bytes of the same picture.
+    decoder.show(image(5), 'step 40 again');
+    pending[0]?.finish();
+    await flush();
+    expect(drawn).toEqual(['step 40 again']);
+    // No second decode of the same picture.
+    expect(pending).toHaveLength(1);
+  });
+
+  it('paints a picture decoded ahead at once, and drops the older decode in flight', async () => {
+    const { pending, decode } = manualDecodes();
+    const drawn: string[] = [];
+    const ahead = new Map<number, ImageBitmap>([[9, { width: 8, height: 8 } as ImageBitmap]]);
+    const decoder = new TileDecoder(
+      (_bitmap, key) => drawn.push(key),
+      decode,
+      undefined,
+      (bytes) => ahead.get(bytes[0] ?? -1),
+    );
+    decoder.show(image(1), 'step 10');
+    decoder.show(image(9), 'step 9');
+    // Painted in the same call: no decode to wait for.
+    expect(drawn).toEqual(['step 9']);
+    pending[0]?.finish();
+    await flush();
+    // The older picture, decoded late, does not cover it.
+    expect(drawn).toEqual(['step 9']);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]?.closed()).toBe(true);
+  });
 });

@@ -14,17 +14,29 @@ export class TileDecoder {
   private disposed = false;
   /** The bytes of the picture painted last (the newest copy of them). */
   private painted: Uint8Array | undefined;
+  /** Bumped when a picture is painted at once: a decode in flight is older then. */
+  private generation = 0;
 
   constructor(
     private readonly draw: (image: DecodedImage, key: string) => void,
     private readonly decode: (bytes: Uint8Array) => Promise<DecodedImage> = decodeJpeg,
     /** The picture painted last came again under `key`: nothing to decode or paint. */
     private readonly unchanged: (key: string) => void = () => undefined,
+    /** A picture of `bytes` decoded ahead (BitmapCache): painted at once, and not closed here. */
+    private readonly predecoded: (bytes: Uint8Array) => ImageBitmap | undefined = () => undefined,
   ) {}
 
   /** Asks for `bytes` to be drawn (after the decode in flight, if any); `key` names them to `draw`. */
   show(bytes: Uint8Array, key = ''): void {
     if (this.disposed) return;
+    const ready = this.predecoded(bytes);
+    if (ready !== undefined) {
+      this.waiting = undefined;
+      this.generation++;
+      this.draw(ready as DecodedImage, key);
+      this.painted = bytes;
+      return;
+    }
     this.waiting = { bytes, key };
     if (!this.running) void this.run();
   }
@@ -47,6 +59,7 @@ export class TileDecoder {
         this.unchanged(key);
         continue;
       }
+      const generation = this.generation;
       let bitmap: DecodedImage | undefined;
       try {
         bitmap = await this.decode(bytes);
@@ -54,9 +67,16 @@ export class TileDecoder {
         // Not a picture this browser can decode: the tile keeps what it showed.
         continue;
       }
-      // A newer image is waiting: skip painting this one.
-      if (!this.disposed && this.waiting === undefined) {
-        this.draw(bitmap, key);
+      // The same picture asked again meanwhile (the frame sent once more): paint it under the
+      // newer key rather than decode it twice.
+      // (Set by show() during the await, which the compiler cannot see.)
+      const next = this.waiting as { bytes: Uint8Array; key: string } | undefined;
+      const again = next !== undefined && sameBytes(next.bytes, bytes);
+      const drawnKey = again ? next.key : key;
+      if (again) this.waiting = undefined;
+      // A newer image is waiting, or one decoded ahead was painted meanwhile: skip this one.
+      if (!this.disposed && this.waiting === undefined && generation === this.generation) {
+        this.draw(bitmap, drawnKey);
         this.painted = bytes;
       }
       bitmap.close();

@@ -1,0 +1,61 @@
+import { act, render, waitFor } from '@testing-library/react';
+import { setOnScreen } from '../../test/intersection';
+import { ChartPageProvider } from './chart-view-context';
+import type { PlotLine } from './plot-data';
+import { SeriesPlot } from './series-plot';
+
+const line = (points: number): PlotLine => ({
+  sessionId: 'run',
+  label: 'run',
+  colour: '#4e79a7',
+  xs: Float64Array.from({ length: points }, (_, i) => i),
+  ys: Float64Array.from({ length: points }, (_, i) => 1 / (i + 1)),
+  timeline: { byEpoch: false, batchesPerEpoch: 0 },
+});
+
+const drawn = { top: 0, bottom: 0 };
+// Stable across renders, as a chart's decoration must be (a new one rebuilds the chart).
+const decorate = { top: () => drawn.top++, bottom: () => drawn.bottom++ };
+
+/** Two charts of a page; each counts the times uPlot drew it (its draw hook). */
+function page(version: number) {
+  const lines = { top: [line(version + 2)], bottom: [line(version + 2)] };
+  return (
+    <ChartPageProvider>
+      {(['top', 'bottom'] as const).map((name) => (
+        <SeriesPlot
+          key={name}
+          name={name}
+          byEpoch={false}
+          lines={() => lines[name]}
+          version={version}
+          height={100}
+          testId={`plot-${name}`}
+          decorate={decorate[name]}
+        />
+      ))}
+    </ChartPageProvider>
+  );
+}
+
+describe('SeriesPlot', () => {
+  afterEach(() => globalThis.history.replaceState(null, '', '#/'));
+
+  it('draws a chart off screen only once it scrolls in, with its newest data', async () => {
+    const { rerender, getByTestId } = render(page(1));
+    await waitFor(() => expect(drawn.top).toBeGreaterThan(0));
+    await waitFor(() => expect(drawn.bottom).toBeGreaterThan(0));
+    const bottom = getByTestId('plot-bottom').querySelector('.series-chart') as Element;
+    act(() => setOnScreen([bottom], false));
+
+    const before = { ...drawn };
+    rerender(page(2));
+    // The chart on screen draws its new data in a coming frame; the one off screen does not.
+    await waitFor(() => expect(drawn.top).toBeGreaterThan(before.top));
+    expect(drawn.bottom).toBe(before.bottom);
+
+    // Scrolled back in: it draws what it missed.
+    act(() => setOnScreen([bottom], true));
+    await waitFor(() => expect(drawn.bottom).toBeGreaterThan(before.bottom));
+  });
+});
