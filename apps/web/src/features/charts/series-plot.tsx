@@ -475,6 +475,8 @@ export function SeriesPlot({
     setWindowInfo(undefined);
     // The data drawn stays, at the new scale, until the window's answer comes.
     schedule('data');
+    // Zoomed out: the drag's window, if not asked for yet, never is.
+    if (!zoom) fetcher?.zoomedOut(view.zoomGeneration);
     if (!zoom || !fetcher || byEpoch) return;
     const generation = view.zoomGeneration;
     const shown = lines();
