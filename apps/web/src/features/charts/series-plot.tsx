@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
 import { chartDrawObserver } from '../series/hooks/visibility-observer';
+import { bandFill, noPath } from './band-fill';
 import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
@@ -166,7 +167,6 @@ export function SeriesPlot({
   const makeOptions = useCallback(
     (width: number): uPlot.Options => {
       const series: uPlot.Series[] = [{ label: axisLabel(xAxis) }];
-      const bands: uPlot.Band[] = [];
       const stride = hasBand ? 4 : 2;
       const colours = linesRef.current().map((line) => line.colour);
       for (let i = 0; i < lineCount; i++) {
@@ -197,17 +197,18 @@ export function SeriesPlot({
               stroke: 'transparent',
               width: 0,
               points: { show: false },
-              spanGaps: true,
+              paths: noPath,
             },
+            // The band, one filled polygon from max down to min (see band-fill.ts).
             {
               label: 'max',
               stroke: 'transparent',
               width: 0,
+              fill: withAlpha(colour, 0.15),
               points: { show: false },
-              spanGaps: true,
+              paths: bandFill(at + 2),
             },
           );
-          bands.push({ series: [at + 3, at + 2], fill: withAlpha(colour, 0.15) });
         }
       }
       const rawColumns = Array.from({ length: lineCount }, (_, i) => 1 + i * stride);
@@ -237,7 +238,6 @@ export function SeriesPlot({
           { ...AXIS, size: 56 },
         ],
         series,
-        bands,
         cursor: {
           drag: { x: true, y: false, setScale: false },
           sync: { key: view.syncKey, setSeries: false },
