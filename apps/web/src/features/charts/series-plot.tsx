@@ -263,8 +263,8 @@ export function SeriesPlot({
               let downX = 0;
               u.over.addEventListener('mousedown', (event) => {
                 downX = event.clientX;
-                // Every chart keeps its x scale until the drag ends (uPlot reads it on mouseup).
-                chartDrawQueue.hold();
+                // No chart is drawn until the drag ends (uPlot reads the pressed chart's scale on mouseup).
+                chartDrawQueue.hold(plot);
                 window.addEventListener('mouseup', () => chartDrawQueue.release(), { once: true });
               });
               u.over.addEventListener('click', (event) => {
