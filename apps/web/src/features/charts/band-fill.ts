@@ -34,8 +34,10 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
     const fill = new Path2D();
     if (upper.length >= 4) {
       fill.moveTo(upper[0] as number, upper[1] as number);
-      for (let i = 2; i < upper.length; i += 2) fill.lineTo(upper[i] as number, upper[i + 1] as number);
-      for (let i = lower.length - 2; i >= 0; i -= 2) fill.lineTo(lower[i] as number, lower[i + 1] as number);
+      for (let i = 2; i < upper.length; i += 2)
+        fill.lineTo(upper[i] as number, upper[i + 1] as number);
+      for (let i = lower.length - 2; i >= 0; i -= 2)
+        fill.lineTo(lower[i] as number, lower[i + 1] as number);
       fill.closePath();
     }
     return { stroke: null, fill, clip: null, band: null, flags: 0 };
