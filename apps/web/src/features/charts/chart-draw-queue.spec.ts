@@ -80,23 +80,25 @@ describe('ChartDrawQueue', () => {
     expect(drawn).toEqual([]);
   });
 
-  it('while a drag holds the charts: draws every waiting chart at once, then none until released', () => {
+  it('while a drag holds the charts: draws the pressed chart at once, then none until released', () => {
     const frames = manualFrames();
     const queue = new ChartDrawQueue(frames.schedule, 1);
     const drawn: string[] = [];
     const charts = ['loss', 'lr', 'grad_norm'].map((name) => chart(name, drawn));
     for (const each of charts) queue.request(each, each.draw(1));
-    // The press: all three take the same data now, so their x scales agree.
-    queue.hold();
-    expect(drawn).toEqual(['loss@1', 'lr@1', 'grad_norm@1']);
+    // The press on lr: only lr takes its data now (one short task), the others wait.
+    queue.hold(charts[1]);
+    expect(drawn).toEqual(['lr@1']);
     // Values keep arriving during the drag: nothing is drawn.
     for (const each of charts) queue.request(each, each.draw(2));
     expect(frames.flush()).toBe(0);
-    expect(drawn).toHaveLength(3);
-    // Released: one chart a frame again, with the newest data.
+    expect(drawn).toHaveLength(1);
+    // Released: one chart a frame again, least recently drawn first, with the newest data.
     queue.release();
     frames.flush();
-    expect(drawn.slice(3)).toEqual(['loss@2']);
+    frames.flush();
+    frames.flush();
+    expect(drawn.slice(1)).toEqual(['loss@2', 'grad_norm@2', 'lr@2']);
   });
 
   it('leaves the next chart for the next frame once a slow draw used the frame budget', () => {

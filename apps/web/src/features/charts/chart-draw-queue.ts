@@ -73,20 +73,25 @@ export class ChartDrawQueue {
   }
 
   /**
-   * A drag on a chart begins: draws every waiting chart now, then draws none
-   * until `release`. Synced charts turn the same drag into a zoom each on
-   * their own x scale; drawn at different frames, their scales would differ
-   * and one drag would leave several zooms. Held, they agree (and the data
-   * does not slide under the selection).
+   * A drag on `pressed` begins: draws that chart now if it waits (the data
+   * must not slide under the selection), then draws none until `release`.
+   * The other charts keep waiting: uPlot's cursor sync replays the drag on
+   * each in the same task, and the page's view records only the pressed
+   * chart's zoom (ChartView.zoomFromDrag), so their scales need not agree
+   * now. Drawing them all here was one task of several compare charts
+   * (15-20 ms each) at every press, a double click's included.
    */
-  hold(): void {
+  hold(pressed?: object): void {
     if (this.held) return;
     this.cancelFrame?.();
     this.cancelFrame = undefined;
-    const due = [...this.waiting.values()];
-    this.waiting.clear();
     this.held = true;
-    for (const draw of due) draw();
+    const draw = pressed === undefined ? undefined : this.waiting.get(pressed);
+    if (pressed !== undefined && draw !== undefined) {
+      this.waiting.delete(pressed);
+      this.lastDrawn.set(pressed, ++this.draws);
+      draw();
+    }
   }
 
   /** The drag ended: charts that changed meanwhile are drawn from the next frame on. */

@@ -18,17 +18,19 @@ describe('ChartView', () => {
     expect(view.state.zoom).toEqual({ from: 100, to: 200 });
     expect(seen).toEqual(['100~200']);
     expect(view.zoomGeneration).toBe(1);
-    expect(globalThis.history.length).toBe(entries + 1);
+    // The zoom's entry is written after the next paint, not before its frame.
+    expect(globalThis.history.length).toBe(entries);
+    await waitFor(() => expect(globalThis.history.length).toBe(entries + 1));
     expect(globalThis.location.hash).toBe('#/sessions/run-1?zoom=100%7E200');
     // The next drag is a gesture of its own.
-    await new Promise((resolve) => setTimeout(resolve, 0));
     view.zoomFromDrag({ from: 120, to: 150 });
     expect(view.state.zoom).toEqual({ from: 120, to: 150 });
-    expect(globalThis.history.length).toBe(entries + 2);
+    await waitFor(() => expect(globalThis.history.length).toBe(entries + 2));
+    expect(globalThis.location.hash).toBe('#/sessions/run-1?zoom=120%7E150');
     unbind();
   });
 
-  it('writes a replacing change after the next paint, the newest once; a push at once', async () => {
+  it('writes a replacing change after the next paint, the newest once; a zoom folds it in', async () => {
     globalThis.history.replaceState(null, '', '#/sessions/run-1');
     const view = new ChartView();
     const unbind = bindToLocation(view);
@@ -41,13 +43,37 @@ describe('ChartView', () => {
     expect(globalThis.location.hash).toBe('#/sessions/run-1');
     await waitFor(() => expect(globalThis.location.hash).toBe('#/sessions/run-1?step=12'));
     expect(replaced).toHaveBeenCalledTimes(1);
-    // A push is written at once, with whatever replacement still waited.
+    // A zoom's push holds whatever replacement still waited.
     view.update({ cursorStep: 13 }, 'replace');
     view.update({ zoom: { from: 1, to: 2 } });
-    expect(globalThis.location.hash).toBe('#/sessions/run-1?step=13&zoom=1%7E2');
+    await waitFor(() =>
+      expect(globalThis.location.hash).toBe('#/sessions/run-1?step=13&zoom=1%7E2'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(replaced).toHaveBeenCalledTimes(1);
     replaced.mockRestore();
+    unbind();
+  });
+
+  it('keeps one entry per zoom written after a paint, with a later replacement folded in', async () => {
+    globalThis.history.replaceState(null, '', '#/sessions/run-1');
+    const view = new ChartView();
+    const unbind = bindToLocation(view);
+    const entries = globalThis.history.length;
+    // Two zooms before a frame (a drag, then a reset): two Back steps.
+    view.update({ zoom: { from: 10, to: 20 } });
+    view.update({ zoom: undefined });
+    expect(globalThis.history.length).toBe(entries + 1);
+    expect(globalThis.location.hash).toBe('#/sessions/run-1?zoom=10%7E20');
+    // A cursor move waiting with the reset's push is written into its entry.
+    view.update({ cursorStep: 5 }, 'replace');
+    await waitFor(() => expect(globalThis.location.hash).toBe('#/sessions/run-1?step=5'));
+    expect(globalThis.history.length).toBe(entries + 2);
+    // A control's push writes a waiting zoom first: each keeps its entry.
+    view.update({ zoom: { from: 1, to: 3 } });
+    view.update({ logScale: true });
+    expect(globalThis.history.length).toBe(entries + 4);
+    expect(globalThis.location.hash).toBe('#/sessions/run-1?step=5&zoom=1%7E3&log=1');
     unbind();
   });
 

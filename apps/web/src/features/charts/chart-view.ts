@@ -50,7 +50,9 @@ export class ChartView {
   update(patch: Partial<ChartViewState>, history: HistoryMode = 'push'): void {
     const next = { ...this.current, ...patch };
     this.replaceState(next);
-    this.onChange?.(next, history);
+    // A zoom gesture (drag, reset, double click) changes the zoom alone.
+    const keys = Object.keys(patch);
+    this.onChange?.(next, history, keys.length === 1 && keys[0] === 'zoom');
   }
 
   /**
@@ -95,8 +97,8 @@ export class ChartView {
     for (const listener of [...this.listeners]) listener(next);
   }
 
-  /** Set by bindToLocation. */
-  onChange: ((view: ChartViewState, history: HistoryMode) => void) | undefined;
+  /** Set by bindToLocation; `zoomed` when the change is a zoom gesture (its push waits for a paint). */
+  onChange: ((view: ChartViewState, history: HistoryMode, zoomed: boolean) => void) | undefined;
 }
 
 /** A view read from the current location's hash. */
@@ -123,11 +125,14 @@ function afterPaint(callback: () => void): () => void {
 /**
  * Writes every change of `view` into location.hash (pushState or
  * replaceState: no hashchange, so the page is not routed again) and reads it
- * back on back/forward. Returns the unbinding. A change that replaces the
- * entry (the step cursor while scrubbing, a filter while typing) is written
- * after the next paint, the newest of them once: Chromium spends several
- * milliseconds in each history call, which would come before every arrow
- * key's frame. A change that pushes an entry is written at once.
+ * back on back/forward. Returns the unbinding. A replacement (the step cursor
+ * while scrubbing, a filter while typing) and a zoom's push are written after
+ * the next paint: Chromium spends several milliseconds in each history call,
+ * which would otherwise come before the frame of every arrow key and every
+ * zoom. Replacements waiting together are written once, the newest; a push
+ * keeps its own entry (one Back step per zoom): a replacement after it is
+ * folded into it, and any other push writes it at once. Other pushes (a
+ * control, a legend toggle) are written at once.
  */
 export function bindToLocation(view: ChartView): () => void {
   const write = (state: ChartViewState, history: HistoryMode): void => {
@@ -139,26 +144,34 @@ export function bindToLocation(view: ChartView): () => void {
     if (history === 'push') window.history.pushState(null, '', url);
     else window.history.replaceState(null, '', url);
   };
-  let pending: ChartViewState | undefined;
+  let pending: { state: ChartViewState; history: HistoryMode } | undefined;
   let cancelPending: (() => void) | undefined;
   const dropPending = (): void => {
     cancelPending?.();
     cancelPending = undefined;
     pending = undefined;
   };
-  view.onChange = (state, history) => {
-    if (history === 'push') {
+  const flushPending = (): void => {
+    const waiting = pending;
+    dropPending();
+    if (waiting !== undefined) write(waiting.state, waiting.history);
+  };
+  view.onChange = (state, history, zoomed) => {
+    // A push after a push waiting: the first gesture keeps its entry.
+    if (history === 'push' && pending?.history === 'push') flushPending();
+    if (history === 'push' && !zoomed) {
       // The pushed state is the whole view: it holds any replacement still waiting.
       dropPending();
       write(state, 'push');
       return;
     }
-    pending = state;
+    // The newest state is the whole view; a push waiting stays a push.
+    pending = { state, history: pending?.history === 'push' ? 'push' : history };
     cancelPending ??= afterPaint(() => {
       cancelPending = undefined;
       const latest = pending;
       pending = undefined;
-      if (latest !== undefined) write(latest, 'replace');
+      if (latest !== undefined) write(latest.state, latest.history);
     });
   };
   const onPop = (): void => {

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
 import { chartDrawObserver } from '../series/hooks/visibility-observer';
+import { bandFill, noPath } from './band-fill';
 import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
@@ -166,7 +167,6 @@ export function SeriesPlot({
   const makeOptions = useCallback(
     (width: number): uPlot.Options => {
       const series: uPlot.Series[] = [{ label: axisLabel(xAxis) }];
-      const bands: uPlot.Band[] = [];
       const stride = hasBand ? 4 : 2;
       const colours = linesRef.current().map((line) => line.colour);
       for (let i = 0; i < lineCount; i++) {
@@ -197,17 +197,18 @@ export function SeriesPlot({
               stroke: 'transparent',
               width: 0,
               points: { show: false },
-              spanGaps: true,
+              paths: noPath,
             },
+            // The band, one filled polygon from max down to min (see band-fill.ts).
             {
               label: 'max',
               stroke: 'transparent',
               width: 0,
+              fill: withAlpha(colour, 0.15),
               points: { show: false },
-              spanGaps: true,
+              paths: bandFill(at + 2),
             },
           );
-          bands.push({ series: [at + 3, at + 2], fill: withAlpha(colour, 0.15) });
         }
       }
       const rawColumns = Array.from({ length: lineCount }, (_, i) => 1 + i * stride);
@@ -237,7 +238,6 @@ export function SeriesPlot({
           { ...AXIS, size: 56 },
         ],
         series,
-        bands,
         cursor: {
           drag: { x: true, y: false, setScale: false },
           sync: { key: view.syncKey, setSeries: false },
@@ -263,8 +263,8 @@ export function SeriesPlot({
               let downX = 0;
               u.over.addEventListener('mousedown', (event) => {
                 downX = event.clientX;
-                // Every chart keeps its x scale until the drag ends (uPlot reads it on mouseup).
-                chartDrawQueue.hold();
+                // No chart is drawn until the drag ends (uPlot reads the pressed chart's scale on mouseup).
+                chartDrawQueue.hold(plot);
                 window.addEventListener('mouseup', () => chartDrawQueue.release(), { once: true });
               });
               u.over.addEventListener('click', (event) => {
@@ -475,6 +475,8 @@ export function SeriesPlot({
     setWindowInfo(undefined);
     // The data drawn stays, at the new scale, until the window's answer comes.
     schedule('data');
+    // Zoomed out: the drag's window, if not asked for yet, never is.
+    if (!zoom) fetcher?.zoomedOut(view.zoomGeneration);
     if (!zoom || !fetcher || byEpoch) return;
     const generation = view.zoomGeneration;
     const shown = lines();

@@ -89,6 +89,28 @@ describe('WindowFetcher', () => {
     expect((await second)?.steps).toEqual([200n]);
   });
 
+  it('on a zoom-out asks for nothing not yet sent, and lets a call under way finish', async () => {
+    const { fetcher, calls } = setup();
+    const sent = fetcher.fetch('run-1', 'loss', 0, 500, 1);
+    jest.advanceTimersByTime(150);
+    expect(calls).toHaveLength(1);
+    // A drag reset before its window was asked for (within the debounce).
+    const waiting = fetcher.fetch('run-1', 'loss', 200, 300, 1);
+    fetcher.zoomedOut(2);
+    expect(await waiting).toBeUndefined();
+    jest.advanceTimersByTime(1_000);
+    // Nothing more was asked, and the call under way was not aborted: its answer is kept.
+    expect(calls).toHaveLength(1);
+    expect(calls[0].signal.aborted).toBe(false);
+    calls[0].answer();
+    expect((await sent)?.steps).toEqual([0n]);
+    expect(fetcher.cached).toBe(1);
+    // An older zoom's request after the reset is not asked for.
+    expect(await fetcher.fetch('run-1', 'loss', 200, 300, 1)).toBeUndefined();
+    jest.advanceTimersByTime(150);
+    expect(calls).toHaveLength(1);
+  });
+
   it('answers a window it read before from its cache, which stays within its bound', async () => {
     const { fetcher, calls } = setup(2);
     for (const [from, generation] of [

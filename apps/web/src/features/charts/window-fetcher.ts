@@ -109,6 +109,19 @@ export class WindowFetcher {
     });
   }
 
+  /**
+   * The zoom was reset at `generation`: windows not asked for yet are
+   * dropped (their promises resolve undefined), calls already sent finish
+   * into the cache and nothing is aborted. A reset shows the data the page
+   * opened with, so it asks for nothing; the drag before it, within the
+   * debounce, then costs no QuerySeries at all.
+   */
+  zoomedOut(generation: number): void {
+    if (generation < this.generation) return;
+    this.generation = generation;
+    this.dropUnsent();
+  }
+
   /** Drops everything waiting (the page goes away). */
   cancelAll(): void {
     this.supersede(this.generation + 1);
@@ -116,6 +129,15 @@ export class WindowFetcher {
 
   private supersede(generation: number): void {
     this.generation = generation;
+    this.dropUnsent();
+    for (const call of this.inFlight) {
+      call.controller.abort();
+      for (const w of call.waiting) w.resolve(undefined);
+    }
+    this.inFlight.clear();
+  }
+
+  private dropUnsent(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const batch of this.batches.values()) for (const w of batch.waiting) w.resolve(undefined);
@@ -124,11 +146,6 @@ export class WindowFetcher {
     this.sendTimer = undefined;
     for (const [, batch] of this.unsent) for (const w of batch.waiting) w.resolve(undefined);
     this.unsent = [];
-    for (const call of this.inFlight) {
-      call.controller.abort();
-      for (const w of call.waiting) w.resolve(undefined);
-    }
-    this.inFlight.clear();
   }
 
   private send(): void {
