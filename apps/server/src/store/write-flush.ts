@@ -12,7 +12,8 @@ import type { OpenDatabase } from './open-database';
 import { RawInsert } from './raw-insert';
 import { placeholders, RawStatements } from './raw-statement';
 import type { Session } from '../sessions/session';
-import { framesToDrop, type RetentionPolicy, type StoredFrame } from './image-retention';
+import type { RetentionPolicy } from './image-retention';
+import { planRetention, RunFrames, type RetentionPlan } from './retention-plan';
 import type { FrameJob } from './frame-writer-thread';
 import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
 import type { Database, SessionsTable } from './schema';
@@ -50,7 +51,7 @@ export class WriterState {
   /** PostgreSQL: every statement is a round trip, so per-run statements are sent as one. */
   readonly postgres: boolean;
   readonly seriesIds = new Map<string, number>();
-  readonly frames = new Map<string, StoredFrame[]>();
+  readonly frames = new Map<string, RunFrames>();
   readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
 
   constructor(open: OpenDatabase) {
@@ -127,7 +128,8 @@ export function seriesKey(sessionId: string, kind: number, name: string): string
 /** Changes to WriterState that take effect once the commit succeeded. */
 interface StagedState {
   seriesIds: Map<string, number>;
-  frames: Map<string, StoredFrame[]>;
+  /** Each run's frames and the plan to apply to them. */
+  frames: Map<string, { run: RunFrames; plan: RetentionPlan }>;
   written: { session: Session; config?: TrainingConfig; metadata?: RunMetadata }[];
 }
 
@@ -216,7 +218,10 @@ export async function writeFlush(
   });
   if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
   for (const [key, id] of staged.seriesIds) state.seriesIds.set(key, id);
-  for (const [id, frames] of staged.frames) state.frames.set(id, frames);
+  for (const [id, { run, plan }] of staged.frames) {
+    run.apply(plan);
+    state.frames.set(id, run);
+  }
   for (const { session, config, metadata } of staged.written) {
     state.written.set(session, { config, metadata });
   }
@@ -463,39 +468,27 @@ async function planFrames(
     else list.push(frame);
   }
   for (const [sessionId, incoming] of bySession) {
-    let stored = state.frames.get(sessionId);
-    if (stored === undefined) {
+    let run = state.frames.get(sessionId);
+    if (run === undefined) {
       // First frames of this run since the server started: read what the store holds (steps and sizes only).
-      stored = await reader
+      const stored = await reader
         .selectFrom('image_frames')
         .select(['step', 'bytes'])
         .where('session_id', '=', sessionId)
         .orderBy('step')
         .execute();
+      run = RunFrames.from(stored);
     }
-    // Runs every commit over every stored frame of the run (~2,000): no per-frame Set of stored steps.
-    const incomingSteps = new Set(incoming.map((frame) => frame.step));
-    const replacedStored = new Set<number>();
-    const merged: StoredFrame[] = [];
-    for (const frame of stored) {
-      if (incomingSteps.has(frame.step)) replacedStored.add(frame.step);
-      else merged.push(frame);
-    }
-    let ordered = true;
-    for (const frame of incoming) {
-      const last = merged[merged.length - 1];
-      if (last !== undefined && last.step >= frame.step) ordered = false;
-      merged.push({ step: frame.step, bytes: frame.frame.byteLength });
-    }
-    if (!ordered) merged.sort((a, b) => a.step - b.step);
-    const dropped = new Set(framesToDrop(merged, retention).map((frame) => frame.step));
-    const kept = dropped.size === 0 ? merged : merged.filter((frame) => !dropped.has(frame.step));
+    // Looks at the frames whose fate may change, not at every stored frame (see retention-plan.ts).
+    const plan = planRetention(
+      run,
+      incoming.map((frame) => ({ step: frame.step, bytes: frame.frame.byteLength })),
+      retention,
+    );
     // A dropped step is stored unless it is new in this commit (a re-sent step was stored before).
-    for (const step of dropped) {
-      if (!incomingSteps.has(step) || replacedStored.has(step)) job.deletes.push([sessionId, step]);
-    }
+    for (const step of plan.dropped) if (run.has(step)) job.deletes.push([sessionId, step]);
     for (const frame of incoming) {
-      if (dropped.has(frame.step)) continue;
+      if (plan.dropped.has(frame.step)) continue;
       job.inserts.push([
         frame.sessionId,
         frame.step,
@@ -506,8 +499,8 @@ async function planFrames(
         frame.frame,
       ]);
     }
-    job.totals.push([kept.length, kept.reduce((sum, frame) => sum + frame.bytes, 0), sessionId]);
-    staged.frames.set(sessionId, kept);
+    job.totals.push([plan.count, plan.bytes, sessionId]);
+    staged.frames.set(sessionId, { run, plan });
   }
   return job;
 }
