@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import grpc
@@ -22,6 +23,23 @@ CONFIG = {"total_epochs": 1, "batches_per_epoch": 1000, "batch_size": 8}
 
 def number(value: float) -> pb.HyperparameterValue:
     return pb.HyperparameterValue(number=value)
+
+
+def send_once_attached(dashboard: Dashboard, request: dpb.SendCommandRequest) -> dpb.SendCommandResponse:
+    """SendCommand, asked again only while the server has not attached the trainer's stream yet.
+
+    The client counts its stream open before the server has read the stream's first message; until
+    then the server answers FAILED_PRECONDITION without telling the trainer, so asking again sends
+    the command once.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return dashboard.stub.SendCommand(request, timeout=10)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.FAILED_PRECONDITION or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.02)
 
 
 def custom(session_id: str, name: str, **arguments: pb.HyperparameterValue) -> dpb.SendCommandRequest:
@@ -131,8 +149,7 @@ def test_a_decorated_handler_is_advertised_and_run_from_the_dashboard(
             ("lr", cpb.COMMAND_ARGUMENT_TYPE_NUMBER, True),
             ("note", cpb.COMMAND_ARGUMENT_TYPE_TEXT, False),
         ]
-        wait_for(lambda: session.stats()["connected"], what="stream open")
-        answer = dashboard.stub.SendCommand(custom(session.session_id, "set_lr", lr=number(0.02)), timeout=10)
+        answer = send_once_attached(dashboard, custom(session.session_id, "set_lr", lr=number(0.02)))
         assert answer.entry.state == dpb.COMMAND_STATE_SUCCEEDED
         assert answer.entry.result_message == "lr is 0.02 (manual)"
         assert answer.entry.custom_name == "set_lr" and rates == [0.02]
