@@ -550,24 +550,36 @@ async function writeFrameJob(
     }
   }
   await writeFrameTotals(trx, state, job.totals);
+  await insertBlobRows(trx, state.frameInsert, job.inserts, (row) => row[5]);
+}
+
+/**
+ * Multi-row INSERTs of rows carrying blobs: a statement closes before it
+ * would pass MAX_BLOB_BYTES_PER_STATEMENT of blobs or the parameter limit.
+ */
+async function insertBlobRows<Row extends readonly unknown[]>(
+  trx: Transaction<Database>,
+  insert: RawInsert,
+  rows: readonly Row[],
+  blobBytes: (row: Row) => number,
+): Promise<void> {
   let values: unknown[] = [];
   let chunkBytes = 0;
-  const perRow = 7;
-  for (const row of job.inserts) {
-    const bytes = row[5];
+  for (const row of rows) {
+    const bytes = blobBytes(row);
     if (
       values.length > 0 &&
       (chunkBytes + bytes > MAX_BLOB_BYTES_PER_STATEMENT ||
-        values.length + perRow > MAX_PARAMETERS_PER_STATEMENT)
+        values.length + row.length > MAX_PARAMETERS_PER_STATEMENT)
     ) {
-      await state.frameInsert.run(trx, values);
+      await insert.run(trx, values);
       values = [];
       chunkBytes = 0;
     }
     for (const value of row) values.push(value);
     chunkBytes += bytes;
   }
-  await state.frameInsert.run(trx, values);
+  await insert.run(trx, values);
 }
 
 function* chunks<T>(rows: readonly T[], size: number): Generator<T[]> {
@@ -588,23 +600,7 @@ async function upsertConfusion(
     for (const row of rows) await state.confusionUpsert.run(trx, row);
     return;
   }
-  let values: unknown[] = [];
-  let chunkBytes = 0;
-  for (const row of rows) {
-    const bytes = row[3].byteLength;
-    if (
-      values.length > 0 &&
-      (chunkBytes + bytes > MAX_BLOB_BYTES_PER_STATEMENT ||
-        values.length + row.length > MAX_PARAMETERS_PER_STATEMENT)
-    ) {
-      await state.confusionUpsert.run(trx, values);
-      values = [];
-      chunkBytes = 0;
-    }
-    for (const value of row) values.push(value);
-    chunkBytes += bytes;
-  }
-  await state.confusionUpsert.run(trx, values);
+  await insertBlobRows(trx, state.confusionUpsert, rows, (row) => row[3].byteLength);
 }
 
 /** session_id, epoch, predictions, matrix. */
