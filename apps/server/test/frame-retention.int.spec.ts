@@ -6,7 +6,12 @@ import { framesToDrop, type RetentionPolicy } from '../src/store/image-retention
 import { PendingWrites } from '../src/store/pending-writes';
 import { WriterState, writeFlush } from '../src/store/write-flush';
 import type { Session } from '../src/sessions/session';
-import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
+import {
+  insertBareSessions,
+  STORE_ENGINES,
+  type StoreEngineFixture,
+  type TestStore,
+} from './store-engines';
 
 /** Small enough that thinning starts after a few commits. */
 const POLICY: RetentionPolicy = { recentSteps: 4, budgetBytes: 1_000_000_000 };
@@ -27,17 +32,7 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
   beforeEach(async () => {
     store = await engine.newStore();
     open = await store.open();
-    await open.db
-      .insertInto('sessions')
-      .values({
-        id: 'run',
-        created_at_ms: 1,
-        last_update_ms: 1,
-        last_seen_ms: 1,
-        status: 1,
-        connection: 1,
-      })
-      .execute();
+    await insertBareSessions(open, ['run']);
   });
   afterEach(async () => {
     await open.close();

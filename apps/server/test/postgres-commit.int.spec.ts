@@ -8,7 +8,7 @@ import type { RetentionPolicy } from '../src/store/image-retention';
 import { PendingWrites } from '../src/store/pending-writes';
 import { WriterState, writeFlush } from '../src/store/write-flush';
 import type { Session } from '../src/sessions/session';
-import { STORE_ENGINES, type TestStore } from './store-engines';
+import { insertBareSessions, STORE_ENGINES, type TestStore } from './store-engines';
 
 /** Runs written by one commit: enough that per-run statements would show. */
 const RUNS = 20;
@@ -43,19 +43,7 @@ describe('PostgreSQL commit', () => {
     sessions.clear();
     store = await engine.newStore();
     open = await store.open();
-    await open.db
-      .insertInto('sessions')
-      .values(
-        runIds().map((id) => ({
-          id,
-          created_at_ms: 1,
-          last_update_ms: 1,
-          last_seen_ms: 1,
-          status: 1,
-          connection: 1,
-        })),
-      )
-      .execute();
+    await insertBareSessions(open, runIds());
     sent = [];
     const original = Client.prototype.query;
     spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (

@@ -73,3 +73,23 @@ export const STORE_ENGINES: [string, () => StoreEngineFixture][] = [
   ['SQLite', sqliteFixture],
   ['PostgreSQL', postgresFixture],
 ];
+
+/** Inserts bare session rows (a run's other tables reference them), as a fresh registration would. */
+export async function insertBareSessions(
+  open: OpenDatabase,
+  ids: readonly string[],
+): Promise<void> {
+  await open.db
+    .insertInto('sessions')
+    .values(
+      ids.map((id) => ({
+        id,
+        created_at_ms: 1,
+        last_update_ms: 1,
+        last_seen_ms: 1,
+        status: 1,
+        connection: 1,
+      })),
+    )
+    .execute();
+}

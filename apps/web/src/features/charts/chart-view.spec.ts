@@ -49,7 +49,12 @@ describe('ChartView', () => {
     await waitFor(() =>
       expect(globalThis.location.hash).toBe('#/sessions/run-1?step=13&zoom=1%7E2'),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Past the next paint, where a further write would land: none does.
+    await new Promise<void>((resolve) =>
+      requestAnimationFrame(() => {
+        setTimeout(resolve, 0);
+      }),
+    );
     expect(replaced).toHaveBeenCalledTimes(1);
     replaced.mockRestore();
     unbind();
