@@ -16,7 +16,12 @@ import { placeholders, RawStatements } from './raw-statement';
 import type { Session } from '../sessions/session';
 import type { RetentionPolicy } from './image-retention';
 import { planRetention, RunFrames, type RetentionPlan } from './retention-plan';
-import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
+import {
+  asBuffer,
+  type PendingFrame,
+  type PendingSeries,
+  type PendingWrites,
+} from './pending-writes';
 import type { Database, SessionsTable } from './schema';
 import { blockRows } from './series-blocks';
 import { toStoredValue } from './series-value';
@@ -384,12 +389,12 @@ async function findSeriesIds(
   state: WriterState,
   staged: StagedState,
 ): Promise<void> {
-  if (batch.points.length === 0) return;
+  if (batch.pointCount === 0) return;
   const missing = new Map<string, { session_id: string; name: string; kind: number }>();
-  for (const point of batch.points) {
-    const key = seriesKey(point.sessionId, point.kind, point.name);
+  for (const series of batch.series) {
+    const key = seriesKey(series.sessionId, series.kind, series.name);
     if (!state.seriesIds.has(key) && !missing.has(key)) {
-      missing.set(key, { session_id: point.sessionId, name: point.name, kind: point.kind });
+      missing.set(key, { session_id: series.sessionId, name: series.name, kind: series.kind });
     }
   }
   if (missing.size === 0) return;
@@ -419,22 +424,50 @@ async function writePoints(
   state: WriterState,
   staged: StagedState,
 ): Promise<void> {
-  if (batch.points.length === 0) return;
+  if (batch.pointCount === 0) return;
   const perChunk = Math.floor(MAX_PARAMETERS_PER_STATEMENT / 4) * 4;
   let values: unknown[] = [];
-  const withIds: { seriesId: number; step: number; value: number; wallMs: number }[] = [];
-  for (const point of batch.points) {
-    const key = seriesKey(point.sessionId, point.kind, point.name);
+  const ids: number[] = [];
+  for (const series of batch.series) {
+    const key = seriesKey(series.sessionId, series.kind, series.name);
     const seriesId = (state.seriesIds.get(key) ?? staged.seriesIds.get(key)) as number;
-    withIds.push({ seriesId, step: point.step, value: point.value, wallMs: point.wallMs });
-    values.push(seriesId, point.step, toStoredValue(point.value), point.wallMs);
-    if (values.length === perChunk) {
-      await state.pointInsert.run(trx, values);
-      values = [];
+    ids.push(seriesId);
+    for (let index = 0; index < series.size; index++) {
+      values.push(
+        seriesId,
+        series.steps[index],
+        toStoredValue(series.values[index] as number),
+        series.wallMs[index],
+      );
+      if (values.length === perChunk) {
+        await state.pointInsert.run(trx, values);
+        values = [];
+      }
     }
   }
   await state.pointInsert.run(trx, values);
-  await writeBlocks(trx, state.blockUpsert, withIds);
+  await writeBlocks(trx, state.blockUpsert, seriesPoints(batch.series, ids));
+}
+
+/**
+ * Each series' points in order, as one reused object (blockRows reads it and
+ * keeps nothing): no object per point.
+ */
+function* seriesPoints(
+  series: readonly PendingSeries[],
+  ids: readonly number[],
+): Generator<{ seriesId: number; step: number; value: number; wallMs: number }> {
+  const point = { seriesId: 0, step: 0, value: 0, wallMs: 0 };
+  for (let at = 0; at < series.length; at++) {
+    const one = series[at] as PendingSeries;
+    point.seriesId = ids[at] as number;
+    for (let index = 0; index < one.size; index++) {
+      point.step = one.steps[index] as number;
+      point.value = one.values[index] as number;
+      point.wallMs = one.wallMs[index] as number;
+      yield point;
+    }
+  }
 }
 
 /** Upserts the series blocks of these points (in the order they were stored). */
