@@ -6,6 +6,17 @@ import { runLine, type ComparedRun } from './compare-data';
 
 /** Height of a compare chart. */
 export const COMPARE_CHART_HEIGHT_PX = 220;
+/**
+ * Width of each run's smoothed line on a compare chart, CSS pixels: a
+ * hairline. In Chromium's software rendering (a machine without GPU
+ * raster) a chart of 20 runs took 20-50 ms to rasterise with 1.75 px lines,
+ * nearly all of it outlining and filling the 20 wide strokes (round joins
+ * at each of 640 points a run), once per redraw; zooming and resetting
+ * dropped to 50 fps with a long task at most redraws. Hairlines cost a
+ * tenth of that and the same gestures hold 58 fps with no long task. The
+ * smoothed line still stands out from the raw one (opaque against 30%).
+ */
+export const COMPARE_LINE_WIDTH_PX = 1;
 
 /**
  * One series of every compared run, overlaid on the shared chart layer: a
@@ -61,6 +72,7 @@ export function CompareChart({
         hidden={hidden}
         height={COMPARE_CHART_HEIGHT_PX}
         testId="compare-plot"
+        smoothedWidthPx={COMPARE_LINE_WIDTH_PX}
         title={name}
         actions={
           <span>
