@@ -1,6 +1,6 @@
 import { create, equals, fromBinary } from '@bufbuild/protobuf';
 import { ImageFrameSchema } from '@trainwatch/proto';
-import { allocateShared } from '../src/store/frame-encoding';
+import { sharedAllocator } from '../src/store/frame-encoding';
 import { openDatabase, type OpenDatabase } from '../src/store/open-database';
 import { framesToDrop, type RetentionPolicy } from '../src/store/image-retention';
 import { PendingWrites } from '../src/store/pending-writes';
@@ -57,8 +57,10 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
     const session = { id: 'run' } as Session;
     const steps: number[] = [];
     for (let commit = 0; commit < COMMITS; commit++) {
-      // As the store writer does: frames in shared memory when the thread writes them.
-      const batch = new PendingWrites(open.frameWriter !== undefined ? allocateShared : undefined);
+      // As the store writer does: frames in shared memory when the write thread commits.
+      const batch = new PendingWrites(
+        open.writeThread !== undefined ? sharedAllocator() : undefined,
+      );
       for (let index = 0; index < FRAMES_PER_COMMIT; index++) {
         const step = commit * FRAMES_PER_COMMIT + index;
         steps.push(step);
@@ -109,15 +111,15 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
   it('keeps exactly the frames the policy keeps over the whole run, a re-sent step once with its new bytes, and the run totals', () =>
     scenario(open));
 
-  it('does the same with frames committed on their own thread (SQLite)', async () => {
+  it('does the same with commits run on the write thread (SQLite)', async () => {
     if (engine.name !== 'SQLite') return;
     const threaded = await openDatabase({
       engine: 'sqlite',
       dataDir: store.env.DATA_DIR as string,
-      frameThread: true,
+      writeThread: true,
     });
     try {
-      expect(threaded.frameWriter).toBeDefined();
+      expect(threaded.writeThread).toBeDefined();
       await scenario(threaded);
     } finally {
       await threaded.close();

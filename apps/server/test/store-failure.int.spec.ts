@@ -29,14 +29,17 @@ const BREAKAGE: Record<StoreEngineFixture['name'], Breakage> = {
     // A full disk, as SQLite sees it: the database may not grow by another page.
     what: 'the disk is full',
     reason: /full/i,
+    // Set on the connection that commits: the write thread's (the default) and the main one.
     break: async (server) => {
-      const sqlite = (server.app.get<symbol, StoreDatabase>(STORE_DATABASE) as OpenDatabase).sqlite;
-      const pages = sqlite?.pragma('page_count', { simple: true }) as number;
-      sqlite?.pragma(`max_page_count = ${pages}`);
+      const open = server.app.get<symbol, StoreDatabase>(STORE_DATABASE) as OpenDatabase;
+      const pages = open.sqlite?.pragma('page_count', { simple: true }) as number;
+      open.sqlite?.pragma(`max_page_count = ${pages}`);
+      open.writeThread?.setMaxPageCount(pages);
     },
     heal: async (server) => {
-      const sqlite = (server.app.get<symbol, StoreDatabase>(STORE_DATABASE) as OpenDatabase).sqlite;
-      sqlite?.pragma('max_page_count = 1073741823');
+      const open = server.app.get<symbol, StoreDatabase>(STORE_DATABASE) as OpenDatabase;
+      open.sqlite?.pragma('max_page_count = 1073741823');
+      open.writeThread?.setMaxPageCount(1073741823);
     },
   },
   PostgreSQL: {

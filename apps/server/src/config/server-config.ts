@@ -90,10 +90,10 @@ export interface ServerSettings {
   /** Image frame bytes one run keeps in the store; past it older frames are thinned harder. */
   storeImageBytesPerRun: number;
   /**
-   * Store throughput (SQLite): image frames are written by a thread with its
-   * own connection, off the event loop (STORE_FRAME_THREAD=1, the default).
+   * Store throughput (SQLite): commits run on a thread with its own
+   * connection, off the event loop (STORE_WRITE_THREAD=1, the default).
    */
-  storeFrameThread: boolean;
+  storeWriteThread: boolean;
   /** Runs not updated for this many days are deleted; 0 keeps every run. */
   retentionDays: number;
   // Teams and auth (auth/): who may call what.
@@ -197,8 +197,8 @@ export const SERVER_ENV_VARS = [
   'STORE_FLUSH_INTERVAL_MS',
   'STORE_MAX_PENDING_BYTES',
   'STORE_IMAGE_BYTES_PER_RUN',
-  // Store throughput: image frames written by a thread of their own (SQLite).
-  'STORE_FRAME_THREAD',
+  // Store throughput: commits run by a thread of their own (SQLite).
+  'STORE_WRITE_THREAD',
   'RETENTION_DAYS',
   // Explore and compare.
   'SERIES_CACHE_BYTES',
@@ -444,8 +444,8 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       1024 * 1024,
       1024 * 1024 * 1024 * 1024,
     ),
-    // Frames are most of the bytes a commit writes; 0 writes them in the commit on the event loop.
-    storeFrameThread: flag(env, 'STORE_FRAME_THREAD', '1'),
+    // 0 runs each commit's statements on the event loop (the main connection).
+    storeWriteThread: flag(env, 'STORE_WRITE_THREAD', '1'),
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36_500),
     // Explore and compare: a 20-run compare view of 10 series is ~9 MB of answers; 64 MiB keeps several.
     seriesCacheBytes: integer(

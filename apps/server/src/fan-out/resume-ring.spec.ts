@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { WatchSessionResponseSchema } from '@trainwatch/proto';
 import { ResumeRing, estimatedEventBytes } from './resume-ring';
 
@@ -32,6 +32,30 @@ describe('ResumeRing', () => {
     expect(ring.size).toBe(3);
     expect(ring.since(7n, 10n)?.map((event) => event.cursor)).toEqual([8n, 9n, 10n]);
     expect(ring.since(6n, 10n)).toBeUndefined();
+  });
+
+  it('estimates a confusion increment within a factor of two of its encoded size, without encoding it', () => {
+    const truth = [0, 0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 9];
+    const increment = create(WatchSessionResponseSchema, {
+      cursor: 5n,
+      event: {
+        case: 'confusion',
+        value: {
+          epoch: 3,
+          predictions: 16n,
+          truthClasses: truth,
+          predictedClasses: truth.map((label, index) => (label + index) % 10),
+          counts: truth.map((_, index) => BigInt(1 + (index % 3))),
+          rowClasses: [...new Set(truth)],
+          rowTotals: [...new Set(truth)].map(() => 2n),
+          rowCorrect: [...new Set(truth)].map(() => 1n),
+        },
+      },
+    });
+    const encoded = toBinary(WatchSessionResponseSchema, increment).byteLength;
+    const estimate = estimatedEventBytes(increment);
+    expect(estimate).toBeGreaterThanOrEqual(encoded / 2);
+    expect(estimate).toBeLessThanOrEqual(encoded * 2);
   });
 
   it('stays bounded over a long run', () => {

@@ -10,9 +10,12 @@ export interface ResumeRingBounds {
 }
 
 /**
- * Bytes an event takes, cheaply: batches and scalars are the bulk of a
- * stream and are estimated from their maps without encoding them; the rare
- * rest (status, command, metadata, epoch) are encoded once.
+ * Bytes an event takes, cheaply: batches, scalars and confusion increments
+ * (one per batch that carries predictions) are the bulk of a stream and are
+ * estimated from their fields without encoding them; the rare rest
+ * (status, command, metadata, epoch) are encoded once. Encoding each
+ * confusion increment here was ~2.5% of the event loop at 40 trainers
+ * (CPU profile).
  */
 export function estimatedEventBytes(event: WatchSessionResponse): number {
   const value = event.event;
@@ -21,6 +24,18 @@ export function estimatedEventBytes(event: WatchSessionResponse): number {
     const values = value.case === 'batch' ? value.value.metrics : value.value.values;
     for (const name in values) bytes += name.length + 12;
     return bytes;
+  }
+  if (value.case === 'confusion') {
+    const matrix = value.value;
+    // Packed varints: class ids and counts of one or two bytes each, plus tags and the header fields.
+    const entries =
+      matrix.truthClasses.length +
+      matrix.predictedClasses.length +
+      matrix.counts.length +
+      matrix.rowClasses.length +
+      matrix.rowTotals.length +
+      matrix.rowCorrect.length;
+    return 24 + Math.ceil(1.5 * entries);
   }
   return toBinary(WatchSessionResponseSchema, event).byteLength;
 }

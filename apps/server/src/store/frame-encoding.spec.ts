@@ -5,7 +5,12 @@ import {
   PredictionSchema,
   type ImageFrame,
 } from '@trainwatch/proto';
-import { allocateShared, encodeStoredFrame, HAND_ENCODED_FIELDS } from './frame-encoding';
+import {
+  encodeStoredFrame,
+  HAND_ENCODED_FIELDS,
+  SHARED_SLAB_BYTES,
+  sharedAllocator,
+} from './frame-encoding';
 
 function frameOf(imageSizes: number[]): ImageFrame {
   return create(ImageFrameSchema, {
@@ -103,11 +108,31 @@ describe('encodeStoredFrame', () => {
     );
   });
 
-  it('encodes into shared memory when asked (the frame thread reads it without a copy)', () => {
-    const frame = frameOf([2048, 2048]);
-    const shared = encodeStoredFrame(frame, allocateShared);
-    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(Buffer.compare(shared, Buffer.from(toBinary(ImageFrameSchema, frame)))).toBe(0);
+  it('encodes into shared memory when asked (the write thread reads it without a copy)', () => {
+    const allocate = sharedAllocator();
+    const first = frameOf([2048, 2048]);
+    const second = frameOf([100]);
+    const a = encodeStoredFrame(first, allocate);
+    const b = encodeStoredFrame(second, allocate);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // Frames share a slab without overlapping.
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteOffset).toBeGreaterThanOrEqual(a.byteOffset + a.byteLength);
+    expect(Buffer.compare(a, Buffer.from(toBinary(ImageFrameSchema, first)))).toBe(0);
+    expect(Buffer.compare(b, Buffer.from(toBinary(ImageFrameSchema, second)))).toBe(0);
+  });
+
+  it('starts a new slab when a frame does not fit, and gives a frame over the slab size its own', () => {
+    const allocate = sharedAllocator();
+    const small = allocate(SHARED_SLAB_BYTES - 16);
+    const next = allocate(64);
+    const huge = allocate(SHARED_SLAB_BYTES * 2);
+    expect(next.buffer).not.toBe(small.buffer);
+    expect(huge.byteLength).toBe(SHARED_SLAB_BYTES * 2);
+    expect(huge.buffer).not.toBe(next.buffer);
+    small.fill(1);
+    next.fill(2);
+    expect(small.every((byte) => byte === 1)).toBe(true);
   });
 
   it('leaves the frame it encodes unchanged (fan-out may hold its cached encoding)', () => {

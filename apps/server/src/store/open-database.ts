@@ -7,8 +7,8 @@ import { Pool, types as pgTypes } from 'pg';
 import type { StoreEngine } from './migrations/column-types';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
-import { FrameWriterThread } from './frame-writer-thread';
 import { PostgresFrameWriter } from './postgres-frame-writer';
+import { SqliteWriteThread } from './sqlite-write-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** File name of the SQLite database inside DATA_DIR. */
@@ -38,9 +38,8 @@ export type StoreLocation =
   | {
       engine: 'sqlite';
       dataDir: string;
-      maxPageCount?: number;
-      /** Write image frames on a thread of their own (frame-writer-thread.ts). */
-      frameThread?: boolean;
+      /** Run the store writer's commits on a thread of their own (sqlite-write-thread.ts). */
+      writeThread?: boolean;
     }
   | { engine: 'postgres'; url: string; schema?: string };
 
@@ -50,8 +49,8 @@ export interface OpenDatabase {
   db: Kysely<Database>;
   /** The SQLite connection (undefined for PostgreSQL), for pragmas and statements Kysely cannot prepare. */
   sqlite: BetterSqlite3.Database | undefined;
-  /** SQLite only, when asked for: the thread image frames are committed on. */
-  frameWriter?: FrameWriterThread;
+  /** SQLite only, when asked for: the thread the store writer's commits run on. */
+  writeThread?: SqliteWriteThread;
   /** PostgreSQL only: image frames committed on a connection of their own, beside the main transaction. */
   postgresFrameWriter?: PostgresFrameWriter;
   close(): Promise<void>;
@@ -59,24 +58,25 @@ export interface OpenDatabase {
 
 /** Opens the store and applies every pending migration (start-up fails if one does). */
 export async function openDatabase(location: StoreLocation): Promise<OpenDatabase> {
-  const open = location.engine === 'sqlite' ? openSqlite(location) : openPostgres(location);
+  const sqlite = location.engine === 'sqlite' ? openSqlite(location) : undefined;
+  const open =
+    sqlite?.open ?? openPostgres(location as Extract<StoreLocation, { engine: 'postgres' }>);
   try {
     await migrate(open);
   } catch (error) {
     await open.close();
     throw error;
   }
-  if (location.engine === 'sqlite' && location.frameThread === true) {
+  if (location.engine === 'sqlite' && location.writeThread === true && sqlite !== undefined) {
     // After the migrations: the thread's statements need the tables.
-    const frameWriter = new FrameWriterThread(
-      join(location.dataDir, SQLITE_FILE),
-      location.maxPageCount,
-    );
+    const writeThread = new SqliteWriteThread(join(location.dataDir, SQLITE_FILE));
+    // The thread's connection is the one that commits: it takes over checkpoints when the checkpoint thread falls behind.
+    sqlite.checkpointer.onAutoCheckpoint = (pages) => writeThread.setAutoCheckpoint(pages);
     return {
       ...open,
-      frameWriter,
+      writeThread,
       close: async () => {
-        await frameWriter.close();
+        await writeThread.close();
         await open.close();
       },
     };
@@ -84,7 +84,10 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
   return open;
 }
 
-function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): OpenDatabase {
+function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
+  open: OpenDatabase;
+  checkpointer: WalCheckpointer;
+} {
   mkdirSync(location.dataDir, { recursive: true });
   const file = join(location.dataDir, SQLITE_FILE);
   const sqlite = new BetterSqlite3(file);
@@ -94,8 +97,6 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): Ope
   // NORMAL under WAL: a commit is durable against a process crash (kill -9); an OS crash may lose the last ones.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  if (location.maxPageCount !== undefined)
-    sqlite.pragma(`max_page_count = ${location.maxPageCount}`);
   const logger = new Logger('Store');
   let lastProblem: string | undefined;
   const checkpointer = new WalCheckpointer(sqlite, file, (problem) => {
@@ -104,12 +105,15 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): Ope
   });
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
-    engine: 'sqlite',
-    db,
-    sqlite,
-    close: async () => {
-      await checkpointer.close();
-      await db.destroy();
+    checkpointer,
+    open: {
+      engine: 'sqlite',
+      db,
+      sqlite,
+      close: async () => {
+        await checkpointer.close();
+        await db.destroy();
+      },
     },
   };
 }

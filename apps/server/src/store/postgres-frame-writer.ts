@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { FrameJob, FrameRow } from './frame-writer-thread';
+import type { FrameJob, FrameRow } from './frame-job';
 
 /** Blob bytes per multi-row INSERT of image frames, to keep each statement a few MB. */
 const MAX_FRAME_BYTES_PER_STATEMENT = 8 * 1024 * 1024;
@@ -29,8 +29,7 @@ const DELETE_THEN_INSERT_PREFIX = `with dropped as (${DELETE_TEXT}) `;
  * the sum of both. The main transaction waits for this one to commit
  * before it commits (write-flush.ts): a crash between the two leaves frames
  * of a batch that was not acknowledged, which the trainer sends again and
- * the (session_id, step) key stores once — the same order as the SQLite
- * frame thread (frame-writer-thread.ts).
+ * the (session_id, step) key stores once.
  */
 export class PostgresFrameWriter {
   private readonly texts = new Map<number, string>();

@@ -32,7 +32,8 @@ export class RawInsert {
   async run(trx: Transaction<Database>, values: unknown[]): Promise<void> {
     const rows = values.length / this.columns;
     if (rows === 0) return;
-    const sqlite = this.open.sqlite;
+    // With the write thread, `trx` records the statement for the thread (recording-dialect.ts).
+    const sqlite = this.open.writeThread === undefined ? this.open.sqlite : undefined;
     if (sqlite !== undefined) {
       let statement = this.statements.get(rows);
       if (statement === undefined) {

@@ -22,6 +22,11 @@ export class RawStatements {
 
   /** Runs `text` with `values` inside `trx` (same connection on SQLite). */
   async run(trx: Transaction<Database>, text: string, values: readonly unknown[]): Promise<void> {
+    if (this.open.engine === 'sqlite' && this.open.writeThread !== undefined) {
+      // `trx` records the statement for the write thread (recording-dialect.ts), which prepares it.
+      await trx.executeQuery(CompiledQuery.raw(text, [...values]));
+      return;
+    }
     const sqlite = this.open.sqlite;
     if (sqlite !== undefined) {
       let statement = this.prepared.get(text);

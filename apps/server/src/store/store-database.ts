@@ -15,7 +15,7 @@ export function openStoreDatabase(settings: ServerSettings): Promise<StoreDataba
       return openDatabase({
         engine: 'sqlite',
         dataDir: settings.dataDir,
-        frameThread: settings.storeFrameThread,
+        writeThread: settings.storeWriteThread,
       });
     case 'postgres':
       return openDatabase({ engine: 'postgres', url: settings.databaseUrl });

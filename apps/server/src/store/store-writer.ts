@@ -7,7 +7,7 @@ import { SessionEventBus } from '../events/event-bus';
 import { HealthService } from '../health/health.service';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
-import { allocateShared } from './frame-encoding';
+import { sharedAllocator } from './frame-encoding';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
 import type { OpenDatabase } from './open-database';
@@ -198,9 +198,11 @@ export class StoreWriter implements OnApplicationShutdown {
     await this.database.close();
   }
 
-  /** A batch whose frames the frame thread (when there is one) reads without a copy. */
+  /** A batch whose frames the write thread (when there is one) reads without a copy. */
   private newBatch(): PendingWrites {
-    return new PendingWrites(this.database?.frameWriter !== undefined ? allocateShared : undefined);
+    return new PendingWrites(
+      this.database?.writeThread !== undefined ? sharedAllocator() : undefined,
+    );
   }
 
   /** Marks the session's row for the next commit; returns that commit's promise (the ack waits for it). */

@@ -62,6 +62,8 @@ export class WalCheckpointer {
   private autoCheckpoint = false;
   private readonly exited: Promise<void>;
   private stopping = false;
+  /** Told SQLite's auto-checkpoint setting (pages, 0 = off) too: another connection that commits (the write thread). */
+  onAutoCheckpoint: ((pages: number) => void) | undefined;
 
   constructor(
     private readonly sqlite: BetterSqlite3.Database,
@@ -106,6 +108,8 @@ export class WalCheckpointer {
   private setAutoCheckpoint(on: boolean): void {
     if (on === this.autoCheckpoint || !this.sqlite.open) return;
     this.autoCheckpoint = on;
-    this.sqlite.pragma(`wal_autocheckpoint = ${on ? SQLITE_AUTOCHECKPOINT_PAGES : 0}`);
+    const pages = on ? SQLITE_AUTOCHECKPOINT_PAGES : 0;
+    this.sqlite.pragma(`wal_autocheckpoint = ${pages}`);
+    this.onAutoCheckpoint?.(pages);
   }
 }

@@ -9,13 +9,19 @@ import {
 } from '@trainwatch/proto';
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { OpenDatabase } from './open-database';
+import type { FrameJob } from './frame-job';
 import { RawInsert } from './raw-insert';
+import { StatementRecorder } from './recording-dialect';
 import { placeholders, RawStatements } from './raw-statement';
 import type { Session } from '../sessions/session';
 import type { RetentionPolicy } from './image-retention';
 import { planRetention, RunFrames, type RetentionPlan } from './retention-plan';
-import type { FrameJob } from './frame-writer-thread';
-import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
+import {
+  asBuffer,
+  type PendingFrame,
+  type PendingSeries,
+  type PendingWrites,
+} from './pending-writes';
 import type { Database, SessionsTable } from './schema';
 import { blockRows } from './series-blocks';
 import { toStoredValue } from './series-value';
@@ -48,6 +54,8 @@ export class WriterState {
   readonly statusInsert: RawInsert;
   readonly confusionUpsert: RawInsert;
   readonly statements: RawStatements;
+  /** Builds a commit's statements for the SQLite write thread. */
+  readonly recorder = new StatementRecorder();
   /** PostgreSQL: every statement is a round trip, so per-run statements are sent as one. */
   readonly postgres: boolean;
   readonly seriesIds = new Map<string, number>();
@@ -145,77 +153,52 @@ export async function writeFlush(
   retention: RetentionPolicy,
 ): Promise<void> {
   // The session rows are taken now, before any await: everything applied up to this instant is in `batch`.
-  const sessionRows = [...batch.sessions.values()].map(sessionRow);
-  const matrices = confusionRows(batch);
-  const settingsRows = alertSettingsRows(batch);
+  const rows: CommitRows = {
+    sessions: [...batch.sessions.values()].map(sessionRow),
+    matrices: confusionRows(batch),
+    settings: alertSettingsRows(batch),
+  };
   const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
-  const frameWriter = open.frameWriter;
+  const writeThread = open.writeThread;
   const postgresFrames = open.postgresFrameWriter;
-  // Written in the main transaction: a new run's row exists only once it commits.
-  let frameTotals: FrameJob['totals'] = [];
-  /** PostgreSQL: the frame transaction running beside the main one, which commits only after it. */
-  let framesCommitted: Promise<void> | undefined;
-  if (frameWriter !== undefined) {
-    // Frames first, on their thread (see frame-writer-thread.ts for why this order keeps acks exactly-once).
-    const job = await planFrames(open.db, batch, state, staged, retention);
-    if (job.inserts.length + job.deletes.length > 0) await frameWriter.write(job);
-    frameTotals = job.totals;
+  if (writeThread !== undefined) {
+    // Reads first, on the main connection (the thread's statements are only recorded here).
+    await findSeriesIds(open.db, batch, state, staged);
+    const frames = await planFrames(open.db, batch, state, staged, retention);
+    const statements = await state.recorder.record(async (trx) => {
+      await writeRows(trx, batch, state, staged, rows);
+      await writeFrameJob(trx, state, frames);
+    });
+    await writeThread.run(statements);
   } else if (postgresFrames !== undefined) {
     const job = await planFrames(open.db, batch, state, staged, retention);
+    /** The frame transaction running beside the main one, which commits only after it. */
+    let framesCommitted: Promise<void> | undefined;
     if (job.inserts.length + job.deletes.length > 0) {
       framesCommitted = postgresFrames.write(job);
       // Awaited in the main transaction, or below when it fails first: never an unhandled rejection.
       framesCommitted.catch(() => undefined);
     }
-    frameTotals = job.totals;
-  }
-  const main = open.db.transaction().execute(async (trx) => {
-    await insertRows(trx, state.sessionUpsert, sessionRows, SESSION_INSERT_COLUMNS.length);
-    await writeConfigAndMetadata(trx, batch, state, staged);
-    await writePoints(trx, batch, state, staged);
-    await insertRows(
-      trx,
-      state.epochInsert,
-      batch.epochs.map((row) => [row.sessionId, row.epoch, row.atMs, row.data]),
-      4,
-    );
-    await insertRows(
-      trx,
-      state.performanceInsert,
-      batch.performance.map((row) => [row.sessionId, row.atMs, row.data]),
-      3,
-    );
-    await insertRows(
-      trx,
-      state.statusInsert,
-      batch.statusEvents.map((row) => [
-        row.sessionId,
-        row.atMs,
-        row.status,
-        row.connection,
-        row.message,
-        row.event,
-      ]),
-      6,
-    );
-    await upsertCommands(trx, batch);
-    await upsertConfusion(trx, state, matrices);
-    // Alerts change rarely (folded firings, acknowledgements): the query builder is cheap enough.
-    await upsertAlerts(trx, batch);
-    await upsertAlertSettings(trx, settingsRows);
-    if (frameWriter === undefined && postgresFrames === undefined) {
+    const main = open.db.transaction().execute(async (trx) => {
+      await findSeriesIds(trx, batch, state, staged);
+      await writeRows(trx, batch, state, staged, rows);
+      // Written in the main transaction: a new run's row exists only once it commits.
+      await writeFrameTotals(trx, state, job.totals);
+      // The frames commit before this transaction does, so an ack never precedes its frames.
+      await framesCommitted;
+    });
+    await main.catch(async (error: unknown) => {
+      // A retry must not start while this attempt's frame transaction still runs (both would lock the same rows).
+      await framesCommitted?.catch(() => undefined);
+      throw error;
+    });
+  } else {
+    await open.db.transaction().execute(async (trx) => {
+      await findSeriesIds(trx, batch, state, staged);
+      await writeRows(trx, batch, state, staged, rows);
       await writeFrameJob(trx, state, await planFrames(trx, batch, state, staged, retention));
-    } else {
-      await writeFrameTotals(trx, state, frameTotals);
-    }
-    // The frames commit before this transaction does, so an ack never precedes its frames.
-    await framesCommitted;
-  });
-  await main.catch(async (error: unknown) => {
-    // A retry must not start while this attempt's frame transaction still runs (both would lock the same rows).
-    await framesCommitted?.catch(() => undefined);
-    throw error;
-  });
+    });
+  }
   if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
   for (const [key, id] of staged.seriesIds) state.seriesIds.set(key, id);
   for (const [id, { run, plan }] of staged.frames) {
@@ -225,6 +208,56 @@ export async function writeFlush(
   for (const { session, config, metadata } of staged.written) {
     state.written.set(session, { config, metadata });
   }
+}
+
+/** Rows a commit takes from the sessions themselves, when it starts. */
+interface CommitRows {
+  sessions: unknown[][];
+  matrices: ConfusionRow[];
+  settings: AlertSettingsRow[];
+}
+
+/** Everything but image frames, in the commit's transaction. */
+async function writeRows(
+  trx: Transaction<Database>,
+  batch: PendingWrites,
+  state: WriterState,
+  staged: StagedState,
+  rows: CommitRows,
+): Promise<void> {
+  await insertRows(trx, state.sessionUpsert, rows.sessions, SESSION_INSERT_COLUMNS.length);
+  await writeConfigAndMetadata(trx, batch, state, staged);
+  await writePoints(trx, batch, state, staged);
+  await insertRows(
+    trx,
+    state.epochInsert,
+    batch.epochs.map((row) => [row.sessionId, row.epoch, row.atMs, row.data]),
+    4,
+  );
+  await insertRows(
+    trx,
+    state.performanceInsert,
+    batch.performance.map((row) => [row.sessionId, row.atMs, row.data]),
+    3,
+  );
+  await insertRows(
+    trx,
+    state.statusInsert,
+    batch.statusEvents.map((row) => [
+      row.sessionId,
+      row.atMs,
+      row.status,
+      row.connection,
+      row.message,
+      row.event,
+    ]),
+    6,
+  );
+  await upsertCommands(trx, batch);
+  await upsertConfusion(trx, state, rows.matrices);
+  // Alerts change rarely (folded firings, acknowledgements): the query builder is cheap enough.
+  await upsertAlerts(trx, batch);
+  await upsertAlertSettings(trx, rows.settings);
 }
 
 /** The session's row as it stands (name excepted: UpdateSession owns it), in SESSION_INSERT_COLUMNS order. */
@@ -345,55 +378,96 @@ async function writeConfigAndMetadata(
   }
 }
 
+/**
+ * Ids of the batch's series the writer has not seen yet: inserted (if new)
+ * and read back through `db` — the commit's transaction, or with the write
+ * thread the main connection, before the commit's statements are built.
+ */
+async function findSeriesIds(
+  db: Kysely<Database>,
+  batch: PendingWrites,
+  state: WriterState,
+  staged: StagedState,
+): Promise<void> {
+  if (batch.pointCount === 0) return;
+  const missing = new Map<string, { session_id: string; name: string; kind: number }>();
+  for (const series of batch.series) {
+    const key = seriesKey(series.sessionId, series.kind, series.name);
+    if (!state.seriesIds.has(key) && !missing.has(key)) {
+      missing.set(key, { session_id: series.sessionId, name: series.name, kind: series.kind });
+    }
+  }
+  if (missing.size === 0) return;
+  const rows = [...missing.values()];
+  for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 3))) {
+    await db
+      .insertInto('series')
+      .values(chunk)
+      .onConflict((conflict) => conflict.columns(['session_id', 'name', 'kind']).doNothing())
+      .execute();
+  }
+  const sessionIds = [...new Set(rows.map((row) => row.session_id))];
+  const found = await db
+    .selectFrom('series')
+    .select(['id', 'session_id', 'name', 'kind'])
+    .where('session_id', 'in', sessionIds)
+    .execute();
+  for (const row of found) {
+    const key = seriesKey(row.session_id, row.kind, row.name);
+    if (missing.has(key)) staged.seriesIds.set(key, row.id);
+  }
+}
+
 async function writePoints(
   trx: Transaction<Database>,
   batch: PendingWrites,
   state: WriterState,
   staged: StagedState,
 ): Promise<void> {
-  if (batch.points.length === 0) return;
-  const missing = new Map<string, { session_id: string; name: string; kind: number }>();
-  for (const point of batch.points) {
-    const key = seriesKey(point.sessionId, point.kind, point.name);
-    if (!state.seriesIds.has(key) && !missing.has(key)) {
-      missing.set(key, { session_id: point.sessionId, name: point.name, kind: point.kind });
-    }
-  }
-  if (missing.size > 0) {
-    const rows = [...missing.values()];
-    for (const chunk of chunks(rows, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 3))) {
-      await trx
-        .insertInto('series')
-        .values(chunk)
-        .onConflict((conflict) => conflict.columns(['session_id', 'name', 'kind']).doNothing())
-        .execute();
-    }
-    const sessionIds = [...new Set(rows.map((row) => row.session_id))];
-    const found = await trx
-      .selectFrom('series')
-      .select(['id', 'session_id', 'name', 'kind'])
-      .where('session_id', 'in', sessionIds)
-      .execute();
-    for (const row of found) {
-      const key = seriesKey(row.session_id, row.kind, row.name);
-      if (missing.has(key)) staged.seriesIds.set(key, row.id);
-    }
-  }
+  if (batch.pointCount === 0) return;
   const perChunk = Math.floor(MAX_PARAMETERS_PER_STATEMENT / 4) * 4;
   let values: unknown[] = [];
-  const withIds: { seriesId: number; step: number; value: number; wallMs: number }[] = [];
-  for (const point of batch.points) {
-    const key = seriesKey(point.sessionId, point.kind, point.name);
+  const ids: number[] = [];
+  for (const series of batch.series) {
+    const key = seriesKey(series.sessionId, series.kind, series.name);
     const seriesId = (state.seriesIds.get(key) ?? staged.seriesIds.get(key)) as number;
-    withIds.push({ seriesId, step: point.step, value: point.value, wallMs: point.wallMs });
-    values.push(seriesId, point.step, toStoredValue(point.value), point.wallMs);
-    if (values.length === perChunk) {
-      await state.pointInsert.run(trx, values);
-      values = [];
+    ids.push(seriesId);
+    for (let index = 0; index < series.size; index++) {
+      values.push(
+        seriesId,
+        series.steps[index],
+        toStoredValue(series.values[index] as number),
+        series.wallMs[index],
+      );
+      if (values.length === perChunk) {
+        await state.pointInsert.run(trx, values);
+        values = [];
+      }
     }
   }
   await state.pointInsert.run(trx, values);
-  await writeBlocks(trx, state.blockUpsert, withIds);
+  await writeBlocks(trx, state.blockUpsert, seriesPoints(batch.series, ids));
+}
+
+/**
+ * Each series' points in order, as one reused object (blockRows reads it and
+ * keeps nothing): no object per point.
+ */
+function* seriesPoints(
+  series: readonly PendingSeries[],
+  ids: readonly number[],
+): Generator<{ seriesId: number; step: number; value: number; wallMs: number }> {
+  const point = { seriesId: 0, step: 0, value: 0, wallMs: 0 };
+  for (let at = 0; at < series.length; at++) {
+    const one = series[at] as PendingSeries;
+    point.seriesId = ids[at] as number;
+    for (let index = 0; index < one.size; index++) {
+      point.step = one.steps[index] as number;
+      point.value = one.values[index] as number;
+      point.wallMs = one.wallMs[index] as number;
+      yield point;
+    }
+  }
 }
 
 /** Upserts the series blocks of these points (in the order they were stored). */
@@ -528,7 +602,7 @@ async function writeFrameTotals(
   }
 }
 
-/** Writes a frame job inside the commit's transaction (PostgreSQL, or SQLite without the frame thread). */
+/** Writes a frame job inside the commit's transaction (SQLite; recorded for the write thread when there is one). */
 async function writeFrameJob(
   trx: Transaction<Database>,
   state: WriterState,

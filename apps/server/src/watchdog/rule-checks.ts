@@ -7,8 +7,17 @@
 
 /** Median of `values` (not changed); NaN for none. */
 export function median(values: readonly number[]): number {
+  return medianInPlace(Float64Array.from(values));
+}
+
+/**
+ * Median of `values`, sorting them in place. A typed array sorts numerically
+ * in native code: the comparator sort of a copied array, twice per batch for
+ * the loss-spike rule, was ~3% of the event loop at 40 trainers (CPU profile).
+ */
+function medianInPlace(values: Float64Array): number {
   if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.sort();
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1
     ? (sorted[middle] as number)
@@ -31,7 +40,11 @@ export const SPIKE_MIN_POINTS = 10;
  */
 export function robustZ(window: readonly number[], value: number): number {
   const center = median(window);
-  const mad = median(window.map((point) => Math.abs(point - center)));
+  const deviations = new Float64Array(window.length);
+  for (let index = 0; index < window.length; index++) {
+    deviations[index] = Math.abs((window[index] as number) - center);
+  }
+  const mad = medianInPlace(deviations);
   const spread = 1.4826 * mad || Math.abs(center) * 0.01 || Number.EPSILON;
   return (value - center) / spread;
 }

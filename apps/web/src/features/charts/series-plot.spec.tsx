@@ -2,7 +2,8 @@ import { act, render, waitFor } from '@testing-library/react';
 import { setOnScreen } from '../../test/intersection';
 import { ChartPageProvider } from './chart-view-context';
 import type { PlotLine } from './plot-data';
-import { SeriesPlot } from './series-plot';
+import type uPlot from 'uplot';
+import { SeriesPlot, SMOOTHED_LINE_WIDTH_PX } from './series-plot';
 
 const line = (points: number): PlotLine => ({
   sessionId: 'run',
@@ -57,5 +58,36 @@ describe('SeriesPlot', () => {
     // Scrolled back in: it draws what it missed.
     act(() => setOnScreen([bottom], true));
     await waitFor(() => expect(drawn.bottom).toBeGreaterThan(before.bottom));
+  });
+
+  it('strokes the smoothed lines at the width given, 1.75 px otherwise', async () => {
+    const widths: Record<string, number[]> = {};
+    // Stable decorations (a new one rebuilds the chart): each notes the widths of its chart's series.
+    const note = {
+      thin: (u: uPlot) => (widths.thin = u.series.map((series) => series.width ?? 0)),
+      usual: (u: uPlot) => (widths.usual = u.series.map((series) => series.width ?? 0)),
+    };
+    const lines = [line(4), { ...line(4), sessionId: 'other', colour: '#f28e2b' }];
+    render(
+      <ChartPageProvider>
+        {(['thin', 'usual'] as const).map((name) => (
+          <SeriesPlot
+            key={name}
+            name={name}
+            byEpoch={false}
+            lines={() => lines}
+            version={1}
+            height={100}
+            testId={`plot-${name}`}
+            decorate={note[name]}
+            smoothedWidthPx={name === 'thin' ? 1 : undefined}
+          />
+        ))}
+      </ChartPageProvider>,
+    );
+    await waitFor(() => expect(widths.thin && widths.usual).toBeDefined());
+    // x, then per line its raw and smoothed series: the raw stays 1 px, the smoothed follows the prop.
+    expect(widths.thin?.slice(1)).toEqual([1, 1, 1, 1]);
+    expect(widths.usual?.slice(1)).toEqual([1, SMOOTHED_LINE_WIDTH_PX, 1, SMOOTHED_LINE_WIDTH_PX]);
   });
 });

@@ -17,6 +17,8 @@ import { axisLabel, isTimeAxis, stepAtAxisX, toAxisX, type XAxisKind } from './x
 const AXIS = { stroke: '#9aa4b2', grid: { stroke: 'rgba(128, 140, 160, 0.2)' } };
 /** A press that moves less than this many pixels is a click (set the step cursor), not a zoom. */
 const CLICK_SLOP_PX = 4;
+/** Width of a smoothed line, CSS pixels (the raw line under it is 1 px and faint). */
+export const SMOOTHED_LINE_WIDTH_PX = 1.75;
 
 export interface SeriesPlotProps {
   /** The series drawn (one per chart; compare draws it for every run). */
@@ -35,6 +37,13 @@ export interface SeriesPlotProps {
   /** A node beside the readout (export buttons). */
   actions?: React.ReactNode;
   title?: string;
+  /**
+   * Width of the smoothed lines, CSS pixels (SMOOTHED_LINE_WIDTH_PX unless
+   * given). Up to 1 px the browser strokes a line as a hairline; a wider
+   * line is outlined and filled, which in software rendering costs several
+   * times as much per point (see COMPARE_LINE_WIDTH_PX).
+   */
+  smoothedWidthPx?: number;
 }
 
 function withAlpha(colour: string, alpha: number): string {
@@ -107,6 +116,7 @@ export function SeriesPlot({
   decorate,
   actions,
   title,
+  smoothedWidthPx = SMOOTHED_LINE_WIDTH_PX,
 }: SeriesPlotProps) {
   const { view, fetcher } = useChartPage();
   const container = useRef<HTMLDivElement>(null);
@@ -183,7 +193,7 @@ export function SeriesPlot({
           {
             label: `${name} smoothed`,
             stroke: colour,
-            width: 1.75,
+            width: smoothedWidthPx,
             points: { show: byEpoch },
             spanGaps: lineCount > 1,
             gaps: nanGaps,
@@ -324,6 +334,7 @@ export function SeriesPlot({
       name,
       decorate,
       view,
+      smoothedWidthPx,
     ],
   );
 

@@ -1,11 +1,33 @@
 import { useCallback, useMemo, useRef } from 'react';
-import { SeriesPlot } from '../charts/series-plot';
+import { SeriesPlot, SMOOTHED_LINE_WIDTH_PX } from '../charts/series-plot';
 import { download, fileNameOf } from '../export/series-export';
 import type { StepClock } from '../series/store/step-clock';
 import { runLine, type ComparedRun } from './compare-data';
 
 /** Height of a compare chart. */
 export const COMPARE_CHART_HEIGHT_PX = 220;
+/**
+ * Width of each run's smoothed line on a compare chart of many runs, CSS
+ * pixels: a hairline. In Chromium's software rendering (a machine without
+ * GPU raster) a chart of 20 runs took 20-50 ms to rasterise with 1.75 px
+ * lines, nearly all of it outlining and filling the 20 wide strokes (round
+ * joins at each of 640 points a run), once per redraw; zooming and
+ * resetting dropped to 50 fps with a long task at most redraws. Hairlines
+ * cost a tenth of that and the same gestures hold 55-58 fps. The smoothed
+ * line still stands out from the raw one (opaque against 30%).
+ */
+export const COMPARE_LINE_WIDTH_PX = 1;
+/**
+ * Runs a compare chart draws with the session page's wider smoothed lines
+ * (SMOOTHED_LINE_WIDTH_PX); more runs get hairlines. The raster cost grows
+ * with the runs drawn: four wide lines cost what a fifth of twenty do.
+ */
+export const COMPARE_WIDE_LINE_MAX_RUNS = 4;
+
+/** Width of the smoothed lines of a compare chart of `runs` runs. */
+export function compareLineWidthPx(runs: number): number {
+  return runs > COMPARE_WIDE_LINE_MAX_RUNS ? COMPARE_LINE_WIDTH_PX : SMOOTHED_LINE_WIDTH_PX;
+}
 
 /**
  * One series of every compared run, overlaid on the shared chart layer: a
@@ -44,6 +66,7 @@ export function CompareChart({
     [runs, name, labels, clocks],
   );
   const lines = useCallback(() => built, [built]);
+  const lineWidth = compareLineWidthPx(runs.length);
   return (
     <section
       ref={section}
@@ -52,6 +75,7 @@ export function CompareChart({
       data-series={name}
       data-runs={runs.length - hidden.size}
       data-points={points}
+      data-line-width={lineWidth}
     >
       <SeriesPlot
         name={name}
@@ -61,6 +85,7 @@ export function CompareChart({
         hidden={hidden}
         height={COMPARE_CHART_HEIGHT_PX}
         testId="compare-plot"
+        smoothedWidthPx={lineWidth}
         title={name}
         actions={
           <span>

@@ -20,7 +20,13 @@ import {
   type ComparedRun,
 } from './compare-data';
 import { ZOOM_WINDOW_POINTS } from '../charts/window-fetcher';
+import {
+  COMPARE_LINE_WIDTH_PX,
+  COMPARE_WIDE_LINE_MAX_RUNS,
+  compareLineWidthPx,
+} from './compare-chart';
 import { ComparePage } from './compare-page';
+import { SMOOTHED_LINE_WIDTH_PX } from '../charts/series-plot';
 
 const window = (name: string, kind: SeriesKind, points: [number, number][]) =>
   create(SeriesWindowSchema, {
@@ -141,6 +147,8 @@ describe('ComparePage', () => {
     await waitFor(() => expect(screen.getAllByTestId('compare-chart')).toHaveLength(2));
     const charts = screen.getAllByTestId('compare-chart');
     expect(charts.map((chart) => chart.dataset.series)).toEqual(['loss', 'val/acc']);
+    // Two runs keep the session page's wide smoothed lines.
+    expect(charts[0]?.dataset.lineWidth).toBe(String(SMOOTHED_LINE_WIDTH_PX));
     // Steps 0, 1, 2 from both runs on one axis.
     expect(charts[0]?.dataset.points).toBe('3');
     const rows = screen.getAllByTestId('compare-hyperparameter');
@@ -233,5 +241,14 @@ describe('compareOpenPoints', () => {
     ];
     expect(distinctSteps(runs, 'loss')).toBe(3);
     expect(distinctSteps(runs, 'absent')).toBe(0);
+  });
+});
+
+describe('compareLineWidthPx', () => {
+  it('draws the smoothed lines of a few runs wide and of many runs as hairlines', () => {
+    expect(compareLineWidthPx(2)).toBe(SMOOTHED_LINE_WIDTH_PX);
+    expect(compareLineWidthPx(COMPARE_WIDE_LINE_MAX_RUNS)).toBe(SMOOTHED_LINE_WIDTH_PX);
+    expect(compareLineWidthPx(COMPARE_WIDE_LINE_MAX_RUNS + 1)).toBe(COMPARE_LINE_WIDTH_PX);
+    expect(compareLineWidthPx(20)).toBe(1);
   });
 });
