@@ -106,19 +106,23 @@ describe('PostgreSQL commit', () => {
     return batch;
   }
 
-  it('commits frames on their own connection before the main transaction, which sends one statement per table whatever the number of runs', async () => {
+  it('commits frames on their own connection, in one statement, before the main transaction commits; the main transaction sends one statement per table whatever the number of runs', async () => {
     const state = new WriterState(open);
     await writeFlush(open, batchOf(0), state, KEEP_ALL);
     sent = [];
     await writeFlush(open, batchOf(FRAMES_PER_RUN), state, KEEP_ALL);
 
     const frameInserts = sent.filter((s) => s.text.startsWith('insert into image_frames'));
-    expect(frameInserts.length).toBeGreaterThan(0);
+    expect(frameInserts).toHaveLength(1);
     const frameClient = frameInserts[0]!.client;
     const mainClient = sent.find((s) => s.text.startsWith('insert into points'))!.client;
     expect(frameClient).not.toBe(mainClient);
-    const commits = sent.filter((s) => s.text.toLowerCase() === 'commit');
-    expect(commits.map((s) => s.client)).toEqual([frameClient, mainClient]);
+    // One round trip for the frames: no begin or commit around the single statement.
+    expect(sent.filter((s) => s.client === frameClient)).toHaveLength(1);
+    const mainCommit = sent.findIndex(
+      (s) => s.client === mainClient && s.text.toLowerCase() === 'commit',
+    );
+    expect(sent.indexOf(frameInserts[0]!)).toBeLessThan(mainCommit);
 
     const main = sent.filter((s) => s.client === mainClient).map((s) => s.text.split(' (')[0]);
     // begin, points, series blocks, confusion matrices, frame totals, commit: not one statement per run.
@@ -153,6 +157,80 @@ describe('PostgreSQL commit', () => {
       expect(Number(row.stored_image_bytes)).toBeGreaterThan(FRAMES_PER_RUN * 2 * 2048);
     }
   });
+
+  it('drops the frames retention thins in the same statement that inserts the new ones', async () => {
+    // Two recent steps kept whole, older ones thinned: the second commit drops stored frames.
+    const thinning: RetentionPolicy = { recentSteps: 2, budgetBytes: 1_000_000_000 };
+    const state = new WriterState(open);
+    await writeFlush(open, batchOf(0), state, thinning);
+    const before = await storedSteps();
+    sent = [];
+    await writeFlush(open, batchOf(FRAMES_PER_RUN), state, thinning);
+
+    const frameStatements = sent.filter((s) => s.text.includes('image_frames'));
+    const frameClient = frameStatements.find((s) => s.text.includes('insert into'))!.client;
+    const onFrameClient = sent.filter((s) => s.client === frameClient);
+    expect(onFrameClient).toHaveLength(1);
+    expect(onFrameClient[0]!.text).toMatch(
+      /^with dropped as \(delete from image_frames .*\) insert into image_frames/,
+    );
+    const after = await storedSteps();
+    for (const id of runIds()) {
+      const kept = after.get(id) ?? [];
+      // The newest steps are stored, and some step stored by the first commit is gone.
+      expect(kept).toEqual(expect.arrayContaining([4, 5]));
+      expect((before.get(id) ?? []).some((step) => !kept.includes(step))).toBe(true);
+    }
+    const totals = await open.db.selectFrom('sessions').select(['id', 'stored_frames']).execute();
+    for (const row of totals) expect(Number(row.stored_frames)).toBe(after.get(row.id)?.length);
+  });
+
+  it('writes frames past one statement (over 8 MB in a commit) in a transaction of several inserts', async () => {
+    const state = new WriterState(open);
+    const batch = new PendingWrites();
+    for (const id of runIds()) {
+      batch.addFrame(
+        sessionOf(id),
+        create(ImageFrameSchema, {
+          step: 1n,
+          images: [{ imageBytes: new Uint8Array(600_000).fill(7), width: 1, height: 1 }],
+        }),
+      );
+    }
+    await writeFlush(open, batch, state, KEEP_ALL);
+
+    const frameClient = sent.find((s) => s.text.startsWith('insert into image_frames'))!.client;
+    const onFrameClient = sent
+      .filter((s) => s.client === frameClient)
+      .map((s) => s.text.split(' (')[0]);
+    // The pool may have lent the same connection for the retention plan's reads before.
+    const texts = onFrameClient.slice(
+      onFrameClient.findIndex((text) => text.toLowerCase() === 'begin'),
+    );
+    expect(texts[0]?.toLowerCase()).toBe('begin');
+    expect(texts[texts.length - 1]?.toLowerCase()).toBe('commit');
+    expect(
+      texts.filter((text) => text.startsWith('insert into image_frames')).length,
+    ).toBeGreaterThan(1);
+    const stored = await storedSteps();
+    expect([...stored.values()].map((steps) => steps.length)).toEqual(runIds().map(() => 1));
+  });
+
+  async function storedSteps(): Promise<Map<string, number[]>> {
+    const rows = await open.db
+      .selectFrom('image_frames')
+      .select(['session_id', 'step'])
+      .orderBy('session_id')
+      .orderBy('step')
+      .execute();
+    const steps = new Map<string, number[]>();
+    for (const row of rows) {
+      const list = steps.get(row.session_id) ?? [];
+      list.push(Number(row.step));
+      steps.set(row.session_id, list);
+    }
+    return steps;
+  }
 
   it('stores frame bytes out of line without a compression attempt (migration 0075)', async () => {
     const column = await sql<{ storage: string }>`

@@ -32,6 +32,25 @@ import { count, mb, ms, num, times } from '../common/format';
 
 type Engine = 'memory' | 'sqlite' | 'postgres';
 
+/**
+ * Narrowing for targeted runs while iterating (a full run sets none of them):
+ * STORE_BENCH_ENGINES=postgres (the in-memory baseline is kept when listed),
+ * STORE_BENCH_STEPS=25 (ramp trainer counts), STORE_BENCH_ACK_TRAINERS=25,
+ * STORE_BENCH_PARTS=ingest,ack,query,restart, STORE_BENCH_QUERY_ROUNDS=20.
+ */
+function listFromEnv(name: string): string[] | undefined {
+  const value = process.env[name]?.trim();
+  return value ? value.split(',').map((item) => item.trim()) : undefined;
+}
+const ONLY_ENGINES = listFromEnv('STORE_BENCH_ENGINES') as Engine[] | undefined;
+const ONLY_PARTS = listFromEnv('STORE_BENCH_PARTS');
+const STEPS_FROM_ENV = listFromEnv('STORE_BENCH_STEPS')?.map(Number);
+const ACK_TRAINERS_FROM_ENV = Number(process.env['STORE_BENCH_ACK_TRAINERS']) || undefined;
+const QUERY_ROUNDS_FROM_ENV = Number(process.env['STORE_BENCH_QUERY_ROUNDS']) || undefined;
+const wanted = (part: string): boolean => ONLY_PARTS === undefined || ONLY_PARTS.includes(part);
+const withBaseline = (engines: Engine[]): Engine[] =>
+  ONLY_ENGINES === undefined || ONLY_ENGINES.includes('memory') ? ['memory', ...engines] : engines;
+
 /** A fresh, empty store of one engine: the server env that selects it, how to open it, how to measure it. */
 interface EngineStore {
   env: Record<string, string>;
@@ -101,13 +120,67 @@ function dashboard(target: Target) {
 interface QueryFigures {
   engine: Engine;
   points: number;
+  /** Every call answered by the store (SERIES_CACHE_BYTES=0): what the target is about. */
   p50: number;
   p99: number;
+  /** The first call after the server started (first connection, first statement plans), apart. */
+  firstMs: number;
+  /** The server as configured by default: a finished run's answers come from its answer cache. */
+  cachedP50: number;
+  cachedP99: number;
   buckets: number[];
   bytes: number;
 }
 
-/** QuerySeries over one run of `points` steps, `rounds` times per window; bytes on disk of that store. */
+const QUERY_WINDOWS = (points: number): [number, number | undefined][] => [
+  [0, undefined],
+  [0, Math.floor(points / 2)],
+  [Math.floor(points / 2), undefined],
+  [Math.floor(points / 5), Math.floor((points * 4) / 5)],
+  [12_345, points - 12_345],
+];
+
+/** `rounds` × five windows against a server started with `env`; the first call is timed apart. */
+async function timeQueries(
+  env: Record<string, string>,
+  points: number,
+  rounds: number,
+): Promise<{ firstMs: number; samples: number[]; buckets: number[] }> {
+  const target = await startProduct(env);
+  try {
+    const client = dashboard(target);
+    const samples: number[] = [];
+    const buckets: number[] = [];
+    const firstStart = performance.now();
+    await client.querySeries({ sessionId: 'query-run', maxPoints: 2000 });
+    const firstMs = performance.now() - firstStart;
+    for (let round = 0; round < rounds; round++) {
+      for (const [from, to] of QUERY_WINDOWS(points)) {
+        const start = performance.now();
+        const response = await client.querySeries({
+          sessionId: 'query-run',
+          maxPoints: 2000,
+          fromStep: BigInt(from),
+          ...(to === undefined ? {} : { toStep: BigInt(to) }),
+        });
+        samples.push(performance.now() - start);
+        if (round === 0) buckets.push(response.series[0]?.steps.length ?? 0);
+      }
+    }
+    return { firstMs, samples, buckets };
+  } finally {
+    await target.stop();
+  }
+}
+
+/**
+ * QuerySeries over one run of `points` steps, `rounds` times per window;
+ * bytes on disk of that store. Measured twice: with the server's answer
+ * cache off, so every call is computed by the store (a finished run's
+ * answer is otherwise computed once per window and then served from
+ * memory, and the p99 of such a series was its few computed calls), and
+ * as the server runs by default.
+ */
 async function measureQueries(
   engine: Engine,
   postgres: TestPostgres | undefined,
@@ -123,38 +196,21 @@ async function measureQueries(
       await open.close();
     }
     const bytes = await store.bytes();
-    const target = await startProduct(store.env);
-    try {
-      const client = dashboard(target);
-      const windows: [number, number | undefined][] = [
-        [0, undefined],
-        [0, Math.floor(points / 2)],
-        [Math.floor(points / 2), undefined],
-        [Math.floor(points / 5), Math.floor((points * 4) / 5)],
-        [12_345, points - 12_345],
-      ];
-      const samples: number[] = [];
-      const buckets: number[] = [];
-      // One warm-up call (first connection, statement preparation).
-      await client.querySeries({ sessionId: 'query-run', maxPoints: 2000 });
-      for (let round = 0; round < rounds; round++) {
-        for (const [from, to] of windows) {
-          const start = performance.now();
-          const response = await client.querySeries({
-            sessionId: 'query-run',
-            maxPoints: 2000,
-            fromStep: BigInt(from),
-            ...(to === undefined ? {} : { toStep: BigInt(to) }),
-          });
-          samples.push(performance.now() - start);
-          if (round === 0) buckets.push(response.series[0]?.steps.length ?? 0);
-        }
-      }
-      const summary = summarize(samples);
-      return { engine, points, p50: summary.p50, p99: summary.p99, buckets, bytes };
-    } finally {
-      await target.stop();
-    }
+    const computed = await timeQueries({ ...store.env, SERIES_CACHE_BYTES: '0' }, points, rounds);
+    const cached = await timeQueries(store.env, points, rounds);
+    const summary = summarize(computed.samples);
+    const cachedSummary = summarize(cached.samples);
+    return {
+      engine,
+      points,
+      p50: summary.p50,
+      p99: summary.p99,
+      firstMs: computed.firstMs,
+      cachedP50: cachedSummary.p50,
+      cachedP99: cachedSummary.p99,
+      buckets: computed.buckets,
+      bytes,
+    };
   } finally {
     store.remove();
   }
@@ -227,14 +283,16 @@ runBench(
         `PostgreSQL not measured: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    const engines: Engine[] = postgres === undefined ? ['sqlite'] : ['sqlite', 'postgres'];
+    const engines = (postgres === undefined ? ['sqlite'] : ['sqlite', 'postgres']).filter(
+      (engine) => ONLY_ENGINES === undefined || ONLY_ENGINES.includes(engine as Engine),
+    ) as Engine[];
     try {
       // 1. Ingest ceiling at 16 × 2 KB, each engine against the in-memory server.
       const warmupMs = quick ? 500 : 3000;
       const windowMs = quick ? 1500 : 8000;
-      const steps = quick ? [5] : INGEST_RAMP_STEPS;
+      const steps = STEPS_FROM_ENV ?? (quick ? [5] : INGEST_RAMP_STEPS);
       const ceilings = new Map<Engine, StepResult[]>();
-      for (const engine of ['memory', ...engines] as Engine[]) {
+      for (const engine of wanted('ingest') ? withBaseline(engines) : []) {
         const store = await newStore(engine, postgres);
         try {
           const results = await ramp({
@@ -255,7 +313,7 @@ runBench(
         }
       }
       const memoryMax = maxSustained(ceilings.get('memory') ?? [])?.trainers ?? 0;
-      for (const engine of engines) {
+      for (const engine of wanted('ingest') ? engines : []) {
         const best = maxSustained(ceilings.get(engine) ?? [])?.trainers ?? 0;
         const share = ratio(best, memoryMax);
         targets.push({
@@ -266,9 +324,9 @@ runBench(
       }
 
       // 2. Ack latency at 50 trainers (5 in quick runs).
-      const trainers = quick ? 5 : 50;
+      const trainers = ACK_TRAINERS_FROM_ENV ?? (quick ? 5 : 50);
       const ackRows: string[][] = [];
-      for (const engine of ['memory', ...engines] as Engine[]) {
+      for (const engine of wanted('ack') ? withBaseline(engines) : []) {
         const store = await newStore(engine, postgres);
         try {
           const [step] = await ramp({
@@ -311,14 +369,21 @@ runBench(
       // 3. QuerySeries over one long series, and its bytes on disk.
       const points = quick ? 300_000 : 1_000_000;
       const queryRows: string[][] = [];
-      for (const engine of engines) {
-        const figures = await measureQueries(engine, postgres, points, quick ? 3 : 20);
+      for (const engine of wanted('query') ? engines : []) {
+        const figures = await measureQueries(
+          engine,
+          postgres,
+          points,
+          QUERY_ROUNDS_FROM_ENV ?? (quick ? 3 : 20),
+        );
         queryRows.push([
           engine,
           count(figures.points),
           figures.buckets.join(', '),
           ms(figures.p50),
           ms(figures.p99),
+          ms(figures.firstMs),
+          `${ms(figures.cachedP50)} / ${ms(figures.cachedP99)}`,
           mb((figures.bytes / figures.points) * 1e6),
         ]);
         targets.push({
@@ -329,8 +394,19 @@ runBench(
       }
       tables.push({
         caption:
-          'QuerySeries (max_points 2,000) over five windows of one series; bytes on disk per 1,000,000 points',
-        columns: ['engine', 'points', 'buckets per window', 'p50', 'p99', 'bytes / 1M points'],
+          'QuerySeries (max_points 2,000) over five windows of one series, every call computed by the store ' +
+          '(SERIES_CACHE_BYTES=0); the first call after start apart; p50 / p99 with the answer cache on; ' +
+          'bytes on disk per 1,000,000 points',
+        columns: [
+          'engine',
+          'points',
+          'buckets per window',
+          'p50',
+          'p99',
+          'first call',
+          'cached p50 / p99',
+          'bytes / 1M points',
+        ],
         rows: queryRows,
       });
 
@@ -338,7 +414,7 @@ runBench(
       const runs = quick ? 10 : 100;
       const runSteps = quick ? 10_000 : 100_000;
       const restartRows: string[][] = [];
-      for (const engine of engines) {
+      for (const engine of wanted('restart') ? engines : []) {
         const figures = await measureRestart(engine, postgres, runs, runSteps);
         restartRows.push([
           engine,

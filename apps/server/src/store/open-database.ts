@@ -22,6 +22,14 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 const POSTGRES_POOL_SIZE = 8;
 /** Bound on a PostgreSQL connection attempt, so a stopped server fails a flush instead of hanging it. */
 const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Session settings of every store connection. jit=off: the store's queries
+ * are short (the QuerySeries block grouping scans ~16,000 rows), but once
+ * the tables are analyzed its correlated last-value lookups put the
+ * planner's estimate past jit_above_cost, and compiling took 10-13 ms of a
+ * ~27 ms query (EXPLAIN ANALYZE on a 1,000,000-point series; 14 ms without).
+ */
+const POSTGRES_SESSION_OPTIONS = '-c jit=off';
 /** int8 and numeric OIDs, parsed as JS numbers (times, steps and sequences stay below 2^53). */
 const PG_INT8_OID = 20;
 
@@ -117,7 +125,10 @@ function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>):
     max: POSTGRES_POOL_SIZE,
     connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
     // A test (or a shared server) may keep each store in its own schema.
-    options: schema === undefined ? undefined : `-c search_path=${schema}`,
+    options:
+      schema === undefined
+        ? POSTGRES_SESSION_OPTIONS
+        : `${POSTGRES_SESSION_OPTIONS} -c search_path=${schema}`,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === PG_INT8_OID

@@ -17,10 +17,13 @@ const INSERT_SUFFIX =
 /** One statement per commit for every dropped frame: (session, step) pairs as two arrays. */
 const DELETE_TEXT =
   'delete from image_frames f using unnest($1::text[], $2::bigint[]) as d(session_id, step) where f.session_id = d.session_id and f.step = d.step';
+/** The same delete ahead of the insert, in one statement (its parameters come first). */
+const DELETE_THEN_INSERT_PREFIX = `with dropped as (${DELETE_TEXT}) `;
 
 /**
  * Writes image frames to PostgreSQL on a connection of their own, in a
- * transaction that runs while the store writer's main transaction does.
+ * transaction that runs while the store writer's main transaction does
+ * (one statement when the commit's frames fit one, see writeOneStatement).
  * Frames are most of what a commit sends (16 × 2 KB per message); on one
  * connection they and the scalar rows took turns, so each commit waited for
  * the sum of both. The main transaction waits for this one to commit
@@ -35,6 +38,7 @@ export class PostgresFrameWriter {
 
   /** Commits the job in one transaction; rejects with PostgreSQL's error (the caller retries the batch). */
   async write(job: FrameJob): Promise<void> {
+    if (fitsOneStatement(job.inserts)) return this.writeOneStatement(job);
     const client = await this.pool.connect();
     let failed = false;
     try {
@@ -52,6 +56,38 @@ export class PostgresFrameWriter {
       throw error;
     } finally {
       // A connection whose transaction failed is closed, not reused: it may be mid-transaction or gone.
+      client.release(failed);
+    }
+  }
+
+  /**
+   * A job that fits one statement is sent as one: the deletes as a
+   * data-modifying WITH ahead of the multi-row insert, outside an explicit
+   * transaction (a single statement commits or fails whole). One round trip
+   * instead of four (begin, delete, insert, commit); the deleted and the
+   * inserted steps never overlap (retention-plan.ts: a dropped step is not
+   * inserted), so the two parts never touch the same row.
+   */
+  private async writeOneStatement(job: FrameJob): Promise<void> {
+    const client = await this.pool.connect();
+    let failed = false;
+    try {
+      const deletes = job.deletes.length > 0;
+      const values: unknown[] = deletes
+        ? [job.deletes.map(([sessionId]) => sessionId), job.deletes.map(([, step]) => step)]
+        : [];
+      if (job.inserts.length === 0) {
+        await client.query(DELETE_TEXT, values);
+        return;
+      }
+      // Buffers are bound in binary (node-postgres sends a Buffer parameter as bytes, not hex text).
+      for (const row of job.inserts) for (const value of row) values.push(value);
+      const insert = this.text(job.inserts.length, deletes ? 2 : 0);
+      await client.query(deletes ? DELETE_THEN_INSERT_PREFIX + insert : insert, values);
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
       client.release(failed);
     }
   }
@@ -77,19 +113,29 @@ export class PostgresFrameWriter {
     if (values.length > 0) await client.query(this.text(values.length / FRAME_COLUMNS), values);
   }
 
-  private text(rows: number): string {
-    let text = this.texts.get(rows);
+  /** The insert of `rows` rows, its parameters numbered after `offset` others. */
+  private text(rows: number, offset = 0): string {
+    const key = offset === 0 ? rows : -rows;
+    let text = this.texts.get(key);
     if (text !== undefined) return text;
     const parts: string[] = [];
     for (let row = 0; row < rows; row++) {
-      const first = row * FRAME_COLUMNS;
+      const first = offset + row * FRAME_COLUMNS;
       const slots: string[] = [];
       for (let column = 1; column <= FRAME_COLUMNS; column++) slots.push(`$${first + column}`);
       parts.push(`(${slots.join(',')})`);
     }
     text = INSERT_PREFIX + parts.join(',') + INSERT_SUFFIX;
     if (this.texts.size >= MAX_CACHED_TEXTS) this.texts.clear();
-    this.texts.set(rows, text);
+    this.texts.set(key, text);
     return text;
   }
+}
+
+/** Whether the frames fit one statement under both bounds (the two delete arrays are two parameters more). */
+function fitsOneStatement(rows: readonly FrameRow[]): boolean {
+  if (rows.length * FRAME_COLUMNS + 2 > MAX_FRAME_PARAMETERS) return false;
+  let bytes = 0;
+  for (const row of rows) bytes += row[5];
+  return bytes <= MAX_FRAME_BYTES_PER_STATEMENT;
 }
