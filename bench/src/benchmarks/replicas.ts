@@ -23,6 +23,13 @@ const TARGET_P99_MS = 50;
 const WATCHERS = 10;
 const IMAGE_SIZE = 2048;
 const REPLICAS = 3;
+/**
+ * BENCH_REPLICAS_PARTS (e.g. `a` or `b,c`): run only these parts, for a short targeted run while
+ * profiling one of them; a full run measures all three.
+ */
+const PARTS = new Set(
+  (process.env['BENCH_REPLICAS_PARTS'] ?? 'a,b,c').split(',').map((p) => p.trim()),
+);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const triple = (s: Summary) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
@@ -201,33 +208,34 @@ runBench(
 
       // a. Cross-replica end to end.
       const placements: Placement[] = [];
-      const [a, b] = await startReplicas(2, await withBus());
-      try {
-        placements.push(
-          await place(
-            'on A (owner)',
-            'replicas-watched-on-a',
-            a!,
-            a!,
-            imagePart,
-            warmupMs,
-            windowMs,
-          ),
-        );
-        placements.push(
-          await place(
-            'on B (other)',
-            'replicas-watched-on-b',
-            a!,
-            b!,
-            imagePart,
-            warmupMs,
-            windowMs,
-          ),
-        );
-      } finally {
-        await Promise.all([a!.stop(), b!.stop()]);
-      }
+      const [a, b] = PARTS.has('a') ? await startReplicas(2, await withBus()) : [];
+      if (a !== undefined && b !== undefined)
+        try {
+          placements.push(
+            await place(
+              'on A (owner)',
+              'replicas-watched-on-a',
+              a,
+              a,
+              imagePart,
+              warmupMs,
+              windowMs,
+            ),
+          );
+          placements.push(
+            await place(
+              'on B (other)',
+              'replicas-watched-on-b',
+              a,
+              b,
+              imagePart,
+              warmupMs,
+              windowMs,
+            ),
+          );
+        } finally {
+          await Promise.all([a.stop(), b.stop()]);
+        }
       for (const p of placements) if (p.error) notes.push(`watchers ${p.where}: ${p.error}`);
 
       // b. The bus's cost; c. three replicas against one.
@@ -241,22 +249,32 @@ runBench(
         notes,
         ackLatency: true,
       };
-      const noBus = await ramp({
-        ...rampCommon,
-        label: '1 replica, no NATS',
-        env: { DATABASE_URL: await pg.createDatabase() },
-      });
-      const oneBus = await ramp({
-        ...rampCommon,
-        label: '1 replica, NATS',
-        env: await withBus(),
-      });
-      const threeEnv = await withBus();
-      const three = await ramp({
-        ...rampCommon,
-        label: `${REPLICAS} replicas, NATS`,
-        startTargets: () => startReplicas(REPLICAS, threeEnv),
-      });
+      const bothRamps = PARTS.has('b');
+      const noBus = !bothRamps
+        ? []
+        : await ramp({
+            ...rampCommon,
+            label: '1 replica, no NATS',
+            env: { DATABASE_URL: await pg.createDatabase() },
+          });
+      const oneBus =
+        !bothRamps && !PARTS.has('c')
+          ? []
+          : await ramp({
+              ...rampCommon,
+              label: '1 replica, NATS',
+              env: await withBus(),
+            });
+      const three = !PARTS.has('c')
+        ? []
+        : await (async () => {
+            const threeEnv = await withBus();
+            return ramp({
+              ...rampCommon,
+              label: `${REPLICAS} replicas, NATS`,
+              startTargets: () => startReplicas(REPLICAS, threeEnv),
+            });
+          })();
 
       tables.push({
         caption: `Trainer on A, ${WATCHERS} native gRPC watchers; latency p50 / p95 / p99 (samples); delivered = events per watcher per batch sent`,

@@ -29,6 +29,7 @@ const MAX_SAMPLES = 100_000;
 /** Back-to-back calls: well under the SDK's buffer bound (1000 slots, 2 per batch with images). */
 const BURST_CALLS = 200;
 
+const noop = (): void => undefined;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function batchImages(): {
@@ -62,16 +63,23 @@ const whole = (step: (i: number) => void): TimedCall<number> => ({
   call: step,
 });
 
-/** Calls `timed.call` at RATE per second for `durationMs`, timing each call in µs. */
-async function paced<A>(durationMs: number, timed: TimedCall<A>): Promise<Summary> {
+/**
+ * Calls `timed.call` at RATE per second: untimed for `warmupMs` first (the
+ * first calls run in V8's interpreter and find every cache cold, which is not
+ * what a training loop's thousandth call costs), then for `durationMs`,
+ * timing each call in µs.
+ */
+async function paced<A>(durationMs: number, timed: TimedCall<A>, warmupMs = 0): Promise<Summary> {
   const samples = new SampleBuffer(MAX_SAMPLES);
   const began = performance.now();
+  const recordFrom = began + warmupMs;
   let i = 0;
-  while (performance.now() - began < durationMs) {
+  while (performance.now() - began < warmupMs + durationMs) {
     const argument = timed.prepare(i++);
     const t0 = performance.now();
     timed.call(argument);
-    samples.add((performance.now() - t0) * 1000);
+    const took = (performance.now() - t0) * 1000;
+    if (t0 >= recordFrom) samples.add(took);
     const next = began + (i * 1000) / RATE;
     await sleep(Math.max(0, next - performance.now()));
   }
@@ -93,6 +101,7 @@ function burst<A>(calls: number, timed: TimedCall<A>): Summary {
 /** Like the SDK would need to at minimum: build the message, serialize it, write it to a grpc-js stream. */
 async function bareWriteCost(
   durationMs: number,
+  warmupMs: number,
   payload: ReturnType<typeof batchImages>,
 ): Promise<Summary> {
   const relay = await startTarget('relay');
@@ -126,6 +135,7 @@ async function bareWriteCost(
         });
         call.write(asBuffer(toBinary(MetricsRequestSchema, message)));
       }),
+      warmupMs,
     );
   } finally {
     call.end();
@@ -152,7 +162,9 @@ runBench(
   'Trainer SDK: logBatch cost and memory while the server is away',
   async ({ quick }) => {
     const payload = batchImages();
-    const costMs = quick ? 3000 : 15_000;
+    // 1,800 timed calls per row at 60 calls/s: a median that moves by tenths of a µs between runs, not by 1-2 µs.
+    const costMs = quick ? 3000 : 30_000;
+    const warmupMs = quick ? 500 : 3000;
     const awayMs = quick ? 5000 : 60_000;
     const target = await startTarget('product');
     const notes: string[] = [];
@@ -187,12 +199,16 @@ runBench(
     let outage: Outage;
     let withImages: Summary;
     let scalarsOnly: Summary;
+    let emptyCall: Summary;
     let backToBack: Summary;
     let python: PythonLogCost[] = [];
     try {
       await waitFor(() => session.stats().connected, { what: 'SDK to connect' });
-      withImages = await paced(costMs, log(true));
-      scalarsOnly = await paced(costMs, log(false));
+      withImages = await paced(costMs, log(true), warmupMs);
+      scalarsOnly = await paced(costMs, log(false), warmupMs);
+      // The floor under every paced figure: a call that does nothing, timed the same way (the clock
+      // reads and the first instructions after the sleep's wake-up, with caches the machine left cold).
+      emptyCall = await paced(costMs, whole(noop), warmupMs);
       backToBack = burst(BURST_CALLS, log(true));
       await session.flush(10_000);
       // The Python SDK against the same server, paced the same way (its own process and session).
@@ -239,7 +255,7 @@ runBench(
       await session.close({ flushTimeoutMs: 2000 }).catch(() => undefined);
       await target.stop();
     }
-    const bare = await bareWriteCost(costMs, payload);
+    const bare = await bareWriteCost(costMs, warmupMs, payload);
     const tables: ResultTable[] = [
       {
         caption: `logBatch at ${RATE} calls/s, server connected`,
@@ -267,6 +283,14 @@ runBench(
             us(scalarsOnly.p50),
             us(scalarsOnly.p99),
             us(scalarsOnly.max),
+            '—',
+          ],
+          [
+            'an empty call timed the same way (the floor: clock reads, wake-up, cold caches)',
+            count(emptyCall.count),
+            us(emptyCall.p50),
+            us(emptyCall.p99),
+            us(emptyCall.max),
             '—',
           ],
           [
