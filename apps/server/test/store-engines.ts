@@ -74,22 +74,15 @@ export const STORE_ENGINES: [string, () => StoreEngineFixture][] = [
   ['PostgreSQL', postgresFixture],
 ];
 
-/** Inserts bare session rows (a run's other tables reference them), as a fresh registration would. */
+/** A bare session row (a run's other tables reference it), as a fresh registration would write it. */
+export function bareSessionRow(id: string) {
+  return { id, created_at_ms: 1, last_update_ms: 1, last_seen_ms: 1, status: 1, connection: 1 };
+}
+
+/** Inserts bare session rows. */
 export async function insertBareSessions(
   open: OpenDatabase,
   ids: readonly string[],
 ): Promise<void> {
-  await open.db
-    .insertInto('sessions')
-    .values(
-      ids.map((id) => ({
-        id,
-        created_at_ms: 1,
-        last_update_ms: 1,
-        last_seen_ms: 1,
-        status: 1,
-        connection: 1,
-      })),
-    )
-    .execute();
+  await open.db.insertInto('sessions').values(ids.map(bareSessionRow)).execute();
 }

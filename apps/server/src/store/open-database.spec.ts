@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from './open-database';
+import { bareSessionRow } from '../../test/store-engines';
 
 describe('openDatabase (SQLite)', () => {
   let dir: string;
@@ -14,17 +15,7 @@ describe('openDatabase (SQLite)', () => {
     const first = await openDatabase({ engine: 'sqlite', dataDir: dir });
     expect(first.sqlite?.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(first.sqlite?.pragma('page_size', { simple: true })).toBe(8192);
-    await first.db
-      .insertInto('sessions')
-      .values({
-        id: 'a',
-        created_at_ms: 1,
-        last_update_ms: 1,
-        last_seen_ms: 1,
-        status: 1,
-        connection: 1,
-      })
-      .execute();
+    await first.db.insertInto('sessions').values(bareSessionRow('a')).execute();
     await first.close();
     const second = await openDatabase({ engine: 'sqlite', dataDir: dir });
     const rows = await second.db.selectFrom('sessions').select(['id', 'last_sequence']).execute();

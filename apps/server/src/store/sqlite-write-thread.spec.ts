@@ -6,6 +6,7 @@ import { openDatabase, type OpenDatabase } from './open-database';
 import { RawInsert } from './raw-insert';
 import { StatementRecorder } from './recording-dialect';
 import type { SqliteWriteThread } from './sqlite-write-thread';
+import { bareSessionRow } from '../../test/store-engines';
 
 describe('SQLite commits on the write thread', () => {
   let dir: string;
@@ -21,15 +22,6 @@ describe('SQLite commits on the write thread', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const sessionRow = (id: string) => ({
-    id,
-    created_at_ms: 1,
-    last_update_ms: 1,
-    last_seen_ms: 1,
-    status: 1,
-    connection: 1,
-  });
-
   it('records what Kysely and a raw insert send, in order, without executing anything', async () => {
     const recorder = new StatementRecorder();
     const frames = new RawInsert(
@@ -39,7 +31,7 @@ describe('SQLite commits on the write thread', () => {
     );
     const blob = sharedAllocator()(3);
     const statements = await recorder.record(async (trx) => {
-      await trx.insertInto('sessions').values(sessionRow('a')).execute();
+      await trx.insertInto('sessions').values(bareSessionRow('a')).execute();
       await frames.run(trx, ['a', 1, 0, 1, 5, 3, blob]);
     });
     expect(statements.map(([sql]) => sql.split(' (')[0])).toEqual([
@@ -62,7 +54,7 @@ describe('SQLite commits on the write thread', () => {
     const second = allocate(3).fill(9);
     await thread.run(
       await recorder.record(async (trx) => {
-        await trx.insertInto('sessions').values(sessionRow('a')).execute();
+        await trx.insertInto('sessions').values(bareSessionRow('a')).execute();
         await frames.run(trx, ['a', 1, 0, 1, 5, 5, first, 'a', 2, 0, 2, 6, 3, second]);
       }),
     );
@@ -80,9 +72,9 @@ describe('SQLite commits on the write thread', () => {
   it('rolls the whole job back when one statement fails, says why, and commits the next job', async () => {
     const recorder = new StatementRecorder();
     const failing = await recorder.record(async (trx) => {
-      await trx.insertInto('sessions').values(sessionRow('a')).execute();
+      await trx.insertInto('sessions').values(bareSessionRow('a')).execute();
       // The same primary key again: the second insert fails, so the first must not stay.
-      await trx.insertInto('sessions').values(sessionRow('a')).execute();
+      await trx.insertInto('sessions').values(bareSessionRow('a')).execute();
     });
     await expect(thread.run(failing)).rejects.toMatchObject({
       message: expect.stringMatching(/UNIQUE constraint failed: sessions\.id/),
@@ -91,7 +83,7 @@ describe('SQLite commits on the write thread', () => {
     expect(await open.db.selectFrom('sessions').select('id').execute()).toEqual([]);
     await thread.run(
       await recorder.record(async (trx) => {
-        await trx.insertInto('sessions').values(sessionRow('b')).execute();
+        await trx.insertInto('sessions').values(bareSessionRow('b')).execute();
       }),
     );
     expect(await open.db.selectFrom('sessions').select('id').execute()).toEqual([{ id: 'b' }]);
@@ -128,7 +120,7 @@ describe('SQLite commits on the write thread', () => {
     let inner: Promise<unknown> | undefined;
     await recorder.record(async (trx) => {
       inner = recorder.record(async () => undefined);
-      await trx.insertInto('sessions').values(sessionRow('a')).execute();
+      await trx.insertInto('sessions').values(bareSessionRow('a')).execute();
     });
     await expect(inner).rejects.toThrow(/being recorded already/);
   });
