@@ -150,9 +150,11 @@ describe('exploring runs in Chromium', () => {
     }
     browser = await launchChromium();
     server = await startServerProcess({ env: { WEB_DIST_DIR: WEB_DIST } });
+    // 12 s of streaming: the first test must still see the matrix grow after Chromium has opened
+    // the run (at 20 batches/s a slow start found the run already finished).
     run = startDemoRun({
       grpcAddress: server.grpcAddress,
-      fps: 20,
+      fps: 10,
       epochs: 3,
       batches: 40,
       name: RUN_NAME,
