@@ -91,26 +91,24 @@ runBench(
     const windowMs = quick ? 2000 : 8000;
     const steps = quick ? [2, 5] : INGEST_RAMP_STEPS;
     const notes: string[] = [];
-    const common = { kind: 'product' as const, imageSize: IMAGE_SIZE, metricCount: 0, steps };
+    const common = {
+      kind: 'product' as const,
+      imageSize: IMAGE_SIZE,
+      metricCount: 0,
+      steps,
+      warmupMs,
+      windowMs,
+      notes,
+    };
     // BENCH_AUTH_RAMPS=0: only the CPU comparison (a short targeted run while profiling).
     const withRamps = process.env['BENCH_AUTH_RAMPS'] !== '0';
     const off = !withRamps
       ? []
-      : await ramp({
-          ...common,
-          warmupMs,
-          windowMs,
-          notes,
-          label: 'AUTH=off',
-          env: { AUTH: 'off' },
-        });
+      : await ramp({ ...common, label: 'AUTH=off', env: { AUTH: 'off' } });
     const on = !withRamps
       ? []
       : await ramp({
           ...common,
-          warmupMs,
-          windowMs,
-          notes,
           label: 'AUTH=required',
           env: { AUTH: 'required', ADMIN_TOKEN: BENCH_ADMIN_TOKEN },
           apiKeys: (target, keys) => makeApiKeys(target.httpUrl ?? '', keys),
