@@ -1,9 +1,9 @@
 import { create, equals, fromBinary } from '@bufbuild/protobuf';
 import { ImageFrameSchema } from '@trainwatch/proto';
-import { sharedAllocator } from '../src/store/frame-encoding';
 import { openDatabase, type OpenDatabase } from '../src/store/open-database';
 import { framesToDrop, type RetentionPolicy } from '../src/store/image-retention';
 import { PendingWrites } from '../src/store/pending-writes';
+import { SharedSlabPool } from '../src/store/shared-frame-memory';
 import { WriterState, writeFlush } from '../src/store/write-flush';
 import type { Session } from '../src/sessions/session';
 import {
@@ -56,11 +56,11 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
     const state = new WriterState(open);
     const session = { id: 'run' } as Session;
     const steps: number[] = [];
+    const slabs = new SharedSlabPool();
     for (let commit = 0; commit < COMMITS; commit++) {
-      // As the store writer does: frames in shared memory when the write thread commits.
-      const batch = new PendingWrites(
-        open.writeThread !== undefined ? sharedAllocator() : undefined,
-      );
+      // As the store writer does: frames in shared memory when the write thread commits, the
+      // memory of each committed batch reused by the next (its frames overwritten).
+      const batch = new PendingWrites(open.writeThread !== undefined ? slabs.memory() : undefined);
       for (let index = 0; index < FRAMES_PER_COMMIT; index++) {
         const step = commit * FRAMES_PER_COMMIT + index;
         steps.push(step);
@@ -69,7 +69,9 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       // The newest stored step sent again (a trainer's replay): replaces the stored one.
       if (commit === COMMITS - 1) batch.addFrame(session, frame(steps.at(-4) as number, 300));
       await writeFlush(open, batch, state, POLICY);
+      batch.settle();
     }
+    if (open.writeThread !== undefined) expect(slabs.pooled).toBe(1);
     const rows = await open.db
       .selectFrom('image_frames')
       .select(['step', 'bytes'])
@@ -106,6 +108,17 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       ),
     ).toBe(true);
     expect(Number(run.stored_image_bytes)).toBe(storedBytes);
+    // Every kept frame reads back as sent, though later batches wrote over the memory it came from.
+    const frames = await open.db
+      .selectFrom('image_frames')
+      .select(['step', 'frame'])
+      .where('session_id', '=', 'run')
+      .execute();
+    for (const row of frames) {
+      const step = Number(row.step);
+      const sent = frame(step, step === steps.at(-4) ? 300 : 100);
+      expect(equals(ImageFrameSchema, fromBinary(ImageFrameSchema, row.frame), sent)).toBe(true);
+    }
   };
 
   it('keeps exactly the frames the policy keeps over the whole run, a re-sent step once with its new bytes, and the run totals', () =>

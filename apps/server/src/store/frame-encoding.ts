@@ -7,6 +7,9 @@ import {
   type ImageFrame,
   type Prediction,
 } from '@trainwatch/proto';
+import { SharedFrameMemory } from './shared-frame-memory';
+
+export { SHARED_SLAB_BYTES } from './shared-frame-memory';
 
 /**
  * The fields this file encodes by hand, per message, in declaration order
@@ -98,30 +101,12 @@ export function encodeStoredFrame(
   return out;
 }
 
-/** Bytes of shared memory reserved at a time for stored frames (a 16 × 2 KB frame is ~33 KB). */
-export const SHARED_SLAB_BYTES = 1024 * 1024;
-
 /**
- * Buffers in shared memory: the write thread reads them where they lie (a
- * SharedArrayBuffer is not copied by postMessage), and the batch keeps
- * them for a retry. Carved from slabs of SHARED_SLAB_BYTES: a
- * SharedArrayBuffer per frame cost ~2% of the event loop at 40 trainers
- * (CPU profile). One allocator per batch, so a slab lives as long as the
- * batch holding its frames.
+ * Buffers in shared memory carved from slabs, none of them reused (see
+ * shared-frame-memory.ts; the store writer takes them from a pool).
  */
 export function sharedAllocator(): (size: number) => Buffer {
-  let slab = new SharedArrayBuffer(0);
-  let used = 0;
-  return (size) => {
-    if (used + size > slab.byteLength) {
-      slab = new SharedArrayBuffer(Math.max(SHARED_SLAB_BYTES, size));
-      used = 0;
-    }
-    const buffer = Buffer.from(slab, used, size);
-    // 8-byte aligned starts, as Buffer.allocUnsafe's pool keeps them.
-    used += (size + 7) & ~7;
-    return buffer;
-  };
+  return new SharedFrameMemory().allocate;
 }
 
 function handEncodable(frame: ImageFrame): boolean {

@@ -1,3 +1,4 @@
+import type { SharedFrameMemory } from './shared-frame-memory';
 import { toBinary } from '@bufbuild/protobuf';
 import {
   AlertSchema,
@@ -131,8 +132,8 @@ export class PendingWrites {
   /** Batches merged into this one after a failed commit; settled with it. */
   private readonly merged: PendingWrites[] = [];
 
-  /** @param allocateFrame where stored frames are encoded (shared memory when a thread writes them). */
-  constructor(private readonly allocateFrame?: (size: number) => Buffer) {
+  /** @param frameMemory where stored frames are encoded (shared memory when a thread writes them). */
+  constructor(private readonly frameMemory?: SharedFrameMemory) {
     this.committed = new Promise((resolve) => (this.resolveCommitted = resolve));
   }
 
@@ -179,7 +180,7 @@ export class PendingWrites {
   }
 
   addFrame(session: Session, frame: ImageFrame): void {
-    const bytes = encodeStoredFrame(frame, this.allocateFrame);
+    const bytes = encodeStoredFrame(frame, this.frameMemory?.allocate);
     const step = Number(frame.step);
     const key = `${session.id}\u0000${step}`;
     const previous = this.frames.get(key);
@@ -331,6 +332,8 @@ export class PendingWrites {
   /** The commit holding this batch (and every batch it absorbed) succeeded: their acks go out. */
   settle(): void {
     this.resolveCommitted();
+    // Committed: nothing reads this batch's frames any more, their memory serves the next batches.
+    this.frameMemory?.release();
     for (const batch of this.merged) batch.settle();
   }
 }

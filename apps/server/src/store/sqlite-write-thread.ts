@@ -103,7 +103,7 @@ export class SqliteWriteThread {
   /**
    * Executes the statements in one transaction; rejects with SQLite's error
    * (the transaction rolled back, the caller retries the batch). Blobs in
-   * shared memory (allocateShared) reach the thread without a copy.
+   * shared memory (shared-frame-memory.ts) reach the thread without a copy.
    */
   run(statements: readonly RecordedStatement[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);

@@ -7,7 +7,7 @@ import { SessionEventBus } from '../events/event-bus';
 import { HealthService } from '../health/health.service';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
-import { sharedAllocator } from './frame-encoding';
+import { SharedSlabPool } from './shared-frame-memory';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
 import type { OpenDatabase } from './open-database';
@@ -42,6 +42,8 @@ export class StoreWriter implements OnApplicationShutdown {
   private readonly logger = new Logger('Store');
   private readonly state: WriterState | undefined;
   private readonly retention: RetentionPolicy;
+  /** Shared memory of committed batches' frames, reused by the next batches (see shared-frame-memory.ts). */
+  private readonly frameSlabs = new SharedSlabPool();
   /** Events since the batch being committed. */
   private queue: PendingWrites;
   /** performance.now() when the queue's first event arrived: its commit starts at most an interval later. */
@@ -201,7 +203,7 @@ export class StoreWriter implements OnApplicationShutdown {
   /** A batch whose frames the write thread (when there is one) reads without a copy. */
   private newBatch(): PendingWrites {
     return new PendingWrites(
-      this.database?.writeThread !== undefined ? sharedAllocator() : undefined,
+      this.database?.writeThread !== undefined ? this.frameSlabs.memory() : undefined,
     );
   }
 
