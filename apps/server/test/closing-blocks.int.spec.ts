@@ -184,7 +184,21 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
     // A restarted writer's first commit of the series repairs every block up to its point.
     const more = steady(seriesId, 80_000, 3);
     points.push(...more);
-    await store(open, more, 3, new WriterState(open));
+    const state = new WriterState(open);
+    await store(open, more, 3, state);
+    expect(await storedBlocks(open, seriesId)).toEqual(closedBlocks(points));
+    await expectExactWindows(open, seriesId, points);
+    // A block below the open one goes missing (another writer held it open): the next block to close repairs it too.
+    await open.db
+      .deleteFrom('series_blocks')
+      .where('series_id', '=', seriesId)
+      .where('block_size', '=', 64)
+      .where('block_start', '>=', 79_872)
+      .execute();
+    await expectExactWindows(open, seriesId, points);
+    const next = steady(seriesId, 80_064, 1);
+    points.push(...next);
+    await store(open, next, 1, state);
     expect(await storedBlocks(open, seriesId)).toEqual(closedBlocks(points));
     await expectExactWindows(open, seriesId, points);
   }, 120_000);

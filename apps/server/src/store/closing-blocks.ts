@@ -110,25 +110,29 @@ export function planClosing(open: OpenBlocks, series: Iterable<CommitSeries>): C
     plan.open.set(seriesId, after);
     const first = before === undefined;
     if (first) plan.firstTouch.push({ seriesId, open: after });
-    // The blocks below the open one that this commit changed or closed.
-    const closed = new Set<number>();
-    for (const start of starts) if (start < after) closed.add(start);
-    if (before !== undefined && before < after) closed.add(before);
+    // Points below the open block: out of order, or re-logged steps.
+    const late: number[] = [];
+    for (const start of starts) if (start < after) late.push(start);
     for (let level = 0; level < BLOCK_SIZES.length; level++) {
       const size = BLOCK_SIZES[level] as number;
       const openAtLevel = blockStart(after, size);
+      // The open block moved (or is unknown): every block from the watermark
+      // up to it closes, the one that was open included. From the watermark
+      // rather than from the block that was open, so a block left unwritten
+      // (another writer's, a lost state) is repaired by the next one to close.
+      const closing = first || blockStart(before, size) < openAtLevel;
+      const ranges = plan.ranges[level] as BlockRange[];
+      if (closing) ranges.push({ seriesId, lo: undefined, hi: openAtLevel, clip: false });
       const levelStarts = new Set<number>();
-      for (const start of closed) {
+      for (const start of late) {
         const at = blockStart(start, size);
         if (at < openAtLevel) levelStarts.add(at);
       }
-      const ranges = plan.ranges[level] as BlockRange[];
-      if (first) ranges.push({ seriesId, lo: undefined, hi: openAtLevel, clip: false });
       for (const [lo, hi] of contiguous(
         [...levelStarts].sort((a, b) => a - b),
         size,
       )) {
-        ranges.push({ seriesId, lo, hi, clip: first });
+        ranges.push({ seriesId, lo, hi, clip: closing });
       }
     }
   }
