@@ -169,13 +169,12 @@ export async function writeClosingBlocks(
   postgres: boolean,
   plan: ClosingPlan,
 ): Promise<void> {
-  for (const { seriesId, open: start } of plan.firstTouch) {
-    for (const size of BLOCK_SIZES) {
-      await statements.run(
-        trx,
-        'delete from series_blocks where series_id = ? and block_size = ? and block_start >= ?',
-        [seriesId, size, blockStart(start, size)],
-      );
+  for (const size of BLOCK_SIZES) {
+    for (let at = 0; at < plan.firstTouch.length; at += MAX_RANGES_PER_STATEMENT) {
+      const chunk = plan.firstTouch.slice(at, at + MAX_RANGES_PER_STATEMENT);
+      const values: unknown[] = [];
+      for (const { seriesId, open: start } of chunk) values.push(seriesId, blockStart(start, size));
+      await statements.run(trx, deleteText(chunk.length, size, postgres), values);
     }
   }
   // Insertion order of a table never updated: SQLite's rowid, PostgreSQL's tuple id.
@@ -192,6 +191,16 @@ export async function writeClosingBlocks(
       await statements.run(trx, text, values);
     }
   }
+}
+
+/** Deletes each listed series' rows of one size at or past a block start (one statement for a commit's first-touch series). */
+function deleteText(rows: number, size: number, postgres: boolean): string {
+  const row = '(cast(? as bigint), cast(? as bigint))';
+  const from = `with d (series_id, from_start) as (values ${new Array<string>(rows).fill(row).join(', ')})`;
+  const match = `b.series_id = d.series_id and b.block_size = ${size} and b.block_start >= d.from_start`;
+  return postgres
+    ? `${from} delete from series_blocks b using d where ${match}`
+    : `${from} delete from series_blocks where rowid in (select b.rowid from d join series_blocks b on ${match})`;
 }
 
 /**
