@@ -19,8 +19,8 @@ import { BLOCK_SIZES, blockStart } from './series-blocks';
 const FINE = BLOCK_SIZES[BLOCK_SIZES.length - 1] as number;
 /** Coarsest block size, recomputed from the FINE rows. */
 const COARSE = BLOCK_SIZES[0] as number;
-/** Ranges per statement: 4 bound parameters each, far below both engines' limits. */
-const MAX_RANGES_PER_STATEMENT = 5_000;
+/** Ranges per statement: 4 bound parameters each, far below both engines' limits (a power of two, see padded). */
+const MAX_RANGES_PER_STATEMENT = 4_096;
 /** Below every step: the watermark of a level with no stored block (steps may be negative). */
 const NO_WATERMARK = -Number.MAX_SAFE_INTEGER;
 
@@ -174,7 +174,10 @@ export async function writeClosingBlocks(
       const chunk = plan.firstTouch.slice(at, at + MAX_RANGES_PER_STATEMENT);
       const values: unknown[] = [];
       for (const { seriesId, open: start } of chunk) values.push(seriesId, blockStart(start, size));
-      await statements.run(trx, deleteText(chunk.length, size, postgres), values);
+      const rows = padded(chunk.length);
+      // Padding rows: series 0 (ids start at 1), nothing to delete.
+      for (let row = chunk.length; row < rows; row++) values.push(0, 0);
+      await statements.run(trx, deleteText(rows, size, postgres), values);
     }
   }
   // Insertion order of a table never updated: SQLite's rowid, PostgreSQL's tuple id.
@@ -191,6 +194,15 @@ export async function writeClosingBlocks(
       await statements.run(trx, text, values);
     }
   }
+}
+
+/**
+ * Row counts rounded up to a power of two: the number of closing blocks
+ * varies with every commit, and each distinct text is a statement to parse
+ * and keep prepared (the write thread's cache is cleared whole when full).
+ */
+function padded(rows: number): number {
+  return rows <= 1 ? 1 : 2 ** Math.ceil(Math.log2(rows));
 }
 
 /** Deletes each listed series' rows of one size at or past a block start (one statement for a commit's first-touch series). */
