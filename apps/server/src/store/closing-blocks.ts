@@ -177,7 +177,11 @@ export async function writeClosingBlocks(
       const rows = padded(chunk.length);
       // Padding rows: series 0 (ids start at 1), nothing to delete.
       for (let row = chunk.length; row < rows; row++) values.push(0, 0);
-      await statements.run(trx, deleteText(rows, size, postgres), values);
+      await statements.run(
+        trx,
+        text(`delete ${size} ${postgres} ${rows}`, () => deleteText(rows, size, postgres)),
+        values,
+      );
     }
   }
   // Insertion order of a table never updated: SQLite's rowid, PostgreSQL's tuple id.
@@ -190,10 +194,27 @@ export async function writeClosingBlocks(
       const values: unknown[] = [];
       for (const range of chunk)
         values.push(range.seriesId, range.lo ?? null, range.hi, range.clip ? 1 : 0);
-      const text = size === FINE ? fineText(chunk.length, rowid) : coarseText(chunk.length);
-      await statements.run(trx, text, values);
+      const rows = padded(chunk.length);
+      // Padding rows: series 0 (ids start at 1), an empty range.
+      for (let row = chunk.length; row < rows; row++) values.push(0, 0, 0, 0);
+      const key = `${size} ${rowid} ${rows}`;
+      const built = text(key, () => (size === FINE ? fineText(rows, rowid) : coarseText(rows)));
+      await statements.run(trx, built, values);
     }
   }
+}
+
+/** Statement texts by level, engine and row count: a few dozen at most (row counts are powers of two). */
+const texts = new Map<string, string>();
+
+/** The text under `key`, built once: a padded text runs to tens of KB, and the write thread looks it up whole. */
+function text(key: string, build: () => string): string {
+  let found = texts.get(key);
+  if (found === undefined) {
+    found = build();
+    texts.set(key, found);
+  }
+  return found;
 }
 
 /**
