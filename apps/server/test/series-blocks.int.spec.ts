@@ -2,95 +2,11 @@ import { SeriesKind } from '@trainwatch/proto';
 import { Migrator } from 'kysely';
 import { migrationProvider } from '../src/store/migrations';
 import type { OpenDatabase } from '../src/store/open-database';
-import {
-  blockRows,
-  bucketOf,
-  mergeAggregate,
-  planBlocks,
-  pointAggregate,
-  type Aggregate,
-} from '../src/store/series-blocks';
+import { blockRows } from '../src/store/series-blocks';
 import { toStoredValue } from '../src/store/series-value';
-import { StoreReads, type StoredBucket } from '../src/store/store-reads';
-import { WriterState, writeBlocks } from '../src/store/write-flush';
+import { StoreReads } from '../src/store/store-reads';
+import { random, reference, store, type Point } from './series-points';
 import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
-
-interface Point {
-  seriesId: number;
-  step: number;
-  value: number;
-  wallMs: number;
-}
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Stores points the way the writer does (points and their blocks in one
- * transaction), one commit per chunk so blocks are merged across commits.
- */
-async function store(open: OpenDatabase, points: Point[], perCommit: number): Promise<void> {
-  const state = new WriterState(open);
-  for (let start = 0; start < points.length; start += perCommit) {
-    const chunk = points.slice(start, start + perCommit);
-    await open.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('points')
-        .values(
-          chunk.map((point) => ({
-            series_id: point.seriesId,
-            step: point.step,
-            value: toStoredValue(point.value),
-            wall_ms: point.wallMs,
-          })),
-        )
-        .execute();
-      await writeBlocks(trx, state.blockUpsert, chunk);
-    });
-  }
-}
-
-/** The raw-points answer: every point of the window, in storage order, folded into the plan's buckets. */
-function reference(
-  points: Point[],
-  from: number,
-  to: number,
-  maxPoints: number,
-): { buckets: StoredBucket[]; total: number } {
-  const inside = points.filter((point) => point.step >= from && point.step <= to);
-  const steps = inside.map((point) => point.step);
-  const plan = planBlocks(Math.min(...steps), Math.max(...steps), maxPoints);
-  if (plan === undefined) throw new Error('window too small for blocks');
-  const byBucket = new Map<number, Aggregate>();
-  for (const point of inside) {
-    const one = pointAggregate(point.step, point.value, point.wallMs);
-    const at = bucketOf(plan, point.step);
-    const bucket = byBucket.get(at);
-    if (bucket === undefined) byBucket.set(at, one);
-    else mergeAggregate(bucket, one);
-  }
-  const buckets = [...byBucket.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([, bucket]) => ({
-      step: bucket.firstStep,
-      min: bucket.min,
-      max: bucket.nans > 0 ? Number.NaN : bucket.max,
-      last: bucket.last,
-      lastStep: bucket.lastStep,
-      lastWallMs: bucket.lastWallMs,
-      count: bucket.count,
-    }));
-  return { buckets, total: inside.length };
-}
 
 /** Aggregated windows equal the raw-points answer, on both engines. */
 describe.each(STORE_ENGINES)('series blocks on %s', (_name, makeFixture) => {

@@ -8,7 +8,7 @@ import { ConnectionState, SeriesKind, TrainingStatus } from '@trainwatch/proto';
    tables directly, which is far faster than gRPC for millions of points; it measures the store. */
 import type { OpenDatabase } from '../../../apps/server/src/store/open-database';
 import { RawInsert } from '../../../apps/server/src/store/raw-insert';
-import { BLOCK_SIZES, blockRows } from '../../../apps/server/src/store/series-blocks';
+import { BLOCK_SIZES, blockRows, blockStart } from '../../../apps/server/src/store/series-blocks';
 import { toStoredValue } from '../../../apps/server/src/store/series-value';
 /* eslint-enable @nx/enforce-module-boundaries */
 
@@ -115,7 +115,9 @@ async function fillSeries(
         }
         await points.run(trx, values);
       }
-      const rows = blockRows(chunk);
+      // Closed blocks only, as the server's writer keeps them: the open block of each size (the one
+      // holding the last step) has no row, so reads take its steps from the points.
+      const rows = blockRows(chunk).filter((row) => row.start < blockStart(steps - 1, row.size));
       for (let start = 0; start < rows.length; start += BLOCK_ROWS_PER_STATEMENT) {
         const values: unknown[] = [];
         for (const row of rows.slice(start, start + BLOCK_ROWS_PER_STATEMENT)) {

@@ -14,6 +14,19 @@
  * span / max_points steps each. Windows up to RAW_WINDOW_STEPS steps, or
  * too narrow for a level to give max_points blocks, are bucketed from the
  * raw points as before.
+ *
+ * How they are kept (closing-blocks.ts): a block row is written once, when
+ * the block closes (a point lands in a later block), recomputed in SQL from
+ * the finer data: a 64-step block from its points, a 4096-step block from
+ * its 64-step rows. A commit every few tens of ms holds 1-3 points per
+ * series, so merging each commit into both blocks wrote as many block rows
+ * as point rows; now it is one 64-step row per 64 steps. A late point in a
+ * closed block recomputes that block (and its closed parent) in the same
+ * commit. The stored rows of a level are therefore exactly its closed
+ * blocks: below the level's watermark (max stored block_start + size)
+ * they are trusted, from it on readers take the raw points (the open
+ * block, up to 4096 steps; more only after a crash until the series' next
+ * commit, which repairs from the watermark).
  */
 
 /** Block sizes in steps, coarsest first. */
@@ -37,7 +50,7 @@ export interface Aggregate {
   lastWallMs: number;
 }
 
-/** One block row as the writer upserts it. */
+/** One block row (what the writer's SQL computes; blockRows for the same in memory). */
 export interface BlockRow extends Aggregate {
   seriesId: number;
   size: number;

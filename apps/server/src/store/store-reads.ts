@@ -419,8 +419,11 @@ export class StoreReads {
 
   /**
    * A long window from the series blocks (see series-blocks.ts): whole
-   * blocks, plus the raw points of an edge block the window cuts. Undefined
-   * when the window holds no more than maxPoints points (answer it exactly).
+   * blocks, plus the raw points of an edge block the window cuts and of
+   * the steps past the level's watermark (blocks are written when they
+   * close, see closing-blocks.ts: the open block, and after a crash any
+   * block not yet repaired, have no trusted row). Undefined when the window
+   * holds no more than maxPoints points (answer it exactly).
    */
   private async blockWindow(
     seriesId: number,
@@ -433,31 +436,42 @@ export class StoreReads {
     const size = plan.size;
     const firstBlock = plan.base;
     const lastBlock = Math.floor(last / size) * size;
-    // The edge blocks first (two key lookups): `first` is the window's first
-    // point, so a first block whose first step is before it holds points
-    // before the window; likewise a last block past toStep. Those are read
-    // from the raw points (at most `size` steps each).
-    const edges = await this.db
-      .selectFrom('series_blocks')
-      .select(['block_start', 'first_step', 'last_step'])
-      .where('series_id', '=', seriesId)
-      .where('block_size', '=', size)
-      .where('block_start', 'in', [firstBlock, lastBlock])
-      .execute();
+    // The watermark and the edge blocks first (key lookups): `first` is the
+    // window's first point, so a first block whose first step is before it
+    // holds points before the window; likewise a last block past toStep.
+    // Those are read from the raw points (at most `size` steps each).
+    const found = await sql<{
+      top: number;
+      block_start: number | null;
+      first_step: number;
+      last_step: number;
+    }>`
+      select 0 as top, block_start, first_step, last_step from series_blocks
+      where series_id = ${seriesId} and block_size = ${size} and block_start in (${firstBlock}, ${lastBlock})
+      union all
+      select 1 as top, max(block_start), 0, 0 from series_blocks
+      where series_id = ${seriesId} and block_size = ${size}`.execute(this.db);
+    const edges = found.rows.filter((row) => Number(row.top) === 0);
+    const highest = found.rows.find((row) => Number(row.top) === 1)?.block_start;
+    /** Blocks from here on are not trusted (not closed, or not yet repaired): read from the points. */
+    const watermark =
+      highest === null || highest === undefined ? Number.NEGATIVE_INFINITY : Number(highest) + size;
     const edge = (start: number) => edges.find((row) => Number(row.block_start) === start);
     const cutFirst = Number(edge(firstBlock)?.first_step ?? first) < first;
     const cutLast = toStep !== undefined && Number(edge(lastBlock)?.last_step ?? last) > toStep;
     const parts: { at: number; aggregate: Aggregate }[] = [];
-    const rawEdge = async (start: number) => {
-      const from = Math.max(start, first);
-      const to = Math.min(start + size - 1, last);
+    const rawPoints = async (from: number, to: number) => {
       for (const point of await this.points(seriesId, from, to, Number.MAX_SAFE_INTEGER)) {
-        parts.push({ at: start, aggregate: pointAggregate(point.step, point.value, point.wallMs) });
+        parts.push({
+          at: point.step,
+          aggregate: pointAggregate(point.step, point.value, point.wallMs),
+        });
       }
     };
-    if (cutFirst) await rawEdge(firstBlock);
+    if (cutFirst) await rawPoints(first, Math.min(firstBlock + size - 1, last));
     const lo = cutFirst ? firstBlock + size : firstBlock;
-    const hi = cutLast ? lastBlock - size : lastBlock;
+    // The last trusted block: below the watermark, and not a last block the window cuts.
+    const hi = Math.min(cutLast ? lastBlock - size : lastBlock, watermark - size);
     if (lo <= hi) {
       // Whole blocks grouped into buckets in SQL (a few thousand rows scanned,
       // at most maxPoints returned); each bucket's last point is its last
@@ -505,7 +519,9 @@ export class StoreReads {
         });
       }
     }
-    if (cutLast && (lastBlock !== firstBlock || !cutFirst)) await rawEdge(lastBlock);
+    // The rest (a cut last block, or the steps past the watermark) from the points.
+    const tail = Math.max(lo, hi + size, first);
+    if (tail <= last) await rawPoints(tail, last);
     const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
     if (totalPoints <= maxPoints) return undefined;
     const buckets = combineIntoBuckets(plan, parts).map((bucket): StoredBucket => ({

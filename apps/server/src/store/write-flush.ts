@@ -16,14 +16,9 @@ import { placeholders, RawStatements } from './raw-statement';
 import type { Session } from '../sessions/session';
 import type { RetentionPolicy } from './image-retention';
 import { planRetention, RunFrames, type RetentionPlan } from './retention-plan';
-import {
-  asBuffer,
-  type PendingFrame,
-  type PendingSeries,
-  type PendingWrites,
-} from './pending-writes';
+import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
 import type { Database, SessionsTable } from './schema';
-import { blockRows } from './series-blocks';
+import { OpenBlocks, planClosing, writeClosingBlocks, type ClosingPlan } from './closing-blocks';
 import { toStoredValue } from './series-value';
 
 /**
@@ -35,8 +30,6 @@ export const MAX_PARAMETERS_PER_STATEMENT = 30_000;
 export const MAX_BLOB_BYTES_PER_STATEMENT = 8 * 1024 * 1024;
 /** Series ids the writer remembers; past it the cache starts over (ids are looked up again). */
 export const MAX_CACHED_SERIES_IDS = 100_000;
-/** Columns of a series_blocks row. */
-const BLOCK_COLUMNS = 11;
 
 /**
  * What the writer remembers between commits, so a commit needs no reads:
@@ -47,7 +40,6 @@ const BLOCK_COLUMNS = 11;
 export class WriterState {
   readonly pointInsert: RawInsert;
   readonly frameInsert: RawInsert;
-  readonly blockUpsert: RawInsert;
   readonly sessionUpsert: RawInsert;
   readonly epochInsert: RawInsert;
   readonly performanceInsert: RawInsert;
@@ -59,6 +51,8 @@ export class WriterState {
   /** PostgreSQL: every statement is a round trip, so per-run statements are sent as one. */
   readonly postgres: boolean;
   readonly seriesIds = new Map<string, number>();
+  /** Each written series' open block (closing-blocks.ts), bounded with seriesIds. */
+  readonly openBlocks = new OpenBlocks();
   readonly frames = new Map<string, RunFrames>();
   readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
 
@@ -97,23 +91,6 @@ export class WriterState {
       'insert into points (series_id, step, value, wall_ms)',
       4,
     );
-    // A block already stored absorbs the commit's part of it (min/max/count/last as series-blocks.ts merges them).
-    this.blockUpsert = new RawInsert(
-      open,
-      'insert into series_blocks (series_id, block_size, block_start, first_step, last_step, point_count, nan_count, min_v, max_v, last_value, last_wall_ms)',
-      BLOCK_COLUMNS,
-      [
-        'on conflict (series_id, block_size, block_start) do update set',
-        'first_step = case when excluded.first_step < series_blocks.first_step then excluded.first_step else series_blocks.first_step end,',
-        'last_step = case when excluded.last_step >= series_blocks.last_step then excluded.last_step else series_blocks.last_step end,',
-        'last_value = case when excluded.last_step >= series_blocks.last_step then excluded.last_value else series_blocks.last_value end,',
-        'last_wall_ms = case when excluded.last_step >= series_blocks.last_step then excluded.last_wall_ms else series_blocks.last_wall_ms end,',
-        'point_count = series_blocks.point_count + excluded.point_count,',
-        'nan_count = series_blocks.nan_count + excluded.nan_count,',
-        'min_v = case when excluded.min_v is null then series_blocks.min_v when series_blocks.min_v is null or excluded.min_v < series_blocks.min_v then excluded.min_v else series_blocks.min_v end,',
-        'max_v = case when excluded.max_v is null then series_blocks.max_v when series_blocks.max_v is null or excluded.max_v > series_blocks.max_v then excluded.max_v else series_blocks.max_v end',
-      ].join(' '),
-    );
     this.frameInsert = new RawInsert(
       open,
       'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame)',
@@ -125,7 +102,12 @@ export class WriterState {
   forget(sessionId: string): void {
     this.frames.delete(sessionId);
     const prefix = `${sessionId}\u0000`;
-    for (const key of this.seriesIds.keys()) if (key.startsWith(prefix)) this.seriesIds.delete(key);
+    for (const [key, id] of this.seriesIds) {
+      if (!key.startsWith(prefix)) continue;
+      this.seriesIds.delete(key);
+      // A deleted run's series ids may be handed out again (SQLite reuses the largest rowid).
+      this.openBlocks.delete(id);
+    }
   }
 }
 
@@ -139,6 +121,8 @@ interface StagedState {
   /** Each run's frames and the plan to apply to them. */
   frames: Map<string, { run: RunFrames; plan: RetentionPlan }>;
   written: { session: Session; config?: TrainingConfig; metadata?: RunMetadata }[];
+  /** The blocks this commit closes, and each series' open block after it. */
+  closing?: ClosingPlan;
 }
 
 /**
@@ -199,7 +183,12 @@ export async function writeFlush(
       await writeFrameJob(trx, state, await planFrames(trx, batch, state, staged, retention));
     });
   }
-  if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) state.seriesIds.clear();
+  if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) {
+    state.seriesIds.clear();
+    // Forgotten series repair their blocks from the watermarks on their next commit.
+    state.openBlocks.clear();
+  }
+  if (staged.closing !== undefined) state.openBlocks.apply(staged.closing);
   for (const [key, id] of staged.seriesIds) state.seriesIds.set(key, id);
   for (const [id, { run, plan }] of staged.frames) {
     run.apply(plan);
@@ -446,58 +435,16 @@ async function writePoints(
     }
   }
   await state.pointInsert.run(trx, values);
-  await writeBlocks(trx, state.blockUpsert, seriesPoints(batch.series, ids));
-}
-
-/**
- * Each series' points in order, as one reused object (blockRows reads it and
- * keeps nothing): no object per point.
- */
-function* seriesPoints(
-  series: readonly PendingSeries[],
-  ids: readonly number[],
-): Generator<{ seriesId: number; step: number; value: number; wallMs: number }> {
-  const point = { seriesId: 0, step: 0, value: 0, wallMs: 0 };
-  for (let at = 0; at < series.length; at++) {
-    const one = series[at] as PendingSeries;
-    point.seriesId = ids[at] as number;
-    for (let index = 0; index < one.size; index++) {
-      point.step = one.steps[index] as number;
-      point.value = one.values[index] as number;
-      point.wallMs = one.wallMs[index] as number;
-      yield point;
-    }
-  }
-}
-
-/** Upserts the series blocks of these points (in the order they were stored). */
-export async function writeBlocks(
-  trx: Transaction<Database>,
-  upsert: RawInsert,
-  points: Iterable<{ seriesId: number; step: number; value: number; wallMs: number }>,
-): Promise<void> {
-  const perChunk = Math.floor(MAX_PARAMETERS_PER_STATEMENT / BLOCK_COLUMNS) * BLOCK_COLUMNS;
-  let values: unknown[] = [];
-  for (const row of blockRows(points)) {
-    values.push(
-      row.seriesId,
-      row.size,
-      row.start,
-      row.firstStep,
-      row.lastStep,
-      row.count,
-      row.nans,
-      toStoredValue(row.min),
-      toStoredValue(row.max),
-      toStoredValue(row.last),
-      row.lastWallMs,
-    );
-    if (values.length === perChunk) {
-      await upsert.run(trx, values);
-      values = [];
-    }
-  }
-  await upsert.run(trx, values);
+  const closing = planClosing(
+    state.openBlocks,
+    batch.series.map((series, at) => ({
+      seriesId: ids[at] as number,
+      steps: series.steps,
+      size: series.size,
+    })),
+  );
+  await writeClosingBlocks(trx, state.statements, state.postgres, closing);
+  staged.closing = closing;
 }
 
 async function upsertCommands(trx: Transaction<Database>, batch: PendingWrites): Promise<void> {
