@@ -92,6 +92,28 @@ describe('DeferredCalls', () => {
     expect(ran).toEqual(['a', 'b', 'after']);
   });
 
+  it('a call deferred while the waiting ones run, even past the bound, runs in the same drain, in order', () => {
+    const seen: string[] = [];
+    const calls: DeferredCalls<string> = new DeferredCalls<string>(
+      2,
+      (argument) => {
+        seen.push(argument);
+        // E.g. an onError callback that logs again: it joins the end of the running drain.
+        if (argument === 'a') for (const more of ['c', 'd', 'e']) calls.defer(more, 0);
+      },
+      fail,
+    );
+    calls.defer('a', 0);
+    calls.defer('b', 0);
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(calls.size).toBe(0);
+    // The storage is kept: the next calls wait and run as before.
+    calls.defer('f', 1.25);
+    expect(calls.size).toBe(1);
+    calls.stop();
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+
   it('a call that throws is reported; the others still run', () => {
     const errors: unknown[] = [];
     const calls = deferred(10, (error) => errors.push(error));

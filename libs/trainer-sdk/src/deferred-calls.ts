@@ -16,17 +16,23 @@ export const IDLE_TICKS_BEFORE_STOP = 250;
  * while calls come, not on a setImmediate per call: scheduling an immediate
  * costs a call into the runtime each time (about 15 µs on a busy machine, more
  * than the rest of logBatch together), while a call that finds the ticker
- * running only pushes onto an array. The ticker stops after
+ * running only stores two slots. The ticker stops after
  * IDLE_TICKS_BEFORE_STOP empty ticks; the next call starts it again. Each call
- * is held as its argument and a number (the time it was made) in one flat
- * array: no closure or record is allocated per call.
+ * is held as its argument and the time it was made, in two arrays that keep
+ * their storage between drains: no closure, record, boxed number or array
+ * growth per call (a drain that emptied the array by `length = 0` freed its
+ * storage, so the next call allocated it again).
  *
  * Bounded: past `bound` waiting calls, the next one runs them all on its own
  * path first, so a loop that never yields cannot grow this queue.
  */
 export class DeferredCalls<T> {
-  /** Waiting calls as pairs: argument, time. */
-  private readonly pairs: (T | number)[] = [];
+  /** Arguments of the waiting calls, in call order; a slot is emptied as its call runs. */
+  private readonly args: (T | undefined)[];
+  /** Times of the waiting calls: numbers only, so V8 keeps them unboxed. */
+  private readonly times: number[];
+  /** Waiting calls: slots 0 to count - 1 of args and times. */
+  private count = 0;
   private ticker: NodeJS.Timeout | undefined;
   private idleTicks = 0;
   private draining = false;
@@ -40,11 +46,15 @@ export class DeferredCalls<T> {
     private readonly bound: number,
     private readonly run: (argument: T, at: number) => void,
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    // Sized for the bound up front; only calls made while a drain runs can go past it.
+    this.args = new Array<T | undefined>(bound).fill(undefined);
+    this.times = new Array<number>(bound).fill(0.5);
+  }
 
   /** Calls waiting to run. */
   get size(): number {
-    return this.pairs.length / 2;
+    return this.count;
   }
 
   /** True while the ticker runs (it stops by itself once idle, or on stop()). */
@@ -54,8 +64,10 @@ export class DeferredCalls<T> {
 
   /** Runs `run(argument, at)` within DRAIN_INTERVAL_MS (or now, with the waiting ones, at the bound). */
   defer(argument: T, at: number): void {
-    this.pairs.push(argument, at);
-    if (this.pairs.length >= this.bound * 2) {
+    const index = this.count++;
+    this.args[index] = argument;
+    this.times[index] = at;
+    if (index + 1 >= this.bound) {
       this.drain();
       return;
     }
@@ -68,18 +80,24 @@ export class DeferredCalls<T> {
    * (their own messages) goes on without waiting, keeping the order.
    */
   drain(): void {
-    if (this.draining || this.pairs.length === 0) return;
+    if (this.draining || this.count === 0) return;
     this.draining = true;
+    let index = 0;
     try {
-      for (let index = 0; index < this.pairs.length; index += 2) {
+      for (; index < this.count; index++) {
+        const argument = this.args[index] as T;
+        // The waiting list must not keep a batch (and its images) alive once it ran.
+        this.args[index] = undefined;
         try {
-          this.run(this.pairs[index] as T, this.pairs[index + 1] as number);
+          this.run(argument, this.times[index]);
         } catch (error) {
           this.onError(error);
         }
       }
     } finally {
-      this.pairs.length = 0;
+      // Only a throwing onError leaves slots behind: they are dropped like the old array was.
+      for (; index < this.count; index++) this.args[index] = undefined;
+      this.count = 0;
       this.draining = false;
     }
   }
@@ -99,7 +117,7 @@ export class DeferredCalls<T> {
   }
 
   private tick(): void {
-    if (this.pairs.length > 0) {
+    if (this.count > 0) {
       this.idleTicks = 0;
       this.drain();
       return;

@@ -31,4 +31,18 @@ describe('TrainingSession options', () => {
     expect(() => session.logBatch({ epoch: 0, batchIdx: 0, loss: Number.NaN })).not.toThrow();
     await session.close({ flushTimeoutMs: 0 });
   });
+
+  it.each([
+    ['epoch', { epoch: Number.NaN, batchIdx: 0 }, /epoch must be an integer >= 0, got NaN/],
+    ['epoch', { epoch: Infinity, batchIdx: 0 }, /epoch must be an integer >= 0, got Infinity/],
+    ['epoch', { epoch: '1' as unknown as number, batchIdx: 0 }, /epoch must be an integer >= 0/],
+    ['batchIdx', { epoch: 0, batchIdx: -0.5 }, /batchIdx must be an integer >= 0, got -0.5/],
+    ['batchIdx', { epoch: 0, batchIdx: 2 ** 32 + 0.5 }, /batchIdx must be an integer >= 0/],
+  ])('throws for a malformed %s past the quick check: %j', async (_field, indexes, message) => {
+    const session = await TrainingSession.connect(base);
+    expect(() => session.logBatch({ ...indexes, loss: 1 })).toThrow(message);
+    // Integers the quick check leaves to the full one are still accepted.
+    expect(() => session.logBatch({ epoch: 2 ** 32, batchIdx: -0, loss: 1 })).not.toThrow();
+    await session.close({ flushTimeoutMs: 0 });
+  });
 });

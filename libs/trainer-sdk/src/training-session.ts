@@ -138,6 +138,12 @@ function checkIndex(name: string, value: number): void {
   }
 }
 
+/** logBatch's indexes, checked in full (logBatch itself only tells the usual ones apart). */
+function checkIndexes(epoch: number, batchIdx: number): void {
+  checkIndex('epoch', epoch);
+  checkIndex('batchIdx', batchIdx);
+}
+
 /**
  * One training run streamed to a trainwatch server. Create it with
  * {@link TrainingSession.connect}; call `logBatch`/`logEpoch`/`setStatus`
@@ -170,7 +176,10 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
   /** The `webhooks` option, checked once (a bad entry throws in the constructor). */
   private readonly webhookUrls: string[];
   private readonly system: SystemSampler | undefined;
-  /** Epoch and index of the latest batch (its global step is computed when needed, off logBatch's path). */
+  /**
+   * Epoch and index of the latest batch whose deferred work ran (its global
+   * step is computed when needed, off logBatch's path; see step).
+   */
   private latestEpoch = 0;
   private latestBatchIdx = 0;
   private classProblemsReported = 0;
@@ -315,25 +324,29 @@ export class TrainingSession extends EventEmitter<SessionEvents> {
    * @throws TypeError only for a malformed epoch or batch index (a bug in the caller)
    */
   logBatch(batch: BatchLog): void {
-    checkIndex('epoch', batch.epoch);
-    checkIndex('batchIdx', batch.batchIdx);
-    if (this.status === STATUS_UNKNOWN || this.status === STATUS_INITIALIZING) {
+    const { epoch, batchIdx } = batch;
+    // One comparison each for any usual index (an integer below 2^32); the rest gets the full check.
+    if (epoch >>> 0 !== epoch || batchIdx >>> 0 !== batchIdx) checkIndexes(epoch, batchIdx);
+    const status = this.status;
+    if (status === STATUS_UNKNOWN || status === STATUS_INITIALIZING) {
       this.setStatus(TrainingStatus.RUNNING, 'training');
     }
-    this.latestEpoch = batch.epoch;
-    this.latestBatchIdx = batch.batchIdx;
     // One clock read: the batch's time for the performance figures and, from it, its wall time.
-    const loggedAt = performance.now();
-    // The rest (timing, limits, the request, the outbox) runs within DRAIN_INTERVAL_MS of this call, in call order.
-    this.deferred.defer(batch, loggedAt);
+    // The rest (the latest step, timing, limits, the request, the outbox) runs within
+    // DRAIN_INTERVAL_MS of this call, in call order.
+    this.deferred.defer(batch, performance.now());
   }
 
   /** Global step of the latest batch: the default step of log() and system samples. */
   private get step(): bigint {
+    // The latest batch is the latest logged, not the latest the drain ticker got to.
+    this.deferred.drain();
     return globalStep(this.latestEpoch, this.latestBatchIdx, this.options.config.batchesPerEpoch);
   }
 
   private enqueueBatch(batch: BatchLog, loggedAt: number): void {
+    this.latestEpoch = batch.epoch;
+    this.latestBatchIdx = batch.batchIdx;
     const timed = this.sampler.recordBatch(batch.epoch, loggedAt);
     const loggedAtMs = Math.round(performance.timeOrigin + loggedAt);
     const samples = this.fitSamples(batch);
