@@ -158,6 +158,23 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
     await expectExactWindows(open, seriesId, points);
   }, 120_000);
 
+  it('recomputes the blocks a restarted trainer logs again over its older points, and writes the new ones from memory', async () => {
+    const next = random(11);
+    const seriesId = await newSeries(open);
+    const points = steady(seriesId, 0, 70_000);
+    await store(open, points, 5_000);
+    // After a restart the trainer resumes from a checkpoint at step 66,000: steps 66,000-69,999 come again (both rows
+    // kept, the later wins a tie), then new ones; the blocks it closes past step 70,000 hold only this process's points.
+    const again = steady(seriesId, 66_000, 8_000, 150_000).map((point) => ({
+      ...point,
+      value: point.value + 1,
+    }));
+    points.push(...again);
+    await storeInCommits(open, again, smallCommits(again, next), new WriterState(open));
+    expect(await storedBlocks(open, seriesId)).toEqual(closedBlocks(points));
+    await expectExactWindows(open, seriesId, points);
+  }, 120_000);
+
   it('stays exact after a crash left points without their blocks, and the next commit repairs them', async () => {
     const seriesId = await newSeries(open);
     const points = steady(seriesId, 0, 80_000);

@@ -1,5 +1,5 @@
 import { SeriesKind } from '@trainwatch/proto';
-import { planClosing, writeClosingBlocks } from '../src/store/closing-blocks';
+import { planClosing, storedThrough, writeClosingBlocks } from '../src/store/closing-blocks';
 import type { OpenDatabase } from '../src/store/open-database';
 import {
   bucketOf,
@@ -50,6 +50,11 @@ export async function store(
   for (let start = 0; start < points.length; start += perCommit) {
     const chunk = points.slice(start, start + perCommit);
     await open.db.transaction().execute(async (trx) => {
+      // As the writer does: how far the stored points of series it has not written yet reach, before this commit's.
+      const first = [...new Set(chunk.map((point) => point.seriesId))].filter(
+        (id) => !state.openBlocks.has(id),
+      );
+      const through = await storedThrough(trx, first);
       await trx
         .insertInto('points')
         .values(
@@ -63,7 +68,14 @@ export async function store(
         .execute();
       const plan = planClosing(
         state.openBlocks,
-        chunk.map((point) => ({ seriesId: point.seriesId, steps: [point.step], size: 1 })),
+        chunk.map((point) => ({
+          seriesId: point.seriesId,
+          steps: [point.step],
+          values: [point.value],
+          wallMs: [point.wallMs],
+          size: 1,
+        })),
+        through,
       );
       await writeClosingBlocks(trx, state.statements, state.postgres, plan);
       state.openBlocks.apply(plan);

@@ -1,7 +1,14 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { RawStatements } from './raw-statement';
 import type { Database } from './schema';
-import { BLOCK_SIZES, blockStart } from './series-blocks';
+import {
+  BLOCK_SIZES,
+  blockStart,
+  pointAggregate,
+  type Aggregate,
+  type BlockRow,
+} from './series-blocks';
+import { toStoredValue } from './series-value';
 
 /**
  * Series blocks written when they close (see series-blocks.ts): a commit
@@ -23,55 +30,96 @@ const COARSE = BLOCK_SIZES[0] as number;
 const MAX_RANGES_PER_STATEMENT = 4_096;
 /** Below every step: the watermark of a level with no stored block (steps may be negative). */
 const NO_WATERMARK = -Number.MAX_SAFE_INTEGER;
+/** Closed blocks per insert: 11 parameters each, under SQLite's 32,766. */
+const MAX_ROWS_PER_INSERT = 2_048;
+/** Series ids per storedThrough query. */
+const MAX_IDS_PER_QUERY = 1_000;
 
-/** The steps one commit writes for one series, in the order they are stored. */
+/** The points one commit writes for one series, in the order they are stored. */
 export interface CommitSeries {
   seriesId: number;
   steps: ArrayLike<number>;
+  values: ArrayLike<number>;
+  wallMs: ArrayLike<number>;
   size: number;
 }
 
 /**
- * A step range [lo, hi) of one series whose blocks are recomputed; lo
- * undefined: from the level's watermark (found in SQL). `clip`: hi is cut
- * at the watermark, so the range never overlaps the same commit's
- * watermark range (a point counted twice in one GROUP BY).
+ * A step range [lo, hi) of one series whose blocks are recomputed in SQL;
+ * lo undefined: from the level's watermark (found in SQL).
  */
 interface BlockRange {
   seriesId: number;
   lo: number | undefined;
   hi: number;
-  clip: boolean;
+}
+
+/**
+ * One level's open block of a series: its start, and its aggregate while
+ * it is known to hold every point of the block (the block opened in this
+ * process above every step stored before; see OpenBlocks).
+ */
+interface OpenBlock {
+  start: number;
+  aggregate: Aggregate | undefined;
+}
+
+/** A series' open blocks, one per level (BLOCK_SIZES order), and its newest step stored before this process first wrote it. */
+interface SeriesOpen {
+  levels: OpenBlock[];
+  storedThrough: number;
+}
+
+/** What one commit does to the series blocks of one level. */
+interface LevelPlan {
+  /** Recomputed from the watermark (a block whose aggregate this process does not hold whole). */
+  fromWatermark: BlockRange[];
+  /** Closed blocks whose aggregate this process holds whole: written as they are. */
+  rows: BlockRow[];
+  /** Blocks a late (out-of-order or re-logged) point fell in: recomputed. */
+  late: BlockRange[];
 }
 
 /** What one commit does to the series blocks. */
 export interface ClosingPlan {
   /** Series written for the first time in this process: their blocks at or past the open one go first. */
   firstTouch: { seriesId: number; open: number }[];
-  /** Per level (BLOCK_SIZES order, coarsest first), the ranges to recompute. */
-  ranges: BlockRange[][];
-  /** Each series' open FINE block after the commit (applied once it succeeded). */
-  open: Map<number, number>;
+  /** Per level (BLOCK_SIZES order, coarsest first). */
+  levels: LevelPlan[];
+  /** Each series' open blocks after the commit (applied once it succeeded). */
+  open: Map<number, SeriesOpen>;
 }
 
 /**
- * The open FINE block of each series this writer has written, bounded by
- * the series ids it remembers (cleared with them: the next commit of a
- * series it forgot repairs from the watermark).
+ * The open blocks of each series this writer has written, bounded by the
+ * series ids it remembers (cleared with them: the next commit of a series
+ * it forgot repairs from the watermark). A closed block is written from
+ * the aggregate kept here (no read) when this process saw every point of
+ * it: the block opened here, above the newest step stored before this
+ * process first wrote the series (read once with the series id, see
+ * storedThrough). Otherwise (after a restart, a trainer resuming from an
+ * earlier step) it is recomputed in SQL from the finer data. Recomputing
+ * every closing block in SQL read ~64 scattered point rows per block and
+ * cost the write thread twice what the per-commit upserts had.
  */
 export class OpenBlocks {
-  private readonly open = new Map<number, number>();
+  private readonly open = new Map<number, SeriesOpen>();
 
   get size(): number {
     return this.open.size;
   }
 
+  has(seriesId: number): boolean {
+    return this.open.has(seriesId);
+  }
+
+  /** The open FINE block's start. */
   get(seriesId: number): number | undefined {
-    return this.open.get(seriesId);
+    return this.open.get(seriesId)?.levels[BLOCK_SIZES.length - 1]?.start;
   }
 
   apply(plan: ClosingPlan): void {
-    for (const [seriesId, start] of plan.open) this.open.set(seriesId, start);
+    for (const [seriesId, state] of plan.open) this.open.set(seriesId, state);
   }
 
   delete(seriesId: number): void {
@@ -81,62 +129,179 @@ export class OpenBlocks {
   clear(): void {
     this.open.clear();
   }
+
+  /** For planClosing only: the state a commit starts from. */
+  state(seriesId: number): SeriesOpen | undefined {
+    return this.open.get(seriesId);
+  }
 }
 
-/** The blocks one commit closes or recomputes (no reads: the watermarks are looked up in SQL). */
-export function planClosing(open: OpenBlocks, series: Iterable<CommitSeries>): ClosingPlan {
-  const plan: ClosingPlan = {
-    firstTouch: [],
-    ranges: BLOCK_SIZES.map(() => []),
-    open: new Map(),
-  };
-  // A series may come in several pieces (one per pending list); each series' starts are gathered first.
-  const touched = new Map<number, Set<number>>();
-  for (const one of series) {
-    let starts = touched.get(one.seriesId);
-    if (starts === undefined) {
-      starts = new Set();
-      touched.set(one.seriesId, starts);
-    }
-    for (let index = 0; index < one.size; index++) {
-      starts.add(blockStart(one.steps[index] as number, FINE));
+/**
+ * The newest stored step of each series (-Infinity for none): read once
+ * per series and process, before its first commit here.
+ */
+export async function storedThrough(
+  db: Kysely<Database>,
+  seriesIds: readonly number[],
+): Promise<Map<number, number>> {
+  const through = new Map<number, number>();
+  for (let at = 0; at < seriesIds.length; at += MAX_IDS_PER_QUERY) {
+    const chunk = seriesIds.slice(at, at + MAX_IDS_PER_QUERY);
+    const rows = await db
+      .selectFrom('points')
+      .select(['series_id', (eb) => eb.fn.max('step').as('newest')])
+      .where('series_id', 'in', chunk)
+      .groupBy('series_id')
+      .execute();
+    for (const id of chunk) through.set(id, Number.NEGATIVE_INFINITY);
+    for (const row of rows) {
+      if (row.newest !== null) through.set(Number(row.series_id), Number(row.newest));
     }
   }
-  for (const [seriesId, starts] of touched) {
-    if (starts.size === 0) continue;
-    const before = open.get(seriesId);
-    let after = before ?? -Infinity;
-    for (const start of starts) if (start > after) after = start;
-    plan.open.set(seriesId, after);
-    const first = before === undefined;
-    if (first) plan.firstTouch.push({ seriesId, open: after });
-    // Points below the open block: out of order, or re-logged steps.
-    const late: number[] = [];
-    for (const start of starts) if (start < after) late.push(start);
+  return through;
+}
+
+/**
+ * The blocks one commit closes or recomputes. `through`: storedThrough of
+ * the series this writer has not written yet (a series missing from both
+ * is treated as having points everywhere: every block recomputed in SQL).
+ */
+export function planClosing(
+  open: OpenBlocks,
+  series: Iterable<CommitSeries>,
+  through: ReadonlyMap<number, number> = new Map(),
+): ClosingPlan {
+  const plan: ClosingPlan = {
+    firstTouch: [],
+    levels: BLOCK_SIZES.map(() => ({ fromWatermark: [], rows: [], late: [] })),
+    open: new Map(),
+  };
+  // Per series and level: the end of its watermark range, its late block starts.
+  const watermarkHi = new Map<number, number[]>();
+  const lateStarts = new Map<number, Set<number>[]>();
+  for (const one of series) {
+    if (one.size === 0) continue;
+    let state = plan.open.get(one.seriesId);
+    if (state === undefined) {
+      const before = open.state(one.seriesId);
+      if (before === undefined) {
+        const stored = through.get(one.seriesId) ?? Number.POSITIVE_INFINITY;
+        state = { levels: [], storedThrough: stored };
+        plan.firstTouch.push({
+          seriesId: one.seriesId,
+          open: blockStart(one.steps[0] as number, FINE),
+        });
+      } else {
+        // Copied: the writer's state changes only once the commit succeeded.
+        state = {
+          storedThrough: before.storedThrough,
+          levels: before.levels.map((level) => ({
+            start: level.start,
+            aggregate: level.aggregate === undefined ? undefined : { ...level.aggregate },
+          })),
+        };
+      }
+      plan.open.set(one.seriesId, state);
+      watermarkHi.set(
+        one.seriesId,
+        BLOCK_SIZES.map(() => Number.NEGATIVE_INFINITY),
+      );
+      lateStarts.set(
+        one.seriesId,
+        BLOCK_SIZES.map(() => new Set<number>()),
+      );
+    }
+    const his = watermarkHi.get(one.seriesId) as number[];
+    const lates = lateStarts.get(one.seriesId) as Set<number>[];
+    for (let index = 0; index < one.size; index++) {
+      const step = one.steps[index] as number;
+      const value = one.values[index] as number;
+      const wallMs = one.wallMs[index] as number;
+      for (let level = 0; level < BLOCK_SIZES.length; level++) {
+        const size = BLOCK_SIZES[level] as number;
+        const start = blockStart(step, size);
+        const current = state.levels[level];
+        if (current === undefined) {
+          // First write of the series in this process: the blocks a crash left unwritten below it are recomputed.
+          state.levels[level] = {
+            start,
+            aggregate: opened(start, state.storedThrough, step, value, wallMs),
+          };
+          his[level] = Math.max(his[level] as number, start);
+          continue;
+        }
+        if (start === current.start) {
+          if (current.aggregate !== undefined) addPoint(current.aggregate, step, value, wallMs);
+          continue;
+        }
+        if (start < current.start) {
+          (lates[level] as Set<number>).add(start);
+          continue;
+        }
+        // The open block closes: written from its aggregate when this process
+        // holds it whole, otherwise recomputed from the watermark up to the new
+        // block (taking in any block between them that holds older points).
+        // Either way the blocks from the watermark up to it are recomputed
+        // first: normally none (an index probe), but a block another writer
+        // left unwritten is repaired by the next one to close.
+        if (current.aggregate !== undefined) {
+          const levelPlan = plan.levels[level] as LevelPlan;
+          levelPlan.rows.push({
+            seriesId: one.seriesId,
+            size,
+            start: current.start,
+            ...current.aggregate,
+          });
+          his[level] = Math.max(his[level] as number, current.start);
+        } else {
+          his[level] = Math.max(his[level] as number, start);
+        }
+        current.start = start;
+        current.aggregate = opened(start, state.storedThrough, step, value, wallMs);
+      }
+    }
+  }
+  for (const [seriesId, his] of watermarkHi) {
+    const lates = lateStarts.get(seriesId) as Set<number>[];
     for (let level = 0; level < BLOCK_SIZES.length; level++) {
       const size = BLOCK_SIZES[level] as number;
-      const openAtLevel = blockStart(after, size);
-      // The open block moved (or is unknown): every block from the watermark
-      // up to it closes, the one that was open included. From the watermark
-      // rather than from the block that was open, so a block left unwritten
-      // (another writer's, a lost state) is repaired by the next one to close.
-      const closing = first || blockStart(before, size) < openAtLevel;
-      const ranges = plan.ranges[level] as BlockRange[];
-      if (closing) ranges.push({ seriesId, lo: undefined, hi: openAtLevel, clip: false });
-      const levelStarts = new Set<number>();
-      for (const start of late) {
-        const at = blockStart(start, size);
-        if (at < openAtLevel) levelStarts.add(at);
-      }
-      for (const [lo, hi] of contiguous(
-        [...levelStarts].sort((a, b) => a - b),
-        size,
-      )) {
-        ranges.push({ seriesId, lo, hi, clip: closing });
-      }
+      const levelPlan = plan.levels[level] as LevelPlan;
+      const hi = his[level] as number;
+      if (hi !== Number.NEGATIVE_INFINITY)
+        levelPlan.fromWatermark.push({ seriesId, lo: undefined, hi });
+      const starts = [...(lates[level] as Set<number>)].sort((a, b) => a - b);
+      for (const [lo, end] of contiguous(starts, size))
+        levelPlan.late.push({ seriesId, lo, hi: end });
     }
   }
   return plan;
+}
+
+/** Folds a point stored after the aggregate's into it (mergeAggregate without an object per point). */
+function addPoint(into: Aggregate, step: number, value: number, wallMs: number): void {
+  if (step < into.firstStep) into.firstStep = step;
+  if (step >= into.lastStep) {
+    into.lastStep = step;
+    into.last = value;
+    into.lastWallMs = wallMs;
+  }
+  into.count++;
+  if (Number.isNaN(value)) into.nans++;
+  else {
+    if (Number.isNaN(into.min) || value < into.min) into.min = value;
+    if (Number.isNaN(into.max) || value > into.max) into.max = value;
+  }
+}
+
+/** A block opened by this point: its aggregate is whole only above every step stored before. */
+function opened(
+  start: number,
+  storedThrough: number,
+  step: number,
+  value: number,
+  wallMs: number,
+): Aggregate | undefined {
+  return start > storedThrough ? pointAggregate(step, value, wallMs) : undefined;
 }
 
 /** Sorted block starts merged into [lo, hi) runs of adjacent blocks. */
@@ -159,9 +324,11 @@ function* contiguous(starts: readonly number[], size: number): Generator<[number
  * Writes a commit's closing blocks inside its transaction (after its
  * points): first-touch series lose their blocks at or past the open one
  * (a crash, or a writer that kept open blocks, may have left them; they are
- * not closed), then each level's blocks are recomputed, FINE before COARSE
- * (which reads the FINE rows). Replace, never merge, so recomputing twice
- * is harmless.
+ * not closed), then per level, FINE before COARSE (which reads the FINE
+ * rows): the ranges recomputed from the watermark, the closed blocks this
+ * process holds whole, then the blocks late points fell in. Replace, never
+ * merge, so writing a block twice is harmless; the three are separate
+ * statements, so no point is counted twice in one GROUP BY.
  */
 export async function writeClosingBlocks(
   trx: Transaction<Database>,
@@ -179,42 +346,90 @@ export async function writeClosingBlocks(
       for (let row = chunk.length; row < rows; row++) values.push(0, 0);
       await statements.run(
         trx,
-        text(`delete ${size} ${postgres} ${rows}`, () => deleteText(rows, size, postgres)),
+        cached(`delete:${size}:${rows}:${postgres}`, () => deleteText(rows, size, postgres)),
         values,
       );
     }
   }
-  // Insertion order of a table never updated: SQLite's rowid, PostgreSQL's tuple id.
-  const rowid = postgres ? 'ctid' : 'rowid';
   for (let level = BLOCK_SIZES.length - 1; level >= 0; level--) {
     const size = BLOCK_SIZES[level] as number;
-    const ranges = plan.ranges[level] as BlockRange[];
-    for (let at = 0; at < ranges.length; at += MAX_RANGES_PER_STATEMENT) {
-      const chunk = ranges.slice(at, at + MAX_RANGES_PER_STATEMENT);
-      const values: unknown[] = [];
-      for (const range of chunk)
-        values.push(range.seriesId, range.lo ?? null, range.hi, range.clip ? 1 : 0);
-      const rows = padded(chunk.length);
-      // Padding rows: series 0 (ids start at 1), an empty range.
-      for (let row = chunk.length; row < rows; row++) values.push(0, 0, 0, 0);
-      const key = `${size} ${rowid} ${rows}`;
-      const built = text(key, () => (size === FINE ? fineText(rows, rowid) : coarseText(rows)));
-      await statements.run(trx, built, values);
-    }
+    const levelPlan = plan.levels[level] as LevelPlan;
+    await recompute(trx, statements, postgres, size, levelPlan.fromWatermark);
+    await writeRows(trx, statements, postgres, levelPlan.rows);
+    await recompute(trx, statements, postgres, size, levelPlan.late);
   }
 }
 
-/** Statement texts by level, engine and row count: a few dozen at most (row counts are powers of two). */
-const texts = new Map<string, string>();
-
-/** The text under `key`, built once: a padded text runs to tens of KB, and the write thread looks it up whole. */
-function text(key: string, build: () => string): string {
-  let found = texts.get(key);
-  if (found === undefined) {
-    found = build();
-    texts.set(key, found);
+async function recompute(
+  trx: Transaction<Database>,
+  statements: RawStatements,
+  postgres: boolean,
+  size: number,
+  ranges: readonly BlockRange[],
+): Promise<void> {
+  // Insertion order of a table never updated: SQLite's rowid, PostgreSQL's tuple id.
+  const rowid = postgres ? 'ctid' : 'rowid';
+  for (let at = 0; at < ranges.length; at += MAX_RANGES_PER_STATEMENT) {
+    const chunk = ranges.slice(at, at + MAX_RANGES_PER_STATEMENT);
+    const rows = padded(chunk.length);
+    const values: unknown[] = [];
+    for (const range of chunk) values.push(range.seriesId, range.lo ?? null, range.hi, 0);
+    // Padding rows: series 0 (ids start at 1), an empty range.
+    for (let row = chunk.length; row < rows; row++) values.push(0, 0, 0, 0);
+    const text = cached(`recompute:${size}:${rows}:${rowid}`, () =>
+      size === FINE ? fineText(rows, rowid) : coarseText(rows),
+    );
+    await statements.run(trx, text, values);
   }
-  return found;
+}
+
+async function writeRows(
+  trx: Transaction<Database>,
+  statements: RawStatements,
+  postgres: boolean,
+  rows: readonly BlockRow[],
+): Promise<void> {
+  for (let at = 0; at < rows.length; at += MAX_ROWS_PER_INSERT) {
+    const chunk = rows.slice(at, at + MAX_ROWS_PER_INSERT);
+    const values: unknown[] = [];
+    for (const row of chunk) {
+      values.push(
+        row.seriesId,
+        row.size,
+        row.start,
+        row.firstStep,
+        row.lastStep,
+        row.count,
+        row.nans,
+        toStoredValue(row.min),
+        toStoredValue(row.max),
+        toStoredValue(row.last),
+        row.lastWallMs,
+      );
+    }
+    await statements.run(
+      trx,
+      cached(`rows:${chunk.length}`, () => rowsText(chunk.length)),
+      values,
+    );
+  }
+}
+
+/** Statement texts by kind and row count, built once (a commit's are among a few dozen). */
+const TEXTS = new Map<string, string>();
+function cached(key: string, build: () => string): string {
+  let text = TEXTS.get(key);
+  if (text === undefined) {
+    text = build();
+    TEXTS.set(key, text);
+  }
+  return text;
+}
+
+/** Closed blocks as they are (replace: a block is written whole). */
+function rowsText(rows: number): string {
+  const row = `(${new Array<string>(11).fill('?').join(', ')})`;
+  return `${INSERT} values ${new Array<string>(rows).fill(row).join(', ')} ${UPSERT}`;
 }
 
 /**

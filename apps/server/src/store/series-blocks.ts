@@ -15,10 +15,11 @@
  * too narrow for a level to give max_points blocks, are bucketed from the
  * raw points as before.
  *
- * How they are kept (closing-blocks.ts): a block row is written once, when
- * the block closes (a point lands in a later block), recomputed in SQL from
- * the finer data: a 64-step block from its points, a 4096-step block from
- * its 64-step rows. A commit every few tens of ms holds 1-3 points per
+ * How they are kept (closing-blocks.ts): a block row is written when the
+ * block closes (a point lands in a later block), from the aggregate the
+ * writer held while it was open, or, when the writer did not see every
+ * point of it (a restart), recomputed in SQL from the finer data: a
+ * 64-step block from its points, a 4096-step block from its 64-step rows. A commit every few tens of ms holds 1-3 points per
  * series, so merging each commit into both blocks wrote as many block rows
  * as point rows; now it is one 64-step row per 64 steps. A late point in a
  * closed block recomputes that block (and its closed parent) in the same

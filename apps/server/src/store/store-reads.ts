@@ -18,7 +18,15 @@ import {
   type SessionOrder,
   type SeriesKind,
 } from '@trainwatch/proto';
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import {
+  PostgresAdapter,
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type RawBuilder,
+  type SqlBool,
+} from 'kysely';
 import type { Database } from './schema';
 import {
   combineIntoBuckets,
@@ -91,7 +99,12 @@ const value = (stored: number | null): number => (stored === null ? Number.NaN :
  * into JavaScript.
  */
 export class StoreReads {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Insertion order of the points table (never updated): which of a step logged twice was stored last. */
+  private readonly stored: RawBuilder<unknown>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.stored = sql.raw(db.getExecutor().adapter instanceof PostgresAdapter ? 'ctid' : 'rowid');
+  }
 
   /** The order key expression of `order` (see session-order.ts: displayKey for names). */
   private orderKey(order: SessionOrder): Expression<number | string> {
@@ -549,6 +562,7 @@ export class StoreReads {
       .where('step', '>=', fromStep)
       .where('step', '<=', toStep)
       .orderBy('step')
+      .orderBy(this.stored)
       .limit(limit)
       .execute();
     return rows.map((row) => ({
@@ -568,6 +582,7 @@ export class StoreReads {
         .select(['step', 'value', 'wall_ms'])
         .where('series_id', '=', seriesId)
         .where('step', 'in', steps.slice(start, start + 5000))
+        .orderBy(this.stored)
         .execute();
       for (const row of rows) {
         found.set(Number(row.step), {

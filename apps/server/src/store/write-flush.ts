@@ -18,7 +18,13 @@ import type { RetentionPolicy } from './image-retention';
 import { planRetention, RunFrames, type RetentionPlan } from './retention-plan';
 import { asBuffer, type PendingFrame, type PendingWrites } from './pending-writes';
 import type { Database, SessionsTable } from './schema';
-import { OpenBlocks, planClosing, writeClosingBlocks, type ClosingPlan } from './closing-blocks';
+import {
+  OpenBlocks,
+  planClosing,
+  storedThrough,
+  writeClosingBlocks,
+  type ClosingPlan,
+} from './closing-blocks';
 import { toStoredValue } from './series-value';
 
 /**
@@ -123,6 +129,8 @@ interface StagedState {
   written: { session: Session; config?: TrainingConfig; metadata?: RunMetadata }[];
   /** The blocks this commit closes, and each series' open block after it. */
   closing?: ClosingPlan;
+  /** Newest stored step of the series this writer has not written yet (closing-blocks.ts). */
+  storedThrough: Map<number, number>;
 }
 
 /**
@@ -142,7 +150,12 @@ export async function writeFlush(
     matrices: confusionRows(batch),
     settings: alertSettingsRows(batch),
   };
-  const staged: StagedState = { seriesIds: new Map(), frames: new Map(), written: [] };
+  const staged: StagedState = {
+    seriesIds: new Map(),
+    frames: new Map(),
+    written: [],
+    storedThrough: new Map(),
+  };
   const writeThread = open.writeThread;
   const postgresFrames = open.postgresFrameWriter;
   if (writeThread !== undefined) {
@@ -378,6 +391,24 @@ async function findSeriesIds(
   state: WriterState,
   staged: StagedState,
 ): Promise<void> {
+  await findIds(db, batch, state, staged);
+  // The series this writer has not written yet: how far their stored points reach (one read per series and process).
+  const first = new Set<number>();
+  for (const series of batch.series) {
+    if (series.size === 0) continue;
+    const key = seriesKey(series.sessionId, series.kind, series.name);
+    const id = state.seriesIds.get(key) ?? staged.seriesIds.get(key);
+    if (id !== undefined && !state.openBlocks.has(id)) first.add(id);
+  }
+  if (first.size > 0) staged.storedThrough = await storedThrough(db, [...first]);
+}
+
+async function findIds(
+  db: Kysely<Database>,
+  batch: PendingWrites,
+  state: WriterState,
+  staged: StagedState,
+): Promise<void> {
   if (batch.pointCount === 0) return;
   const missing = new Map<string, { session_id: string; name: string; kind: number }>();
   for (const series of batch.series) {
@@ -440,8 +471,11 @@ async function writePoints(
     batch.series.map((series, at) => ({
       seriesId: ids[at] as number,
       steps: series.steps,
+      values: series.values,
+      wallMs: series.wallMs,
       size: series.size,
     })),
+    staged.storedThrough,
   );
   await writeClosingBlocks(trx, state.statements, state.postgres, closing);
   staged.closing = closing;
