@@ -30,6 +30,6 @@ describe('summarizeInterleaved', () => {
     expect(() => summarizeInterleaved([window(0, 50), window(0, 51)])).toThrow(
       /not one of each side/,
     );
-    expect(() => summarizeInterleaved([window(0, 50)])).toThrow(/no complete round/);
+    expect(() => summarizeInterleaved([window(0, 50)])).toThrow(/rounds are two windows each/);
   });
 });

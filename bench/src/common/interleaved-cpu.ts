@@ -10,7 +10,7 @@
 import { waitFor } from '@trainwatch/testing';
 import { LoadTrainer, Pacer } from './load-trainer';
 import { ProcSampler } from './proc-stats';
-import { percentile } from './stats';
+import { roundOrder, summarizePairedRounds } from './paired-rounds';
 import type { Target } from './targets';
 
 /** One configuration: its server and the trainers (already open) that feed it in its windows. */
@@ -46,11 +46,6 @@ export interface InterleavedResult {
 const SETTLE_TIMEOUT_MS = 15_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const median = (values: readonly number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
 
 /** Feeds one side's trainers at `rate` for warm-up plus window and measures the window. */
 async function measureWindow(
@@ -96,8 +91,7 @@ export async function interleavedCpu(
 ): Promise<InterleavedResult> {
   const windows: CpuWindow[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    const order: (0 | 1)[] = round % 2 === 0 ? [0, 1] : [1, 0];
-    for (const index of order) {
+    for (const index of roundOrder(round)) {
       const measured = await measureWindow(
         sides[index],
         index,
@@ -114,24 +108,14 @@ export async function interleavedCpu(
 
 /** What windows measured in rounds of two (one per side, consecutive) say about side 1 against side 0. */
 export function summarizeInterleaved(windows: readonly CpuWindow[]): InterleavedResult {
-  const costs: number[] = [];
-  for (let first = 0; first + 1 < windows.length; first += 2) {
-    const pair = [windows[first]!, windows[first + 1]!];
-    const off = pair.find((w) => w.side === 0);
-    const on = pair.find((w) => w.side === 1);
-    if (off === undefined || on === undefined)
-      throw new Error(`windows ${first} and ${first + 1} are not one of each side`);
-    costs.push(on.cpuPerKiloMessages / off.cpuPerKiloMessages - 1);
-  }
-  if (costs.length === 0) throw new Error('no complete round of two windows to compare');
-  const perSide = (side: 0 | 1) =>
-    windows.filter((w) => w.side === side).map((w) => w.cpuPerKiloMessages);
-  const spread = (values: number[]) => (Math.max(...values) - Math.min(...values)) / median(values);
+  const rounds = summarizePairedRounds(
+    windows.map((window) => ({ side: window.side, value: window.cpuPerKiloMessages })),
+  );
   return {
     windows: [...windows],
-    median: [median(perSide(0)), median(perSide(1))],
-    cost: median(costs),
-    costRange: [Math.min(...costs), Math.max(...costs)],
-    windowSpread: Math.max(spread(perSide(0)), spread(perSide(1))),
+    median: rounds.medianPerSide,
+    cost: rounds.median,
+    costRange: rounds.range,
+    windowSpread: Math.max(...rounds.spreadPerSide),
   };
 }

@@ -26,6 +26,8 @@ export interface PairedRounds {
   medianPerSide: [number, number];
   /** (max − min) / median of side 0's windows: how much one window moves with nothing changed. */
   baselineSpread: number;
+  /** (max − min) / median of each side's windows. */
+  spreadPerSide: [number, number];
 }
 
 const median = (values: readonly number[]) =>
@@ -55,12 +57,14 @@ export function summarizePairedRounds(windows: readonly PairedWindow[]): PairedR
   }
   if (ratios.length === 0) throw new Error('no complete round of two windows to compare');
   const side = (s: 0 | 1) => windows.filter((w) => w.side === s).map((w) => w.value);
-  const baseline = side(0);
+  const spread = (values: number[]) => (Math.max(...values) - Math.min(...values)) / median(values);
+  const spreadPerSide: [number, number] = [spread(side(0)), spread(side(1))];
   return {
     ratios,
     median: median(ratios),
     range: [Math.min(...ratios), Math.max(...ratios)],
-    medianPerSide: [median(baseline), median(side(1))],
-    baselineSpread: (Math.max(...baseline) - Math.min(...baseline)) / median(baseline),
+    medianPerSide: [median(side(0)), median(side(1))],
+    baselineSpread: spreadPerSide[0],
+    spreadPerSide,
   };
 }

@@ -8,7 +8,12 @@ import { ConnectionState, SeriesKind, TrainingStatus } from '@trainwatch/proto';
    tables directly, which is far faster than gRPC for millions of points; it measures the store. */
 import type { OpenDatabase } from '../../../apps/server/src/store/open-database';
 import { RawInsert } from '../../../apps/server/src/store/raw-insert';
-import { BLOCK_SIZES, blockRows, blockStart } from '../../../apps/server/src/store/series-blocks';
+import {
+  BLOCK_SIZES,
+  blockRows,
+  blockStart,
+  pushBlockRow,
+} from '../../../apps/server/src/store/series-blocks';
 import { toStoredValue } from '../../../apps/server/src/store/series-value';
 /* eslint-enable @nx/enforce-module-boundaries */
 
@@ -121,19 +126,7 @@ async function fillSeries(
       for (let start = 0; start < rows.length; start += BLOCK_ROWS_PER_STATEMENT) {
         const values: unknown[] = [];
         for (const row of rows.slice(start, start + BLOCK_ROWS_PER_STATEMENT)) {
-          values.push(
-            row.seriesId,
-            row.size,
-            row.start,
-            row.firstStep,
-            row.lastStep,
-            row.count,
-            row.nans,
-            toStoredValue(row.min),
-            toStoredValue(row.max),
-            toStoredValue(row.last),
-            row.lastWallMs,
-          );
+          pushBlockRow(values, row);
         }
         await blocks.run(trx, values);
       }

@@ -2,13 +2,14 @@ import type { Kysely, Transaction } from 'kysely';
 import type { RawStatements } from './raw-statement';
 import type { Database } from './schema';
 import {
+  addPoint,
   BLOCK_SIZES,
   blockStart,
+  pushBlockRow,
   pointAggregate,
   type Aggregate,
   type BlockRow,
 } from './series-blocks';
-import { toStoredValue } from './series-value';
 
 /**
  * Series blocks written when they close (see series-blocks.ts): a commit
@@ -277,22 +278,6 @@ export function planClosing(
   return plan;
 }
 
-/** Folds a point stored after the aggregate's into it (mergeAggregate without an object per point). */
-function addPoint(into: Aggregate, step: number, value: number, wallMs: number): void {
-  if (step < into.firstStep) into.firstStep = step;
-  if (step >= into.lastStep) {
-    into.lastStep = step;
-    into.last = value;
-    into.lastWallMs = wallMs;
-  }
-  into.count++;
-  if (Number.isNaN(value)) into.nans++;
-  else {
-    if (Number.isNaN(into.min) || value < into.min) into.min = value;
-    if (Number.isNaN(into.max) || value > into.max) into.max = value;
-  }
-}
-
 /** A block opened by this point: its aggregate is whole only above every step stored before. */
 function opened(
   start: number,
@@ -392,21 +377,7 @@ async function writeRows(
   for (let at = 0; at < rows.length; at += MAX_ROWS_PER_INSERT) {
     const chunk = rows.slice(at, at + MAX_ROWS_PER_INSERT);
     const values: unknown[] = [];
-    for (const row of chunk) {
-      values.push(
-        row.seriesId,
-        row.size,
-        row.start,
-        row.firstStep,
-        row.lastStep,
-        row.count,
-        row.nans,
-        toStoredValue(row.min),
-        toStoredValue(row.max),
-        toStoredValue(row.last),
-        row.lastWallMs,
-      );
-    }
+    for (const row of chunk) pushBlockRow(values, row);
     await statements.run(
       trx,
       cached(`rows:${chunk.length}`, () => rowsText(chunk.length)),

@@ -30,6 +30,8 @@
  * commit, which repairs from the watermark).
  */
 
+import { toStoredValue } from './series-value';
+
 /** Block sizes in steps, coarsest first. */
 export const BLOCK_SIZES = [4096, 64] as const;
 
@@ -137,21 +139,43 @@ export function blockRows(
         rows.push(created);
         continue;
       }
-      if (step < row.firstStep) row.firstStep = step;
-      if (step >= row.lastStep) {
-        row.lastStep = step;
-        row.last = value;
-        row.lastWallMs = wallMs;
-      }
-      row.count++;
-      if (nan) row.nans++;
-      else {
-        if (Number.isNaN(row.min) || value < row.min) row.min = value;
-        if (Number.isNaN(row.max) || value > row.max) row.max = value;
-      }
+      addPoint(row, step, value, wallMs);
     }
   }
   return rows;
+}
+
+/** Folds a point stored after the aggregate's into it (mergeAggregate without an object per point). */
+export function addPoint(into: Aggregate, step: number, value: number, wallMs: number): void {
+  if (step < into.firstStep) into.firstStep = step;
+  if (step >= into.lastStep) {
+    into.lastStep = step;
+    into.last = value;
+    into.lastWallMs = wallMs;
+  }
+  into.count++;
+  if (Number.isNaN(value)) into.nans++;
+  else {
+    if (Number.isNaN(into.min) || value < into.min) into.min = value;
+    if (Number.isNaN(into.max) || value > into.max) into.max = value;
+  }
+}
+
+/** Appends a block row's columns, in series_blocks' column order, to a multi-row insert's values. */
+export function pushBlockRow(values: unknown[], row: BlockRow): void {
+  values.push(
+    row.seriesId,
+    row.size,
+    row.start,
+    row.firstStep,
+    row.lastStep,
+    row.count,
+    row.nans,
+    toStoredValue(row.min),
+    toStoredValue(row.max),
+    toStoredValue(row.last),
+    row.lastWallMs,
+  );
 }
 
 /** How a long window is bucketed from blocks: buckets of `width` steps from `base`. */
