@@ -9,7 +9,7 @@ import {
   type Aggregate,
 } from '../src/store/series-blocks';
 import { toStoredValue } from '../src/store/series-value';
-import type { StoredBucket } from '../src/store/store-reads';
+import { storedBucket, type StoredBucket } from '../src/store/store-reads';
 import { WriterState } from '../src/store/write-flush';
 
 /**
@@ -104,15 +104,7 @@ export function reference(
   }
   const buckets = [...byBucket.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([, bucket]) => ({
-      step: bucket.firstStep,
-      min: bucket.min,
-      max: bucket.nans > 0 ? Number.NaN : bucket.max,
-      last: bucket.last,
-      lastStep: bucket.lastStep,
-      lastWallMs: bucket.lastWallMs,
-      count: bucket.count,
-    }));
+    .map(([, bucket]) => storedBucket(bucket));
   return { buckets, total: inside.length };
 }
 

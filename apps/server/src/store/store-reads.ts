@@ -74,6 +74,19 @@ export interface StoredBucket {
   count: number;
 }
 
+/** The bucket a QuerySeries answer carries for an aggregate (a NaN anywhere in it makes its max NaN). */
+export function storedBucket(aggregate: Aggregate): StoredBucket {
+  return {
+    step: aggregate.firstStep,
+    min: aggregate.min,
+    max: aggregate.nans > 0 ? Number.NaN : aggregate.max,
+    last: aggregate.last,
+    lastStep: aggregate.lastStep,
+    lastWallMs: aggregate.lastWallMs,
+    count: aggregate.count,
+  };
+}
+
 /** A series over a window, as QuerySeries answers it. */
 export interface StoredWindow {
   name: string;
@@ -537,15 +550,7 @@ export class StoreReads {
     if (tail <= last) await rawPoints(tail, last);
     const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
     if (totalPoints <= maxPoints) return undefined;
-    const buckets = combineIntoBuckets(plan, parts).map((bucket): StoredBucket => ({
-      step: bucket.firstStep,
-      min: bucket.min,
-      max: bucket.nans > 0 ? Number.NaN : bucket.max,
-      last: bucket.last,
-      lastStep: bucket.lastStep,
-      lastWallMs: bucket.lastWallMs,
-      count: bucket.count,
-    }));
+    const buckets = combineIntoBuckets(plan, parts).map(storedBucket);
     return { buckets, totalPoints, exact: false };
   }
 
