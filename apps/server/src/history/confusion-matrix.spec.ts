@@ -27,6 +27,52 @@ describe('ConfusionHistory', () => {
     expect(history.count(batch(0, [], []))).toBeUndefined();
   });
 
+  it('increments added up are the epoch matrix, cell bound included (random batches)', () => {
+    let seed = 11;
+    const random = (below: number) => (seed = (seed * 16807) % 2147483647) % below;
+    const history = new ConfusionHistory(4, 30);
+    const cells = new Map<string, bigint>();
+    const rows = new Map<number, [bigint, bigint]>();
+    let predictions = 0n;
+    let uncounted = 0n;
+    for (let index = 0; index < 300; index++) {
+      const size = 1 + random(20);
+      const truth = Array.from({ length: size }, () => random(12) - 1);
+      const predicted = truth.map((label) => (random(3) === 0 ? label : random(12) - 1));
+      const increment = history.count(batch(0, truth, predicted));
+      if (increment === undefined) continue;
+      // Sorted as the stored matrix is, so a watcher can merge it in order.
+      const keys = increment.truthClasses.map((t, at) => [t, increment.predictedClasses[at]!]);
+      expect(keys).toEqual([...keys].sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
+      increment.truthClasses.forEach((t, at) => {
+        const key = `${t},${increment.predictedClasses[at]}`;
+        cells.set(key, (cells.get(key) ?? 0n) + increment.counts[at]!);
+      });
+      increment.rowClasses.forEach((t, at) => {
+        const [total, correct] = rows.get(t) ?? [0n, 0n];
+        rows.set(t, [total + increment.rowTotals[at]!, correct + increment.rowCorrect[at]!]);
+      });
+      predictions += increment.predictions;
+      uncounted += increment.uncounted;
+    }
+    const matrix = history.get(0)!.toMessage();
+    expect(matrix.counts.length).toBe(30);
+    expect(matrix.uncounted).toBeGreaterThan(0n);
+    expect(
+      new Map(
+        matrix.truthClasses.map((t, at) => [
+          `${t},${matrix.predictedClasses[at]}`,
+          matrix.counts[at],
+        ]),
+      ),
+    ).toEqual(cells);
+    expect(
+      new Map(matrix.rowClasses.map((t, at) => [t, [matrix.rowTotals[at], matrix.rowCorrect[at]]])),
+    ).toEqual(rows);
+    expect(matrix.predictions).toBe(predictions);
+    expect(matrix.uncounted).toBe(uncounted);
+  });
+
   it('keeps at most maxCells cells; the rest count in rows and uncounted', () => {
     // 10,000 classes, every prediction wrong in a new cell: the cell bound holds, rows stay exact.
     const history = new ConfusionHistory(4, 100);

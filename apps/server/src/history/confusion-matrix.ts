@@ -44,7 +44,7 @@ export class EpochConfusion {
   }
 
   /** Counts a prediction in its row only (its cell is not kept). */
-  addRowOnly(truth: number, predicted: number, times = 1): void {
+  private addRowOnly(truth: number, predicted: number, times = 1): void {
     this.predictions += times;
     let row = this.rows.get(truth);
     if (row === undefined) this.rows.set(truth, (row = { total: 0, correct: 0 }));
@@ -105,6 +105,89 @@ export class EpochConfusion {
   }
 }
 
+/** One batch's counted pairs (scratch space reused by every batch; see scratchPairs). */
+interface Pairs {
+  truths: Int32Array;
+  predicted: Int32Array;
+  /** 1 when the epoch kept the pair's cell. */
+  kept: Uint8Array;
+  order: Int32Array;
+}
+
+let scratch: Pairs | undefined;
+
+/** Scratch space for `size` pairs: counting runs on every batch, synchronously, one at a time. */
+function scratchPairs(size: number): Pairs {
+  if (scratch === undefined || scratch.truths.length < size) {
+    const length = Math.max(size, 2 * (scratch?.truths.length ?? 32));
+    scratch = {
+      truths: new Int32Array(length),
+      predicted: new Int32Array(length),
+      kept: new Uint8Array(length),
+      order: new Int32Array(length),
+    };
+  }
+  return scratch;
+}
+
+/**
+ * One batch's counted pairs as an increment message: cells (those the epoch
+ * kept) by true then predicted class, rows by true class. Built straight
+ * from the pairs, sorted once: a second sparse matrix per batch and its
+ * `toMessage` were ~3% of the event loop at 50 trainers (CPU profile).
+ */
+function incrementOf(
+  epoch: number,
+  pairs: Pairs,
+  count: number,
+  uncounted: number,
+): ConfusionMatrix {
+  const { truths, predicted, kept } = pairs;
+  const order = pairs.order.subarray(0, count);
+  for (let index = 0; index < count; index++) order[index] = index;
+  order.sort(
+    (a, b) =>
+      (truths[a] as number) - (truths[b] as number) ||
+      (predicted[a] as number) - (predicted[b] as number),
+  );
+  const matrix = create(ConfusionMatrixSchema, {
+    epoch,
+    predictions: BigInt(count),
+    uncounted: BigInt(uncounted),
+    increment: true,
+  });
+  let cellCount = 0;
+  let rowTotal = 0;
+  let rowCorrect = 0;
+  for (let at = 0; at < count; at++) {
+    const index = order[at] as number;
+    const truth = truths[index] as number;
+    const guess = predicted[index] as number;
+    if (kept[index] === 1) cellCount += 1;
+    rowTotal += 1;
+    if (truth === guess) rowCorrect += 1;
+    const next = at + 1 < count ? (order[at + 1] as number) : -1;
+    const sameRow = next >= 0 && truths[next] === truth;
+    const sameCell = sameRow && predicted[next] === guess;
+    if (!sameCell) {
+      if (cellCount > 0) {
+        matrix.truthClasses.push(truth);
+        matrix.predictedClasses.push(guess);
+        matrix.counts.push(BigInt(cellCount));
+      }
+      cellCount = 0;
+    }
+    if (!sameRow) {
+      matrix.rowClasses.push(truth);
+      matrix.rowTotals.push(BigInt(rowTotal));
+      matrix.rowCorrect.push(BigInt(rowCorrect));
+      rowTotal = 0;
+      rowCorrect = 0;
+    }
+  }
+  return matrix;
+}
+
 /**
  * A session's confusion matrices: the newest CONFUSION_EPOCHS_IN_MEMORY
  * epochs in memory (the store keeps every epoch), counted from each
@@ -127,24 +210,23 @@ export class ConfusionHistory {
     const pairs = Math.min(batch.predictions.length, batch.groundTruth.length);
     if (pairs === 0) return undefined;
     const epoch = this.epochOrNew(batch.epoch);
-    const added = new EpochConfusion(batch.epoch, Number.MAX_SAFE_INTEGER);
+    const pairsOf = scratchPairs(pairs);
+    let counted = 0;
     let uncounted = 0;
     for (let index = 0; index < pairs; index++) {
       const truth = batch.groundTruth[index] as number;
-      const predicted = (batch.predictions[index] as { predictedClass: number }).predictedClass;
-      if (truth < 0 || predicted < 0) continue;
+      const guess = (batch.predictions[index] as { predictedClass: number }).predictedClass;
+      if (truth < 0 || guess < 0) continue;
+      pairsOf.truths[counted] = truth;
+      pairsOf.predicted[counted] = guess;
       // The increment carries only the cells the epoch kept, so a watcher adding it holds the same matrix.
-      if (epoch.add(truth, predicted)) added.add(truth, predicted);
-      else {
-        uncounted += 1;
-        added.addRowOnly(truth, predicted);
-      }
+      const kept = epoch.add(truth, guess);
+      pairsOf.kept[counted] = kept ? 1 : 0;
+      if (!kept) uncounted += 1;
+      counted += 1;
     }
-    if (added.predictions === 0) return undefined;
-    const increment = added.toMessage();
-    increment.uncounted = BigInt(uncounted);
-    increment.increment = true;
-    return increment;
+    if (counted === 0) return undefined;
+    return incrementOf(batch.epoch, pairsOf, counted, uncounted);
   }
 
   /** The epoch's matrix when held in memory. */

@@ -28,17 +28,23 @@ const ACCEPTED_FORMATS = new Set(['', 'jpeg', 'jpg']);
 
 const reject = (code: ErrorCode, message: string): Rejection => ({ code, message });
 
+/** How rejections name a batch (built only when one is rejected). */
+const batchName = (batch: BatchData) => () => `batch ${batch.batchIdx} of epoch ${batch.epoch}`;
+
+const imageName = (name: () => string, index: number) => `${name()}, image ${index}`;
+
 /** Checks one batch against the limits and the session's position; undefined when it is fine. */
 export function validateBatch(
   batch: BatchData,
   session: Session,
   limits: BatchLimits,
 ): Rejection | undefined {
-  const name = `batch ${batch.batchIdx} of epoch ${batch.epoch}`;
+  // Names are built only for a rejection: this runs on every batch, 16 images each.
+  const name = batchName(batch);
   if (batch.epoch < 0 || batch.batchIdx < 0 || batch.batchSize < 0) {
     return reject(
       ErrorCode.INVALID_ARGUMENT,
-      `${name}: epoch, batch_idx and batch_size must be >= 0`,
+      `${name()}: epoch, batch_idx and batch_size must be >= 0`,
     );
   }
   // batch_loss is not checked: NaN and infinities are what a diverging run
@@ -47,15 +53,16 @@ export function validateBatch(
   if (count > limits.maxImagesPerBatch) {
     return reject(
       ErrorCode.TOO_MANY_IMAGES,
-      `${name}: ${count} images (or predictions) exceed max_batch_size ${limits.maxImagesPerBatch}`,
+      `${name()}: ${count} images (or predictions) exceed max_batch_size ${limits.maxImagesPerBatch}`,
     );
   }
-  for (const [index, image] of batch.images.entries()) {
-    const which = `${name}, image ${index}`;
-    if (!ACCEPTED_FORMATS.has(image.format.toLowerCase())) {
+  const images = batch.images;
+  for (let index = 0; index < images.length; index++) {
+    const image = images[index] as (typeof images)[number];
+    if (image.format !== '' && !ACCEPTED_FORMATS.has(image.format.toLowerCase())) {
       return reject(
         ErrorCode.NOT_JPEG,
-        `${which}: format ${JSON.stringify(image.format)} is not "jpeg"`,
+        `${imageName(name, index)}: format ${JSON.stringify(image.format)} is not "jpeg"`,
       );
     }
     const jpeg = inspectJpeg(image.imageBytes);
@@ -63,18 +70,21 @@ export function validateBatch(
     if (size === undefined) {
       return reject(
         ErrorCode.NOT_JPEG,
-        `${which}: ${jpeg.problem ?? 'no JPEG frame header found'}`,
+        `${imageName(name, index)}: ${jpeg.problem ?? 'no JPEG frame header found'}`,
       );
     }
     const largest = Math.max(size.width, size.height, image.width, image.height);
     if (largest > limits.maxImageDimension) {
       return reject(
         ErrorCode.IMAGE_TOO_LARGE,
-        `${which}: ${size.width}x${size.height} exceeds max_image_dimension ${limits.maxImageDimension}`,
+        `${imageName(name, index)}: ${size.width}x${size.height} exceeds max_image_dimension ${limits.maxImageDimension}`,
       );
     }
     if (size.width === 0 || size.height === 0) {
-      return reject(ErrorCode.INVALID_ARGUMENT, `${which}: frame header declares a zero size`);
+      return reject(
+        ErrorCode.INVALID_ARGUMENT,
+        `${imageName(name, index)}: frame header declares a zero size`,
+      );
     }
     if (
       (image.width !== 0 && image.width !== size.width) ||
@@ -82,17 +92,18 @@ export function validateBatch(
     ) {
       return reject(
         ErrorCode.INVALID_ARGUMENT,
-        `${which}: declared ${image.width}x${image.height} but the JPEG is ${size.width}x${size.height}`,
+        `${imageName(name, index)}: declared ${image.width}x${image.height} but the JPEG is ${size.width}x${size.height}`,
       );
     }
     if (image.channels !== 0 && image.channels !== 1 && image.channels !== 3) {
       return reject(
         ErrorCode.INVALID_ARGUMENT,
-        `${which}: channels must be 1 or 3, got ${image.channels}`,
+        `${imageName(name, index)}: channels must be 1 or 3, got ${image.channels}`,
       );
     }
     // Checked last: a size problem is the clearer answer for an image that has both.
-    if (jpeg.problem !== undefined) return reject(ErrorCode.NOT_JPEG, `${which}: ${jpeg.problem}`);
+    if (jpeg.problem !== undefined)
+      return reject(ErrorCode.NOT_JPEG, `${imageName(name, index)}: ${jpeg.problem}`);
   }
   const rejection = validatePredictions(batch, name, session.config?.classNames.length ?? 0);
   if (rejection !== undefined) return rejection;
@@ -103,7 +114,7 @@ export function validateBatch(
   ) {
     return reject(
       ErrorCode.OUT_OF_ORDER,
-      `${name} does not come after batch ${last.batchIdx} of epoch ${last.epoch}: epoch/batch went backwards`,
+      `${name()} does not come after batch ${last.batchIdx} of epoch ${last.epoch}: epoch/batch went backwards`,
     );
   }
   return undefined;
@@ -116,7 +127,7 @@ export function validateBatch(
  */
 function validatePredictions(
   batch: BatchData,
-  name: string,
+  name: () => string,
   classCount: number,
 ): Rejection | undefined {
   const classProblem = (what: string, value: number): string | undefined => {
@@ -126,33 +137,36 @@ function validatePredictions(
     }
     return undefined;
   };
-  for (const [index, prediction] of batch.predictions.entries()) {
-    const which = `${name}, image ${index}`;
+  const predictions = batch.predictions;
+  for (let index = 0; index < predictions.length; index++) {
+    const prediction = predictions[index] as (typeof predictions)[number];
     if (!Number.isFinite(prediction.confidence)) {
       return reject(
         ErrorCode.NON_FINITE_VALUE,
-        `${which}: confidence is ${prediction.confidence}, not a finite number`,
+        `${imageName(name, index)}: confidence is ${prediction.confidence}, not a finite number`,
       );
     }
     if (prediction.confidence < 0 || prediction.confidence > 1) {
       return reject(
         ErrorCode.INVALID_ARGUMENT,
-        `${which}: confidence ${prediction.confidence} is outside 0..1`,
+        `${imageName(name, index)}: confidence ${prediction.confidence} is outside 0..1`,
       );
     }
     const problem = classProblem('predicted_class', prediction.predictedClass);
-    if (problem !== undefined) return reject(ErrorCode.INVALID_ARGUMENT, `${which}: ${problem}`);
+    if (problem !== undefined)
+      return reject(ErrorCode.INVALID_ARGUMENT, `${imageName(name, index)}: ${problem}`);
     if (prediction.predictedLabel.length > MAX_PREDICTED_LABEL_LENGTH) {
       return reject(
         ErrorCode.INVALID_ARGUMENT,
-        `${which}: predicted_label has ${prediction.predictedLabel.length} characters, more than ${MAX_PREDICTED_LABEL_LENGTH}`,
+        `${imageName(name, index)}: predicted_label has ${prediction.predictedLabel.length} characters, more than ${MAX_PREDICTED_LABEL_LENGTH}`,
       );
     }
   }
-  for (const [index, truth] of batch.groundTruth.entries()) {
-    const problem = classProblem('ground_truth', truth);
+  const groundTruth = batch.groundTruth;
+  for (let index = 0; index < groundTruth.length; index++) {
+    const problem = classProblem('ground_truth', groundTruth[index] as number);
     if (problem !== undefined) {
-      return reject(ErrorCode.INVALID_ARGUMENT, `${name}, image ${index}: ${problem}`);
+      return reject(ErrorCode.INVALID_ARGUMENT, `${imageName(name, index)}: ${problem}`);
     }
   }
   return undefined;

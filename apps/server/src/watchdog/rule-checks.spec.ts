@@ -43,6 +43,37 @@ describe('watchdog rule checks on recorded series', () => {
     expect(isLossSpike(Array(20).fill(1), 1.001, 6)).toBe(false);
   });
 
+  it('loss spike over the last `count` losses answers as the robust z-score of that window does', () => {
+    // Reference: the rule written out plainly, on a copied window.
+    const reference = (window: number[], value: number, threshold: number) => {
+      const middle = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        const half = sorted.length >> 1;
+        return sorted.length % 2 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+      };
+      if (window.length < 10) return false;
+      const center = middle(window);
+      const spread =
+        1.4826 * middle(window.map((x) => Math.abs(x - center))) || Math.abs(center) * 0.01;
+      return (value - center) / spread > threshold;
+    };
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let fired = 0;
+    for (let trial = 0; trial < 2000; trial++) {
+      const losses = Array.from({ length: 10 + Math.floor(random() * 90) }, () => 1 + random());
+      const count = 5 + Math.floor(random() * 60);
+      const value = 1 + random() * (trial % 3 === 0 ? 40 : 1.2);
+      const threshold = [0, 2, 6][trial % 3]!;
+      const expected = reference(losses.slice(-count), value, threshold);
+      expect(isLossSpike(losses, value, threshold, count)).toBe(expected);
+      if (expected) fired += 1;
+    }
+    // Both answers occur, so the comparison means something.
+    expect(fired).toBeGreaterThan(100);
+    expect(fired).toBeLessThan(1900);
+  });
+
   it('divergence: a run that climbs and stays above twice its best fires; one bad batch does not', () => {
     const best = Math.min(...healthy);
     expect(isDiverging(healthy.slice(-20), best, 1, 20)).toBe(false);

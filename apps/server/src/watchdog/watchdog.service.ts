@@ -297,10 +297,10 @@ export class WatchdogService implements OnModuleDestroy {
   private checkLoss(session: Session, watch: Watch, loss: number, step: bigint): void {
     const spike = watch.rules.get(AlertRuleKind.LOSS_SPIKE);
     if (spike !== undefined) {
-      const window = watch.losses.slice(-Number(spike.window));
-      if (isLossSpike(window, loss, spike.threshold)) {
+      const window = Math.min(Number(spike.window), watch.losses.length);
+      if (isLossSpike(watch.losses, loss, spike.threshold, window)) {
         this.fire(session, watch, AlertRuleKind.LOSS_SPIKE, {
-          message: `loss spiked to ${loss} at step ${step} (over ${spike.threshold} robust z-scores above the last ${window.length} batches)`,
+          message: `loss spiked to ${loss} at step ${step} (over ${spike.threshold} robust z-scores above the last ${window} batches)`,
           step,
           series: LOSS_SERIES,
           value: loss,
