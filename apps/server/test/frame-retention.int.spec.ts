@@ -1,8 +1,9 @@
-import { create, equals, fromBinary } from '@bufbuild/protobuf';
+import { create, equals } from '@bufbuild/protobuf';
 import { ImageFrameSchema } from '@trainwatch/proto';
 import { openDatabase, type OpenDatabase } from '../src/store/open-database';
 import { framesToDrop, type RetentionPolicy } from '../src/store/image-retention';
 import { PendingWrites } from '../src/store/pending-writes';
+import { StoreReads } from '../src/store/store-reads';
 import { SharedSlabPool } from '../src/store/shared-frame-memory';
 import { WriterState, writeFlush } from '../src/store/write-flush';
 import type { Session } from '../src/sessions/session';
@@ -94,30 +95,31 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       .executeTakeFirstOrThrow();
     expect(Number(run.stored_frames)).toBe(expected.length);
     // The stored bytes are the frame as sent (the re-sent step's new images).
-    const stored = await open.db
-      .selectFrom('image_frames')
-      .select('frame')
-      .where('session_id', '=', 'run')
-      .where('step', '=', steps.at(-4) as number)
-      .executeTakeFirstOrThrow();
-    expect(
-      equals(
-        ImageFrameSchema,
-        fromBinary(ImageFrameSchema, stored.frame),
-        frame(steps.at(-4) as number, 300),
-      ),
-    ).toBe(true);
+    const reads = new StoreReads(open.db, open.frameFiles);
+    const [stored] = await reads.framesAt('run', [steps.at(-4) as number]);
+    expect(equals(ImageFrameSchema, stored!, frame(steps.at(-4) as number, 300))).toBe(true);
     expect(Number(run.stored_image_bytes)).toBe(storedBytes);
     // Every kept frame reads back as sent, though later batches wrote over the memory it came from.
-    const frames = await open.db
+    const storedRows = await open.db
       .selectFrom('image_frames')
-      .select(['step', 'frame'])
+      .select(['step', 'frame', 'file_segment'])
       .where('session_id', '=', 'run')
       .execute();
-    for (const row of frames) {
-      const step = Number(row.step);
+    // With the write thread the bytes are in segment files (frame-files.ts), the rows say where.
+    const inFiles = open.writeThread !== undefined;
+    for (const row of storedRows) {
+      expect(row.file_segment !== null).toBe(inFiles);
+      expect(row.frame.byteLength === 0).toBe(inFiles);
+    }
+    const frames = await reads.framesAt(
+      'run',
+      storedRows.map((row) => Number(row.step)),
+    );
+    expect(frames).toHaveLength(storedRows.length);
+    for (const read of frames) {
+      const step = Number(read.step);
       const sent = frame(step, step === steps.at(-4) ? 300 : 100);
-      expect(equals(ImageFrameSchema, fromBinary(ImageFrameSchema, row.frame), sent)).toBe(true);
+      expect(equals(ImageFrameSchema, read, sent)).toBe(true);
     }
   };
 

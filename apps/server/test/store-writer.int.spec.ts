@@ -1,8 +1,8 @@
-import { fromBinary } from '@bufbuild/protobuf';
-import { ImageFrameSchema, SeriesKind, TrainingStatus } from '@trainwatch/proto';
+import { SeriesKind, TrainingStatus } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
 import { fromStoredValue } from '../src/store/series-value';
 import type { OpenDatabase } from '../src/store/open-database';
+import { StoreReads } from '../src/store/store-reads';
 import {
   makeJpeg,
   register,
@@ -130,14 +130,14 @@ describe.each(STORE_ENGINES)('store writer on %s', (_name, makeFixture) => {
 
     const frames = await reader.db
       .selectFrom('image_frames')
-      .select(['step', 'frame'])
+      .select('step')
       .where('session_id', '=', 'run')
       .orderBy('step')
       .execute();
     expect(frames.map((frame) => frame.step)).toEqual([...Array(40).keys()]);
-    const last = fromBinary(ImageFrameSchema, frames[39]?.frame as Uint8Array);
-    expect(last.images[0]?.imageBytes).toEqual(jpeg);
-    expect(last.groundTruth).toEqual([1]);
+    const [last] = await new StoreReads(reader.db, reader.frameFiles).framesAt('run', [39]);
+    expect(last?.images[0]?.imageBytes).toEqual(jpeg);
+    expect(last?.groundTruth).toEqual([1]);
 
     const counts = await Promise.all(
       (['epochs', 'performance', 'status_events'] as const).map((table) =>

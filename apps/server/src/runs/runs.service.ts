@@ -111,8 +111,8 @@ export class RunsService {
     private readonly writer: StoreWriter,
     private readonly bus: SessionEventBus,
   ) {
-    this.reads = database === null ? undefined : new StoreReads(database.db);
-    this.edits = database === null ? undefined : new StoreEdits(database.db);
+    this.reads = database === null ? undefined : new StoreReads(database.db, database.frameFiles);
+    this.edits = database === null ? undefined : new StoreEdits(database.db, database.frameFiles);
     this.answers = new SeriesAnswerCache(settings.seriesCacheBytes);
   }
 

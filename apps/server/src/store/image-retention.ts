@@ -20,6 +20,8 @@ export const RECENT_FRAME_STEPS = 256;
 export interface StoredFrame {
   step: number;
   bytes: number;
+  /** Its segment file, when it is in one (frame-files.ts); the policy does not look at it. */
+  segment?: number | null;
 }
 
 export interface RetentionPolicy {

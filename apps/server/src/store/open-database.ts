@@ -7,12 +7,15 @@ import { Pool, types as pgTypes } from 'pg';
 import type { StoreEngine } from './migrations/column-types';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
+import { FrameFiles } from './frame-files';
 import { PostgresFrameWriter } from './postgres-frame-writer';
 import { SqliteWriteThread } from './sqlite-write-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** File name of the SQLite database inside DATA_DIR. */
 export const SQLITE_FILE = 'trainwatch.sqlite';
+/** Folder of the image frames' segment files, beside SQLITE_FILE (frame-files.ts). */
+export const FRAMES_FOLDER = 'frames';
 
 /** SQLite page size: set before the first table, big enough that a batch's images fit few pages. */
 const SQLITE_PAGE_SIZE = 8192;
@@ -53,6 +56,8 @@ export interface OpenDatabase {
   writeThread?: SqliteWriteThread;
   /** PostgreSQL only: image frames committed on a connection of their own, beside the main transaction. */
   postgresFrameWriter?: PostgresFrameWriter;
+  /** SQLite only: the segment files holding image frames (written by the write thread's commits). */
+  frameFiles?: FrameFiles;
   close(): Promise<void>;
 }
 
@@ -110,6 +115,7 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
       engine: 'sqlite',
       db,
       sqlite,
+      frameFiles: new FrameFiles(join(location.dataDir, FRAMES_FOLDER)),
       close: async () => {
         await checkpointer.close();
         await db.destroy();

@@ -37,6 +37,8 @@ export interface RetentionPlan {
 export class RunFrames {
   private readonly steps: number[] = [];
   private readonly sizes: number[] = [];
+  /** Segment file of each frame (frame-files.ts), -1 for a frame stored in its row. */
+  private readonly segments: number[] = [];
   private totalBytes = 0;
   /**
    * Whether every frame held was kept by the policy at the newest step (true
@@ -51,6 +53,7 @@ export class RunFrames {
     for (const frame of frames) {
       run.steps.push(frame.step);
       run.sizes.push(frame.bytes);
+      run.segments.push(frame.segment ?? -1);
       run.totalBytes += frame.bytes;
     }
     return run;
@@ -79,9 +82,19 @@ export class RunFrames {
     return this.steps[index] === step ? (this.sizes[index] as number) : 0;
   }
 
-  /** The frames held, oldest first. */
+  /** Segment file of the stored frame at `step`: -1 when it is stored in its row or not stored. */
+  segmentOf(step: number): number {
+    const index = lowerBound(this.steps, step);
+    return this.steps[index] === step ? (this.segments[index] as number) : -1;
+  }
+
+  /** The frames held, oldest first (with their segment file when they are in one). */
   frames(): StoredFrame[] {
-    return this.steps.map((step, index) => ({ step, bytes: this.sizes[index] as number }));
+    return this.steps.map((step, index) => {
+      const segment = this.segments[index] as number;
+      const bytes = this.sizes[index] as number;
+      return segment >= 0 ? { step, bytes, segment } : { step, bytes };
+    });
   }
 
   /** Applies a plan made from this run (after its commit succeeded). */
@@ -93,10 +106,12 @@ export class RunFrames {
       if (this.steps[index] === frame.step) {
         this.totalBytes += frame.bytes - (this.sizes[index] as number);
         this.sizes[index] = frame.bytes;
+        this.segments[index] = frame.segment ?? -1;
       } else {
         // Almost always the end of the array: new steps come after the stored ones.
         this.steps.splice(index, 0, frame.step);
         this.sizes.splice(index, 0, frame.bytes);
+        this.segments.splice(index, 0, frame.segment ?? -1);
         this.totalBytes += frame.bytes;
       }
     }
@@ -122,6 +137,7 @@ export class RunFrames {
     this.totalBytes -= this.sizes[index] as number;
     this.steps.splice(index, 1);
     this.sizes.splice(index, 1);
+    this.segments.splice(index, 1);
   }
 }
 

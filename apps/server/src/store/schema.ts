@@ -179,8 +179,12 @@ export interface ImageFramesTable {
   timestamp_ms: number;
   /** Size of `frame`, counted against the per-run byte budget. */
   bytes: number;
-  /** ImageFrame (binary): images, predictions, ground truth. */
+  /** ImageFrame (binary): images, predictions, ground truth; empty when the bytes are in a segment file. */
   frame: Buffer;
+  /** Segment file holding the frame (frame-files.ts; migration 0085), null when the bytes are in `frame`. */
+  file_segment: number | null;
+  /** Where the frame starts in its segment file. */
+  file_offset: number | null;
 }
 
 /** A run's confusion matrix per epoch (migration 0010), replaced as the epoch's batches arrive. */

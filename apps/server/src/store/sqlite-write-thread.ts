@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { SegmentWrite } from './frame-files';
 
 /** How long the thread waits for the write lock another connection holds (edits and deletes on the main one). */
 const WRITE_THREAD_BUSY_TIMEOUT_MS = 5000;
@@ -18,6 +19,8 @@ interface JobReply {
 // TypeScript, so there is no worker file both can name).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const path = require('node:path');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('synchronous = NORMAL');
@@ -36,6 +39,26 @@ const statement = (sql) => {
 const write = db.transaction((statements) => {
   for (const [sql, parameters] of statements) statement(sql).run(parameters);
 });
+// Image frames appended to segment files (frame-files.ts) before the transaction that names them.
+const writeFiles = (files) => {
+  for (const [file, position, buffers] of files) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+    try {
+      let at = position;
+      let rest = buffers;
+      while (rest.length > 0) {
+        let written = fs.writevSync(fd, rest, at);
+        at += written;
+        // A short write: skip what went out and go on with the rest.
+        while (rest.length > 0 && written >= rest[0].byteLength) { written -= rest[0].byteLength; rest = rest.slice(1); }
+        if (written > 0) rest = [rest[0].subarray(written), ...rest.slice(1)];
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+};
 parentPort.on('message', (message) => {
   if (message.close) { db.close(); parentPort.close(); return; }
   if (message.autoCheckpoint !== undefined) {
@@ -48,6 +71,7 @@ parentPort.on('message', (message) => {
   }
   try {
     // IMMEDIATE: the write lock is taken (or waited for) at BEGIN, never upgraded half-way.
+    if (message.files !== undefined) writeFiles(message.files);
     write.immediate(message.statements);
     parentPort.postMessage({ id: message.id });
   } catch (error) {
@@ -101,17 +125,21 @@ export class SqliteWriteThread {
   }
 
   /**
-   * Executes the statements in one transaction; rejects with SQLite's error
+   * Appends `files` (image frames, frame-files.ts), then executes the
+   * statements in one transaction; rejects with the file system's or SQLite's error
    * (the transaction rolled back, the caller retries the batch). Blobs in
    * shared memory (shared-frame-memory.ts) reach the thread without a copy.
    */
-  run(statements: readonly RecordedStatement[]): Promise<void> {
+  run(
+    statements: readonly RecordedStatement[],
+    files: readonly SegmentWrite[] = [],
+  ): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (statements.length === 0) return Promise.resolve();
+    if (statements.length === 0 && files.length === 0) return Promise.resolve();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, statements });
+      this.worker.postMessage({ id, statements, files: files.length > 0 ? files : undefined });
     });
   }
 

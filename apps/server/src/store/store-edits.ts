@@ -2,6 +2,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { RunMetadataSchema, type RunMetadata } from '@trainwatch/proto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema';
+import type { FrameFiles } from './frame-files';
 
 /** What UpdateSession changes in a stored run. */
 export interface StoredRunEdit {
@@ -16,7 +17,11 @@ export interface StoredRunEdit {
  * store writer; these touch only what they are asked to.
  */
 export class StoreEdits {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Where frames stored in segment files are (SQLite; frame-files.ts). */
+    private readonly frameFiles?: FrameFiles,
+  ) {}
 
   /** Applies `edit` to a stored run; false when the store has no such run. */
   async updateSession(id: string, edit: StoredRunEdit): Promise<boolean> {
@@ -53,7 +58,10 @@ export class StoreEdits {
 
   /** Deletes every row of a run (its points and images included); false when there was none. */
   async deleteSession(id: string): Promise<boolean> {
-    return this.db.transaction().execute((tx) => deleteRun(tx, id));
+    const deleted = await this.db.transaction().execute((tx) => deleteRun(tx, id));
+    // After the rows: a crash in between leaves files no row names, swept if the run comes back.
+    await this.frameFiles?.removeRun(id);
+    return deleted;
   }
 
   /**

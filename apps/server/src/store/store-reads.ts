@@ -27,7 +27,8 @@ import {
   type RawBuilder,
   type SqlBool,
 } from 'kysely';
-import type { Database } from './schema';
+import type { Database, ImageFramesTable } from './schema';
+import type { FrameFiles } from './frame-files';
 import {
   combineIntoBuckets,
   planBlocks,
@@ -115,7 +116,11 @@ export class StoreReads {
   /** Insertion order of the points table (never updated): which of a step logged twice was stored last. */
   private readonly stored: RawBuilder<unknown>;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Where frames stored in segment files are (SQLite; frame-files.ts). */
+    private readonly frameFiles?: FrameFiles,
+  ) {
     this.stored = sql.raw(db.getExecutor().adapter instanceof PostgresAdapter ? 'ctid' : 'rowid');
   }
 
@@ -323,12 +328,39 @@ export class StoreReads {
   async latestFrame(sessionId: string): Promise<ImageFrame | undefined> {
     const row = await this.db
       .selectFrom('image_frames')
-      .select('frame')
+      .select(FRAME_COLUMNS)
       .where('session_id', '=', sessionId)
       .orderBy('step', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row === undefined ? undefined : fromBinary(ImageFrameSchema, row.frame);
+    return row === undefined ? undefined : this.frameOf(sessionId, row);
+  }
+
+  /**
+   * A stored frame, from its row or its segment file; undefined when its
+   * segment file is gone (a backup copied after the segment was deleted).
+   */
+  private async frameOf(sessionId: string, row: FrameRowRead): Promise<ImageFrame | undefined> {
+    if (row.file_segment === null || row.file_segment === undefined) {
+      return fromBinary(ImageFrameSchema, row.frame);
+    }
+    if (this.frameFiles === undefined) {
+      throw new Error(
+        `the image frames of ${sessionId} are in segment files, and this store has none`,
+      );
+    }
+    try {
+      const bytes = await this.frameFiles.read(
+        sessionId,
+        Number(row.file_segment),
+        Number(row.file_offset),
+        Number(row.bytes),
+      );
+      return fromBinary(ImageFrameSchema, bytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   /** The run's series (name, kind, id), by name. */
@@ -655,14 +687,19 @@ export class StoreReads {
     if (steps.length === 0) return [];
     const rows = await this.db
       .selectFrom('image_frames')
-      .select('frame')
+      .select(FRAME_COLUMNS)
       .where('session_id', '=', sessionId)
       .where('step', 'in', [...steps])
       .orderBy('step')
       .execute();
-    return rows.map((row) => fromBinary(ImageFrameSchema, row.frame));
+    const frames = await Promise.all(rows.map((row) => this.frameOf(sessionId, row)));
+    return frames.filter((frame): frame is ImageFrame => frame !== undefined);
   }
 }
+
+/** What a frame read selects: the bytes, or where they are. */
+const FRAME_COLUMNS = ['frame', 'bytes', 'file_segment', 'file_offset'] as const;
+type FrameRowRead = Pick<ImageFramesTable, (typeof FRAME_COLUMNS)[number]>;
 
 function exactWindow(
   points: StoredPoint[],

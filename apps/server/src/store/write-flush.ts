@@ -10,6 +10,7 @@ import {
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { OpenDatabase } from './open-database';
 import type { FrameJob } from './frame-job';
+import { RunSegments, SegmentChanges, type FrameFiles } from './frame-files';
 import { RawInsert } from './raw-insert';
 import { StatementRecorder } from './recording-dialect';
 import { placeholders, RawStatements } from './raw-statement';
@@ -46,6 +47,8 @@ export const MAX_CACHED_SERIES_IDS = 100_000;
 export class WriterState {
   readonly pointInsert: RawInsert;
   readonly frameInsert: RawInsert;
+  /** Rows of frames whose bytes are in segment files (frame-files.ts). */
+  readonly fileFrameInsert: RawInsert;
   readonly sessionUpsert: RawInsert;
   readonly epochInsert: RawInsert;
   readonly performanceInsert: RawInsert;
@@ -60,11 +63,18 @@ export class WriterState {
   /** Each written series' open block (closing-blocks.ts), bounded with seriesIds. */
   readonly openBlocks = new OpenBlocks();
   readonly frames = new Map<string, RunFrames>();
+  /**
+   * SQLite with a write thread: frames go to segment files (frame-files.ts),
+   * each run's segments remembered here beside its frames.
+   */
+  readonly frameFiles: FrameFiles | undefined;
+  readonly segments = new Map<string, RunSegments>();
   readonly written = new WeakMap<Session, { config?: TrainingConfig; metadata?: RunMetadata }>();
 
   constructor(open: OpenDatabase) {
     this.statements = new RawStatements(open);
     this.postgres = open.engine === 'postgres';
+    this.frameFiles = open.writeThread !== undefined ? open.frameFiles : undefined;
     this.sessionUpsert = new RawInsert(
       open,
       `insert into sessions (${SESSION_INSERT_COLUMNS.join(', ')})`,
@@ -101,12 +111,19 @@ export class WriterState {
       open,
       'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame)',
       7,
-      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame',
+      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame, file_segment = null, file_offset = null',
+    );
+    this.fileFrameInsert = new RawInsert(
+      open,
+      'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame, file_segment, file_offset)',
+      9,
+      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame, file_segment = excluded.file_segment, file_offset = excluded.file_offset',
     );
   }
 
   forget(sessionId: string): void {
     this.frames.delete(sessionId);
+    this.segments.delete(sessionId);
     const prefix = `${sessionId}\u0000`;
     for (const [key, id] of this.seriesIds) {
       if (!key.startsWith(prefix)) continue;
@@ -124,8 +141,8 @@ export function seriesKey(sessionId: string, kind: number, name: string): string
 /** Changes to WriterState that take effect once the commit succeeded. */
 interface StagedState {
   seriesIds: Map<string, number>;
-  /** Each run's frames and the plan to apply to them. */
-  frames: Map<string, { run: RunFrames; plan: RetentionPlan }>;
+  /** Each run's frames and the plan to apply to them (and to its segment files). */
+  frames: Map<string, { run: RunFrames; plan: RetentionPlan; segments?: SegmentChanges }>;
   written: { session: Session; config?: TrainingConfig; metadata?: RunMetadata }[];
   /** The blocks this commit closes, and each series' open block after it. */
   closing?: ClosingPlan;
@@ -166,7 +183,7 @@ export async function writeFlush(
       await writeRows(trx, batch, state, staged, rows);
       await writeFrameJob(trx, state, frames);
     });
-    await writeThread.run(statements);
+    await writeThread.run(statements, frames.files);
   } else if (postgresFrames !== undefined) {
     const job = await planFrames(open.db, batch, state, staged, retention);
     /** The frame transaction running beside the main one, which commits only after it. */
@@ -203,9 +220,10 @@ export async function writeFlush(
   }
   if (staged.closing !== undefined) state.openBlocks.apply(staged.closing);
   for (const [key, id] of staged.seriesIds) state.seriesIds.set(key, id);
-  for (const [id, { run, plan }] of staged.frames) {
+  for (const [id, { run, plan, segments }] of staged.frames) {
     run.apply(plan);
     state.frames.set(id, run);
+    segments?.apply();
   }
   for (const { session, config, metadata } of staged.written) {
     state.written.set(session, { config, metadata });
@@ -514,7 +532,7 @@ async function planFrames(
   staged: StagedState,
   retention: RetentionPolicy,
 ): Promise<FrameJob> {
-  const job: FrameJob = { inserts: [], deletes: [], totals: [] };
+  const job: FrameJob = { inserts: [], fileInserts: [], files: [], deletes: [], totals: [] };
   if (batch.frames.size === 0) return job;
   const bySession = new Map<string, PendingFrame[]>();
   for (const frame of batch.frames.values()) {
@@ -524,38 +542,66 @@ async function planFrames(
   }
   for (const [sessionId, incoming] of bySession) {
     let run = state.frames.get(sessionId);
-    if (run === undefined) {
-      // First frames of this run since the server started: read what the store holds (steps and sizes only).
+    const files = state.frameFiles;
+    let segments = state.segments.get(sessionId);
+    if (run === undefined || (files !== undefined && segments === undefined)) {
+      // First frames of this run since the server started: read what the store holds (no frame bytes).
       const stored = await reader
         .selectFrom('image_frames')
-        .select(['step', 'bytes'])
+        .select(['step', 'bytes', 'file_segment as segment'])
         .where('session_id', '=', sessionId)
         .orderBy('step')
         .execute();
       run = RunFrames.from(stored);
+      if (files !== undefined) {
+        segments = RunSegments.load(
+          files,
+          sessionId,
+          stored.map((frame) => frame.segment),
+        );
+        state.segments.set(sessionId, segments);
+      }
     }
+    const frames = incoming.map((frame) => ({
+      step: frame.step,
+      bytes: frame.frame.byteLength,
+      segment: -1,
+    }));
     // Looks at the frames whose fate may change, not at every stored frame (see retention-plan.ts).
-    const plan = planRetention(
-      run,
-      incoming.map((frame) => ({ step: frame.step, bytes: frame.frame.byteLength })),
-      retention,
-    );
+    const plan = planRetention(run, frames, retention);
+    const changes =
+      files !== undefined && segments !== undefined
+        ? new SegmentChanges(files, sessionId, segments)
+        : undefined;
     // A dropped step is stored unless it is new in this commit (a re-sent step was stored before).
-    for (const step of plan.dropped) if (run.has(step)) job.deletes.push([sessionId, step]);
-    for (const frame of incoming) {
-      if (plan.dropped.has(frame.step)) continue;
-      job.inserts.push([
+    for (const step of plan.dropped) {
+      if (!run.has(step)) continue;
+      job.deletes.push([sessionId, step]);
+      changes?.remove(run.segmentOf(step));
+    }
+    incoming.forEach((frame, index) => {
+      if (plan.dropped.has(frame.step)) return;
+      const row = [
         frame.sessionId,
         frame.step,
         frame.epoch,
         frame.batchIdx,
         frame.timestampMs,
         frame.frame.byteLength,
-        frame.frame,
-      ]);
-    }
+      ] as const;
+      if (changes === undefined) {
+        job.inserts.push([...row, frame.frame]);
+        return;
+      }
+      // A re-sent step's stored bytes stay in their segment until it dies.
+      if (run.has(frame.step)) changes.remove(run.segmentOf(frame.step));
+      const { segment, offset } = changes.append(frame.step, frame.frame);
+      (frames[index] as { segment: number }).segment = segment;
+      job.fileInserts.push([...row, NO_BYTES, segment, offset]);
+    });
+    if (changes !== undefined) job.files.push(...changes.writes());
     job.totals.push([plan.count, plan.bytes, sessionId]);
-    staged.frames.set(sessionId, { run, plan });
+    staged.frames.set(sessionId, { run, plan, segments: changes });
   }
   return job;
 }
@@ -606,7 +652,11 @@ async function writeFrameJob(
   }
   await writeFrameTotals(trx, state, job.totals);
   await insertBlobRows(trx, state.frameInsert, job.inserts, (row) => row[5]);
+  await insertBlobRows(trx, state.fileFrameInsert, job.fileInserts, () => 0);
 }
+
+/** `frame` of a row whose bytes are in a segment file (the column is NOT NULL). */
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * Multi-row INSERTs of rows carrying blobs: a statement closes before it

@@ -8,6 +8,7 @@ import { alertsMigration } from './0030-alerts';
 import { sessionsDisplayNameMigration } from './0045-sessions-display-name';
 import { setupTokensMigration } from './0065-setup-tokens';
 import { imageFramesExternalStorageMigration } from './0075-image-frames-external-storage';
+import { imageFramesInFilesMigration } from './0085-image-frames-in-files';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -24,6 +25,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0045-sessions-display-name': sessionsDisplayNameMigration(),
     '0065-setup-tokens': setupTokensMigration(engine),
     '0075-image-frames-external-storage': imageFramesExternalStorageMigration(engine),
+    '0085-image-frames-in-files': imageFramesInFilesMigration(engine),
   };
 }
 

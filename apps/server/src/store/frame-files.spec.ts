@@ -1,0 +1,172 @@
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writevSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  FrameFiles,
+  frameClass,
+  MAX_FRAME_CLASS,
+  RunSegments,
+  SegmentChanges,
+  type SegmentWrite,
+} from './frame-files';
+import { RECENT_FRAME_STEPS } from './image-retention';
+import { planRetention, RunFrames } from './retention-plan';
+
+/** What the write thread does with a commit's appends. */
+function write(files: readonly SegmentWrite[]): void {
+  for (const [file, position, buffers] of files) {
+    mkdirSync(dirname(file), { recursive: true });
+    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT);
+    writevSync(fd, buffers, position);
+    closeSync(fd);
+  }
+}
+
+/** A frame's bytes: its step repeated, so a read from the wrong place shows. */
+const frameBytes = (step: number, size: number) => {
+  const bytes = Buffer.alloc(size);
+  for (let at = 0; at + 4 <= size; at += 4) bytes.writeUInt32LE(step, at);
+  return bytes;
+};
+
+const SEGMENT_BYTES = 64 * 1024;
+const FRAME_BYTES = 2048;
+
+/** Commits `steps` one frame each (three per commit) through retention and segment changes. */
+function run(
+  files: FrameFiles,
+  frames: RunFrames,
+  segments: RunSegments,
+  steps: readonly number[],
+) {
+  const policy = { recentSteps: RECENT_FRAME_STEPS, budgetBytes: Number.MAX_SAFE_INTEGER };
+  for (let at = 0; at < steps.length; at += 3) {
+    const incoming = steps
+      .slice(at, at + 3)
+      .map((step) => ({ step, bytes: FRAME_BYTES, segment: -1 }));
+    const plan = planRetention(frames, incoming, policy);
+    const changes = new SegmentChanges(files, 'run-a', segments, SEGMENT_BYTES);
+    for (const step of plan.dropped) if (frames.has(step)) changes.remove(frames.segmentOf(step));
+    for (const frame of incoming) {
+      if (plan.dropped.has(frame.step)) continue;
+      if (frames.has(frame.step)) changes.remove(frames.segmentOf(frame.step));
+      const { segment, offset } = changes.append(frame.step, frameBytes(frame.step, FRAME_BYTES));
+      frame.segment = segment;
+      offsets.set(frame.step, offset);
+    }
+    write(changes.writes());
+    frames.apply(plan);
+    changes.apply();
+  }
+}
+const offsets = new Map<number, number>();
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+function diskBytes(directory: string): { bytes: number; files: string[] } {
+  const files = readdirSync(directory);
+  return {
+    bytes: files.reduce((sum, name) => sum + statSync(join(directory, name)).size, 0),
+    files,
+  };
+}
+
+describe('image frames in segment files', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'trainwatch-frames-'));
+    offsets.clear();
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('classes frames by the power of two dividing their step', () => {
+    expect([1, 2, 3, 4, 12, 1024, 0].map(frameClass)).toEqual([0, 1, 0, 2, 2, 10, MAX_FRAME_CLASS]);
+    expect(frameClass(2 ** 40)).toBe(MAX_FRAME_CLASS);
+  });
+
+  it('a long run keeps every stored frame readable and its disk near what it stores', async () => {
+    const files = new FrameFiles(root);
+    const frames = new RunFrames();
+    const segments = new RunSegments();
+    const steps = Array.from({ length: 20_000 }, (_, step) => step);
+    run(files, frames, segments, steps);
+    await settle();
+    // Every stored frame is where its row says, with its bytes.
+    for (const { step, segment } of frames.frames()) {
+      const bytes = await files.read('run-a', segment!, offsets.get(step)!, FRAME_BYTES);
+      expect(bytes.readUInt32LE(0)).toBe(step);
+      expect(bytes.readUInt32LE(FRAME_BYTES - 4)).toBe(step);
+    }
+    // On disk: the stored frames plus at most two partly dead segments per class (the oldest closed one, the open one).
+    const disk = diskBytes(files.runDirectory('run-a'));
+    const classes = new Set(steps.map(frameClass)).size;
+    expect(frames.count).toBeLessThan(1_200);
+    expect(disk.bytes).toBeGreaterThanOrEqual(frames.bytes);
+    expect(disk.bytes).toBeLessThanOrEqual(
+      frames.bytes + 2 * classes * (SEGMENT_BYTES + FRAME_BYTES),
+    );
+    // 20,000 frames went through: without deletions that would be 40 MB.
+    expect(disk.bytes).toBeLessThan(8 * 1024 * 1024);
+    expect(segments.live.size).toBeLessThanOrEqual(disk.files.length);
+  });
+
+  it('after a restart: new segments, old frames still readable, files no frame uses swept', async () => {
+    const files = new FrameFiles(root);
+    const frames = new RunFrames();
+    const segments = new RunSegments();
+    run(
+      files,
+      frames,
+      segments,
+      Array.from({ length: 3_000 }, (_, step) => step),
+    );
+    await settle();
+    // A commit that wrote its frames and then never happened (the process died).
+    const orphan = files.segmentPath('run-a', segments.next + 5);
+    writeFileSync(orphan, frameBytes(1, FRAME_BYTES));
+    const stored = frames.frames();
+    const loaded = RunSegments.load(
+      files,
+      'run-a',
+      stored.map((frame) => frame.segment ?? null),
+    );
+    expect(readdirSync(files.runDirectory('run-a'))).not.toContain(`${segments.next + 5}.seg`);
+    expect(loaded.next).toBeGreaterThanOrEqual(segments.next);
+    expect(loaded.open.size).toBe(0);
+    expect([...loaded.live.values()].reduce((a, b) => a + b, 0)).toBe(frames.count);
+    const restarted = RunFrames.from(stored);
+    run(
+      files,
+      restarted,
+      loaded,
+      Array.from({ length: 600 }, (_, index) => 3_000 + index),
+    );
+    await settle();
+    for (const { step, segment } of restarted.frames()) {
+      const bytes = await files.read('run-a', segment!, offsets.get(step)!, FRAME_BYTES);
+      expect(bytes.readUInt32LE(0)).toBe(step);
+    }
+    expect(readFileSync(files.segmentPath('run-a', loaded.next - 1)).byteLength).toBeGreaterThan(0);
+  });
+
+  it('a deleted run leaves no folder; an unsafe id gets a folder of its own', async () => {
+    const files = new FrameFiles(root);
+    run(files, new RunFrames(), new RunSegments(), [0, 1, 2]);
+    await files.removeRun('run-a');
+    expect(readdirSync(root)).toEqual([]);
+    expect(dirname(files.runDirectory('../x'))).toBe(root);
+    expect(files.runDirectory('../x')).not.toContain('..');
+  });
+});

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, unlinkSync } from 'node:fs';
+import { open, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { SESSION_ID_PATTERN } from '@trainwatch/proto';
+
+/**
+ * Image frames of the SQLite store live in append-only segment files beside
+ * the database, one folder per run; the `image_frames` row keeps the step,
+ * the size and where the bytes are (segment, offset).
+ *
+ * Why: the retention policy (image-retention.ts) drops most frames within
+ * seconds of storing them (every odd step after 256 steps, every other one
+ * of the rest after 512...), yet as rows each frame was written to the WAL,
+ * copied into the database by the checkpoint, then freed: at 50 trainers ×
+ * 60 batches/s × 16 × 2 KB, ~96 MB/s three times over, ~40% of a core on the
+ * write and checkpoint threads (the same server with frames not stored used
+ * 80% of a core in all, 116-132% with them). A file append is one copy.
+ *
+ * Segments die whole, so nothing is ever compacted: a frame at step
+ * s = 2^k × odd is kept until the newest step is recentSteps × 2^k past it,
+ * so frames of one class k (the power of two dividing the step) die in step
+ * order, oldest first, also when the byte budget shrinks the recent window
+ * or drops the oldest frames. Each class appends to its own open segment; a
+ * segment is deleted once none of its frames is stored. What is on disk
+ * beyond the stored frames is at most one segment per class that is partly
+ * dead, and frames replaced by a re-sent step until their segment dies.
+ */
+
+/** A class's open segment is closed once it reaches this size; its next frame starts a new one. */
+export const FRAME_SEGMENT_BYTES = 2 * 1024 * 1024;
+/** Steps that are multiples of 2^MAX_FRAME_CLASS (and step 0) share the last class. */
+export const MAX_FRAME_CLASS = 30;
+const SEGMENT_SUFFIX = '.seg';
+
+/** The power of two dividing `step` (capped): frames of one class die in step order. */
+export function frameClass(step: number): number {
+  if (step <= 0) return MAX_FRAME_CLASS;
+  let rest = step;
+  let power = 0;
+  while (power < MAX_FRAME_CLASS && rest % 2 === 0) {
+    rest /= 2;
+    power += 1;
+  }
+  return power;
+}
+
+/** Frames at consecutive offsets of one segment: one positioned write. */
+export type SegmentWrite = [path: string, position: number, buffers: Uint8Array[]];
+
+/** Where a stored frame's bytes are: the segment files under `root`. */
+export class FrameFiles {
+  private readonly logger = new Logger('Store');
+
+  constructor(readonly root: string) {}
+
+  /** The run's folder (session ids match SESSION_ID_PATTERN: no separators; anything else is hashed). */
+  runDirectory(sessionId: string): string {
+    const name = SESSION_ID_PATTERN.test(sessionId)
+      ? sessionId
+      : createHash('sha256').update(sessionId).digest('hex');
+    return join(this.root, `run-${name}`);
+  }
+
+  segmentPath(sessionId: string, segment: number): string {
+    return join(this.runDirectory(sessionId), `${segment}${SEGMENT_SUFFIX}`);
+  }
+
+  /** The stored bytes of one frame. */
+  async read(sessionId: string, segment: number, offset: number, length: number): Promise<Buffer> {
+    const file = await open(this.segmentPath(sessionId, segment), 'r');
+    try {
+      const bytes = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await file.read(bytes, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new Error(
+            `image frame of ${sessionId} at segment ${segment} offset ${offset}: file ends after ${done} of ${length} bytes`,
+          );
+        }
+        done += bytesRead;
+      }
+      return bytes;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * Segment numbers present in the run's folder; files no stored frame uses
+   * (`live` lacks them: written by a commit that never happened, or left by
+   * a crash between a commit and the file's deletion) are deleted.
+   */
+  sweepRun(sessionId: string, live: ReadonlyMap<number, number>): number[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.runDirectory(sessionId));
+    } catch {
+      return [];
+    }
+    const segments: number[] = [];
+    for (const name of names) {
+      if (!name.endsWith(SEGMENT_SUFFIX)) continue;
+      const segment = Number(name.slice(0, -SEGMENT_SUFFIX.length));
+      if (!Number.isSafeInteger(segment)) continue;
+      segments.push(segment);
+      if (!live.has(segment)) unlinkSync(this.segmentPath(sessionId, segment));
+    }
+    return segments;
+  }
+
+  /** Deletes segments no stored frame uses any more (after the commit that dropped their last frame). */
+  release(sessionId: string, segments: readonly number[]): void {
+    for (const segment of segments) {
+      unlink(this.segmentPath(sessionId, segment)).catch((error: unknown) => {
+        // Already gone (the run was deleted meanwhile) is fine; anything else is left for the next sweep.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.logger.warn(`could not delete image segment: ${String(error)}`);
+        }
+      });
+    }
+  }
+
+  /** Deletes the run's folder and every frame in it. */
+  async removeRun(sessionId: string): Promise<void> {
+    await rm(this.runDirectory(sessionId), { recursive: true, force: true });
+  }
+}
+
+/** A run's segments as the store writer knows them between commits. */
+export class RunSegments {
+  /** Stored frames per segment. */
+  readonly live = new Map<number, number>();
+  /** The segment each class appends to, and its end. */
+  open = new Map<number, { segment: number; end: number }>();
+  /** Number of the next new segment. */
+  next = 0;
+
+  /**
+   * From the segments of the run's stored frames (null: a frame stored in
+   * its row); cleans the folder of files no frame uses. New frames go to new
+   * segments: a segment written before a restart is never appended to.
+   */
+  static load(
+    files: FrameFiles,
+    sessionId: string,
+    storedSegments: Iterable<number | null>,
+  ): RunSegments {
+    const run = new RunSegments();
+    for (const segment of storedSegments) {
+      if (segment === null) continue;
+      run.live.set(segment, (run.live.get(segment) ?? 0) + 1);
+      run.next = Math.max(run.next, segment + 1);
+    }
+    for (const segment of files.sweepRun(sessionId, run.live)) {
+      run.next = Math.max(run.next, segment + 1);
+    }
+    return run;
+  }
+}
+
+/** What one commit does to a run's segments; applied once the commit succeeded. */
+export class SegmentChanges {
+  private readonly open: Map<number, { segment: number; end: number }>;
+  private next: number;
+  /** Change of each segment's stored frame count. */
+  private readonly delta = new Map<number, number>();
+  /** Appends per segment, in order. */
+  private readonly appends = new Map<number, { position: number; buffers: Uint8Array[] }>();
+
+  constructor(
+    private readonly files: FrameFiles,
+    private readonly sessionId: string,
+    private readonly run: RunSegments,
+    private readonly segmentBytes = FRAME_SEGMENT_BYTES,
+  ) {
+    this.open = new Map([...run.open].map(([key, slot]) => [key, { ...slot }]));
+    this.next = run.next;
+  }
+
+  /** A stored frame goes (dropped or replaced); -1 = it was stored in its row. */
+  remove(segment: number): void {
+    if (segment >= 0) this.delta.set(segment, (this.delta.get(segment) ?? 0) - 1);
+  }
+
+  /** Places a new frame; returns its segment and offset. */
+  append(step: number, bytes: Uint8Array): { segment: number; offset: number } {
+    const kind = frameClass(step);
+    let slot = this.open.get(kind);
+    if (slot === undefined || slot.end >= this.segmentBytes) {
+      slot = { segment: this.next++, end: 0 };
+      this.open.set(kind, slot);
+    }
+    const offset = slot.end;
+    slot.end += bytes.byteLength;
+    let append = this.appends.get(slot.segment);
+    if (append === undefined)
+      this.appends.set(slot.segment, (append = { position: offset, buffers: [] }));
+    append.buffers.push(bytes);
+    this.delta.set(slot.segment, (this.delta.get(slot.segment) ?? 0) + 1);
+    return { segment: slot.segment, offset };
+  }
+
+  /** The file writes this commit needs before its transaction. */
+  writes(): SegmentWrite[] {
+    return [...this.appends].map(([segment, { position, buffers }]) => [
+      this.files.segmentPath(this.sessionId, segment),
+      position,
+      buffers,
+    ]);
+  }
+
+  /** After the commit: the run's new state; deletes the segments left without frames. */
+  apply(): void {
+    const run = this.run;
+    const stillOpen = new Set([...this.open.values()].map((slot) => slot.segment));
+    // Segments this commit changed, and those it closed (they may have lost their last frame earlier).
+    const touched = new Set<number>();
+    for (const slot of run.open.values())
+      if (!stillOpen.has(slot.segment)) touched.add(slot.segment);
+    for (const [segment, change] of this.delta) {
+      touched.add(segment);
+      const count = (run.live.get(segment) ?? 0) + change;
+      if (count > 0) run.live.set(segment, count);
+      else run.live.delete(segment);
+    }
+    run.open = this.open;
+    run.next = this.next;
+    // An open segment stays while its class may append to it (a finished run's are swept at its next load).
+    const dead = [...touched].filter(
+      (segment) => !run.live.has(segment) && !stillOpen.has(segment),
+    );
+    if (dead.length > 0) this.files.release(this.sessionId, dead);
+  }
+}
