@@ -1,5 +1,9 @@
 import { SeriesKind } from '@trainwatch/proto';
 import type { OpenDatabase } from '../src/store/open-database';
+import type { Transaction } from 'kysely';
+import { OpenBlocks, planClosing, writeClosingBlocks } from '../src/store/closing-blocks';
+import type { RawStatements } from '../src/store/raw-statement';
+import type { Database } from '../src/store/schema';
 import { blockRows, blockStart, type BlockRow } from '../src/store/series-blocks';
 import { fromStoredValue, toStoredValue } from '../src/store/series-value';
 import { StoreReads } from '../src/store/store-reads';
@@ -133,6 +137,56 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
       const after = open.sqlite.prepare('select total_changes() as n').pluck().get() as number;
       expect(after - before).toBe(4_200 + 66);
     }
+  });
+
+  it('recomputes blocks through the points index, never a scan of the table (SQLite query plans)', async () => {
+    if (open.sqlite === undefined) return;
+    const sqlite = open.sqlite;
+    const seriesId = await newSeries(open);
+    await store(open, steady(seriesId, 0, 2_000), 2_000, new WriterState(open));
+    // A series this writer never saw (first touch, recomputed from the watermark), then a late point.
+    // 300 series in one commit (a few dozen trainers' named metrics): SQLite picks its join order by
+    // the number of ranges, and past ~250 a plain join scanned the index.
+    const others = Array.from({ length: 299 }, (_, index) => seriesId + 1 + index);
+    const commit = (id: number, steps: number[]) => ({
+      seriesId: id,
+      steps,
+      values: steps.map(() => 1),
+      wallMs: steps.map(() => 1),
+      size: steps.length,
+    });
+    const blocks = new OpenBlocks();
+    const first = planClosing(blocks, [
+      commit(seriesId, [2_000, 2_100]),
+      ...others.map((id) => commit(id, [0, 100])),
+    ]);
+    blocks.apply(first);
+    const second = planClosing(blocks, [
+      commit(seriesId, [10, 4_200]),
+      ...others.map((id) => commit(id, [200])),
+    ]);
+    expect(second.levels.some((level) => level.late.length > 0)).toBe(true);
+    expect(Math.max(...first.levels.map((level) => level.fromWatermark.length))).toBe(300);
+    // The statements as the writer would run them, captured instead (the plan is asked of SQLite below).
+    const statements: [string, readonly unknown[]][] = [];
+    const capture = {
+      run: (_trx: unknown, text: string, values: readonly unknown[]) => {
+        statements.push([text, values]);
+        return Promise.resolve();
+      },
+    } as unknown as RawStatements;
+    const noTransaction = undefined as unknown as Transaction<Database>;
+    await writeClosingBlocks(noTransaction, capture, false, first);
+    await writeClosingBlocks(noTransaction, capture, false, second);
+    const plans = statements.map(([text, parameters]) =>
+      (
+        sqlite.prepare(`explain query plan ${text}`).all([...parameters]) as { detail: string }[]
+      ).map((row) => row.detail),
+    );
+    expect(plans.length).toBeGreaterThan(3);
+    // Aliases: p = points, c and b = series_blocks. A SCAN of one reads every row it holds.
+    expect(plans.flat().filter((detail) => /^SCAN (p|c|b)\b/.test(detail))).toEqual([]);
+    expect(plans.flat().some((detail) => detail.startsWith('SEARCH p USING'))).toBe(true);
   });
 
   it('answers windows that end inside the open block, span closed blocks and hold re-logged steps exactly', async () => {
