@@ -42,8 +42,15 @@ const write = db.transaction((statements) => {
 // Image frames appended to segment files (frame-files.ts) before the transaction that names them.
 const writeFiles = (files) => {
   for (const [file, position, buffers] of files) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+    let fd;
+    try {
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+    } catch (error) {
+      // The run's first segment: its folder comes first.
+      if (error.code !== 'ENOENT') throw error;
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+    }
     try {
       let at = position;
       let rest = buffers;
