@@ -45,12 +45,12 @@ const SEGMENT_BYTES = 64 * 1024;
 const FRAME_BYTES = 2048;
 
 /** Commits `steps` one frame each (three per commit) through retention and segment changes. */
-function run(
+async function run(
   files: FrameFiles,
   frames: RunFrames,
   segments: RunSegments,
   steps: readonly number[],
-) {
+): Promise<void> {
   const policy = { recentSteps: RECENT_FRAME_STEPS, budgetBytes: Number.MAX_SAFE_INTEGER };
   for (let at = 0; at < steps.length; at += 3) {
     const incoming = steps
@@ -68,12 +68,10 @@ function run(
     }
     write(changes.writes());
     frames.apply(plan);
-    changes.apply();
+    await changes.apply();
   }
 }
 const offsets = new Map<number, number>();
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 function diskBytes(directory: string): { bytes: number; files: string[] } {
   const files = readdirSync(directory);
@@ -101,8 +99,7 @@ describe('image frames in segment files', () => {
     const frames = new RunFrames();
     const segments = new RunSegments();
     const steps = Array.from({ length: 20_000 }, (_, step) => step);
-    run(files, frames, segments, steps);
-    await settle();
+    await run(files, frames, segments, steps);
     // Every stored frame is where its row says, with its bytes.
     for (const { step, segment } of frames.frames()) {
       const bytes = await files.read('run-a', segment!, offsets.get(step)!, FRAME_BYTES);
@@ -126,13 +123,12 @@ describe('image frames in segment files', () => {
     const files = new FrameFiles(root);
     const frames = new RunFrames();
     const segments = new RunSegments();
-    run(
+    await run(
       files,
       frames,
       segments,
       Array.from({ length: 3_000 }, (_, step) => step),
     );
-    await settle();
     // A commit that wrote its frames and then never happened (the process died).
     const orphan = files.segmentPath('run-a', segments.next + 5);
     writeFileSync(orphan, frameBytes(1, FRAME_BYTES));
@@ -147,13 +143,12 @@ describe('image frames in segment files', () => {
     expect(loaded.open.size).toBe(0);
     expect([...loaded.live.values()].reduce((a, b) => a + b, 0)).toBe(frames.count);
     const restarted = RunFrames.from(stored);
-    run(
+    await run(
       files,
       restarted,
       loaded,
       Array.from({ length: 600 }, (_, index) => 3_000 + index),
     );
-    await settle();
     for (const { step, segment } of restarted.frames()) {
       const bytes = await files.read('run-a', segment!, offsets.get(step)!, FRAME_BYTES);
       expect(bytes.readUInt32LE(0)).toBe(step);
@@ -163,7 +158,7 @@ describe('image frames in segment files', () => {
 
   it('a deleted run leaves no folder; an unsafe id gets a folder of its own', async () => {
     const files = new FrameFiles(root);
-    run(files, new RunFrames(), new RunSegments(), [0, 1, 2]);
+    await run(files, new RunFrames(), new RunSegments(), [0, 1, 2]);
     await files.removeRun('run-a');
     expect(readdirSync(root)).toEqual([]);
     expect(dirname(files.runDirectory('../x'))).toBe(root);

@@ -111,16 +111,21 @@ export class FrameFiles {
     return segments;
   }
 
-  /** Deletes segments no stored frame uses any more (after the commit that dropped their last frame). */
-  release(sessionId: string, segments: readonly number[]): void {
-    for (const segment of segments) {
-      unlink(this.segmentPath(sessionId, segment)).catch((error: unknown) => {
-        // Already gone (the run was deleted meanwhile) is fine; anything else is left for the next sweep.
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-          this.logger.warn(`could not delete image segment: ${String(error)}`);
-        }
-      });
-    }
+  /**
+   * Deletes segments no stored frame uses any more (after the commit that
+   * dropped their last frame); resolves once they are gone, never rejects.
+   */
+  async release(sessionId: string, segments: readonly number[]): Promise<void> {
+    await Promise.all(
+      segments.map((segment) =>
+        unlink(this.segmentPath(sessionId, segment)).catch((error: unknown) => {
+          // Already gone (the run was deleted meanwhile) is fine; anything else is left for the next sweep.
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+            this.logger.warn(`could not delete image segment: ${String(error)}`);
+          }
+        }),
+      ),
+    );
   }
 
   /** Deletes the run's folder and every frame in it. */
@@ -212,8 +217,11 @@ export class SegmentChanges {
     ]);
   }
 
-  /** After the commit: the run's new state; deletes the segments left without frames. */
-  apply(): void {
+  /**
+   * After the commit: the run's new state; deletes the segments left without
+   * frames (resolves once they are gone; the writer does not wait for it).
+   */
+  apply(): Promise<void> {
     const run = this.run;
     const stillOpen = new Set([...this.open.values()].map((slot) => slot.segment));
     // Segments this commit changed, and those it closed (they may have lost their last frame earlier).
@@ -232,6 +240,6 @@ export class SegmentChanges {
     const dead = [...touched].filter(
       (segment) => !run.live.has(segment) && !stillOpen.has(segment),
     );
-    if (dead.length > 0) this.files.release(this.sessionId, dead);
+    return this.files.release(this.sessionId, dead);
   }
 }

@@ -223,7 +223,8 @@ export async function writeFlush(
   for (const [id, { run, plan, segments }] of staged.frames) {
     run.apply(plan);
     state.frames.set(id, run);
-    segments?.apply();
+    // Segment files left without frames are deleted in the background.
+    void segments?.apply();
   }
   for (const { session, config, metadata } of staged.written) {
     state.written.set(session, { config, metadata });
