@@ -139,6 +139,23 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
     }
   });
 
+  it('keeps every block exact when commits fail after planning and are retried', async () => {
+    const seriesId = await newSeries(open);
+    const points = steady(seriesId, 0, 4_300);
+    const next = random(3);
+    // Three points a commit; every commit that closes a 64-step block fails once, and one in ten others.
+    const closesBlock = (chunk: number) =>
+      Math.floor((chunk * 3 + 2) / 64) !== Math.floor((chunk * 3 - 1) / 64);
+    await store(
+      open,
+      points,
+      3,
+      new WriterState(open),
+      (chunk) => closesBlock(chunk) || next() < 0.1,
+    );
+    expect(await storedBlocks(open, seriesId)).toEqual(closedBlocks(points));
+  });
+
   it('recomputes blocks through the points index, never a scan of the table (SQLite query plans)', async () => {
     if (open.sqlite === undefined) return;
     const sqlite = open.sqlite;

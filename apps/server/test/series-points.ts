@@ -11,6 +11,8 @@ import {
 import { toStoredValue } from '../src/store/series-value';
 import { storedBucket, type StoredBucket } from '../src/store/store-reads';
 import { WriterState } from '../src/store/write-flush';
+import type { Database } from '../src/store/schema';
+import type { Transaction } from 'kysely';
 
 /**
  * Points of a series stored the way the store writer stores them, and the
@@ -39,48 +41,71 @@ export function random(seed: number): () => number {
 /**
  * Stores points the way the writer does (points and the blocks they close
  * in one transaction), one commit per chunk. `state` carries the open blocks
- * across calls; a new one is a restarted writer.
+ * across calls; a new one is a restarted writer. `failing(chunk)`: that
+ * chunk's first commit fails after its statements ran (rolled back), and is
+ * retried as the writer retries it.
  */
 export async function store(
   open: OpenDatabase,
   points: Point[],
   perCommit: number,
   state = new WriterState(open),
+  failing: (chunk: number) => boolean = () => false,
 ): Promise<void> {
   for (let start = 0; start < points.length; start += perCommit) {
     const chunk = points.slice(start, start + perCommit);
+    if (failing(start / perCommit)) {
+      let planned: ReturnType<typeof planClosing> | undefined;
+      await expect(
+        open.db.transaction().execute(async (trx) => {
+          planned = await commit(trx, chunk, state);
+          throw new Error('disk full');
+        }),
+      ).rejects.toThrow('disk full');
+      // As writeFlush does when a commit fails.
+      if (planned !== undefined) state.openBlocks.forget(planned);
+    }
     await open.db.transaction().execute(async (trx) => {
-      // As the writer does: how far the stored points of series it has not written yet reach, before this commit's.
-      const first = [...new Set(chunk.map((point) => point.seriesId))].filter(
-        (id) => !state.openBlocks.has(id),
-      );
-      const through = await storedThrough(trx, first);
-      await trx
-        .insertInto('points')
-        .values(
-          chunk.map((point) => ({
-            series_id: point.seriesId,
-            step: point.step,
-            value: toStoredValue(point.value),
-            wall_ms: point.wallMs,
-          })),
-        )
-        .execute();
-      const plan = planClosing(
-        state.openBlocks,
-        chunk.map((point) => ({
-          seriesId: point.seriesId,
-          steps: [point.step],
-          values: [point.value],
-          wallMs: [point.wallMs],
-          size: 1,
-        })),
-        through,
-      );
-      await writeClosingBlocks(trx, state.statements, state.postgres, plan);
-      state.openBlocks.apply(plan);
+      state.openBlocks.apply(await commit(trx, chunk, state));
     });
   }
+}
+
+/** One commit's points and closing blocks; the plan, to apply once it succeeded. */
+async function commit(
+  trx: Transaction<Database>,
+  chunk: Point[],
+  state: WriterState,
+): Promise<ReturnType<typeof planClosing>> {
+  // As the writer does: how far the stored points of series it has not written yet reach, before this commit's.
+  const first = [...new Set(chunk.map((point) => point.seriesId))].filter(
+    (id) => !state.openBlocks.has(id),
+  );
+  const through = await storedThrough(trx, first);
+  await trx
+    .insertInto('points')
+    .values(
+      chunk.map((point) => ({
+        series_id: point.seriesId,
+        step: point.step,
+        value: toStoredValue(point.value),
+        wall_ms: point.wallMs,
+      })),
+    )
+    .execute();
+  const plan = planClosing(
+    state.openBlocks,
+    chunk.map((point) => ({
+      seriesId: point.seriesId,
+      steps: [point.step],
+      values: [point.value],
+      wallMs: [point.wallMs],
+      size: 1,
+    })),
+    through,
+  );
+  await writeClosingBlocks(trx, state.statements, state.postgres, plan);
+  return plan;
 }
 
 /** The raw-points answer: every point of the window, in storage order, folded into the plan's buckets. */

@@ -1,6 +1,7 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
 import { FRAME_HEADER_BYTES, framedOnce } from './encode-once';
+import { decodeMetricsRequest } from './metrics-request-decoder';
 import type { loadPackageDefinition, MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 
 /** grpc-js' package definition type (not exported by name from grpc-js). */
@@ -58,17 +59,29 @@ export function preFramed(body: Uint8Array): Buffer | undefined {
   return (body as SharedBody)[FRAME];
 }
 
+/**
+ * Decoders that return exactly what `fromBinary` returns for a message type,
+ * for the requests every training step sends (see metrics-request-decoder.ts).
+ */
+const requestDecoders: ReadonlyMap<string, (bytes: Uint8Array) => unknown> = new Map([
+  ['telemetry.v1.MetricsRequest', decodeMetricsRequest],
+]);
+
 /** Turns one protobuf-es method descriptor into a grpc-js method definition. */
 export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMessage>(
   method: DescMethod & { input: I; output: O },
 ): ProtobufEsMethodDefinition<I, O> {
   const kind = method.methodKind;
+  const decode =
+    (requestDecoders.get(method.input.typeName) as
+      ((bytes: Uint8Array) => MessageShape<I>) | undefined) ??
+    ((bytes: Uint8Array) => fromBinary(method.input, bytes));
   return {
     path: `/${method.parent.typeName}/${method.name}`,
     requestStream: kind === 'client_streaming' || kind === 'bidi_streaming',
     responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
     requestSerialize: (message) => Buffer.from(toBinary(method.input, message)),
-    requestDeserialize: (bytes) => fromBinary(method.input, bytes),
+    requestDeserialize: decode,
     // Only server streams fan one message out to many calls; a unary or bidi
     // response is written once, so caching its bytes would be pure overhead.
     responseSerialize:

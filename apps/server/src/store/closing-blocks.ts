@@ -87,7 +87,13 @@ export interface ClosingPlan {
   firstTouch: { seriesId: number; open: number }[];
   /** Per level (BLOCK_SIZES order, coarsest first). */
   levels: LevelPlan[];
-  /** Each series' open blocks after the commit (applied once it succeeded). */
+  /**
+   * Each series' open blocks after the commit: the writer's own state,
+   * moved on in place (copying it per series and commit was a tenth of the
+   * server's allocation at 50 trainers × 20 named metrics); the commit's
+   * new series are taken in by OpenBlocks.apply once it succeeded, and a
+   * failed commit's series forgotten (OpenBlocks.forget).
+   */
   open: Map<number, SeriesOpen>;
 }
 
@@ -119,8 +125,19 @@ export class OpenBlocks {
     return this.open.get(seriesId)?.levels[BLOCK_SIZES.length - 1]?.start;
   }
 
+  /** Takes in the series a successful commit wrote for the first time in this process. */
   apply(plan: ClosingPlan): void {
     for (const [seriesId, state] of plan.open) this.open.set(seriesId, state);
+  }
+
+  /**
+   * Forgets every series a failed commit's plan touched: planning moved
+   * their open blocks on in place, past points that are not stored. Their
+   * next commit (the retry) repairs them from the watermarks, as after a
+   * restart.
+   */
+  forget(plan: ClosingPlan): void {
+    for (const seriesId of plan.open.keys()) this.open.delete(seriesId);
   }
 
   delete(seriesId: number): void {
@@ -177,43 +194,41 @@ export function planClosing(
     levels: BLOCK_SIZES.map(() => ({ fromWatermark: [], rows: [], late: [] })),
     open: new Map(),
   };
-  // Per series and level: the end of its watermark range, its late block starts.
+  // Per series and level: the end of its watermark range, its late block starts (made when
+  // needed: most commits add points to open blocks and need neither).
   const watermarkHi = new Map<number, number[]>();
   const lateStarts = new Map<number, Set<number>[]>();
+  const hisOf = (seriesId: number): number[] => {
+    let his = watermarkHi.get(seriesId);
+    if (his === undefined) {
+      his = BLOCK_SIZES.map(() => Number.NEGATIVE_INFINITY);
+      watermarkHi.set(seriesId, his);
+    }
+    return his;
+  };
+  const latesOf = (seriesId: number): Set<number>[] => {
+    let lates = lateStarts.get(seriesId);
+    if (lates === undefined) {
+      lates = BLOCK_SIZES.map(() => new Set<number>());
+      lateStarts.set(seriesId, lates);
+    }
+    return lates;
+  };
   for (const one of series) {
     if (one.size === 0) continue;
     let state = plan.open.get(one.seriesId);
     if (state === undefined) {
-      const before = open.state(one.seriesId);
-      if (before === undefined) {
+      state = open.state(one.seriesId);
+      if (state === undefined) {
         const stored = through.get(one.seriesId) ?? Number.POSITIVE_INFINITY;
         state = { levels: [], storedThrough: stored };
         plan.firstTouch.push({
           seriesId: one.seriesId,
           open: blockStart(one.steps[0] as number, FINE),
         });
-      } else {
-        // Copied: the writer's state changes only once the commit succeeded.
-        state = {
-          storedThrough: before.storedThrough,
-          levels: before.levels.map((level) => ({
-            start: level.start,
-            aggregate: level.aggregate === undefined ? undefined : { ...level.aggregate },
-          })),
-        };
       }
       plan.open.set(one.seriesId, state);
-      watermarkHi.set(
-        one.seriesId,
-        BLOCK_SIZES.map(() => Number.NEGATIVE_INFINITY),
-      );
-      lateStarts.set(
-        one.seriesId,
-        BLOCK_SIZES.map(() => new Set<number>()),
-      );
     }
-    const his = watermarkHi.get(one.seriesId) as number[];
-    const lates = lateStarts.get(one.seriesId) as Set<number>[];
     for (let index = 0; index < one.size; index++) {
       const step = one.steps[index] as number;
       const value = one.values[index] as number;
@@ -228,6 +243,7 @@ export function planClosing(
             start,
             aggregate: opened(start, state.storedThrough, step, value, wallMs),
           };
+          const his = hisOf(one.seriesId);
           his[level] = Math.max(his[level] as number, start);
           continue;
         }
@@ -236,7 +252,7 @@ export function planClosing(
           continue;
         }
         if (start < current.start) {
-          (lates[level] as Set<number>).add(start);
+          (latesOf(one.seriesId)[level] as Set<number>).add(start);
           continue;
         }
         // The open block closes: written from its aggregate when this process
@@ -245,6 +261,7 @@ export function planClosing(
         // Either way the blocks from the watermark up to it are recomputed
         // first: normally none (an index probe), but a block another writer
         // left unwritten is repaired by the next one to close.
+        const his = hisOf(one.seriesId);
         if (current.aggregate !== undefined) {
           const levelPlan = plan.levels[level] as LevelPlan;
           levelPlan.rows.push({
@@ -262,14 +279,17 @@ export function planClosing(
       }
     }
   }
-  for (const [seriesId, his] of watermarkHi) {
-    const lates = lateStarts.get(seriesId) as Set<number>[];
+  for (const seriesId of plan.open.keys()) {
+    const his = watermarkHi.get(seriesId);
+    const lates = lateStarts.get(seriesId);
+    if (his === undefined && lates === undefined) continue;
     for (let level = 0; level < BLOCK_SIZES.length; level++) {
       const size = BLOCK_SIZES[level] as number;
       const levelPlan = plan.levels[level] as LevelPlan;
-      const hi = his[level] as number;
+      const hi = his === undefined ? Number.NEGATIVE_INFINITY : (his[level] as number);
       if (hi !== Number.NEGATIVE_INFINITY)
         levelPlan.fromWatermark.push({ seriesId, lo: undefined, hi });
+      if (lates === undefined) continue;
       const starts = [...(lates[level] as Set<number>)].sort((a, b) => a - b);
       for (const [lo, end] of contiguous(starts, size))
         levelPlan.late.push({ seriesId, lo, hi: end });

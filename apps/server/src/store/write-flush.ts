@@ -173,6 +173,25 @@ export async function writeFlush(
     written: [],
     storedThrough: new Map(),
   };
+  try {
+    await writeTransaction(open, batch, state, staged, rows, retention);
+  } catch (error) {
+    // The series this commit planned have open blocks past points that are not stored.
+    if (staged.closing !== undefined) state.openBlocks.forget(staged.closing);
+    throw error;
+  }
+  applyStaged(state, staged);
+}
+
+/** The commit's transaction (and its frames'), by engine and write path. */
+async function writeTransaction(
+  open: OpenDatabase,
+  batch: PendingWrites,
+  state: WriterState,
+  staged: StagedState,
+  rows: CommitRows,
+  retention: RetentionPolicy,
+): Promise<void> {
   const writeThread = open.writeThread;
   const postgresFrames = open.postgresFrameWriter;
   if (writeThread !== undefined) {
@@ -213,6 +232,10 @@ export async function writeFlush(
       await writeFrameJob(trx, state, await planFrames(trx, batch, state, staged, retention));
     });
   }
+}
+
+/** What the writer learnt from a commit that succeeded. */
+function applyStaged(state: WriterState, staged: StagedState): void {
   if (state.seriesIds.size + staged.seriesIds.size > MAX_CACHED_SERIES_IDS) {
     state.seriesIds.clear();
     // Forgotten series repair their blocks from the watermarks on their next commit.
@@ -496,8 +519,9 @@ async function writePoints(
     })),
     staged.storedThrough,
   );
-  await writeClosingBlocks(trx, state.statements, state.postgres, closing);
+  // Set before anything can fail: planning moved the open blocks on (see writeFlush's catch).
   staged.closing = closing;
+  await writeClosingBlocks(trx, state.statements, state.postgres, closing);
 }
 
 async function upsertCommands(trx: Transaction<Database>, batch: PendingWrites): Promise<void> {
