@@ -48,6 +48,25 @@ export class RawInsert {
     await trx.executeQuery(CompiledQuery.raw(this.text(rows), values));
   }
 
+  /**
+   * Inserts rows of numbers only, flattened (`columns` per row; NaN stored
+   * as NULL). The write thread gets them as they are, one copy; otherwise
+   * they become parameters here.
+   */
+  async runNumbers(trx: Transaction<Database>, values: Float64Array): Promise<void> {
+    if (this.open.writeThread !== undefined) {
+      const rows = values.length / this.columns;
+      if (rows === 0) return;
+      // The array as the only parameter: the thread binds its numbers (RecordedStatement).
+      await trx.executeQuery(CompiledQuery.raw(this.text(rows), [values]));
+      return;
+    }
+    await this.run(
+      trx,
+      Array.from(values, (value) => (Number.isNaN(value) ? null : value)),
+    );
+  }
+
   private text(rows: number): string {
     let text = this.texts.get(rows);
     if (text !== undefined) return text;

@@ -7,6 +7,7 @@ import { RawInsert } from './raw-insert';
 import { StatementRecorder } from './recording-dialect';
 import type { SqliteWriteThread } from './sqlite-write-thread';
 import { bareSessionRow } from '../../test/store-engines';
+import { newSeries } from '../../test/series-points';
 
 describe('SQLite commits on the write thread', () => {
   let dir: string;
@@ -66,6 +67,42 @@ describe('SQLite commits on the write thread', () => {
     expect(stored.map((row) => [row.step, [...row.frame]])).toEqual([
       [1, [7, 7, 7, 7, 7]],
       [2, [9, 9, 9]],
+    ]);
+  });
+
+  it('binds rows of numbers sent as one Float64Array, NaN as NULL, on the thread and without it', async () => {
+    const seriesId = await newSeries(open);
+    const points = new RawInsert(open, 'insert into points (series_id, step, value, wall_ms)', 4);
+    const rows = Float64Array.of(seriesId, 1, 0.5, 10, seriesId, 2, Number.NaN, 11);
+    const recorder = new StatementRecorder();
+    const statements = await recorder.record((trx) => points.runNumbers(trx, rows));
+    // One parameter: the array itself, copied once to the thread.
+    expect(statements[0]?.[1]).toEqual([rows]);
+    await thread.run(statements);
+    // The same rows through the main connection (a store without the thread) bind the same way.
+    const direct = await openDatabase({ engine: 'sqlite', dataDir: dir });
+    try {
+      const again = new RawInsert(
+        direct,
+        'insert into points (series_id, step, value, wall_ms)',
+        4,
+      );
+      await direct.db
+        .transaction()
+        .execute((trx) => again.runNumbers(trx, Float64Array.of(seriesId, 3, Infinity, 12)));
+    } finally {
+      await direct.close();
+    }
+    const stored = await open.db
+      .selectFrom('points')
+      .select(['step', 'value', 'wall_ms'])
+      .where('series_id', '=', seriesId)
+      .orderBy('step')
+      .execute();
+    expect(stored.map((row) => [Number(row.step), row.value, Number(row.wall_ms)])).toEqual([
+      [1, 0.5, 10],
+      [2, null, 11],
+      [3, Infinity, 12],
     ]);
   });
 

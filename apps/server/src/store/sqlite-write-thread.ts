@@ -6,8 +6,15 @@ const WRITE_THREAD_BUSY_TIMEOUT_MS = 5000;
 /** Distinct statement texts the thread keeps prepared (row counts vary per commit; the common ones stay). */
 const MAX_PREPARED_STATEMENTS = 512;
 
-/** One statement of a commit: SQL text with `?` placeholders, and its parameters. */
-export type RecordedStatement = readonly [sql: string, parameters: readonly unknown[]];
+/**
+ * One statement of a commit: SQL text with `?` placeholders, and its
+ * parameters; all-numeric rows may come as one Float64Array (NaN binds as
+ * NULL), which crosses to the thread as one copy instead of a value each.
+ */
+export type RecordedStatement = readonly [
+  sql: string,
+  parameters: readonly unknown[] | Float64Array,
+];
 
 interface JobReply {
   id: number;
@@ -37,7 +44,10 @@ const statement = (sql) => {
   return found;
 };
 const write = db.transaction((statements) => {
-  for (const [sql, parameters] of statements) statement(sql).run(parameters);
+  for (const [sql, parameters] of statements) {
+    const packed = parameters.length === 1 && parameters[0] instanceof Float64Array;
+    statement(sql).run(packed ? Array.from(parameters[0]) : parameters);
+  }
 });
 // Image frames appended to segment files (frame-files.ts) before the transaction that names them.
 const writeFiles = (files) => {

@@ -487,27 +487,32 @@ async function writePoints(
   staged: StagedState,
 ): Promise<void> {
   if (batch.pointCount === 0) return;
+  // Rows of four numbers (series, step, value, wall time) in chunks under the parameter limit,
+  // each array exactly its chunk's size (a view of a larger one would cross to the thread whole).
   const perChunk = Math.floor(MAX_PARAMETERS_PER_STATEMENT / 4) * 4;
-  let values: unknown[] = [];
+  let left = 0;
+  for (const series of batch.series) left += series.size * 4;
+  let values = new Float64Array(Math.min(perChunk, left));
+  let at = 0;
   const ids: number[] = [];
   for (const series of batch.series) {
     const key = seriesKey(series.sessionId, series.kind, series.name);
     const seriesId = (state.seriesIds.get(key) ?? staged.seriesIds.get(key)) as number;
     ids.push(seriesId);
     for (let index = 0; index < series.size; index++) {
-      values.push(
-        seriesId,
-        series.steps[index],
-        toStoredValue(series.values[index] as number),
-        series.wallMs[index],
-      );
-      if (values.length === perChunk) {
-        await state.pointInsert.run(trx, values);
-        values = [];
+      values[at] = seriesId;
+      values[at + 1] = series.steps[index] as number;
+      values[at + 2] = series.values[index] as number;
+      values[at + 3] = series.wallMs[index] as number;
+      at += 4;
+      if (at === values.length) {
+        await state.pointInsert.runNumbers(trx, values);
+        left -= at;
+        values = new Float64Array(Math.min(perChunk, left));
+        at = 0;
       }
     }
   }
-  await state.pointInsert.run(trx, values);
   const closing = planClosing(
     state.openBlocks,
     batch.series.map((series, at) => ({
