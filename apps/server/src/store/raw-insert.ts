@@ -70,7 +70,11 @@ export class RawInsert {
   private text(rows: number): string {
     let text = this.texts.get(rows);
     if (text !== undefined) return text;
-    text = `${this.prefix} values ${this.open.engine === 'postgres' ? numberedRows(rows, this.columns) : anonymousRows(rows, this.columns)} ${this.suffix}`;
+    const slots =
+      this.open.engine === 'postgres'
+        ? numberedRows(rows, this.columns)
+        : anonymousRows(rows, this.columns);
+    text = `${this.prefix} values ${slots} ${this.suffix}`;
     if (this.texts.size >= MAX_CACHED_STATEMENTS) this.texts.clear();
     this.texts.set(rows, text);
     return text;

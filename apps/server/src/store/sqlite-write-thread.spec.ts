@@ -89,7 +89,12 @@ describe('SQLite commits on the write thread', () => {
       );
       await direct.db
         .transaction()
-        .execute((trx) => again.runNumbers(trx, Float64Array.of(seriesId, 3, Infinity, 12)));
+        .execute((trx) =>
+          again.runNumbers(
+            trx,
+            Float64Array.of(seriesId, 3, Infinity, 12, seriesId, 4, Number.NaN, 13),
+          ),
+        );
     } finally {
       await direct.close();
     }
@@ -103,6 +108,7 @@ describe('SQLite commits on the write thread', () => {
       [1, 0.5, 10],
       [2, null, 11],
       [3, Infinity, 12],
+      [4, null, 13],
     ]);
   });
 

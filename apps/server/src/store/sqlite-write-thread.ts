@@ -8,13 +8,12 @@ const MAX_PREPARED_STATEMENTS = 512;
 
 /**
  * One statement of a commit: SQL text with `?` placeholders, and its
- * parameters; all-numeric rows may come as one Float64Array (NaN binds as
- * NULL), which crosses to the thread as one copy instead of a value each.
+ * parameters. A Float64Array as the only parameter holds all of them (rows
+ * of numbers, NaN binding as NULL; RawInsert.runNumbers): it crosses to the
+ * thread as one copy instead of a value each. No statement binds a
+ * Float64Array otherwise.
  */
-export type RecordedStatement = readonly [
-  sql: string,
-  parameters: readonly unknown[] | Float64Array,
-];
+export type RecordedStatement = readonly [sql: string, parameters: readonly unknown[]];
 
 interface JobReply {
   id: number;
