@@ -454,6 +454,8 @@ describe('charts in Chromium', () => {
     expect(new Set(asked.map((query) => query.sessionId)).size).toBe(2);
 
     await showChart(lossCompare);
+    // Scrolled back into view, the chart loads its window again: hover once both runs' points are in.
+    await waitForWindow(page, '[data-testid="compare-plot"][data-series="loss"]');
     await pointAt(page, lossPlot, 0.25);
     const readout = lossPlot.locator('[data-testid="chart-readout"]');
     await readout.filter({ hasText: RUN_NAME }).filter({ hasText: OTHER_NAME }).waitFor();
