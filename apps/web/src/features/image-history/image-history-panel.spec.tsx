@@ -134,6 +134,22 @@ describe('ImageHistoryPanel', () => {
     await waitFor(() => expect(Number(fake.imageFrameRequests.at(-1)?.aroundStep)).toBe(110));
   });
 
+  it('keeps its tiles while scrubbing: each frame is painted over the last, never a blank grid', async () => {
+    setUp();
+    await waitFor(() => expect(shownStep()).toBe('200'));
+    const tiles = screen.getAllByTestId('image-tile-canvas');
+    expect(tiles).toHaveLength(2);
+    const slider = screen.getByTestId('image-history-slider');
+    // A neighbour (held) and a jump (asked for): the grid stays on screen in between.
+    fireEvent.change(slider, { target: { value: '18' } });
+    expect(screen.getAllByTestId('image-tile-canvas')).toEqual(tiles);
+    fireEvent.change(slider, { target: { value: '9' } });
+    expect(screen.getAllByTestId('image-tile-canvas')).toEqual(tiles);
+    await waitFor(() => expect(shownStep()).toBe('100'));
+    const after = screen.getAllByTestId('image-tile-canvas');
+    after.forEach((tile, index) => expect(tile).toBe(tiles[index]));
+  });
+
   it('asks the server for wrong predictions only', async () => {
     const fake = setUp();
     await waitFor(() => expect(shownStep()).toBe('200'));

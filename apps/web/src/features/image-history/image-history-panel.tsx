@@ -254,9 +254,9 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
           />
         </label>
       )}
-      {shown !== undefined && Number(shown.step) === step && (
-        <ImageGrid frame={shown} classNames={names} />
-      )}
+      {/* Stays mounted while the cursor moves: its tiles keep their canvases and paint the next
+          frame over the last one (data-shown-step says which frame is on screen). */}
+      {shown !== undefined && <ImageGrid frame={shown} classNames={names} />}
     </section>
   );
 });
