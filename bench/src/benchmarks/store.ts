@@ -57,12 +57,14 @@ interface EngineStore {
   open(): Promise<OpenDatabase>;
   /** Bytes the store takes on disk (SQLite files; PostgreSQL points + series_blocks with indexes). */
   bytes(): Promise<number>;
-  remove(): void;
+  /** Removes its files, and a PostgreSQL store's database (a later part must not share the server with its autovacuum). */
+  remove(): Promise<void>;
 }
 
 async function newStore(engine: Engine, postgres: TestPostgres | undefined): Promise<EngineStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-bench-store-'));
-  const remove = () => rmSync(dataDir, { recursive: true, force: true });
+  const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const remove = () => Promise.resolve(removeDir());
   if (engine === 'memory') {
     return {
       env: { STORE_ENGINE: 'memory', DATA_DIR: dataDir },
@@ -106,7 +108,10 @@ async function newStore(engine: Engine, postgres: TestPostgres | undefined): Pro
         await open.close();
       }
     },
-    remove,
+    remove: async () => {
+      removeDir();
+      await postgres.dropDatabase(url);
+    },
   };
 }
 
@@ -212,7 +217,7 @@ async function measureQueries(
       bytes,
     };
   } finally {
-    store.remove();
+    await store.remove();
   }
 }
 
@@ -264,7 +269,7 @@ async function measureRestart(
       await target.stop();
     }
   } finally {
-    store.remove();
+    await store.remove();
   }
 }
 
@@ -309,7 +314,7 @@ runBench(
           ceilings.set(engine, results);
           tables.push(stepTable(`Ingest ramp, STORE_ENGINE=${engine}, 16 × 2 KB images`, results));
         } finally {
-          store.remove();
+          await store.remove();
         }
       }
       const memoryMax = maxSustained(ceilings.get('memory') ?? [])?.trainers ?? 0;
@@ -357,7 +362,7 @@ runBench(
             });
           }
         } finally {
-          store.remove();
+          await store.remove();
         }
       }
       tables.push({

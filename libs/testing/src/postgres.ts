@@ -15,6 +15,8 @@ export interface TestPostgres {
   readonly ownServer: boolean;
   /** Creates an empty database and returns its URL: one per store under test, so tests never share rows. */
   createDatabase(): Promise<string>;
+  /** Drops a database createDatabase made (its connections ended first); nothing if it is gone already. */
+  dropDatabase(url: string): Promise<void>;
   /** Fast shutdown (connections dropped), as an operator or a crash would; `start()` brings it back. */
   stop(): Promise<void>;
   /** Starts a stopped server again on the same port and data. */
@@ -134,6 +136,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     ownServer: true,
     createDatabase: () => createDatabase(url),
+    dropDatabase: (database) => dropDatabase(url, database),
     stop,
     start,
     async destroy() {
@@ -152,6 +155,7 @@ function outsidePostgres(url: string): TestPostgres {
     url,
     ownServer: false,
     createDatabase: () => createDatabase(url),
+    dropDatabase: (database) => dropDatabase(url, database),
     stop: refuse,
     start: refuse,
     destroy: () => Promise.resolve(),
@@ -164,6 +168,14 @@ async function createDatabase(url: string): Promise<string> {
   const target = new URL(url);
   target.pathname = `/${name}`;
   return target.toString();
+}
+
+async function dropDatabase(url: string, database: string): Promise<void> {
+  const name = new URL(database).pathname.slice(1);
+  if (!/^trainwatch_test_[0-9a-f]{12}$/.test(name)) {
+    throw new Error(`not a database createDatabase made: ${name}`);
+  }
+  await query(url, `drop database if exists ${name} with (force)`);
 }
 
 async function query(url: string, text: string): Promise<void> {
