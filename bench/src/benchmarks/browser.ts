@@ -252,6 +252,13 @@ runBench(
               : undefined,
         },
         {
+          // A zoomed chart of a long run once fell to 2 fps unnoticed (its band's fill, redrawn
+          // on every frame of live data it did not show): now judged.
+          target: `A chart zoomed into a ${count(historyBatches)}-batch run stays ≥ ${TARGET_FPS} fps while the run goes on`,
+          measured: `${num(chartFrames.fps)} fps, ${count(chartFrames.longTasks)} long tasks (${ms(chartFrames.longTaskMs)}); zooms ${zooms.map(ms).join(', ')}`,
+          met: quick ? null : chartFrames.fps >= TARGET_FPS,
+        },
+        {
           target: 'No JS heap growth over 5 minutes',
           measured: `${mbDelta(heapGrowth)} after GC over ${liveMs / 1000} s (trend ${mbDelta(heapSlope)}/min)`,
           met: quick ? null : heapFlat,

@@ -1,5 +1,5 @@
 import type uPlot from 'uplot';
-import { bandFill, noPath } from './band-fill';
+import { bandFill, drawBandColumns, noPath } from './band-fill';
 
 /** A chart whose value-to-pixel mapping is x → x × 10 and y → 100 − y (a log scale puts y ≤ 0 nowhere). */
 function chart(data: (number | null)[][]): uPlot {
@@ -42,5 +42,55 @@ describe('bandFill', () => {
     moveTo.mockRestore();
     lineTo.mockRestore();
     closePath.mockRestore();
+  });
+
+  it('paints a band with several points a pixel column as one rectangle per column', () => {
+    const painted: string[] = [];
+    const ctx = {
+      save: () => painted.push('save'),
+      restore: () => painted.push('restore'),
+      beginPath: () => undefined,
+      rect: (x: number, y: number, w: number, h: number) =>
+        painted.push(`clip ${x},${y},${w},${h}`),
+      clip: () => undefined,
+      fillRect: (x: number, y: number, w: number, h: number) =>
+        painted.push(`${String(ctx.fillStyle)} ${x},${y},${w},${h}`),
+      fillStyle: '' as unknown,
+    };
+    const u = Object.assign(
+      chart([
+        // x → x × 10: steps 1.00-1.04 share pixel column 10, 2.00-2.02 column 20; 4 is alone.
+        [1, 1.01, 1.02, 1.04, 2, 2.02, 4],
+        [0, 0, 0, 0, 0, 0, 0],
+        [10, 5, 12, null, 30, 31, 40],
+        [20, 25, 22, 90, 50, 60, 70],
+      ]),
+      { ctx, bbox: { left: 0, top: 0, width: 500, height: 100 } },
+    );
+    (u.series as unknown[])[3] = { scale: 'y', show: true, fill: 'band-colour' };
+    const paths = bandFill(2)(u, 3, 0, 6);
+    expect(paths?.fill).toBeNull();
+    drawBandColumns(u, 3);
+    // Column 10: max 25 (the 90 has no min), min 5, as wide as the gap to column 20 (bridged as
+    // the polygon bridged it); column 20: max 60, min 30, up to column 40; column 40 a pixel wide.
+    expect(painted).toEqual([
+      'save',
+      'clip 0,0,500,100',
+      'band-colour 10,75,10,20',
+      'band-colour 20,40,20,30',
+      'band-colour 40,30,1,30',
+      'restore',
+    ]);
+    // The same chart scrolled to its sparse part: a polygon again, and no columns painted.
+    painted.length = 0;
+    expect(bandFill(2)(u, 3, 5, 6)?.fill).toBeInstanceOf(Path2D);
+    drawBandColumns(u, 3);
+    expect(painted).toEqual([]);
+    // Another series, or a hidden one, paints nothing.
+    bandFill(2)(u, 3, 0, 6);
+    drawBandColumns(u, 2);
+    (u.series as { show: boolean }[])[3]!.show = false;
+    drawBandColumns(u, 3);
+    expect(painted).toEqual([]);
   });
 });

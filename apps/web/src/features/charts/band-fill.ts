@@ -1,6 +1,13 @@
 import type uPlot from 'uplot';
 
 /**
+ * A dense band's pixel columns (x, top, width, height, four numbers each),
+ * by chart and series: computed when uPlot builds the paths (which it caches
+ * until the data or the scale changes), painted by drawBandColumns.
+ */
+const columnsByChart = new WeakMap<uPlot, Map<number, Float64Array>>();
+
+/**
  * The min/max band of one line as a single filled polygon: along the max
  * column forward, back along the min column. uPlot's own bands build a
  * stroke path for each edge and fill through a clip per band; on the
@@ -9,6 +16,15 @@ import type uPlot from 'uplot';
  * (another run's step on the shared x axis, a NaN bucket) are skipped, as
  * spanGaps did. Given as the `paths` of the max series; the min series
  * draws nothing (`noPath`) and only carries its data for the y range.
+ *
+ * Where several points fall in one pixel column (a zoomed window of a long
+ * run, or any series with more points than pixels) the band is painted as
+ * one rectangle per column instead, from the highest max to the lowest min
+ * of its points (drawBandColumns, a `drawSeries` hook). Skia fills a
+ * polygon at a cost that grows with the edges every pixel row crosses, and
+ * a noisy series' band crosses thousands: a 1,211-pixel chart over 4,956
+ * such points took 145 ms per redraw as a polygon (45 ms with one vertex
+ * per column), where a rectangle per column costs its pixels.
  */
 export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
   return (u, maxColumn, idx0, idx1) => {
@@ -19,6 +35,9 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
     const yScale = u.series[maxColumn]?.scale ?? 'y';
     const upper: number[] = [];
     const lower: number[] = [];
+    /** Per pixel column: its left edge, the highest top, the lowest bottom. */
+    const columns: number[] = [];
+    let dense = false;
     for (let i = idx0; i <= idx1; i++) {
       const hi = maxs[i];
       const lo = mins[i];
@@ -30,7 +49,24 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
       if (!Number.isFinite(x) || !Number.isFinite(top) || !Number.isFinite(bottom)) continue;
       upper.push(x, top);
       lower.push(x, bottom);
+      const left = Math.floor(x);
+      const last = columns.length - 3;
+      if (last >= 0 && columns[last] === left) {
+        // Canvas y grows downwards: the highest value has the smallest top.
+        dense = true;
+        columns[last + 1] = Math.min(columns[last + 1] as number, top);
+        columns[last + 2] = Math.max(columns[last + 2] as number, bottom);
+      } else {
+        columns.push(left, top, bottom);
+      }
     }
+    const byChart = columnsByChart.get(u) ?? new Map<number, Float64Array>();
+    columnsByChart.set(u, byChart);
+    if (dense) {
+      byChart.set(maxColumn, toRectangles(columns));
+      return { stroke: null, fill: null, clip: null, band: null, flags: 0 };
+    }
+    byChart.delete(maxColumn);
     const fill = new Path2D();
     if (upper.length >= 4) {
       fill.moveTo(upper[0] as number, upper[1] as number);
@@ -42,6 +78,52 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
     }
     return { stroke: null, fill, clip: null, band: null, flags: 0 };
   };
+}
+
+/**
+ * Columns (left, top, bottom) as rectangles (x, y, width, height): each as
+ * wide as the gap to the next column, so a missing point is bridged as the
+ * polygon bridged it; at least a pixel tall.
+ */
+function toRectangles(columns: readonly number[]): Float64Array {
+  const count = columns.length / 3;
+  const rectangles = new Float64Array(count * 4);
+  for (let i = 0; i < count; i++) {
+    const left = columns[i * 3] as number;
+    const top = columns[i * 3 + 1] as number;
+    const bottom = columns[i * 3 + 2] as number;
+    const next = i + 1 < count ? (columns[(i + 1) * 3] as number) : left + 1;
+    rectangles.set([left, top, next - left, Math.max(1, bottom - top)], i * 4);
+  }
+  return rectangles;
+}
+
+/**
+ * A `drawSeries` hook: paints the band of series `seriesIndex` as pixel
+ * columns when bandFill found it dense, inside the plotting area, with the
+ * series' fill.
+ */
+export function drawBandColumns(u: uPlot, seriesIndex: number): void {
+  const rectangles = columnsByChart.get(u)?.get(seriesIndex);
+  const series = u.series[seriesIndex];
+  if (rectangles === undefined || series === undefined || !series.show) return;
+  const fill = typeof series.fill === 'function' ? series.fill(u, seriesIndex) : series.fill;
+  if (fill === undefined || fill === null) return;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+  ctx.clip();
+  ctx.fillStyle = fill;
+  for (let i = 0; i < rectangles.length; i += 4) {
+    ctx.fillRect(
+      rectangles[i] as number,
+      rectangles[i + 1] as number,
+      rectangles[i + 2] as number,
+      rectangles[i + 3] as number,
+    );
+  }
+  ctx.restore();
 }
 
 /** A series drawn by another's path (the band's lower edge): no path of its own. */

@@ -1,6 +1,7 @@
 import { act, render, waitFor } from '@testing-library/react';
 import { setOnScreen } from '../../test/intersection';
-import { ChartPageProvider } from './chart-view-context';
+import type { ChartView } from './chart-view';
+import { ChartPageProvider, useChartPage } from './chart-view-context';
 import type { PlotLine } from './plot-data';
 import type uPlot from 'uplot';
 import { SeriesPlot, SMOOTHED_LINE_WIDTH_PX } from './series-plot';
@@ -58,6 +59,48 @@ describe('SeriesPlot', () => {
     // Scrolled back in: it draws what it missed.
     act(() => setOnScreen([bottom], true));
     await waitFor(() => expect(drawn.bottom).toBeGreaterThan(before.bottom));
+  });
+
+  it('does not redraw a chart zoomed before the live end for data arriving after it', async () => {
+    /** The number of points of each draw. */
+    const drawn: number[] = [];
+    const note = (u: uPlot) => drawn.push(u.data[0].length);
+    let view: ChartView | undefined;
+    function Grab() {
+      view = useChartPage().view;
+      return null;
+    }
+    const chartAt = (version: number) => (
+      <ChartPageProvider>
+        <Grab />
+        <SeriesPlot
+          name="loss"
+          byEpoch={false}
+          lines={() => [line(version + 20)]}
+          version={version}
+          height={100}
+          decorate={note}
+        />
+      </ChartPageProvider>
+    );
+    const { rerender } = render(chartAt(1));
+    await waitFor(() => expect(drawn.at(-1)).toBe(21));
+    // Zoomed into steps 2-5 of 0-20: new steps (21, 22...) are off screen.
+    const unzoomed = drawn.length;
+    act(() => view?.update({ zoom: { from: 2, to: 5 } }));
+    await waitFor(() => expect(drawn.length).toBeGreaterThan(unzoomed));
+    const before = drawn.length;
+    rerender(chartAt(2));
+    rerender(chartAt(3));
+    // The step cursor's redraw comes after: it still draws the 21 points.
+    act(() => view?.update({ cursorStep: 3 }));
+    await waitFor(() => expect(drawn.length).toBeGreaterThan(before));
+    expect(drawn.slice(before)).toEqual([21]);
+    // Zoomed to a window that reaches the live end: new data is drawn.
+    act(() => view?.update({ zoom: { from: 10, to: 40 } }));
+    await waitFor(() => expect(drawn.at(-1)).toBe(23));
+    rerender(chartAt(4));
+    await waitFor(() => expect(drawn.at(-1)).toBe(24));
   });
 
   it('strokes the smoothed lines at the width given, 1.75 px otherwise', async () => {

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { formatMetric } from '../../common/format';
 import { chartDrawObserver } from '../series/hooks/visibility-observer';
-import { bandFill, noPath } from './band-fill';
+import { bandFill, drawBandColumns, noPath } from './band-fill';
 import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
@@ -312,6 +312,8 @@ export function SeriesPlot({
               );
             },
           ],
+          // A dense band (more points than pixels) is painted as pixel columns (band-fill.ts).
+          drawSeries: [drawBandColumns],
           draw: [
             (u) => {
               drawStepCursor(u);
@@ -395,6 +397,8 @@ export function SeriesPlot({
   );
   const plot = useUplot(container, makeOptions, initial, height);
 
+  /** The last x of the data drawn last (live data is appended after it). */
+  const drawnEnd = useRef<number | undefined>(undefined);
   /** Hands uPlot the data again, keeping the page's zoom. */
   const draw = useCallback(() => {
     const chart = plot.current;
@@ -406,6 +410,7 @@ export function SeriesPlot({
       return;
     }
     const zoomNow = viewRef.current.zoom;
+    drawnEnd.current = built.data[0].at(-1) ?? undefined;
     // In one batch uPlot draws before this returns, not in a microtask after the queue's turn:
     // the frame budget then counts the drawing itself.
     chart.batch(() => {
@@ -452,8 +457,17 @@ export function SeriesPlot({
     });
   }, [plot, flush]);
 
-  // New data, and a chart (re)created empty, wait their turn in the page's chart frame budget.
-  useEffect(() => schedule('data'), [schedule, draw, version, makeOptions]);
+  // A chart (re)created empty, and new data, wait their turn in the page's chart frame budget.
+  useEffect(() => schedule('data'), [schedule, draw, makeOptions]);
+  useEffect(() => {
+    // Zoomed into a window that ends before the data drawn last: live data, appended after it,
+    // changes nothing on screen (uPlot ranges y over the visible points only). A long run's
+    // zoomed chart would otherwise redraw its full-resolution window on every frame.
+    const zoomNow = viewRef.current.zoom;
+    const end = drawnEnd.current;
+    if (zoomNow !== undefined && end !== undefined && zoomNow.to < end) return;
+    schedule('data');
+  }, [schedule, version]);
   useEffect(() => () => chartDrawQueue.cancel(plot), [plot]);
 
   useEffect(() => {
