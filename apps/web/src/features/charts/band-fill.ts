@@ -83,7 +83,8 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
 /**
  * Columns (left, top, bottom) as rectangles (x, y, width, height): each as
  * wide as the gap to the next column, so a missing point is bridged as the
- * polygon bridged it; at least a pixel tall.
+ * polygon bridged it. A column whose min and max meet is as thin as the
+ * polygon was there (fillRect covers a fraction of a pixel by its alpha).
  */
 function toRectangles(columns: readonly number[]): Float64Array {
   const count = columns.length / 3;
@@ -93,7 +94,7 @@ function toRectangles(columns: readonly number[]): Float64Array {
     const top = columns[i * 3 + 1] as number;
     const bottom = columns[i * 3 + 2] as number;
     const next = i + 1 < count ? (columns[(i + 1) * 3] as number) : left + 1;
-    rectangles.set([left, top, next - left, Math.max(1, bottom - top)], i * 4);
+    rectangles.set([left, top, next - left, bottom - top], i * 4);
   }
   return rectangles;
 }
