@@ -79,6 +79,7 @@ describe('SeriesPlot', () => {
           lines={() => [line(version + 20)]}
           version={version}
           height={100}
+          testId="plot-zoomed"
           decorate={note}
         />
       </ChartPageProvider>
