@@ -33,9 +33,10 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
     const mins = u.data[minColumn] as (number | null | undefined)[];
     const xScale = u.series[0]?.scale ?? 'x';
     const yScale = u.series[maxColumn]?.scale ?? 'y';
-    const upper: number[] = [];
-    const lower: number[] = [];
-    /** Per pixel column: its left edge, the highest top, the lowest bottom. */
+    /**
+     * Per pixel column (x, top, bottom): the x of its first point, the highest top, the lowest
+     * bottom. Not dense, each column is one point and this is the polygon's vertices.
+     */
     const columns: number[] = [];
     let dense = false;
     for (let i = idx0; i <= idx1; i++) {
@@ -47,17 +48,14 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
       const bottom = u.valToPos(lo, yScale, true);
       // A log scale puts values at or below zero nowhere.
       if (!Number.isFinite(x) || !Number.isFinite(top) || !Number.isFinite(bottom)) continue;
-      upper.push(x, top);
-      lower.push(x, bottom);
-      const left = Math.floor(x);
       const last = columns.length - 3;
-      if (last >= 0 && columns[last] === left) {
+      if (last >= 0 && Math.floor(columns[last] as number) === Math.floor(x)) {
         // Canvas y grows downwards: the highest value has the smallest top.
         dense = true;
         columns[last + 1] = Math.min(columns[last + 1] as number, top);
         columns[last + 2] = Math.max(columns[last + 2] as number, bottom);
       } else {
-        columns.push(left, top, bottom);
+        columns.push(x, top, bottom);
       }
     }
     const byChart = columnsByChart.get(u) ?? new Map<number, Float64Array>();
@@ -68,12 +66,12 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
     }
     byChart.delete(maxColumn);
     const fill = new Path2D();
-    if (upper.length >= 4) {
-      fill.moveTo(upper[0] as number, upper[1] as number);
-      for (let i = 2; i < upper.length; i += 2)
-        fill.lineTo(upper[i] as number, upper[i + 1] as number);
-      for (let i = lower.length - 2; i >= 0; i -= 2)
-        fill.lineTo(lower[i] as number, lower[i + 1] as number);
+    if (columns.length >= 6) {
+      fill.moveTo(columns[0] as number, columns[1] as number);
+      for (let i = 3; i < columns.length; i += 3)
+        fill.lineTo(columns[i] as number, columns[i + 1] as number);
+      for (let i = columns.length - 3; i >= 0; i -= 3)
+        fill.lineTo(columns[i] as number, columns[i + 2] as number);
       fill.closePath();
     }
     return { stroke: null, fill, clip: null, band: null, flags: 0 };
@@ -81,7 +79,7 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
 }
 
 /**
- * Columns (left, top, bottom) as rectangles (x, y, width, height): each as
+ * Columns (x, top, bottom) as rectangles (x, y, width, height) on whole pixels: each as
  * wide as the gap to the next column, so a missing point is bridged as the
  * polygon bridged it. A column whose min and max meet is as thin as the
  * polygon was there (fillRect covers a fraction of a pixel by its alpha).
@@ -90,10 +88,10 @@ function toRectangles(columns: readonly number[]): Float64Array {
   const count = columns.length / 3;
   const rectangles = new Float64Array(count * 4);
   for (let i = 0; i < count; i++) {
-    const left = columns[i * 3] as number;
+    const left = Math.floor(columns[i * 3] as number);
     const top = columns[i * 3 + 1] as number;
     const bottom = columns[i * 3 + 2] as number;
-    const next = i + 1 < count ? (columns[(i + 1) * 3] as number) : left + 1;
+    const next = i + 1 < count ? Math.floor(columns[(i + 1) * 3] as number) : left + 1;
     rectangles.set([left, top, next - left, bottom - top], i * 4);
   }
   return rectangles;
