@@ -30,13 +30,33 @@ const SETTLE_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Installed before the app loads: the time of each key press as the page received it. */
-function recordKeyDowns(): void {
-  window.addEventListener(
-    'keydown',
-    (event) => ((window as unknown as { __keyDownAt: number }).__keyDownAt = event.timeStamp),
-    { capture: true },
-  );
+interface ScrubProbes {
+  /** Time of the last key press as the page received it (its `timeStamp`). */
+  __keyDownAt: number;
+  /**
+   * The step whose frame is on screen, when the slider names it and every
+   * tile has painted it; '' otherwise.
+   */
+  __paintedStep: () => string;
+}
+
+/** Installed before the app loads: the key press recorder and the painted-frame probe. */
+function installScrubProbes(): void {
+  const probes = window as unknown as ScrubProbes;
+  window.addEventListener('keydown', (event) => (probes.__keyDownAt = event.timeStamp), {
+    capture: true,
+  });
+  probes.__paintedStep = () => {
+    const output = document.querySelector('[data-testid="image-history-step"]');
+    const step = output?.getAttribute('data-shown-step') ?? '';
+    if (output === null || step === '' || step !== output.textContent) return '';
+    const tiles = [
+      ...document.querySelectorAll<HTMLCanvasElement>(
+        '[data-testid="image-history-panel"] [data-testid="image-tile-canvas"]',
+      ),
+    ];
+    return tiles.length > 0 && tiles.every((tile) => tile.dataset.drawn === step) ? step : '';
+  };
 }
 
 /**
@@ -50,17 +70,10 @@ async function pressAndTime(page: Page, previous: string): Promise<{ ms: number;
   await page.keyboard.press('ArrowLeft');
   const handle = await page.waitForFunction(
     (before) => {
-      const output = document.querySelector('[data-testid="image-history-step"]');
-      const step = output?.getAttribute('data-shown-step') ?? '';
-      if (output === null || step === before || step !== output.textContent) return false;
-      const tiles = [
-        ...document.querySelectorAll<HTMLCanvasElement>(
-          '[data-testid="image-history-panel"] [data-testid="image-tile-canvas"]',
-        ),
-      ];
-      if (tiles.length === 0 || !tiles.every((tile) => tile.dataset.drawn === step)) return false;
-      const pressedAt = (window as unknown as { __keyDownAt: number }).__keyDownAt;
-      return { ms: performance.now() - pressedAt, step };
+      const probes = window as unknown as ScrubProbes;
+      const step = probes.__paintedStep();
+      if (step === '' || step === before) return false;
+      return { ms: performance.now() - probes.__keyDownAt, step };
     },
     previous,
     { timeout: 10_000, polling: 'raf' },
@@ -89,7 +102,7 @@ runBench(
 
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.addInitScript(installFrameProbes);
-      await page.addInitScript(recordKeyDowns);
+      await page.addInitScript(installScrubProbes);
       await page.goto(`${target.httpUrl}/#/sessions/${session.sessionId}`);
       const slider = page.getByTestId('image-history-slider');
       await slider.waitFor({ timeout: 30_000 });
@@ -105,20 +118,7 @@ runBench(
       );
       await slider.focus();
       await page.waitForFunction(
-        () => {
-          const step =
-            document
-              .querySelector('[data-testid="image-history-step"]')
-              ?.getAttribute('data-shown-step') ?? '';
-          const tiles = [
-            ...document.querySelectorAll<HTMLCanvasElement>(
-              '[data-testid="image-history-panel"] [data-testid="image-tile-canvas"]',
-            ),
-          ];
-          return (
-            step !== '' && tiles.length > 0 && tiles.every((tile) => tile.dataset.drawn === step)
-          );
-        },
+        () => (window as unknown as ScrubProbes).__paintedStep() !== '',
         undefined,
         { timeout: 30_000 },
       );
