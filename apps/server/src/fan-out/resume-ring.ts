@@ -78,6 +78,12 @@ export class ResumeRing {
     }
   }
 
+  /** Whether the ring still holds every event it was given after `cursor` (true when it was given none). */
+  holdsAfter(cursor: bigint): boolean {
+    const first = this.events[this.head];
+    return first === undefined || first.cursor <= cursor + 1n;
+  }
+
   /**
    * Every event after `cursor`, in order, when the ring still holds all of
    * them (an empty list when `cursor` is the newest); undefined when some
