@@ -4,7 +4,7 @@ import { loadServerConfig } from '../config/server-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { Session } from '../sessions/session';
 import { SessionEventBus } from '../events/event-bus';
-import { WATCH_RESUME_EVENTS } from '../common/limits';
+import { WATCH_RESUME_EVENTS, WATCH_RESUME_SESSIONS } from '../common/limits';
 import { FanOutService } from './fan-out.service';
 
 function setUp() {
@@ -89,5 +89,38 @@ describe('FanOutService', () => {
     // Watched again: a ring again.
     expect(await rings()).toBe(1);
     late.close();
+  });
+
+  it('a watched session whose ring went past the bound on rings gets a new one with its next event', async () => {
+    const metrics = new MetricsService();
+    const bus = new SessionEventBus();
+    const fanOut = new FanOutService(loadServerConfig({}), metrics, bus);
+    const sessions = Array.from(
+      { length: WATCH_RESUME_SESSIONS + 1 },
+      (_, index) => new Session(`s${index}`, 0, { lossHistoryPoints: 16, commandAuditSize: 4 }),
+    );
+    const epoch = (session: Session) =>
+      void bus.emit('epoch.applied', {
+        session,
+        epoch: create(EpochDataSchema, { epoch: Number(session.cursor) }),
+        timestampMs: 0,
+      });
+    const watchers = sessions.map((session) => {
+      const watcher = fanOut.watch(session);
+      epoch(session);
+      return watcher;
+    });
+    const [first] = sessions as [Session];
+    // The newest WATCH_RESUME_SESSIONS sessions' rings pushed the first one's out; it is still watched.
+    epoch(first);
+    epoch(first);
+    const back = fanOut.watch(first, first.cursor - 1n);
+    const events = [await back.next(), await back.next()];
+    expect(events.map((event) => [event?.event.case, event?.cursor])).toEqual([
+      ['keepalive', first.cursor - 1n],
+      ['epoch', first.cursor],
+    ]);
+    back.close();
+    for (const watcher of watchers) watcher.close();
   });
 });

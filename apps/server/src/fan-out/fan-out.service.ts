@@ -183,14 +183,14 @@ export class FanOutService {
     const set = this.watchers.get(session.id);
     if (lossless) {
       session.cursor += 1n;
-      const kept = this.rings.get(session.id);
+      const watched = set !== undefined && set.size > 0;
       // Nobody watching and no watcher to come back: only the cursor moves (a later snapshot counts it).
-      if (kept === undefined && (set === undefined || set.size === 0)) return;
+      if (!watched && !this.rings.has(session.id)) return;
       const message = this.message(session, event);
-      if (kept !== undefined) {
-        this.ringOf(session).ring.push(message);
-        if (!keepsRing(kept)) this.rings.delete(session.id);
-      }
+      // A watched session whose ring went past WATCH_RESUME_SESSIONS gets a new one here.
+      const kept = this.ringOf(session);
+      kept.ring.push(message);
+      if (!keepsRing(kept)) this.rings.delete(session.id);
       for (const watcher of set ?? []) watcher.pushLossless(message);
       return;
     }
