@@ -16,10 +16,9 @@ import { confusionView, type ConfusionView } from './live-confusion';
 export const MAX_MATRIX_CLASSES = 24;
 /**
  * The live matrix is redrawn at most this often. It changes with every batch
- * (up to 60 a second), and re-laying out its table and per-class list on each
- * frame was most of a dashboard frame's layout at 60 msg/s (Chromium trace:
- * the page's only full-tree layouts, ~3 ms each, 16 cell attributes and 18
- * texts changed per frame).
+ * (up to 60 a second), and at 60 msg/s it was the page's biggest writer of
+ * DOM changes (16 cell attributes and 18 texts a frame), each frame's changes
+ * costing a layout of the whole page (~3 ms, Chromium trace).
  */
 export const CONFUSION_REFRESH_MS = 250;
 

@@ -27,8 +27,8 @@ export function useSessionSelect<T>(
  * `intervalMs` (the last change of an interval is delivered at its end, so
  * the value shown is never older than that). For panels whose value changes
  * with every batch but that nobody reads 60 times a second, such as the
- * confusion matrix: re-rendering its table on every frame cost most of a
- * dashboard frame's layout (see features/per-class).
+ * confusion matrix, whose table re-rendered on every frame (see
+ * CONFUSION_REFRESH_MS in features/per-class).
  */
 export function useSessionSelectEvery<T>(
   store: SessionStore,
