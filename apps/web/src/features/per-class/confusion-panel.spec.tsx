@@ -13,6 +13,7 @@ import { manualFrames } from '../../test/manual-frames';
 import { renderWithServer } from '../../test/render';
 import { SessionStore } from '../session/store/session-store';
 import { ConfusionPanel } from './confusion-panel';
+import { CONFUSION_REFRESH_MS } from './live-confusion';
 
 /** Truth 0 right twice, truth 1 taken for 0 once, in `epoch`. */
 const matrix = (epoch: number, increment: boolean, scale = 1n) =>
@@ -30,7 +31,9 @@ const matrix = (epoch: number, increment: boolean, scale = 1n) =>
 
 function setUp() {
   const frames = manualFrames();
-  const store = new SessionStore({ schedule: frames.schedule, now: () => 0 });
+  // The store's clock: the live matrix is redrawn at most every CONFUSION_REFRESH_MS of it.
+  const clock = { now: 0 };
+  const store = new SessionStore({ schedule: frames.schedule, now: () => clock.now });
   const start = snapshot(0n, [0], {
     session: { config: create(TrainingConfigSchema, { classNames: ['cat', 'dog'] }) },
   });
@@ -45,7 +48,7 @@ function setUp() {
       epochs: [0, 1],
       matrix: request.epoch === 0 ? matrix(0, false, 10n) : undefined,
     });
-  return { store, frames, fake };
+  return { store, frames, fake, clock };
 }
 
 const cell = (truth: number, predicted: number) =>
@@ -58,11 +61,12 @@ const cell = (truth: number, predicted: number) =>
 
 describe('ConfusionPanel', () => {
   it('shows the live epoch, adds increments as they arrive, and older epochs from the server', async () => {
-    const { store, frames, fake } = setUp();
+    const { store, frames, fake, clock } = setUp();
     renderWithServer(fake, <ConfusionPanel sessionId="run-1" store={store} />);
     expect(cell(1, 0)?.dataset.count).toBe('1');
     expect(screen.getByTestId('confusion-epoch').textContent).toBe('1');
-    // One batch's increment.
+    // One batch's increment, once the matrix may be redrawn.
+    clock.now += CONFUSION_REFRESH_MS;
     store.apply(
       create(WatchSessionResponseSchema, {
         cursor: 1n,

@@ -4,7 +4,7 @@ import { memo, useEffect, useMemo, useState } from 'react';
 import { useDashboardClient } from '../../common/transport-context';
 import { ImageGrid } from '../images/image-grid';
 import type { PanelProps } from '../panels/panel-props';
-import { useSessionSelect, useSessionSelectEvery } from '../session/hooks/use-session-view';
+import { useSessionSelect } from '../session/hooks/use-session-view';
 import type { SessionView } from '../session/store/session-store';
 import { confusionView, type ConfusionView } from './live-confusion';
 
@@ -14,13 +14,6 @@ import { confusionView, type ConfusionView } from './live-confusion';
  * accuracy below lists the same classes.
  */
 export const MAX_MATRIX_CLASSES = 24;
-/**
- * The live matrix is redrawn at most this often. It changes with every batch
- * (up to 60 a second), and at 60 msg/s it was the page's biggest writer of
- * DOM changes (16 cell attributes and 18 texts a frame), each frame's changes
- * costing a layout of the whole page (~3 ms, Chromium trace).
- */
-export const CONFUSION_REFRESH_MS = 250;
 
 const NO_CLASS_NAMES: readonly string[] = [];
 const classNamesOf = (view: SessionView) => view.summary?.config?.classNames ?? NO_CLASS_NAMES;
@@ -66,7 +59,7 @@ export function imagesOfPair(frame: ImageFrame, truth: number, predicted: number
 export const ConfusionPanel = memo(function ConfusionPanel({ sessionId, store }: PanelProps) {
   const client = useDashboardClient();
   const names = useSessionSelect(store, classNamesOf);
-  const version = useSessionSelectEvery(store, confusionVersion, CONFUSION_REFRESH_MS);
+  const version = useSessionSelect(store, confusionVersion);
   const live = useSessionSelect(store, liveConfusion);
   // `live` is mutable: its version says when its epochs may have changed.
   // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -2,6 +2,13 @@ import type { ConfusionMatrix } from '@trainwatch/proto';
 
 /** Epochs of matrices the browser holds from the watch stream (older ones: GetConfusionMatrix). */
 export const LIVE_CONFUSION_EPOCHS = 4;
+/**
+ * The live matrix is redrawn at most this often. It changes with every batch
+ * (up to 60 a second), and at 60 msg/s it was the page's biggest writer of
+ * DOM changes (16 cell attributes and 18 texts a frame), each frame's changes
+ * costing a layout of the whole page (~3 ms, Chromium trace).
+ */
+export const CONFUSION_REFRESH_MS = 250;
 
 /** One epoch's matrix as the panel draws it: sparse cells and exact per-class rows. */
 export interface ConfusionView {

@@ -2,8 +2,10 @@ import { create } from '@bufbuild/protobuf';
 import {
   CommandState,
   CommandType,
+  ConfusionMatrixSchema,
   ConnectionState,
   ImageFrameSchema,
+  WatchSessionResponseSchema,
   TrainingStatus,
 } from '@trainwatch/proto';
 import {
@@ -18,6 +20,7 @@ import {
   statusUpdate,
 } from '../../../test/fixtures';
 import { manualFrames } from '../../../test/manual-frames';
+import { CONFUSION_REFRESH_MS } from '../../per-class/live-confusion';
 import {
   CursorGapError,
   IMAGE_REFRESH_MS,
@@ -54,6 +57,51 @@ describe('SessionStore', () => {
       jest.advanceTimersByTime(IMAGE_REFRESH_MS);
       frames.flush();
       expect(store.getView().latestFrame?.batchIdx).toBe(6);
+      store.dispose();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('changes the shown confusion version at most once per CONFUSION_REFRESH_MS, ending on the latest', () => {
+    jest.useFakeTimers();
+    try {
+      const frames = manualFrames();
+      let now = 1000;
+      const store = new SessionStore({ schedule: frames.schedule, now: () => now });
+      const increment = (cursor: bigint) =>
+        create(WatchSessionResponseSchema, {
+          cursor,
+          event: {
+            case: 'confusion',
+            value: create(ConfusionMatrixSchema, {
+              epoch: 0,
+              increment: true,
+              truthClasses: [0],
+              predictedClasses: [0],
+              counts: [1n],
+              predictions: 1n,
+            }),
+          },
+        });
+      store.apply(snapshot(0n, []));
+      store.apply(increment(1n));
+      frames.flush();
+      const first = store.getView().confusionVersion;
+      expect(first).toBe(store.getView().confusion.version);
+      // A batch every 16 ms for 160 ms: the view keeps the first version.
+      for (let i = 2; i <= 11; i++) {
+        now += 16;
+        store.apply(increment(BigInt(i)));
+        frames.flush();
+        expect(store.getView().confusionVersion).toBe(first);
+      }
+      // When the interval is up the store publishes by itself, with the newest version.
+      now += CONFUSION_REFRESH_MS;
+      jest.advanceTimersByTime(CONFUSION_REFRESH_MS);
+      frames.flush();
+      expect(store.getView().confusionVersion).toBe(store.getView().confusion.version);
+      expect(store.getView().confusionVersion).toBeGreaterThan(first);
       store.dispose();
     } finally {
       jest.useRealTimers();

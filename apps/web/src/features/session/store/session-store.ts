@@ -13,7 +13,8 @@ import {
   type TrainingStatus,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
-import type { LiveConfusion } from '../../per-class/live-confusion';
+import { RefreshGate } from '../../../common/refresh-gate';
+import { CONFUSION_REFRESH_MS, type LiveConfusion } from '../../per-class/live-confusion';
 import type { BoundedSeries } from '../../series/store/bounded-series';
 import { SeriesStore } from '../../series/store/series-store';
 import { animationFrameScheduler, type FrameScheduler } from './frame-scheduler';
@@ -64,7 +65,10 @@ export interface SessionView {
    * minus server clock: exact on one machine, skewed across machines).
    */
   readonly latencyMs?: number;
-  /** Confusion matrices of the newest epochs (mutable); `confusionVersion` says when they changed. */
+  /**
+   * Confusion matrices of the newest epochs (mutable); `confusionVersion` says
+   * when they changed, at most every CONFUSION_REFRESH_MS.
+   */
   readonly confusion: LiveConfusion;
   readonly confusionVersion: number;
 }
@@ -114,8 +118,18 @@ export class SessionStore {
   private lastEventAt: number | undefined;
   /** The frame React sees: the latest one at most every IMAGE_REFRESH_MS. */
   private shownFrame: ImageFrame | undefined;
-  private shownFrameAt = Number.NEGATIVE_INFINITY;
-  private imageTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly imageGate = new RefreshGate(
+    IMAGE_REFRESH_MS,
+    () => this.markDirty(),
+    () => this.now(),
+  );
+  /** The confusion matrices' version React sees. */
+  private shownConfusionVersion = 0;
+  private readonly confusionGate = new RefreshGate(
+    CONFUSION_REFRESH_MS,
+    () => this.markDirty(),
+    () => this.now(),
+  );
   private cursor = 0n;
   private view: SessionView;
   /** Views published so far (one per frame at most); tests read it. */
@@ -202,8 +216,8 @@ export class SessionStore {
 
   /** Stops publishing; call when the page stops watching. */
   dispose(): void {
-    clearTimeout(this.imageTimer);
-    this.imageTimer = undefined;
+    this.imageGate.dispose();
+    this.confusionGate.dispose();
     this.cancelFrame?.();
     this.cancelFrame = undefined;
     this.listeners.clear();
@@ -226,19 +240,13 @@ export class SessionStore {
     for (const listener of [...this.listeners]) listener();
   }
 
-  private refreshShownFrame(): void {
+  /** Moves what the slow-changing panels show to the latest, when their gates let it. */
+  private refreshShown(): void {
     const latest = this.state.latestFrame;
-    if (latest === this.shownFrame) return;
-    const sinceShown = this.now() - this.shownFrameAt;
-    if (sinceShown >= IMAGE_REFRESH_MS || this.shownFrame === undefined) {
-      this.shownFrame = latest;
-      this.shownFrameAt = this.now();
-    } else if (this.imageTimer === undefined) {
-      // Publish again when the interval is up, even if nothing else arrives.
-      this.imageTimer = setTimeout(() => {
-        this.imageTimer = undefined;
-        this.markDirty();
-      }, IMAGE_REFRESH_MS - sinceShown);
+    if (latest !== this.shownFrame && this.imageGate.pass()) this.shownFrame = latest;
+    const version = this.state.confusion.version;
+    if (version !== this.shownConfusionVersion && this.confusionGate.pass()) {
+      this.shownConfusionVersion = version;
     }
   }
 
@@ -258,7 +266,7 @@ export class SessionStore {
     state.epochsChanged = false;
     state.commandsChanged = false;
     state.alertsChanged = false;
-    this.refreshShownFrame();
+    this.refreshShown();
     const loss = this.series.get(LOSS_SERIES)?.points;
     const summary: SessionSummary | undefined = state.summary ? { ...state.summary } : undefined;
     const performance: PerformanceData | undefined = state.performance;
@@ -283,7 +291,7 @@ export class SessionStore {
       cursor: this.cursor,
       latencyMs: state.latencyMs,
       confusion: state.confusion,
-      confusionVersion: state.confusion.version,
+      confusionVersion: this.shownConfusionVersion,
     };
   }
 }
