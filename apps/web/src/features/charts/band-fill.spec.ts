@@ -6,6 +6,7 @@ function chart(data: (number | null)[][]): uPlot {
   return {
     data,
     series: [{ scale: 'x' }, {}, { scale: 'y' }, { scale: 'y' }],
+    bbox: { left: 0, top: 0, width: 500, height: 100 },
     valToPos: (value: number, scale: string) =>
       scale === 'x' ? value * 10 : value <= 0 ? Number.NaN : 100 - value,
   } as unknown as uPlot;
@@ -92,5 +93,38 @@ describe('bandFill', () => {
     (u.series as { show: boolean }[])[3]!.show = false;
     drawBandColumns(u, 3);
     expect(painted).toEqual([]);
+  });
+
+  it('paints a band with a point every pixel or two as rectangles too', () => {
+    const painted: string[] = [];
+    const ctx = {
+      save: () => undefined,
+      restore: () => undefined,
+      beginPath: () => undefined,
+      rect: () => undefined,
+      clip: () => undefined,
+      fillRect: (x: number, y: number, w: number, h: number) => painted.push(`${x},${y},${w},${h}`),
+      fillStyle: '' as unknown,
+    };
+    // Three points 10 pixels apart on a plot 60 pixels wide: one every 20 pixels, a polygon.
+    const sparse = Object.assign(
+      chart([
+        [1, 2, 3],
+        [0, 0, 0],
+        [10, 11, 12],
+        [20, 21, 22],
+      ]),
+      {
+        ctx,
+        bbox: { left: 0, top: 0, width: 60, height: 100 },
+      },
+    );
+    (sparse.series as unknown[])[3] = { scale: 'y', show: true, fill: 'band' };
+    expect(bandFill(2)(sparse, 3, 0, 2)?.fill).toBeInstanceOf(Path2D);
+    // The same points counted against a plot 6 pixels wide: one every two pixels, rectangles.
+    const fitted = Object.assign(sparse, { bbox: { left: 0, top: 0, width: 6, height: 100 } });
+    expect(bandFill(2)(fitted, 3, 0, 2)?.fill).toBeNull();
+    drawBandColumns(fitted, 3);
+    expect(painted).toEqual(['10,80,10,10', '20,79,10,10', '30,78,1,10']);
   });
 });

@@ -20,7 +20,8 @@ const columnsByChart = new WeakMap<uPlot, Map<number, Float64Array>>();
  * Where several points fall in one pixel column (a zoomed window of a long
  * run, or any series with more points than pixels) the band is painted as
  * one rectangle per column instead, from the highest max to the lowest min
- * of its points (drawBandColumns, a `drawSeries` hook). Skia fills a
+ * of its points (drawBandColumns, a `drawSeries` hook); so is a band with a
+ * point every pixel or two. Skia fills a
  * polygon at a cost that grows with the edges every pixel row crosses, and
  * a noisy series' band crosses thousands: a 1,211-pixel chart over 4,956
  * such points took 145 ms per redraw as a polygon (45 ms with one vertex
@@ -60,7 +61,9 @@ export function bandFill(minColumn: number): uPlot.Series.PathBuilder {
     }
     const byChart = columnsByChart.get(u) ?? new Map<number, Float64Array>();
     columnsByChart.set(u, byChart);
-    if (dense) {
+    // A point every pixel or two (a line fitted to its pixels, fitToPixels) is as costly
+    // a polygon as a dense one, and its rectangles look the same.
+    if (dense || (columns.length / 3) * 2 >= u.bbox.width) {
       byChart.set(maxColumn, toRectangles(columns));
       return { stroke: null, fill: null, clip: null, band: null, flags: 0 };
     }

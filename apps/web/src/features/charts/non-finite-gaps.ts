@@ -1,4 +1,5 @@
 import type uPlot from 'uplot';
+import { pixelRatio } from './pixel-columns';
 
 /**
  * uPlot breaks a line only at `null`, which typed arrays cannot hold; the
@@ -41,18 +42,14 @@ export function drawNonFiniteMarks(u: uPlot, seriesIdx: number): void {
       drawing = true;
       ctx.save();
       ctx.strokeStyle = '#f0716e';
-      ctx.lineWidth = 2 * uPlotPixelRatio();
+      ctx.lineWidth = 2 * pixelRatio();
       ctx.beginPath();
     }
     ctx.moveTo(x, bottom);
-    ctx.lineTo(x, bottom - 8 * uPlotPixelRatio());
+    ctx.lineTo(x, bottom - 8 * pixelRatio());
   }
   if (drawing) {
     ctx.stroke();
     ctx.restore();
   }
-}
-
-function uPlotPixelRatio(): number {
-  return typeof devicePixelRatio === 'number' ? devicePixelRatio : 1;
 }

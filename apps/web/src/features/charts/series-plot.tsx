@@ -8,6 +8,7 @@ import { chartDrawQueue } from './chart-draw-queue';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
 import { roundZoomValue, type ChartViewState, type ZoomWindow } from './chart-view-params';
 import { nanGaps } from './non-finite-gaps';
+import { fitToPixels, pixelRatio } from './pixel-columns';
 import { buildPlotData, withWindow, type PlotColumns, type PlotLine } from './plot-data';
 import { robustRange } from './robust-range';
 import { useUplot } from './use-uplot';
@@ -137,31 +138,49 @@ export function SeriesPlot({
   const versionRef = useRef(version);
   versionRef.current = version;
   /** The lines' own data (no zoom window) as last built, and what it was built from. */
-  const base = useRef<{ key: readonly unknown[]; built: PlotColumns }>(undefined);
+  const base = useRef<{
+    key: readonly unknown[];
+    built: PlotColumns;
+    /** `built` fitted to the plot's width in pixels, when unzoomed. */
+    fitted?: { pixels: number; built: PlotColumns };
+  }>(undefined);
 
-  const build = useCallback((): PlotColumns => {
-    if (windows.current.size === 0) {
-      // Zooming out, or zooming in before the window's answer, draws the same data again:
-      // aligning 20 runs once, not on every zoom, keeps a zoom to one redraw per chart.
-      const key = [linesRef.current, versionRef.current, xAxis, smoothing];
-      const cached = base.current;
-      if (cached && cached.key.every((part, index) => part === key[index])) {
+  /**
+   * The columns to draw. Unzoomed, a line with more points than the plot has
+   * pixels is merged to one point per pixel column (fitToPixels, given the
+   * plot's width in CSS pixels); zoomed, every point held or read is drawn.
+   */
+  const build = useCallback(
+    (pixels: number): PlotColumns => {
+      if (windows.current.size === 0) {
+        // Zooming out, or zooming in before the window's answer, draws the same data again:
+        // aligning 20 runs once, not on every zoom, keeps a zoom to one redraw per chart.
+        const key = [linesRef.current, versionRef.current, xAxis, smoothing];
+        let cached = base.current;
+        if (!cached || !cached.key.every((part, index) => part === key[index])) {
+          cached = { key, built: buildPlotData(linesRef.current(), xAxis, smoothing) };
+          base.current = cached;
+        }
+        if (viewRef.current.zoom === undefined) {
+          if (cached.fitted?.pixels !== pixels) {
+            cached.fitted = { pixels, built: fitToPixels(cached.built, pixels) };
+          }
+          columns.current = cached.fitted.built;
+          return cached.fitted.built;
+        }
         columns.current = cached.built;
         return cached.built;
       }
-      const built = buildPlotData(linesRef.current(), xAxis, smoothing);
-      base.current = { key, built };
+      const shown = linesRef.current().map((line, index) => {
+        const window = windows.current.get(index);
+        return window ? withWindow(line, window) : line;
+      });
+      const built = buildPlotData(shown, xAxis, smoothing);
       columns.current = built;
       return built;
-    }
-    const shown = linesRef.current().map((line, index) => {
-      const window = windows.current.get(index);
-      return window ? withWindow(line, window) : line;
-    });
-    const built = buildPlotData(shown, xAxis, smoothing);
-    columns.current = built;
-    return built;
-  }, [xAxis, smoothing]);
+    },
+    [xAxis, smoothing],
+  );
 
   // What decides the uPlot series and scales: the chart is rebuilt when it changes.
   const lineCount = lines().length;
@@ -377,7 +396,7 @@ export function SeriesPlot({
     const ctx = u.ctx;
     ctx.save();
     ctx.strokeStyle = 'rgba(240, 200, 90, 0.9)';
-    ctx.lineWidth = 1.5 * (typeof devicePixelRatio === 'number' ? devicePixelRatio : 1);
+    ctx.lineWidth = 1.5 * pixelRatio();
     ctx.beginPath();
     ctx.moveTo(x, u.bbox.top);
     ctx.lineTo(x, u.bbox.top + u.bbox.height);
@@ -403,7 +422,7 @@ export function SeriesPlot({
   const draw = useCallback(() => {
     const chart = plot.current;
     if (!chart) return;
-    const built = build();
+    const built = build(chart.bbox.width / pixelRatio());
     if (built.hasBand !== hasBand) {
       // The band adds series: rebuild the chart with them.
       setHasBand(built.hasBand);
