@@ -205,6 +205,8 @@ const written = spawnSync(
     report,
     '--analysis',
     join(root, 'bench/analysis.md'),
+    '--reasons',
+    join(root, 'bench/missed.json'),
     // Only a full run of every benchmark adds a history row (quick figures are not
     // representative; an --only run is not a run of everything); others just show it.
     '--history',

@@ -1,6 +1,6 @@
 /**
  * Writes the benchmark report from the JSON results in a directory:
- * `node write-report.js --results <dir> --out <file> [--analysis <file>]`.
+ * `node write-report.js --results <dir> --out <file> [--analysis <file>] [--reasons <file>]`.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
@@ -29,7 +29,7 @@ const resultsDir = argument('--results');
 const out = argument('--out');
 if (!resultsDir || !out) {
   console.error(
-    'usage: write-report --results <dir> --out <file> [--analysis <file>] [--history <file> [--no-history-entry]]',
+    'usage: write-report --results <dir> --out <file> [--analysis <file>] [--reasons <file>] [--history <file> [--no-history-entry]]',
   );
   process.exit(2);
 }
@@ -38,6 +38,12 @@ const results = readdirSync(resultsDir)
   .map((file) => JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as BenchResult);
 const analysisFile = argument('--analysis');
 const analysis = analysisFile && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : '';
+// Why each missed target is missed, by target (hand-written, like the analysis).
+const reasonsFile = argument('--reasons');
+const reasons =
+  reasonsFile && existsSync(reasonsFile)
+    ? (JSON.parse(readFileSync(reasonsFile, 'utf8')) as Record<string, string>)
+    : {};
 // A full run of every benchmark adds its row to the history; partial runs only show it.
 const historyFile = argument('--history');
 let history: HistoryEntry[] =
@@ -49,5 +55,5 @@ if (historyFile && entry !== undefined) {
   history = withEntry(history, entry);
   writeFileSync(historyFile, `${JSON.stringify(history, null, 2)}\n`);
 }
-writeFileSync(out, renderReport(results, machine(), new Date(), analysis, history));
+writeFileSync(out, renderReport(results, machine(), new Date(), analysis, history, reasons));
 console.log(`wrote ${out} from ${results.length} results`);

@@ -119,6 +119,25 @@ describe('renderReport', () => {
     expect(text).toContain('| t | m | not judged |  |');
   });
 
+  it('gives a missed target its hand-written reason, and none to a target met', () => {
+    const targets = [
+      { target: 'fps', measured: '46 fps', met: false },
+      { target: 'p99', measured: '9 ms', met: true },
+      { target: 'said', measured: '1 ms', met: false, why: 'the benchmark says' },
+    ];
+    const text = renderReport([result('browser', { targets })], machine, when, '', [], {
+      fps: 'the loss chart; see "The loss chart\'s points"',
+      p99: 'stale reason',
+      said: 'hand-written',
+    });
+    expect(text).toContain(
+      `| fps | 46 fps | **missed** | the loss chart; see "The loss chart's points" |`,
+    );
+    expect(text).toContain('| p99 | 9 ms | **met** |  |');
+    expect(text).toContain('| said | 1 ms | **missed** | the benchmark says |');
+    expect(text).not.toContain('stale reason');
+  });
+
   it('includes the hand-written analysis', () => {
     expect(renderReport([result('e2e')], machine, when, '## Why\n\nBecause.\n')).toContain(
       '## Why\n\nBecause.',

@@ -109,7 +109,10 @@ function section(result: BenchResult): string {
 /**
  * BENCHMARKS.md from the collected results: machine, how to reproduce, every
  * target with met/missed, then a section per benchmark. `analysis` is
- * hand-written text kept between runs (why targets are missed), or empty.
+ * hand-written text kept between runs (why targets are missed), or empty;
+ * `reasons` are hand-written, by target, what the profile of a missed target
+ * shows and what would close it: shown in the targets table beside a target
+ * this run missed (a target met shows none).
  */
 export function renderReport(
   results: readonly BenchResult[],
@@ -117,6 +120,7 @@ export function renderReport(
   generatedAt: Date,
   analysis = '',
   history: readonly HistoryEntry[] = [],
+  reasons: Readonly<Record<string, string>> = {},
 ): string {
   const ordered = orderResults(results);
   const allTargets = ordered.flatMap((r) =>
@@ -129,7 +133,11 @@ export function renderReport(
             why: 'see its section',
           } as TargetVerdict,
         ]
-      : r.targets,
+      : r.targets.map((t) =>
+          t.met === false && t.why === undefined && Object.hasOwn(reasons, t.target)
+            ? { ...t, why: reasons[t.target] }
+            : t,
+        ),
   );
   const quick = ordered.some((r) => r.quick);
   const lines = [
