@@ -1,6 +1,7 @@
 import { LOSS_SERIES } from '@trainwatch/proto';
 import { useCallback } from 'react';
 import type uPlot from 'uplot';
+import { useRefreshedText } from '../../common/use-refreshed-text';
 import type { BoundedSeries } from '../series/store/bounded-series';
 import type { StepClock } from '../series/store/step-clock';
 import { useChartPage, useChartViewSelect } from './chart-view-context';
@@ -78,6 +79,7 @@ export function LossChart({
     [historyStartStep, xAxis, batchesPerEpoch, clock, loss],
   );
   const points = loss?.length ?? 0;
+  const pointsText = useRefreshedText(`${points} points`);
 
   return (
     <section
@@ -101,7 +103,7 @@ export function LossChart({
         decorate={decorate}
       />
       <p className="muted small">
-        {points} points
+        {pointsText}
         {historyStartStep !== undefined && (
           <span data-testid="missing-history-marker">
             {' '}

@@ -1,6 +1,7 @@
 import { SeriesKind } from '@trainwatch/proto';
 import { memo, useRef } from 'react';
 import { formatMetric } from '../../../common/format';
+import { useRefreshedText } from '../../../common/use-refreshed-text';
 import { useSessionSelect } from '../../session/hooks/use-session-view';
 import type { PanelProps } from '../../panels/panel-props';
 import type { SessionView } from '../../session/store/session-store';
@@ -39,6 +40,12 @@ export const SeriesPanel = memo(function SeriesPanel({
   const byEpoch = entry?.kind === SeriesKind.EPOCH;
   const nonFinite = points?.nonFinite ?? 0;
   const latest = points?.lastY;
+  const latestText = useRefreshedText(
+    latest === undefined ? '—' : Number.isNaN(latest) ? 'not finite' : formatMetric(latest),
+  );
+  const countText = useRefreshedText(
+    `${plural(points?.length ?? 0, 'point')} ${byEpoch ? 'per epoch' : 'per step'}`,
+  );
 
   return (
     <section
@@ -54,7 +61,7 @@ export const SeriesPanel = memo(function SeriesPanel({
       <header className="series-panel-header">
         <h3 title={name}>{name}</h3>
         <span className="series-panel-latest" data-testid="series-latest">
-          {latest === undefined ? '—' : Number.isNaN(latest) ? 'not finite' : formatMetric(latest)}
+          {latestText}
         </span>
       </header>
       {visible && entry ? (
@@ -70,9 +77,7 @@ export const SeriesPanel = memo(function SeriesPanel({
         <div className="series-chart-placeholder" data-testid="series-placeholder" />
       )}
       <p className="series-panel-footer">
-        <span>
-          {plural(points?.length ?? 0, 'point')} {byEpoch ? 'per epoch' : 'per step'}
-        </span>
+        <span>{countText}</span>
         {nonFinite > 0 && (
           <span className="series-panel-non-finite" data-testid="non-finite-count">
             {plural(nonFinite, 'non-finite value')}

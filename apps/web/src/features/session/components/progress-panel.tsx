@@ -1,5 +1,6 @@
 import { globalStep, type PerformanceData, type SessionSummary } from '@trainwatch/proto';
 import { formatDuration, formatLoss, formatNumber } from '../../../common/format';
+import { useRefreshedText } from '../../../common/use-refreshed-text';
 
 function percent(value: number | undefined): string {
   return value === undefined ? '—' : `${value.toFixed(0)}%`;
@@ -24,16 +25,17 @@ export function ProgressPanel({
       ? Number(globalStep(summary.epoch, summary.batchIdx, config.batchesPerEpoch)) + 1
       : 0;
   const usage = performance?.resourceUsage;
+  const progressText = useRefreshedText(
+    started && config
+      ? `epoch ${summary.epoch + 1} of ${config.totalEpochs}, batch ${summary.batchIdx + 1} of ${config.batchesPerEpoch}`
+      : 'waiting for the first batch',
+  );
   return (
     <section className="panel stats" data-testid="progress-panel">
       <div className="stat wide">
         <span className="stat-label">Progress</span>
         <progress max={Math.max(total, 1)} value={done} />
-        <span data-testid="progress-text">
-          {started && config
-            ? `epoch ${summary.epoch + 1} of ${config.totalEpochs}, batch ${summary.batchIdx + 1} of ${config.batchesPerEpoch}`
-            : 'waiting for the first batch'}
-        </span>
+        <span data-testid="progress-text">{progressText}</span>
       </div>
       <Stat label="Latest loss" value={formatLoss(summary?.latestLoss)} testId="latest-loss" />
       <Stat
@@ -63,12 +65,14 @@ export function ProgressPanel({
   );
 }
 
+/** One readout; its value changes on screen at most every READOUT_REFRESH_MS. */
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  const shown = useRefreshedText(value);
   return (
     <div className="stat">
       <span className="stat-label">{label}</span>
       <span className="stat-value numeric" data-testid={testId}>
-        {value}
+        {shown}
       </span>
     </div>
   );
