@@ -121,7 +121,7 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
 
   it('writes a block row per closed block, not two per commit', async () => {
     const seriesId = await newSeries(open);
-    // 4,200 steps: 65 closed 64-step blocks and one closed 4096-step block, one or two points per commit.
+    // 4,200 steps: 65 closed 64-step blocks, 8 closed 512-step blocks and one closed 4096-step block, one or two points per commit.
     const points = steady(seriesId, 0, 4_200);
     const state = new WriterState(open);
     const before = open.sqlite?.prepare('select total_changes() as n').pluck().get() as number;
@@ -130,12 +130,13 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
     }
     const stored = await storedBlocks(open, seriesId);
     expect(stored.filter((row) => row.size === 64)).toHaveLength(65);
+    expect(stored.filter((row) => row.size === 512)).toHaveLength(8);
     expect(stored.filter((row) => row.size === 4096)).toHaveLength(1);
     expect(stored).toEqual(closedBlocks(points));
     if (open.sqlite !== undefined) {
-      // Rows written: the 4,200 points and the 66 block rows (two block upserts per commit were 4,200 more).
+      // Rows written: the 4,200 points and the 74 block rows (block upserts per commit were 4,200 more per level).
       const after = open.sqlite.prepare('select total_changes() as n').pluck().get() as number;
-      expect(after - before).toBe(4_200 + 66);
+      expect(after - before).toBe(4_200 + 74);
     }
   });
 

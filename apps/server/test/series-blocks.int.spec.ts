@@ -2,7 +2,7 @@ import { SeriesKind } from '@trainwatch/proto';
 import { Migrator } from 'kysely';
 import { migrationProvider } from '../src/store/migrations';
 import type { OpenDatabase } from '../src/store/open-database';
-import { blockRows } from '../src/store/series-blocks';
+import { blockRows, planBlocks } from '../src/store/series-blocks';
 import { toStoredValue } from '../src/store/series-value';
 import { StoreReads } from '../src/store/store-reads';
 import { random, reference, store, type Point } from './series-points';
@@ -82,15 +82,43 @@ describe.each(STORE_ENGINES)('series blocks on %s', (_name, makeFixture) => {
       [70_001, 140_000, 1_000],
       [1, 299_999, 3],
       [100_000, 299_000, 777],
+      // 512-step buckets read as one 512-step block each (checked below).
+      [0, undefined, 586],
+      [12_345, 250_001, 465],
     ];
-    for (const [from, to, maxPoints] of windows) {
-      const answer = await reads.seriesWindow(series, from, to, maxPoints);
-      const expected = reference(points, from, to ?? Number.MAX_SAFE_INTEGER, maxPoints);
-      expect(answer.exact).toBe(false);
-      expect(answer.totalPoints).toBe(expected.total);
-      expect(answer.buckets.length).toBeLessThanOrEqual(maxPoints);
-      expect(answer.buckets).toEqual(expected.buckets);
-    }
+    const newest = Math.max(...points.map((point) => point.step));
+    expect(planBlocks(0, newest, 586)).toMatchObject({ size: 512, width: 512 });
+    const answersMatch = async () => {
+      for (const [from, to, maxPoints] of windows) {
+        const answer = await reads.seriesWindow(series, from, to, maxPoints);
+        const expected = reference(points, from, to ?? Number.MAX_SAFE_INTEGER, maxPoints);
+        expect(answer.exact).toBe(false);
+        expect(answer.totalPoints).toBe(expected.total);
+        expect(answer.buckets.length).toBeLessThanOrEqual(maxPoints);
+        expect(answer.buckets).toEqual(expected.buckets);
+      }
+    };
+    await answersMatch();
+    // A store from before the 512-step level: the migration computes it from
+    // the 64-step rows, and the answers are the same.
+    const level512 = () =>
+      open.db
+        .selectFrom('series_blocks')
+        .selectAll()
+        .where('block_size', '=', 512)
+        .orderBy('block_start')
+        .execute();
+    const written = await level512();
+    expect(written.length).toBeGreaterThan(500);
+    const migrator = new Migrator({ db: open.db, provider: migrationProvider(open.engine) });
+    expect((await migrator.migrateTo('0085-image-frames-in-files')).error).toBeUndefined();
+    expect(await level512()).toHaveLength(0);
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const migrated = await level512();
+    // The same closed blocks, but for one whose last 64-step block had no point (a gap at its end).
+    expect(migrated.length).toBeGreaterThanOrEqual(written.length - 1);
+    expect(migrated).toEqual(written.slice(0, migrated.length));
+    await answersMatch();
     // A small window is still bucketed from the raw points, exactly as before.
     const small = await reads.seriesWindow(series, 1_000, 1_099, 1_000);
     expect(small.exact).toBe(true);
@@ -128,9 +156,15 @@ describe.each(STORE_ENGINES)('series blocks on %s', (_name, makeFixture) => {
       .orderBy('block_size')
       .orderBy('block_start')
       .execute();
-    const expected = blockRows(points).sort(
-      (a, b) => a.seriesId - b.seriesId || a.size - b.size || a.start - b.start,
-    );
+    // 0002 stored every block, the open ones too; 0095 the 512-step blocks
+    // that end at or below the 64-step watermark (closed, so whole).
+    const fine = blockRows(points).filter((row) => row.size === 64);
+    const watermark = (seriesId: number) =>
+      Math.max(...fine.filter((row) => row.seriesId === seriesId).map((row) => row.start + 64));
+    const expected = blockRows(points)
+      .filter((row) => row.size !== 512 || row.start + 512 <= watermark(row.seriesId))
+      .sort((a, b) => a.seriesId - b.seriesId || a.size - b.size || a.start - b.start);
+    expect(expected.filter((row) => row.size === 512)).toHaveLength(19 + 9);
     expect(
       stored.map((row) => ({
         seriesId: Number(row.series_id),

@@ -17,16 +17,14 @@ import {
  * as many block rows as point rows. Instead the writer remembers per series
  * the open block (the 64-step block of the newest step it wrote) and writes
  * a block only once a point lands past it, recomputed in SQL from the finer
- * data: a 64-step block from its points, a 4096-step block from its 64-step
- * rows. The stored blocks of a level are then exactly the closed ones, and
+ * data: a 64-step block from its points, a 512- or 4096-step block from its
+ * 64-step rows. The stored blocks of a level are then exactly the closed ones, and
  * readers trust a level only below its watermark (max stored block_start +
  * size), reading the raw points from there on.
  */
 
 /** Finest block size: the open block the writer tracks is of this size. */
 const FINE = BLOCK_SIZES[BLOCK_SIZES.length - 1] as number;
-/** Coarsest block size, recomputed from the FINE rows. */
-const COARSE = BLOCK_SIZES[0] as number;
 /** Ranges per statement: 4 bound parameters each, far below both engines' limits (a power of two, see padded). */
 const MAX_RANGES_PER_STATEMENT = 4_096;
 /** Below every step: the watermark of a level with no stored block (steps may be negative). */
@@ -329,8 +327,8 @@ function* contiguous(starts: readonly number[], size: number): Generator<[number
  * Writes a commit's closing blocks inside its transaction (after its
  * points): first-touch series lose their blocks at or past the open one
  * (a crash, or a writer that kept open blocks, may have left them; they are
- * not closed), then per level, FINE before COARSE (which reads the FINE
- * rows): the ranges recomputed from the watermark, the closed blocks this
+ * not closed), then per level, FINE before the coarser ones (which read
+ * the FINE rows): the ranges recomputed from the watermark, the closed blocks this
  * process holds whole, then the blocks late points fell in. Replace, never
  * merge, so writing a block twice is harmless; the three are separate
  * statements, so no point is counted twice in one GROUP BY.
@@ -382,7 +380,7 @@ async function recompute(
     // Padding rows: series 0 (ids start at 1), an empty range.
     for (let row = chunk.length; row < rows; row++) values.push(0, 0, 0, 0);
     const text = cached(`recompute:${size}:${rows}:${rowid}`, () =>
-      size === FINE ? fineText(rows, rowid) : coarseText(rows),
+      size === FINE ? fineText(rows, rowid) : coarseText(rows, size),
     );
     await statements.run(trx, text, values);
   }
@@ -502,15 +500,15 @@ function fineText(rows: number, rowid: string): string {
     ${UPSERT}`;
 }
 
-/** COARSE blocks from the FINE rows (at most COARSE / FINE each); the last is the last FINE block's. */
-function coarseText(rows: number): string {
-  const start = `(c.block_start - ((c.block_start % ${COARSE} + ${COARSE}) % ${COARSE}))`;
+/** Coarser blocks from the FINE rows (at most size / FINE each); the last is the last FINE block's. */
+function coarseText(rows: number, size: number): string {
+  const start = `(c.block_start - ((c.block_start % ${size} + ${size}) % ${size}))`;
   const lastBlock = (column: string) =>
     `(select l.${column} from series_blocks l where l.series_id = g.series_id
       and l.block_size = ${FINE} and l.block_start = g.last_block)`;
-  return `${rangesCte(rows, COARSE)}
+  return `${rangesCte(rows, size)}
     ${INSERT}
-    select g.series_id, ${COARSE}, g.block_start, g.first_step, g.last_step, g.n, g.nans,
+    select g.series_id, ${size}, g.block_start, g.first_step, g.last_step, g.n, g.nans,
       g.min_v, g.max_v, ${lastBlock('last_value')}, ${lastBlock('last_wall_ms')}
     from (
       select c.series_id, ${start} as block_start, max(c.block_start) as last_block,

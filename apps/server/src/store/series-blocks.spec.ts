@@ -41,8 +41,9 @@ describe('series blocks', () => {
 
   it('plans the coarsest level giving at least max_points blocks, and raw points for small windows', () => {
     expect(planBlocks(0, RAW_WINDOW_STEPS - 1, 10)).toBeUndefined();
-    expect(planBlocks(0, 999_999, 2_000)).toEqual({ size: 64, width: 512, base: 0 });
     expect(planBlocks(5_000, 9_999_999, 2_000)).toEqual({ size: 4096, width: 8192, base: 4096 });
+    // 192-step buckets: no coarser level tiles them.
+    expect(planBlocks(0, 99_999, 640)).toEqual({ size: 64, width: 192, base: 0 });
     // Too few 64-step blocks for 2,000 buckets: raw points.
     expect(planBlocks(0, 100_000, 2_000)).toBeUndefined();
     const plan = planBlocks(0, 999_999, 2_000);
@@ -50,6 +51,29 @@ describe('series blocks', () => {
     expect(bucketOf(plan, 511)).toBe(0);
     expect(bucketOf(plan, 512)).toBe(1);
     expect(bucketOf(plan, 999_999)).toBeLessThan(2_000);
+  });
+
+  it('reads the coarsest blocks that tile the width the fine level gives', () => {
+    // 15,625 64-step blocks in 2,000 buckets: 512 steps wide, one 512-step block each.
+    expect(planBlocks(0, 999_999, 2_000)).toEqual({ size: 512, width: 512, base: 0 });
+    // A window that does not start on a 512-step block: the buckets align to 512.
+    expect(planBlocks(1_000, 1_000_999, 2_000)).toEqual({ size: 512, width: 512, base: 512 });
+    // Any window: whole blocks per bucket, never more than max_points buckets.
+    let seed = 7;
+    const next = () => (seed = (seed * 48_271) % 2_147_483_647);
+    for (let trial = 0; trial < 2_000; trial++) {
+      const first = (next() % 3_000_000) - 1_000_000;
+      const last = first + (next() % 20_000_000);
+      const maxPoints = 100 + (next() % 4_000);
+      const plan = planBlocks(first, last, maxPoints);
+      if (plan === undefined) continue;
+      expect(plan.width % plan.size).toBe(0);
+      expect(Math.abs(plan.base % plan.size)).toBe(0);
+      expect(plan.base).toBeLessThanOrEqual(first);
+      expect(bucketOf(plan, last)).toBeLessThan(maxPoints);
+    }
+    // Zoomed to 200,000 steps: 3,125 64-step blocks, 128-step buckets, no coarser tile.
+    expect(planBlocks(0, 199_999, 2_000)).toEqual({ size: 64, width: 128, base: 0 });
   });
 
   it('combines consecutive parts of one bucket', () => {

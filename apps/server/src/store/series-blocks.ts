@@ -3,7 +3,7 @@
  * a few thousand summary rows instead of every point.
  *
  * A block holds the points whose step falls in [start, start + size) for a
- * block size of 64 or 4096 steps (blocks by step range, not by point count:
+ * block size of 64, 512 or 4096 steps (blocks by step range, not by point count:
  * a point's block follows from its step alone, so the writer never reads
  * to place a point, and a re-sent or out-of-order step lands in the right
  * block). A long window is answered with buckets that are whole multiples of
@@ -13,13 +13,16 @@
  * between about max_points / 2 and max_points buckets rather than exactly
  * span / max_points steps each. Windows up to RAW_WINDOW_STEPS steps, or
  * too narrow for a level to give max_points blocks, are bucketed from the
- * raw points as before.
+ * raw points as before. The bucket width is chosen from the level that
+ * gives at least max_points blocks; the blocks read are then the coarsest
+ * that tile that width (a 1,000,000-step window in 2,000 buckets reads
+ * 1,954 512-step rows, one per bucket, where it grouped 15,625 64-step ones).
  *
  * How they are kept (closing-blocks.ts): a block row is written when the
  * block closes (a point lands in a later block), from the aggregate the
  * writer held while it was open, or, when the writer did not see every
  * point of it (a restart), recomputed in SQL from the finer data: a
- * 64-step block from its points, a 4096-step block from its 64-step rows. A commit every few tens of ms holds 1-3 points per
+ * 64-step block from its points, a 512- or 4096-step block from its 64-step rows. A commit every few tens of ms holds 1-3 points per
  * series, so merging each commit into both blocks wrote as many block rows
  * as point rows; now it is one 64-step row per 64 steps. A late point in a
  * closed block recomputes that block (and its closed parent) in the same
@@ -33,7 +36,7 @@
 import { toStoredValue } from './series-value';
 
 /** Block sizes in steps, coarsest first. */
-export const BLOCK_SIZES = [4096, 64] as const;
+export const BLOCK_SIZES = [4096, 512, 64] as const;
 
 /** Windows spanning at most this many steps are bucketed from the raw points (one scan of <= 65,536 points). */
 export const RAW_WINDOW_STEPS = 65_536;
@@ -186,17 +189,29 @@ export interface BlockPlan {
 }
 
 /**
- * The plan for a window whose points lie in [first, last]: the coarsest
- * block size that still gives at least maxPoints blocks, buckets of as few
- * whole blocks as keep their count <= maxPoints. Undefined: bucket the raw
- * points (small window, or no level fine enough).
+ * The plan for a window whose points lie in [first, last]: the bucket
+ * width from the coarsest block size that still gives at least maxPoints
+ * blocks (buckets of as few whole blocks as keep their count <= maxPoints),
+ * then read from the coarsest size that tiles that width, its buckets
+ * aligned to that size (the same width, the same count at most).
+ * Undefined: bucket the raw points (small window, or no level fine enough).
  */
 export function planBlocks(first: number, last: number, maxPoints: number): BlockPlan | undefined {
   if (last - first + 1 <= RAW_WINDOW_STEPS) return undefined;
-  for (const size of BLOCK_SIZES) {
+  for (let level = 0; level < BLOCK_SIZES.length; level++) {
+    const size = BLOCK_SIZES[level] as number;
     const base = blockStart(first, size);
     const blocks = (blockStart(last, size) - base) / size + 1;
-    if (blocks >= maxPoints) return { size, width: Math.ceil(blocks / maxPoints) * size, base };
+    if (blocks < maxPoints) continue;
+    const width = Math.ceil(blocks / maxPoints) * size;
+    // A coarser tile has fewer than maxPoints blocks over the window (else it
+    // would have been chosen), each no wider than a bucket: aligned to it,
+    // the buckets still number at most maxPoints.
+    for (let coarser = 0; coarser < level; coarser++) {
+      const tile = BLOCK_SIZES[coarser] as number;
+      if (width % tile === 0) return { size: tile, width, base: blockStart(first, tile) };
+    }
+    return { size, width, base };
   }
   return undefined;
 }

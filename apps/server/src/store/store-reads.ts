@@ -106,6 +106,19 @@ function containsPattern(text: string): string {
 
 const value = (stored: number | null): number => (stored === null ? Number.NaN : stored);
 
+/** A bucket of whole blocks as read from series_blocks, placed at step `at`. */
+interface BlockBucketRow {
+  at: number;
+  first_step: number;
+  last_step: number;
+  n: number;
+  nans: number;
+  min_v: number | null;
+  max_v: number | null;
+  last_value: number | null;
+  last_wall_ms: number;
+}
+
 /**
  * Every query that reads the store: one set for SQLite and PostgreSQL
  * (Kysely, plus `sql` fragments both engines parse the same way). Series
@@ -531,39 +544,9 @@ export class StoreReads {
     // The last trusted block: below the watermark, and not a last block the window cuts.
     const hi = Math.min(cutLast ? lastBlock - size : lastBlock, watermark - size);
     if (lo <= hi) {
-      // Whole blocks grouped into buckets in SQL (a few thousand rows scanned,
-      // at most maxPoints returned); each bucket's last point is its last
-      // block's, looked up by key (a join made SQLite scan the blocks per bucket). Integer arithmetic in both engines.
-      const grouped = await sql<{
-        b: number;
-        first_step: number;
-        last_step: number;
-        n: number;
-        nans: number;
-        min_v: number | null;
-        max_v: number | null;
-        last_value: number | null;
-        last_wall_ms: number;
-      }>`
-        select g.b, g.first_step, g.last_step, g.n, g.nans, g.min_v, g.max_v,
-          (select l.last_value from series_blocks l where l.series_id = ${seriesId}
-            and l.block_size = ${size} and l.block_start = g.last_block) as last_value,
-          (select l.last_wall_ms from series_blocks l where l.series_id = ${seriesId}
-            and l.block_size = ${size} and l.block_start = g.last_block) as last_wall_ms
-        from (
-          select (block_start - cast(${plan.base} as bigint)) / cast(${plan.width} as bigint) as b,
-            max(block_start) as last_block, min(first_step) as first_step,
-            max(last_step) as last_step, sum(point_count) as n, sum(nan_count) as nans,
-            min(min_v) as min_v, max(max_v) as max_v
-          from series_blocks
-          where series_id = ${seriesId} and block_size = ${size}
-            and block_start >= ${lo} and block_start <= ${hi}
-          group by 1
-        ) g
-        order by g.b`.execute(this.db);
-      for (const row of grouped.rows) {
+      for (const row of await this.wholeBlocks(seriesId, plan, lo, hi)) {
         parts.push({
-          at: plan.base + Number(row.b) * plan.width,
+          at: Number(row.at),
           aggregate: {
             firstStep: Number(row.first_step),
             lastStep: Number(row.last_step),
@@ -584,6 +567,52 @@ export class StoreReads {
     if (totalPoints <= maxPoints) return undefined;
     const buckets = combineIntoBuckets(plan, parts).map(storedBucket);
     return { buckets, totalPoints, exact: false };
+  }
+
+  /**
+   * The plan's buckets over the whole blocks [lo, hi], each with the step
+   * it is placed at. One block per bucket (the usual case, see planBlocks):
+   * the rows as they are. Otherwise grouped into buckets in SQL (a few
+   * thousand rows scanned, at most maxPoints returned), each bucket's last
+   * point its last block's, looked up by key (a join made SQLite scan the
+   * blocks per bucket). Integer arithmetic in both engines.
+   */
+  private async wholeBlocks(
+    seriesId: number,
+    plan: BlockPlan,
+    lo: number,
+    hi: number,
+  ): Promise<BlockBucketRow[]> {
+    const size = plan.size;
+    if (plan.width === size) {
+      const rows = await sql<BlockBucketRow>`
+        select block_start as at, first_step, last_step, point_count as n, nan_count as nans,
+          min_v, max_v, last_value, last_wall_ms
+        from series_blocks
+        where series_id = ${seriesId} and block_size = ${size}
+          and block_start >= ${lo} and block_start <= ${hi}
+        order by block_start`.execute(this.db);
+      return rows.rows;
+    }
+    const grouped = await sql<BlockBucketRow>`
+      select cast(${plan.base} as bigint) + g.b * cast(${plan.width} as bigint) as at,
+        g.first_step, g.last_step, g.n, g.nans, g.min_v, g.max_v,
+        (select l.last_value from series_blocks l where l.series_id = ${seriesId}
+          and l.block_size = ${size} and l.block_start = g.last_block) as last_value,
+        (select l.last_wall_ms from series_blocks l where l.series_id = ${seriesId}
+          and l.block_size = ${size} and l.block_start = g.last_block) as last_wall_ms
+      from (
+        select (block_start - cast(${plan.base} as bigint)) / cast(${plan.width} as bigint) as b,
+          max(block_start) as last_block, min(first_step) as first_step,
+          max(last_step) as last_step, sum(point_count) as n, sum(nan_count) as nans,
+          min(min_v) as min_v, max(max_v) as max_v
+        from series_blocks
+        where series_id = ${seriesId} and block_size = ${size}
+          and block_start >= ${lo} and block_start <= ${hi}
+        group by 1
+      ) g
+      order by g.b`.execute(this.db);
+    return grouped.rows;
   }
 
   private async points(

@@ -1,5 +1,4 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import { BLOCK_SIZES } from '../series-blocks';
 import { columnTypes, type StoreEngine } from './column-types';
 
 /**
@@ -27,7 +26,8 @@ export function seriesBlocksMigration(engine: StoreEngine): Migration {
         .addColumn('last_wall_ms', int64, (col) => col.notNull())
         .addPrimaryKeyConstraint('series_blocks_pk', ['series_id', 'block_size', 'block_start'])
         .execute();
-      for (const size of BLOCK_SIZES) {
+      // The block sizes of this release (0095 added 512).
+      for (const size of [4096, 64]) {
         // Floor division that also holds for negative steps in both engines.
         const start = sql`(step - ((step % ${sql.lit(size)} + ${sql.lit(size)}) % ${sql.lit(size)}))`;
         await sql`

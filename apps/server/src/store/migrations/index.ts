@@ -9,6 +9,7 @@ import { sessionsDisplayNameMigration } from './0045-sessions-display-name';
 import { setupTokensMigration } from './0065-setup-tokens';
 import { imageFramesExternalStorageMigration } from './0075-image-frames-external-storage';
 import { imageFramesInFilesMigration } from './0085-image-frames-in-files';
+import { seriesBlocks512Migration } from './0095-series-blocks-512';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -26,6 +27,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0065-setup-tokens': setupTokensMigration(engine),
     '0075-image-frames-external-storage': imageFramesExternalStorageMigration(engine),
     '0085-image-frames-in-files': imageFramesInFilesMigration(engine),
+    '0095-series-blocks-512': seriesBlocks512Migration(),
   };
 }
 
