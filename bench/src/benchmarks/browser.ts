@@ -169,12 +169,22 @@ runBench(
       const firstRenderMs = performance.now() - opened;
       await sleep(2000);
       const zooms: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        zooms.push(await zoomLossChart(chart));
+      // A failed zoom is reported, not thrown: the dashboard's figures above stand, and
+      // the chart's frame rate below says whether the page was still drawing.
+      let zoomFailure: string | undefined;
+      for (let i = 0; i < 3 && zoomFailure === undefined; i++) {
+        const began = performance.now();
+        try {
+          zooms.push(await zoomLossChart(chart));
+        } catch (error) {
+          zoomFailure = `zoom ${i + 1} of 3, ${ms(performance.now() - began)} after it began, ${ms(performance.now() - opened)} after the page was opened: ${(error as Error).message}`;
+          notes.push(`The chart's zoom failed (${zoomFailure}).`);
+          break;
+        }
         await sleep(500);
       }
       const zoomRegistered = await chart.getByRole('button', { name: 'Reset zoom' }).isEnabled();
-      if (!zoomRegistered)
+      if (!zoomRegistered && zoomFailure === undefined)
         notes.push(
           'The zoom drag did not register (Reset zoom stayed disabled); zoom times are not meaningful.',
         );
@@ -228,7 +238,10 @@ runBench(
               `${count(flooded.sent)} batches in ${num(flooded.seconds)} s (${count(flooded.sent / flooded.seconds)} msg/s)`,
             ],
             ['open page → chart painted', ms(firstRenderMs)],
-            ['zoom drag → zoomed chart painted (3 zooms)', zooms.map(ms).join(', ')],
+            [
+              'zoom drag → zoomed chart painted (3 zooms)',
+              zoomFailure === undefined ? zooms.map(ms).join(', ') : `failed: ${zoomFailure}`,
+            ],
             ['fps on that page, live at 60 msg/s', num(chartFrames.fps)],
             [
               'long tasks on that page',
@@ -255,8 +268,8 @@ runBench(
           // A zoomed chart of a long run once fell to 2 fps unnoticed (its band's fill, redrawn
           // on every frame of live data it did not show): now judged.
           target: `A chart zoomed into a ${count(historyBatches)}-batch run stays ≥ ${TARGET_FPS} fps while the run goes on`,
-          measured: `${num(chartFrames.fps)} fps, ${count(chartFrames.longTasks)} long tasks (${ms(chartFrames.longTaskMs)}); zooms ${zooms.map(ms).join(', ')}`,
-          met: quick ? null : chartFrames.fps >= TARGET_FPS,
+          measured: `${num(chartFrames.fps)} fps, ${count(chartFrames.longTasks)} long tasks (${ms(chartFrames.longTaskMs)}); ${zoomFailure === undefined ? `zooms ${zooms.map(ms).join(', ')}` : `zoom failed: ${zoomFailure}`}`,
+          met: quick ? null : zoomFailure === undefined && chartFrames.fps >= TARGET_FPS,
         },
         {
           target: 'No JS heap growth over 5 minutes',
