@@ -3,7 +3,7 @@
  * into SQLite), opened in headless Chromium: time until every chart is
  * painted, then frames per second while charts are zoomed and reset.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '@trainwatch/testing';
@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { openDatabase } from '../../../apps/server/src/store/open-database';
 import { measureFrames, painted } from '../browser/frame-window';
 import { installFrameProbes } from '../browser/page-probes';
+import { profiled } from '../browser/profiled';
 import { count, ms, num } from '../common/format';
 import { runBench, type TargetVerdict } from '../common/result';
 import { summarize } from '../common/stats';
@@ -22,44 +23,6 @@ const RUNS = 20;
 const SERIES = 10;
 const OPEN_TARGET_MS = 1500;
 const TARGET_FPS = 50;
-
-/**
- * A directory to write CPU profiles of the timed open and of the zoom
- * gestures into (`open.cpuprofile`, `zoom.cpuprofile`, for Chrome DevTools),
- * when set: the figures then include the profiler's own cost.
- */
-const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
-
-/**
- * Runs `during` under the page's CPU profiler when PROFILE_DIR is set, and
- * writes `<name>.cpuprofile`; with BENCH_TRACE=1 a Chromium performance
- * trace instead (`<name>.trace.json`: paint, raster, layout, tasks).
- */
-async function profiled<T>(page: Page, name: string, during: () => Promise<T>): Promise<T> {
-  if (!PROFILE_DIR) return during();
-  if (process.env.BENCH_TRACE === '1') {
-    mkdirSync(PROFILE_DIR, { recursive: true });
-    const browser = page.context().browser();
-    if (!browser) return during();
-    await browser.startTracing(page, {
-      path: join(PROFILE_DIR, `${name}.trace.json`),
-      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'cc', 'gpu'],
-    });
-    const result = await during();
-    await browser.stopTracing();
-    return result;
-  }
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-  await cdp.send('Profiler.start');
-  const result = await during();
-  const { profile } = await cdp.send('Profiler.stop');
-  mkdirSync(PROFILE_DIR, { recursive: true });
-  writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
-  await cdp.detach();
-  return result;
-}
 
 const SERIES_NAMES = ['loss', ...Array.from({ length: SERIES - 1 }, (_, i) => `metric/m${i}`)];
 

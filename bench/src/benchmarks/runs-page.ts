@@ -11,6 +11,7 @@ import { launchChromium } from '@trainwatch/testing';
 import { openDatabase } from '../../../apps/server/src/store/open-database';
 import { measureFrames, painted } from '../browser/frame-window';
 import { installFrameProbes } from '../browser/page-probes';
+import { profiled } from '../browser/profiled';
 import { count, ms, num } from '../common/format';
 import { runBench, type TargetVerdict } from '../common/result';
 import { fillRunRows } from '../common/store-fill';
@@ -45,21 +46,23 @@ runBench('runs-page', 'Runs page: 10,000 runs, scrolled in Chromium', async ({ q
     const rows = Number(await page.getByTestId('runs-scroller').getAttribute('data-rows'));
 
     // Scroll down at a steady speed, one step per animation frame, as a wheel would.
-    const scrolled = await measureFrames(page, () =>
-      page.evaluate(
-        ({ durationMs, step }) =>
-          new Promise<void>((resolve) => {
-            const scroller = document.querySelector<HTMLElement>('[data-testid="runs-scroller"]');
-            if (!scroller) throw new Error('no runs list');
-            const began = performance.now();
-            const tick = (): void => {
-              scroller.scrollTop += step;
-              if (performance.now() - began < durationMs) requestAnimationFrame(tick);
-              else resolve();
-            };
-            requestAnimationFrame(tick);
-          }),
-        { durationMs: scrollMs, step: SCROLL_PX_PER_FRAME },
+    const scrolled = await profiled(page, 'scroll', () =>
+      measureFrames(page, () =>
+        page.evaluate(
+          ({ durationMs, step }) =>
+            new Promise<void>((resolve) => {
+              const scroller = document.querySelector<HTMLElement>('[data-testid="runs-scroller"]');
+              if (!scroller) throw new Error('no runs list');
+              const began = performance.now();
+              const tick = (): void => {
+                scroller.scrollTop += step;
+                if (performance.now() - began < durationMs) requestAnimationFrame(tick);
+                else resolve();
+              };
+              requestAnimationFrame(tick);
+            }),
+          { durationMs: scrollMs, step: SCROLL_PX_PER_FRAME },
+        ),
       ),
     );
     const reached = Number(await page.getByTestId('runs-scroller').getAttribute('data-last-row'));
