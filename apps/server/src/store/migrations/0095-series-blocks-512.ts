@@ -7,7 +7,9 @@ import { sql, type Kysely, type Migration } from 'kysely';
  * 64-step rows here: every 512-step block that ends at or below the 64-step
  * level's watermark (closed, so it holds all its points); readers take the
  * raw points from the 512-step watermark on, and a writer that resumes the
- * series repairs the rest from it (closing-blocks.ts).
+ * series repairs the rest from it (closing-blocks.ts). The statement is
+ * this migration's own, not the writer's: a released migration must not
+ * change when the writer's statements do.
  */
 export function seriesBlocks512Migration(): Migration {
   return {
