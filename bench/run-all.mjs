@@ -14,6 +14,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -41,6 +42,12 @@ const BENCHMARKS = {
   replicas: { entry: 'benchmarks/replicas.js', fullMinutes: 15 },
 };
 const QUICK_MINUTES = 4;
+/** Before each benchmark: wait until the rest of the machine uses under this share of one core... */
+const QUIET_PERCENT = 10;
+/** ...for one window of this length (CPU read from /proc)... */
+const QUIET_WINDOW_MS = 3000;
+/** ...or go on after this long, and say so in the benchmark's notes. */
+const QUIET_DEADLINE_MS = 60_000;
 
 function parseArgs(argv) {
   const options = { quick: false, build: true, only: undefined, targets: undefined };
@@ -88,6 +95,73 @@ function build() {
   if (result.status !== 0) {
     console.error('[bench] build failed');
     process.exit(result.status ?? 1);
+  }
+}
+
+/** CPU ticks (1/100 s) used so far by every process on the machine but this one, by pid. */
+function processTicks() {
+  const ticks = new Map();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The name (field 2) may hold spaces and parentheses: fields 14-15 counted after the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      ticks.set(pid, { name, ticks: Number(rest[11]) + Number(rest[12]) });
+    } catch {
+      // The process ended while it was read.
+    }
+  }
+  return ticks;
+}
+
+/** CPU the rest of the machine used over `windowMs`: percent of one core, and the busiest processes. */
+async function machineLoad(windowMs) {
+  const before = processTicks();
+  const began = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const after = processTicks();
+  const wallMs = performance.now() - began;
+  const busy = [];
+  let total = 0;
+  for (const [pid, { name, ticks }] of after) {
+    const used = ((ticks - (before.get(pid)?.ticks ?? 0)) * 10 * 100) / wallMs;
+    total += used;
+    if (used >= 1) busy.push({ pid, name, used });
+  }
+  busy.sort((a, b) => b.used - a.used);
+  const top = busy
+    .slice(0, 4)
+    .map((p) => `${p.name} ${p.pid} ${Math.round(p.used)}%`)
+    .join(', ');
+  return { percent: total, text: `${Math.round(total)}% of one core${top ? ` (${top})` : ''}` };
+}
+
+/**
+ * Waits until the rest of the machine is quiet (a previous benchmark's processes, a database's
+ * checkpoint, a browser closing), so no benchmark is measured beside another's leftovers;
+ * resolves with a note saying what the machine was doing when this one began.
+ */
+async function settle() {
+  const began = Date.now();
+  let load = await machineLoad(QUIET_WINDOW_MS);
+  while (load.percent >= QUIET_PERCENT && Date.now() - began < QUIET_DEADLINE_MS)
+    load = await machineLoad(QUIET_WINDOW_MS);
+  const waited = Math.round((Date.now() - began - QUIET_WINDOW_MS) / 1000);
+  return load.percent >= QUIET_PERCENT
+    ? `The machine was not quiet when this benchmark began: after ${waited} s of waiting, other processes still used ${load.text} over ${QUIET_WINDOW_MS / 1000} s.`
+    : `When this benchmark began, other processes used ${load.text} over ${QUIET_WINDOW_MS / 1000} s${waited > 0 ? ` (after ${waited} s of waiting for them to finish)` : ''}.`;
+}
+
+/** Adds a note to a benchmark's result file (kept as it is when unreadable). */
+function addNote(out, note) {
+  try {
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    result.notes = [...(result.notes ?? []), note];
+    writeFileSync(out, JSON.stringify(result, null, 2));
+  } catch {
+    // No result to add to: the crash record above already explains the run.
   }
 }
 
@@ -190,7 +264,10 @@ mkdirSync(logsDir, { recursive: true });
 const names = options.only ?? Object.keys(BENCHMARKS);
 const failed = [];
 for (const name of names) {
+  const machine = await settle();
+  console.log(`[bench] ${name}: ${machine}`);
   const code = await runOne(name, options, resultsDir, logsDir);
+  addNote(join(resultsDir, `${name}.json`), machine);
   if (code !== 0) failed.push(name);
 }
 
