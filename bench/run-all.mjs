@@ -139,12 +139,15 @@ async function machineLoad(windowMs) {
 }
 
 /**
- * Waits until the rest of the machine is quiet (a previous benchmark's processes, a database's
- * checkpoint, a browser closing), so no benchmark is measured beside another's leftovers;
+ * Flushes the page cache's dirty pages, then waits until the rest of the machine is quiet (a
+ * previous benchmark's processes, a database's checkpoint, a browser closing), so no benchmark is measured beside another's leftovers;
  * resolves with a note saying what the machine was doing when this one began.
  */
 async function settle() {
   const began = Date.now();
+  // What the previous benchmark wrote (gigabytes of database files) is flushed now, not by the
+  // kernel's writeback while this one measures.
+  spawnSync('sync');
   let load = await machineLoad(QUIET_WINDOW_MS);
   while (load.percent >= QUIET_PERCENT && Date.now() - began < QUIET_DEADLINE_MS)
     load = await machineLoad(QUIET_WINDOW_MS);

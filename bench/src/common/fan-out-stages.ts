@@ -59,7 +59,7 @@ export interface StageSplit {
   applyToWriteP99: number;
   /** The server's event-loop lag p99 at the end of the window, ms (prom-client). */
   serverLoopLagP99: number;
-  /** The load generator's (trainer and watchers) event-loop delay over the window, ms. */
+  /** The event-loop delay of this process (the trainer's, with or without watchers) over the window, ms. */
   benchLoopDelayP99: number;
   benchLoopDelayMax: number;
 }

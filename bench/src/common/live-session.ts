@@ -2,6 +2,7 @@ import { waitFor } from '@trainwatch/testing';
 import { LoadTrainer, Pacer } from './load-trainer';
 import { SampleBuffer } from './stats';
 import type { Target } from './targets';
+import { WatcherProcesses } from './watcher-processes';
 import { openWatcher, type WatchProtocol, type Watcher } from './watchers';
 
 /** Latency samples kept per series (reservoir beyond this). */
@@ -33,6 +34,10 @@ export class LiveSession {
   imageFrames = 0;
   /** Scalar events of timed batches that arrived. */
   batchEvents = 0;
+  /** Timed watchers in processes of their own (addWatcherProcesses). */
+  private readonly processes: WatcherProcesses[] = [];
+  /** The first error a watcher process reported. */
+  private processError: string | undefined;
 
   constructor(
     readonly target: Target,
@@ -72,21 +77,10 @@ export class LiveSession {
     for (let i = 0; i < count; i++) {
       const watcher = openWatcher(on, protocol, this.sessionId, {
         onBatch: (batchIdx, atMs, appliedAtMs) => {
-          if (!timed || !this.inWindow(batchIdx)) return;
-          const sentAt = this.trainer.sentAtOf(batchIdx);
-          if (sentAt !== undefined) this.batchLatency.add(atMs - sentAt);
-          if (sentAt !== undefined && appliedAtMs !== undefined && appliedAtMs > 0) {
-            const applied = appliedAtMs - performance.timeOrigin;
-            this.sendToApply.add(applied - sentAt);
-            this.applyToArrival.add(atMs - applied);
-          }
-          this.batchEvents++;
+          if (timed) this.recordBatch(batchIdx, atMs, appliedAtMs);
         },
         onImages: (batchIdx, atMs) => {
-          if (!timed || !this.inWindow(batchIdx)) return;
-          const sentAt = this.trainer.sentAtOf(batchIdx);
-          if (sentAt !== undefined) this.imageLatency.add(atMs - sentAt);
-          this.imageFrames++;
+          if (timed) this.recordImages(batchIdx, atMs);
         },
       });
       added.push(watcher);
@@ -103,6 +97,41 @@ export class LiveSession {
     return added;
   }
 
+  /**
+   * Opens `count` timed watchers in processes of their own (watcher-processes.ts), away from
+   * the trainer's process, and waits until each has received something. Their arrivals join
+   * this session's figures at stopRecording.
+   */
+  async addWatcherProcesses(count: number, protocol: WatchProtocol): Promise<WatcherProcesses> {
+    const processes = await WatcherProcesses.open(this.target, protocol, this.sessionId, count);
+    this.processes.push(processes);
+    return processes;
+  }
+
+  /** Process ids of the watcher processes, to sample their CPU. */
+  get watcherPids(): number[] {
+    return this.processes.flatMap((p) => p.pids);
+  }
+
+  private recordBatch(batchIdx: number, atMs: number, appliedAtMs?: number): void {
+    if (!this.inWindow(batchIdx)) return;
+    const sentAt = this.trainer.sentAtOf(batchIdx);
+    if (sentAt !== undefined) this.batchLatency.add(atMs - sentAt);
+    if (sentAt !== undefined && appliedAtMs !== undefined && appliedAtMs > 0) {
+      const applied = appliedAtMs - performance.timeOrigin;
+      this.sendToApply.add(applied - sentAt);
+      this.applyToArrival.add(atMs - applied);
+    }
+    this.batchEvents++;
+  }
+
+  private recordImages(batchIdx: number, atMs: number): void {
+    if (!this.inWindow(batchIdx)) return;
+    const sentAt = this.trainer.sentAtOf(batchIdx);
+    if (sentAt !== undefined) this.imageLatency.add(atMs - sentAt);
+    this.imageFrames++;
+  }
+
   /** Times every batch sent from now until stopRecording. */
   startRecording(): void {
     this.batchLatency.clear();
@@ -113,6 +142,7 @@ export class LiveSession {
     this.batchEvents = 0;
     this.windowFrom = this.trainer.nextBatchIdx;
     this.windowTo = Number.POSITIVE_INFINITY;
+    for (const processes of this.processes) processes.record(this.windowFrom);
   }
 
   /**
@@ -124,6 +154,20 @@ export class LiveSession {
     this.windowTo = this.trainer.nextBatchIdx;
     const expected = this.sentWhileRecording * timedWatchers;
     const deadline = performance.now() + drainMs;
+    for (const processes of this.processes) {
+      for (const arrivals of await processes.collect(this.windowTo, drainMs)) {
+        const { batches, images } = arrivals;
+        for (let i = 0; i < batches.length; i += 3)
+          this.recordBatch(batches[i] as number, batches[i + 1] as number, batches[i + 2]);
+        for (let i = 0; i < images.length; i += 2)
+          this.recordImages(images[i] as number, images[i + 1] as number);
+        this.processError ??=
+          arrivals.error ??
+          (arrivals.dropped > 0
+            ? `${arrivals.dropped} arrivals over a process's bound`
+            : undefined);
+      }
+    }
     while (this.batchEvents < expected && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -140,12 +184,14 @@ export class LiveSession {
 
   /** First error any watcher saw, if any. */
   watcherError(): string | undefined {
-    return this.watchers.find((w) => w.error !== undefined)?.error;
+    return this.watchers.find((w) => w.error !== undefined)?.error ?? this.processError;
   }
 
   async close(): Promise<void> {
     this.pacer.stop();
     for (const watcher of this.watchers) watcher.close();
+    await Promise.all(this.processes.map((p) => p.close()));
+    this.processes.length = 0;
     await this.trainer.close();
   }
 }

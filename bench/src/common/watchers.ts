@@ -1,17 +1,14 @@
 import type { Client, ClientReadableStream } from '@grpc/grpc-js';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { createClient } from '@connectrpc/connect';
-import { createGrpcWebTransport } from '@connectrpc/connect-web';
-import {
-  DashboardService,
-  MetricsRequestSchema,
-  WatchSessionRequestSchema,
-  WatchSessionResponseSchema,
-  type WatchSessionResponse,
-} from '@trainwatch/proto';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { WatchSessionRequestSchema } from '@trainwatch/proto';
 import { asBuffer, identity, rawClient, sessionMetadata } from './grpc-raw';
+import { readGrpcWeb } from './grpc-web-raw';
 import type { Target } from './targets';
+import { scanRelayedBatch, scanWatchResponse } from './watch-scan';
 import { PATHS } from './wire';
+
+/** Where a watcher connects: what it needs of a Target (a watcher process gets just this). */
+export type WatchEndpoint = Pick<Target, 'kind' | 'grpcAddress' | 'httpUrl'>;
 
 /** How a watcher reaches the target. */
 export type WatchProtocol = 'grpc' | 'grpc-web';
@@ -33,25 +30,15 @@ export interface Watcher {
   close(): void;
 }
 
-function dispatch(response: WatchSessionResponse, handlers: WatchHandlers, atMs: number): void {
-  switch (response.event.case) {
-    case 'batch':
-      handlers.onBatch(
-        response.event.value.batchIdx,
-        atMs,
-        Number(response.event.value.receivedAtMs),
-      );
-      break;
-    case 'images':
-      handlers.onImages(response.event.value.batchIdx, atMs);
-      break;
-    default:
-      break;
-  }
+/** Times what one WatchSessionResponse carries (read from its bytes, see watch-scan.ts). */
+function dispatch(bytes: Uint8Array, handlers: WatchHandlers, atMs: number): void {
+  const event = scanWatchResponse(bytes);
+  if (event.kind === 'batch') handlers.onBatch(event.batchIdx, atMs, event.receivedAtMs);
+  else if (event.kind === 'images') handlers.onImages(event.batchIdx, atMs);
 }
 
 function nativeWatcher(
-  target: Target,
+  target: WatchEndpoint,
   sessionId: string,
   handlers: WatchHandlers,
   readIntervalMs?: number,
@@ -89,13 +76,13 @@ function nativeWatcher(
     watcher.received++;
     if (throttle) call.pause();
     if (target.kind === 'product') {
-      dispatch(fromBinary(WatchSessionResponseSchema, bytes), handlers, atMs);
+      dispatch(bytes, handlers, atMs);
     } else {
       // The relay forwards the trainer's own MetricsRequest: scalars and images in one message.
-      const message = fromBinary(MetricsRequestSchema, bytes);
-      if (message.payload.case === 'batchData') {
-        handlers.onBatch(message.payload.value.batchIdx, atMs);
-        handlers.onImages(message.payload.value.batchIdx, atMs);
+      const batchIdx = scanRelayedBatch(bytes);
+      if (batchIdx !== undefined) {
+        handlers.onBatch(batchIdx, atMs);
+        handlers.onImages(batchIdx, atMs);
       }
     }
   });
@@ -105,10 +92,8 @@ function nativeWatcher(
   return watcher;
 }
 
-function webWatcher(target: Target, sessionId: string, handlers: WatchHandlers): Watcher {
+function webWatcher(target: WatchEndpoint, sessionId: string, handlers: WatchHandlers): Watcher {
   if (!target.httpUrl) throw new Error(`${target.kind} has no gRPC-Web endpoint`);
-  const transport = createGrpcWebTransport({ baseUrl: target.httpUrl, useBinaryFormat: true });
-  const client = createClient(DashboardService, transport);
   const abort = new AbortController();
   const watcher: Watcher = {
     received: 0,
@@ -119,11 +104,19 @@ function webWatcher(target: Target, sessionId: string, handlers: WatchHandlers):
     resume: () => undefined,
     close: () => abort.abort(),
   };
+  const request = toBinary(
+    WatchSessionRequestSchema,
+    create(WatchSessionRequestSchema, { sessionId }),
+  );
   void (async () => {
     try {
-      for await (const response of client.watchSession({ sessionId }, { signal: abort.signal })) {
+      for await (const bytes of readGrpcWeb(
+        `${target.httpUrl}${PATHS.watchSession}`,
+        request,
+        abort.signal,
+      )) {
         watcher.received++;
-        dispatch(response, handlers, performance.now());
+        dispatch(bytes, handlers, performance.now());
       }
     } catch (error) {
       if (!abort.signal.aborted)
@@ -145,7 +138,7 @@ export function openSlowWatcher(
 
 /** Opens a watcher on `sessionId` over the given protocol. */
 export function openWatcher(
-  target: Target,
+  target: WatchEndpoint,
   protocol: WatchProtocol,
   sessionId: string,
   handlers: WatchHandlers,
