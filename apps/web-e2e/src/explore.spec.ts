@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
 import { readmeScreenshot } from './support/readme-screenshot';
+import { RUN_ROW_HEIGHT_PX } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const RUN_NAME = 'e2e-per-class';
@@ -327,6 +328,18 @@ describe('exploring runs in Chromium', () => {
     await row.getByTestId('run-edit-input').fill('baseline, e2e');
     await row.getByTestId('run-edit-save').click();
     await row.getByTestId('run-tag-list').filter({ hasText: 'e2e' }).waitFor();
+    const note = Array(3)
+      .fill('compare with the run from last week before changing the schedule again')
+      .join('; ');
+    await row.getByTestId('run-note').click();
+    await row.getByTestId('run-edit-input').fill(note);
+    await row.getByTestId('run-edit-save').click();
+    // The note is one line cut with an ellipsis; its whole text is the line's title.
+    await row.locator(`[data-testid="run-note-text"][title="${note}"]`).waitFor();
+    // Name, tags and a long note: the row keeps the list's one row height (runs-list.css).
+    expect(await row.evaluate((element) => (element as HTMLElement).offsetHeight)).toBe(
+      RUN_ROW_HEIGHT_PX,
+    );
     // The server searches tags and names too.
     await page.getByTestId('runs-search').fill('kept base');
     await row.waitFor();

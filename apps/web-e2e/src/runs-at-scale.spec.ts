@@ -10,6 +10,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { fillStoredRuns, scaleRunId, scaleRunName } from './support/fill-runs';
 import { readmeScreenshot } from './support/readme-screenshot';
+import { RUN_ROW_HEIGHT_PX } from './support/runs-list';
 
 const RUNS = 10_000;
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
@@ -75,8 +76,12 @@ describe('runs page at 10,000 runs', () => {
       .filter({ hasText: `${RUNS} runs` })
       .waitFor();
     expect(await page.locator(scroller).getAttribute('data-rows')).toBe(String(RUNS));
-    // Only the rows near the view exist.
+    // Only the rows near the view exist, each of the one row height.
     expect(await page.getByTestId('session-row').count()).toBeLessThan(60);
+    const heights = await page
+      .getByTestId('session-row')
+      .evaluateAll((rows) => rows.map((row) => (row as HTMLElement).offsetHeight));
+    expect(new Set(heights)).toEqual(new Set([RUN_ROW_HEIGHT_PX]));
     await readmeScreenshot('runs-page', page);
     await page.getByTestId('run-select').first().check();
 

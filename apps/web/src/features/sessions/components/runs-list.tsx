@@ -5,16 +5,21 @@ import type { RunPages } from '../state/run-pages';
 import { LoadingRow, RunRow } from './run-row';
 import './runs-list.css';
 
-/** A row's height before it is measured (one line of text, the progress bar and actions). */
-export const RUN_ROW_ESTIMATE_PX = 72;
+/**
+ * A run's row height (`tr.run-row` in runs-list.css: four 18 px lines and the cell's padding):
+ * rows are still measured, for the one being edited, but a row that measures what was estimated
+ * changes no other row's position.
+ */
+export const RUN_ROW_HEIGHT_PX = 90;
 /** Rows rendered beyond each edge of the view, so a short scroll shows no blank. */
 const OVERSCAN_ROWS = 8;
 
 /**
  * The runs as one long table of which only the rows on screen exist
- * (@tanstack/react-virtual): 10,000 runs scroll like 20. Rows are measured
- * as they render (tags and notes make some taller); the rows above and
- * below the view are two spacer rows, so the table keeps its columns.
+ * (@tanstack/react-virtual): 10,000 runs scroll like 20. Rows have one
+ * height and are measured as they render (a row being edited grows); the
+ * rows above and below the view are two spacer rows, so the table keeps its
+ * columns.
  */
 export function RunsList({
   pages,
@@ -34,7 +39,7 @@ export function RunsList({
   const virtualizer = useVirtualizer({
     count,
     getScrollElement: () => scroller.current,
-    estimateSize: () => RUN_ROW_ESTIMATE_PX,
+    estimateSize: () => RUN_ROW_HEIGHT_PX,
     overscan: OVERSCAN_ROWS,
     // Rows are keyed by position: a page's rows replace its placeholders in place.
     getItemKey: (index) => index,

@@ -4,6 +4,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { FakeDashboard } from '../../../test/fake-dashboard';
 import { summary } from '../../../test/fixtures';
 import { renderWithServer } from '../../../test/render';
+import { RUN_ROW_HEIGHT_PX } from './runs-list';
 import { SessionsPage } from './sessions-page';
 
 describe('SessionsPage', () => {
@@ -31,7 +32,8 @@ describe('SessionsPage', () => {
     const cells = within(row.closest('tr') as HTMLElement);
     expect(cells.getByTestId('status-badge').textContent).toBe('RUNNING');
     expect(cells.getByText('tiny-cnn')).toBeTruthy();
-    expect(cells.getByText('epoch 2/3 · batch 5/10')).toBeTruthy();
+    expect(cells.getByText('epoch 2/3')).toBeTruthy();
+    expect(cells.getByText('batch 5/10')).toBeTruthy();
     expect(cells.getByText('0.1235')).toBeTruthy();
     expect(row.getAttribute('href')).toBe('#/sessions/older');
 
@@ -72,7 +74,7 @@ describe('SessionsPage', () => {
 
     // Scroll to the end: the pages on the way are walked by token, the last one shown.
     const scroller = screen.getByTestId('runs-scroller');
-    scroller.scrollTop = 1_000 * 72;
+    scroller.scrollTop = 1_000 * RUN_ROW_HEIGHT_PX;
     fireEvent.scroll(scroller);
     await screen.findByText('s0999', {}, { timeout: 5_000 });
     expect(screen.queryByText('s0000')).toBeNull();
