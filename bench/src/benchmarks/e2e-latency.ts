@@ -183,7 +183,7 @@ runBench('e2e', 'End to end: trainer send → watcher receive', async ({ quick, 
     method:
       `One trainer sends ${RATE} batches/s, each with 16 noise JPEGs of ~2 KB. The watchers run apart from the trainer, ` +
       `in processes of their own (up to ${WATCHERS_PER_PROCESS} per process, so 100 watchers are one process beside the ` +
-      "trainer's: on 2 cores, 4 processes of 25 took the server's core and made every p99 worse), so their work does not " +
+      "trainer's and use at most one of the two cores, leaving the server the other), so their work does not " +
       "delay the trainer's sends. They read from each message only what they time (watch-scan.ts: the event, batch_idx, " +
       'the apply time), note each arrival as Unix time (performance.timeOrigin + now) and hand them over after the ' +
       "window; the trainer's process times each against the send time of that batch (matched " +

@@ -4,9 +4,9 @@ import type { FromWatchers, ToWatchers } from './watcher-protocol';
 import type { WatchEndpoint, WatchProtocol } from './watchers';
 
 /**
- * Watchers per process: 1, 10 or 100 watchers are one process beside the trainer's. On 2 cores
- * more processes only take CPU from the server: 100 watchers in 4 processes of 25 measured
- * p99 328 ms (one process: 238 ms) and the relay's 51 ms (40 ms).
+ * Watchers per process: 1, 10 or 100 watchers are one process beside the trainer's, so they use
+ * at most one of the two cores and the server keeps the other (4 processes of 25 took up to 133%
+ * of a core between them).
  */
 export const WATCHERS_PER_PROCESS = 100;
 /** How long the watchers of one process may take to receive their first event. */
