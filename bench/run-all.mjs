@@ -98,35 +98,37 @@ function build() {
   }
 }
 
-/** CPU ticks (1/100 s) used so far by every process on the machine but this one, by pid. */
-function processTicks() {
-  const ticks = new Map();
+/**
+ * CPU time (ms) used so far by every process on the machine but this one, by pid; the stat line
+ * is parsed by the benchmarks' own proc-stats (built, so imported once the build is there).
+ */
+async function processCpu() {
+  const { parseCpuMs } = await import(join(dist, 'common/proc-stats.js'));
+  const cpu = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // The name (field 2) may hold spaces and parentheses: fields 14-15 counted after the last ')'.
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      ticks.set(pid, { name, ticks: Number(rest[11]) + Number(rest[12]) });
+      cpu.set(pid, { name, ms: parseCpuMs(stat) });
     } catch {
       // The process ended while it was read.
     }
   }
-  return ticks;
+  return cpu;
 }
 
 /** CPU the rest of the machine used over `windowMs`: percent of one core, and the busiest processes. */
 async function machineLoad(windowMs) {
-  const before = processTicks();
+  const before = await processCpu();
   const began = performance.now();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
-  const after = processTicks();
+  const after = await processCpu();
   const wallMs = performance.now() - began;
   const busy = [];
   let total = 0;
-  for (const [pid, { name, ticks }] of after) {
-    const used = ((ticks - (before.get(pid)?.ticks ?? 0)) * 10 * 100) / wallMs;
+  for (const [pid, { name, ms }] of after) {
+    const used = ((ms - (before.get(pid)?.ms ?? 0)) * 100) / wallMs;
     total += used;
     if (used >= 1) busy.push({ pid, name, used });
   }
