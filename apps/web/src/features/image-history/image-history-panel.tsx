@@ -3,7 +3,7 @@ import type { ImageFrame } from '@trainwatch/proto';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useDashboardClient } from '../../common/transport-context';
 import { useChartPage, useChartViewSelect } from '../charts/chart-view-context';
-import { predecode } from '../images/bitmap-cache';
+import { keepPredecodedOnly, predecode, releasePredecoded } from '../images/bitmap-cache';
 import { MAX_IMAGES_PER_FRAME } from '../images/display-frame';
 import { ImageGrid } from '../images/image-grid';
 import type { PanelProps } from '../panels/panel-props';
@@ -26,6 +26,15 @@ export const STEPS_REFRESH_MS = 2000;
 const NO_CLASS_NAMES: readonly string[] = [];
 const classNamesOf = (view: SessionView) => view.summary?.config?.classNames ?? NO_CLASS_NAMES;
 const latestStepOf = (view: SessionView) => Number(view.latestFrame?.step ?? -1);
+
+/** The pictures of `frames` the tiles show (the held copies: their arrays are the ones the tiles get). */
+function picturesOf(frames: readonly ImageFrame[], cache: FrameCache): Uint8Array[] {
+  return frames.flatMap((frame) =>
+    (cache.peek(Number(frame.step))?.images ?? [])
+      .slice(0, MAX_IMAGES_PER_FRAME)
+      .map((image) => image.imageBytes),
+  );
+}
 
 /** `frames` by distance from `step`, nearest first (decoded ahead in that order). */
 function nearestFirst(frames: readonly ImageFrame[], step: number): ImageFrame[] {
@@ -133,6 +142,11 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   const step = steps[shownIndex];
   const shownIndexRef = useRef(shownIndex);
   shownIndexRef.current = shownIndex;
+  /** The newest frame is shown and no chart is hovered. */
+  const atLiveEdge = useRef(true);
+  atLiveEdge.current = following && hoverIndex === undefined;
+  // Leaving the page lets go of the pictures decoded for it.
+  useEffect(() => releasePredecoded, []);
 
   /** +1 or -1 while the cursor moves one stored frame at a time, 0 after a jump. */
   const direction = useRef(0);
@@ -155,15 +169,19 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
         })
         .then((answer) => {
           for (const frame of answer.frames) cache.put(frame);
-          // Decoded now, painted at once when the cursor reaches them (the held copies: their
-          // arrays are the ones the tiles will be handed).
-          predecode(
-            nearestFirst(answer.frames, window.around).flatMap((frame) =>
-              (cache.peek(Number(frame.step))?.images ?? [])
-                .slice(0, MAX_IMAGES_PER_FRAME)
-                .map((image) => image.imageBytes),
-            ),
-          );
+          if (atLiveEdge.current) {
+            // Following the newest frame, the pictures decoded ahead are those a few steps back
+            // (the next left arrow's), not every frame the cursor has followed past.
+            const near = steps.slice(Math.max(0, at - PREFETCH_RADIUS), at + PREFETCH_RADIUS + 1);
+            keepPredecodedOnly(
+              picturesOf(
+                near.flatMap((held) => cache.peek(held) ?? []),
+                cache,
+              ),
+            );
+          }
+          // Decoded now, painted at once when the cursor reaches them.
+          predecode(picturesOf(nearestFirst(answer.frames, window.around), cache));
           const current = stepRef.current;
           if (current !== undefined && cache.has(current)) setShown(cache.get(current));
         })

@@ -85,4 +85,33 @@ describe('BitmapCache', () => {
     await flush();
     expect(pending.map((one) => one.size)).toEqual([1, 2, 3, 4]);
   });
+
+  it('keeps only the pictures named: the others closed, in flight or waiting', async () => {
+    const { pending, decode, closed } = manualDecodes();
+    // One decode at a time.
+    const cache = new BitmapCache(1 << 20, decode, 1);
+    const [held, dropped, inFlight, waiting] = [5, 6, 7, 8].map((size) => new Uint8Array([size]));
+    cache.prepare(held);
+    pending[0]?.finish();
+    await flush();
+    cache.prepare(dropped);
+    pending[1]?.finish();
+    await flush();
+    cache.prepare(inFlight);
+    cache.prepare(waiting);
+    expect(pending.map((one) => one.size)).toEqual([5, 6, 7]);
+
+    cache.retainOnly(new Set([held]));
+    expect(closed).toEqual([6]);
+    expect(cache.size).toBe(1);
+    expect(cache.heldBytes).toBe(5 * 5 * 4);
+    expect(cache.ready(held)?.width).toBe(5);
+    // The decode in flight is closed when it lands; the waiting one never starts.
+    pending[2]?.finish();
+    await flush();
+    expect(closed).toEqual([6, 7]);
+    expect(pending.map((one) => one.size)).toEqual([5, 6, 7]);
+    expect(cache.ready(inFlight)).toBeUndefined();
+    expect(cache.ready(waiting)).toBeUndefined();
+  });
 });

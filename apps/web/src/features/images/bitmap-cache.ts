@@ -125,6 +125,19 @@ export class BitmapCache {
     return entry.bitmap;
   }
 
+  /** Closes every picture held or waiting except those of `keep`. */
+  retainOnly(keep: ReadonlySet<Uint8Array>): void {
+    for (const [key, entry] of this.entries) {
+      if (keep.has(key)) continue;
+      // A decode in flight lands on a missing entry and is closed then.
+      this.entries.delete(key);
+      this.held -= entry.bytes;
+      entry.bitmap?.close();
+    }
+    const waiting = this.queued.filter((bytes) => keep.has(bytes));
+    this.queued.splice(0, this.queued.length, ...waiting);
+  }
+
   /** Closes every picture held. */
   clear(): void {
     for (const entry of this.entries.values()) entry.bitmap?.close();
@@ -149,6 +162,20 @@ const canPredecode = (): boolean => typeof createImageBitmap === 'function';
 
 /** The page's pictures decoded ahead of the image history's cursor. */
 export const tileBitmaps = new BitmapCache();
+
+/**
+ * Closes every picture decoded ahead except those of `pictures`: while the
+ * image history follows the newest frame, only the frames a few steps back
+ * are worth holding, not the whole bound's worth the cursor passed.
+ */
+export function keepPredecodedOnly(pictures: Iterable<Uint8Array>): void {
+  tileBitmaps.retainOnly(new Set(pictures));
+}
+
+/** Closes every picture decoded ahead (the image history left the page). */
+export function releasePredecoded(): void {
+  tileBitmaps.clear();
+}
 
 /** Decodes `pictures` ahead where the browser can. */
 export function predecode(pictures: Iterable<Uint8Array>): void {
