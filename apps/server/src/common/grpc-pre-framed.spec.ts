@@ -17,7 +17,7 @@ import {
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
-import { writePreFramedMessages } from './grpc-pre-framed';
+import { framedTogether, writePreFramedMessages } from './grpc-pre-framed';
 
 const STREAMS = 3;
 /** An image-sized event: the bytes a per-stream copy would duplicate. */
@@ -38,8 +38,21 @@ const encoded = toBinary(WatchSessionResponseSchema, event);
 // The image bytes are really in it (what a copy per stream would duplicate).
 if (encoded.byteLength < 16 * 2048) throw new Error(`event encodes to ${encoded.byteLength} bytes`);
 
-/** A grpc-js server whose WatchSession writes `event` to STREAMS calls once all are open. */
-async function fanOutOnce(): Promise<{ received: Uint8Array[]; frameCopies: number }> {
+/** The scalar event of the same batch, written before its image frame. */
+const scalars = create(WatchSessionResponseSchema, {
+  cursor: 7n,
+  event: { case: 'batch', value: { batchIdx: 3, loss: 0.5 } },
+});
+
+/**
+ * A grpc-js server whose WatchSession writes what `writes` gives each of
+ * STREAMS calls once all are open; resolves when `expected` messages arrived.
+ */
+async function fanOutOnce(
+  writes: (call: ServerWritableStream<unknown, WatchSessionResponse>) => void = (call) =>
+    call.write(event),
+  expected = STREAMS,
+): Promise<{ received: Uint8Array[][]; frameCopies: number }> {
   const calls: ServerWritableStream<unknown, WatchSessionResponse>[] = [];
   const server = new Server();
   server.addService(toGrpcServiceDefinition(DashboardService), {
@@ -53,7 +66,7 @@ async function fanOutOnce(): Promise<{ received: Uint8Array[]; frameCopies: numb
     ),
   );
   const clients: Client[] = [];
-  const received: Uint8Array[] = [];
+  const received: Uint8Array[][] = [];
   // Frames the sending side allocates (the clients, in this process too, allocate on receipt).
   let frameCopies = 0;
   const allocate = Buffer.allocUnsafe.bind(Buffer);
@@ -74,13 +87,17 @@ async function fanOutOnce(): Promise<{ received: Uint8Array[]; frameCopies: numb
         (bytes: Buffer) => bytes,
         Buffer.alloc(0),
       );
-      stream.on('data', (bytes: Buffer) => received.push(bytes));
+      const messages: Uint8Array[] = [];
+      received.push(messages);
+      stream.on('data', (bytes: Buffer) => messages.push(bytes));
       stream.on('error', () => undefined);
     }
     await waitFor(() => calls.length === STREAMS, { what: `${STREAMS} watch calls` });
     frameCopies = 0;
-    for (const call of calls) call.write(event);
-    await waitFor(() => received.length === STREAMS, { what: 'the event on every stream' });
+    for (const call of calls) writes(call);
+    await waitFor(() => received.flat().length === expected, {
+      what: 'the events on every stream',
+    });
     return { received, frameCopies };
   } finally {
     allocUnsafe.mockRestore();
@@ -96,10 +113,50 @@ describe('writePreFramedMessages', () => {
     const { received, frameCopies } = await fanOutOnce();
     expect(frameCopies).toBe(0);
     // What each watcher reads is the event, whole.
-    for (const bytes of received) {
+    expect(received.map((messages) => messages.length)).toEqual([1, 1, 1]);
+    for (const bytes of received.flat()) {
       expect(Buffer.compare(bytes, encoded)).toBe(0);
       expect(fromBinary(WatchSessionResponseSchema, bytes).event).toEqual(event.event);
     }
+  });
+
+  it('writes two events joined by framedTogether as one write that every stream reads as both, in order', async () => {
+    writePreFramedMessages();
+    const limit = 1024 * 1024;
+    const together = framedTogether(scalars, event, limit);
+    // One joined buffer for every stream writing the same two.
+    expect(together).toBeDefined();
+    expect(framedTogether(scalars, event, limit)).toBe(together);
+    const written: number[] = [];
+    const { received } = await fanOutOnce((call) => {
+      // Each stream's writes as the socket sees them: one per call.write here.
+      const stream = (
+        call as unknown as { call: { stream: { write: (...a: unknown[]) => boolean } } }
+      ).call.stream;
+      const write = stream.write.bind(stream);
+      stream.write = (...args: unknown[]) => {
+        written.push((args[0] as Buffer).byteLength);
+        return write(...args);
+      };
+      call.write(together as unknown as WatchSessionResponse);
+    }, 2 * STREAMS);
+    expect(written).toEqual(
+      Array(STREAMS).fill(
+        encoded.byteLength + 5 + toBinary(WatchSessionResponseSchema, scalars).byteLength + 5,
+      ),
+    );
+    for (const messages of received) {
+      expect(messages.map((bytes) => fromBinary(WatchSessionResponseSchema, bytes).event)).toEqual([
+        scalars.event,
+        event.event,
+      ]);
+    }
+  });
+
+  it('does not join two events over the bound on one write', () => {
+    const both = encoded.byteLength + toBinary(WatchSessionResponseSchema, scalars).byteLength + 5;
+    expect(framedTogether(scalars, event, both - 1)).toBeUndefined();
+    expect(framedTogether(scalars, event, both)).toBeDefined();
   });
 
   it('still frames any other message as grpc-js does (a unary reply, encoded per call)', async () => {

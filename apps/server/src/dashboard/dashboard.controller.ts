@@ -1,8 +1,10 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { CredentialWatch } from '../auth/credential-watch';
 import { identityOf } from '../auth/grpc-auth';
+import { SERVER_SETTINGS } from '../config/config.module';
+import type { ServerSettings } from '../config/server-config';
 import {
   type AcknowledgeAlertRequest,
   type AcknowledgeAlertResponse,
@@ -35,6 +37,7 @@ export class DashboardController {
   constructor(
     private readonly dashboard: DashboardService,
     private readonly credentials: CredentialWatch,
+    @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
   ) {}
 
   @GrpcMethod('DashboardService', 'ListSessions')
@@ -51,6 +54,7 @@ export class DashboardController {
     return pumpToGrpc(
       trackWatcher(this.dashboard.watchSession(request), identityOf(call), this.credentials),
       call,
+      this.settings.maxMessageBytes,
     );
   }
 

@@ -3,6 +3,7 @@ import type { WatchSessionRequest, WatchSessionResponse } from '@trainwatch/prot
 import { Observable } from 'rxjs';
 import type { CredentialWatch } from '../auth/credential-watch';
 import type { Identity } from '../auth/identity';
+import { framedTogether } from '../common/grpc-pre-framed';
 import { trackCall } from '../common/open-calls';
 import type { Watcher } from '../fan-out/watcher';
 
@@ -28,7 +29,8 @@ function writable(call: WatchCall, watcher: Watcher): Promise<void> {
 
 /**
  * Pumps a watcher into a raw grpc-js server stream, pulling only while
- * write() says the stream can take more: while it cannot, the watcher's
+ * write() says the stream can take more (two events waiting go out in one
+ * write, see framedTogether): while it cannot, the watcher's
  * lanes do the holding (bounded scalars, latest-wins images). The returned
  * Observable emits nothing; it completes when the watch ends cleanly and
  * errors with the watcher's AppError otherwise (Nest then ends the call with its status).
@@ -36,6 +38,8 @@ function writable(call: WatchCall, watcher: Watcher): Promise<void> {
 export function pumpToGrpc(
   starting: Watcher | Promise<Watcher>,
   call: WatchCall,
+  /** The server's bound on one message written (MAX_MESSAGE_BYTES); two joined stay within it. */
+  maxWriteBytes: number,
 ): Observable<never> {
   return new Observable<never>((subscriber) => {
     trackCall(call);
@@ -55,7 +59,16 @@ export function pumpToGrpc(
       while (!stopped) {
         const event = await watcher.next();
         if (event === undefined || stopped) break;
-        if (!call.write(event)) await writable(call, watcher);
+        // A batch's scalar event and its image frame are both waiting as a rule: one write.
+        const after = watcher.nextIfReady();
+        const together = after && framedTogether(event, after, maxWriteBytes);
+        let more: boolean;
+        if (together !== undefined) more = call.write(together as unknown as WatchSessionResponse);
+        else {
+          more = call.write(event);
+          if (after !== undefined) more = call.write(after);
+        }
+        if (!more) await writable(call, watcher);
       }
     };
     pump().then(

@@ -75,4 +75,18 @@ describe('Watcher', () => {
     watcher.close();
     expect(counts.closed).toBe(1);
   });
+
+  it('hands out the event waiting now without waiting, in the same order as next()', async () => {
+    const watcher = new Watcher('s', snapshot(0n), 10, 30, hooks());
+    await watcher.next();
+    expect(watcher.nextIfReady()).toBeUndefined();
+    watcher.pushLossless(batch(1n));
+    watcher.offerLatest('images', [images(1n, 1)]);
+    expect((await watcher.next())?.event.case).toBe('batch');
+    expect(watcher.nextIfReady()?.event.case).toBe('images');
+    expect(watcher.nextIfReady()).toBeUndefined();
+    watcher.pushLossless(batch(2n));
+    watcher.close();
+    expect(watcher.nextIfReady()).toBeUndefined();
+  });
 });

@@ -156,6 +156,14 @@ export class Watcher {
     }
   }
 
+  /**
+   * The next event if one is waiting now (undefined otherwise, or once
+   * closed), so a transport can write it with the one it just took.
+   */
+  nextIfReady(): WatchSessionResponse | undefined {
+    return this.closed ? undefined : this.take();
+  }
+
   /** Lossless events in order; a latest-wins value goes out once every lossless event it follows has. */
   private take(): WatchSessionResponse | undefined {
     const head = this.queue[this.queueHead];
