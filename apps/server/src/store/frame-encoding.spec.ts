@@ -8,6 +8,7 @@ import {
 import {
   encodeStoredFrame,
   HAND_ENCODED_FIELDS,
+  MAX_STAGED_COPY_BYTES,
   SHARED_SLAB_BYTES,
   sharedAllocator,
 } from './frame-encoding';
@@ -120,6 +121,32 @@ describe('encodeStoredFrame', () => {
     expect(b.byteOffset).toBeGreaterThanOrEqual(a.byteOffset + a.byteLength);
     expect(Buffer.compare(a, Buffer.from(toBinary(ImageFrameSchema, first)))).toBe(0);
     expect(Buffer.compare(b, Buffer.from(toBinary(ImageFrameSchema, second)))).toBe(0);
+  });
+
+  it('copies pictures at any offset of their buffer into shared memory exactly, staged or not', () => {
+    const allocate = sharedAllocator();
+    // Pictures that are views at every offset modulo 8 of one received buffer (as a decoded
+    // message's are), one of them larger than the staged copies, frames at varying offsets.
+    const received = Uint8Array.from(
+      { length: 2 * MAX_STAGED_COPY_BYTES + 64 },
+      (_, at) => (at * 7) & 0xff,
+    );
+    for (let lead = 0; lead < 8; lead++) {
+      const frame = frameOf([]);
+      for (let offset = 0; offset < 8; offset++) {
+        const length = offset === 5 ? MAX_STAGED_COPY_BYTES + 3 : 2048 + offset;
+        frame.images.push(
+          create(ImageDataSchema, {
+            imageBytes: received.subarray(offset + lead, offset + lead + length),
+            format: 'jpeg',
+          }),
+        );
+      }
+      allocate(lead + 1);
+      const stored = encodeStoredFrame(frame, allocate);
+      expect(stored.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(Buffer.compare(stored, Buffer.from(toBinary(ImageFrameSchema, frame)))).toBe(0);
+    }
   });
 
   it('starts a new slab when a frame does not fit, and gives a frame over the slab size its own', () => {
