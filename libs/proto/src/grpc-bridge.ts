@@ -2,6 +2,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
 import { FRAME_HEADER_BYTES, framedOnce } from './encode-once';
 import { decodeMetricsRequest } from './metrics-request-decoder';
+import { encodeMetricsResponse } from './metrics-response-encoder';
 import type { loadPackageDefinition, MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 
 /** grpc-js' package definition type (not exported by name from grpc-js). */
@@ -67,6 +68,14 @@ const requestDecoders: ReadonlyMap<string, (bytes: Uint8Array) => unknown> = new
   ['telemetry.v1.MetricsRequest', decodeMetricsRequest],
 ]);
 
+/**
+ * Encoders that return exactly what `toBinary` returns for a message type,
+ * for the acknowledgment every trainer message gets (see metrics-response-encoder.ts).
+ */
+const responseEncoders: ReadonlyMap<string, (message: never) => Buffer> = new Map([
+  ['telemetry.v1.MetricsResponse', encodeMetricsResponse],
+]);
+
 /** Turns one protobuf-es method descriptor into a grpc-js method definition. */
 export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMessage>(
   method: DescMethod & { input: I; output: O },
@@ -76,6 +85,10 @@ export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMess
     (requestDecoders.get(method.input.typeName) as
       ((bytes: Uint8Array) => MessageShape<I>) | undefined) ??
     ((bytes: Uint8Array) => fromBinary(method.input, bytes));
+  const encode =
+    (responseEncoders.get(method.output.typeName) as
+      ((message: MessageShape<O>) => Buffer) | undefined) ??
+    ((message: MessageShape<O>) => Buffer.from(toBinary(method.output, message)));
   return {
     path: `/${method.parent.typeName}/${method.name}`,
     requestStream: kind === 'client_streaming' || kind === 'bidi_streaming',
@@ -85,9 +98,7 @@ export function toGrpcMethodDefinition<I extends DescMessage, O extends DescMess
     // Only server streams fan one message out to many calls; a unary or bidi
     // response is written once, so caching its bytes would be pure overhead.
     responseSerialize:
-      kind === 'server_streaming'
-        ? (message) => serializeOnce(method.output, message)
-        : (message) => Buffer.from(toBinary(method.output, message)),
+      kind === 'server_streaming' ? (message) => serializeOnce(method.output, message) : encode,
     responseDeserialize: (bytes) => fromBinary(method.output, bytes),
   };
 }
