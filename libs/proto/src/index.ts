@@ -17,6 +17,7 @@ export {
 } from './gen/grpc/health/v1/health_pb';
 export type { HealthCheckRequest, HealthCheckResponse } from './gen/grpc/health/v1/health_pb';
 export * from './encode-once';
+export * from './wire-writes';
 export * from './grpc-bridge';
 export * from './rules';
 export * from './custom-commands';

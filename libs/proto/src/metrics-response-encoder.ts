@@ -4,6 +4,7 @@ import {
   MetricsResponseSchema,
   type MetricsResponse,
 } from './gen/telemetry/v1/telemetry_pb';
+import { fieldsAre, isShortAscii, varintLength, writeAscii, writeVarint } from './wire-writes';
 
 /** Field numbers this encoder knows; the spec compares them with the schema's. */
 export const ENCODED_FIELDS = {
@@ -11,45 +12,13 @@ export const ENCODED_FIELDS = {
   'telemetry.v1.Acknowledgment': [1, 2, 3, 4],
 } as const;
 
-const sameNumbers = (
-  schema: { fields: readonly { number: number }[] },
-  numbers: readonly number[],
-) =>
-  schema.fields.length === numbers.length &&
-  schema.fields.every((field, index) => field.number === numbers[index]);
 const KNOWN =
-  sameNumbers(MetricsResponseSchema, ENCODED_FIELDS['telemetry.v1.MetricsResponse']) &&
-  sameNumbers(AcknowledgmentSchema, ENCODED_FIELDS['telemetry.v1.Acknowledgment']);
+  fieldsAre(MetricsResponseSchema, ENCODED_FIELDS['telemetry.v1.MetricsResponse']) &&
+  fieldsAre(AcknowledgmentSchema, ENCODED_FIELDS['telemetry.v1.Acknowledgment']);
 
 /** Session ids this encoder writes itself: ASCII, a one-byte length. */
 const MAX_SHORT_STRING = 127;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-function shortAscii(value: string): boolean {
-  if (value.length > MAX_SHORT_STRING) return false;
-  for (let index = 0; index < value.length; index++) {
-    if (value.charCodeAt(index) >= 0x80) return false;
-  }
-  return true;
-}
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 0x80);
-    length += 1;
-  }
-  return length;
-}
-
-function writeVarint(out: Buffer, at: number, value: number): number {
-  while (value >= 0x80) {
-    out[at++] = (value % 0x80) | 0x80;
-    value = Math.floor(value / 0x80);
-  }
-  out[at++] = value;
-  return at;
-}
 
 /**
  * Encodes a MetricsResponse to exactly the bytes `toBinary` writes, without
@@ -75,7 +44,7 @@ export function encodeMetricsResponse(message: MetricsResponse): Buffer {
   const ack = payload.value;
   const { sessionId, timestampMs } = message;
   if (
-    !shortAscii(sessionId) ||
+    !isShortAscii(sessionId, MAX_SHORT_STRING) ||
     timestampMs < 0n ||
     timestampMs > MAX_SAFE ||
     ack.batchIdx < 0 ||
@@ -101,7 +70,7 @@ export function encodeMetricsResponse(message: MetricsResponse): Buffer {
   if (sessionId.length > 0) {
     out[at++] = (1 << 3) | 2;
     out[at++] = sessionId.length;
-    for (let index = 0; index < sessionId.length; index++) out[at++] = sessionId.charCodeAt(index);
+    at = writeAscii(out, at, sessionId);
   }
   if (timestamp !== 0) {
     out[at++] = 2 << 3;

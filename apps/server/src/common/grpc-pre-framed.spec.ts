@@ -41,7 +41,7 @@ if (encoded.byteLength < 16 * 2048) throw new Error(`event encodes to ${encoded.
 /** The scalar event of the same batch, written before its image frame. */
 const scalars = create(WatchSessionResponseSchema, {
   cursor: 7n,
-  event: { case: 'batch', value: { batchIdx: 3, loss: 0.5 } },
+  event: { case: 'batch', value: { batchIdx: 3, batchLoss: 0.5 } },
 });
 
 /**

@@ -6,6 +6,11 @@ import {
   type ImageData,
   type ImageFrame,
   type Prediction,
+  fieldsAre,
+  isShortAscii,
+  varintLength,
+  writeAscii,
+  writeVarint,
 } from '@trainwatch/proto';
 import { SharedFrameMemory } from './shared-frame-memory';
 
@@ -32,16 +37,10 @@ export const HAND_ENCODED_FIELDS = {
   Prediction: ['predictedClass', 'predictedLabel', 'confidence'],
 } as const;
 
-const sameFields = (
-  schema: { fields: readonly { localName: string }[] },
-  names: readonly string[],
-) =>
-  schema.fields.length === names.length &&
-  schema.fields.every((field, index) => field.localName === names[index]);
 const KNOWN_FIELDS =
-  sameFields(ImageFrameSchema, HAND_ENCODED_FIELDS.ImageFrame) &&
-  sameFields(ImageDataSchema, HAND_ENCODED_FIELDS.ImageData) &&
-  sameFields(PredictionSchema, HAND_ENCODED_FIELDS.Prediction);
+  fieldsAre(ImageFrameSchema, HAND_ENCODED_FIELDS.ImageFrame) &&
+  fieldsAre(ImageDataSchema, HAND_ENCODED_FIELDS.ImageData) &&
+  fieldsAre(PredictionSchema, HAND_ENCODED_FIELDS.Prediction);
 
 /** Wire types. */
 const VARINT = 0;
@@ -265,18 +264,11 @@ function uint64Field(out: Buffer, at: number, field: number, value: bigint): num
 /** Strings up to this long are checked for ASCII and written a character at a time. */
 const SHORT_STRING = 32;
 
-/** True for a short string of ASCII characters only (its UTF-8 bytes are its char codes). */
-function shortAscii(value: string): boolean {
-  if (value.length > SHORT_STRING) return false;
-  for (let index = 0; index < value.length; index++) {
-    if (value.charCodeAt(index) >= 0x80) return false;
-  }
-  return true;
-}
-
 function stringFieldSize(value: string): number {
   if (value.length === 0) return 0;
-  const length = shortAscii(value) ? value.length : Buffer.byteLength(value, 'utf8');
+  const length = isShortAscii(value, SHORT_STRING)
+    ? value.length
+    : Buffer.byteLength(value, 'utf8');
   return 1 + varintLength(length) + length;
 }
 
@@ -288,10 +280,9 @@ function stringFieldSize(value: string): number {
 function stringField(out: Buffer, at: number, field: number, value: string): number {
   if (value.length === 0) return at;
   out[at++] = tag(field, LENGTH_DELIMITED);
-  if (shortAscii(value)) {
+  if (isShortAscii(value, SHORT_STRING)) {
     at = writeVarint(out, at, value.length);
-    for (let index = 0; index < value.length; index++) out[at++] = value.charCodeAt(index);
-    return at;
+    return writeAscii(out, at, value);
   }
   const length = Buffer.byteLength(value, 'utf8');
   at = writeVarint(out, at, length);
@@ -325,23 +316,5 @@ function writeUint64(out: Buffer, at: number, value: bigint): number {
     value >>= 7n;
   }
   out[at++] = Number(value);
-  return at;
-}
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 0x80);
-    length += 1;
-  }
-  return length;
-}
-
-function writeVarint(out: Buffer, at: number, value: number): number {
-  while (value >= 0x80) {
-    out[at++] = (value % 0x80) | 0x80;
-    value = Math.floor(value / 0x80);
-  }
-  out[at++] = value;
   return at;
 }
