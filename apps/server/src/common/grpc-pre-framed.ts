@@ -17,7 +17,7 @@ let installed = false;
 
 /** Marks what {@link framedTogether} returns: frames to write as they are, in one write. */
 const TOGETHER = Symbol('trainwatch.framesTogether');
-/** The joined frames of a message and the one written after it, kept on the first message. */
+/** The joined frames of a message and the one written before it, kept on the second message. */
 const JOINED = Symbol('trainwatch.joinedFrames');
 
 /** Two watch events' frames, side by side, as one write of a server stream. */
@@ -29,7 +29,7 @@ export interface FramesTogether {
 }
 
 type WithJoined = WatchSessionResponse & {
-  [JOINED]?: { second: WatchSessionResponse; write: FramesTogether };
+  [JOINED]?: { first: WatchSessionResponse; write: FramesTogether };
 };
 
 /**
@@ -52,13 +52,16 @@ export function framedTogether(
   const two = framedOnce(WatchSessionResponseSchema, second);
   // grpc-js compares a write's length less one frame header with its bound.
   if (one.byteLength + two.byteLength - FRAME_HEADER_BYTES > maxWriteBytes) return undefined;
-  const held = (first as WithJoined)[JOINED];
-  if (held?.second === second) return held.write;
+  // Kept on the second event, the image frame: latest-wins, so only the newest is held anywhere
+  // and the joined bytes go with it. On the first (a scalar event) they would live as long as the
+  // session's resume ring keeps that event: up to WATCH_RESUME_EVENTS image frames per session.
+  const held = (second as WithJoined)[JOINED];
+  if (held?.first === first) return held.write;
   const write: FramesTogether = {
     [TOGETHER]: { bytes: Buffer.concat([one, two]), messages: [first, second] },
   };
-  Object.defineProperty(first, JOINED, {
-    value: { second, write },
+  Object.defineProperty(second, JOINED, {
+    value: { first, write },
     enumerable: false,
     writable: true,
   });
