@@ -33,12 +33,9 @@ async function serve(frames: Buffer, onRequest: (body: Buffer) => void): Promise
 async function readAll(server: Server, request: Uint8Array): Promise<number[][]> {
   const { port } = server.address() as AddressInfo;
   const messages: number[][] = [];
-  for await (const message of readGrpcWeb(
-    `http://127.0.0.1:${port}/s/M`,
-    request,
-    new AbortController().signal,
-  ))
-    messages.push([...message]);
+  await readGrpcWeb(`http://127.0.0.1:${port}/s/M`, request, new AbortController().signal, (m) =>
+    messages.push([...m]),
+  );
   return messages;
 }
 
@@ -46,20 +43,21 @@ describe('readGrpcWeb', () => {
   let server: Server | undefined;
   afterEach(() => server?.close());
 
-  it('sends one framed request and yields each message of the stream, however the bytes arrive', async () => {
+  it('sends one framed request and hands over each message of the stream, however the bytes arrive', async () => {
     let received: Buffer | undefined;
     server = await serve(
       Buffer.concat([
         frame(0, new Uint8Array([1, 2, 3])),
         frame(0, new Uint8Array(0)),
         frame(0, new Uint8Array(300).fill(9)),
+        frame(0, new Uint8Array(6000).fill(4)),
         frame(0x80, Buffer.from('grpc-status: 0\r\ngrpc-message: \r\n')),
       ]),
       (body) => (received = body),
     );
     const messages = await readAll(server, new Uint8Array([7, 8]));
     expect(received).toEqual(frame(0, new Uint8Array([7, 8])));
-    expect(messages).toEqual([[1, 2, 3], [], new Array(300).fill(9)]);
+    expect(messages).toEqual([[1, 2, 3], [], new Array(300).fill(9), new Array(6000).fill(4)]);
   });
 
   it('throws with the status and message of failed trailers', async () => {
@@ -73,5 +71,11 @@ describe('readGrpcWeb', () => {
     await expect(readAll(server, new Uint8Array(0))).rejects.toThrow(
       'gRPC-Web trailers: status 5 no such session',
     );
+  });
+
+  it('rejects a response that is not HTTP 200', async () => {
+    server = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    await expect(readAll(server, new Uint8Array(0))).rejects.toThrow('gRPC-Web HTTP 503');
   });
 });

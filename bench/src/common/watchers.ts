@@ -108,21 +108,13 @@ function webWatcher(target: WatchEndpoint, sessionId: string, handlers: WatchHan
     WatchSessionRequestSchema,
     create(WatchSessionRequestSchema, { sessionId }),
   );
-  void (async () => {
-    try {
-      for await (const bytes of readGrpcWeb(
-        `${target.httpUrl}${PATHS.watchSession}`,
-        request,
-        abort.signal,
-      )) {
-        watcher.received++;
-        dispatch(bytes, handlers, performance.now());
-      }
-    } catch (error) {
-      if (!abort.signal.aborted)
-        watcher.error ??= error instanceof Error ? error.message : String(error);
-    }
-  })();
+  readGrpcWeb(`${target.httpUrl}${PATHS.watchSession}`, request, abort.signal, (bytes) => {
+    watcher.received++;
+    dispatch(bytes, handlers, performance.now());
+  }).catch((error: unknown) => {
+    if (!abort.signal.aborted)
+      watcher.error ??= error instanceof Error ? error.message : String(error);
+  });
   return watcher;
 }
 
