@@ -69,6 +69,19 @@ export function framedTogether(
 }
 
 /**
+ * The joined frames {@link framedTogether} builds, as bytes: what a gRPC-Web
+ * response writes for the same two events (its frames are gRPC's), shared
+ * with every native and gRPC-Web stream writing them.
+ */
+export function joinedFrames(
+  first: WatchSessionResponse,
+  second: WatchSessionResponse,
+  maxWriteBytes: number,
+): Buffer | undefined {
+  return framedTogether(first, second, maxWriteBytes)?.[TOGETHER].bytes;
+}
+
+/**
  * Makes grpc-js' server write a fanned-out watch event's shared frame
  * (libs/proto grpc-bridge: one encoding, one frame, for every stream) as it
  * is, instead of allocating and copying a framed copy per stream: at 100

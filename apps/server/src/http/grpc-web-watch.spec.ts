@@ -134,6 +134,43 @@ describe('serveGrpcWebWatch', () => {
     for (const res of responses) expect(res.trailer()['grpc-status']).toBe('0');
   });
 
+  it("writes a batch's scalar event and image frame, both waiting, as one write of their joined frames shared by every response", async () => {
+    const watchers = [0, 1].map(() => new Watcher('s', snapshot, 10, 60_000, hooks));
+    const responses = [0, 1].map(() => new RecordingResponse());
+    const served = watchers.map((watcher, index) =>
+      serve(watcher, responses[index] as RecordingResponse),
+    );
+    await turn();
+    const scalars = batch(2n);
+    const images = create(WatchSessionResponseSchema, {
+      cursor: 2n,
+      event: {
+        case: 'images',
+        value: { batchIdx: 2, images: [{ imageBytes: new Uint8Array(2048).fill(7) }] },
+      },
+    });
+    for (const watcher of watchers) {
+      watcher.pushLossless(scalars);
+      watcher.offerLatest('images', [images]);
+    }
+    await turn();
+    for (const watcher of watchers) watcher.close();
+    await Promise.all(served.map((s) => s.done));
+    const joined = Buffer.concat([
+      framedOnce(WatchSessionResponseSchema, scalars),
+      framedOnce(WatchSessionResponseSchema, images),
+    ]);
+    for (const res of responses) {
+      expect(res.writes).toHaveLength(2);
+      expect(Buffer.from(res.writes[1] as Uint8Array).equals(joined)).toBe(true);
+    }
+    // Built once: both responses were handed the very same bytes.
+    expect(responses[0]?.writes[1]).toBe(responses[1]?.writes[1]);
+    // Each message is still counted for /metrics.
+    expect(served[0]?.metrics.countWatchEvent).toHaveBeenCalledWith('grpc-web', scalars);
+    expect(served[0]?.metrics.countWatchEvent).toHaveBeenCalledWith('grpc-web', images);
+  });
+
   it('a response that stops draining: the watcher overflows at its bound and the status names the cursor to resume from', async () => {
     const watcher = new Watcher('s', snapshot, 3, 60_000, hooks);
     const res = new RecordingResponse();

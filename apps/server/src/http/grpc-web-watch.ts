@@ -15,11 +15,13 @@ import {
   WatchSessionResponseSchema,
   framedOnce,
   type WatchSessionRequest,
+  type WatchSessionResponse,
 } from '@trainwatch/proto';
 import type { Authenticator } from '../auth/authenticator';
 import type { CredentialWatch } from '../auth/credential-watch';
 import { errors, toConnectError, type AppError } from '../common/app-error';
 import { asAppError } from '../common/app-exception.filter';
+import { joinedFrames } from '../common/grpc-pre-framed';
 import { DEFAULT_CLIENT_RECEIVE_BYTES } from '../common/limits';
 import type { DashboardService } from '../dashboard/dashboard.service';
 import { trackWatcher } from '../dashboard/watch-streams';
@@ -118,27 +120,49 @@ function writable(res: ServerResponse, watcher: Watcher): Promise<void> {
   });
 }
 
+/** An event's shared frame, checked against the client's 4 MiB bound on one message. */
+function frameOf(event: WatchSessionResponse): Uint8Array {
+  const frame = framedOnce(WatchSessionResponseSchema, event);
+  // Events are built within DASHBOARD_MESSAGE_BUDGET_BYTES; this guards the client's bound.
+  if (frame.byteLength - FRAME_HEADER_BYTES > DEFAULT_CLIENT_RECEIVE_BYTES) {
+    throw errors.resourceExhausted(
+      `a ${event.event.case ?? 'watch'} event of ${frame.byteLength - FRAME_HEADER_BYTES} bytes is over the ${DEFAULT_CLIENT_RECEIVE_BYTES}-byte message limit`,
+    );
+  }
+  return frame;
+}
+
 /**
  * Writes a watcher's events to one HTTP response as gRPC-Web frames. Every
  * frame is the event's shared encoding (framedOnce), the same bytes for
  * every watcher: nothing is encoded per stream, and /metrics counts the
- * encoded size it already has. It pulls the next event only while the
- * response takes more (write() true or 'drain'): while it does not, the
- * watcher's lanes hold the rest (bounded scalars, latest-wins images).
+ * encoded size it already has. A batch's scalar event and its image frame,
+ * both waiting as a rule, go out in one write of their joined frames, built
+ * once for every stream (joinedFrames; native streams write the same bytes).
+ * It pulls the next event only while the response takes more (write() true
+ * or 'drain'): while it does not, the watcher's lanes hold the rest
+ * (bounded scalars, latest-wins images).
  */
 async function pump(watcher: Watcher, res: ServerResponse, metrics: MetricsService) {
   for (;;) {
     const event = await watcher.next();
     if (event === undefined || res.destroyed) return;
-    const frame = framedOnce(WatchSessionResponseSchema, event);
-    // Events are built within DASHBOARD_MESSAGE_BUDGET_BYTES; this guards the client's 4 MiB bound.
-    if (frame.byteLength - FRAME_HEADER_BYTES > DEFAULT_CLIENT_RECEIVE_BYTES) {
-      throw errors.resourceExhausted(
-        `a ${event.event.case ?? 'watch'} event of ${frame.byteLength - FRAME_HEADER_BYTES} bytes is over the ${DEFAULT_CLIENT_RECEIVE_BYTES}-byte message limit`,
-      );
-    }
+    const frame = frameOf(event);
+    const after = watcher.nextIfReady();
     metrics.countWatchEvent('grpc-web', event);
-    if (!res.write(frame)) await writable(res, watcher);
+    let more: boolean;
+    if (after === undefined) more = res.write(frame);
+    else {
+      // Joined only when both together are within the bound each frame is checked against.
+      const together = joinedFrames(event, after, DEFAULT_CLIENT_RECEIVE_BYTES);
+      if (together !== undefined) more = res.write(together);
+      else {
+        res.write(frame);
+        more = res.write(frameOf(after));
+      }
+      metrics.countWatchEvent('grpc-web', after);
+    }
+    if (!more) await writable(res, watcher);
   }
 }
 
