@@ -18,6 +18,8 @@ export {
 export type { HealthCheckRequest, HealthCheckResponse } from './gen/grpc/health/v1/health_pb';
 export * from './encode-once';
 export * from './wire-writes';
+export { carrySamplesWire, samplesWire } from './samples-wire';
+export { decodeMetricsRequest } from './metrics-request-decoder';
 export * from './grpc-bridge';
 export * from './rules';
 export * from './custom-commands';

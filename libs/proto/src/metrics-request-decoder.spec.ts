@@ -5,9 +5,11 @@ import {
   ImageDataSchema,
   MetricsRequestSchema,
   PredictionSchema,
+  type BatchData,
   type MetricsRequest,
 } from './gen/telemetry/v1/telemetry_pb';
 import { DECODED_FIELDS, decodeMetricsRequest } from './metrics-request-decoder';
+import { MAX_RECORDED_BYTES, samplesWire } from './samples-wire';
 
 // Counts the decoder's calls to fromBinary: a batch must not need one, anything else must.
 jest.mock('@bufbuild/protobuf', () => {
@@ -225,6 +227,65 @@ describe('decodeMetricsRequest', () => {
       expect(expectSameAsFromBinary(bytes)).toBe(false);
     const decoded = decodeMetricsRequest(batchFieldBytes(concat(unpacked, emptyEntry)));
     expect(decoded.payload.value).toMatchObject({ groundTruth: [4, -2], metrics: { '': 0 } });
+  });
+
+  it("records a batch's images, predictions and ground truth as encoded, when they are one run", () => {
+    const batch = create(BatchDataSchema, {
+      epoch: 2,
+      batchIdx: 9,
+      batchSize: 4,
+      images: [0, 1].map((i) => ({ imageBytes: new Uint8Array(300).fill(i), format: 'jpeg' })),
+      predictions: [{ predictedClass: 1, confidence: 0.5 }, { predictedLabel: 'cat' }],
+      groundTruth: [1, 300],
+      batchLoss: 0.25,
+      metrics: { lr: 0.1 },
+    });
+    const encoded = toBinary(BatchDataSchema, batch);
+    const decoded = decodeMetricsRequest(batchFieldBytes(encoded)).payload.value as BatchData;
+    const samples = samplesWire(decoded);
+    // From the first image's tag to the end of the ground truth: exactly those three fields.
+    const alone = toBinary(
+      BatchDataSchema,
+      create(BatchDataSchema, {
+        images: batch.images,
+        predictions: batch.predictions,
+        groundTruth: batch.groundTruth,
+      }),
+    );
+    expect(samples && Buffer.from(samples).equals(Buffer.from(alone))).toBe(true);
+    // A view of the request, not a copy.
+    expect(samples?.buffer).toBe(decoded.images[0]?.imageBytes.buffer);
+  });
+
+  it('records none when another field comes between them, there are none, or they are large', () => {
+    const image = new BinaryWriter()
+      .tag(4, WireType.LengthDelimited)
+      .bytes(toBinary(ImageDataSchema, create(ImageDataSchema, { format: 'jpeg' })))
+      .finish();
+    const loss = new BinaryWriter().tag(7, WireType.Bit64).double(0.5).finish();
+    const truth = new BinaryWriter().tag(6, WireType.Varint).int32(3).finish();
+    const split = decodeMetricsRequest(batchFieldBytes(concat(image, loss, truth)));
+    expect(samplesWire(split.payload.value as BatchData)).toBeUndefined();
+    const none = decodeMetricsRequest(batchFieldBytes(loss));
+    expect(samplesWire(none.payload.value as BatchData)).toBeUndefined();
+    // Larger than the ring keeps: not recorded (the ring's bound on what it holds alive).
+    const large = new BinaryWriter()
+      .tag(4, WireType.LengthDelimited)
+      .bytes(
+        toBinary(
+          ImageDataSchema,
+          create(ImageDataSchema, { imageBytes: new Uint8Array(MAX_RECORDED_BYTES) }),
+        ),
+      )
+      .finish();
+    const big = decodeMetricsRequest(batchFieldBytes(large));
+    expect((big.payload.value as BatchData).images).toHaveLength(1);
+    expect(samplesWire(big.payload.value as BatchData)).toBeUndefined();
+    // Out of field order but one run: recorded (any order decodes the same).
+    const reordered = decodeMetricsRequest(batchFieldBytes(concat(loss, truth, image)));
+    expect(samplesWire(reordered.payload.value as BatchData)?.byteLength).toBe(
+      truth.byteLength + image.byteLength,
+    );
   });
 
   it('fails on truncated or corrupted bytes exactly as fromBinary does', () => {

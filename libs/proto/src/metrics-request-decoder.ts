@@ -7,6 +7,7 @@ import {
   type MetricsRequest,
   type Prediction,
 } from './gen/telemetry/v1/telemetry_pb';
+import { setSamplesWire } from './samples-wire';
 
 /** What fromBinary leaves in an image's bytes when the field is absent (a shared zero value). */
 const EMPTY_BYTES = new Uint8Array(0);
@@ -116,8 +117,15 @@ function readBatch(reader: BinaryReader, stop: number): BatchData | undefined {
     timestampMs: 0n,
     metrics: {},
   };
+  // The run of fields 4-6 (see samples-wire.ts): where it starts and ends, and whether anything
+  // else came between two of its fields.
+  let samplesFrom = -1;
+  let samplesTo = -1;
+  let samplesSplit = false;
   while (reader.pos < stop) {
-    switch (reader.uint32()) {
+    const fieldStart = reader.pos;
+    const fieldTag = reader.uint32();
+    switch (fieldTag) {
       case tag(1, VARINT):
         batch.epoch = reader.int32();
         break;
@@ -160,8 +168,18 @@ function readBatch(reader: BinaryReader, stop: number): BatchData | undefined {
       default:
         return undefined;
     }
+    const fieldNo = fieldTag >>> 3;
+    if (fieldNo >= 4 && fieldNo <= 6) {
+      if (samplesFrom < 0) samplesFrom = fieldStart;
+      else if (samplesTo !== fieldStart) samplesSplit = true;
+      samplesTo = reader.pos;
+    }
   }
-  return reader.pos === stop ? batch : undefined;
+  if (reader.pos !== stop) return undefined;
+  if (samplesFrom >= 0 && !samplesSplit) {
+    setSamplesWire(batch, input.subarray(samplesFrom, samplesTo));
+  }
+  return batch;
 }
 
 function readImage(reader: BinaryReader, stop: number): ImageData | undefined {

@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import {
+  carrySamplesWire,
   ErrorCode,
   ImageFrameSchema,
   SeriesKind,
@@ -100,6 +101,8 @@ export const PAYLOAD_KINDS: { [K in PayloadCase]: PayloadKind<K> } = {
         groundTruth: batch.groundTruth,
         timestampMs: batch.timestampMs,
       });
+      // Its samples are the batch's as they are: the store takes their encoded bytes.
+      carrySamplesWire(batch, frame);
       step.emit('images.received', { session, frame });
     },
   },

@@ -1,8 +1,14 @@
 import { create, equals, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
+  BatchDataSchema,
+  carrySamplesWire,
+  decodeMetricsRequest,
   ImageDataSchema,
   ImageFrameSchema,
   PredictionSchema,
+  samplesWire,
+  type BatchData,
   type ImageFrame,
 } from '@trainwatch/proto';
 import {
@@ -168,5 +174,121 @@ describe('encodeStoredFrame', () => {
     encodeStoredFrame(frame);
     expect(toBinary(ImageFrameSchema, frame)).toEqual(before);
     expect(frame.images).toHaveLength(2);
+  });
+});
+
+/** A batch as the server decodes it from a trainer's request bytes, and its frame as ingest builds it. */
+function decodedFrame(batchBytes: Uint8Array, lead = 0): { batch: BatchData; frame: ImageFrame } {
+  const request = new BinaryWriter()
+    .tag(3, WireType.LengthDelimited)
+    .bytes(batchBytes)
+    .tag(9, WireType.Varint)
+    .uint64(7)
+    .finish();
+  // The request at `lead` bytes into its buffer, as a received message may lie anywhere.
+  const received = new Uint8Array(lead + request.byteLength);
+  received.set(request, lead);
+  const batch = decodeMetricsRequest(received.subarray(lead)).payload.value as BatchData;
+  const frame = create(ImageFrameSchema, {
+    epoch: batch.epoch,
+    batchIdx: batch.batchIdx,
+    step: 123_456n,
+    images: batch.images,
+    predictions: batch.predictions,
+    groundTruth: batch.groundTruth,
+    timestampMs: batch.timestampMs,
+  });
+  carrySamplesWire(batch, frame);
+  return { batch, frame };
+}
+
+const sixteen = create(BatchDataSchema, {
+  epoch: 1,
+  batchIdx: 40,
+  images: Array.from({ length: 16 }, (_, i) => ({
+    imageBytes: new Uint8Array(2048).fill(i),
+    format: 'jpeg',
+    width: 32,
+    height: 32,
+    channels: 3,
+  })),
+  predictions: Array.from({ length: 16 }, (_, i) => ({
+    predictedClass: i % 10,
+    predictedLabel: `class ${i % 10}`,
+    confidence: 0.5,
+  })),
+  groundTruth: Array.from({ length: 16 }, (_, i) => (i * 3) % 10),
+  batchLoss: 0.7,
+  timestampMs: 1_700_000_000_000n,
+  metrics: { lr: 0.01 },
+});
+
+describe("encodeStoredFrame with a decoded batch's samples", () => {
+  it("stores toBinary's bytes, the samples one aligned copy into shared memory, for requests at any offset", () => {
+    const allocate = sharedAllocator();
+    for (let lead = 0; lead < 8; lead++) {
+      const { frame } = decodedFrame(toBinary(BatchDataSchema, sixteen), lead);
+      const samples = samplesWire(frame);
+      expect(samples).toBeDefined();
+      allocate(lead + 1);
+      for (const stored of [encodeStoredFrame(frame), encodeStoredFrame(frame, allocate)]) {
+        expect(Buffer.compare(stored, Buffer.from(toBinary(ImageFrameSchema, frame)))).toBe(0);
+      }
+      const shared = encodeStoredFrame(frame, allocate);
+      expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+      // Where the samples start in the stored frame (after epoch, batch_idx, step) shares
+      // their source's offset modulo 8.
+      const head = Buffer.from(shared).indexOf(Buffer.from(samples as Uint8Array));
+      expect(head).toBeGreaterThan(0);
+      expect((shared.byteOffset + head) & 7).toBe((samples as Uint8Array).byteOffset & 7);
+    }
+  });
+
+  it('takes the samples as the trainer encoded them: another valid order decodes to the same frame', () => {
+    const image = (i: number) =>
+      toBinary(
+        ImageDataSchema,
+        create(ImageDataSchema, { imageBytes: new Uint8Array(100).fill(i), format: 'jpeg' }),
+      );
+    // Predictions before images, ground truth unpacked: valid, not what toBinary writes.
+    const prediction = toBinary(
+      PredictionSchema,
+      create(PredictionSchema, { predictedClass: 2, confidence: 0.25 }),
+    );
+    const batchBytes = new BinaryWriter()
+      .tag(1, WireType.Varint)
+      .int32(3)
+      .tag(5, WireType.LengthDelimited)
+      .bytes(prediction)
+      .tag(4, WireType.LengthDelimited)
+      .bytes(image(1))
+      .tag(6, WireType.Varint)
+      .int32(2)
+      .tag(4, WireType.LengthDelimited)
+      .bytes(image(2))
+      .tag(7, WireType.Bit64)
+      .double(0.5)
+      .finish();
+    const { frame } = decodedFrame(batchBytes);
+    expect(samplesWire(frame)).toBeDefined();
+    const stored = encodeStoredFrame(frame, sharedAllocator());
+    expect(equals(ImageFrameSchema, fromBinary(ImageFrameSchema, stored), frame)).toBe(true);
+    expect(frame.images).toHaveLength(2);
+  });
+
+  it('encodes a later part of a frame (first_index > 0) field by field, whatever it carries', () => {
+    const { batch, frame } = decodedFrame(toBinary(BatchDataSchema, sixteen));
+    const part = create(ImageFrameSchema, {
+      ...frame,
+      firstIndex: 4,
+      images: frame.images.slice(4),
+      predictions: frame.predictions.slice(4),
+      groundTruth: frame.groundTruth.slice(4),
+    });
+    // Even with the whole batch's samples on it, they are not this part's.
+    carrySamplesWire(batch, part);
+    expect(samplesWire(part)).toBeDefined();
+    const stored = encodeStoredFrame(part);
+    expect(Buffer.compare(stored, Buffer.from(toBinary(ImageFrameSchema, part)))).toBe(0);
   });
 });
