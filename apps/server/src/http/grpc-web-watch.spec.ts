@@ -108,14 +108,20 @@ function serve(
   return { done, metrics };
 }
 
+/** Two watchers of one session, each served to its own response, their snapshots written. */
+async function serveTwo() {
+  const watchers = [0, 1].map(() => new Watcher('s', snapshot, 10, 60_000, hooks));
+  const responses = [0, 1].map(() => new RecordingResponse());
+  const served = watchers.map((watcher, index) =>
+    serve(watcher, responses[index] as RecordingResponse),
+  );
+  await turn();
+  return { watchers, responses, served };
+}
+
 describe('serveGrpcWebWatch', () => {
   it('writes the one shared frame of each event to every response: nothing encoded per watcher', async () => {
-    const watchers = [0, 1].map(() => new Watcher('s', snapshot, 10, 60_000, hooks));
-    const responses = [0, 1].map(() => new RecordingResponse());
-    const served = watchers.map((watcher, index) =>
-      serve(watcher, responses[index] as RecordingResponse),
-    );
-    await turn();
+    const { watchers, responses, served } = await serveTwo();
     const event = batch(2n);
     for (const watcher of watchers) watcher.pushLossless(event);
     await turn();
@@ -135,12 +141,7 @@ describe('serveGrpcWebWatch', () => {
   });
 
   it("writes a batch's scalar event and image frame, both waiting, as one write of their joined frames shared by every response", async () => {
-    const watchers = [0, 1].map(() => new Watcher('s', snapshot, 10, 60_000, hooks));
-    const responses = [0, 1].map(() => new RecordingResponse());
-    const served = watchers.map((watcher, index) =>
-      serve(watcher, responses[index] as RecordingResponse),
-    );
-    await turn();
+    const { watchers, responses, served } = await serveTwo();
     const scalars = batch(2n);
     const images = create(WatchSessionResponseSchema, {
       cursor: 2n,
