@@ -320,10 +320,12 @@ describe('exploring runs in Chromium', () => {
     await row.waitFor();
     expect(await rows.count()).toBe(1);
 
+    await row.getByTestId('run-actions-open').click();
     await row.getByTestId('run-rename').click();
     await row.getByTestId('run-edit-input').fill('kept baseline');
     await row.getByTestId('run-edit-save').click();
     await row.getByTestId('run-name').filter({ hasText: 'kept baseline' }).waitFor();
+    await row.getByTestId('run-actions-open').click();
     await row.getByTestId('run-tags').click();
     await row.getByTestId('run-edit-input').fill('baseline, e2e');
     await row.getByTestId('run-edit-save').click();
@@ -331,6 +333,7 @@ describe('exploring runs in Chromium', () => {
     const note = Array(3)
       .fill('compare with the run from last week before changing the schedule again')
       .join('; ');
+    await row.getByTestId('run-actions-open').click();
     await row.getByTestId('run-note').click();
     await row.getByTestId('run-edit-input').fill(note);
     await row.getByTestId('run-edit-save').click();
@@ -344,6 +347,7 @@ describe('exploring runs in Chromium', () => {
     await page.getByTestId('runs-search').fill('kept base');
     await row.waitFor();
 
+    await row.getByTestId('run-actions-open').click();
     await row.getByTestId('run-delete').click();
     await page.getByTestId('confirm-yes').click();
     await page.getByTestId('runs-none-match').waitFor();

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { createPortal } from 'react-dom';
 
 export interface ConfirmDialogProps {
   title: string;
@@ -8,7 +9,12 @@ export interface ConfirmDialogProps {
   onCancel: () => void;
 }
 
-/** An in-page confirmation (not window.confirm, which blocks the page and automation). */
+/**
+ * An in-page confirmation (not window.confirm, which blocks the page and
+ * automation), drawn over the whole page from document.body: opened from
+ * inside a transformed or contained element (a row of the runs list), a
+ * fixed overlay would otherwise be placed and clipped by that element.
+ */
 export function ConfirmDialog({
   title,
   message,
@@ -18,7 +24,7 @@ export function ConfirmDialog({
 }: ConfirmDialogProps) {
   const cancelButton = useRef<HTMLButtonElement>(null);
   useEffect(() => cancelButton.current?.focus(), []);
-  return (
+  return createPortal(
     <div
       className="overlay"
       role="alertdialog"
@@ -41,6 +47,7 @@ export function ConfirmDialog({
           </button>
         </div>
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }

@@ -11,6 +11,14 @@ const rowOf = (id: string) =>
     .getAllByTestId('session-row')
     .find((row) => row.getAttribute('data-session-id') === id) as HTMLElement;
 
+/** Opens the row's actions (one Edit button per row) and clicks one of them. */
+function act(id: string, action: string) {
+  const toggle = within(rowOf(id)).getByTestId('run-actions-open');
+  fireEvent.click(toggle);
+  expect(toggle.getAttribute('aria-expanded')).toBe('true');
+  fireEvent.click(within(rowOf(id)).getByTestId(action));
+}
+
 function setUp() {
   const fake = new FakeDashboard();
   fake.sessions = [
@@ -37,13 +45,13 @@ describe('runs page search and in-place edits', () => {
   it('renames and tags a run in place', async () => {
     setUp();
     await screen.findByText('alpha');
-    fireEvent.click(within(rowOf('alpha')).getByTestId('run-rename'));
+    act('alpha', 'run-rename');
     fireEvent.change(screen.getByTestId('run-edit-input'), { target: { value: 'baseline' } });
     fireEvent.click(screen.getByTestId('run-edit-save'));
     await waitFor(() =>
       expect(within(rowOf('alpha')).getByTestId('run-name').textContent).toBe('baseline'),
     );
-    fireEvent.click(within(rowOf('alpha')).getByTestId('run-tags'));
+    act('alpha', 'run-tags');
     fireEvent.change(screen.getByTestId('run-edit-input'), { target: { value: 'a, b ,' } });
     fireEvent.click(screen.getByTestId('run-edit-save'));
     await waitFor(() =>
@@ -51,14 +59,35 @@ describe('runs page search and in-place edits', () => {
     );
   });
 
+  it('shows one Edit button per row until it is opened, and closes with Escape', async () => {
+    setUp();
+    await screen.findByText('alpha');
+    expect(within(rowOf('alpha')).queryByTestId('run-rename')).toBeNull();
+    const toggle = within(rowOf('alpha')).getByTestId('run-actions-open');
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+    fireEvent.click(toggle);
+    const menu = within(rowOf('alpha')).getByTestId('run-actions-menu');
+    expect(toggle.getAttribute('aria-controls')).toBe(menu.id);
+    expect(
+      within(menu)
+        .getAllByRole('button')
+        .map((button) => button.textContent),
+    ).toEqual(['Rename', 'Tags', 'Note', 'Delete']);
+    // Only the opened row shows its actions.
+    expect(within(rowOf('beta')).queryByTestId('run-actions-menu')).toBeNull();
+    fireEvent.keyDown(within(menu).getByTestId('run-note'), { key: 'Escape' });
+    expect(within(rowOf('alpha')).queryByTestId('run-actions-menu')).toBeNull();
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+  });
+
   it('deletes a run only after confirming', async () => {
     setUp();
     await screen.findByText('beta');
-    fireEvent.click(within(rowOf('beta')).getByTestId('run-delete'));
+    act('beta', 'run-delete');
     fireEvent.click(screen.getByText('Cancel'));
     expect(screen.queryByTestId('confirm-dialog')).toBeNull();
     expect(screen.getByText('beta')).toBeTruthy();
-    fireEvent.click(within(rowOf('beta')).getByTestId('run-delete'));
+    act('beta', 'run-delete');
     fireEvent.click(screen.getByTestId('confirm-yes'));
     await waitFor(() => expect(screen.queryByText('beta')).toBeNull());
     expect(screen.getByText('alpha')).toBeTruthy();

@@ -24,14 +24,41 @@ function progressFraction(session: SessionSummary): number {
   return Math.min(1, done / total);
 }
 
+/** A row's place in the list: absolute, `top` px from the list's top (the virtualizer's offset). */
+function rowStyle(top: number) {
+  return { transform: `translateY(${top}px)` };
+}
+
+/**
+ * A thin bar for the run's progress. Not a <progress>: its shadow tree and
+ * native look made it three times the layout objects of these two divs, in
+ * every row that scrolls into view.
+ */
+function ProgressBar({ fraction }: { fraction: number }) {
+  const percent = Math.round(fraction * 100);
+  return (
+    <div
+      className="run-progress"
+      role="progressbar"
+      aria-label="Progress"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={percent}
+    >
+      <div style={{ width: `${percent}%` }} />
+    </div>
+  );
+}
+
 interface RunRowProps {
   session: SessionSummary;
   index: number;
+  top: number;
   selected: boolean;
   now: number;
   onToggle: (id: string) => void;
   onChanged: () => void;
-  measure: (row: HTMLTableRowElement | null) => void;
+  measure: (row: HTMLDivElement | null) => void;
 }
 
 /**
@@ -44,6 +71,7 @@ interface RunRowProps {
 export const RunRow = memo(function RunRow({
   session,
   index,
+  top,
   selected,
   now,
   onToggle,
@@ -51,14 +79,16 @@ export const RunRow = memo(function RunRow({
   measure,
 }: RunRowProps) {
   return (
-    <tr
+    <div
       ref={measure}
-      className="run-row"
+      role="row"
+      className="run-row runs-grid"
+      style={rowStyle(top)}
       data-index={index}
       data-testid="session-row"
       data-session-id={session.sessionId}
     >
-      <td>
+      <div role="cell">
         <input
           type="checkbox"
           aria-label={`Compare ${session.sessionId}`}
@@ -66,16 +96,16 @@ export const RunRow = memo(function RunRow({
           checked={selected}
           onChange={() => onToggle(session.sessionId)}
         />
-      </td>
-      <td>
+      </div>
+      <div role="cell">
         <StatusBadge status={session.status} />
         {session.connection !== ConnectionState.CONNECTED && (
           <div className="muted small" data-testid="connection-label">
             {connectionLabel(session.connection)}
           </div>
         )}
-      </td>
-      <td className="run-identity">
+      </div>
+      <div role="cell" className="run-identity">
         <div className="run-line">
           <a href={sessionHref(session.sessionId)}>{session.sessionId}</a>
         </div>
@@ -127,44 +157,52 @@ export const RunRow = memo(function RunRow({
             {session.metadata.note}
           </div>
         )}
-      </td>
-      <td>{session.config?.modelName || '—'}</td>
-      <td>{session.config?.datasetName || '—'}</td>
-      <td>
-        <progress max={1} value={progressFraction(session)} />
+      </div>
+      <div role="cell">{session.config?.modelName || '—'}</div>
+      <div role="cell">{session.config?.datasetName || '—'}</div>
+      <div role="cell">
+        <ProgressBar fraction={progressFraction(session)} />
         {progressLines(session).map((line) => (
           <div key={line} className="run-line small">
             {line}
           </div>
         ))}
-      </td>
-      <td>{session.lastUpdateMs > 0n ? formatAgo(now - Number(session.lastUpdateMs)) : '—'}</td>
-      <td className="numeric">{formatLoss(session.latestLoss)}</td>
-      <td>
+      </div>
+      <div role="cell">
+        {session.lastUpdateMs > 0n ? formatAgo(now - Number(session.lastUpdateMs)) : '—'}
+      </div>
+      <div role="cell" className="numeric">
+        {formatLoss(session.latestLoss)}
+      </div>
+      <div role="cell">
         <RunActions session={session} onChanged={onChanged} />
-      </td>
-    </tr>
+      </div>
+    </div>
   );
 });
 
 /** A row whose page is still on its way: the list keeps its height so the scrollbar does not jump. */
 export function LoadingRow({
   index,
+  top,
   measure,
 }: {
   index: number;
-  measure: (row: HTMLTableRowElement | null) => void;
+  top: number;
+  measure: (row: HTMLDivElement | null) => void;
 }) {
   return (
-    <tr
+    <div
       ref={measure}
+      role="row"
+      style={rowStyle(top)}
       data-index={index}
       data-testid="session-row-loading"
       className="run-row loading-row"
     >
-      <td colSpan={9} className="muted small">
+      <div role="cell" className="muted small">
         …
-      </td>
-    </tr>
+      </div>
+    </div>
   );
 }

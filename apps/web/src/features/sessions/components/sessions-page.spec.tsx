@@ -29,11 +29,13 @@ describe('SessionsPage', () => {
     ];
     renderWithServer(fake, <SessionsPage pollIntervalMs={20} />);
     const row = await screen.findByText('older');
-    const cells = within(row.closest('tr') as HTMLElement);
+    const cells = within(row.closest('[role="row"]') as HTMLElement);
     expect(cells.getByTestId('status-badge').textContent).toBe('RUNNING');
     expect(cells.getByText('tiny-cnn')).toBeTruthy();
     expect(cells.getByText('epoch 2/3')).toBeTruthy();
     expect(cells.getByText('batch 5/10')).toBeTruthy();
+    // 15 of 3 × 10 batches done.
+    expect(cells.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('50');
     expect(cells.getByText('0.1235')).toBeTruthy();
     expect(row.getAttribute('href')).toBe('#/sessions/older');
 
@@ -70,7 +72,9 @@ describe('SessionsPage', () => {
     // Only the rows in view (and a few around them) exist; one page was asked for.
     expect(screen.getAllByTestId('session-row').length).toBeLessThan(40);
     expect(fake.listRequests).toEqual([{ pageSize: 100, pageToken: '' }]);
-    fireEvent.click(within(screen.getByText('s0001').closest('tr')!).getByTestId('run-select'));
+    fireEvent.click(
+      within(screen.getByText('s0001').closest('[role="row"]')!).getByTestId('run-select'),
+    );
 
     // Scroll to the end: the pages on the way are walked by token, the last one shown.
     const scroller = screen.getByTestId('runs-scroller');
@@ -91,7 +95,9 @@ describe('SessionsPage', () => {
       '900',
     ]);
     // The selection made at the top holds; a second run picked at the end opens the compare view.
-    fireEvent.click(within(screen.getByText('s0999').closest('tr')!).getByTestId('run-select'));
+    fireEvent.click(
+      within(screen.getByText('s0999').closest('[role="row"]')!).getByTestId('run-select'),
+    );
     const href = screen.getByTestId('runs-compare').getAttribute('href') ?? '';
     expect(decodeURIComponent(href)).toContain('runs=s0001,s0999');
 
@@ -129,12 +135,14 @@ describe('SessionsPage', () => {
       }),
     ];
     renderWithServer(fake, <SessionsPage pollIntervalMs={20} />);
-    const contested = within((await screen.findByText('contested')).closest('tr') as HTMLElement);
+    const contested = within(
+      (await screen.findByText('contested')).closest('[role="row"]') as HTMLElement,
+    );
     expect(contested.getByTestId('writer-conflict-badge').textContent).toBe(
       'second trainer refused',
     );
     expect(contested.getByTestId('partial-history-badge')).toBeTruthy();
-    const done = within(screen.getByText('done').closest('tr') as HTMLElement);
+    const done = within(screen.getByText('done').closest('[role="row"]') as HTMLElement);
     expect(done.getByTestId('connection-label').textContent).toBe('run ended, trainer closed');
     expect(done.queryByTestId('writer-conflict-badge')).toBeNull();
   });
