@@ -26,6 +26,24 @@ function keepFramed(message: object, framed: Uint8Array): void {
   Object.defineProperty(message, FRAMED, { value: framed, enumerable: false });
 }
 
+/** Builds a message's whole frame by hand, or undefined to leave it to toBinary. */
+export type Framer<S extends DescMessage> = (message: MessageShape<S>) => Uint8Array | undefined;
+
+// Keyed by the schema object; one framer per schema.
+const framers = new Map<DescMessage, Framer<DescMessage>>();
+
+/**
+ * Has {@link framedOnce} frame messages of `schema` with `framer` first: for
+ * messages whose bytes are mostly bytes already encoded elsewhere (an image
+ * frame's pictures as the trainer sent them), a framer copies them where
+ * toBinary would walk and encode every field again. It must return what
+ * toBinary would frame, byte for byte (or bytes that decode to the same
+ * message), or undefined for toBinary to do it.
+ */
+export function frameWith<S extends DescMessage>(schema: S, framer: Framer<S>): void {
+  framers.set(schema, framer as unknown as Framer<DescMessage>);
+}
+
 /**
  * The message as one gRPC length-prefixed frame (flags 0, big-endian length,
  * then its bytes), the same on native gRPC and gRPC-Web: a gRPC-Web response
@@ -35,12 +53,17 @@ function keepFramed(message: object, framed: Uint8Array): void {
 export function framedOnce<S extends DescMessage>(schema: S, message: MessageShape<S>): Uint8Array {
   let framed = framedOf(message);
   if (framed === undefined) {
-    const bytes = toBinary(schema, message);
-    framed = new Uint8Array(FRAME_HEADER_BYTES + bytes.byteLength);
-    new DataView(framed.buffer).setUint32(1, bytes.byteLength);
-    framed.set(bytes, FRAME_HEADER_BYTES);
+    framed = framers.get(schema)?.(message) ?? framedByToBinary(schema, message);
     keepFramed(message, framed);
   }
+  return framed;
+}
+
+function framedByToBinary<S extends DescMessage>(schema: S, message: MessageShape<S>): Uint8Array {
+  const bytes = toBinary(schema, message);
+  const framed = new Uint8Array(FRAME_HEADER_BYTES + bytes.byteLength);
+  new DataView(framed.buffer).setUint32(1, bytes.byteLength);
+  framed.set(bytes, FRAME_HEADER_BYTES);
   return framed;
 }
 

@@ -24,6 +24,30 @@ export function writeVarint(out: Uint8Array, at: number, value: number): number 
   return at;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Bytes of `value` (a uint64) as a varint. */
+export function uint64VarintLength(value: bigint): number {
+  if (value <= MAX_SAFE) return varintLength(Number(value));
+  let length = 1;
+  while (value >= 0x80n) {
+    value >>= 7n;
+    length += 1;
+  }
+  return length;
+}
+
+/** Writes `value` (a uint64) as a varint at `at`; returns the offset after it. */
+export function writeUint64Varint(out: Uint8Array, at: number, value: bigint): number {
+  if (value <= MAX_SAFE) return writeVarint(out, at, Number(value));
+  while (value >= 0x80n) {
+    out[at++] = Number(value & 0x7fn) | 0x80;
+    value >>= 7n;
+  }
+  out[at++] = Number(value);
+  return at;
+}
+
 /**
  * True when `value` is at most `maxLength` characters, all ASCII: its UTF-8
  * bytes are then its char codes, written without Buffer's UTF-8 calls.

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   WATCH_EVENT_DELIVERY,
   WatchSessionResponseSchema,
+  frameWith,
   type ImageFrame,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
@@ -20,6 +21,7 @@ import type { SessionEventName } from '../events/session-events';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Session } from '../sessions/session';
 import { imageFrameParts } from './image-frame-parts';
+import { framedImagesEvent } from './images-event-frame';
 import { ResumeRing } from './resume-ring';
 import { Watcher, type LatestWinsCase, type WatchStart } from './watcher';
 import { WATCH_EVENT_KINDS, type WatchCase, type WatchValue } from './watch-event-kinds';
@@ -68,6 +70,8 @@ export class FanOutService {
       () => this.rings.size,
     );
     for (const kind of Object.keys(WATCH_EVENT_KINDS) as WatchCase[]) this.listen(bus, kind);
+    // Image events are framed around the frame's stored encoding, not encoded field by field again.
+    frameWith(WatchSessionResponseSchema, framedImagesEvent);
   }
 
   get watcherCount(): number {

@@ -7,6 +7,7 @@ import {
   type Prediction,
 } from '@trainwatch/proto';
 import { MAX_WATCHED_LABEL_LENGTH } from '../common/limits';
+import { imageFrameSize } from '../store/frame-encoding';
 
 /** Upper bound on one ground-truth value in a packed field (a negative int32 takes 10 bytes). */
 const GROUND_TRUTH_BYTES = 10;
@@ -30,7 +31,7 @@ const varintSize = (value: number) => {
  */
 export function imageFrameParts(frame: ImageFrame, maxBytes: number): ImageFrame[] {
   const labelled = withShortLabels(frame);
-  if (toBinary(ImageFrameSchema, labelled).byteLength <= maxBytes) return [labelled];
+  if (imageFrameSize(labelled) <= maxBytes) return [labelled];
 
   // Each part gets its own arrays (a spread would share them between parts).
   const startPart = (firstIndex: number) =>
