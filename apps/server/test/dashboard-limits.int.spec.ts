@@ -231,4 +231,27 @@ describe('dashboard messages stay under a default client limit', () => {
       expect(error.message).toMatch(/1 to 1000/);
     }
   }, 60_000);
+
+  it('lists the sessions of a set of ids in one call, and refuses a set it cannot take', async () => {
+    for (const id of ['ids-a', 'ids-b', 'ids-c']) await register(telemetry, { sessionId: id });
+    for (const dashboard of dashboards) {
+      const some = await dashboard.listSessions({ sessionIds: ['ids-c', 'ids-a', 'ids-unknown'] });
+      // Newest first, like any page; an id the server does not know is left out.
+      expect(some.sessions.map((s) => s.sessionId)).toEqual(['ids-c', 'ids-a']);
+      expect(some.totalSize).toBe(2);
+      const filtered = await dashboard.listSessions({ sessionIds: ['ids-a', 'ids-b'], text: 'b' });
+      expect(filtered.sessions.map((s) => s.sessionId)).toEqual(['ids-b']);
+
+      const tooMany = await expectCallError(
+        dashboard.listSessions({ sessionIds: Array.from({ length: 1001 }, (_, i) => `x${i}`) }),
+      );
+      expect(tooMany.code).toBe(status.INVALID_ARGUMENT);
+      expect(tooMany.message).toMatch(/1001 ids; at most 1000/);
+      const notAnId = await expectCallError(
+        dashboard.listSessions({ sessionIds: ['ok', 'no spaces'] }),
+      );
+      expect(notAnId.code).toBe(status.INVALID_ARGUMENT);
+      expect(notAnId.message).toContain('"no spaces", not a session id');
+    }
+  }, 30_000);
 });

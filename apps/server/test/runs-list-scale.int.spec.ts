@@ -17,7 +17,7 @@ const PAGE = 101;
  */
 const PAGE_BUDGET_MS = 40;
 
-const none: SessionFilter = { statuses: [], text: '', tags: [], excludeIds: [] };
+const none: SessionFilter = { statuses: [], text: '', tags: [], ids: [], excludeIds: [] };
 
 async function fill(open: OpenDatabase): Promise<void> {
   for (let start = 0; start < RUNS; start += 500) {

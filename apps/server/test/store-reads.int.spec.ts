@@ -12,7 +12,7 @@ import { StoreEdits } from '../src/store/store-edits';
 import { StoreReads, type SessionFilter } from '../src/store/store-reads';
 import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
 
-const none: SessionFilter = { statuses: [], text: '', tags: [], excludeIds: [] };
+const none: SessionFilter = { statuses: [], text: '', tags: [], ids: [], excludeIds: [] };
 
 async function addRun(
   open: OpenDatabase,
@@ -128,7 +128,7 @@ describe.each(STORE_ENGINES)('store reads on %s', (_name, makeFixture) => {
     ).toBe(true);
   });
 
-  it('filters by status, text over id, name, model and tags (case-insensitive, wildcards literal), and every tag', async () => {
+  it('filters by status, text over id, name, model and tags (case-insensitive, wildcards literal), every tag, and ids', async () => {
     await addRun(open, 'run-1', { created: 1, name: 'ResNet baseline', tags: ['baseline', 'gpu'] });
     await addRun(open, 'run-2', {
       created: 2,
@@ -149,7 +149,10 @@ describe.each(STORE_ENGINES)('store reads on %s', (_name, makeFixture) => {
     expect(await ids({ text: 'GPU' })).toEqual(['run-1', 'run-2']);
     expect(await ids({ tags: ['gpu', 'baseline'] })).toEqual(['run-1']);
     expect(await ids({ excludeIds: ['run-1'] })).toEqual(['run-2', 'run-3']);
+    expect(await ids({ ids: ['run-3', 'run-1', 'not-stored'] })).toEqual(['run-1', 'run-3']);
+    expect(await ids({ ids: ['run-1', 'run-2'], tags: ['baseline'] })).toEqual(['run-1']);
     expect(await reads.countSessions({ ...none, tags: ['gpu'] })).toBe(2);
+    expect(await reads.countSessions({ ...none, ids: ['run-2', 'run-3'] })).toBe(2);
   });
 
   it('buckets a window in SQL: min, max, last and count per bucket; exact when few points; NaN is a maximum', async () => {

@@ -1,6 +1,8 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   ListSessionsResponseSchema,
+  SESSION_ID_PATTERN,
+  SESSION_ID_RULE,
   SessionSummarySchema,
   type ListSessionsRequest,
   type ListSessionsResponse,
@@ -56,11 +58,27 @@ export function parseListRequest(request: ListSessionsRequest): ListQuery {
       `text has ${request.text.length} characters; at most ${MAX_LIST_FILTER_TEXT_LENGTH}`,
     );
   }
+  if (request.sessionIds.length > MAX_LIST_PAGE_SIZE) {
+    throw errors.invalidArgument(
+      `session_ids has ${request.sessionIds.length} ids; at most ${MAX_LIST_PAGE_SIZE}`,
+    );
+  }
+  const badId = request.sessionIds.find((id) => !SESSION_ID_PATTERN.test(id));
+  if (badId !== undefined) {
+    throw errors.invalidArgument(
+      `session_ids holds ${JSON.stringify(badId.slice(0, 140))}, not a session id (${SESSION_ID_RULE})`,
+    );
+  }
   return {
     limit,
     order: request.order,
     after: request.pageToken === '' ? undefined : decodePageToken(request.pageToken, request.order),
-    filter: { statuses: request.statuses, text: request.text, tags: request.tags },
+    filter: {
+      statuses: request.statuses,
+      text: request.text,
+      tags: request.tags,
+      ids: request.sessionIds,
+    },
   };
 }
 
@@ -80,6 +98,7 @@ export function sessionPosition(session: Session, order: SessionOrder): ListPosi
 
 /** True when a session held in memory passes the request's filters (as the store's query does). */
 export function sessionMatches(session: Session, filter: ListQuery['filter']): boolean {
+  if (filter.ids.length > 0 && !filter.ids.includes(session.id)) return false;
   if (filter.statuses.length > 0 && !filter.statuses.includes(session.status)) return false;
   const tags = session.metadata?.tags ?? [];
   if (!filter.tags.every((tag) => tags.includes(tag))) return false;

@@ -53,6 +53,8 @@ export interface SessionFilter {
   text: string;
   /** Every one of these tags. */
   tags: readonly string[];
+  /** Only these sessions; empty for any. */
+  ids: readonly string[];
   /** Sessions left out (held in memory, listed from there). */
   excludeIds: readonly string[];
 }
@@ -153,6 +155,7 @@ export class StoreReads {
     const conditions: Expression<SqlBool>[] = [];
     if (filter.statuses.length > 0) conditions.push(eb('status', 'in', [...filter.statuses]));
     if (filter.excludeIds.length > 0) conditions.push(eb('id', 'not in', [...filter.excludeIds]));
+    if (filter.ids.length > 0) conditions.push(eb('id', 'in', [...filter.ids]));
     if (filter.text !== '') {
       const pattern = containsPattern(filter.text);
       const like = (column: string) =>

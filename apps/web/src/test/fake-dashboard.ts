@@ -47,7 +47,7 @@ export class FakeDashboard {
   /** page_size and page_token of every ListSessions call, in order. */
   listRequests: { pageSize: number; pageToken: string }[] = [];
   /** text and tags of every ListSessions call, in order. */
-  listQueries: { text: string; tags: string[] }[] = [];
+  listQueries: { text: string; tags: string[]; sessionIds: string[] }[] = [];
   /** GetConfusionMatrix and GetImageFrames answers; both record their requests. */
   onGetConfusionMatrix: (request: GetConfusionMatrixRequest) => GetConfusionMatrixResponse = () =>
     create(GetConfusionMatrixResponseSchema);
@@ -77,15 +77,20 @@ export class FakeDashboard {
       listSessions: (request) => {
         this.listCalls++;
         this.listRequests.push({ pageSize: request.pageSize, pageToken: request.pageToken });
-        this.listQueries.push({ text: request.text, tags: request.tags });
+        this.listQueries.push({
+          text: request.text,
+          tags: request.tags,
+          sessionIds: request.sessionIds,
+        });
         if (this.listError) throw this.listError;
         // The text filter like the server's: a case-insensitive substring of id or name.
         const text = request.text.toLowerCase();
         const matching = this.sessions.filter(
           (session) =>
-            text === '' ||
-            session.sessionId.toLowerCase().includes(text) ||
-            session.name.toLowerCase().includes(text),
+            (request.sessionIds.length === 0 || request.sessionIds.includes(session.sessionId)) &&
+            (text === '' ||
+              session.sessionId.toLowerCase().includes(text) ||
+              session.name.toLowerCase().includes(text)),
         );
         // Pages like the server: page_size 0 is 100; the token here is just an offset.
         const start = request.pageToken === '' ? 0 : Number(request.pageToken);

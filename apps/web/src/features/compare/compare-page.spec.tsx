@@ -143,8 +143,10 @@ describe('ComparePage', () => {
   });
 
   it('overlays every shared series, marks differing hyperparameters, and lists epochs side by side', async () => {
-    setUp();
+    const fake = setUp();
     await waitFor(() => expect(screen.getAllByTestId('compare-chart')).toHaveLength(2));
+    // Both runs' summaries (names, hyperparameters) in one ListSessions call.
+    expect(fake.listQueries).toEqual([{ text: '', tags: [], sessionIds: ['a', 'b'] }]);
     const charts = screen.getAllByTestId('compare-chart');
     expect(charts.map((chart) => chart.dataset.series)).toEqual(['loss', 'val/acc']);
     // Two runs keep the session page's wide smoothed lines.
