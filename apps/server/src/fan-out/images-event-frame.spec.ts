@@ -1,68 +1,31 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { WireType } from '@bufbuild/protobuf/wire';
 import {
   BatchDataSchema,
-  carrySamplesWire,
-  decodeMetricsRequest,
   FRAME_HEADER_BYTES,
   framedOnce,
   frameWith,
   ImageFrameSchema,
   samplesWire,
   WatchSessionResponseSchema,
-  type BatchData,
   type ImageFrame,
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import { imageFrameSize } from '../store/frame-encoding';
+import { decodedFrame, SIXTEEN_IMAGES } from '../../test/fixtures/decoded-batch';
 import { framedImagesEvent, IMAGES_EVENT_HAND_FRAMED } from './images-event-frame';
 
-const batch = create(BatchDataSchema, {
-  epoch: 2,
-  batchIdx: 9,
-  images: Array.from({ length: 16 }, (_, i) => ({
-    imageBytes: new Uint8Array(2048 + i).fill(i),
-    format: 'jpeg',
-    width: 32,
-    height: 32,
-    channels: 3,
-  })),
-  predictions: Array.from({ length: 16 }, (_, i) => ({
-    predictedClass: i % 10,
-    predictedLabel: `class ${i % 10}`,
-    confidence: 0.25,
-  })),
-  groundTruth: Array.from({ length: 16 }, (_, i) => (i * 7) % 10),
-  batchLoss: 0.5,
-  timestampMs: 1_700_000_000_123n,
-});
+const batch = SIXTEEN_IMAGES;
 
 /** The frame ingest builds from a trainer's request bytes: its samples remembered as they arrived. */
-function receivedFrame(): ImageFrame {
-  const request = new BinaryWriter()
-    .tag(3, WireType.LengthDelimited)
-    .bytes(toBinary(BatchDataSchema, batch))
-    .finish();
-  const decoded = decodeMetricsRequest(request).payload.value as BatchData;
-  const frame = create(ImageFrameSchema, {
-    epoch: decoded.epoch,
-    batchIdx: decoded.batchIdx,
-    step: 1_234n,
-    images: decoded.images,
-    predictions: decoded.predictions,
-    groundTruth: decoded.groundTruth,
-    timestampMs: decoded.timestampMs,
-  });
-  carrySamplesWire(decoded, frame);
-  return frame;
-}
+const receivedFrame = (): ImageFrame => decodedFrame(toBinary(BatchDataSchema, batch)).frame;
 
 /** The same frame built in the server (no samples remembered). */
 function builtFrame(): ImageFrame {
   return create(ImageFrameSchema, {
     epoch: batch.epoch,
     batchIdx: batch.batchIdx,
-    step: 1_234n,
+    step: 123_456n,
     images: batch.images,
     predictions: batch.predictions,
     groundTruth: batch.groundTruth,

@@ -3,12 +3,10 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
   BatchDataSchema,
   carrySamplesWire,
-  decodeMetricsRequest,
   ImageDataSchema,
   ImageFrameSchema,
   PredictionSchema,
   samplesWire,
-  type BatchData,
   type ImageFrame,
 } from '@trainwatch/proto';
 import {
@@ -18,6 +16,7 @@ import {
   SHARED_SLAB_BYTES,
   sharedAllocator,
 } from './frame-encoding';
+import { decodedFrame, SIXTEEN_IMAGES } from '../../test/fixtures/decoded-batch';
 
 function frameOf(imageSizes: number[]): ImageFrame {
   return create(ImageFrameSchema, {
@@ -177,57 +176,11 @@ describe('encodeStoredFrame', () => {
   });
 });
 
-/** A batch as the server decodes it from a trainer's request bytes, and its frame as ingest builds it. */
-function decodedFrame(batchBytes: Uint8Array, lead = 0): { batch: BatchData; frame: ImageFrame } {
-  const request = new BinaryWriter()
-    .tag(3, WireType.LengthDelimited)
-    .bytes(batchBytes)
-    .tag(9, WireType.Varint)
-    .uint64(7)
-    .finish();
-  // The request at `lead` bytes into its buffer, as a received message may lie anywhere.
-  const received = new Uint8Array(lead + request.byteLength);
-  received.set(request, lead);
-  const batch = decodeMetricsRequest(received.subarray(lead)).payload.value as BatchData;
-  const frame = create(ImageFrameSchema, {
-    epoch: batch.epoch,
-    batchIdx: batch.batchIdx,
-    step: 123_456n,
-    images: batch.images,
-    predictions: batch.predictions,
-    groundTruth: batch.groundTruth,
-    timestampMs: batch.timestampMs,
-  });
-  carrySamplesWire(batch, frame);
-  return { batch, frame };
-}
-
-const sixteen = create(BatchDataSchema, {
-  epoch: 1,
-  batchIdx: 40,
-  images: Array.from({ length: 16 }, (_, i) => ({
-    imageBytes: new Uint8Array(2048).fill(i),
-    format: 'jpeg',
-    width: 32,
-    height: 32,
-    channels: 3,
-  })),
-  predictions: Array.from({ length: 16 }, (_, i) => ({
-    predictedClass: i % 10,
-    predictedLabel: `class ${i % 10}`,
-    confidence: 0.5,
-  })),
-  groundTruth: Array.from({ length: 16 }, (_, i) => (i * 3) % 10),
-  batchLoss: 0.7,
-  timestampMs: 1_700_000_000_000n,
-  metrics: { lr: 0.01 },
-});
-
 describe("encodeStoredFrame with a decoded batch's samples", () => {
   it("stores toBinary's bytes, the samples one aligned copy into shared memory, for requests at any offset", () => {
     const allocate = sharedAllocator();
     for (let lead = 0; lead < 8; lead++) {
-      const { frame } = decodedFrame(toBinary(BatchDataSchema, sixteen), lead);
+      const { frame } = decodedFrame(toBinary(BatchDataSchema, SIXTEEN_IMAGES), lead);
       const samples = samplesWire(frame);
       expect(samples).toBeDefined();
       allocate(lead + 1);
@@ -277,7 +230,7 @@ describe("encodeStoredFrame with a decoded batch's samples", () => {
   });
 
   it('encodes a later part of a frame (first_index > 0) field by field, whatever it carries', () => {
-    const { batch, frame } = decodedFrame(toBinary(BatchDataSchema, sixteen));
+    const { batch, frame } = decodedFrame(toBinary(BatchDataSchema, SIXTEEN_IMAGES));
     const part = create(ImageFrameSchema, {
       ...frame,
       firstIndex: 4,

@@ -8,6 +8,13 @@ import { ConfirmDialog } from '../../commands/components/confirm-dialog';
 
 type Editing = 'name' | 'tags' | 'note' | undefined;
 
+/** The in-place edits the Edit button opens, in order, before Delete. */
+const EDITS = [
+  { what: 'name', testId: 'run-rename', label: 'Rename' },
+  { what: 'tags', testId: 'run-tags', label: 'Tags' },
+  { what: 'note', testId: 'run-note', label: 'Note' },
+] as const;
+
 /**
  * Rename, tag, note and delete a run in place (UpdateSession,
  * DeleteSession); `onChanged` asks the list again. Delete asks first, in
@@ -103,33 +110,18 @@ export function RunActions({
               if (event.key === 'Escape') setOpen(false);
             }}
           >
-            <button
-              type="button"
-              data-testid="run-rename"
-              disabled={editRefusal !== undefined}
-              title={editRefusal}
-              onClick={() => start('name')}
-            >
-              Rename
-            </button>
-            <button
-              type="button"
-              data-testid="run-tags"
-              disabled={editRefusal !== undefined}
-              title={editRefusal}
-              onClick={() => start('tags')}
-            >
-              Tags
-            </button>
-            <button
-              type="button"
-              data-testid="run-note"
-              disabled={editRefusal !== undefined}
-              title={editRefusal}
-              onClick={() => start('note')}
-            >
-              Note
-            </button>
+            {EDITS.map(({ what, testId, label }) => (
+              <button
+                key={what}
+                type="button"
+                data-testid={testId}
+                disabled={editRefusal !== undefined}
+                title={editRefusal}
+                onClick={() => start(what)}
+              >
+                {label}
+              </button>
+            ))}
             <button
               type="button"
               className="danger"
