@@ -12,7 +12,7 @@ import {
   type WatchSessionResponse,
 } from '@trainwatch/proto';
 import { imageFrameSize } from '../store/frame-encoding';
-import { decodedFrame, SIXTEEN_IMAGES } from '../../test/fixtures/decoded-batch';
+import { decodedFrame, frameOfBatch, SIXTEEN_IMAGES } from '../../test/fixtures/decoded-batch';
 import { framedImagesEvent, IMAGES_EVENT_HAND_FRAMED } from './images-event-frame';
 
 const batch = SIXTEEN_IMAGES;
@@ -21,17 +21,7 @@ const batch = SIXTEEN_IMAGES;
 const receivedFrame = (): ImageFrame => decodedFrame(toBinary(BatchDataSchema, batch)).frame;
 
 /** The same frame built in the server (no samples remembered). */
-function builtFrame(): ImageFrame {
-  return create(ImageFrameSchema, {
-    epoch: batch.epoch,
-    batchIdx: batch.batchIdx,
-    step: 123_456n,
-    images: batch.images,
-    predictions: batch.predictions,
-    groundTruth: batch.groundTruth,
-    timestampMs: batch.timestampMs,
-  });
-}
+const builtFrame = (): ImageFrame => frameOfBatch(batch);
 
 const event = (cursor: bigint, frame: ImageFrame): WatchSessionResponse =>
   create(WatchSessionResponseSchema, { cursor, event: { case: 'images', value: frame } });
