@@ -98,46 +98,45 @@ export function RunActions({
           Edit
         </button>
       )}
-      {editing === undefined ? (
-        open && (
-          <div
-            id={`run-actions-${id}`}
-            role="group"
-            aria-label={`Edit ${id}`}
-            data-testid="run-actions-menu"
-            className="run-actions-menu"
-            onKeyDown={(event) => {
-              if (event.key === 'Escape') setOpen(false);
+      {editing === undefined && open && (
+        <div
+          id={`run-actions-${id}`}
+          role="group"
+          aria-label={`Edit ${id}`}
+          data-testid="run-actions-menu"
+          className="run-actions-menu"
+          onKeyDown={(event) => {
+            if (event.key === 'Escape') setOpen(false);
+          }}
+        >
+          {EDITS.map(({ what, testId, label }) => (
+            <button
+              key={what}
+              type="button"
+              data-testid={testId}
+              disabled={editRefusal !== undefined}
+              title={editRefusal}
+              onClick={() => start(what)}
+            >
+              {label}
+            </button>
+          ))}
+          <button
+            type="button"
+            className="danger"
+            data-testid="run-delete"
+            disabled={deleteRefusal !== undefined}
+            title={deleteRefusal}
+            onClick={() => {
+              setOpen(false);
+              setConfirming(true);
             }}
           >
-            {EDITS.map(({ what, testId, label }) => (
-              <button
-                key={what}
-                type="button"
-                data-testid={testId}
-                disabled={editRefusal !== undefined}
-                title={editRefusal}
-                onClick={() => start(what)}
-              >
-                {label}
-              </button>
-            ))}
-            <button
-              type="button"
-              className="danger"
-              data-testid="run-delete"
-              disabled={deleteRefusal !== undefined}
-              title={deleteRefusal}
-              onClick={() => {
-                setOpen(false);
-                setConfirming(true);
-              }}
-            >
-              Delete
-            </button>
-          </div>
-        )
-      ) : (
+            Delete
+          </button>
+        </div>
+      )}
+      {editing !== undefined && (
         <form
           onSubmit={(event) => {
             event.preventDefault();
