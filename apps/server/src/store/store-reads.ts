@@ -29,6 +29,7 @@ import {
 } from 'kysely';
 import type { Database, ImageFramesTable } from './schema';
 import type { FrameFiles } from './frame-files';
+import { BLOCK_COLUMNS, POINT_COLUMNS, packedRow, selectPacked, unpackRows } from './packed-rows';
 import {
   combineIntoBuckets,
   planBlocks,
@@ -123,20 +124,24 @@ interface BlockBucketRow {
 
 /**
  * Every query that reads the store: one set for SQLite and PostgreSQL
- * (Kysely, plus `sql` fragments both engines parse the same way). Series
- * windows are bucketed in SQL, so a 1,000,000-point series is never carried
- * into JavaScript.
+ * (Kysely, plus `sql` fragments both engines parse the same way), except
+ * that PostgreSQL answers the blocks and points of a series window packed
+ * in one value (packed-rows.ts). Series windows are bucketed in the
+ * database, so a 1,000,000-point series is never carried into JavaScript.
  */
 export class StoreReads {
   /** Insertion order of the points table (never updated): which of a step logged twice was stored last. */
   private readonly stored: RawBuilder<unknown>;
+  /** PostgreSQL (series windows read packed, packed-rows.ts) rather than SQLite. */
+  private readonly postgres: boolean;
 
   constructor(
     private readonly db: Kysely<Database>,
     /** Where frames stored in segment files are (SQLite; frame-files.ts). */
     private readonly frameFiles?: FrameFiles,
   ) {
-    this.stored = sql.raw(db.getExecutor().adapter instanceof PostgresAdapter ? 'ctid' : 'rowid');
+    this.postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+    this.stored = sql.raw(this.postgres ? 'ctid' : 'rowid');
   }
 
   /** The order key expression of `order` (see session-order.ts: displayKey for names). */
@@ -587,6 +592,7 @@ export class StoreReads {
     hi: number,
   ): Promise<BlockBucketRow[]> {
     const size = plan.size;
+    if (this.postgres) return this.wholeBlocksPacked(seriesId, plan, lo, hi);
     if (plan.width === size) {
       const rows = await sql<BlockBucketRow>`
         select block_start as at, first_step, last_step, point_count as n, nan_count as nans,
@@ -618,12 +624,90 @@ export class StoreReads {
     return grouped.rows;
   }
 
+  /**
+   * wholeBlocks on PostgreSQL: the same buckets packed into one bytea
+   * (packed-rows.ts). A bucket of several blocks takes its last point from
+   * the greatest [block_start, last_value, last_wall_ms] of the bucket
+   * (block starts are unique, so only they are compared), in the same pass
+   * as the other aggregates, instead of two key lookups per bucket.
+   */
+  private async wholeBlocksPacked(
+    seriesId: number,
+    plan: BlockPlan,
+    lo: number,
+    hi: number,
+  ): Promise<BlockBucketRow[]> {
+    const size = plan.size;
+    const blocks = sql`series_blocks where series_id = ${seriesId} and block_size = ${size}
+      and block_start >= ${lo} and block_start <= ${hi}`;
+    if (plan.width === size) {
+      const packed = await selectPacked(
+        this.db,
+        packedRow([
+          sql`block_start`,
+          sql`first_step`,
+          sql`last_step`,
+          sql`point_count`,
+          sql`nan_count`,
+          sql`min_v`,
+          sql`max_v`,
+          sql`last_value`,
+          sql`last_wall_ms`,
+        ]),
+        sql`(select * from ${blocks} order by block_start) blocks`,
+      );
+      return unpackRows(packed, BLOCK_COLUMNS);
+    }
+    const packed = await selectPacked(
+      this.db,
+      packedRow([
+        sql`cast(${plan.base} as bigint) + g.b * cast(${plan.width} as bigint)`,
+        sql`g.first_step`,
+        sql`g.last_step`,
+        sql`g.n`,
+        sql`g.nans`,
+        sql`g.min_v`,
+        sql`g.max_v`,
+        sql`g.tail[2]`,
+        sql`g.tail[3]`,
+      ]),
+      sql`(
+        select (block_start - cast(${plan.base} as bigint)) / cast(${plan.width} as bigint) as b,
+          min(first_step) as first_step, max(last_step) as last_step,
+          sum(point_count) as n, sum(nan_count) as nans, min(min_v) as min_v, max(max_v) as max_v,
+          max(array[block_start::float8, coalesce(last_value, 'NaN'), last_wall_ms::float8]) as tail
+        from ${blocks}
+        group by 1
+        order by 1
+      ) g`,
+    );
+    return unpackRows(packed, BLOCK_COLUMNS);
+  }
+
   private async points(
     seriesId: number,
     fromStep: number,
     toStep: number,
     limit: number,
   ): Promise<StoredPoint[]> {
+    if (this.postgres) {
+      // One packed value instead of a row per point (packed-rows.ts).
+      const packed = await selectPacked(
+        this.db,
+        packedRow([sql`step`, sql`value`, sql`wall_ms`]),
+        sql`(
+          select step, value, wall_ms from points
+          where series_id = ${seriesId} and step >= ${fromStep} and step <= ${toStep}
+          order by step, ctid
+          limit ${limit}
+        ) p`,
+      );
+      return unpackRows(packed, POINT_COLUMNS).map((row) => ({
+        step: row.step,
+        value: row.value,
+        wallMs: row.wall_ms,
+      }));
+    }
     const rows = await this.db
       .selectFrom('points')
       .select(['step', 'value', 'wall_ms'])
