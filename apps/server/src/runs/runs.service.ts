@@ -280,11 +280,14 @@ export class RunsService {
     const reads = this.requireStore('QuerySeries');
     const window = stepWindow(request.fromStep, request.toStep);
     const maxPoints = queryPoints(request);
-    const row = await this.storedRow(request.sessionId);
+    // Independent reads, at once (on PostgreSQL each on a connection of its own).
+    const [row, series] = await Promise.all([
+      this.storedRow(request.sessionId),
+      reads.seriesOf(request.sessionId, request.names),
+    ]);
     const key = this.answerKey(request, row, window, maxPoints);
     const cached = key === undefined ? undefined : this.answers.get(key);
     if (cached !== undefined) return cached;
-    const series = await reads.seriesOf(request.sessionId, request.names);
     const fit = Math.floor(
       DASHBOARD_MESSAGE_BUDGET_BYTES / (Math.max(1, series.length) * QUERY_BUCKET_BYTES),
     );

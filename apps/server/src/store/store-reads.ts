@@ -538,39 +538,50 @@ export class StoreReads {
     const edge = (start: number) => edges.find((row) => Number(row.block_start) === start);
     const cutFirst = Number(edge(firstBlock)?.first_step ?? first) < first;
     const cutLast = toStep !== undefined && Number(edge(lastBlock)?.last_step ?? last) > toStep;
+    const lo = cutFirst ? firstBlock + size : firstBlock;
+    // The last trusted block: below the watermark, and not a last block the window cuts.
+    const hi = Math.min(cutLast ? lastBlock - size : lastBlock, watermark - size);
+    // The rest (a cut last block, or the steps past the watermark) from the points.
+    const tail = Math.max(lo, hi + size, first);
+    // Three independent reads: on PostgreSQL each takes a connection of its own and they run at once.
+    const [head, blocks, rest] = await Promise.all([
+      cutFirst
+        ? this.points(
+            seriesId,
+            first,
+            Math.min(firstBlock + size - 1, last),
+            Number.MAX_SAFE_INTEGER,
+          )
+        : [],
+      lo <= hi ? this.wholeBlocks(seriesId, plan, lo, hi) : [],
+      tail <= last ? this.points(seriesId, tail, last, Number.MAX_SAFE_INTEGER) : [],
+    ]);
     const parts: { at: number; aggregate: Aggregate }[] = [];
-    const rawPoints = async (from: number, to: number) => {
-      for (const point of await this.points(seriesId, from, to, Number.MAX_SAFE_INTEGER)) {
+    const addPoints = (points: readonly StoredPoint[]) => {
+      for (const point of points) {
         parts.push({
           at: point.step,
           aggregate: pointAggregate(point.step, point.value, point.wallMs),
         });
       }
     };
-    if (cutFirst) await rawPoints(first, Math.min(firstBlock + size - 1, last));
-    const lo = cutFirst ? firstBlock + size : firstBlock;
-    // The last trusted block: below the watermark, and not a last block the window cuts.
-    const hi = Math.min(cutLast ? lastBlock - size : lastBlock, watermark - size);
-    if (lo <= hi) {
-      for (const row of await this.wholeBlocks(seriesId, plan, lo, hi)) {
-        parts.push({
-          at: Number(row.at),
-          aggregate: {
-            firstStep: Number(row.first_step),
-            lastStep: Number(row.last_step),
-            count: Number(row.n),
-            nans: Number(row.nans),
-            min: value(row.min_v),
-            max: value(row.max_v),
-            last: value(row.last_value),
-            lastWallMs: Number(row.last_wall_ms),
-          },
-        });
-      }
+    addPoints(head);
+    for (const row of blocks) {
+      parts.push({
+        at: Number(row.at),
+        aggregate: {
+          firstStep: Number(row.first_step),
+          lastStep: Number(row.last_step),
+          count: Number(row.n),
+          nans: Number(row.nans),
+          min: value(row.min_v),
+          max: value(row.max_v),
+          last: value(row.last_value),
+          lastWallMs: Number(row.last_wall_ms),
+        },
+      });
     }
-    // The rest (a cut last block, or the steps past the watermark) from the points.
-    const tail = Math.max(lo, hi + size, first);
-    if (tail <= last) await rawPoints(tail, last);
+    addPoints(rest);
     const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
     if (totalPoints <= maxPoints) return undefined;
     const buckets = combineIntoBuckets(plan, parts).map(storedBucket);
