@@ -121,7 +121,7 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
 
   it('writes a block row per closed block, not two per commit', async () => {
     const seriesId = await newSeries(open);
-    // 4,200 steps: 65 closed 64-step blocks, 8 closed 512-step blocks and one closed 4096-step block, one or two points per commit.
+    // 4,200 steps, one or two points per commit: closed blocks of 64 to 4,096 steps, 65 + 32 + 16 + 8 + 4 + 2 + 1.
     const points = steady(seriesId, 0, 4_200);
     const state = new WriterState(open);
     const before = open.sqlite?.prepare('select total_changes() as n').pluck().get() as number;
@@ -129,14 +129,15 @@ describe.each(STORE_ENGINES)('closing blocks on %s', (_name, makeFixture) => {
       await store(open, points.slice(at, at + 2), 2, state);
     }
     const stored = await storedBlocks(open, seriesId);
-    expect(stored.filter((row) => row.size === 64)).toHaveLength(65);
-    expect(stored.filter((row) => row.size === 512)).toHaveLength(8);
-    expect(stored.filter((row) => row.size === 4096)).toHaveLength(1);
+    const closed = [64, 128, 256, 512, 1024, 2048, 4096].map(
+      (size) => stored.filter((row) => row.size === size).length,
+    );
+    expect(closed).toEqual([65, 32, 16, 8, 4, 2, 1]);
     expect(stored).toEqual(closedBlocks(points));
     if (open.sqlite !== undefined) {
-      // Rows written: the 4,200 points and the 74 block rows (block upserts per commit were 4,200 more per level).
+      // Rows written: the 4,200 points and the 128 block rows (block upserts per commit were 4,200 more per level).
       const after = open.sqlite.prepare('select total_changes() as n').pluck().get() as number;
-      expect(after - before).toBe(4_200 + 74);
+      expect(after - before).toBe(4_200 + 128);
     }
   });
 

@@ -8,6 +8,9 @@ import { StoreReads } from '../src/store/store-reads';
 import { random, reference, store, type Point } from './series-points';
 import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
 
+/** The block sizes migrations add to stores written before them (0095: 512; 0105: the rest). */
+const MIGRATED_SIZES = [128, 256, 512, 1024, 2048];
+
 /** Aggregated windows equal the raw-points answer, on both engines. */
 describe.each(STORE_ENGINES)('series blocks on %s', (_name, makeFixture) => {
   const fixture: StoreEngineFixture = makeFixture();
@@ -99,25 +102,30 @@ describe.each(STORE_ENGINES)('series blocks on %s', (_name, makeFixture) => {
       }
     };
     await answersMatch();
-    // A store from before the 512-step level: the migration computes it from
-    // the 64-step rows, and the answers are the same.
-    const level512 = () =>
+    // A store from before the levels between 64 and 4096 steps: the
+    // migrations compute them from the 64-step rows, and the answers are the same.
+    const between = () =>
       open.db
         .selectFrom('series_blocks')
         .selectAll()
-        .where('block_size', '=', 512)
+        .where('block_size', 'in', MIGRATED_SIZES)
+        .orderBy('block_size')
         .orderBy('block_start')
         .execute();
-    const written = await level512();
-    expect(written.length).toBeGreaterThan(500);
+    const written = await between();
+    expect(written.filter((block) => block.block_size === 128).length).toBeGreaterThan(1_000);
     const migrator = new Migrator({ db: open.db, provider: migrationProvider(open.engine) });
     expect((await migrator.migrateTo('0085-image-frames-in-files')).error).toBeUndefined();
-    expect(await level512()).toHaveLength(0);
+    expect(await between()).toHaveLength(0);
     expect((await migrator.migrateToLatest()).error).toBeUndefined();
-    const migrated = await level512();
-    // The same closed blocks, but for one whose last 64-step block had no point (a gap at its end).
-    expect(migrated.length).toBeGreaterThanOrEqual(written.length - 1);
-    expect(migrated).toEqual(written.slice(0, migrated.length));
+    const migrated = await between();
+    for (const size of MIGRATED_SIZES) {
+      const before = written.filter((block) => block.block_size === size);
+      const after = migrated.filter((block) => block.block_size === size);
+      // The same closed blocks, but for one whose last 64-step block had no point (a gap at its end).
+      expect(after.length).toBeGreaterThanOrEqual(before.length - 1);
+      expect(after).toEqual(before.slice(0, after.length));
+    }
     await answersMatch();
     // A small window is still bucketed from the raw points, exactly as before.
     const small = await reads.seriesWindow(series, 1_000, 1_099, 1_000);
@@ -156,15 +164,20 @@ describe.each(STORE_ENGINES)('series blocks on %s', (_name, makeFixture) => {
       .orderBy('block_size')
       .orderBy('block_start')
       .execute();
-    // 0002 stored every block, the open ones too; 0095 the 512-step blocks
-    // that end at or below the 64-step watermark (closed, so whole).
+    // 0002 stored every block of 64 and 4096 steps, the open ones too; 0095
+    // and 0105 the blocks of the sizes between that end at or below the
+    // 64-step watermark (closed, so whole).
     const fine = blockRows(points).filter((row) => row.size === 64);
     const watermark = (seriesId: number) =>
       Math.max(...fine.filter((row) => row.seriesId === seriesId).map((row) => row.start + 64));
     const expected = blockRows(points)
-      .filter((row) => row.size !== 512 || row.start + 512 <= watermark(row.seriesId))
+      .filter(
+        (row) =>
+          !MIGRATED_SIZES.includes(row.size) || row.start + row.size <= watermark(row.seriesId),
+      )
       .sort((a, b) => a.seriesId - b.seriesId || a.size - b.size || a.start - b.start);
     expect(expected.filter((row) => row.size === 512)).toHaveLength(19 + 9);
+    expect(expected.filter((row) => row.size === 2048)).toHaveLength(4 + 4);
     expect(
       stored.map((row) => ({
         seriesId: Number(row.series_id),

@@ -17,8 +17,8 @@ import {
  * as many block rows as point rows. Instead the writer remembers per series
  * the open block (the 64-step block of the newest step it wrote) and writes
  * a block only once a point lands past it, recomputed in SQL from the finer
- * data: a 64-step block from its points, a 512- or 4096-step block from its
- * 64-step rows. The stored blocks of a level are then exactly the closed ones, and
+ * data: a 64-step block from its points, a coarser block from its 64-step
+ * rows. The stored blocks of a level are then exactly the closed ones, and
  * readers trust a level only below its watermark (max stored block_start +
  * size), reading the raw points from there on.
  */

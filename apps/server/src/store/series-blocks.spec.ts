@@ -42,8 +42,8 @@ describe('series blocks', () => {
   it('plans the coarsest level giving at least max_points blocks, and raw points for small windows', () => {
     expect(planBlocks(0, RAW_WINDOW_STEPS - 1, 10)).toBeUndefined();
     expect(planBlocks(5_000, 9_999_999, 2_000)).toEqual({ size: 4096, width: 8192, base: 4096 });
-    // 192-step buckets: no coarser level tiles them.
-    expect(planBlocks(0, 99_999, 640)).toEqual({ size: 64, width: 192, base: 0 });
+    // 782 128-step blocks for 640 buckets: two each, one 256-step block.
+    expect(planBlocks(0, 99_999, 640)).toEqual({ size: 256, width: 256, base: 0 });
     // Too few 64-step blocks for 2,000 buckets: raw points.
     expect(planBlocks(0, 100_000, 2_000)).toBeUndefined();
     const plan = planBlocks(0, 999_999, 2_000);
@@ -58,7 +58,7 @@ describe('series blocks', () => {
     expect(planBlocks(0, 999_999, 2_000)).toEqual({ size: 512, width: 512, base: 0 });
     // A window that does not start on a 512-step block: the buckets align to 512.
     expect(planBlocks(1_000, 1_000_999, 2_000)).toEqual({ size: 512, width: 512, base: 512 });
-    // Any window: whole blocks per bucket, never more than max_points buckets.
+    // Any window: one block per bucket below the coarsest level, never more than max_points buckets.
     let seed = 7;
     const next = () => (seed = (seed * 48_271) % 2_147_483_647);
     for (let trial = 0; trial < 2_000; trial++) {
@@ -68,12 +68,17 @@ describe('series blocks', () => {
       const plan = planBlocks(first, last, maxPoints);
       if (plan === undefined) continue;
       expect(plan.width % plan.size).toBe(0);
+      if (plan.size < 4096) expect(plan.width).toBe(plan.size);
       expect(Math.abs(plan.base % plan.size)).toBe(0);
       expect(plan.base).toBeLessThanOrEqual(first);
       expect(bucketOf(plan, last)).toBeLessThan(maxPoints);
     }
-    // Zoomed to 200,000 steps: 3,125 64-step blocks, 128-step buckets, no coarser tile.
-    expect(planBlocks(0, 199_999, 2_000)).toEqual({ size: 64, width: 128, base: 0 });
+    // Zoomed to 200,000 steps: 3,125 64-step blocks, 128-step buckets, one 128-step block each.
+    expect(planBlocks(0, 199_999, 2_000)).toEqual({ size: 128, width: 128, base: 0 });
+    // 600,000 steps: 2,344 256-step blocks, 512-step buckets (1,172), one 512-step block each.
+    expect(planBlocks(200_000, 799_999, 2_000)).toEqual({ size: 512, width: 512, base: 199_680 });
+    // Past 2,000 blocks of the coarsest level: several 4096-step blocks per bucket (13 of 24,415).
+    expect(planBlocks(0, 99_999_999, 2_000)).toEqual({ size: 4096, width: 53_248, base: 0 });
   });
 
   it('combines consecutive parts of one bucket', () => {

@@ -26,7 +26,7 @@ export function seriesBlocksMigration(engine: StoreEngine): Migration {
         .addColumn('last_wall_ms', int64, (col) => col.notNull())
         .addPrimaryKeyConstraint('series_blocks_pk', ['series_id', 'block_size', 'block_start'])
         .execute();
-      // The block sizes of this release (0095 added 512).
+      // The block sizes of this release (0095 added 512; 0105 128, 256, 1024 and 2048).
       for (const size of [4096, 64]) {
         // Floor division that also holds for negative steps in both engines.
         const start = sql`(step - ((step % ${sql.lit(size)} + ${sql.lit(size)}) % ${sql.lit(size)}))`;

@@ -10,6 +10,7 @@ import { setupTokensMigration } from './0065-setup-tokens';
 import { imageFramesExternalStorageMigration } from './0075-image-frames-external-storage';
 import { imageFramesInFilesMigration } from './0085-image-frames-in-files';
 import { seriesBlocks512Migration } from './0095-series-blocks-512';
+import { seriesBlocksEveryPowerOfTwoMigration } from './0105-series-blocks-every-power-of-two';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -28,6 +29,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0075-image-frames-external-storage': imageFramesExternalStorageMigration(engine),
     '0085-image-frames-in-files': imageFramesInFilesMigration(engine),
     '0095-series-blocks-512': seriesBlocks512Migration(),
+    '0105-series-blocks-every-power-of-two': seriesBlocksEveryPowerOfTwoMigration(),
   };
 }
 
