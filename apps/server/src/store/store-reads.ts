@@ -435,6 +435,7 @@ export class StoreReads {
       const fromBlocks = await this.blockWindow(
         series.id,
         plan,
+        fromStep,
         Number(first),
         Number(last),
         toStep,
@@ -507,6 +508,7 @@ export class StoreReads {
   private async blockWindow(
     seriesId: number,
     plan: BlockPlan,
+    fromStep: number,
     first: number,
     last: number,
     toStep: number | undefined,
@@ -515,34 +517,16 @@ export class StoreReads {
     const size = plan.size;
     const firstBlock = plan.base;
     const lastBlock = Math.floor(last / size) * size;
-    // The watermark and the edge blocks first (key lookups): `first` is the
-    // window's first point, so a first block whose first step is before it
-    // holds points before the window; likewise a last block past toStep.
-    // Those are read from the raw points (at most `size` steps each).
-    const found = await sql<{
-      top: number;
-      block_start: number | null;
-      first_step: number;
-      last_step: number;
-    }>`
-      select 0 as top, block_start, first_step, last_step from series_blocks
-      where series_id = ${seriesId} and block_size = ${size} and block_start in (${firstBlock}, ${lastBlock})
-      union all
-      select 1 as top, max(block_start), 0, 0 from series_blocks
-      where series_id = ${seriesId} and block_size = ${size}`.execute(this.db);
-    const edges = found.rows.filter((row) => Number(row.top) === 0);
-    const highest = found.rows.find((row) => Number(row.top) === 1)?.block_start;
-    /** Blocks from here on are not trusted (not closed, or not yet repaired): read from the points. */
-    const watermark =
-      highest === null || highest === undefined ? Number.NEGATIVE_INFINITY : Number(highest) + size;
-    const edge = (start: number) => edges.find((row) => Number(row.block_start) === start);
-    const cutFirst = Number(edge(firstBlock)?.first_step ?? first) < first;
-    const cutLast = toStep !== undefined && Number(edge(lastBlock)?.last_step ?? last) > toStep;
+    // Edge blocks the window cuts are read from the raw points (at most
+    // `size` steps each): a first block that starts before fromStep may hold
+    // points before the window, a last block that ends past toStep points
+    // after it. Decided from the steps alone, so the reads below need no
+    // statement before them (a block not cut after all is read from its
+    // points, which gives the same answer).
+    const cutFirst = fromStep > firstBlock;
+    const cutLast = toStep !== undefined && toStep < lastBlock + size - 1;
     const lo = cutFirst ? firstBlock + size : firstBlock;
-    // The last trusted block: below the watermark, and not a last block the window cuts.
-    const hi = Math.min(cutLast ? lastBlock - size : lastBlock, watermark - size);
-    // The rest (a cut last block, or the steps past the watermark) from the points.
-    const tail = Math.max(lo, hi + size, first);
+    const hi = cutLast ? lastBlock - size : lastBlock;
     // Three independent reads: on PostgreSQL each takes a connection of its own and they run at once.
     const [head, blocks, rest] = await Promise.all([
       cutFirst
@@ -553,8 +537,19 @@ export class StoreReads {
             Number.MAX_SAFE_INTEGER,
           )
         : [],
+      // Stored rows of a level are all below its watermark (its last stored
+      // block_start + size): blocks are written when they close, see
+      // closing-blocks.ts. So the whole blocks are the stored rows in [lo, hi].
       lo <= hi ? this.wholeBlocks(seriesId, plan, lo, hi) : [],
-      tail <= last ? this.points(seriesId, tail, last, Number.MAX_SAFE_INTEGER) : [],
+      // The rest from the points: a cut last block, and the steps from the
+      // level's watermark on (the open block, and after a crash any block not
+      // yet repaired, have no row), the watermark found by the same statement.
+      Math.max(lo, first) <= last
+        ? this.points(seriesId, Math.max(lo, first), last, Number.MAX_SAFE_INTEGER, {
+            size,
+            end: hi + size,
+          })
+        : [],
     ]);
     const parts: { at: number; aggregate: Aggregate }[] = [];
     const addPoints = (points: readonly StoredPoint[]) => {
@@ -695,12 +690,27 @@ export class StoreReads {
     return unpackRows(packed, BLOCK_COLUMNS);
   }
 
+  /**
+   * The points of a series in [fromStep, toStep], at most `limit`. With
+   * `past`, only those at or past min(past.end, the watermark of the
+   * past.size blocks): the steps no trusted block of that size covers.
+   */
   private async points(
     seriesId: number,
     fromStep: number,
     toStep: number,
     limit: number,
+    past?: { size: number; end: number },
   ): Promise<StoredPoint[]> {
+    // No stored block of the size: every step from fromStep on.
+    const pastBound =
+      past === undefined
+        ? undefined
+        : sql<number>`(select case
+            when max(block_start) is null then cast(${fromStep} as bigint)
+            when max(block_start) + ${past.size} < ${past.end} then max(block_start) + ${past.size}
+            else cast(${past.end} as bigint) end
+          from series_blocks where series_id = ${seriesId} and block_size = ${past.size})`;
     if (this.postgres) {
       // One packed value instead of a row per point (packed-rows.ts).
       const packed = await selectPacked(
@@ -709,6 +719,7 @@ export class StoreReads {
         sql`(
           select step, value, wall_ms from points
           where series_id = ${seriesId} and step >= ${fromStep} and step <= ${toStep}
+            ${pastBound === undefined ? sql`` : sql`and step >= ${pastBound}`}
           order by step, ctid
           limit ${limit}
         ) p`,
@@ -719,16 +730,14 @@ export class StoreReads {
         wallMs: row.wall_ms,
       }));
     }
-    const rows = await this.db
+    let query = this.db
       .selectFrom('points')
       .select(['step', 'value', 'wall_ms'])
       .where('series_id', '=', seriesId)
       .where('step', '>=', fromStep)
-      .where('step', '<=', toStep)
-      .orderBy('step')
-      .orderBy(this.stored)
-      .limit(limit)
-      .execute();
+      .where('step', '<=', toStep);
+    if (pastBound !== undefined) query = query.where('step', '>=', pastBound);
+    const rows = await query.orderBy('step').orderBy(this.stored).limit(limit).execute();
     return rows.map((row) => ({
       step: Number(row.step),
       value: value(row.value),
