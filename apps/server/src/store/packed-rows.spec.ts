@@ -1,61 +1,58 @@
-import { POINT_COLUMNS, unpackRows } from './packed-rows';
+import { unpackColumns } from './packed-rows';
 
-/** Rows as PostgreSQL packs them: big-endian float8s, row after row. */
-function pack(rows: number[][]): Buffer {
-  const bytes = Buffer.alloc(rows.flat().length * 8);
-  rows.flat().forEach((value, index) => bytes.writeDoubleBE(value, index * 8));
+/** A column as PostgreSQL packs it: big-endian float8s, row after row. */
+function pack(values: number[]): Buffer {
+  const bytes = Buffer.alloc(values.length * 8);
+  values.forEach((value, index) => bytes.writeDoubleBE(value, index * 8));
   return bytes;
 }
 
-describe('packed rows', () => {
-  it('reads each row back with its columns, NaN and infinities included', () => {
-    const rows = unpackRows(
-      pack([
-        [1, 0.5, 1_700_000_000_123],
-        [2, Number.NaN, 1_700_000_000_124],
-        [2 ** 53 - 1, Number.NEGATIVE_INFINITY, 0],
-      ]),
-      POINT_COLUMNS,
+const POINT = ['step', 'value', 'wall_ms'] as const;
+
+describe('packed columns', () => {
+  it('reads each column back, NaN and infinities included', () => {
+    const columns = unpackColumns(
+      {
+        step: pack([1, 2, 2 ** 53 - 1]),
+        value: pack([0.5, Number.NaN, Number.NEGATIVE_INFINITY]),
+        wall_ms: pack([1_700_000_000_123, 1_700_000_000_124, 0]),
+      },
+      POINT,
     );
-    expect(rows).toEqual([
-      { step: 1, value: 0.5, wall_ms: 1_700_000_000_123 },
-      { step: 2, value: Number.NaN, wall_ms: 1_700_000_000_124 },
-      { step: 2 ** 53 - 1, value: Number.NEGATIVE_INFINITY, wall_ms: 0 },
-    ]);
+    expect([...columns.step]).toEqual([1, 2, 2 ** 53 - 1]);
+    expect([...columns.value]).toEqual([0.5, Number.NaN, Number.NEGATIVE_INFINITY]);
+    expect([...columns.wall_ms]).toEqual([1_700_000_000_123, 1_700_000_000_124, 0]);
   });
 
   it('reads a buffer that does not start on an 8-byte boundary', () => {
-    const packed = pack([
-      [3, 1.25, 9],
-      [4, 2.5, 10],
-    ]);
+    const packed = pack([1.25, 2.5]);
     const shifted = Buffer.alloc(packed.byteLength + 1).subarray(1);
     packed.copy(shifted);
-    expect(unpackRows(shifted, POINT_COLUMNS).map((row) => row.value)).toEqual([1.25, 2.5]);
+    const columns = unpackColumns(
+      { step: pack([3, 4]), value: shifted, wall_ms: pack([9, 10]) },
+      POINT,
+    );
+    expect([...columns.value]).toEqual([1.25, 2.5]);
   });
 
-  it('puts rows in order of their first column when they arrive out of it, ties as they came', () => {
-    const rows = unpackRows(
-      pack([
-        [5, 1, 0],
-        [2, 2, 0],
-        [5, 3, 0],
-        [1, 4, 0],
-      ]),
-      POINT_COLUMNS,
+  it('puts rows in order of the first column when they arrive out of it, ties as they came', () => {
+    const columns = unpackColumns(
+      { step: pack([5, 2, 5, 1]), value: pack([1, 2, 3, 4]), wall_ms: pack([10, 20, 30, 40]) },
+      POINT,
     );
-    expect(rows.map((row) => [row.step, row.value])).toEqual([
-      [1, 4],
-      [2, 2],
-      [5, 1],
-      [5, 3],
-    ]);
+    expect([...columns.step]).toEqual([1, 2, 5, 5]);
+    expect([...columns.value]).toEqual([4, 2, 1, 3]);
+    expect([...columns.wall_ms]).toEqual([40, 20, 10, 30]);
   });
 
-  it('answers no rows for none, and refuses bytes that are not whole rows', () => {
-    expect(unpackRows(null, POINT_COLUMNS)).toEqual([]);
-    expect(() => unpackRows(Buffer.alloc(20), POINT_COLUMNS)).toThrow(
-      'packed rows: 20 bytes is not a whole number of 24-byte rows',
-    );
+  it('answers no rows for none, and refuses columns that are not whole float8s or differ in length', () => {
+    const none = unpackColumns({ step: null, value: null, wall_ms: null }, POINT);
+    expect([none.step.length, none.value.length, none.wall_ms.length]).toEqual([0, 0, 0]);
+    expect(() =>
+      unpackColumns({ step: Buffer.alloc(20), value: null, wall_ms: null }, POINT),
+    ).toThrow('packed column step: 20 bytes is not whole float8s');
+    expect(() =>
+      unpackColumns({ step: pack([1, 2]), value: pack([1]), wall_ms: pack([1, 2]) }, POINT),
+    ).toThrow('packed column value: 1 values, the others 2');
   });
 });

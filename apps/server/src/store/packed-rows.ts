@@ -2,100 +2,108 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema';
 
 /**
- * Series windows read from PostgreSQL as one value instead of a row per
- * block or point: the server packs each row's numbers as float8s into one
- * bytea (`string_agg` in row order), which arrives as one Buffer.
+ * Series windows read from PostgreSQL as a few values instead of a row per
+ * block or point: the server packs each column's numbers as float8s into
+ * one bytea (`string_agg` in row order), which arrives as one Buffer per
+ * column and is read as a Float64Array.
  *
  * Why: node-postgres turns every field of every row into a string and then
  * into a number, and every row into an object: over the ~2,500 rows of a
  * 2,000-bucket window that was ~10 ms of the event loop per call, more
  * than PostgreSQL took to answer (CPU profile of QuerySeries over a
- * 1,000,000-point series). SQLite runs in the process and returns its rows
- * cheaply, so it keeps the row queries.
+ * 1,000,000-point series). A bytea per column, not one per row of all its
+ * columns concatenated: the concatenation made a new value per column and
+ * row, and PostgreSQL spent more on it than on reading the rows. SQLite
+ * runs in the process and returns its rows cheaply, so it keeps the row
+ * queries.
  *
  * Every number packed is exact as a float8: steps, counts and wall times
  * are integers below 2^53. NULL values (NaN points, see series-value.ts)
  * are packed as NaN, which is what readers map NULL to.
  */
 
-/** A bucket of whole blocks: the columns of store-reads' BlockBucketRow, in this order. */
-export const BLOCK_COLUMNS = [
-  'at',
-  'first_step',
-  'last_step',
-  'n',
-  'nans',
-  'min_v',
-  'max_v',
-  'last_value',
-  'last_wall_ms',
-] as const;
-
-/** A point: step, value, wall time. */
-export const POINT_COLUMNS = ['step', 'value', 'wall_ms'] as const;
+/** Columns by name, as read: one Float64Array each, all of one length, row i at index i. */
+export type PackedColumns<Column extends string> = Record<Column, Float64Array>;
 
 const FLOAT8_BYTES = 8;
 
-/** `float8send(coalesce(e::float8, 'NaN'))` of each expression, concatenated: one row's bytes. */
-export function packedRow(expressions: readonly RawBuilder<unknown>[]): RawBuilder<unknown> {
-  return sql.join(
-    expressions.map((expression) => sql`float8send(coalesce((${expression})::float8, 'NaN'))`),
-    sql` || `,
+/**
+ * The rows of `from` (a subquery that orders them by the first column)
+ * as columns: each expression's values packed into one bytea, in the
+ * subquery's order (every aggregate of the statement takes the rows in the
+ * same order; asking string_agg to order them itself sorted every row again,
+ * 16 ms against 7 for ~7,800 rows, and unpackColumns checks the order anyway).
+ */
+export async function selectColumns<const Column extends string>(
+  db: Kysely<Database>,
+  columns: readonly (readonly [Column, RawBuilder<unknown>])[],
+  from: RawBuilder<unknown>,
+): Promise<PackedColumns<Column>> {
+  const aggregates = columns.map(
+    ([name, expression]) =>
+      sql`string_agg(float8send(coalesce((${expression})::float8, 'NaN')), ''::bytea) as ${sql.ref(name)}`,
+  );
+  const result = await sql<Record<Column, Buffer | null>>`
+    select ${sql.join(aggregates)} from ${from}`.execute(db);
+  const row = result.rows[0];
+  const packed = {} as Record<Column, Buffer | null>;
+  for (const [name] of columns) packed[name] = row?.[name] ?? null;
+  return unpackColumns(
+    packed,
+    columns.map(([name]) => name),
   );
 }
 
 /**
- * The rows of `from` (a subquery that orders them by their first packed
- * column), packed as one bytea; null when there are none. The aggregate
- * takes the rows in the subquery's order: asking string_agg to order them
- * itself sorted every packed row again (16 ms against 7 for ~7,800 rows),
- * and unpackRows checks the order anyway.
+ * Each column's big-endian float8s as a Float64Array (a buffer is the
+ * caller's, read once: its bytes are swapped in place), ascending by the
+ * first column: rows that came out of that order are put in it, ties as
+ * they came. A null column is no rows. Throws when a column is not whole
+ * float8s or the columns differ in length.
  */
-export async function selectPacked(
-  db: Kysely<Database>,
-  row: RawBuilder<unknown>,
-  from: RawBuilder<unknown>,
-): Promise<Buffer | null> {
-  const result = await sql<{ packed: Buffer | null }>`
-    select string_agg(${row}, ''::bytea) as packed from ${from}`.execute(db);
-  return result.rows[0]?.packed ?? null;
+export function unpackColumns<const Column extends string>(
+  packed: Record<Column, Buffer | null>,
+  names: readonly Column[],
+): PackedColumns<Column> {
+  const columns = {} as PackedColumns<Column>;
+  let rows: number | undefined;
+  for (const name of names) {
+    const bytes = packed[name];
+    if (bytes !== null && bytes.byteLength % FLOAT8_BYTES !== 0) {
+      throw new Error(`packed column ${name}: ${bytes.byteLength} bytes is not whole float8s`);
+    }
+    const values = bytes === null ? new Float64Array(0) : nativeFloats(bytes);
+    if (rows !== undefined && values.length !== rows) {
+      throw new Error(`packed column ${name}: ${values.length} values, the others ${rows}`);
+    }
+    rows = values.length;
+    columns[name] = values;
+  }
+  const key = names[0];
+  if (key === undefined) return columns;
+  const first = columns[key];
+  for (let row = 1; row < first.length; row++) {
+    // PostgreSQL does not promise to aggregate in the subquery's order (it does in practice).
+    if ((first[row - 1] as number) > (first[row] as number)) return sortedBy(columns, names, first);
+  }
+  return columns;
 }
 
-/**
- * The packed rows as objects with `columns` as keys (numbers; NaN where
- * the column was NULL), ascending by the first column. Throws when the
- * bytes are not whole rows. The big-endian float8s are swapped in place
- * (the buffer is the caller's, read once) and read through a Float64Array,
- * not with a readDoubleBE per value (CPU profile of 100 answers of 2,000
- * buckets: 116 → 88 ms in this function, most of it now the row objects).
- */
-export function unpackRows<const Column extends string>(
-  packed: Buffer | null,
-  columns: readonly [Column, ...Column[]],
-): Record<Column, number>[] {
-  if (packed === null) return [];
-  const width = columns.length;
-  const rowBytes = width * FLOAT8_BYTES;
-  if (packed.byteLength % rowBytes !== 0) {
-    throw new Error(
-      `packed rows: ${packed.byteLength} bytes is not a whole number of ${rowBytes}-byte rows`,
-    );
+/** The columns' rows reordered by `key` ascending (a stable sort: ties keep their order). */
+function sortedBy<Column extends string>(
+  columns: PackedColumns<Column>,
+  names: readonly Column[],
+  key: Float64Array,
+): PackedColumns<Column> {
+  const order = Array.from(key, (_value, index) => index).sort(
+    (a, b) => (key[a] as number) - (key[b] as number),
+  );
+  const sorted = {} as PackedColumns<Column>;
+  for (const name of names) {
+    const values = columns[name];
+    sorted[name] = Float64Array.from(order, (index) => values[index] as number);
   }
-  const values = nativeFloats(packed);
-  const key = columns[0];
-  const rows: Record<Column, number>[] = [];
-  let ascending = true;
-  for (let at = 0; at < values.length; at += width) {
-    const row = {} as Record<Column, number>;
-    for (let column = 0; column < width; column++) {
-      row[columns[column] as Column] = values[at + column] as number;
-    }
-    const previous = rows[rows.length - 1];
-    if (previous !== undefined && previous[key] > row[key]) ascending = false;
-    rows.push(row);
-  }
-  // PostgreSQL does not promise to aggregate in the subquery's order (it does in practice).
-  return ascending ? rows : rows.sort((a, b) => a[key] - b[key]);
+  return sorted;
 }
 
 /** Whether this machine stores a float8's low byte first (as x86 and ARM do). */

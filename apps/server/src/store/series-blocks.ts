@@ -229,7 +229,12 @@ export function bucketOf(plan: BlockPlan, step: number): number {
   return Math.floor((step - plan.base) / plan.width);
 }
 
-/** Aggregates in step order (blocks, or edge points) combined into the plan's buckets, in order. */
+/**
+ * Aggregates in step order (blocks, or edge points) combined into the
+ * plan's buckets, in order. Each bucket is its first part's aggregate with
+ * the rest of its parts folded into it: the parts are the caller's to give
+ * (a copy per bucket was a copy of every row of a 2,000-bucket answer).
+ */
 export function combineIntoBuckets(
   plan: BlockPlan,
   parts: Iterable<{ at: number; aggregate: Aggregate }>,
@@ -241,7 +246,7 @@ export function combineIntoBuckets(
     const current = buckets[buckets.length - 1];
     if (at === index && current !== undefined) mergeAggregate(current, part.aggregate);
     else {
-      buckets.push({ ...part.aggregate });
+      buckets.push(part.aggregate);
       index = at;
     }
   }

@@ -29,7 +29,7 @@ import {
 } from 'kysely';
 import type { Database, ImageFramesTable } from './schema';
 import type { FrameFiles } from './frame-files';
-import { BLOCK_COLUMNS, POINT_COLUMNS, packedRow, selectPacked, unpackRows } from './packed-rows';
+import { selectColumns, type PackedColumns } from './packed-rows';
 import {
   combineIntoBuckets,
   planBlocks,
@@ -109,7 +109,37 @@ function containsPattern(text: string): string {
 
 const value = (stored: number | null): number => (stored === null ? Number.NaN : stored);
 
-/** A bucket of whole blocks as read from series_blocks, placed at step `at`. */
+/** The columns of a bucket of whole blocks (BlockBucketRow's, packed on PostgreSQL). */
+type BlockColumn = keyof BlockBucketRow;
+
+/** A bucket of whole blocks as a window combines it: its step and aggregate. */
+interface BlockPart {
+  at: number;
+  aggregate: Aggregate;
+}
+
+/** Packed block columns as parts (NULLs arrive as NaN, see packed-rows.ts). */
+function blockParts(columns: PackedColumns<BlockColumn>): BlockPart[] {
+  const parts: BlockPart[] = new Array<BlockPart>(columns.at.length);
+  for (let row = 0; row < parts.length; row++) {
+    parts[row] = {
+      at: columns.at[row] as number,
+      aggregate: {
+        firstStep: columns.first_step[row] as number,
+        lastStep: columns.last_step[row] as number,
+        count: columns.n[row] as number,
+        nans: columns.nans[row] as number,
+        min: columns.min_v[row] as number,
+        max: columns.max_v[row] as number,
+        last: columns.last_value[row] as number,
+        lastWallMs: columns.last_wall_ms[row] as number,
+      },
+    };
+  }
+  return parts;
+}
+
+/** A bucket of whole blocks as SQLite reads it from series_blocks, placed at step `at`. */
 interface BlockBucketRow {
   at: number;
   first_step: number;
@@ -561,21 +591,7 @@ export class StoreReads {
       }
     };
     addPoints(head);
-    for (const row of blocks) {
-      parts.push({
-        at: Number(row.at),
-        aggregate: {
-          firstStep: Number(row.first_step),
-          lastStep: Number(row.last_step),
-          count: Number(row.n),
-          nans: Number(row.nans),
-          min: value(row.min_v),
-          max: value(row.max_v),
-          last: value(row.last_value),
-          lastWallMs: Number(row.last_wall_ms),
-        },
-      });
-    }
+    for (const block of blocks) parts.push(block);
     addPoints(rest);
     const totalPoints = parts.reduce((sum, part) => sum + part.aggregate.count, 0);
     if (totalPoints <= maxPoints) return undefined;
@@ -596,9 +612,31 @@ export class StoreReads {
     plan: BlockPlan,
     lo: number,
     hi: number,
+  ): Promise<BlockPart[]> {
+    if (this.postgres) return blockParts(await this.wholeBlocksPacked(seriesId, plan, lo, hi));
+    return (await this.wholeBlockRows(seriesId, plan, lo, hi)).map((row) => ({
+      at: Number(row.at),
+      aggregate: {
+        firstStep: Number(row.first_step),
+        lastStep: Number(row.last_step),
+        count: Number(row.n),
+        nans: Number(row.nans),
+        min: value(row.min_v),
+        max: value(row.max_v),
+        last: value(row.last_value),
+        lastWallMs: Number(row.last_wall_ms),
+      },
+    }));
+  }
+
+  /** wholeBlocks on SQLite: rows. */
+  private async wholeBlockRows(
+    seriesId: number,
+    plan: BlockPlan,
+    lo: number,
+    hi: number,
   ): Promise<BlockBucketRow[]> {
     const size = plan.size;
-    if (this.postgres) return this.wholeBlocksPacked(seriesId, plan, lo, hi);
     if (plan.width === size) {
       const rows = await sql<BlockBucketRow>`
         select block_start as at, first_step, last_step, point_count as n, nan_count as nans,
@@ -631,7 +669,7 @@ export class StoreReads {
   }
 
   /**
-   * wholeBlocks on PostgreSQL: the same buckets packed into one bytea
+   * wholeBlocks on PostgreSQL: the same buckets packed, a bytea per column
    * (packed-rows.ts). A bucket of several blocks takes its last point from
    * the greatest [block_start, last_value, last_wall_ms] of the bucket
    * (block starts are unique, so only they are compared), in the same pass
@@ -642,41 +680,40 @@ export class StoreReads {
     plan: BlockPlan,
     lo: number,
     hi: number,
-  ): Promise<BlockBucketRow[]> {
+  ): Promise<PackedColumns<BlockColumn>> {
     const size = plan.size;
     const blocks = sql`series_blocks where series_id = ${seriesId} and block_size = ${size}
       and block_start >= ${lo} and block_start <= ${hi}`;
     if (plan.width === size) {
-      const packed = await selectPacked(
+      return selectColumns(
         this.db,
-        packedRow([
-          sql`block_start`,
-          sql`first_step`,
-          sql`last_step`,
-          sql`point_count`,
-          sql`nan_count`,
-          sql`min_v`,
-          sql`max_v`,
-          sql`last_value`,
-          sql`last_wall_ms`,
-        ]),
+        [
+          ['at', sql`block_start`],
+          ['first_step', sql`first_step`],
+          ['last_step', sql`last_step`],
+          ['n', sql`point_count`],
+          ['nans', sql`nan_count`],
+          ['min_v', sql`min_v`],
+          ['max_v', sql`max_v`],
+          ['last_value', sql`last_value`],
+          ['last_wall_ms', sql`last_wall_ms`],
+        ],
         sql`(select * from ${blocks} order by block_start) blocks`,
       );
-      return unpackRows(packed, BLOCK_COLUMNS);
     }
-    const packed = await selectPacked(
+    return selectColumns(
       this.db,
-      packedRow([
-        sql`cast(${plan.base} as bigint) + g.b * cast(${plan.width} as bigint)`,
-        sql`g.first_step`,
-        sql`g.last_step`,
-        sql`g.n`,
-        sql`g.nans`,
-        sql`g.min_v`,
-        sql`g.max_v`,
-        sql`g.tail[2]`,
-        sql`g.tail[3]`,
-      ]),
+      [
+        ['at', sql`cast(${plan.base} as bigint) + g.b * cast(${plan.width} as bigint)`],
+        ['first_step', sql`g.first_step`],
+        ['last_step', sql`g.last_step`],
+        ['n', sql`g.n`],
+        ['nans', sql`g.nans`],
+        ['min_v', sql`g.min_v`],
+        ['max_v', sql`g.max_v`],
+        ['last_value', sql`g.tail[2]`],
+        ['last_wall_ms', sql`g.tail[3]`],
+      ],
       sql`(
         select (block_start - cast(${plan.base} as bigint)) / cast(${plan.width} as bigint) as b,
           min(first_step) as first_step, max(last_step) as last_step,
@@ -687,7 +724,6 @@ export class StoreReads {
         order by 1
       ) g`,
     );
-    return unpackRows(packed, BLOCK_COLUMNS);
   }
 
   /**
@@ -712,10 +748,14 @@ export class StoreReads {
             else cast(${past.end} as bigint) end
           from series_blocks where series_id = ${seriesId} and block_size = ${past.size})`;
     if (this.postgres) {
-      // One packed value instead of a row per point (packed-rows.ts).
-      const packed = await selectPacked(
+      // A packed value per column instead of a row per point (packed-rows.ts).
+      const packed = await selectColumns(
         this.db,
-        packedRow([sql`step`, sql`value`, sql`wall_ms`]),
+        [
+          ['step', sql`step`],
+          ['value', sql`value`],
+          ['wall_ms', sql`wall_ms`],
+        ],
         sql`(
           select step, value, wall_ms from points
           where series_id = ${seriesId} and step >= ${fromStep} and step <= ${toStep}
@@ -724,10 +764,10 @@ export class StoreReads {
           limit ${limit}
         ) p`,
       );
-      return unpackRows(packed, POINT_COLUMNS).map((row) => ({
-        step: row.step,
-        value: row.value,
-        wallMs: row.wall_ms,
+      return Array.from(packed.step, (step, index) => ({
+        step,
+        value: packed.value[index] as number,
+        wallMs: packed.wall_ms[index] as number,
       }));
     }
     let query = this.db
