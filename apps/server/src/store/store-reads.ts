@@ -738,14 +738,18 @@ export class StoreReads {
     limit: number,
     past?: { size: number; end: number },
   ): Promise<StoredPoint[]> {
-    // No stored block of the size: every step from fromStep on.
-    const pastBound =
+    // The lower bound as one expression: with two (fromStep and the
+    // watermark's) SQLite bounded its index range by one and filtered the
+    // rest, scanning every point of the series from fromStep on.
+    const from =
       past === undefined
-        ? undefined
+        ? sql<number>`${fromStep}`
         : sql<number>`(select case
             when max(block_start) is null then cast(${fromStep} as bigint)
-            when max(block_start) + ${past.size} < ${past.end} then max(block_start) + ${past.size}
-            else cast(${past.end} as bigint) end
+            when max(block_start) + ${past.size} >= ${past.end}
+              then cast(${Math.max(fromStep, past.end)} as bigint)
+            when max(block_start) + ${past.size} > ${fromStep} then max(block_start) + ${past.size}
+            else cast(${fromStep} as bigint) end
           from series_blocks where series_id = ${seriesId} and block_size = ${past.size})`;
     if (this.postgres) {
       // A packed value per column instead of a row per point (packed-rows.ts).
@@ -758,8 +762,7 @@ export class StoreReads {
         ],
         sql`(
           select step, value, wall_ms from points
-          where series_id = ${seriesId} and step >= ${fromStep} and step <= ${toStep}
-            ${pastBound === undefined ? sql`` : sql`and step >= ${pastBound}`}
+          where series_id = ${seriesId} and step >= ${from} and step <= ${toStep}
           order by step, ctid
           limit ${limit}
         ) p`,
@@ -770,13 +773,12 @@ export class StoreReads {
         wallMs: packed.wall_ms[index] as number,
       }));
     }
-    let query = this.db
+    const query = this.db
       .selectFrom('points')
       .select(['step', 'value', 'wall_ms'])
       .where('series_id', '=', seriesId)
-      .where('step', '>=', fromStep)
+      .where('step', '>=', from)
       .where('step', '<=', toStep);
-    if (pastBound !== undefined) query = query.where('step', '>=', pastBound);
     const rows = await query.orderBy('step').orderBy(this.stored).limit(limit).execute();
     return rows.map((row) => ({
       step: Number(row.step),
