@@ -19,10 +19,15 @@ const POLICY: RetentionPolicy = { recentSteps: 4, budgetBytes: 1_000_000_000 };
 const FRAMES_PER_COMMIT = 3;
 const COMMITS = 12;
 
+/** A second run with the same steps that stops sending half-way: its frames stop being thinned. */
+const OTHER_RUN_COMMITS = COMMITS / 2;
+
 /**
  * The retention policy applied commit by commit, through the prepared
  * statements every commit runs (frame inserts, deletions of thinned
- * frames, the run's frame totals), on both engines.
+ * frames, the run's frame totals), on both engines. Two runs share each
+ * commit, so statements that cover every run of a commit must keep them
+ * apart: the second run holds steps the first one drops.
  */
 describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixture) => {
   const engine: StoreEngineFixture = fixture();
@@ -33,7 +38,7 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
   beforeEach(async () => {
     store = await engine.newStore();
     open = await store.open();
-    await insertBareSessions(open, ['run']);
+    await insertBareSessions(open, ['run', 'other']);
   });
   afterEach(async () => {
     await open.close();
@@ -56,6 +61,7 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
   const scenario = async (open: OpenDatabase) => {
     const state = new WriterState(open);
     const session = { id: 'run' } as Session;
+    const other = { id: 'other' } as Session;
     const steps: number[] = [];
     const slabs = new SharedSlabPool();
     for (let commit = 0; commit < COMMITS; commit++) {
@@ -66,6 +72,7 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
         const step = commit * FRAMES_PER_COMMIT + index;
         steps.push(step);
         batch.addFrame(session, frame(step, 100));
+        if (commit < OTHER_RUN_COMMITS) batch.addFrame(other, frame(step, 100));
       }
       // The newest stored step sent again (a trainer's replay): replaces the stored one.
       if (commit === COMMITS - 1) batch.addFrame(session, frame(steps.at(-4) as number, 300));
@@ -95,6 +102,32 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       .executeTakeFirstOrThrow();
     expect(Number(run.stored_frames)).toBe(expected.length);
     // The stored bytes are the frame as sent (the re-sent step's new images).
+    // The second run: the policy over its own steps, whatever the first run dropped at the same steps.
+    const otherSteps = steps.slice(0, OTHER_RUN_COMMITS * FRAMES_PER_COMMIT);
+    const otherDropped = new Set(
+      framesToDrop(
+        otherSteps.map((step) => ({ step, bytes: 1 })),
+        POLICY,
+      ).map((stored) => stored.step),
+    );
+    const otherExpected = otherSteps.filter((step) => !otherDropped.has(step));
+    expect(otherExpected.some((step) => dropped.has(step))).toBe(true);
+    const otherRows = await open.db
+      .selectFrom('image_frames')
+      .select(['step', 'bytes'])
+      .where('session_id', '=', 'other')
+      .orderBy('step')
+      .execute();
+    expect(otherRows.map((row) => Number(row.step))).toEqual(otherExpected);
+    const otherRun = await open.db
+      .selectFrom('sessions')
+      .select(['stored_frames', 'stored_image_bytes'])
+      .where('id', '=', 'other')
+      .executeTakeFirstOrThrow();
+    expect(Number(otherRun.stored_frames)).toBe(otherExpected.length);
+    expect(Number(otherRun.stored_image_bytes)).toBe(
+      otherRows.reduce((sum, row) => sum + Number(row.bytes), 0),
+    );
     const reads = new StoreReads(open.db, open.frameFiles);
     const [stored] = await reads.framesAt('run', [steps.at(-4) as number]);
     expect(equals(ImageFrameSchema, stored!, frame(steps.at(-4) as number, 300))).toBe(true);

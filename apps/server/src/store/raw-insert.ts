@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type Transaction } from 'kysely';
 import type { OpenDatabase } from './open-database';
+import { rowPlaceholders } from './raw-statement';
 import type { Database } from './schema';
 
 /** Distinct statement texts kept per connection (row counts vary per commit; the common ones stay). */
@@ -73,23 +74,12 @@ export class RawInsert {
     const slots =
       this.open.engine === 'postgres'
         ? numberedRows(rows, this.columns)
-        : anonymousRows(rows, this.columns);
+        : rowPlaceholders(rows, this.columns);
     text = `${this.prefix} values ${slots} ${this.suffix}`;
     if (this.texts.size >= MAX_CACHED_STATEMENTS) this.texts.clear();
     this.texts.set(rows, text);
     return text;
   }
-}
-
-/**
- * `(?,?),(?,?)` for SQLite, built by repetition: a commit's row count differs
- * from the last one's more often than not, and a join over a string per
- * parameter was a twentieth of the server's allocation at 50 trainers × 20
- * named metrics.
- */
-function anonymousRows(rows: number, columns: number): string {
-  const row = `(${'?,'.repeat(columns - 1)}?)`;
-  return `${`${row},`.repeat(rows - 1)}${row}`;
 }
 
 /** `($1,$2),($3,$4)` for PostgreSQL. */

@@ -13,7 +13,7 @@ import type { FrameJob } from './frame-job';
 import { RunSegments, SegmentChanges, type FrameFiles } from './frame-files';
 import { RawInsert } from './raw-insert';
 import { StatementRecorder } from './recording-dialect';
-import { placeholders, RawStatements } from './raw-statement';
+import { RawStatements, rowPlaceholders } from './raw-statement';
 import type { Session } from '../sessions/session';
 import type { RetentionPolicy } from './image-retention';
 import { planRetention, RunFrames, type RetentionPlan } from './retention-plan';
@@ -636,13 +636,14 @@ async function planFrames(
   return job;
 }
 
-/** Each run's stored frame count and bytes, after retention. */
+/** Each run's stored frame count and bytes, after retention: one statement for every run of the commit. */
 async function writeFrameTotals(
   trx: Transaction<Database>,
   state: WriterState,
   totals: FrameJob['totals'],
 ): Promise<void> {
-  if (state.postgres && totals.length > 1) {
+  if (totals.length === 0) return;
+  if (state.postgres) {
     await state.statements.run(
       trx,
       'update sessions set stored_frames = t.frames, stored_image_bytes = t.bytes from unnest(?::bigint[], ?::bigint[], ?::text[]) as t(frames, bytes, id) where sessions.id = t.id',
@@ -650,11 +651,11 @@ async function writeFrameTotals(
     );
     return;
   }
-  for (const row of totals) {
+  for (const chunk of chunks(totals, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 3))) {
     await state.statements.run(
       trx,
-      'update sessions set stored_frames = ?, stored_image_bytes = ? where id = ?',
-      row,
+      `with t (frames, bytes, id) as (values ${rowPlaceholders(chunk.length, 3)}) update sessions set stored_frames = t.frames, stored_image_bytes = t.bytes from t where sessions.id = t.id`,
+      chunk.flat(),
     );
   }
 }
@@ -665,20 +666,13 @@ async function writeFrameJob(
   state: WriterState,
   job: FrameJob,
 ): Promise<void> {
-  const deletions = new Map<string, number[]>();
-  for (const [sessionId, step] of job.deletes) {
-    const steps = deletions.get(sessionId);
-    if (steps === undefined) deletions.set(sessionId, [step]);
-    else steps.push(step);
-  }
-  for (const [sessionId, steps] of deletions) {
-    for (const chunk of chunks(steps, MAX_PARAMETERS_PER_STATEMENT - 1)) {
-      await state.statements.run(
-        trx,
-        `delete from image_frames where session_id = ? and step in ${placeholders(chunk.length)}`,
-        [sessionId, ...chunk],
-      );
-    }
+  // Every run's dropped steps in one statement (by the (session_id, step) key), not one per run.
+  for (const chunk of chunks(job.deletes, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 2))) {
+    await state.statements.run(
+      trx,
+      `delete from image_frames where (session_id, step) in (values ${rowPlaceholders(chunk.length, 2)})`,
+      chunk.flat(),
+    );
   }
   await writeFrameTotals(trx, state, job.totals);
   await insertBlobRows(trx, state.frameInsert, job.inserts, (row) => row[5]);
@@ -722,19 +716,16 @@ function* chunks<T>(rows: readonly T[], size: number): Generator<T[]> {
 }
 
 /**
- * One statement per matrix on SQLite (a matrix may be large: MAX_CONFUSION_CELLS
- * cells); on PostgreSQL the batch's matrices go together, up to
- * MAX_BLOB_BYTES_PER_STATEMENT, since each statement is a round trip.
+ * The batch's matrices in multi-row upserts, up to MAX_BLOB_BYTES_PER_STATEMENT
+ * each (a matrix may be large: MAX_CONFUSION_CELLS cells). Every run that
+ * counted predictions since the last commit has one, so one statement per
+ * matrix was ~35 of a commit's ~95 statements at 40 trainers.
  */
 async function upsertConfusion(
   trx: Transaction<Database>,
   state: WriterState,
   rows: readonly ConfusionRow[],
 ): Promise<void> {
-  if (!state.postgres) {
-    for (const row of rows) await state.confusionUpsert.run(trx, row);
-    return;
-  }
   await insertBlobRows(trx, state.confusionUpsert, rows, (row) => row[3].byteLength);
 }
 
