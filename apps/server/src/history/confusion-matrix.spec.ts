@@ -1,5 +1,5 @@
-import { create } from '@bufbuild/protobuf';
-import { BatchDataSchema } from '@trainwatch/proto';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { BatchDataSchema, ConfusionMatrixSchema } from '@trainwatch/proto';
 import { ConfusionHistory, EpochConfusion } from './confusion-matrix';
 
 function batch(epoch: number, truth: number[], predicted: number[]) {
@@ -71,6 +71,43 @@ describe('ConfusionHistory', () => {
     ).toEqual(rows);
     expect(matrix.predictions).toBe(predictions);
     expect(matrix.uncounted).toBe(uncounted);
+  });
+
+  it('writes the stored bytes toBinary writes for the same matrix (random epochs, the cell bound, counts past 2^32)', () => {
+    const bytesOf = (epoch: EpochConfusion) => toBinary(ConfusionMatrixSchema, epoch.toMessage());
+    expect(new EpochConfusion(0).toBytes()).toEqual(bytesOf(new EpochConfusion(0)));
+    let seed = 5;
+    const random = (below: number) => (seed = (seed * 16807) % 2147483647) % below;
+    for (let round = 0; round < 20; round++) {
+      const epoch = round === 0 ? 0 : random(1_000_000);
+      const history = new ConfusionHistory(4, 1 + random(60));
+      for (let index = 0; index < 1 + random(40); index++) {
+        const truth = Array.from({ length: 1 + random(30) }, () => random(300));
+        history.count(
+          batch(
+            epoch,
+            truth,
+            truth.map((label) => (random(4) === 0 ? label : random(300))),
+          ),
+        );
+      }
+      const held = history.get(epoch)!;
+      expect(held.toBytes()).toEqual(bytesOf(held));
+    }
+    const large = EpochConfusion.fromMessage(
+      create(ConfusionMatrixSchema, {
+        epoch: 3,
+        truthClasses: [1, 2],
+        predictedClasses: [0, 2],
+        counts: [5_000_000_000n, 7n],
+        rowClasses: [1, 2],
+        rowTotals: [5_000_000_000n, 9n],
+        rowCorrect: [0n, 7n],
+        predictions: 5_000_000_009n,
+        uncounted: 2n,
+      }),
+    );
+    expect(large.toBytes()).toEqual(bytesOf(large));
   });
 
   it('keeps at most maxCells cells; the rest count in rows and uncounted', () => {

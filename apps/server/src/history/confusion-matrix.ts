@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { ConfusionMatrixSchema, type BatchData, type ConfusionMatrix } from '@trainwatch/proto';
 import { CONFUSION_EPOCHS_IN_MEMORY, MAX_CONFUSION_CELLS } from '../common/limits';
 
@@ -82,6 +83,49 @@ export class EpochConfusion {
     return matrix;
   }
 
+  /**
+   * The whole matrix as ConfusionMatrix bytes, equal to
+   * `toBinary(ConfusionMatrixSchema, this.toMessage())` but written straight
+   * from the maps, without a message or a BigInt per count: the store writes
+   * the matrix of every run that counted predictions on every commit, and
+   * toMessage with toBinary took ~2.5% of a core at 40 trainers (CPU profile).
+   */
+  toBytes(): Uint8Array {
+    const truths: number[] = [];
+    const predicted: number[] = [];
+    const counts: number[] = [];
+    for (const truth of sortedKeys(this.cells)) {
+      const cells = this.cells.get(truth) as Map<number, number>;
+      for (const guess of sortedKeys(cells)) {
+        truths.push(truth);
+        predicted.push(guess);
+        counts.push(cells.get(guess) as number);
+      }
+    }
+    const rowClasses = sortedKeys(this.rows);
+    const rows = rowClasses.map((truth) => this.rows.get(truth) as Row);
+    // Fields in number order, zeros and empty lists left out, repeated ones packed: as toBinary writes them.
+    const writer = new BinaryWriter();
+    if (this.epoch !== 0) writer.tag(1, WireType.Varint).int32(this.epoch);
+    packedInt32(writer, 2, truths);
+    packedInt32(writer, 3, predicted);
+    packedUint64(writer, 4, counts);
+    packedInt32(writer, 5, rowClasses);
+    packedUint64(
+      writer,
+      6,
+      rows.map((row) => row.total),
+    );
+    packedUint64(
+      writer,
+      7,
+      rows.map((row) => row.correct),
+    );
+    if (this.predictions !== 0) uint64(writer.tag(8, WireType.Varint), this.predictions);
+    if (this.uncounted !== 0) uint64(writer.tag(9, WireType.Varint), this.uncounted);
+    return writer.finish();
+  }
+
   /** An epoch's matrix as stored (whole, not an increment). */
   static fromMessage(matrix: ConfusionMatrix, maxCells = MAX_CONFUSION_CELLS): EpochConfusion {
     const epoch = new EpochConfusion(matrix.epoch, maxCells);
@@ -103,6 +147,30 @@ export class EpochConfusion {
     epoch.uncounted = Number(matrix.uncounted);
     return epoch;
   }
+}
+
+function sortedKeys(map: Map<number, unknown>): number[] {
+  return [...map.keys()].sort((a, b) => a - b);
+}
+
+function packedInt32(writer: BinaryWriter, field: number, values: readonly number[]): void {
+  if (values.length === 0) return;
+  writer.tag(field, WireType.LengthDelimited).fork();
+  for (const value of values) writer.int32(value);
+  writer.join();
+}
+
+function packedUint64(writer: BinaryWriter, field: number, values: readonly number[]): void {
+  if (values.length === 0) return;
+  writer.tag(field, WireType.LengthDelimited).fork();
+  for (const value of values) uint64(writer, value);
+  writer.join();
+}
+
+/** A count as a uint64 varint: below 2^32 it is the uint32 varint, written without a BigInt. */
+function uint64(writer: BinaryWriter, value: number): void {
+  if (value <= 0xffffffff) writer.uint32(value);
+  else writer.uint64(value);
 }
 
 /** One batch's counted pairs (scratch space reused by every batch; see scratchPairs). */

@@ -1,7 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AlertSettingsSchema,
-  ConfusionMatrixSchema,
   RunMetadataSchema,
   TrainingConfigSchema,
   type RunMetadata,
@@ -742,7 +741,7 @@ function confusionRows(batch: PendingWrites): ConfusionRow[] {
       session.id,
       epoch,
       held.predictions,
-      asBuffer(toBinary(ConfusionMatrixSchema, held.toMessage())),
+      asBuffer(held.toBytes()),
     ]);
   }
   return rows;
