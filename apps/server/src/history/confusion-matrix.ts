@@ -8,14 +8,26 @@ interface Row {
   correct: number;
 }
 
+/** One true class's cells: counts by predicted class, and those classes in ascending order. */
+interface CellRow {
+  predicted: number[];
+  counts: Map<number, number>;
+}
+
 /**
  * One epoch's confusion matrix, sparse: cells by true class then predicted
  * class, at most `maxCells` of them (a prediction whose cell is not kept
- * counts in its row and in `uncounted`), and exact per-class rows.
+ * counts in its row and in `uncounted`), and exact per-class rows. Classes
+ * are kept in ascending order as cells and rows appear (rarely: a class's
+ * first prediction), so writing the matrix out sorts nothing.
  */
 export class EpochConfusion {
-  private readonly cells = new Map<number, Map<number, number>>();
+  private readonly cells = new Map<number, CellRow>();
+  /** True classes with cells, ascending. */
+  private readonly cellTruths: number[] = [];
   private readonly rows = new Map<number, Row>();
+  /** True classes with a row, ascending. */
+  private readonly rowTruths: number[] = [];
   private cellCount = 0;
   predictions = 0;
   uncounted = 0;
@@ -28,29 +40,50 @@ export class EpochConfusion {
   /** Counts one prediction; true when its cell is kept. */
   add(truth: number, predicted: number, times = 1): boolean {
     this.addRowOnly(truth, predicted, times);
-    let cells = this.cells.get(truth);
-    const count = cells?.get(predicted);
+    const cells = this.cells.get(truth);
+    const count = cells?.counts.get(predicted);
     if (count !== undefined && cells !== undefined) {
-      cells.set(predicted, count + times);
+      cells.counts.set(predicted, count + times);
       return true;
     }
     if (this.cellCount >= this.maxCells) {
       this.uncounted += times;
       return false;
     }
-    if (cells === undefined) this.cells.set(truth, (cells = new Map()));
-    cells.set(predicted, times);
-    this.cellCount += 1;
+    this.newCell(truth, predicted, times);
     return true;
+  }
+
+  private newCell(truth: number, predicted: number, count: number): void {
+    let cells = this.cells.get(truth);
+    if (cells === undefined) {
+      cells = { predicted: [], counts: new Map() };
+      this.cells.set(truth, cells);
+      insertSorted(this.cellTruths, truth);
+    }
+    if (!cells.counts.has(predicted)) {
+      insertSorted(cells.predicted, predicted);
+      this.cellCount += 1;
+    }
+    cells.counts.set(predicted, count);
   }
 
   /** Counts a prediction in its row only (its cell is not kept). */
   private addRowOnly(truth: number, predicted: number, times = 1): void {
     this.predictions += times;
-    let row = this.rows.get(truth);
-    if (row === undefined) this.rows.set(truth, (row = { total: 0, correct: 0 }));
+    const row = this.rowOf(truth);
     row.total += times;
     if (truth === predicted) row.correct += times;
+  }
+
+  private rowOf(truth: number): Row {
+    let row = this.rows.get(truth);
+    if (row === undefined) {
+      row = { total: 0, correct: 0 };
+      this.rows.set(truth, row);
+      insertSorted(this.rowTruths, truth);
+    }
+    return row;
   }
 
   /** Accuracy of each true class seen: correct / total. */
@@ -66,15 +99,15 @@ export class EpochConfusion {
       predictions: BigInt(this.predictions),
       uncounted: BigInt(this.uncounted),
     });
-    for (const truth of [...this.cells.keys()].sort((a, b) => a - b)) {
-      const cells = this.cells.get(truth) as Map<number, number>;
-      for (const predicted of [...cells.keys()].sort((a, b) => a - b)) {
+    for (const truth of this.cellTruths) {
+      const cells = this.cells.get(truth) as CellRow;
+      for (const predicted of cells.predicted) {
         matrix.truthClasses.push(truth);
         matrix.predictedClasses.push(predicted);
-        matrix.counts.push(BigInt(cells.get(predicted) as number));
+        matrix.counts.push(BigInt(cells.counts.get(predicted) as number));
       }
     }
-    for (const truth of [...this.rows.keys()].sort((a, b) => a - b)) {
+    for (const truth of this.rowTruths) {
       const row = this.rows.get(truth) as Row;
       matrix.rowClasses.push(truth);
       matrix.rowTotals.push(BigInt(row.total));
@@ -86,41 +119,45 @@ export class EpochConfusion {
   /**
    * The whole matrix as ConfusionMatrix bytes, equal to
    * `toBinary(ConfusionMatrixSchema, this.toMessage())` but written straight
-   * from the maps, without a message or a BigInt per count: the store writes
-   * the matrix of every run that counted predictions on every commit, and
-   * toMessage with toBinary took ~2.5% of a core at 40 trainers (CPU profile).
+   * from the counts, without a message or a BigInt per count: the store
+   * writes the matrix of every run that counted predictions on every commit,
+   * and toMessage with toBinary took ~2.5% of a core at 40 trainers (CPU
+   * profile).
    */
   toBytes(): Uint8Array {
-    const truths: number[] = [];
-    const predicted: number[] = [];
-    const counts: number[] = [];
-    for (const truth of sortedKeys(this.cells)) {
-      const cells = this.cells.get(truth) as Map<number, number>;
-      for (const guess of sortedKeys(cells)) {
-        truths.push(truth);
-        predicted.push(guess);
-        counts.push(cells.get(guess) as number);
-      }
-    }
-    const rowClasses = sortedKeys(this.rows);
-    const rows = rowClasses.map((truth) => this.rows.get(truth) as Row);
     // Fields in number order, zeros and empty lists left out, repeated ones packed: as toBinary writes them.
-    const writer = new BinaryWriter();
+    const writer = matrixWriter;
     if (this.epoch !== 0) writer.tag(1, WireType.Varint).int32(this.epoch);
-    packedInt32(writer, 2, truths);
-    packedInt32(writer, 3, predicted);
-    packedUint64(writer, 4, counts);
-    packedInt32(writer, 5, rowClasses);
-    packedUint64(
-      writer,
-      6,
-      rows.map((row) => row.total),
-    );
-    packedUint64(
-      writer,
-      7,
-      rows.map((row) => row.correct),
-    );
+    if (this.cellCount > 0) {
+      writer.tag(2, WireType.LengthDelimited).fork();
+      for (const truth of this.cellTruths) {
+        const cells = this.cells.get(truth) as CellRow;
+        for (let at = 0; at < cells.predicted.length; at++) writer.int32(truth);
+      }
+      writer.join().tag(3, WireType.LengthDelimited).fork();
+      for (const truth of this.cellTruths) {
+        for (const predicted of (this.cells.get(truth) as CellRow).predicted) {
+          writer.int32(predicted);
+        }
+      }
+      writer.join().tag(4, WireType.LengthDelimited).fork();
+      for (const truth of this.cellTruths) {
+        const cells = this.cells.get(truth) as CellRow;
+        for (const predicted of cells.predicted) {
+          uint64(writer, cells.counts.get(predicted) as number);
+        }
+      }
+      writer.join();
+    }
+    if (this.rowTruths.length > 0) {
+      writer.tag(5, WireType.LengthDelimited).fork();
+      for (const truth of this.rowTruths) writer.int32(truth);
+      writer.join().tag(6, WireType.LengthDelimited).fork();
+      for (const truth of this.rowTruths) uint64(writer, (this.rows.get(truth) as Row).total);
+      writer.join().tag(7, WireType.LengthDelimited).fork();
+      for (const truth of this.rowTruths) uint64(writer, (this.rows.get(truth) as Row).correct);
+      writer.join();
+    }
     if (this.predictions !== 0) uint64(writer.tag(8, WireType.Varint), this.predictions);
     if (this.uncounted !== 0) uint64(writer.tag(9, WireType.Varint), this.uncounted);
     return writer.finish();
@@ -130,18 +167,12 @@ export class EpochConfusion {
   static fromMessage(matrix: ConfusionMatrix, maxCells = MAX_CONFUSION_CELLS): EpochConfusion {
     const epoch = new EpochConfusion(matrix.epoch, maxCells);
     matrix.truthClasses.forEach((truth, index) => {
-      const predicted = matrix.predictedClasses[index] ?? 0;
-      const count = Number(matrix.counts[index] ?? 0n);
-      let cells = epoch.cells.get(truth);
-      if (cells === undefined) epoch.cells.set(truth, (cells = new Map()));
-      cells.set(predicted, count);
-      epoch.cellCount += 1;
+      epoch.newCell(truth, matrix.predictedClasses[index] ?? 0, Number(matrix.counts[index] ?? 0n));
     });
     matrix.rowClasses.forEach((truth, index) => {
-      epoch.rows.set(truth, {
-        total: Number(matrix.rowTotals[index] ?? 0n),
-        correct: Number(matrix.rowCorrect[index] ?? 0n),
-      });
+      const row = epoch.rowOf(truth);
+      row.total = Number(matrix.rowTotals[index] ?? 0n);
+      row.correct = Number(matrix.rowCorrect[index] ?? 0n);
     });
     epoch.predictions = Number(matrix.predictions);
     epoch.uncounted = Number(matrix.uncounted);
@@ -149,22 +180,23 @@ export class EpochConfusion {
   }
 }
 
-function sortedKeys(map: Map<number, unknown>): number[] {
-  return [...map.keys()].sort((a, b) => a - b);
-}
+/**
+ * Writes every stored matrix, one at a time (toBytes is synchronous): its
+ * buffer grows to the largest matrix once instead of from 128 bytes per call,
+ * and `finish` copies out just the bytes written.
+ */
+const matrixWriter = new BinaryWriter();
 
-function packedInt32(writer: BinaryWriter, field: number, values: readonly number[]): void {
-  if (values.length === 0) return;
-  writer.tag(field, WireType.LengthDelimited).fork();
-  for (const value of values) writer.int32(value);
-  writer.join();
-}
-
-function packedUint64(writer: BinaryWriter, field: number, values: readonly number[]): void {
-  if (values.length === 0) return;
-  writer.tag(field, WireType.LengthDelimited).fork();
-  for (const value of values) uint64(writer, value);
-  writer.join();
+/** Inserts `value` into the ascending `list` (not already in it). */
+function insertSorted(list: number[], value: number): void {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((list[middle] as number) < value) low = middle + 1;
+    else high = middle;
+  }
+  list.splice(low, 0, value);
 }
 
 /** A count as a uint64 varint: below 2^32 it is the uint32 varint, written without a BigInt. */

@@ -1,6 +1,7 @@
 import {
   closeSync,
   constants,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -117,6 +118,38 @@ describe('image frames in segment files', () => {
     // 20,000 frames went through: without deletions that would be 40 MB.
     expect(disk.bytes).toBeLessThan(8 * 1024 * 1024);
     expect(segments.live.size).toBeLessThanOrEqual(disk.files.length);
+    // Every file left holds a stored frame or is a class's open segment: no dead segment stays.
+    const kept = disk.files.map((name) => Number(name.replace(/\.seg$/, '')));
+    expect(kept.filter((at) => !segments.live.has(at) && !segments.openSegments.has(at))).toEqual(
+      [],
+    );
+    expect([...segments.openSegments].sort()).toEqual(
+      [...segments.open.values()].map((slot) => slot.segment).sort(),
+    );
+  });
+
+  it('a segment whose frames all died while it was open goes when its class moves on', async () => {
+    const files = new FrameFiles(root);
+    const segments = new RunSegments();
+    const commit = async (steps: number[], removed: number[]): Promise<number[]> => {
+      const changes = new SegmentChanges(files, 'run-a', segments, 2 * FRAME_BYTES);
+      for (const segment of removed) changes.remove(segment);
+      const placed = steps.map(
+        (step) => changes.append(step, frameBytes(step, FRAME_BYTES)).segment,
+      );
+      write(changes.writes());
+      await changes.apply();
+      return placed;
+    };
+    // Class 0 (odd steps): two frames fill its segment; both are dropped while it is still open.
+    const [first] = await commit([1, 3], []);
+    await commit([], [first!, first!]);
+    expect(existsSync(files.segmentPath('run-a', first!))).toBe(true);
+    // The class's next frame starts a new segment: the full, empty one is deleted.
+    const [next] = await commit([5], []);
+    expect(next).not.toBe(first);
+    expect(existsSync(files.segmentPath('run-a', first!))).toBe(false);
+    expect(existsSync(files.segmentPath('run-a', next!))).toBe(true);
   });
 
   it('after a restart: new segments, old frames still readable, files no frame uses swept', async () => {

@@ -139,9 +139,28 @@ export class RunSegments {
   /** Stored frames per segment. */
   readonly live = new Map<number, number>();
   /** The segment each class appends to, and its end. */
-  open = new Map<number, { segment: number; end: number }>();
+  readonly open = new Map<number, OpenSegment>();
+  /** The segments in `open`. */
+  readonly openSegments = new Set<number>();
   /** Number of the next new segment. */
   next = 0;
+  /** File paths of the segments written to since the run was loaded, until they die. */
+  private readonly paths = new Map<number, string>();
+
+  /** The segment's file path, built once per segment rather than once per commit that appends to it. */
+  pathOf(files: FrameFiles, sessionId: string, segment: number): string {
+    let path = this.paths.get(segment);
+    if (path === undefined) {
+      path = files.segmentPath(sessionId, segment);
+      this.paths.set(segment, path);
+    }
+    return path;
+  }
+
+  /** Forgets the paths of segments that are gone. */
+  forgetPaths(segments: readonly number[]): void {
+    for (const segment of segments) this.paths.delete(segment);
+  }
 
   /**
    * From the segments of the run's stored frames (null: a frame stored in
@@ -166,9 +185,22 @@ export class RunSegments {
   }
 }
 
-/** What one commit does to a run's segments; applied once the commit succeeded. */
+/** A class's segment being appended to, and where its next frame goes. */
+export interface OpenSegment {
+  segment: number;
+  end: number;
+}
+
+/**
+ * What one commit does to a run's segments; applied once the commit
+ * succeeded. Copy on write: only the classes this commit appends to get a
+ * slot of their own (a commit touches a few of a run's ~20 classes).
+ */
 export class SegmentChanges {
-  private readonly open: Map<number, { segment: number; end: number }>;
+  /** Slots of the classes this commit appended to, as they end up. */
+  private readonly changed = new Map<number, OpenSegment>();
+  /** Segments a class stopped appending to in this commit (full: it moved on to a new one). */
+  private readonly closed: number[] = [];
   private next: number;
   /** Change of each segment's stored frame count. */
   private readonly delta = new Map<number, number>();
@@ -181,7 +213,6 @@ export class SegmentChanges {
     private readonly run: RunSegments,
     private readonly segmentBytes = FRAME_SEGMENT_BYTES,
   ) {
-    this.open = new Map([...run.open].map(([key, slot]) => [key, { ...slot }]));
     this.next = run.next;
   }
 
@@ -193,10 +224,18 @@ export class SegmentChanges {
   /** Places a new frame; returns its segment and offset. */
   append(step: number, bytes: Uint8Array): { segment: number; offset: number } {
     const kind = frameClass(step);
-    let slot = this.open.get(kind);
+    let slot = this.changed.get(kind);
+    if (slot === undefined) {
+      const held = this.run.open.get(kind);
+      if (held !== undefined) {
+        slot = { segment: held.segment, end: held.end };
+        this.changed.set(kind, slot);
+      }
+    }
     if (slot === undefined || slot.end >= this.segmentBytes) {
+      if (slot !== undefined) this.closed.push(slot.segment);
       slot = { segment: this.next++, end: 0 };
-      this.open.set(kind, slot);
+      this.changed.set(kind, slot);
     }
     const offset = slot.end;
     slot.end += bytes.byteLength;
@@ -211,7 +250,7 @@ export class SegmentChanges {
   /** The file writes this commit needs before its transaction. */
   writes(): SegmentWrite[] {
     return [...this.appends].map(([segment, { position, buffers }]) => [
-      this.files.segmentPath(this.sessionId, segment),
+      this.run.pathOf(this.files, this.sessionId, segment),
       position,
       buffers,
     ]);
@@ -223,23 +262,29 @@ export class SegmentChanges {
    */
   apply(): Promise<void> {
     const run = this.run;
-    const stillOpen = new Set([...this.open.values()].map((slot) => slot.segment));
+    for (const [kind, slot] of this.changed) {
+      const held = run.open.get(kind);
+      if (held !== undefined) run.openSegments.delete(held.segment);
+      run.open.set(kind, slot);
+      run.openSegments.add(slot.segment);
+    }
+    run.next = this.next;
     // Segments this commit changed, and those it closed (they may have lost their last frame earlier).
-    const touched = new Set<number>();
-    for (const slot of run.open.values())
-      if (!stillOpen.has(slot.segment)) touched.add(slot.segment);
+    const dead: number[] = [];
+    const consider = (segment: number) => {
+      if (!run.live.has(segment) && !run.openSegments.has(segment) && !dead.includes(segment)) {
+        dead.push(segment);
+      }
+    };
     for (const [segment, change] of this.delta) {
-      touched.add(segment);
       const count = (run.live.get(segment) ?? 0) + change;
       if (count > 0) run.live.set(segment, count);
       else run.live.delete(segment);
     }
-    run.open = this.open;
-    run.next = this.next;
     // An open segment stays while its class may append to it (a finished run's are swept at its next load).
-    const dead = [...touched].filter(
-      (segment) => !run.live.has(segment) && !stillOpen.has(segment),
-    );
+    for (const segment of this.closed) consider(segment);
+    for (const segment of this.delta.keys()) consider(segment);
+    run.forgetPaths(dead);
     return this.files.release(this.sessionId, dead);
   }
 }

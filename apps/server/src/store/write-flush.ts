@@ -8,7 +8,7 @@ import {
 } from '@trainwatch/proto';
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { OpenDatabase } from './open-database';
-import type { FrameJob } from './frame-job';
+import type { FileFrameRow, FrameJob } from './frame-job';
 import { RunSegments, SegmentChanges, type FrameFiles } from './frame-files';
 import { RawInsert } from './raw-insert';
 import { StatementRecorder } from './recording-dialect';
@@ -162,7 +162,7 @@ export async function writeFlush(
 ): Promise<void> {
   // The session rows are taken now, before any await: everything applied up to this instant is in `batch`.
   const rows: CommitRows = {
-    sessions: [...batch.sessions.values()].map(sessionRow),
+    sessions: sessionRows(batch),
     matrices: confusionRows(batch),
     settings: alertSettingsRows(batch),
   };
@@ -255,7 +255,8 @@ function applyStaged(state: WriterState, staged: StagedState): void {
 
 /** Rows a commit takes from the sessions themselves, when it starts. */
 interface CommitRows {
-  sessions: unknown[][];
+  /** Every touched session's row, flattened (SESSION_INSERT_COLUMNS per row). */
+  sessions: unknown[];
   matrices: ConfusionRow[];
   settings: AlertSettingsRow[];
 }
@@ -268,7 +269,7 @@ async function writeRows(
   staged: StagedState,
   rows: CommitRows,
 ): Promise<void> {
-  await insertRows(trx, state.sessionUpsert, rows.sessions, SESSION_INSERT_COLUMNS.length);
+  await insertFlatRows(trx, state.sessionUpsert, rows.sessions, SESSION_INSERT_COLUMNS.length);
   await writeConfigAndMetadata(trx, batch, state, staged);
   await writePoints(trx, batch, state, staged);
   await insertRows(
@@ -303,10 +304,18 @@ async function writeRows(
   await upsertAlertSettings(trx, rows.settings);
 }
 
-/** The session's row as it stands (name excepted: UpdateSession owns it), in SESSION_INSERT_COLUMNS order. */
-function sessionRow(session: Session): unknown[] {
-  const row = sessionColumns(session);
-  return SESSION_INSERT_COLUMNS.map((column) => row[column]);
+/**
+ * The touched sessions' rows as they stand (name excepted: UpdateSession owns
+ * it), in SESSION_INSERT_COLUMNS order, in one flat array: every run's row is
+ * written on every commit, so no array per row.
+ */
+function sessionRows(batch: PendingWrites): unknown[] {
+  const values: unknown[] = [];
+  for (const session of batch.sessions.values()) {
+    const row = sessionColumns(session);
+    for (const column of SESSION_INSERT_COLUMNS) values.push(row[column]);
+  }
+  return values;
 }
 
 function sessionColumns(
@@ -372,6 +381,20 @@ const UPDATED_SESSION_COLUMNS = [
 
 /** Columns of a session row as the writer inserts it. */
 const SESSION_INSERT_COLUMNS = ['id', 'created_at_ms', ...UPDATED_SESSION_COLUMNS] as const;
+
+/** Inserts flattened rows (`columns` values each) in statements under MAX_PARAMETERS_PER_STATEMENT. */
+async function insertFlatRows(
+  trx: Transaction<Database>,
+  insert: RawInsert,
+  values: unknown[],
+  columns: number,
+): Promise<void> {
+  const perStatement = Math.floor(MAX_PARAMETERS_PER_STATEMENT / columns) * columns;
+  if (values.length <= perStatement) return insert.run(trx, values);
+  for (let start = 0; start < values.length; start += perStatement) {
+    await insert.run(trx, values.slice(start, start + perStatement));
+  }
+}
 
 /** Inserts rows (one array each, `columns` long) in statements under MAX_PARAMETERS_PER_STATEMENT. */
 async function insertRows(
@@ -610,23 +633,28 @@ async function planFrames(
     }
     incoming.forEach((frame, index) => {
       if (plan.dropped.has(frame.step)) return;
-      const row = [
-        frame.sessionId,
-        frame.step,
-        frame.epoch,
-        frame.batchIdx,
-        frame.timestampMs,
-        frame.frame.byteLength,
-      ] as const;
+      const { sessionId, step, epoch, batchIdx, timestampMs } = frame;
+      const bytes = frame.frame.byteLength;
       if (changes === undefined) {
-        job.inserts.push([...row, frame.frame]);
+        job.inserts.push([sessionId, step, epoch, batchIdx, timestampMs, bytes, frame.frame]);
         return;
       }
       // A re-sent step's stored bytes stay in their segment until it dies.
-      if (run.has(frame.step)) changes.remove(run.segmentOf(frame.step));
-      const { segment, offset } = changes.append(frame.step, frame.frame);
+      if (run.has(step)) changes.remove(run.segmentOf(step));
+      const { segment, offset } = changes.append(step, frame.frame);
       (frames[index] as { segment: number }).segment = segment;
-      job.fileInserts.push([...row, NO_BYTES, segment, offset]);
+      const row: FileFrameRow = [
+        sessionId,
+        step,
+        epoch,
+        batchIdx,
+        timestampMs,
+        bytes,
+        NO_BYTES,
+        segment,
+        offset,
+      ];
+      job.fileInserts.push(row);
     });
     if (changes !== undefined) job.files.push(...changes.writes());
     job.totals.push([plan.count, plan.bytes, sessionId]);
@@ -737,12 +765,7 @@ function confusionRows(batch: PendingWrites): ConfusionRow[] {
   for (const { session, epoch } of batch.confusion.values()) {
     const held = session.confusion.get(epoch);
     if (held === undefined) continue;
-    rows.push([
-      session.id,
-      epoch,
-      held.predictions,
-      asBuffer(held.toBytes()),
-    ]);
+    rows.push([session.id, epoch, held.predictions, asBuffer(held.toBytes())]);
   }
   return rows;
 }
