@@ -58,6 +58,34 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       ],
     });
 
+  /** The steps the policy keeps of `steps` sent in order, and those it drops. */
+  const keptOf = (steps: readonly number[]) => {
+    const all = steps.map((step) => ({ step, bytes: 1 }));
+    const dropped = new Set(framesToDrop(all, POLICY).map((stored) => stored.step));
+    return { dropped, expected: steps.filter((step) => !dropped.has(step)) };
+  };
+
+  /** A run's stored frames (steps ascending, their bytes) and the totals its row holds. */
+  const storedFrames = async (open: OpenDatabase, sessionId: string) => {
+    const rows = await open.db
+      .selectFrom('image_frames')
+      .select(['step', 'bytes'])
+      .where('session_id', '=', sessionId)
+      .orderBy('step')
+      .execute();
+    const run = await open.db
+      .selectFrom('sessions')
+      .select(['stored_frames', 'stored_image_bytes'])
+      .where('id', '=', sessionId)
+      .executeTakeFirstOrThrow();
+    return {
+      rows,
+      steps: rows.map((row) => Number(row.step)),
+      bytes: rows.reduce((sum, row) => sum + Number(row.bytes), 0),
+      totals: { frames: Number(run.stored_frames), bytes: Number(run.stored_image_bytes) },
+    };
+  };
+
   const scenario = async (open: OpenDatabase) => {
     const state = new WriterState(open);
     const session = { id: 'run' } as Session;
@@ -80,58 +108,24 @@ describe.each(STORE_ENGINES)('frame retention across commits (%s)', (_name, fixt
       batch.settle();
     }
     if (open.writeThread !== undefined) expect(slabs.pooled).toBe(1);
-    const rows = await open.db
-      .selectFrom('image_frames')
-      .select(['step', 'bytes'])
-      .where('session_id', '=', 'run')
-      .orderBy('step')
-      .execute();
     // A frame dropped once is never wanted again: the result is the policy over every step at once.
-    const all = steps.map((step) => ({ step, bytes: 1 }));
-    const dropped = new Set(framesToDrop(all, POLICY).map((stored) => stored.step));
-    const expected = steps.filter((step) => !dropped.has(step));
+    const { dropped, expected } = keptOf(steps);
     expect(dropped.size).toBeGreaterThan(0);
-    expect(rows.map((row) => Number(row.step))).toEqual(expected);
-    const resent = rows.find((row) => Number(row.step) === steps.at(-4));
-    const storedBytes = rows.reduce((sum, row) => sum + Number(row.bytes), 0);
+    const run = await storedFrames(open, 'run');
+    expect(run.steps).toEqual(expected);
+    const resent = run.rows.find((row) => Number(row.step) === steps.at(-4));
     expect(Number(resent?.bytes)).toBeGreaterThan(300);
-    const run = await open.db
-      .selectFrom('sessions')
-      .select(['stored_frames', 'stored_image_bytes'])
-      .where('id', '=', 'run')
-      .executeTakeFirstOrThrow();
-    expect(Number(run.stored_frames)).toBe(expected.length);
-    // The stored bytes are the frame as sent (the re-sent step's new images).
+    expect(run.totals).toEqual({ frames: expected.length, bytes: run.bytes });
     // The second run: the policy over its own steps, whatever the first run dropped at the same steps.
-    const otherSteps = steps.slice(0, OTHER_RUN_COMMITS * FRAMES_PER_COMMIT);
-    const otherDropped = new Set(
-      framesToDrop(
-        otherSteps.map((step) => ({ step, bytes: 1 })),
-        POLICY,
-      ).map((stored) => stored.step),
-    );
-    const otherExpected = otherSteps.filter((step) => !otherDropped.has(step));
-    expect(otherExpected.some((step) => dropped.has(step))).toBe(true);
-    const otherRows = await open.db
-      .selectFrom('image_frames')
-      .select(['step', 'bytes'])
-      .where('session_id', '=', 'other')
-      .orderBy('step')
-      .execute();
-    expect(otherRows.map((row) => Number(row.step))).toEqual(otherExpected);
-    const otherRun = await open.db
-      .selectFrom('sessions')
-      .select(['stored_frames', 'stored_image_bytes'])
-      .where('id', '=', 'other')
-      .executeTakeFirstOrThrow();
-    expect(Number(otherRun.stored_frames)).toBe(otherExpected.length);
-    expect(Number(otherRun.stored_image_bytes)).toBe(
-      otherRows.reduce((sum, row) => sum + Number(row.bytes), 0),
-    );
+    const otherKept = keptOf(steps.slice(0, OTHER_RUN_COMMITS * FRAMES_PER_COMMIT)).expected;
+    expect(otherKept.some((step) => dropped.has(step))).toBe(true);
+    const otherRun = await storedFrames(open, 'other');
+    expect(otherRun.steps).toEqual(otherKept);
+    expect(otherRun.totals).toEqual({ frames: otherKept.length, bytes: otherRun.bytes });
+    // The stored bytes are the frame as sent (the re-sent step's new images).
     const reads = new StoreReads(open.db, open.frameFiles);
     const [stored] = await reads.framesAt('run', [steps.at(-4) as number]);
     expect(equals(ImageFrameSchema, stored!, frame(steps.at(-4) as number, 300))).toBe(true);
-    expect(Number(run.stored_image_bytes)).toBe(storedBytes);
     // Every kept frame reads back as sent, though later batches wrote over the memory it came from.
     const storedRows = await open.db
       .selectFrom('image_frames')

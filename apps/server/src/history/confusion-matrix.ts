@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { ConfusionMatrixSchema, type BatchData, type ConfusionMatrix } from '@trainwatch/proto';
 import { CONFUSION_EPOCHS_IN_MEMORY, MAX_CONFUSION_CELLS } from '../common/limits';
+import { insertSorted } from '../common/sorted-numbers';
 
 interface Row {
   total: number;
@@ -186,18 +187,6 @@ export class EpochConfusion {
  * and `finish` copies out just the bytes written.
  */
 const matrixWriter = new BinaryWriter();
-
-/** Inserts `value` into the ascending `list` (not already in it). */
-function insertSorted(list: number[], value: number): void {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((list[middle] as number) < value) low = middle + 1;
-    else high = middle;
-  }
-  list.splice(low, 0, value);
-}
 
 /** A count as a uint64 varint: below 2^32 it is the uint32 varint, written without a BigInt. */
 function uint64(writer: BinaryWriter, value: number): void {

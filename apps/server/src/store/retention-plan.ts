@@ -1,3 +1,4 @@
+import { lowerBound } from '../common/sorted-numbers';
 import {
   frameSpacing,
   framesToDrop,
@@ -227,18 +228,6 @@ function wholePlan(
 function kept(step: number, newest: number, recentSteps: number): boolean {
   const spacing = frameSpacing(newest - step, recentSteps);
   return spacing === 1 || step % spacing === 0;
-}
-
-/** First index whose step is >= `step`. */
-function lowerBound(steps: readonly number[], step: number): number {
-  let low = 0;
-  let high = steps.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((steps[middle] as number) < step) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 /** First index whose step is > `step`. */
