@@ -1,4 +1,9 @@
-import { roundOrder, summarizePairedRounds, type PairedWindow } from './paired-rounds';
+import {
+  roundOrder,
+  roundSequence,
+  summarizePairedRounds,
+  type PairedWindow,
+} from './paired-rounds';
 
 const w = (side: 0 | 1, value: number): PairedWindow => ({ side, value });
 
@@ -46,5 +51,22 @@ describe('roundOrder', () => {
       [0, 1],
       [1, 0],
     ]);
+  });
+});
+
+describe('roundSequence', () => {
+  it('measures every configuration each round, last first every other round', () => {
+    const order = [0, 1, 2].map((round) => roundSequence(['memory', 'sqlite', 'postgres'], round));
+    expect(order).toEqual([
+      ['memory', 'sqlite', 'postgres'],
+      ['postgres', 'sqlite', 'memory'],
+      ['memory', 'sqlite', 'postgres'],
+    ]);
+  });
+
+  it('leaves the list it was given as it was', () => {
+    const items = ['a', 'b'];
+    roundSequence(items, 1);
+    expect(items).toEqual(['a', 'b']);
   });
 });

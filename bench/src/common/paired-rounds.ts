@@ -41,6 +41,15 @@ export function roundOrder(round: number): [0 | 1, 0 | 1] {
   return round % 2 === 0 ? [0, 1] : [1, 0];
 }
 
+/**
+ * The order of round `round`'s measurements of several configurations: as
+ * given, then reversed (A B C, C B A, ...), so drift of the machine over the
+ * rounds falls on each of them alike rather than on whichever goes last.
+ */
+export function roundSequence<T>(items: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...items] : [...items].reverse();
+}
+
 /** Summarizes windows measured in rounds of two consecutive windows, one of each side. */
 export function summarizePairedRounds(windows: readonly PairedWindow[]): PairedRounds {
   if (windows.length % 2 !== 0)
