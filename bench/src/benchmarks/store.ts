@@ -293,6 +293,7 @@ runBench(
         `PostgreSQL not measured: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
+    const rounds = INGEST_ROUNDS_FROM_ENV ?? (quick ? 1 : INGEST_ROUNDS);
     const engines = (postgres === undefined ? ['sqlite'] : ['sqlite', 'postgres']).filter(
       (engine) => ONLY_ENGINES === undefined || ONLY_ENGINES.includes(engine as Engine),
     ) as Engine[];
@@ -301,7 +302,6 @@ runBench(
       const warmupMs = quick ? 500 : 3000;
       const windowMs = quick ? 1500 : 8000;
       const steps = STEPS_FROM_ENV ?? (quick ? [5] : INGEST_RAMP_STEPS);
-      const rounds = INGEST_ROUNDS_FROM_ENV ?? (quick ? 1 : INGEST_ROUNDS);
       /** Each engine's sustained ceiling per round, in round order. */
       const ceilings = new Map<Engine, number[]>();
       for (let round = 0; round < rounds; round++) {
@@ -469,9 +469,12 @@ runBench(
     return {
       method:
         'Ingest: the ingest ramp (trainers at 60 msg/s with 16 × 2 KB images) against the server with each ' +
-        'STORE_ENGINE, the in-memory server as baseline, in two rounds of alternating order (memory, SQLite, ' +
-        "PostgreSQL, then the reverse); an engine's ratio is its ceilings summed over the rounds against the " +
-        "in-memory server's. Ack latency: send → ack of every message over a window at " +
+        'STORE_ENGINE, the in-memory server as baseline, ' +
+        (rounds > 1
+          ? `in ${rounds} rounds of alternating order (memory, SQLite, PostgreSQL, then the reverse); an ` +
+            "engine's ratio is its ceilings summed over the rounds against the in-memory server's. "
+          : 'one ramp each. ') +
+        'Ack latency: send → ack of every message over a window at ' +
         'a fixed number of trainers (acks come in send order per stream). QuerySeries and restart: the store is ' +
         'filled directly (points and series blocks, as the writer stores them; no gRPC), then a server is started ' +
         'on it and called over native gRPC. Bytes on disk: the SQLite file (and WAL), or ' +

@@ -38,7 +38,7 @@ const median = (values: readonly number[]) =>
 
 /** The order of round `round`'s two windows: A B, then B A, so neither side always goes first. */
 export function roundOrder(round: number): [0 | 1, 0 | 1] {
-  return round % 2 === 0 ? [0, 1] : [1, 0];
+  return roundSequence<0 | 1>([0, 1], round) as [0 | 1, 0 | 1];
 }
 
 /**
