@@ -2,7 +2,7 @@ import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { HealthCheckResponse_ServingStatus as ServingStatus } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
-import { FRAMES_FOLDER } from '../src/store/open-database';
+import { FRAMES_FOLDER, openDatabase } from '../src/store/open-database';
 import {
   grpcDashboard,
   healthCheck,
@@ -13,103 +13,213 @@ import {
   TrainerStreamClient,
   type TestServer,
 } from './harness';
-import { STORE_ENGINES, type TestStore } from './store-engines';
+import { POSTGRES_WITH_FRAMES_DIR, STORE_ENGINES, type TestStore } from './store-engines';
 
-const [, sqliteFixture] = STORE_ENGINES.find(([name]) => name === 'SQLite')!;
+const SQLITE = STORE_ENGINES.find(([name]) => name === 'SQLite')!;
+
+/** Where each engine's segment files are. */
+const framesFolder = (env: Record<string, string>): string =>
+  env['FRAMES_DIR'] ?? join(env['DATA_DIR'] as string, FRAMES_FOLDER);
 
 /**
- * SQLite keeps image frames in segment files under DATA_DIR/frames
- * (frame-files.ts). What a user relies on: a frame acknowledged is readable,
- * also after a restart; a folder that cannot be written holds acks like any
- * store failure; deleting a run deletes its frames.
+ * SQLite keeps image frames in segment files under DATA_DIR/frames, and
+ * PostgreSQL does in FRAMES_DIR when it is set (frame-files.ts). What a user
+ * relies on: a frame acknowledged is readable, also after a restart; a
+ * folder that cannot be written holds acks like any store failure; deleting
+ * a run deletes its frames.
  */
-describe('image frames in segment files (SQLite)', () => {
-  const fixture = sqliteFixture();
-  let store: TestStore;
-  let server: TestServer | undefined;
-  const jpeg = makeJpeg(8, 8);
+describe.each([SQLITE, POSTGRES_WITH_FRAMES_DIR])(
+  'image frames in segment files (%s)',
+  (_name, makeFixture) => {
+    const fixture = makeFixture();
+    let store: TestStore;
+    let server: TestServer | undefined;
+    const jpeg = makeJpeg(8, 8);
 
+    beforeAll(() => fixture.setUp(), 60_000);
+    afterAll(() => fixture.tearDown());
+    beforeEach(async () => {
+      store = await fixture.newStore();
+    });
+    afterEach(async () => {
+      await server?.shutdown();
+      server = undefined;
+      store.remove();
+    });
+
+    const send = (stream: TrainerStreamClient, from: number, to: number) => {
+      for (let index = from; index < to; index++) {
+        stream.batch(BigInt(index + 1), 0, index, {
+          images: [0, 1].map(() => ({ imageBytes: jpeg, format: 'jpeg', width: 8, height: 8 })),
+          predictions: [{ predictedClass: 0 }, { predictedClass: 1 }],
+          groundTruth: [0, index % 2],
+        });
+      }
+    };
+
+    it('holds acks while the frames folder cannot be written, then stores every frame once; frames read back after a restart; a deleted run leaves no files', async () => {
+      const frames = framesFolder(store.env);
+      server = await startTestServer(store.env);
+      const client = telemetryClient(server.grpcAddress);
+      await register(client, {
+        sessionId: 'run',
+        config: { totalEpochs: 1, batchesPerEpoch: 60, batchSize: 2, classNames: ['a', 'b'] },
+      });
+      const stream = new TrainerStreamClient(client, 'run');
+      send(stream, 0, 20);
+      await stream.waitForAck(20n);
+      expect(readdirSync(frames)).toEqual(['run-run']);
+
+      // The folder is replaced by a plain file: no segment can be opened or created.
+      renameSync(frames, `${frames}.away`);
+      writeFileSync(frames, 'not a folder');
+      send(stream, 20, 40);
+      const reason = await waitFor(
+        async () => {
+          const response = await fetch(`${server!.httpUrl}/healthz`);
+          return response.status === 503
+            ? ((await response.json()) as { reason?: string }).reason
+            : undefined;
+        },
+        { timeoutMs: 10_000, what: '/healthz 503 while frames cannot be written' },
+      );
+      expect(reason).toMatch(/^store: .*(ENOTDIR|EEXIST|not a directory)/i);
+      expect(stream.acks().length).toBeLessThan(40);
+
+      rmSync(frames);
+      renameSync(`${frames}.away`, frames);
+      send(stream, 40, 60);
+      await stream.waitForAck(60n, 15_000);
+      expect(stream.acks().map((ack) => ack.sequence)).toEqual(
+        [...Array(60).keys()].map((index) => BigInt(index + 1)),
+      );
+      expect(stream.errors()).toEqual([]);
+      await waitFor(
+        async () => (await healthCheck(server!.grpcAddress)).status === ServingStatus.SERVING,
+        {
+          what: 'SERVING after the folder is back',
+        },
+      );
+      stream.end();
+      await server.shutdown();
+
+      // A new server on the same store serves every frame the policy keeps (all 60: under 256 steps).
+      server = await startTestServer(store.env);
+      const dashboard = grpcDashboard(server.grpcAddress);
+      try {
+        const stored = await dashboard.getImageFrames({ sessionId: 'run', maxFrames: 64 });
+        expect(stored.frameSteps).toEqual([...Array(60).keys()].map(BigInt));
+        expect(stored.frames.map((frame) => frame.step)).toEqual(stored.frameSteps);
+        for (const frame of stored.frames) {
+          expect(frame.images.map((image) => image.imageBytes)).toEqual([jpeg, jpeg]);
+          expect(frame.groundTruth).toEqual([0, Number(frame.step) % 2]);
+        }
+        await dashboard.deleteSession({ sessionId: 'run' });
+        expect(existsSync(join(frames, 'run-run'))).toBe(false);
+      } finally {
+        dashboard.close();
+      }
+    });
+  },
+);
+
+describe('a shared frames folder (PostgreSQL with FRAMES_DIR)', () => {
+  const [, makeFixture] = POSTGRES_WITH_FRAMES_DIR;
+  const fixture = makeFixture();
+  let store: TestStore;
+
+  beforeAll(() => fixture.setUp(), 60_000);
+  afterAll(() => fixture.tearDown());
   beforeEach(async () => {
     store = await fixture.newStore();
   });
-  afterEach(async () => {
-    await server?.shutdown();
-    server = undefined;
-    store.remove();
+  afterEach(() => store.remove());
+
+  it('gives every process that opens the store a writer number of its own; a folder it cannot write fails start-up with the reason', async () => {
+    const url = store.env['DATABASE_URL'] as string;
+    const framesDir = store.env['FRAMES_DIR'] as string;
+    const opened = [
+      await openDatabase({ engine: 'postgres', url, framesDir }),
+      await openDatabase({ engine: 'postgres', url, framesDir }),
+    ];
+    try {
+      const writers = opened.map((open) => open.frameFiles?.writer);
+      expect(writers.every((writer) => writer !== undefined && writer > 0)).toBe(true);
+      expect(new Set(writers).size).toBe(2);
+    } finally {
+      await Promise.all(opened.map((open) => open.close()));
+    }
+    const notAFolder = join(framesDir, 'file');
+    writeFileSync(notAFolder, 'not a folder');
+    await expect(openDatabase({ engine: 'postgres', url, framesDir: notAFolder })).rejects.toThrow(
+      /^FRAMES_DIR .*file cannot be written: .*(EEXIST|ENOTDIR)/,
+    );
   });
 
-  const send = (stream: TrainerStreamClient, from: number, to: number) => {
-    for (let index = from; index < to; index++) {
-      stream.batch(BigInt(index + 1), 0, index, {
-        images: [0, 1].map(() => ({ imageBytes: jpeg, format: 'jpeg', width: 8, height: 8 })),
-        predictions: [{ predictedClass: 0 }, { predictedClass: 1 }],
-        groundTruth: [0, index % 2],
-      });
-    }
-  };
-
-  it('holds acks while the frames folder cannot be written, then stores every frame once; frames read back after a restart; a deleted run leaves no files', async () => {
-    const dataDir = store.env['DATA_DIR'] as string;
-    const frames = join(dataDir, FRAMES_FOLDER);
-    server = await startTestServer(store.env);
-    const client = telemetryClient(server.grpcAddress);
-    await register(client, {
-      sessionId: 'run',
-      config: { totalEpochs: 1, batchesPerEpoch: 60, batchSize: 2, classNames: ['a', 'b'] },
-    });
-    const stream = new TrainerStreamClient(client, 'run');
-    send(stream, 0, 20);
-    await stream.waitForAck(20n);
-    expect(readdirSync(frames)).toEqual(['run-run']);
-
-    // The folder is replaced by a plain file: no segment can be opened or created.
-    renameSync(frames, `${frames}.away`);
-    writeFileSync(frames, 'not a folder');
-    send(stream, 20, 40);
-    const reason = await waitFor(
-      async () => {
-        const response = await fetch(`${server!.httpUrl}/healthz`);
-        return response.status === 503
-          ? ((await response.json()) as { reason?: string }).reason
-          : undefined;
-      },
-      { timeoutMs: 10_000, what: '/healthz 503 while frames cannot be written' },
-    );
-    expect(reason).toMatch(/^store: .*(ENOTDIR|EEXIST|not a directory)/i);
-    expect(stream.acks().length).toBeLessThan(40);
-
-    rmSync(frames);
-    renameSync(`${frames}.away`, frames);
-    send(stream, 40, 60);
-    await stream.waitForAck(60n, 15_000);
-    expect(stream.acks().map((ack) => ack.sequence)).toEqual(
-      [...Array(60).keys()].map((index) => BigInt(index + 1)),
-    );
-    expect(stream.errors()).toEqual([]);
-    await waitFor(
-      async () => (await healthCheck(server!.grpcAddress)).status === ServingStatus.SERVING,
-      {
-        what: 'SERVING after the folder is back',
-      },
-    );
-    stream.end();
-    await server.shutdown();
-
-    // A new server on the same store serves every frame the policy keeps (all 60: under 256 steps).
-    server = await startTestServer(store.env);
-    const dashboard = grpcDashboard(server.grpcAddress);
-    try {
-      const stored = await dashboard.getImageFrames({ sessionId: 'run', maxFrames: 64 });
-      expect(stored.frameSteps).toEqual([...Array(60).keys()].map(BigInt));
-      expect(stored.frames.map((frame) => frame.step)).toEqual(stored.frameSteps);
-      for (const frame of stored.frames) {
-        expect(frame.images.map((image) => image.imageBytes)).toEqual([jpeg, jpeg]);
-        expect(frame.groundTruth).toEqual([0, Number(frame.step) % 2]);
+  it('switched on for a store that kept frames in rows: old and new frames read back; switched off again, reads name the setting', async () => {
+    const jpeg = makeJpeg(8, 8);
+    const inRows = { ...store.env };
+    delete inRows['FRAMES_DIR'];
+    const sendRange = async (env: Record<string, string>, from: number, to: number) => {
+      const server = await startTestServer(env);
+      try {
+        const client = telemetryClient(server.grpcAddress);
+        await register(client, {
+          sessionId: 'moved',
+          config: { totalEpochs: 1, batchesPerEpoch: 40, batchSize: 1, classNames: ['a', 'b'] },
+        });
+        const stream = new TrainerStreamClient(client, 'moved');
+        for (let index = from; index < to; index++) {
+          stream.batch(BigInt(index + 1), 0, index, {
+            images: [{ imageBytes: jpeg, format: 'jpeg', width: 8, height: 8 }],
+            predictions: [{ predictedClass: index % 2 }],
+            groundTruth: [index % 2],
+          });
+        }
+        await stream.waitForAck(BigInt(to));
+        stream.end();
+      } finally {
+        await server.shutdown();
       }
-      await dashboard.deleteSession({ sessionId: 'run' });
-      expect(existsSync(join(frames, 'run-run'))).toBe(false);
+    };
+    await sendRange(inRows, 0, 20);
+    await sendRange(store.env, 20, 40);
+    const reader = await store.open();
+    try {
+      const rows = await reader.db
+        .selectFrom('image_frames')
+        .select(['step', 'file_writer'])
+        .where('session_id', '=', 'moved')
+        .orderBy('step')
+        .execute();
+      expect(rows.map((row) => row.file_writer === null)).toEqual(
+        [...Array(40).keys()].map((step) => step < 20),
+      );
+    } finally {
+      await reader.close();
+    }
+    let server = await startTestServer(store.env);
+    let dashboard = grpcDashboard(server.grpcAddress);
+    try {
+      const frames = await dashboard.getImageFrames({ sessionId: 'moved', maxFrames: 64 });
+      expect(frames.frames.map((frame) => Number(frame.step))).toEqual([...Array(40).keys()]);
+      for (const frame of frames.frames) {
+        expect(frame.images.map((image) => image.imageBytes)).toEqual([jpeg]);
+        expect(frame.groundTruth).toEqual([Number(frame.step) % 2]);
+      }
     } finally {
       dashboard.close();
+      await server.shutdown();
+    }
+    server = await startTestServer(inRows);
+    dashboard = grpcDashboard(server.grpcAddress);
+    try {
+      await expect(
+        dashboard.getImageFrames({ sessionId: 'moved', fromStep: 20n, maxFrames: 8 }),
+      ).rejects.toThrow(/segment files.*FRAMES_DIR/);
+    } finally {
+      dashboard.close();
+      await server.shutdown();
     }
   });
 });

@@ -8,10 +8,13 @@ import {
   type TestNats,
   type TestPostgres,
 } from '@trainwatch/testing';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openDatabase } from '../src/store/open-database';
 import { grpcDashboard, type DashboardApi, type WatchHandle } from './harness';
 import { seen } from './replica-watch';
-import { ResumingTrainer } from './resuming-trainer';
+import { RESUMING_TRAINER_IMAGE, ResumingTrainer } from './resuming-trainer';
 
 /** Messages per run: ~5 s at 60 msg/s. */
 const MESSAGES = 300;
@@ -22,10 +25,12 @@ const allSteps = [...Array(MESSAGES).keys()];
 const imageFrames = (handle: WatchHandle): number =>
   handle.events.filter((event) => event.event.case === 'images').length;
 
-describe('three replicas on NATS and PostgreSQL', () => {
+describe('three replicas on NATS and PostgreSQL, image frames in a shared FRAMES_DIR', () => {
   let nats: TestNats;
   let postgres: TestPostgres;
   let databaseUrl: string;
+  /** The frames folder every replica shares (a volume in compose). */
+  const framesDir = mkdtempSync(join(tmpdir(), 'trainwatch-replica-frames-'));
   const replicas: ServerProcess[] = [];
   const dashboards: DashboardApi[] = [];
   const trainers: ResumingTrainer[] = [];
@@ -41,6 +46,7 @@ describe('three replicas on NATS and PostgreSQL', () => {
           env: {
             NATS_URL: nats.url,
             DATABASE_URL: databaseUrl,
+            FRAMES_DIR: framesDir,
             // Short, so a dead replica's sessions are free again within the test.
             REPLICA_LEASE_TTL_MS: '2000',
           },
@@ -56,6 +62,7 @@ describe('three replicas on NATS and PostgreSQL', () => {
     await Promise.all(replicas.map((replica) => replica.stop()));
     await nats?.destroy();
     await postgres?.destroy();
+    rmSync(framesDir, { recursive: true, force: true });
   }, 60_000);
 
   const dashboardOn = (replica: ServerProcess): DashboardApi => {
@@ -161,6 +168,32 @@ describe('three replicas on NATS and PostgreSQL', () => {
       expect(imageFrames(handle)).toBeGreaterThan(framesBefore[handle === onB ? 0 : 1] ?? 0);
     }
     expect(await storedSteps('failover')).toEqual(allSteps);
+    // A and B each appended to segment files of their own in the shared folder.
+    const writers = new Set(
+      readdirSync(join(framesDir, 'run-failover')).map((name) => name.split('-')[0]),
+    );
+    expect(writers.size).toBeGreaterThanOrEqual(2);
+    // C, which never held the run, reads every frame the store keeps, whole.
+    const readerOnC = dashboardOn(c);
+    const listed = await readerOnC.getImageFrames({ sessionId: 'failover', maxFrames: 1 });
+    expect(listed.frameSteps.length).toBeGreaterThan(200);
+    const read: bigint[] = [];
+    for (let at = 0; at < listed.frameSteps.length; at += 64) {
+      const window = listed.frameSteps.slice(at, at + 64);
+      const page = await readerOnC.getImageFrames({
+        sessionId: 'failover',
+        fromStep: window[0],
+        toStep: window.at(-1),
+        maxFrames: 64,
+      });
+      for (const frame of page.frames) {
+        read.push(frame.step);
+        expect(frame.images.map((image) => image.imageBytes)).toEqual(
+          Array.from({ length: 16 }, () => RESUMING_TRAINER_IMAGE),
+        );
+      }
+    }
+    expect(read).toEqual(listed.frameSteps);
     await a.start();
   }, 120_000);
 

@@ -6,7 +6,8 @@ import { makeJpeg, register, telemetryClient } from './harness';
 
 /** The run: 60 messages a second by default, each a batch with 16 images and named metrics. */
 const INTERVAL_MS = 1000 / 60;
-const IMAGE = makeJpeg(24, 24);
+/** The JPEG every image of the run carries. */
+export const RESUMING_TRAINER_IMAGE = makeJpeg(24, 24);
 
 /**
  * A trainer that behaves like the SDKs: it keeps every message until it is
@@ -76,7 +77,7 @@ export class ResumingTrainer {
           batchLoss: 1 / (index + 1),
           metrics: { accuracy: index / this.messages, lr: 0.001 },
           images: Array.from({ length: 16 }, () => ({
-            imageBytes: IMAGE,
+            imageBytes: RESUMING_TRAINER_IMAGE,
             format: 'jpeg',
             width: 24,
             height: 24,

@@ -10,7 +10,7 @@ import { openDatabase, type OpenDatabase } from '../src/store/open-database';
  * settings that select it, and a second connection to read what was committed.
  */
 export interface StoreEngineFixture {
-  readonly name: 'SQLite' | 'PostgreSQL';
+  readonly name: 'SQLite' | 'PostgreSQL' | 'PostgreSQL with FRAMES_DIR';
   /** Called in beforeAll (starts the throwaway PostgreSQL). */
   setUp(): Promise<void>;
   tearDown(): Promise<void>;
@@ -43,10 +43,10 @@ function sqliteFixture(): StoreEngineFixture {
   };
 }
 
-function postgresFixture(): StoreEngineFixture {
+function postgresFixture({ framesDir = false } = {}): StoreEngineFixture {
   let postgres: TestPostgres | undefined;
   return {
-    name: 'PostgreSQL',
+    name: framesDir ? 'PostgreSQL with FRAMES_DIR' : 'PostgreSQL',
     get postgres() {
       return postgres;
     },
@@ -59,10 +59,18 @@ function postgresFixture(): StoreEngineFixture {
     async newStore() {
       if (postgres === undefined) throw new Error('setUp first');
       const url = await postgres.createDatabase();
+      if (!framesDir) {
+        return {
+          env: { STORE_ENGINE: 'postgres', DATABASE_URL: url },
+          open: () => openDatabase({ engine: 'postgres', url }),
+          remove: () => undefined,
+        };
+      }
+      const frames = mkdtempSync(join(tmpdir(), 'trainwatch-shared-frames-'));
       return {
-        env: { STORE_ENGINE: 'postgres', DATABASE_URL: url },
-        open: () => openDatabase({ engine: 'postgres', url }),
-        remove: () => undefined,
+        env: { STORE_ENGINE: 'postgres', DATABASE_URL: url, FRAMES_DIR: frames },
+        open: () => openDatabase({ engine: 'postgres', url, framesDir: frames }),
+        remove: () => rmSync(frames, { recursive: true, force: true }),
       };
     },
   };
@@ -71,7 +79,13 @@ function postgresFixture(): StoreEngineFixture {
 /** Both engines, for `describe.each`. */
 export const STORE_ENGINES: [string, () => StoreEngineFixture][] = [
   ['SQLite', sqliteFixture],
-  ['PostgreSQL', postgresFixture],
+  ['PostgreSQL', () => postgresFixture()],
+];
+
+/** PostgreSQL with image frames in segment files (FRAMES_DIR), for the suites about frames. */
+export const POSTGRES_WITH_FRAMES_DIR: [string, () => StoreEngineFixture] = [
+  'PostgreSQL with FRAMES_DIR',
+  () => postgresFixture({ framesDir: true }),
 ];
 
 /** A bare session row (a run's other tables reference it), as a fresh registration would write it. */

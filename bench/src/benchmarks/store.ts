@@ -1,5 +1,6 @@
 /**
- * The store: ingest and ack latency with SQLite and PostgreSQL against the
+ * The store: ingest and ack latency with SQLite and PostgreSQL (image frames
+ * in rows, and in files under FRAMES_DIR) against the
  * in-memory server (STORE_ENGINE=memory) in the same run, QuerySeries over a
  * 1,000,000-point series, a restart over many stored runs, bytes on disk.
  */
@@ -25,7 +26,14 @@ import { fillRun } from '../common/store-fill';
 import { startProduct, type Target } from '../common/targets';
 import { count, mb, ms, num, times } from '../common/format';
 
-type Engine = 'memory' | 'sqlite' | 'postgres';
+/** `postgres-files`: PostgreSQL with image frames in segment files (FRAMES_DIR), as compose runs it. */
+type Engine = 'memory' | 'sqlite' | 'postgres' | 'postgres-files';
+
+/** How an engine is named in tables and targets. */
+const engineLabel = (engine: Engine): string =>
+  engine === 'postgres-files' ? 'postgres, FRAMES_DIR' : engine;
+/** Store parts whose figures do not depend on where frames are: measured on the three engines only. */
+const FRAMELESS_ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
 
 /**
  * Narrowing for targeted runs while iterating (a full run sets none of them):
@@ -46,12 +54,14 @@ const QUERY_ROUNDS_FROM_ENV = Number(process.env['STORE_BENCH_QUERY_ROUNDS']) ||
 const INGEST_ROUNDS_FROM_ENV = Number(process.env['STORE_BENCH_INGEST_ROUNDS']) || undefined;
 /**
  * Ingest ramps per engine in a full run, in alternating order (memory, SQLite,
- * PostgreSQL, then the reverse): the same build's ceiling moved by a third
+ * PostgreSQL, PostgreSQL with FRAMES_DIR, then the reverse): the same build's ceiling moved by a third
  * between ramps minutes apart on the 2-core machine, so one ramp each let the
  * machine's drift decide the ratio. Each engine's ceilings are summed over the
  * rounds and the ratio taken of the sums.
  */
 const INGEST_ROUNDS = 2;
+const frameless = (engines: readonly Engine[]): Engine[] =>
+  engines.filter((engine) => FRAMELESS_ENGINES.includes(engine));
 const wanted = (part: string): boolean => ONLY_PARTS === undefined || ONLY_PARTS.includes(part);
 const withBaseline = (engines: Engine[]): Engine[] =>
   ONLY_ENGINES === undefined || ONLY_ENGINES.includes('memory') ? ['memory', ...engines] : engines;
@@ -98,9 +108,16 @@ async function newStore(engine: Engine, postgres: TestPostgres | undefined): Pro
   }
   if (postgres === undefined) throw new Error('PostgreSQL is not running');
   const url = await postgres.createDatabase();
+  // Frames in files: a folder inside dataDir, removed with it.
+  const framesDir = engine === 'postgres-files' ? join(dataDir, 'frames') : undefined;
   return {
-    env: { STORE_ENGINE: 'postgres', DATABASE_URL: url, DATA_DIR: dataDir },
-    open: () => openDatabase({ engine: 'postgres', url }),
+    env: {
+      STORE_ENGINE: 'postgres',
+      DATABASE_URL: url,
+      DATA_DIR: dataDir,
+      ...(framesDir === undefined ? {} : { FRAMES_DIR: framesDir }),
+    },
+    open: () => openDatabase({ engine: 'postgres', url, framesDir }),
     bytes: async () => {
       const open = await openDatabase({ engine: 'postgres', url });
       try {
@@ -294,7 +311,9 @@ runBench(
       );
     }
     const rounds = INGEST_ROUNDS_FROM_ENV ?? (quick ? 1 : INGEST_ROUNDS);
-    const engines = (postgres === undefined ? ['sqlite'] : ['sqlite', 'postgres']).filter(
+    const engines = (
+      postgres === undefined ? ['sqlite'] : ['sqlite', 'postgres', 'postgres-files']
+    ).filter(
       (engine) => ONLY_ENGINES === undefined || ONLY_ENGINES.includes(engine as Engine),
     ) as Engine[];
     try {
@@ -317,13 +336,14 @@ runBench(
               windowMs,
               notes,
               env: store.env,
-              label: rounds > 1 ? `${engine} (round ${round + 1})` : engine,
+              label:
+                rounds > 1 ? `${engineLabel(engine)} (round ${round + 1})` : engineLabel(engine),
             });
             const ceiling = maxSustained(results)?.trainers ?? 0;
             ceilings.set(engine, [...(ceilings.get(engine) ?? []), ceiling]);
             tables.push(
               stepTable(
-                `Ingest ramp, STORE_ENGINE=${engine}, 16 × 2 KB images${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''}`,
+                `Ingest ramp, STORE_ENGINE=${engineLabel(engine)}, 16 × 2 KB images${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''}`,
                 results,
               ),
             );
@@ -338,7 +358,7 @@ runBench(
         const own = ceilings.get(engine) ?? [];
         const share = ratio(sum(own), sum(memoryCeilings));
         targets.push({
-          target: `Ingest with ${engine} ≥ 0.8× the in-memory server (16 × 2 KB)`,
+          target: `Ingest with ${engineLabel(engine)} ≥ 0.8× the in-memory server (16 × 2 KB)`,
           measured: `${own.join(' + ')} vs ${memoryCeilings.join(' + ')} trainers (${times(share)})`,
           met: quick ? null : share >= 0.8,
         });
@@ -359,11 +379,11 @@ runBench(
             windowMs: quick ? 2000 : 20_000,
             notes,
             env: store.env,
-            label: `${engine} acks`,
+            label: `${engineLabel(engine)} acks`,
             ackLatency: true,
           });
           ackRows.push([
-            engine,
+            engineLabel(engine),
             String(trainers),
             count(step?.ackedPerSec ?? Number.NaN),
             ms(step?.ackP50Ms ?? Number.NaN),
@@ -372,7 +392,7 @@ runBench(
           ]);
           if (engine !== 'memory') {
             targets.push({
-              target: `Ack p99 ≤ 30 ms at 50 trainers (${engine})`,
+              target: `Ack p99 ≤ 30 ms at 50 trainers (${engineLabel(engine)})`,
               measured: `${ms(step?.ackP99Ms ?? Number.NaN)} at ${trainers} trainers`,
               met: quick ? null : (step?.ackP99Ms ?? Infinity) <= 30,
             });
@@ -390,7 +410,7 @@ runBench(
       // 3. QuerySeries over one long series, and its bytes on disk.
       const points = quick ? 300_000 : 1_000_000;
       const queryRows: string[][] = [];
-      for (const engine of wanted('query') ? engines : []) {
+      for (const engine of wanted('query') ? frameless(engines) : []) {
         const figures = await measureQueries(
           engine,
           postgres,
@@ -435,7 +455,7 @@ runBench(
       const runs = quick ? 10 : 100;
       const runSteps = quick ? 10_000 : 100_000;
       const restartRows: string[][] = [];
-      for (const engine of wanted('restart') ? engines : []) {
+      for (const engine of wanted('restart') ? frameless(engines) : []) {
         const figures = await measureRestart(engine, postgres, runs, runSteps);
         restartRows.push([
           engine,
@@ -469,13 +489,16 @@ runBench(
     return {
       method:
         'Ingest: the ingest ramp (trainers at 60 msg/s with 16 × 2 KB images) against the server with each ' +
-        'STORE_ENGINE, the in-memory server as baseline, ' +
+        'STORE_ENGINE (PostgreSQL twice: image frames in its rows, and in segment files under FRAMES_DIR as ' +
+        'compose runs it), the in-memory server as baseline, ' +
         (rounds > 1
-          ? `in ${rounds} rounds of alternating order (memory, SQLite, PostgreSQL, then the reverse); an ` +
+          ? `in ${rounds} rounds of alternating order (memory, SQLite, PostgreSQL, PostgreSQL with FRAMES_DIR, ` +
+            'then the reverse); an ' +
             "engine's ratio is its ceilings summed over the rounds against the in-memory server's. "
           : 'one ramp each. ') +
         'Ack latency: send → ack of every message over a window at ' +
-        'a fixed number of trainers (acks come in send order per stream). QuerySeries and restart: the store is ' +
+        'a fixed number of trainers (acks come in send order per stream). QuerySeries and restart (which read ' +
+        'no frames: SQLite and PostgreSQL only): the store is ' +
         'filled directly (points and series blocks, as the writer stores them; no gRPC), then a server is started ' +
         'on it and called over native gRPC. Bytes on disk: the SQLite file (and WAL), or ' +
         'pg_total_relation_size of points and series_blocks.',

@@ -25,6 +25,20 @@ describe('loadServerConfig', () => {
     expect(loadServerConfig({ IMAGE_MEMORY_BUDGET_BYTES: '0' }).imageMemoryBudgetBytes).toBe(0);
   });
 
+  it('FRAMES_DIR moves PostgreSQL image frames to files; refused without DATABASE_URL', () => {
+    const url = 'postgres://trainwatch@db:5432/trainwatch';
+    expect(loadServerConfig({ DATABASE_URL: url }).framesDir).toBe('');
+    expect(loadServerConfig({ DATABASE_URL: url, FRAMES_DIR: '/frames' }).framesDir).toBe(
+      '/frames',
+    );
+    expect(() => loadServerConfig({ FRAMES_DIR: '/frames' })).toThrow(
+      /FRAMES_DIR="\/frames" is invalid: expected unset unless DATABASE_URL is set \(SQLite keeps image frames in DATA_DIR\/frames\)/,
+    );
+    expect(() => loadServerConfig({ STORE_ENGINE: 'memory', FRAMES_DIR: '/frames' })).toThrow(
+      /FRAMES_DIR/,
+    );
+  });
+
   describe('teams and auth', () => {
     it('AUTH=off (the default) binds loopback only', () => {
       const settings = loadServerConfig({});

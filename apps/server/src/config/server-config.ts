@@ -75,6 +75,11 @@ export interface ServerSettings {
   dataDir: string;
   /** postgres:// URL; setting it selects PostgreSQL unless STORE_ENGINE says otherwise. */
   databaseUrl: string;
+  /**
+   * PostgreSQL: the folder (shared by every replica) whose segment files
+   * hold image frames instead of their rows; '' keeps frames in PostgreSQL.
+   */
+  framesDir: string;
   /** Group commit: at most this long between a message and the commit that holds it (plus the commit). */
   storeFlushIntervalMs: number;
   /**
@@ -194,6 +199,7 @@ export const SERVER_ENV_VARS = [
   'STORE_ENGINE',
   'DATA_DIR',
   'DATABASE_URL',
+  'FRAMES_DIR',
   'STORE_FLUSH_INTERVAL_MS',
   'STORE_MAX_PENDING_BYTES',
   'STORE_IMAGE_BYTES_PER_RUN',
@@ -427,6 +433,7 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     storeEngine: engine,
     dataDir: text(env, 'DATA_DIR', 'data'),
     databaseUrl,
+    framesDir: framesDir(env, engine),
     // A few tens of milliseconds: acks wait this long at most, and one commit covers every message since.
     storeFlushIntervalMs: integer(env, 'STORE_FLUSH_INTERVAL_MS', 20, 1, 10_000),
     storeMaxPendingBytes: integer(
@@ -506,6 +513,19 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
       HTTP2_MAX_WINDOW_BYTES,
     ),
   };
+}
+
+/** FRAMES_DIR: PostgreSQL's image frames in files; SQLite's are always in DATA_DIR/frames. */
+function framesDir(env: Env, engine: StoreEngineSetting): string {
+  const dir = text(env, 'FRAMES_DIR', '');
+  if (dir !== '' && engine !== 'postgres') {
+    throw new ConfigError(
+      'FRAMES_DIR',
+      dir,
+      'unset unless DATABASE_URL is set (SQLite keeps image frames in DATA_DIR/frames)',
+    );
+  }
+  return dir;
 }
 
 /** NATS_URL: replicas share NATS for what is live and PostgreSQL for what is kept. */

@@ -227,6 +227,21 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes ?? {})).toContain(volume);
   });
 
+  it('keeps image frames in one named volume every replica mounts at FRAMES_DIR, a folder the image gives its user', () => {
+    const framesDir = settings.framesDir;
+    expect(framesDir).toMatch(/^\/\w/);
+    const volume = server?.volumes?.find((v) => v.split(':')[1] === framesDir)?.split(':')[0] ?? '';
+    expect(volume).toMatch(/^[a-z0-9][\w.-]*$/);
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume);
+    // A new named volume takes the owner of the image's directory it is mounted on.
+    const dockerfile = readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8');
+    const stage = dockerfile.slice(dockerfile.indexOf('AS server'));
+    const created = stage.split('\n').find((line) => /^RUN mkdir -p /.test(line)) ?? '';
+    expect(created.split(/\s+/)).toContain(framesDir);
+    expect(created).toMatch(new RegExp(`chown node:node .*${framesDir}(\\s|$)`));
+    expect(stage.indexOf(created)).toBeLessThan(stage.lastIndexOf('\nUSER node'));
+  });
+
   it('runs several server replicas, none tied to a container name or a host port', () => {
     // Three by default; `--scale server=N` changes it. Envoy finds them all by DNS.
     expect(server?.deploy?.replicas).toBe(3);

@@ -9,6 +9,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
   writevSync,
 } from 'node:fs';
@@ -18,8 +19,12 @@ import {
   FrameFiles,
   frameClass,
   MAX_FRAME_CLASS,
+  MAX_FRAME_WRITER,
   RunSegments,
   SegmentChanges,
+  segmentColumns,
+  segmentKey,
+  WRITER_SEGMENTS,
   type SegmentWrite,
 } from './frame-files';
 import { RECENT_FRAME_STEPS } from './image-retention';
@@ -67,7 +72,7 @@ async function run(
       frame.segment = segment;
       offsets.set(frame.step, offset);
     }
-    write(changes.writes());
+    await files.append(changes.writes());
     frames.apply(plan);
     await changes.apply();
   }
@@ -187,6 +192,72 @@ describe('image frames in segment files', () => {
       expect(bytes.readUInt32LE(0)).toBe(step);
     }
     expect(readFileSync(files.segmentPath('run-a', loaded.next - 1)).byteLength).toBeGreaterThan(0);
+  });
+
+  it('writers sharing a folder never write one file, and a sweep spares what another may be committing', async () => {
+    const grace = 60_000;
+    const first = new FrameFiles(root, { writer: 1, sweepGraceMs: grace });
+    const second = new FrameFiles(root, { writer: 7, sweepGraceMs: grace });
+    const frames = new RunFrames();
+    const held = RunSegments.load(first, 'run-a', []);
+    expect(held.next).toBe(WRITER_SEGMENTS);
+    await run(
+      first,
+      frames,
+      held,
+      Array.from({ length: 2_000 }, (_, step) => step),
+    );
+    const names = () => readdirSync(first.runDirectory('run-a')).sort();
+    expect(names().every((name) => /^1-[0-9]+\.seg$/.test(name))).toBe(true);
+    // The run moves to the second writer: it counts the first one's frames and appends to files of its own.
+    const stored = frames.frames();
+    const moved = RunSegments.load(
+      second,
+      'run-a',
+      stored.map((frame) => frame.segment ?? null),
+    );
+    expect(moved.next).toBe(7 * WRITER_SEGMENTS);
+    const taken = RunFrames.from(stored);
+    await run(
+      second,
+      taken,
+      moved,
+      Array.from({ length: 600 }, (_, index) => 2_000 + index),
+    );
+    // The first writer, not knowing, commits late with what it remembers: other files, nothing overwritten.
+    const late = RunFrames.from(stored);
+    await run(first, late, held, [2_000, 2_001, 2_002]);
+    for (const { step, segment } of taken.frames()) {
+      if (step >= 2_000 && step <= 2_002) continue;
+      const bytes = await second.read('run-a', segment!, offsets.get(step)!, FRAME_BYTES);
+      expect(bytes.readUInt32LE(0)).toBe(step);
+    }
+    expect(names().some((name) => name.startsWith('7-'))).toBe(true);
+    // Files no frame names: spared while recent (another writer's commit may be under way), swept once old.
+    const stray = first.segmentPath('run-a', held.next + 100);
+    writeFileSync(stray, frameBytes(1, FRAME_BYTES));
+    const liveKeys = taken.frames().map((frame) => frame.segment ?? null);
+    RunSegments.load(second, 'run-a', liveKeys);
+    expect(existsSync(stray)).toBe(true);
+    const old = (Date.now() - 2 * grace) / 1000;
+    utimesSync(stray, old, old);
+    const reloaded = RunSegments.load(second, 'run-a', liveKeys);
+    expect(existsSync(stray)).toBe(false);
+    // Its own files set where it goes on; the other writer's do not.
+    expect(reloaded.next).toBe(moved.next);
+  });
+
+  it('segment keys round-trip through their columns; writer numbers are bounded', () => {
+    expect(segmentColumns(segmentKey(null, 42))).toEqual([null, 42]);
+    expect(segmentColumns(segmentKey(MAX_FRAME_WRITER, WRITER_SEGMENTS - 1))).toEqual([
+      MAX_FRAME_WRITER,
+      WRITER_SEGMENTS - 1,
+    ]);
+    expect(Number.isSafeInteger(segmentKey(MAX_FRAME_WRITER, WRITER_SEGMENTS - 1))).toBe(true);
+    expect(() => new FrameFiles(root, { writer: MAX_FRAME_WRITER + 1 })).toThrow(/outside/);
+    expect(new FrameFiles(root, { writer: 3 }).segmentPath('r', segmentKey(3, 9))).toBe(
+      join(root, 'run-r', '3-9.seg'),
+    );
   });
 
   it('a deleted run leaves no folder; an unsafe id gets a folder of its own', async () => {

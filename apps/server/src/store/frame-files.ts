@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, unlinkSync } from 'node:fs';
-import { open, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { mkdir, open, rm, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { SESSION_ID_PATTERN } from '@trainwatch/proto';
 
@@ -26,6 +27,13 @@ import { SESSION_ID_PATTERN } from '@trainwatch/proto';
  * segment is deleted once none of its frames is stored. What is on disk
  * beyond the stored frames is at most one segment per class that is partly
  * dead, and frames replaced by a re-sent step until their segment dies.
+ *
+ * PostgreSQL with FRAMES_DIR keeps frames the same way in a folder every
+ * replica shares. Each server process that writes there has a writer number
+ * of its own (from the database), in its segments' names: a run that moves
+ * to another replica is appended to in new files, so two writers never
+ * write one file, whatever either remembers of the run. A segment key is
+ * writer × WRITER_SEGMENTS + segment (writer 0: SQLite, names without it).
  */
 
 /** A class's open segment is closed once it reaches this size; its next frame starts a new one. */
@@ -33,6 +41,35 @@ export const FRAME_SEGMENT_BYTES = 2 * 1024 * 1024;
 /** Steps that are multiples of 2^MAX_FRAME_CLASS (and step 0) share the last class. */
 export const MAX_FRAME_CLASS = 30;
 const SEGMENT_SUFFIX = '.seg';
+/** Segment numbers per writer: a segment key is writer × WRITER_SEGMENTS + segment number. */
+export const WRITER_SEGMENTS = 2 ** 32;
+/** Writer numbers stay under this, so segment keys are exact JavaScript numbers. */
+export const MAX_FRAME_WRITER = 2 ** 21 - 1;
+/** `<segment>.seg` (writer 0) or `<writer>-<segment>.seg`. */
+const SEGMENT_NAME = /^(?:([1-9][0-9]*)-)?([0-9]+)\.seg$/;
+
+/** The key of a stored frame's segment, from its row's file_writer and file_segment. */
+export function segmentKey(writer: number | null, segment: number): number {
+  return (writer ?? 0) * WRITER_SEGMENTS + segment;
+}
+
+/** file_writer (null for writer 0) and file_segment of a segment key. */
+export function segmentColumns(key: number): [writer: number | null, segment: number] {
+  const writer = Math.floor(key / WRITER_SEGMENTS);
+  return [writer === 0 ? null : writer, key % WRITER_SEGMENTS];
+}
+
+/** How the store uses the frames folder. */
+export interface FrameFilesOptions {
+  /** This process's writer number (0, the default: the only writer, SQLite). */
+  writer?: number;
+  /**
+   * A file no stored frame names is deleted by a sweep only once it is this
+   * old: in a shared folder it may belong to another replica's commit under
+   * way. 0 (one writer): at once.
+   */
+  sweepGraceMs?: number;
+}
 
 /** The power of two dividing `step` (capped): frames of one class die in step order. */
 export function frameClass(step: number): number {
@@ -53,7 +90,20 @@ export type SegmentWrite = [path: string, position: number, buffers: Uint8Array[
 export class FrameFiles {
   private readonly logger = new Logger('Store');
 
-  constructor(readonly root: string) {}
+  /** Writer number of the segments this process creates. */
+  readonly writer: number;
+  private readonly sweepGraceMs: number;
+
+  constructor(
+    readonly root: string,
+    options: FrameFilesOptions = {},
+  ) {
+    this.writer = options.writer ?? 0;
+    this.sweepGraceMs = options.sweepGraceMs ?? 0;
+    if (!Number.isSafeInteger(this.writer) || this.writer < 0 || this.writer > MAX_FRAME_WRITER) {
+      throw new Error(`frame writer number ${this.writer} is outside 0-${MAX_FRAME_WRITER}`);
+    }
+  }
 
   /** The run's folder (session ids match SESSION_ID_PATTERN: no separators; anything else is hashed). */
   runDirectory(sessionId: string): string {
@@ -63,13 +113,17 @@ export class FrameFiles {
     return join(this.root, `run-${name}`);
   }
 
-  segmentPath(sessionId: string, segment: number): string {
-    return join(this.runDirectory(sessionId), `${segment}${SEGMENT_SUFFIX}`);
+  /** The file of a segment key (segmentKey). */
+  segmentPath(sessionId: string, key: number): string {
+    const [writer, segment] = segmentColumns(key);
+    const name = writer === null ? `${segment}` : `${writer}-${segment}`;
+    return join(this.runDirectory(sessionId), `${name}${SEGMENT_SUFFIX}`);
   }
 
-  /** The stored bytes of one frame. */
-  async read(sessionId: string, segment: number, offset: number, length: number): Promise<Buffer> {
-    const file = await open(this.segmentPath(sessionId, segment), 'r');
+  /** The stored bytes of one frame, at `offset` of the segment `key` names. */
+  async read(sessionId: string, key: number, offset: number, length: number): Promise<Buffer> {
+    const path = this.segmentPath(sessionId, key);
+    const file = await open(path, 'r');
     try {
       const bytes = Buffer.allocUnsafe(length);
       let done = 0;
@@ -77,7 +131,7 @@ export class FrameFiles {
         const { bytesRead } = await file.read(bytes, done, length - done, offset + done);
         if (bytesRead === 0) {
           throw new Error(
-            `image frame of ${sessionId} at segment ${segment} offset ${offset}: file ends after ${done} of ${length} bytes`,
+            `image frame of ${sessionId} at offset ${offset} of ${path}: the file ends after ${done} of ${length} bytes`,
           );
         }
         done += bytesRead;
@@ -89,9 +143,10 @@ export class FrameFiles {
   }
 
   /**
-   * Segment numbers present in the run's folder; files no stored frame uses
+   * Segment keys present in the run's folder; files no stored frame uses
    * (`live` lacks them: written by a commit that never happened, or left by
-   * a crash between a commit and the file's deletion) are deleted.
+   * a crash between a commit and the file's deletion) are deleted, once
+   * older than the sweep grace.
    */
   sweepRun(sessionId: string, live: ReadonlyMap<number, number>): number[] {
     let names: string[];
@@ -100,15 +155,27 @@ export class FrameFiles {
     } catch {
       return [];
     }
-    const segments: number[] = [];
+    const keys: number[] = [];
+    const recent = Date.now() - this.sweepGraceMs;
     for (const name of names) {
-      if (!name.endsWith(SEGMENT_SUFFIX)) continue;
-      const segment = Number(name.slice(0, -SEGMENT_SUFFIX.length));
-      if (!Number.isSafeInteger(segment)) continue;
-      segments.push(segment);
-      if (!live.has(segment)) unlinkSync(this.segmentPath(sessionId, segment));
+      const match = SEGMENT_NAME.exec(name);
+      if (match === null) continue;
+      const writer = match[1] === undefined ? 0 : Number(match[1]);
+      const segment = Number(match[2]);
+      if (writer > MAX_FRAME_WRITER || segment >= WRITER_SEGMENTS) continue;
+      const key = segmentKey(writer, segment);
+      keys.push(key);
+      if (live.has(key)) continue;
+      const path = join(this.runDirectory(sessionId), name);
+      try {
+        if (this.sweepGraceMs > 0 && statSync(path).mtimeMs > recent) continue;
+        unlinkSync(path);
+      } catch (error) {
+        // Deleted meanwhile (its last frame died, or the run was deleted) is what the sweep wanted.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     }
-    return segments;
+    return keys;
   }
 
   /**
@@ -128,9 +195,48 @@ export class FrameFiles {
     );
   }
 
+  /**
+   * Appends a commit's frames (PostgreSQL: on the event loop's file
+   * threads, while the commit's transaction runs), each segment's bytes
+   * in one positioned write; resolves once every write is done.
+   */
+  async append(writes: readonly SegmentWrite[]): Promise<void> {
+    await Promise.all(writes.map((write) => appendSegment(write)));
+  }
+
   /** Deletes the run's folder and every frame in it. */
   async removeRun(sessionId: string): Promise<void> {
     await rm(this.runDirectory(sessionId), { recursive: true, force: true });
+  }
+}
+
+async function appendSegment([path, position, buffers]: SegmentWrite): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT;
+  let file;
+  try {
+    file = await open(path, flags, 0o644);
+  } catch (error) {
+    // The run's first segment: its folder comes first.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    file = await open(path, flags, 0o644);
+  }
+  try {
+    let at = position;
+    let rest = buffers;
+    while (rest.length > 0) {
+      let { bytesWritten } = await file.writev(rest, at);
+      at += bytesWritten;
+      // A short write: skip what went out and go on with the rest.
+      while (rest.length > 0 && bytesWritten >= (rest[0] as Uint8Array).byteLength) {
+        bytesWritten -= (rest[0] as Uint8Array).byteLength;
+        rest = rest.slice(1);
+      }
+      if (bytesWritten > 0)
+        rest = [(rest[0] as Uint8Array).subarray(bytesWritten), ...rest.slice(1)];
+    }
+  } finally {
+    await file.close();
   }
 }
 
@@ -163,9 +269,10 @@ export class RunSegments {
   }
 
   /**
-   * From the segments of the run's stored frames (null: a frame stored in
-   * its row); cleans the folder of files no frame uses. New frames go to new
-   * segments: a segment written before a restart is never appended to.
+   * From the segment keys of the run's stored frames (null: a frame stored
+   * in its row); cleans the folder of files no frame uses. New frames go to
+   * new segments of this process's writer: a segment written before a
+   * restart, or by another writer, is never appended to.
    */
   static load(
     files: FrameFiles,
@@ -173,14 +280,17 @@ export class RunSegments {
     storedSegments: Iterable<number | null>,
   ): RunSegments {
     const run = new RunSegments();
-    for (const segment of storedSegments) {
-      if (segment === null) continue;
-      run.live.set(segment, (run.live.get(segment) ?? 0) + 1);
-      run.next = Math.max(run.next, segment + 1);
+    const first = files.writer * WRITER_SEGMENTS;
+    run.next = first;
+    const mine = (key: number) => {
+      if (key >= first && key < first + WRITER_SEGMENTS) run.next = Math.max(run.next, key + 1);
+    };
+    for (const key of storedSegments) {
+      if (key === null) continue;
+      run.live.set(key, (run.live.get(key) ?? 0) + 1);
+      mine(key);
     }
-    for (const segment of files.sweepRun(sessionId, run.live)) {
-      run.next = Math.max(run.next, segment + 1);
-    }
+    for (const key of files.sweepRun(sessionId, run.live)) mine(key);
     return run;
   }
 }

@@ -1,11 +1,13 @@
-import { mkdirSync } from 'node:fs';
+import { constants as fsConstants, mkdirSync } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Pool, types as pgTypes } from 'pg';
 import type { StoreEngine } from './migrations/column-types';
 import { migrationProvider } from './migrations';
+import { FRAME_WRITERS_SEQUENCE } from './migrations/0115-image-frame-writers';
 import type { Database } from './schema';
 import { FrameFiles } from './frame-files';
 import { PostgresFrameWriter } from './postgres-frame-writer';
@@ -16,6 +18,13 @@ import { WalCheckpointer } from './wal-checkpointer';
 export const SQLITE_FILE = 'trainwatch.sqlite';
 /** Folder of the image frames' segment files, beside SQLITE_FILE (frame-files.ts). */
 export const FRAMES_FOLDER = 'frames';
+/**
+ * PostgreSQL with a shared frames folder: a file no stored frame names is
+ * swept only once this old. Another replica writes a commit's files just
+ * before its transaction commits; ten minutes leaves room for a commit held
+ * up by a slow or restarting PostgreSQL.
+ */
+export const SHARED_FRAMES_SWEEP_GRACE_MS = 10 * 60 * 1000;
 
 /** SQLite page size: set before the first table, big enough that a batch's images fit few pages. */
 const SQLITE_PAGE_SIZE = 8192;
@@ -44,7 +53,13 @@ export type StoreLocation =
       /** Run the store writer's commits on a thread of their own (sqlite-write-thread.ts). */
       writeThread?: boolean;
     }
-  | { engine: 'postgres'; url: string; schema?: string };
+  | {
+      engine: 'postgres';
+      url: string;
+      schema?: string;
+      /** Image frames in segment files under this folder instead of in rows (shared by every replica). */
+      framesDir?: string;
+    };
 
 /** An open database with the migrations applied. */
 export interface OpenDatabase {
@@ -56,7 +71,10 @@ export interface OpenDatabase {
   writeThread?: SqliteWriteThread;
   /** PostgreSQL only: image frames committed on a connection of their own, beside the main transaction. */
   postgresFrameWriter?: PostgresFrameWriter;
-  /** SQLite only: the segment files holding image frames (written by the write thread's commits). */
+  /**
+   * The segment files holding image frames: SQLite's (written by the write
+   * thread's commits), or PostgreSQL's with a frames folder (FRAMES_DIR).
+   */
   frameFiles?: FrameFiles;
   close(): Promise<void>;
 }
@@ -71,6 +89,14 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
   } catch (error) {
     await open.close();
     throw error;
+  }
+  if (location.engine === 'postgres' && location.framesDir !== undefined) {
+    try {
+      return { ...open, frameFiles: await sharedFrameFiles(open.db, location.framesDir) };
+    } catch (error) {
+      await open.close();
+      throw error;
+    }
   }
   if (location.engine === 'sqlite' && location.writeThread === true && sqlite !== undefined) {
     // After the migrations: the thread's statements need the tables.
@@ -152,6 +178,29 @@ function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>):
     postgresFrameWriter: new PostgresFrameWriter(pool),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * The frames folder every replica shares, with a writer number of this
+ * process's own (frame-files.ts). Checked writable now, so a wrong path or
+ * owner fails start-up with its reason instead of holding every ack.
+ */
+async function sharedFrameFiles(db: Kysely<Database>, framesDir: string): Promise<FrameFiles> {
+  try {
+    await mkdir(framesDir, { recursive: true });
+    await access(framesDir, fsConstants.W_OK);
+  } catch (error) {
+    throw new Error(`FRAMES_DIR ${framesDir} cannot be written: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  const { rows } = await sql<{
+    writer: number;
+  }>`select nextval(${FRAME_WRITERS_SEQUENCE}) as writer`.execute(db);
+  return new FrameFiles(framesDir, {
+    writer: Number(rows[0]?.writer),
+    sweepGraceMs: SHARED_FRAMES_SWEEP_GRACE_MS,
+  });
 }
 
 async function migrate(open: OpenDatabase): Promise<void> {

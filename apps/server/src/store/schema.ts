@@ -185,6 +185,8 @@ export interface ImageFramesTable {
   file_segment: number | null;
   /** Where the frame starts in its segment file. */
   file_offset: number | null;
+  /** Writer number in the segment file's name (frame-files.ts; migration 0115), null for SQLite's. */
+  file_writer: number | null;
 }
 
 /** A run's confusion matrix per epoch (migration 0010), replaced as the epoch's batches arrive. */

@@ -18,6 +18,10 @@ export function openStoreDatabase(settings: ServerSettings): Promise<StoreDataba
         writeThread: settings.storeWriteThread,
       });
     case 'postgres':
-      return openDatabase({ engine: 'postgres', url: settings.databaseUrl });
+      return openDatabase({
+        engine: 'postgres',
+        url: settings.databaseUrl,
+        framesDir: settings.framesDir === '' ? undefined : settings.framesDir,
+      });
   }
 }

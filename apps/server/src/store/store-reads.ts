@@ -27,8 +27,9 @@ import {
   type RawBuilder,
   type SqlBool,
 } from 'kysely';
+import { errors } from '../common/app-error';
 import type { Database, ImageFramesTable } from './schema';
-import type { FrameFiles } from './frame-files';
+import { segmentKey, type FrameFiles } from './frame-files';
 import { selectColumns, type PackedColumns } from './packed-rows';
 import {
   combineIntoBuckets,
@@ -396,14 +397,18 @@ export class StoreReads {
       return fromBinary(ImageFrameSchema, row.frame);
     }
     if (this.frameFiles === undefined) {
-      throw new Error(
-        `the image frames of ${sessionId} are in segment files, and this store has none`,
+      // A setting to fix, not a bug: the client is told why (an Error would reach it as INTERNAL).
+      throw errors.failedPrecondition(
+        `the image frames of ${sessionId} are in segment files, and this server has no frames folder (PostgreSQL: set FRAMES_DIR to the folder that holds them)`,
       );
     }
     try {
       const bytes = await this.frameFiles.read(
         sessionId,
-        Number(row.file_segment),
+        segmentKey(
+          row.file_writer === null ? null : Number(row.file_writer),
+          Number(row.file_segment),
+        ),
         Number(row.file_offset),
         Number(row.bytes),
       );
@@ -876,7 +881,7 @@ export class StoreReads {
 }
 
 /** What a frame read selects: the bytes, or where they are. */
-const FRAME_COLUMNS = ['frame', 'bytes', 'file_segment', 'file_offset'] as const;
+const FRAME_COLUMNS = ['frame', 'bytes', 'file_segment', 'file_offset', 'file_writer'] as const;
 type FrameRowRead = Pick<ImageFramesTable, (typeof FRAME_COLUMNS)[number]>;
 
 function exactWindow(

@@ -9,7 +9,13 @@ import {
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { OpenDatabase } from './open-database';
 import type { FileFrameRow, FrameJob } from './frame-job';
-import { RunSegments, SegmentChanges, type FrameFiles } from './frame-files';
+import {
+  RunSegments,
+  SegmentChanges,
+  segmentColumns,
+  segmentKey,
+  type FrameFiles,
+} from './frame-files';
 import { RawInsert } from './raw-insert';
 import { StatementRecorder } from './recording-dialect';
 import { RawStatements, rowPlaceholders } from './raw-statement';
@@ -63,8 +69,9 @@ export class WriterState {
   readonly openBlocks = new OpenBlocks();
   readonly frames = new Map<string, RunFrames>();
   /**
-   * SQLite with a write thread: frames go to segment files (frame-files.ts),
-   * each run's segments remembered here beside its frames.
+   * SQLite with a write thread, or PostgreSQL with FRAMES_DIR: frames go to
+   * segment files (frame-files.ts), each run's segments remembered here
+   * beside its frames.
    */
   readonly frameFiles: FrameFiles | undefined;
   readonly segments = new Map<string, RunSegments>();
@@ -73,7 +80,8 @@ export class WriterState {
   constructor(open: OpenDatabase) {
     this.statements = new RawStatements(open);
     this.postgres = open.engine === 'postgres';
-    this.frameFiles = open.writeThread !== undefined ? open.frameFiles : undefined;
+    this.frameFiles =
+      open.writeThread !== undefined || open.engine === 'postgres' ? open.frameFiles : undefined;
     this.sessionUpsert = new RawInsert(
       open,
       `insert into sessions (${SESSION_INSERT_COLUMNS.join(', ')})`,
@@ -110,13 +118,13 @@ export class WriterState {
       open,
       'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame)',
       7,
-      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame, file_segment = null, file_offset = null',
+      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame, file_segment = null, file_offset = null, file_writer = null',
     );
     this.fileFrameInsert = new RawInsert(
       open,
-      'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame, file_segment, file_offset)',
-      9,
-      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame, file_segment = excluded.file_segment, file_offset = excluded.file_offset',
+      'insert into image_frames (session_id, step, epoch, batch_idx, timestamp_ms, bytes, frame, file_segment, file_offset, file_writer)',
+      10,
+      'on conflict (session_id, step) do update set epoch = excluded.epoch, batch_idx = excluded.batch_idx, timestamp_ms = excluded.timestamp_ms, bytes = excluded.bytes, frame = excluded.frame, file_segment = excluded.file_segment, file_offset = excluded.file_offset, file_writer = excluded.file_writer',
     );
   }
 
@@ -202,6 +210,24 @@ async function writeTransaction(
       await writeFrameJob(trx, state, frames);
     });
     await writeThread.run(statements, frames.files);
+  } else if (state.postgres && state.frameFiles !== undefined) {
+    // PostgreSQL with FRAMES_DIR: the frames go to segment files while the transaction runs.
+    const job = await planFrames(open.db, batch, state, staged, retention);
+    const filesWritten = state.frameFiles.append(job.files);
+    // Awaited in the transaction, or below when it fails first: never an unhandled rejection.
+    filesWritten.catch(() => undefined);
+    const main = open.db.transaction().execute(async (trx) => {
+      await findSeriesIds(trx, batch, state, staged);
+      await writeRows(trx, batch, state, staged, rows);
+      await writeFrameJob(trx, state, job);
+      // The rows naming the frames commit only once their bytes are in the files.
+      await filesWritten;
+    });
+    await main.catch(async (error: unknown) => {
+      // A retry appends the same bytes at the same offsets: not while this attempt's writes run.
+      await filesWritten.catch(() => undefined);
+      throw error;
+    });
   } else if (postgresFrames !== undefined) {
     const job = await planFrames(open.db, batch, state, staged, retention);
     /** The frame transaction running beside the main one, which commits only after it. */
@@ -600,17 +626,18 @@ async function planFrames(
       // First frames of this run since the server started: read what the store holds (no frame bytes).
       const stored = await reader
         .selectFrom('image_frames')
-        .select(['step', 'bytes', 'file_segment as segment'])
+        .select(['step', 'bytes', 'file_segment', 'file_writer'])
         .where('session_id', '=', sessionId)
         .orderBy('step')
         .execute();
-      run = RunFrames.from(stored);
+      const keys = stored.map((frame) =>
+        frame.file_segment === null ? null : segmentKey(frame.file_writer, frame.file_segment),
+      );
+      run = RunFrames.from(
+        stored.map(({ step, bytes }, at) => ({ step, bytes, segment: keys[at] })),
+      );
       if (files !== undefined) {
-        segments = RunSegments.load(
-          files,
-          sessionId,
-          stored.map((frame) => frame.segment),
-        );
+        segments = RunSegments.load(files, sessionId, keys);
         state.segments.set(sessionId, segments);
       }
     }
@@ -643,6 +670,7 @@ async function planFrames(
       if (run.has(step)) changes.remove(run.segmentOf(step));
       const { segment, offset } = changes.append(step, frame.frame);
       (frames[index] as { segment: number }).segment = segment;
+      const [writer, number] = segmentColumns(segment);
       const row: FileFrameRow = [
         sessionId,
         step,
@@ -651,8 +679,9 @@ async function planFrames(
         timestampMs,
         bytes,
         NO_BYTES,
-        segment,
+        number,
         offset,
+        writer,
       ];
       job.fileInserts.push(row);
     });
@@ -694,7 +723,17 @@ async function writeFrameJob(
   job: FrameJob,
 ): Promise<void> {
   // Every run's dropped steps in one statement (by the (session_id, step) key), not one per run.
-  for (const chunk of chunks(job.deletes, Math.floor(MAX_PARAMETERS_PER_STATEMENT / 2))) {
+  if (state.postgres && job.deletes.length > 0) {
+    await state.statements.run(
+      trx,
+      'delete from image_frames f using unnest(?::text[], ?::bigint[]) as d(session_id, step) where f.session_id = d.session_id and f.step = d.step',
+      [job.deletes.map(([sessionId]) => sessionId), job.deletes.map(([, step]) => step)],
+    );
+  }
+  for (const chunk of chunks(
+    state.postgres ? [] : job.deletes,
+    Math.floor(MAX_PARAMETERS_PER_STATEMENT / 2),
+  )) {
     await state.statements.run(
       trx,
       `delete from image_frames where (session_id, step) in (values ${rowPlaceholders(chunk.length, 2)})`,

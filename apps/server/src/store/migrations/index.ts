@@ -11,6 +11,7 @@ import { imageFramesExternalStorageMigration } from './0075-image-frames-externa
 import { imageFramesInFilesMigration } from './0085-image-frames-in-files';
 import { seriesBlocks512Migration } from './0095-series-blocks-512';
 import { seriesBlocksEveryPowerOfTwoMigration } from './0105-series-blocks-every-power-of-two';
+import { imageFrameWritersMigration } from './0115-image-frame-writers';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -30,6 +31,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0085-image-frames-in-files': imageFramesInFilesMigration(engine),
     '0095-series-blocks-512': seriesBlocks512Migration(),
     '0105-series-blocks-every-power-of-two': seriesBlocksEveryPowerOfTwoMigration(),
+    '0115-image-frame-writers': imageFrameWritersMigration(engine),
   };
 }
 
