@@ -34,7 +34,8 @@ export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
     );
     return 2;
   }
-  const database = await openStoreDatabase(settings);
+  // Users and keys only: no frames folder to open (nor a frame writer number to take).
+  const database = await openStoreDatabase({ ...settings, framesDir: '' });
   if (database === null) return 2;
   const store = new AuthStore(database.db);
   try {
