@@ -56,7 +56,7 @@ function postgresFixture({ framesDir = false } = {}): StoreEngineFixture {
     async tearDown() {
       await postgres?.destroy();
     },
-    async newStore() {
+    async newStore(): Promise<TestStore> {
       if (postgres === undefined) throw new Error('setUp first');
       const url = await postgres.createDatabase();
       if (!framesDir) {

@@ -11,7 +11,12 @@ import {
   TrainerStreamClient,
   type TestServer,
 } from './harness';
-import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
+import {
+  POSTGRES_WITH_FRAMES_DIR,
+  STORE_ENGINES,
+  type StoreEngineFixture,
+  type TestStore,
+} from './store-engines';
 
 /** Batches sent in all: some before the failure, some during it, some after recovery. */
 const BATCHES = 90;
@@ -23,6 +28,13 @@ interface Breakage {
   break(server: TestServer, fixture: StoreEngineFixture): Promise<void>;
   heal(server: TestServer, fixture: StoreEngineFixture): Promise<void>;
 }
+
+const POSTGRES_STOPPED: Breakage = {
+  what: 'PostgreSQL is stopped',
+  reason: /.+/,
+  break: (_server, fixture) => fixture.postgres?.stop() ?? Promise.resolve(),
+  heal: (_server, fixture) => fixture.postgres?.start() ?? Promise.resolve(),
+};
 
 const BREAKAGE: Record<StoreEngineFixture['name'], Breakage> = {
   SQLite: {
@@ -42,108 +54,107 @@ const BREAKAGE: Record<StoreEngineFixture['name'], Breakage> = {
       open.writeThread?.setMaxPageCount(1073741823);
     },
   },
-  PostgreSQL: {
-    what: 'PostgreSQL is stopped',
-    reason: /.+/,
-    break: (_server, fixture) => fixture.postgres?.stop() ?? Promise.resolve(),
-    heal: (_server, fixture) => fixture.postgres?.start() ?? Promise.resolve(),
-  },
+  PostgreSQL: POSTGRES_STOPPED,
+  'PostgreSQL with FRAMES_DIR': POSTGRES_STOPPED,
 };
 
-describe.each(STORE_ENGINES)('store failure on %s', (_name, makeFixture) => {
-  const fixture = makeFixture();
-  let store: TestStore;
-  let server: TestServer;
+describe.each([...STORE_ENGINES, POSTGRES_WITH_FRAMES_DIR])(
+  'store failure on %s',
+  (_name, makeFixture) => {
+    const fixture = makeFixture();
+    let store: TestStore;
+    let server: TestServer;
 
-  beforeAll(() => fixture.setUp(), 60_000);
-  afterAll(() => fixture.tearDown());
-  beforeEach(async () => {
-    store = await fixture.newStore();
-    server = await startTestServer(store.env);
-  });
-  afterEach(async () => {
-    await server.shutdown();
-    store.remove();
-  });
-
-  it('holds acks and reports NOT_SERVING with the reason while the store fails, without crashing; acks resume and every message is stored once', async () => {
-    if (fixture.postgres?.ownServer === false) return; // an outside server cannot be stopped here
-    const breakage = BREAKAGE[fixture.name];
-    const client = telemetryClient(server.grpcAddress);
-    await register(client, {
-      sessionId: 'run',
-      config: { totalEpochs: 1, batchesPerEpoch: BATCHES, batchSize: 4, classNames: ['a'] },
+    beforeAll(() => fixture.setUp(), 60_000);
+    afterAll(() => fixture.tearDown());
+    beforeEach(async () => {
+      store = await fixture.newStore();
+      server = await startTestServer(store.env);
     });
-    const stream = new TrainerStreamClient(client, 'run');
-    const send = (from: number, to: number) => {
-      for (let index = from; index < to; index++) {
-        stream.batch(BigInt(index + 1), 0, index, {
-          metrics: Object.fromEntries(
-            [...Array(32).keys()].map((key) => [`m${key}`, index + key / 100]),
-          ),
-        });
+    afterEach(async () => {
+      await server.shutdown();
+      store.remove();
+    });
+
+    it('holds acks and reports NOT_SERVING with the reason while the store fails, without crashing; acks resume and every message is stored once', async () => {
+      if (fixture.postgres?.ownServer === false) return; // an outside server cannot be stopped here
+      const breakage = BREAKAGE[fixture.name];
+      const client = telemetryClient(server.grpcAddress);
+      await register(client, {
+        sessionId: 'run',
+        config: { totalEpochs: 1, batchesPerEpoch: BATCHES, batchSize: 4, classNames: ['a'] },
+      });
+      const stream = new TrainerStreamClient(client, 'run');
+      const send = (from: number, to: number) => {
+        for (let index = from; index < to; index++) {
+          stream.batch(BigInt(index + 1), 0, index, {
+            metrics: Object.fromEntries(
+              [...Array(32).keys()].map((key) => [`m${key}`, index + key / 100]),
+            ),
+          });
+        }
+      };
+      send(0, 30);
+      await stream.waitForAck(30n);
+
+      await breakage.break(server, fixture);
+      send(30, 60);
+      const healthz = await waitFor(
+        async () => {
+          const response = await fetch(`${server.httpUrl}/healthz`);
+          return response.status === 503
+            ? ((await response.json()) as { reason?: string })
+            : undefined;
+        },
+        { timeoutMs: 10_000, what: `/healthz 503 while ${breakage.what}` },
+      );
+      expect(healthz.reason).toMatch(/^store: /);
+      expect(healthz.reason).toMatch(breakage.reason);
+      expect((await healthCheck(server.grpcAddress)).status).toBe(ServingStatus.NOT_SERVING);
+      const acked = stream.acks().length;
+      expect(acked).toBeLessThan(60);
+      // Dashboards still answer from memory; nothing crashed.
+      const dashboard = grpcDashboard(server.grpcAddress);
+      expect((await dashboard.listSessions({})).sessions.map((s) => s.sessionId)).toContain('run');
+      dashboard.close();
+
+      await breakage.heal(server, fixture);
+      send(60, BATCHES);
+      await stream.waitForAck(BigInt(BATCHES), 15_000);
+      expect(stream.acks().map((ack) => ack.sequence)).toEqual(
+        [...Array(BATCHES).keys()].map((index) => BigInt(index + 1)),
+      );
+      expect(stream.errors()).toEqual([]);
+      await waitFor(
+        async () => (await healthCheck(server.grpcAddress)).status === ServingStatus.SERVING,
+        {
+          what: 'SERVING after recovery',
+        },
+      );
+      expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+
+      const reader = await store.open();
+      try {
+        const steps = await reader.db
+          .selectFrom('points')
+          .innerJoin('series', 'series.id', 'points.series_id')
+          .select('points.step')
+          .where('series.session_id', '=', 'run')
+          .where('series.name', '=', 'loss')
+          .orderBy('points.step')
+          .execute();
+        expect(steps.map((row) => row.step)).toEqual([...Array(BATCHES).keys()]);
+        const session = await reader.db
+          .selectFrom('sessions')
+          .select('last_sequence')
+          .where('id', '=', 'run')
+          .executeTakeFirstOrThrow();
+        expect(session.last_sequence).toBe(BATCHES);
+      } finally {
+        await reader.close();
+        stream.end();
+        client.close();
       }
-    };
-    send(0, 30);
-    await stream.waitForAck(30n);
-
-    await breakage.break(server, fixture);
-    send(30, 60);
-    const healthz = await waitFor(
-      async () => {
-        const response = await fetch(`${server.httpUrl}/healthz`);
-        return response.status === 503
-          ? ((await response.json()) as { reason?: string })
-          : undefined;
-      },
-      { timeoutMs: 10_000, what: `/healthz 503 while ${breakage.what}` },
-    );
-    expect(healthz.reason).toMatch(/^store: /);
-    expect(healthz.reason).toMatch(breakage.reason);
-    expect((await healthCheck(server.grpcAddress)).status).toBe(ServingStatus.NOT_SERVING);
-    const acked = stream.acks().length;
-    expect(acked).toBeLessThan(60);
-    // Dashboards still answer from memory; nothing crashed.
-    const dashboard = grpcDashboard(server.grpcAddress);
-    expect((await dashboard.listSessions({})).sessions.map((s) => s.sessionId)).toContain('run');
-    dashboard.close();
-
-    await breakage.heal(server, fixture);
-    send(60, BATCHES);
-    await stream.waitForAck(BigInt(BATCHES), 15_000);
-    expect(stream.acks().map((ack) => ack.sequence)).toEqual(
-      [...Array(BATCHES).keys()].map((index) => BigInt(index + 1)),
-    );
-    expect(stream.errors()).toEqual([]);
-    await waitFor(
-      async () => (await healthCheck(server.grpcAddress)).status === ServingStatus.SERVING,
-      {
-        what: 'SERVING after recovery',
-      },
-    );
-    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
-
-    const reader = await store.open();
-    try {
-      const steps = await reader.db
-        .selectFrom('points')
-        .innerJoin('series', 'series.id', 'points.series_id')
-        .select('points.step')
-        .where('series.session_id', '=', 'run')
-        .where('series.name', '=', 'loss')
-        .orderBy('points.step')
-        .execute();
-      expect(steps.map((row) => row.step)).toEqual([...Array(BATCHES).keys()]);
-      const session = await reader.db
-        .selectFrom('sessions')
-        .select('last_sequence')
-        .where('id', '=', 'run')
-        .executeTakeFirstOrThrow();
-      expect(session.last_sequence).toBe(BATCHES);
-    } finally {
-      await reader.close();
-      stream.end();
-      client.close();
-    }
-  });
-});
+    });
+  },
+);
