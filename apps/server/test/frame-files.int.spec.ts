@@ -1,7 +1,16 @@
-import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { HealthCheckResponse_ServingStatus as ServingStatus } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
+import { ORPHAN_FRAMES_GRACE_MS } from '../src/common/limits';
 import { FRAMES_FOLDER, openDatabase } from '../src/store/open-database';
 import {
   grpcDashboard,
@@ -116,6 +125,48 @@ describe.each([SQLITE, POSTGRES_WITH_FRAMES_DIR])(
         }
         await dashboard.deleteSession({ sessionId: 'run' });
         expect(existsSync(join(frames, 'run-run'))).toBe(false);
+      } finally {
+        dashboard.close();
+      }
+    });
+
+    it('at start-up deletes the frames folders of runs the store no longer has, once untouched for a while', async () => {
+      const frames = framesFolder(store.env);
+      server = await startTestServer(store.env);
+      const client = telemetryClient(server.grpcAddress);
+      await register(client, {
+        sessionId: 'kept',
+        config: { totalEpochs: 1, batchesPerEpoch: 10, batchSize: 2, classNames: ['a', 'b'] },
+      });
+      const stream = new TrainerStreamClient(client, 'kept');
+      send(stream, 0, 3);
+      await stream.waitForAck(3n);
+      stream.end();
+      await server.shutdown();
+      server = undefined;
+      // Left by a crash after a run's rows went, long ago; and one being written by a commit under way.
+      const old = (Date.now() - 2 * ORPHAN_FRAMES_GRACE_MS) / 1000;
+      for (const name of ['run-ghost', 'run-fresh']) {
+        mkdirSync(join(frames, name));
+        writeFileSync(join(frames, name, '0.seg'), jpeg);
+      }
+      for (const path of [
+        join(frames, 'run-ghost', '0.seg'),
+        join(frames, 'run-ghost'),
+        ...readdirSync(join(frames, 'run-kept')).map((name) => join(frames, 'run-kept', name)),
+        join(frames, 'run-kept'),
+      ]) {
+        utimesSync(path, old, old);
+      }
+      server = await startTestServer(store.env);
+      await waitFor(() => !existsSync(join(frames, 'run-ghost')), {
+        what: 'the orphaned folder deleted at start-up',
+      });
+      expect(readdirSync(frames).sort()).toEqual(['run-fresh', 'run-kept']);
+      const dashboard = grpcDashboard(server.grpcAddress);
+      try {
+        const stored = await dashboard.getImageFrames({ sessionId: 'kept', maxFrames: 8 });
+        expect(stored.frames.map((frame) => Number(frame.step))).toEqual([0, 1, 2]);
       } finally {
         dashboard.close();
       }

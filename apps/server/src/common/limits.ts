@@ -143,6 +143,12 @@ export const MAX_RUN_NAME_LENGTH = 256;
 export const RETENTION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 export const RETENTION_RUNS_PER_SWEEP = 16;
 /**
+ * Frames folders of runs the store no longer has are deleted at start-up
+ * once untouched this long: a new run's first frames reach their files
+ * before the commit that adds its row, on this replica or another.
+ */
+export const ORPHAN_FRAMES_GRACE_MS = 10 * 60 * 1000;
+/**
  * Cells a run's confusion matrix keeps per epoch (ConfusionMatrix): every
  * cell of 141 classes, or the diagonal and the commonest confusions of
  * 10,000. A prediction whose cell does not fit counts in its row only.

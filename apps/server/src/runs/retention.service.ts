@@ -5,7 +5,11 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { RETENTION_RUNS_PER_SWEEP, RETENTION_SWEEP_INTERVAL_MS } from '../common/limits';
+import {
+  ORPHAN_FRAMES_GRACE_MS,
+  RETENTION_RUNS_PER_SWEEP,
+  RETENTION_SWEEP_INTERVAL_MS,
+} from '../common/limits';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { RunsService } from './runs.service';
@@ -17,7 +21,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * that long are deleted like DeleteSession does, at start-up and then every
  * RETENTION_SWEEP_INTERVAL_MS, at most RETENTION_RUNS_PER_SWEEP runs a
  * sweep (oldest first) so one sweep never holds the store for long; a run
- * whose trainer streams is kept.
+ * whose trainer streams is kept. At start-up, whatever the setting, the
+ * frames folders of runs the store no longer has are deleted.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -31,7 +36,9 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.settings.retentionDays === 0 || !this.runs.hasStore) return;
+    if (!this.runs.hasStore) return;
+    void this.sweepOrphanFrames();
+    if (this.settings.retentionDays === 0) return;
     void this.sweep();
     this.timer = setInterval(() => void this.sweep(), RETENTION_SWEEP_INTERVAL_MS);
     this.timer.unref();
@@ -45,6 +52,19 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   sweep(now = Date.now()): Promise<number> {
     this.sweeping ??= this.deleteExpired(now).finally(() => (this.sweeping = undefined));
     return this.sweeping;
+  }
+
+  private async sweepOrphanFrames(): Promise<number> {
+    try {
+      const removed = await this.runs.sweepOrphanFrames(ORPHAN_FRAMES_GRACE_MS);
+      if (removed > 0)
+        this.logger.log(`deleted ${removed} frames folder(s) of runs no longer stored`);
+      return removed;
+    } catch (error) {
+      // Left for the next start: nothing depends on it.
+      this.logger.warn(`sweep of orphaned frames folders failed: ${String(error)}`);
+      return 0;
+    }
   }
 
   private async deleteExpired(now: number): Promise<number> {

@@ -561,6 +561,11 @@ export class RunsService {
     return this.edits.deleteSession(sessionId);
   }
 
+  /** Deletes frames folders no stored run owns (older than `graceMs`); resolves with how many. */
+  sweepOrphanFrames(graceMs: number): Promise<number> {
+    return this.edits?.sweepOrphanFrames(graceMs) ?? Promise.resolve(0);
+  }
+
   /** Runs last updated before `before` and not in use, for the retention sweep. */
   async expiredRuns(before: number, limit: number): Promise<string[]> {
     if (this.edits === undefined) return [];

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { constants } from 'node:fs';
-import { mkdir, open, rm, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { SESSION_ID_PATTERN } from '@trainwatch/proto';
 
@@ -41,6 +41,8 @@ export const FRAME_SEGMENT_BYTES = 2 * 1024 * 1024;
 /** Steps that are multiples of 2^MAX_FRAME_CLASS (and step 0) share the last class. */
 export const MAX_FRAME_CLASS = 30;
 const SEGMENT_SUFFIX = '.seg';
+/** A run's folder is `run-<session id>` (or `run-<sha256 of it>`). */
+const RUN_FOLDER_PREFIX = 'run-';
 /** Segment numbers per writer: a segment key is writer × WRITER_SEGMENTS + segment number. */
 export const WRITER_SEGMENTS = 2 ** 32;
 /** Writer numbers stay under this, so segment keys are exact JavaScript numbers. */
@@ -110,7 +112,7 @@ export class FrameFiles {
     const name = SESSION_ID_PATTERN.test(sessionId)
       ? sessionId
       : createHash('sha256').update(sessionId).digest('hex');
-    return join(this.root, `run-${name}`);
+    return join(this.root, `${RUN_FOLDER_PREFIX}${name}`);
   }
 
   /** The file of a segment key (segmentKey). */
@@ -207,6 +209,52 @@ export class FrameFiles {
   /** Deletes the run's folder and every frame in it. */
   async removeRun(sessionId: string): Promise<void> {
     await rm(this.runDirectory(sessionId), { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes the folders of runs the store no longer has (`storedIds` are
+   * the ones it has): left by a crash between a run's rows and its folder
+   * going. A folder written to within `graceMs` stays: a new run's first
+   * frames are in their files before the commit that adds its row.
+   * Resolves with the folders deleted.
+   */
+  async sweepOrphanRuns(storedIds: Iterable<string>, graceMs: number): Promise<number> {
+    const kept = new Set<string>();
+    for (const id of storedIds) kept.add(basename(this.runDirectory(id)));
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      // No frames folder yet: nothing was ever written.
+      return 0;
+    }
+    const recent = Date.now() - graceMs;
+    let removed = 0;
+    for (const name of names) {
+      if (!name.startsWith(RUN_FOLDER_PREFIX) || kept.has(name)) continue;
+      const folder = join(this.root, name);
+      if ((await newestChange(folder)) > recent) continue;
+      await rm(folder, { recursive: true, force: true });
+      removed += 1;
+    }
+    return removed;
+  }
+}
+
+/** The latest modification time of a folder and the files in it (0 when it is gone). */
+async function newestChange(folder: string): Promise<number> {
+  try {
+    let newest = (await stat(folder)).mtimeMs;
+    for (const name of await readdir(folder)) {
+      const changed = await stat(join(folder, name)).then(
+        (info) => info.mtimeMs,
+        () => 0,
+      );
+      newest = Math.max(newest, changed);
+    }
+    return newest;
+  } catch {
+    return 0;
   }
 }
 

@@ -65,6 +65,19 @@ export class StoreEdits {
   }
 
   /**
+   * Deletes the frames folders of runs the store does not have (a crash
+   * between a run's rows and its folder going); resolves with how many.
+   */
+  async sweepOrphanFrames(graceMs: number): Promise<number> {
+    if (this.frameFiles === undefined) return 0;
+    const rows = await this.db.selectFrom('sessions').select('id').execute();
+    return this.frameFiles.sweepOrphanRuns(
+      rows.map((row) => row.id),
+      graceMs,
+    );
+  }
+
+  /**
    * Retention: the ids of at most `limit` runs last updated before
    * `updatedBefore`, oldest first, leaving out `keep` (runs in use).
    */
