@@ -181,7 +181,7 @@ export function renderReport(
     '',
     '```sh',
     'npm ci',
-    'npm run bench                      # builds server, web and bench, runs everything (~75 min), rewrites this file',
+    'npm run bench                      # builds server, web and bench, runs everything (~80 min), rewrites this file',
     'npm run bench -- --quick           # a few seconds per benchmark; writes tmp/bench/BENCHMARKS.md instead',
     'npm run bench -- --only e2e        # one benchmark; the report keeps the latest result of the others',
     '```',
