@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
