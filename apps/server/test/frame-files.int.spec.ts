@@ -66,15 +66,20 @@ describe.each([SQLITE, POSTGRES_WITH_FRAMES_DIR])(
       }
     };
 
+    /** A trainer's stream for a new run of two-image batches. */
+    const trainer = async (on: TestServer, sessionId: string, batchesPerEpoch: number) => {
+      const client = telemetryClient(on.grpcAddress);
+      await register(client, {
+        sessionId,
+        config: { totalEpochs: 1, batchesPerEpoch, batchSize: 2, classNames: ['a', 'b'] },
+      });
+      return new TrainerStreamClient(client, sessionId);
+    };
+
     it('holds acks while the frames folder cannot be written, then stores every frame once; frames read back after a restart; a deleted run leaves no files', async () => {
       const frames = framesFolder(store.env);
       server = await startTestServer(store.env);
-      const client = telemetryClient(server.grpcAddress);
-      await register(client, {
-        sessionId: 'run',
-        config: { totalEpochs: 1, batchesPerEpoch: 60, batchSize: 2, classNames: ['a', 'b'] },
-      });
-      const stream = new TrainerStreamClient(client, 'run');
+      const stream = await trainer(server, 'run', 60);
       send(stream, 0, 20);
       await stream.waitForAck(20n);
       expect(readdirSync(frames)).toEqual(['run-run']);
@@ -133,12 +138,7 @@ describe.each([SQLITE, POSTGRES_WITH_FRAMES_DIR])(
     it('at start-up deletes the frames folders of runs the store no longer has, once untouched for a while', async () => {
       const frames = framesFolder(store.env);
       server = await startTestServer(store.env);
-      const client = telemetryClient(server.grpcAddress);
-      await register(client, {
-        sessionId: 'kept',
-        config: { totalEpochs: 1, batchesPerEpoch: 10, batchSize: 2, classNames: ['a', 'b'] },
-      });
-      const stream = new TrainerStreamClient(client, 'kept');
+      const stream = await trainer(server, 'kept', 10);
       send(stream, 0, 3);
       await stream.waitForAck(3n);
       stream.end();
