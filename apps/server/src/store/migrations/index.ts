@@ -12,6 +12,7 @@ import { imageFramesInFilesMigration } from './0085-image-frames-in-files';
 import { seriesBlocks512Migration } from './0095-series-blocks-512';
 import { seriesBlocksEveryPowerOfTwoMigration } from './0105-series-blocks-every-power-of-two';
 import { imageFrameWritersMigration } from './0115-image-frame-writers';
+import { seriesBlocksCoveringMigration } from './0125-series-blocks-covering';
 
 /**
  * Every migration, in order, compiled into the server (no migration files
@@ -32,6 +33,7 @@ export function storeMigrations(engine: StoreEngine): Record<string, Migration> 
     '0095-series-blocks-512': seriesBlocks512Migration(),
     '0105-series-blocks-every-power-of-two': seriesBlocksEveryPowerOfTwoMigration(),
     '0115-image-frame-writers': imageFrameWritersMigration(engine),
+    '0125-series-blocks-covering': seriesBlocksCoveringMigration(engine),
   };
 }
 
