@@ -31,7 +31,7 @@ const SQLITE_PAGE_SIZE = 8192;
 /** How long a SQLite statement waits for a lock another connection holds (backups, the CLI). */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 /** Connections the PostgreSQL pool opens: the writer, its frame writer, and readers. */
-const POSTGRES_POOL_SIZE = 8;
+export const POSTGRES_POOL_SIZE = 8;
 /**
  * Idle pool connections are never closed (0; node-postgres closes them after
  * 10 s by default). A new PostgreSQL backend reads slowly until it has
@@ -90,13 +90,27 @@ export interface OpenDatabase {
 /** Opens the store and applies every pending migration (start-up fails if one does). */
 export async function openDatabase(location: StoreLocation): Promise<OpenDatabase> {
   const sqlite = location.engine === 'sqlite' ? openSqlite(location) : undefined;
-  const open =
-    sqlite?.open ?? openPostgres(location as Extract<StoreLocation, { engine: 'postgres' }>);
+  const postgres = location.engine === 'postgres' ? openPostgres(location) : undefined;
+  const opened = sqlite?.open ?? postgres?.open;
+  if (opened === undefined)
+    throw new Error(`unknown store engine: ${String((location as { engine: unknown }).engine)}`);
+  let open = opened;
   try {
     await migrate(open);
   } catch (error) {
     await open.close();
     throw error;
+  }
+  if (postgres !== undefined) {
+    const opening = openConnections(postgres.pool, POSTGRES_POOL_SIZE);
+    const closePool = open.close;
+    open = {
+      ...open,
+      close: async () => {
+        await opening;
+        await closePool();
+      },
+    };
   }
   if (location.engine === 'postgres' && location.framesDir !== undefined) {
     try {
@@ -158,7 +172,23 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
   };
 }
 
-function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>): OpenDatabase {
+/**
+ * Opens `count` connections of the pool now, in the background, and
+ * leaves them idle (POSTGRES_IDLE_TIMEOUT_MS keeps them): a read that
+ * finds no idle connection waits for a new backend, ~25 ms of a
+ * QuerySeries call here in the first calls after a start. Resolves once
+ * every attempt has ended; a failed one is left to the next query.
+ */
+async function openConnections(pool: Pool, count: number): Promise<void> {
+  await Promise.allSettled(
+    Array.from({ length: count }, () => pool.connect().then((client) => client.release())),
+  );
+}
+
+function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>): {
+  open: OpenDatabase;
+  pool: Pool;
+} {
   const schema = location.schema;
   const pool = new Pool({
     connectionString: location.url,
@@ -181,11 +211,14 @@ function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>):
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
-    engine: 'postgres',
-    db,
-    sqlite: undefined,
-    postgresFrameWriter: new PostgresFrameWriter(pool),
-    close: () => db.destroy(),
+    open: {
+      engine: 'postgres',
+      db,
+      sqlite: undefined,
+      postgresFrameWriter: new PostgresFrameWriter(pool),
+      close: () => db.destroy(),
+    },
+    pool,
   };
 }
 
