@@ -135,7 +135,8 @@ runBench(
             atTarget?.ackP99Ms === undefined
               ? `no step of ${ACK_TARGET_TRAINERS} trainers measured (the ramp stopped before it, or --quick)`
               : `p50 ${num(atTarget.ackP50Ms ?? Number.NaN, 1)} / p99 ${num(atTarget.ackP99Ms, 1)} ms` +
-                `${atTarget.sustained ? '' : ' (not sustained)'}; in-memory p99 ${num(memoryAt?.ackP99Ms ?? Number.NaN, 1)} ms`,
+                `${atTarget.sustained ? '' : ' (not sustained)'}; in-memory p99 ${num(memoryAt?.ackP99Ms ?? Number.NaN, 1)} ms; ` +
+                `the servers' own arrival → ack p99 ${num(atTarget.serverAckP99Ms ?? Number.NaN, 1)} / ${num(memoryAt?.serverAckP99Ms ?? Number.NaN, 1)} ms`,
           met:
             quick || atTarget?.ackP99Ms === undefined
               ? null

@@ -4,6 +4,7 @@
  * against the relay) and the store benchmark (each store engine against the
  * in-memory server).
  */
+import { AckSplit } from './ack-split';
 import { jpegSet } from './jpeg-payloads';
 import { LoadTrainer, Pacer } from './load-trainer';
 import { ProcSampler } from './proc-stats';
@@ -50,6 +51,14 @@ export interface StepResult {
   /** Send → ack latency over the window (ms), when the ramp was asked to record it. */
   ackP50Ms?: number;
   ackP99Ms?: number;
+  /**
+   * With ack latency, the product's own part of it: arrival → ack sent, from
+   * its ack histogram (interpolated in its buckets), and this process's
+   * event-loop delay over the window (the trainers' side of every ack).
+   */
+  serverAckP50Ms?: number;
+  serverAckP99Ms?: number;
+  benchLoopDelayP99Ms?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -198,6 +207,8 @@ async function rampSteps(
   const measureAt = async (size: number): Promise<StepResult> => {
     await sleep(warmupMs);
     const latency = options.ackLatency ? new SampleBuffer(MAX_ACK_SAMPLES) : undefined;
+    const split = latency === undefined ? undefined : new AckSplit(target);
+    await split?.start();
     for (const trainer of trainers) trainer.ackLatency = latency;
     const step = await measureStep(trainers, samplers, self, messageBytes, windowMs);
     for (const trainer of trainers) trainer.ackLatency = undefined;
@@ -206,6 +217,7 @@ async function rampSteps(
       step.ackP50Ms = summary.p50;
       step.ackP99Ms = summary.p99;
     }
+    if (split !== undefined) Object.assign(step, await split.stop());
     const sustained =
       step.ackedPerSec >= MIN_ACK_SHARE * step.offeredPerSec &&
       step.lagGrowthPerSec * (windowMs / 1000) <
