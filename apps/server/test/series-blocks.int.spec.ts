@@ -5,7 +5,7 @@ import type { OpenDatabase } from '../src/store/open-database';
 import { blockRows, planBlocks } from '../src/store/series-blocks';
 import { toStoredValue } from '../src/store/series-value';
 import { StoreReads } from '../src/store/store-reads';
-import { random, reference, store, type Point } from './series-points';
+import { newSeries, random, reference, store, type Point } from './series-points';
 import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
 
 /** The block sizes migrations add to stores written before them (0095: 512; 0105: the rest). */
@@ -212,25 +212,10 @@ describe('series blocks on PostgreSQL', () => {
   afterEach(() => open.close());
 
   it('answers a window of blocks with an index-only scan', async () => {
-    await open.db
-      .insertInto('sessions')
-      .values({
-        id: 'r',
-        created_at_ms: 1,
-        last_update_ms: 1,
-        last_seen_ms: 1,
-        status: 1,
-        connection: 1,
-      })
-      .execute();
-    const { id } = await open.db
-      .insertInto('series')
-      .values({ session_id: 'r', name: 'loss', kind: SeriesKind.STEP })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const id = await newSeries(open);
     const points: Point[] = [];
     for (let step = 0; step < 20_000; step++) {
-      points.push({ seriesId: Number(id), step, value: Math.cos(step), wallMs: step });
+      points.push({ seriesId: id, step, value: Math.cos(step), wallMs: step });
     }
     await store(open, points, 5_000);
     // Index-only scans skip the heap only for pages the visibility map marks all-visible.
@@ -242,7 +227,7 @@ describe('series blocks on PostgreSQL', () => {
       const explained = await sql<{ 'QUERY PLAN': string }>`
         explain select block_start, first_step, last_step, point_count, nan_count, min_v, max_v,
           last_value, last_wall_ms
-        from series_blocks where series_id = ${Number(id)} and block_size = 64
+        from series_blocks where series_id = ${id} and block_size = 64
           and block_start >= 0 and block_start <= 19968 order by block_start`.execute(connection);
       await sql`reset all`.execute(connection);
       return explained.rows.map((row) => row['QUERY PLAN']).join('\n');
