@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { bucketPercentile, parseBuckets, type Buckets } from './fan-out-stages';
+import { bucketPercentile, parseBuckets, scrapeMetrics, type Buckets } from './fan-out-stages';
 import type { Target } from './targets';
 
 /** The server's histogram of message arrival → ack sent (MetricsService). */
@@ -27,24 +27,18 @@ export class AckSplit {
   constructor(private readonly target: Target) {}
 
   async start(): Promise<void> {
-    this.before = parseBuckets(await this.scrape(), ACK_HISTOGRAM, '');
+    this.before = parseBuckets(await scrapeMetrics(this.target), ACK_HISTOGRAM, '');
     this.loop.reset();
     this.loop.enable();
   }
 
   async stop(): Promise<AckParts> {
     this.loop.disable();
-    const after = parseBuckets(await this.scrape(), ACK_HISTOGRAM, '');
+    const after = parseBuckets(await scrapeMetrics(this.target), ACK_HISTOGRAM, '');
     return {
       serverAckP50Ms: bucketPercentile(this.before, after, 50),
       serverAckP99Ms: bucketPercentile(this.before, after, 99),
       benchLoopDelayP99Ms: this.loop.percentile(99) / 1e6,
     };
-  }
-
-  private async scrape(): Promise<string> {
-    if (this.target.httpUrl === undefined) return '';
-    const response = await fetch(`${this.target.httpUrl}/metrics`);
-    return response.ok ? response.text() : '';
   }
 }

@@ -80,14 +80,14 @@ export class StageProbe {
   ) {}
 
   async start(): Promise<void> {
-    this.before = parseBuckets(await this.scrape(), WRITE_HISTOGRAM, this.labels);
+    this.before = parseBuckets(await scrapeMetrics(this.target), WRITE_HISTOGRAM, this.labels);
     this.loop.reset();
     this.loop.enable();
   }
 
   async stop(): Promise<StageSplit> {
     this.loop.disable();
-    const text = await this.scrape();
+    const text = await scrapeMetrics(this.target);
     const after = parseBuckets(text, WRITE_HISTOGRAM, this.labels);
     return {
       applyToWriteP50: bucketPercentile(this.before, after, 50),
@@ -101,10 +101,11 @@ export class StageProbe {
   private get labels(): string {
     return `transport="${this.transport}"`;
   }
+}
 
-  private async scrape(): Promise<string> {
-    if (this.target.httpUrl === undefined) return '';
-    const response = await fetch(`${this.target.httpUrl}/metrics`);
-    return response.ok ? response.text() : '';
-  }
+/** A product target's /metrics text ('' for a target without HTTP, or when it does not answer 200). */
+export async function scrapeMetrics(target: Target): Promise<string> {
+  if (target.httpUrl === undefined) return '';
+  const response = await fetch(`${target.httpUrl}/metrics`);
+  return response.ok ? response.text() : '';
 }
