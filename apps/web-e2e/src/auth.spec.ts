@@ -9,6 +9,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { openRunFromList } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const SETUP_TOKEN = 'e2e-setup-token-0123456789';
@@ -129,8 +130,7 @@ describe('sign-in, roles and the admin page in Chromium (AUTH=required)', () => 
       () => row.waitFor({ timeout: 30_000 }),
     );
     sessionId = (await row.getAttribute('data-session-id')) ?? '';
-    await row.getByRole('link', { name: sessionId }).click();
-    await page.getByTestId('session-title').filter({ hasText: sessionId }).waitFor();
+    await openRunFromList(page, sessionId);
     await page.waitForFunction(
       () =>
         Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >

@@ -11,6 +11,7 @@ import {
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { openRunFromList } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const RUN_NAME = 'e2e-charts';
@@ -158,8 +159,7 @@ describe('charts in Chromium', () => {
     const row = page.locator('[data-testid="session-row"]', { hasText: RUN_NAME });
     await explain('session row', logs, () => row.waitFor({ timeout: 30_000 }));
     sessionId = (await row.getAttribute('data-session-id')) ?? '';
-    await row.getByRole('link', { name: sessionId }).click();
-    await page.getByTestId('session-title').filter({ hasText: sessionId }).waitFor();
+    await openRunFromList(page, sessionId);
     const lossChart = seriesChart(page, 'loss');
     const lrChart = seriesChart(page, 'lr');
     const loss = lossChart.plot;
@@ -363,8 +363,7 @@ describe('charts in Chromium', () => {
         () => row.waitFor({ timeout: 30_000 }),
       );
       const id = (await row.getAttribute('data-session-id')) ?? '';
-      await row.getByRole('link', { name: id }).click();
-      await page.getByTestId('session-title').filter({ hasText: id }).waitFor();
+      await openRunFromList(page, id);
       const lrChart = seriesChart(page, 'lr');
       await showChart(lrChart);
       // No band while every point is exact; once the oldest points are downsampled, a band.

@@ -12,6 +12,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { openRunFromList } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 /** A rate the simulator's schedule does not give early in a run (it warms up from 0.01 to 0.1). */
@@ -69,8 +70,7 @@ describe('custom commands in Chromium against the real server and a demo run', (
     const row = page.locator('[data-testid="session-row"]', { hasText: 'e2e-custom' });
     await explain('session row', logs, () => row.waitFor({ timeout: 30_000 }));
     sessionId = (await row.getAttribute('data-session-id')) ?? '';
-    await row.getByRole('link', { name: sessionId }).click();
-    await page.getByTestId('session-title').filter({ hasText: sessionId }).waitFor();
+    await openRunFromList(page, sessionId);
     await explain('custom command forms', logs, () =>
       page.getByTestId('custom-command-save_checkpoint').waitFor({ timeout: 20_000 }),
     );

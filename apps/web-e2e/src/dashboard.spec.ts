@@ -11,6 +11,7 @@ import { CIFAR10_CLASS_NAMES } from '@trainwatch/trainer-sdk';
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { openRunFromList } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const SCREENSHOT = join(WORKSPACE_ROOT, 'docs/screenshot.png');
@@ -98,8 +99,7 @@ describe('dashboard in Chromium against the real server and a demo run', () => {
         document.querySelector('[data-testid="session-row"] [data-testid="status-badge"]')
           ?.textContent === 'RUNNING',
     );
-    await row.getByRole('link', { name: sessionId }).click();
-    await page.getByTestId('session-title').filter({ hasText: sessionId }).waitFor();
+    await openRunFromList(page, sessionId);
   });
 
   it('draws the loss chart and keeps adding points', async () => {

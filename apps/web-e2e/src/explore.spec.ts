@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
 import { readmeScreenshot } from './support/readme-screenshot';
-import { RUN_ROW_HEIGHT_PX } from './support/runs-list';
+import { openRunFromList, RUN_ROW_HEIGHT_PX } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 const RUN_NAME = 'e2e-per-class';
@@ -189,9 +189,15 @@ describe('exploring runs in Chromium', () => {
   it('fills the confusion matrix live and opens the images of a cell', async () => {
     const row = page.locator('[data-testid="session-row"]', { hasText: RUN_NAME });
     await explain('session row', logs, () => row.waitFor({ timeout: 30_000 }));
+    // Both runs start together: the later one is listed above the other (newest first) and
+    // would move this row under the pointer if it registered during the click.
+    await explain('other run row', logs, () =>
+      page
+        .locator('[data-testid="session-row"]', { hasText: OTHER_NAME })
+        .waitFor({ timeout: 30_000 }),
+    );
     const sessionId = (await row.getAttribute('data-session-id')) ?? '';
-    await row.getByRole('link', { name: sessionId }).click();
-    await page.getByTestId('session-title').filter({ hasText: sessionId }).waitFor();
+    await openRunFromList(page, sessionId);
     sessionUrl = page.url();
     const panel = page.getByTestId('confusion-panel');
     await panel.scrollIntoViewIfNeeded();

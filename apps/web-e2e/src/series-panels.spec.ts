@@ -9,6 +9,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { openRunFromList } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 /** The series the simulated run logs besides the loss, and at least one system series. */
@@ -82,8 +83,7 @@ describe('a chart per series in Chromium', () => {
     const row = page.locator('[data-testid="session-row"]', { hasText: 'e2e-series' });
     await explain('session row', logs, () => row.waitFor({ timeout: 30_000 }));
     const sessionId = (await row.getAttribute('data-session-id')) ?? '';
-    await row.getByRole('link', { name: sessionId }).click();
-    await page.getByTestId('session-title').filter({ hasText: sessionId }).waitFor();
+    await openRunFromList(page, sessionId);
     sessionUrl = page.url();
 
     await explain('a panel per series', logs, async () => {

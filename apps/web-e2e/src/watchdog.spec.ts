@@ -21,6 +21,7 @@ import {
 import type { Browser, Page } from 'playwright-core';
 import { startDemoRun, type DemoRun } from './support/demo-run';
 import { explain } from './support/explain';
+import { openRunFromList } from './support/runs-list';
 
 const WEB_DIST = join(WORKSPACE_ROOT, 'dist/apps/web');
 /** Batches per second of the simulated runs. */
@@ -281,8 +282,7 @@ describe('watchdog in Chromium against the real server and simulated runs', () =
     ] as const) {
       const row = page.locator(`[data-testid="session-row"][data-session-id="${session}"]`);
       await row.getByTestId('alert-badge').waitFor({ timeout: 20_000 });
-      await row.getByRole('link', { name: session }).click();
-      await page.getByTestId('session-title').filter({ hasText: session }).waitFor();
+      await openRunFromList(page, session);
       await page.getByTestId('alert-banner').filter({ hasText: kind }).waitFor({ timeout: 20_000 });
       await page.getByTestId('alert-log').locator('summary').click();
       await page.getByTestId('alert-log').filter({ hasText: kind }).waitFor();
