@@ -12,9 +12,9 @@ const RUN_PAGE_TIMEOUT_MS = 10_000;
 /**
  * Opens a run from the runs list by clicking its link, as a user does, and waits for its page.
  * A run registering meanwhile is inserted above (newest first) and moves the list under the
- * pointer: between the press and the release the link is another one, and the click opens no
- * run or another. Both fail here at once with what the page shows; callers that start runs
- * together wait for every row first.
+ * pointer: if that happens between the press and the release, the click may open no run or
+ * another. Either fails here within RUN_PAGE_TIMEOUT_MS, saying what the page shows; callers
+ * that start runs together wait for every row first.
  */
 export async function openRunFromList(page: Page, sessionId: string): Promise<void> {
   await page
