@@ -315,6 +315,44 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     expect((await expectCallError(web.querySeries(asked))).code).toBe(status.NOT_FOUND);
   });
 
+  it('answers repeated names, statuses and tags once each, and refuses lists past their bounds with INVALID_ARGUMENT', async () => {
+    const { grpc, web, telemetry } = await start();
+    await recordRun(telemetry, 'lists', 'a');
+    // More repeats than either database takes parameters in one query: asked once each.
+    const repeated = await grpc.querySeries({
+      sessionId: 'lists',
+      names: Array.from({ length: 70_000 }, (_, index) => (index % 2 === 0 ? 'loss' : 'lr')),
+    });
+    expect(repeated.series.map((series) => series.name)).toEqual(['loss', 'lr']);
+    expect(repeated.series[0]?.totalPoints).toBe(BigInt(BATCHES));
+    const stored = (await grpc.listSessions({})).sessions[0]?.status ?? TrainingStatus.UNKNOWN;
+    const listed = await grpc.listSessions({
+      statuses: Array.from({ length: 70_000 }, () => stored),
+      tags: Array.from({ length: 70_000 }, () => 'baseline'),
+    });
+    expect(listed.sessions.map((session) => session.sessionId)).toEqual(['lists']);
+
+    for (const dashboard of [grpc, web]) {
+      const names = Array.from({ length: 1001 }, (_, index) => `series_${index}`);
+      const tooMany = await expectCallError(dashboard.querySeries({ sessionId: 'lists', names }));
+      expect(tooMany.code).toBe(status.INVALID_ARGUMENT);
+      expect(tooMany.message).toMatch(/names has 1001 distinct names; at most 1000/);
+      const tooLong = await expectCallError(
+        dashboard.querySeries({ sessionId: 'lists', names: ['x'.repeat(129)] }),
+      );
+      expect(tooLong.message).toMatch(/a series name has at most 128/);
+      const tags = Array.from({ length: 33 }, (_, index) => `tag-${index}`);
+      const tooManyTags = await expectCallError(dashboard.listSessions({ tags }));
+      expect(tooManyTags.code).toBe(status.INVALID_ARGUMENT);
+      expect(tooManyTags.message).toMatch(/tags has 33 distinct tags/);
+      const unknown = await expectCallError(dashboard.listSessions({ statuses: [99] }));
+      expect(unknown.code).toBe(status.INVALID_ARGUMENT);
+      expect(unknown.message).toMatch(/statuses holds 99, not a TrainingStatus/);
+    }
+    // Refused requests harm nothing: the run reads as before.
+    expect((await web.querySeries({ sessionId: 'lists', names: ['loss'] })).series).toHaveLength(1);
+  });
+
   it('renames and retags a stored run; deletes a run once its trainer is gone, every row with it, its watchers told NOT_FOUND', async () => {
     const { grpc, web, telemetry } = await start();
     await recordRun(telemetry, 'keep', 'a');

@@ -127,6 +127,12 @@ export const MAX_LIST_FILTER_TEXT_LENGTH = 256;
 export const DEFAULT_QUERY_POINTS = 2000;
 export const MAX_QUERY_POINTS = 10_000;
 /**
+ * Most distinct QuerySeriesRequest.names (a request for every series sends
+ * none): the names become one query's parameters, which SQLite and
+ * PostgreSQL cap (32,766 and 65,535).
+ */
+export const MAX_QUERY_SERIES_NAMES = 1000;
+/**
  * Encoded bytes a QuerySeries bucket takes at most (first step, min, max,
  * last value, step and time, count); a request for more series than fit
  * in one response at max_points gets fewer buckets per series instead.

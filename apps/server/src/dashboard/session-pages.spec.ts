@@ -1,6 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import { ListSessionsRequestSchema, TrainingConfigSchema } from '@trainwatch/proto';
+import {
+  ListSessionsRequestSchema,
+  RunMetadataSchema,
+  TrainingConfigSchema,
+} from '@trainwatch/proto';
 import { Session } from '../sessions/session';
 import { listPage } from './session-pages';
 
@@ -43,6 +47,24 @@ describe('listPage', () => {
       );
     }
     expect(() => listPage(sessions, request(1001))).toThrow(/1 to 1000/);
+  });
+
+  it('takes repeated statuses and tags once; refuses an unknown status and more tags than a run carries', () => {
+    const sessions = [session('a', 1), session('b', 2)];
+    (sessions[0] as Session).metadata = create(RunMetadataSchema, { tags: ['x'] });
+    const repeated = create(ListSessionsRequestSchema, {
+      statuses: Array.from({ length: 50_000 }, () => (sessions[0] as Session).status),
+      tags: Array.from({ length: 50_000 }, () => 'x'),
+    });
+    expect(listPage(sessions, repeated).sessions.map((s) => s.sessionId)).toEqual(['a']);
+    const unknown = create(ListSessionsRequestSchema, { statuses: [42] });
+    expect(() => listPage(sessions, unknown)).toThrow(/statuses holds 42, not a TrainingStatus/);
+    const tags = create(ListSessionsRequestSchema, {
+      tags: Array.from({ length: 33 }, (_, index) => `t${index}`),
+    });
+    expect(() => listPage(sessions, tags)).toThrow(
+      expect.objectContaining({ code: status.INVALID_ARGUMENT }),
+    );
   });
 
   it('returns fewer sessions than asked when more would pass the byte budget', () => {

@@ -1,9 +1,11 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   ListSessionsResponseSchema,
+  MAX_TAGS,
   SESSION_ID_PATTERN,
   SESSION_ID_RULE,
   SessionSummarySchema,
+  TrainingStatus,
   type ListSessionsRequest,
   type ListSessionsResponse,
   type SessionOrder,
@@ -69,14 +71,26 @@ export function parseListRequest(request: ListSessionsRequest): ListQuery {
       `session_ids holds ${JSON.stringify(badId.slice(0, 140))}, not a session id (${SESSION_ID_RULE})`,
     );
   }
+  // Repeats say nothing more; the rest is bounded: statuses by the enum, tags by what a run can carry.
+  const statuses = [...new Set(request.statuses)];
+  const unknownStatus = statuses.find((status) => TrainingStatus[status] === undefined);
+  if (unknownStatus !== undefined) {
+    throw errors.invalidArgument(`statuses holds ${unknownStatus}, not a TrainingStatus`);
+  }
+  const tags = [...new Set(request.tags)];
+  if (tags.length > MAX_TAGS) {
+    throw errors.invalidArgument(
+      `tags has ${tags.length} distinct tags; a run carries at most ${MAX_TAGS}, so at most ${MAX_TAGS} can match`,
+    );
+  }
   return {
     limit,
     order: request.order,
     after: request.pageToken === '' ? undefined : decodePageToken(request.pageToken, request.order),
     filter: {
-      statuses: request.statuses,
+      statuses,
       text: request.text,
-      tags: request.tags,
+      tags,
       ids: request.sessionIds,
     },
   };

@@ -1,5 +1,6 @@
 import {
   MAX_NOTE_LENGTH,
+  MAX_SERIES_NAME_LENGTH,
   type GetImageFramesRequest,
   type QuerySeriesRequest,
   type UpdateSessionRequest,
@@ -10,6 +11,7 @@ import {
   DEFAULT_QUERY_POINTS,
   MAX_IMAGE_FRAMES,
   MAX_QUERY_POINTS,
+  MAX_QUERY_SERIES_NAMES,
   MAX_RUN_NAME_LENGTH,
 } from '../common/limits';
 
@@ -41,6 +43,26 @@ export function queryPoints(request: QuerySeriesRequest): number {
     );
   }
   return requested === 0 ? DEFAULT_QUERY_POINTS : requested;
+}
+
+/**
+ * QuerySeriesRequest.names without repeats; INVALID_ARGUMENT past
+ * MAX_QUERY_SERIES_NAMES distinct names, or for a name no series can have.
+ */
+export function queryNames(request: QuerySeriesRequest): string[] {
+  const names = [...new Set(request.names)];
+  if (names.length > MAX_QUERY_SERIES_NAMES) {
+    throw errors.invalidArgument(
+      `names has ${names.length} distinct names; at most ${MAX_QUERY_SERIES_NAMES} (send none for every series)`,
+    );
+  }
+  const tooLong = names.find((name) => name.length > MAX_SERIES_NAME_LENGTH);
+  if (tooLong !== undefined) {
+    throw errors.invalidArgument(
+      `names holds ${JSON.stringify(tooLong.slice(0, 64))}... of ${tooLong.length} characters; a series name has at most ${MAX_SERIES_NAME_LENGTH}`,
+    );
+  }
+  return names;
 }
 
 /** GetImageFramesRequest.max_frames, defaulted and bounded. */

@@ -56,7 +56,7 @@ import {
   parseListRequest,
   type PageEntry,
 } from '../dashboard/session-pages';
-import { checkUpdate, frameCount, queryPoints, stepWindow } from './run-requests';
+import { checkUpdate, frameCount, queryNames, queryPoints, stepWindow } from './run-requests';
 import { SeriesAnswerCache } from './series-answer-cache';
 
 /** Stored frames decoded at once while a filtered GetImageFrames looks for matches. */
@@ -280,10 +280,11 @@ export class RunsService {
     const reads = this.requireStore('QuerySeries');
     const window = stepWindow(request.fromStep, request.toStep);
     const maxPoints = queryPoints(request);
+    const names = queryNames(request);
     // Independent reads, at once (on PostgreSQL each on a connection of its own).
     const [row, series] = await Promise.all([
       this.storedRow(request.sessionId),
-      reads.seriesOf(request.sessionId, request.names),
+      reads.seriesOf(request.sessionId, names),
     ]);
     const key = this.answerKey(request, row, window, maxPoints);
     const cached = key === undefined ? undefined : this.answers.get(key);

@@ -248,7 +248,8 @@ export type ListSessionsRequest = Message<"telemetry.v1.ListSessionsRequest"> & 
   pageToken: string;
 
   /**
-   * Only sessions in these statuses (any when empty).
+   * Only sessions in these statuses (any when empty); INVALID_ARGUMENT for a
+   * value that is not a TrainingStatus.
    *
    * @generated from field: repeated telemetry.v1.TrainingStatus statuses = 3;
    */
@@ -263,7 +264,8 @@ export type ListSessionsRequest = Message<"telemetry.v1.ListSessionsRequest"> & 
   text: string;
 
   /**
-   * Only sessions carrying every one of these tags.
+   * Only sessions carrying every one of these tags; at most 32 distinct tags
+   * (what a run can carry; INVALID_ARGUMENT beyond).
    *
    * @generated from field: repeated string tags = 5;
    */
@@ -1104,7 +1106,8 @@ export type QuerySeriesRequest = Message<"telemetry.v1.QuerySeriesRequest"> & {
   sessionId: string;
 
   /**
-   * Series to return; empty means every series of the session.
+   * Series to return; empty means every series of the session. At most 1000
+   * distinct names of at most 128 characters (INVALID_ARGUMENT beyond).
    *
    * @generated from field: repeated string names = 2;
    */
