@@ -57,6 +57,11 @@ describe('a run kept across npm run demo, Ctrl-C, npm start', () => {
   let browser: Browser | undefined;
   let page: Page;
   const pageErrors: string[] = [];
+  /**
+   * Errors the page logged and requests `npm start` answered with an error
+   * (Chromium logs the tab icon's 404 to the console; the response events skip it).
+   */
+  const failedRequests: string[] = [];
 
   const dashboard = () =>
     createClient(
@@ -133,6 +138,12 @@ describe('a run kept across npm run demo, Ctrl-C, npm start', () => {
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('response', (response) => {
+      if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.url()}`);
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error') failedRequests.push(message.text());
+    });
     await page.goto(httpUrl);
     const row = page.locator('[data-testid="session-row"]', { hasText: RUN_NAME });
     await row.waitFor({ timeout: 20_000 });
@@ -178,5 +189,6 @@ describe('a run kept across npm run demo, Ctrl-C, npm start', () => {
       { timeout: 20_000 },
     );
     expect(pageErrors).toEqual([]);
+    expect(failedRequests).toEqual([]);
   }, 240_000);
 });
