@@ -11,6 +11,7 @@ import { FRAME_WRITERS_SEQUENCE } from './migrations/0115-image-frame-writers';
 import type { Database } from './schema';
 import { FrameFiles } from './frame-files';
 import { PostgresFrameWriter } from './postgres-frame-writer';
+import { keepTextStorable } from './postgres-text';
 import { SqliteWriteThread } from './sqlite-write-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
@@ -209,6 +210,8 @@ function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>):
   });
   // An idle client whose server went away emits 'error' on the pool; the next query reports it.
   pool.on('error', () => undefined);
+  // Before the client serves its first query: U+0000 in a text value would fail the whole statement.
+  pool.on('connect', keepTextStorable);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     open: {
