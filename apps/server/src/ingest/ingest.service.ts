@@ -26,7 +26,7 @@ import {
   type PayloadKind,
   type PayloadValue,
 } from './payload-kinds';
-import type { Rejection } from './payload-validation';
+import { validateTimes, type Rejection } from './payload-validation';
 import { checkSequenceJump } from './sequence-window';
 
 /**
@@ -198,7 +198,7 @@ export class IngestService {
     value: PayloadValue<PayloadCase>,
     step: IngestStep,
   ): Rejection | undefined {
-    const rejection = kind.validate(value, step);
+    const rejection = validateTimes(step.request) ?? kind.validate(value, step);
     if (rejection !== undefined) return rejection;
     kind.apply(value, step);
     kind.toEvents(value, step);

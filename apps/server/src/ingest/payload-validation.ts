@@ -2,6 +2,7 @@ import {
   ErrorCode,
   TrainingStatus,
   type BatchData,
+  type MetricsRequest,
   type EpochData,
   type PerformanceData,
   type StatusUpdate,
@@ -32,6 +33,43 @@ const reject = (code: ErrorCode, message: string): Rejection => ({ code, message
 const batchName = (batch: BatchData) => () => `batch ${batch.batchIdx} of epoch ${batch.epoch}`;
 
 const imageName = (name: () => string, index: number) => `${name()}, image ${index}`;
+
+/** Largest magnitude of a time (ms) or step the server takes: exact as a JavaScript number and in a 64-bit column. */
+const MAX_EXACT_INTEGER = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The message's times and, for scalars, its step: numbers the server reads
+ * exactly and both stores hold (a time near 2^63 read as a number passed
+ * PostgreSQL's bigint and failed every commit holding it). Undefined when
+ * they are fine.
+ */
+export function validateTimes(request: MetricsRequest): Rejection | undefined {
+  const outside = (value: bigint) => value > MAX_EXACT_INTEGER || value < -MAX_EXACT_INTEGER;
+  if (outside(request.timestampMs)) {
+    return reject(
+      ErrorCode.INVALID_ARGUMENT,
+      `timestamp_ms ${request.timestampMs} is outside ±${MAX_EXACT_INTEGER} (milliseconds since 1970)`,
+    );
+  }
+  const payload = request.payload;
+  const value = payload.value as { timestampMs?: unknown } | undefined;
+  if (typeof value?.timestampMs === 'bigint' && outside(value.timestampMs)) {
+    return reject(
+      ErrorCode.INVALID_ARGUMENT,
+      `${payload.case} timestamp_ms ${value.timestampMs} is outside ±${MAX_EXACT_INTEGER} (milliseconds since 1970)`,
+    );
+  }
+  if (
+    payload.case === 'scalars' &&
+    (payload.value.step < 0n || payload.value.step > MAX_EXACT_INTEGER)
+  ) {
+    return reject(
+      ErrorCode.INVALID_ARGUMENT,
+      `scalars step ${payload.value.step} is outside 0 to ${MAX_EXACT_INTEGER}`,
+    );
+  }
+  return undefined;
+}
 
 /** Checks one batch against the limits and the session's position; undefined when it is fine. */
 export function validateBatch(

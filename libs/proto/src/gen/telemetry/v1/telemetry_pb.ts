@@ -419,7 +419,8 @@ export type MetricsRequest = Message<"telemetry.v1.MetricsRequest"> & {
   sessionId: string;
 
   /**
-   * When the trainer produced this message.
+   * When the trainer produced this message. This and the payload's own
+   * timestamp_ms must lie within ±(2^53 - 1) ms (INVALID_ARGUMENT beyond).
    *
    * @generated from field: int64 timestamp_ms = 2;
    */
@@ -734,7 +735,8 @@ export const EpochDataSchema: GenMessage<EpochData> = /*@__PURE__*/
 export type ScalarsData = Message<"telemetry.v1.ScalarsData"> & {
   /**
    * Global step the values belong to (epoch * batches_per_epoch + batch_idx
-   * of the latest batch when the SDK picks it).
+   * of the latest batch when the SDK picks it); 0 to 2^53 - 1
+   * (INVALID_ARGUMENT beyond).
    *
    * @generated from field: int64 step = 1;
    */

@@ -1,9 +1,11 @@
-import { CommandType, TrainingStatus } from '@trainwatch/proto';
+import { create } from '@bufbuild/protobuf';
+import { CommandType, ErrorCode, MetricsRequestSchema, TrainingStatus } from '@trainwatch/proto';
 import { NUL_REPLACEMENT } from '../src/store/postgres-text';
 import {
   expectCallError,
   grpcDashboard,
   healthCheck,
+  makeJpeg,
   register,
   startTestServer,
   telemetryClient,
@@ -15,13 +17,18 @@ import { STORE_ENGINES, type TestStore } from './store-engines';
 /** Text with U+0000 in it, as any protobuf string may carry. */
 const nul = (text: string) => `${text}\u0000end`;
 
+const HUGE = (1n << 63n) - 1n;
+const jpeg = makeJpeg(8, 8);
+
 /**
- * PostgreSQL's text cannot hold U+0000: one statement naming it fails. A
- * run whose every text carries one is stored like any other on both
- * engines (PostgreSQL keeps U+FFFD in its place), and the trainers beside
- * it keep getting their acks.
+ * One message no store could hold must not stop the commits that hold
+ * every other trainer's acks. PostgreSQL's text cannot hold U+0000, nor its
+ * bigint a time near 2^63 read as a number: one statement naming either
+ * failed, and with it every commit after. A run whose every text carries
+ * U+0000 is stored like any other on both engines (PostgreSQL keeps U+FFFD
+ * in its place); a time or step past 2^53 is refused with the bound named.
  */
-describe.each(STORE_ENGINES)('text with U+0000 on %s', (name, makeFixture) => {
+describe.each(STORE_ENGINES)('one message no store can hold, on %s', (name, makeFixture) => {
   const fixture = makeFixture();
   let store: TestStore | undefined;
   let server: TestServer | undefined;
@@ -118,6 +125,81 @@ describe.each(STORE_ENGINES)('text with U+0000 on %s', (name, makeFixture) => {
       }
     } finally {
       grpc.close();
+      telemetry.close();
+    }
+  });
+  it('refuses times and steps past 2^53 with the bound named; the next message and the other trainer are acked', async () => {
+    store = await fixture.newStore();
+    server = await startTestServer({ ...store.env });
+    const telemetry = telemetryClient(server.grpcAddress);
+    try {
+      const other = await register(telemetry, { sessionId: 'other' });
+      const otherStream = new TrainerStreamClient(telemetry, 'other', other.resumeToken);
+      const registered = await register(telemetry, {
+        sessionId: 'times',
+        config: { totalEpochs: 2, batchesPerEpoch: 100, batchSize: 1 },
+      });
+      const stream = new TrainerStreamClient(telemetry, 'times', registered.resumeToken);
+      const send = (
+        sequence: bigint,
+        payload: Parameters<TrainerStreamClient['send']>[1],
+        timestampMs = BigInt(Date.now()),
+      ) =>
+        stream.call.write(
+          create(MetricsRequestSchema, { sessionId: 'times', sequence, timestampMs, payload }),
+        );
+      // Each of these failed every PostgreSQL commit before they were refused.
+      send(
+        1n,
+        { case: 'epochData', value: { epoch: 0, averageLoss: 1, averageAccuracy: 1 } },
+        HUGE,
+      );
+      send(2n, {
+        case: 'batchData',
+        value: {
+          epoch: 0,
+          batchIdx: 0,
+          batchSize: 1,
+          batchLoss: 1,
+          timestampMs: HUGE,
+          images: [{ imageBytes: jpeg, format: 'jpeg', width: 8, height: 8, channels: 3 }],
+        },
+      });
+      send(3n, { case: 'scalars', value: { step: HUGE, values: { a: 1 } } });
+      send(4n, { case: 'scalars', value: { step: -1n, values: { a: 1 } } });
+      send(5n, { case: 'performanceData', value: { samplesPerSecond: 1 } }, -HUGE);
+      stream.batch(6n, 0, 1, { batchLoss: 0.25 });
+      await stream.waitForAck(6n);
+      otherStream.batch(1n, 0, 0);
+      await otherStream.waitForAck(1n);
+      expect(stream.acks().map((ack) => [ack.sequence, ack.success])).toEqual([
+        [1n, false],
+        [2n, false],
+        [3n, false],
+        [4n, false],
+        [5n, false],
+        [6n, true],
+      ]);
+      expect(stream.errors().map((error) => [error.code, error.message])).toEqual([
+        [
+          ErrorCode.INVALID_ARGUMENT,
+          `timestamp_ms ${HUGE} is outside ±9007199254740991 (milliseconds since 1970)`,
+        ],
+        [
+          ErrorCode.INVALID_ARGUMENT,
+          `batchData timestamp_ms ${HUGE} is outside ±9007199254740991 (milliseconds since 1970)`,
+        ],
+        [ErrorCode.INVALID_ARGUMENT, `scalars step ${HUGE} is outside 0 to 9007199254740991`],
+        [ErrorCode.INVALID_ARGUMENT, 'scalars step -1 is outside 0 to 9007199254740991'],
+        [
+          ErrorCode.INVALID_ARGUMENT,
+          `timestamp_ms ${-HUGE} is outside ±9007199254740991 (milliseconds since 1970)`,
+        ],
+      ]);
+      expect((await healthCheck(server.grpcAddress)).status).toBe(1);
+      stream.end();
+      otherStream.end();
+    } finally {
       telemetry.close();
     }
   });
