@@ -1,7 +1,11 @@
 import { loadServerConfig } from '../config/server-config';
 import { AuthInputError, AuthStore } from '../auth/auth-store';
 import { isRoleName, ROLE_NAMES } from '../auth/roles';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDatabase, SQLITE_FILE } from '../store/open-database';
 import { openStoreDatabase } from '../store/store-database';
+import { copySqliteToPostgres, CopyStoreError, redactedUrl } from './copy-store';
 
 /** Where the CLI reads a password from and writes its answers (tests pass their own). */
 export interface AdminIo {
@@ -17,6 +21,10 @@ export const ADMIN_USAGE = `usage: npm run admin -- <command>
   create-key <user> [--name <key name>]   prints the key once; only its hash is kept
   revoke-key <key id>
   list
+  copy-store --to <postgres url> [--frames-dir <dir>]
+                                          every run, user and key of the SQLite store into an empty
+                                          PostgreSQL database; image frames into its rows, or with
+                                          --frames-dir into that folder (the servers' FRAMES_DIR)
 Works on the store the server's settings name (DATA_DIR, DATABASE_URL, STORE_ENGINE).`;
 
 function option(args: string[], name: string): string | undefined {
@@ -28,6 +36,7 @@ function option(args: string[], name: string): string | undefined {
 export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
   const [command, first, second] = args;
   const settings = loadServerConfig({ ...io.env, AUTH: 'off', HOST: '127.0.0.1' });
+  if (command === 'copy-store') return copyStore(args, settings, io);
   if (settings.storeEngine === 'memory') {
     io.out(
       "admin: STORE_ENGINE=memory keeps no users; point DATA_DIR or DATABASE_URL at the server's store",
@@ -97,5 +106,76 @@ export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
     throw error;
   } finally {
     await database.close();
+  }
+}
+
+const count = (value: number) => value.toLocaleString('en-US');
+
+/** `copy-store`: the SQLite store the settings name into an empty PostgreSQL database. */
+async function copyStore(
+  args: string[],
+  settings: ReturnType<typeof loadServerConfig>,
+  io: AdminIo,
+): Promise<number> {
+  const url = option(args, '--to');
+  const framesDir = option(args, '--frames-dir');
+  if (url === undefined || !/^postgres(ql)?:\/\//.test(url)) {
+    io.out(
+      'admin: copy-store --to <postgres://user:password@host:5432/database> [--frames-dir <dir>]',
+    );
+    return 2;
+  }
+  if (settings.storeEngine !== 'sqlite') {
+    io.out(
+      `admin: copy-store copies a SQLite store (DATA_DIR); these settings name ${settings.storeEngine} (unset DATABASE_URL and STORE_ENGINE)`,
+    );
+    return 2;
+  }
+  const file = join(settings.dataDir, SQLITE_FILE);
+  if (!existsSync(file)) {
+    io.out(`admin: no SQLite store at ${file} (set DATA_DIR to the folder that holds it)`);
+    return 2;
+  }
+  const started = Date.now();
+  io.out(`copying ${file} into ${redactedUrl(url)}`);
+  const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
+  try {
+    let target;
+    try {
+      target = await openDatabase({ engine: 'postgres', url });
+    } catch (error) {
+      io.out(
+        `admin: cannot open ${redactedUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return 1;
+    }
+    try {
+      const copied = await copySqliteToPostgres(source, target, {
+        framesDir,
+        out: io.out,
+      });
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      io.out(
+        `copied ${count(copied.rows.sessions)} runs, ${count(copied.rows.points)} points, ${count(copied.rows.image_frames)} image frames` +
+          ` and ${count(copied.rows.users)} users in ${seconds} s` +
+          (framesDir === undefined
+            ? ''
+            : ` (${copied.segmentFiles} segment files into ${framesDir})`),
+      );
+      io.out(
+        `start the server with DATABASE_URL=<that url>${framesDir === undefined ? '' : ` FRAMES_DIR=${framesDir}`}`,
+      );
+      return 0;
+    } finally {
+      await target.close();
+    }
+  } catch (error) {
+    if (error instanceof CopyStoreError) {
+      io.out(`admin: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await source.close();
   }
 }
