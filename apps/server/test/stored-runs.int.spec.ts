@@ -315,7 +315,7 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     expect((await expectCallError(web.querySeries(asked))).code).toBe(status.NOT_FOUND);
   });
 
-  it('answers repeated names, statuses and tags once each, and refuses lists past their bounds with INVALID_ARGUMENT', async () => {
+  it('answers repeated names, statuses and tags once each, reads steps past 2^53 as the last one, and refuses lists past their bounds', async () => {
     const { grpc, web, telemetry } = await start();
     await recordRun(telemetry, 'lists', 'a');
     // More repeats than either database takes parameters in one query: asked once each.
@@ -348,6 +348,26 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
       const unknown = await expectCallError(dashboard.listSessions({ statuses: [99] }));
       expect(unknown.code).toBe(status.INVALID_ARGUMENT);
       expect(unknown.message).toMatch(/statuses holds 99, not a TrainingStatus/);
+    }
+    // Steps past 2^53 read as the last possible one: nearest to it is the newest frame.
+    const huge = (1n << 63n) - 1n;
+    for (const dashboard of [grpc, web]) {
+      const newest = await dashboard.getImageFrames({
+        sessionId: 'lists',
+        aroundStep: huge,
+        maxFrames: 1,
+      });
+      expect(newest.frames.map((frame) => frame.step)).toEqual([BigInt(BATCHES - 1)]);
+      const past = await dashboard.querySeries({
+        sessionId: 'lists',
+        names: ['loss'],
+        fromStep: huge - 1n,
+        toStep: huge,
+      });
+      expect(past.series[0]?.steps).toEqual([]);
+      expect(
+        (await dashboard.getImageFrames({ sessionId: 'lists', fromStep: huge })).frames,
+      ).toEqual([]);
     }
     // Refused requests harm nothing: the run reads as before.
     expect((await web.querySeries({ sessionId: 'lists', names: ['loss'] })).series).toHaveLength(1);

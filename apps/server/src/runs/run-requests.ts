@@ -31,7 +31,20 @@ export function stepWindow(fromStep: bigint, toStep: bigint): StepWindow {
   if (toStep !== 0n && toStep < fromStep) {
     throw errors.invalidArgument(`to_step ${toStep} is before from_step ${fromStep}`);
   }
-  return { from: Number(fromStep), to: toStep === 0n ? undefined : Number(toStep) };
+  return { from: exactStep(fromStep), to: toStep === 0n ? undefined : exactStep(toStep) };
+}
+
+const MAX_EXACT_STEP = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A requested step as the stores compare it: steps never pass 2^53 - 1
+ * (the trainer's are refused beyond), so a larger one reads the same as it
+ * and stays exact (2^63 - 1 read as a number is 2^63, past PostgreSQL's bigint).
+ */
+export function exactStep(step: bigint): number {
+  if (step > MAX_EXACT_STEP) return Number.MAX_SAFE_INTEGER;
+  if (step < 0n) return 0;
+  return Number(step);
 }
 
 /** QuerySeriesRequest.max_points, defaulted and bounded. */

@@ -56,7 +56,14 @@ import {
   parseListRequest,
   type PageEntry,
 } from '../dashboard/session-pages';
-import { checkUpdate, frameCount, queryNames, queryPoints, stepWindow } from './run-requests';
+import {
+  checkUpdate,
+  exactStep,
+  frameCount,
+  queryNames,
+  queryPoints,
+  stepWindow,
+} from './run-requests';
 import { SeriesAnswerCache } from './series-answer-cache';
 
 /** Stored frames decoded at once while a filtered GetImageFrames looks for matches. */
@@ -365,7 +372,7 @@ export class RunsService {
     const window = stepWindow(request.fromStep, request.toStep);
     const limit = frameCount(request);
     await this.storedRow(request.sessionId);
-    const around = request.aroundStep === undefined ? undefined : Number(request.aroundStep);
+    const around = request.aroundStep === undefined ? undefined : exactStep(request.aroundStep);
     const filter = frameFilter(request);
     if (filter !== undefined) {
       return this.filteredFrames(reads, request.sessionId, window, limit, around, filter);
