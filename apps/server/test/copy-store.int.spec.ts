@@ -9,11 +9,11 @@ import { openDatabase } from '../src/store/open-database';
 import {
   grpcDashboard,
   makeJpeg,
+  readEverything,
   register,
   startTestServer,
   telemetryClient,
   TrainerStreamClient,
-  type DashboardApi,
 } from './harness';
 
 const BATCHES = 600;
@@ -30,30 +30,6 @@ async function admin(env: Record<string, string>, args: string[], password = '')
   return { code, out };
 }
 
-/** What a dashboard reads of every run: the list, every series at full resolution, every stored frame. */
-async function everything(dashboard: DashboardApi) {
-  const list = await dashboard.listSessions({});
-  const runs = [];
-  for (const summary of list.sessions) {
-    const series = await dashboard.querySeries({ sessionId: summary.sessionId, maxPoints: 10_000 });
-    const steps = (await dashboard.getImageFrames({ sessionId: summary.sessionId })).frameSteps;
-    const frames = [];
-    for (const step of steps) {
-      const [frame] = (
-        await dashboard.getImageFrames({
-          sessionId: summary.sessionId,
-          fromStep: step,
-          toStep: step,
-          maxFrames: 1,
-        })
-      ).frames;
-      frames.push(frame);
-    }
-    runs.push({ summary, series: series.series, frames });
-  }
-  return runs;
-}
-
 /**
  * `npm run admin -- copy-store`: a SQLite store into an empty PostgreSQL
  * database, frames into its rows or into a frames folder. A server on the
@@ -65,7 +41,7 @@ describe('npm run admin -- copy-store', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-copy-'));
   const framesDir = mkdtempSync(join(tmpdir(), 'trainwatch-copy-frames-'));
   let resumeToken = '';
-  let expected: Awaited<ReturnType<typeof everything>>;
+  let expected: Awaited<ReturnType<typeof readEverything>>;
 
   beforeAll(async () => {
     postgres = await startPostgres();
@@ -110,7 +86,7 @@ describe('npm run admin -- copy-store', () => {
     const again = await startTestServer({ DATA_DIR: dataDir });
     const dashboard = grpcDashboard(again.grpcAddress);
     try {
-      expected = await everything(dashboard);
+      expected = await readEverything(dashboard);
     } finally {
       dashboard.close();
       await again.shutdown();
@@ -177,7 +153,7 @@ describe('npm run admin -- copy-store', () => {
       const dashboard = grpcDashboard(server.grpcAddress);
       const telemetry = telemetryClient(server.grpcAddress);
       try {
-        expect(await everything(dashboard)).toEqual(expected);
+        expect(await readEverything(dashboard)).toEqual(expected);
         expect((await admin(env, ['list'])).out).toEqual(['user ada operator']);
 
         // The trainer comes back to the copy: its last sequence is known, the next batch is new.

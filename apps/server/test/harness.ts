@@ -531,3 +531,27 @@ export function serviceClient<T extends DescService>(
       : createNodeGrpcWebTransport({ baseUrl: server.httpUrl, httpVersion: '1.1', interceptors }),
   );
 }
+
+/** What a dashboard reads of every run: the list, every series at full resolution, every stored frame. */
+export async function readEverything(dashboard: DashboardApi) {
+  const list = await dashboard.listSessions({});
+  const runs = [];
+  for (const summary of list.sessions) {
+    const series = await dashboard.querySeries({ sessionId: summary.sessionId, maxPoints: 10_000 });
+    const steps = (await dashboard.getImageFrames({ sessionId: summary.sessionId })).frameSteps;
+    const frames = [];
+    for (const step of steps) {
+      const [frame] = (
+        await dashboard.getImageFrames({
+          sessionId: summary.sessionId,
+          fromStep: step,
+          toStep: step,
+          maxFrames: 1,
+        })
+      ).frames;
+      frames.push(frame);
+    }
+    runs.push({ summary, series: series.series, frames });
+  }
+  return runs;
+}

@@ -72,7 +72,7 @@ describe.each(STORE_ENGINES)('one message no store can hold, on %s', (name, make
       stream.batch(2n, 0, 0, { batchLoss: 0.5 });
       stream.send(3n, {
         case: 'epochData',
-        value: { epoch: 0, averageLoss: 0.5, averageAccuracy: 0.5, classAccuracy: [0.25, 0.75] },
+        value: { epoch: 0, averageLoss: 0.5, averageAccuracy: 0.5 },
       });
       await stream.waitForAck(3n);
       // Not answered by this trainer: it times out, and its audit entry is stored all the same.
@@ -167,7 +167,7 @@ describe.each(STORE_ENGINES)('one message no store can hold, on %s', (name, make
       });
       send(3n, { case: 'scalars', value: { step: HUGE, values: { a: 1 } } });
       send(4n, { case: 'scalars', value: { step: -1n, values: { a: 1 } } });
-      send(5n, { case: 'performanceData', value: { samplesPerSecond: 1 } }, -HUGE);
+      send(5n, { case: 'performanceData', value: { currentFps: 1 } }, -HUGE);
       stream.batch(6n, 0, 1, { batchLoss: 0.25 });
       await stream.waitForAck(6n);
       otherStream.batch(1n, 0, 0);

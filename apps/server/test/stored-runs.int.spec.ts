@@ -345,7 +345,9 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
       const tooManyTags = await expectCallError(dashboard.listSessions({ tags }));
       expect(tooManyTags.code).toBe(status.INVALID_ARGUMENT);
       expect(tooManyTags.message).toMatch(/tags has 33 distinct tags/);
-      const unknown = await expectCallError(dashboard.listSessions({ statuses: [99] }));
+      const unknown = await expectCallError(
+        dashboard.listSessions({ statuses: [99 as TrainingStatus] }),
+      );
       expect(unknown.code).toBe(status.INVALID_ARGUMENT);
       expect(unknown.message).toMatch(/statuses holds 99, not a TrainingStatus/);
     }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, SQLITE_FILE } from '../store/open-database';
 import { openStoreDatabase } from '../store/store-database';
+import { backupSqliteStore, BackupError } from './backup-store';
 import { copySqliteToPostgres, CopyStoreError, redactedUrl } from './copy-store';
 
 /** Where the CLI reads a password from and writes its answers (tests pass their own). */
@@ -21,6 +22,9 @@ export const ADMIN_USAGE = `usage: npm run admin -- <command>
   create-key <user> [--name <key name>]   prints the key once; only its hash is kept
   revoke-key <key id>
   list
+  backup <folder>                         a consistent copy of the SQLite store (database and image
+                                          frames) in a new folder, while the server runs; start a
+                                          server on it with DATA_DIR=<folder>
   copy-store --to <postgres url> [--frames-dir <dir>]
                                           every run, user and key of the SQLite store into an empty
                                           PostgreSQL database; image frames into its rows, or with
@@ -37,6 +41,7 @@ export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
   const [command, first, second] = args;
   const settings = loadServerConfig({ ...io.env, AUTH: 'off', HOST: '127.0.0.1' });
   if (command === 'copy-store') return copyStore(args, settings, io);
+  if (command === 'backup') return backup(first, settings, io);
   if (settings.storeEngine === 'memory') {
     io.out(
       "admin: STORE_ENGINE=memory keeps no users; point DATA_DIR or DATABASE_URL at the server's store",
@@ -171,6 +176,52 @@ async function copyStore(
     }
   } catch (error) {
     if (error instanceof CopyStoreError) {
+      io.out(`admin: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await source.close();
+  }
+}
+
+/** `backup <folder>`: the SQLite store the settings name, copied consistently into a new folder. */
+async function backup(
+  folder: string | undefined,
+  settings: ReturnType<typeof loadServerConfig>,
+  io: AdminIo,
+): Promise<number> {
+  if (folder === undefined || folder.startsWith('-')) {
+    io.out('admin: backup <folder>   (a new or empty folder)');
+    return 2;
+  }
+  if (settings.storeEngine !== 'sqlite') {
+    io.out(
+      `admin: backup copies a SQLite store (DATA_DIR); these settings name ${settings.storeEngine}: back up PostgreSQL with pg_dump (and FRAMES_DIR with a copy of that folder)`,
+    );
+    return 2;
+  }
+  const file = join(settings.dataDir, SQLITE_FILE);
+  if (!existsSync(file)) {
+    io.out(`admin: no SQLite store at ${file} (set DATA_DIR to the folder that holds it)`);
+    return 2;
+  }
+  const started = Date.now();
+  io.out(`backing up ${settings.dataDir} into ${folder}`);
+  const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
+  try {
+    const summary = backupSqliteStore(source, folder, io.out);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    io.out(
+      `backed up ${count(summary.runs)} runs in ${seconds} s` +
+        (summary.framesLeftOut > 0
+          ? `; ${count(summary.framesLeftOut)} image frames that aged out of retention during the backup were left out`
+          : ''),
+    );
+    io.out(`start a server on it with DATA_DIR=${folder}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof BackupError) {
       io.out(`admin: ${error.message}`);
       return 1;
     }

@@ -4,6 +4,7 @@ import {
   ListSessionsRequestSchema,
   RunMetadataSchema,
   TrainingConfigSchema,
+  type TrainingStatus,
 } from '@trainwatch/proto';
 import { Session } from '../sessions/session';
 import { listPage } from './session-pages';
@@ -57,7 +58,7 @@ describe('listPage', () => {
       tags: Array.from({ length: 50_000 }, () => 'x'),
     });
     expect(listPage(sessions, repeated).sessions.map((s) => s.sessionId)).toEqual(['a']);
-    const unknown = create(ListSessionsRequestSchema, { statuses: [42] });
+    const unknown = create(ListSessionsRequestSchema, { statuses: [42 as TrainingStatus] });
     expect(() => listPage(sessions, unknown)).toThrow(/statuses holds 42, not a TrainingStatus/);
     const tags = create(ListSessionsRequestSchema, {
       tags: Array.from({ length: 33 }, (_, index) => `t${index}`),

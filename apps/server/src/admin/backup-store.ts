@@ -1,0 +1,105 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { FrameFiles, segmentKey } from '../store/frame-files';
+import { FRAMES_FOLDER, SQLITE_FILE, type OpenDatabase } from '../store/open-database';
+
+export interface BackupSummary {
+  runs: number;
+  databaseBytes: number;
+  segmentFiles: number;
+  segmentBytes: number;
+  /** Frames left out: their segment file was deleted (retention) between the snapshot and its copy. */
+  framesLeftOut: number;
+}
+
+/** A problem with what the backup was asked to do (exit code 1, the message shown as it is). */
+export class BackupError extends Error {}
+
+/**
+ * A consistent copy of a SQLite store in `folder`, made while the server
+ * runs: the database through `VACUUM INTO` (one read transaction, so one
+ * moment of it, compacted; the server's commits go on), then the segment
+ * files its image frames name, copied (never linked: a server started on
+ * the backup appends to its own files). A segment deleted between the two
+ * (its frames aged out of retention meanwhile) leaves its frames out of the
+ * backup, rows included, and the runs' frame counts are set to what is
+ * kept. `folder` then works as a DATA_DIR of its own.
+ */
+export function backupSqliteStore(
+  source: OpenDatabase,
+  folder: string,
+  out: (line: string) => void,
+): BackupSummary {
+  const sqlite = source.sqlite;
+  const sourceFrames = source.frameFiles;
+  if (sqlite === undefined || sourceFrames === undefined) {
+    throw new Error('backup copies a SQLite store');
+  }
+  if (existsSync(folder) && readdirSync(folder).length > 0) {
+    throw new BackupError(`${folder} is not empty: back up into a new folder`);
+  }
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, SQLITE_FILE);
+  sqlite.prepare('vacuum into ?').run(file);
+  const databaseBytes = statSync(file).size;
+  out(`  database: ${megabytes(databaseBytes)} (${file})`);
+
+  const backup = new BetterSqlite3(file);
+  try {
+    const frames = new FrameFiles(join(folder, FRAMES_FOLDER));
+    const segments = backup
+      .prepare(
+        'select distinct session_id, file_writer, file_segment from image_frames where file_segment is not null',
+      )
+      .all() as { session_id: string; file_writer: number | null; file_segment: number }[];
+    const dropFrames = backup.prepare(
+      'delete from image_frames where session_id = ? and file_segment = ? and file_writer is ?',
+    );
+    const recount = backup.prepare(
+      `update sessions set
+         stored_frames = (select count(*) from image_frames where session_id = sessions.id),
+         stored_image_bytes = (select coalesce(sum(bytes), 0) from image_frames where session_id = sessions.id)
+       where id = ?`,
+    );
+    let segmentFiles = 0;
+    let segmentBytes = 0;
+    let framesLeftOut = 0;
+    const shortened = new Set<string>();
+    let reportAt = Date.now() + 2000;
+    for (const segment of segments) {
+      const key = segmentKey(segment.file_writer, segment.file_segment);
+      const from = sourceFrames.segmentPath(segment.session_id, key);
+      const to = frames.segmentPath(segment.session_id, key);
+      mkdirSync(dirname(to), { recursive: true });
+      try {
+        copyFileSync(from, to);
+        segmentFiles += 1;
+        segmentBytes += statSync(to).size;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        framesLeftOut += dropFrames.run(
+          segment.session_id,
+          segment.file_segment,
+          segment.file_writer,
+        ).changes;
+        shortened.add(segment.session_id);
+      }
+      if (Date.now() >= reportAt) {
+        out(`  image frames: ${segmentFiles} of ${segments.length} segment files so far`);
+        reportAt = Date.now() + 2000;
+      }
+    }
+    for (const sessionId of shortened) recount.run(sessionId);
+    const runs = (backup.prepare('select count(*) as runs from sessions').get() as { runs: number })
+      .runs;
+    out(`  image frames: ${segmentFiles} segment files, ${megabytes(segmentBytes)}`);
+    return { runs, databaseBytes, segmentFiles, segmentBytes, framesLeftOut };
+  } finally {
+    backup.close();
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
