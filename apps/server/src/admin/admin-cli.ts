@@ -7,6 +7,7 @@ import { openDatabase, SQLITE_FILE } from '../store/open-database';
 import { openStoreDatabase } from '../store/store-database';
 import { backupSqliteStore, BackupError } from './backup-store';
 import { copySqliteToPostgres, CopyStoreError, redactedUrl } from './copy-store';
+import { vacuumStore } from './vacuum-store';
 
 /** Where the CLI reads a password from and writes its answers (tests pass their own). */
 export interface AdminIo {
@@ -25,6 +26,8 @@ export const ADMIN_USAGE = `usage: npm run admin -- <command>
   backup <folder>                         a consistent copy of the SQLite store (database and image
                                           frames) in a new folder, while the server runs; start a
                                           server on it with DATA_DIR=<folder>
+  vacuum                                  gives deleted runs' space back (SQLite: rewrites the file;
+                                          the server's commits wait meanwhile, so prefer it stopped)
   copy-store --to <postgres url> [--frames-dir <dir>]
                                           every run, user and key of the SQLite store into an empty
                                           PostgreSQL database; image frames into its rows, or with
@@ -42,6 +45,7 @@ export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
   const settings = loadServerConfig({ ...io.env, AUTH: 'off', HOST: '127.0.0.1' });
   if (command === 'copy-store') return copyStore(args, settings, io);
   if (command === 'backup') return backup(first, settings, io);
+  if (command === 'vacuum') return vacuum(settings, io);
   if (settings.storeEngine === 'memory') {
     io.out(
       "admin: STORE_ENGINE=memory keeps no users; point DATA_DIR or DATABASE_URL at the server's store",
@@ -228,5 +232,32 @@ async function backup(
     throw error;
   } finally {
     await source.close();
+  }
+}
+
+/** `vacuum`: the deleted runs' space of the store the settings name, given back. */
+async function vacuum(settings: ReturnType<typeof loadServerConfig>, io: AdminIo): Promise<number> {
+  if (settings.storeEngine === 'memory') {
+    io.out('admin: STORE_ENGINE=memory keeps nothing to vacuum');
+    return 2;
+  }
+  if (settings.storeEngine === 'sqlite' && !existsSync(join(settings.dataDir, SQLITE_FILE))) {
+    io.out(
+      `admin: no SQLite store at ${join(settings.dataDir, SQLITE_FILE)} (set DATA_DIR to the folder that holds it)`,
+    );
+    return 2;
+  }
+  const started = Date.now();
+  const database = await openStoreDatabase({ ...settings, framesDir: '', storeWriteThread: false });
+  if (database === null) return 2;
+  try {
+    const { before, after } = await vacuumStore(database);
+    const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+    io.out(
+      `vacuumed the ${settings.storeEngine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} store: ${megabytes(before)} before, ${megabytes(after)} after, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return 0;
+  } finally {
+    await database.close();
   }
 }
