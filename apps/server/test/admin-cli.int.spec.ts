@@ -2,25 +2,14 @@ import { status } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAdmin } from '../src/admin/admin-cli';
 import {
+  runAdminCommand,
   TrainerStreamClient,
   expectCallError,
   register,
   startTestServer,
   telemetryClient,
 } from './harness';
-
-/** Runs the admin CLI on `dataDir`, returning its exit code and output lines. */
-async function admin(dataDir: string, args: string[], password = '') {
-  const out: string[] = [];
-  const code = await runAdmin(args, {
-    env: { DATA_DIR: dataDir },
-    readPassword: () => Promise.resolve(password),
-    out: (line) => out.push(line),
-  });
-  return { code, out };
-}
 
 describe('npm run admin', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-admin-'));
@@ -29,23 +18,31 @@ describe('npm run admin', () => {
   it('creates users and keys in the store a server then accepts; a revoked key is refused', async () => {
     expect(
       (
-        await admin(
-          dataDir,
+        await runAdminCommand(
+          { DATA_DIR: dataDir },
           ['create-user', 'ada', '--role', 'operator', '--password-stdin'],
           'pw-123456789',
         )
       ).code,
     ).toBe(0);
-    expect((await admin(dataDir, ['create-user', 'ada', '--role', 'viewer'])).out).toEqual([
-      'admin: user "ada" already exists',
+    expect(
+      (await runAdminCommand({ DATA_DIR: dataDir }, ['create-user', 'ada', '--role', 'viewer']))
+        .out,
+    ).toEqual(['admin: user "ada" already exists']);
+    expect(
+      (await runAdminCommand({ DATA_DIR: dataDir }, ['create-user', 'bob', '--role', 'root'])).code,
+    ).toBe(2);
+    const created = await runAdminCommand({ DATA_DIR: dataDir }, [
+      'create-key',
+      'ada',
+      '--name',
+      'gpu-1',
     ]);
-    expect((await admin(dataDir, ['create-user', 'bob', '--role', 'root'])).code).toBe(2);
-    const created = await admin(dataDir, ['create-key', 'ada', '--name', 'gpu-1']);
     expect(created.code).toBe(0);
     const secret = created.out[1] ?? '';
     expect(secret).toMatch(/^twk_/);
     const keyId = /^key (\w+)/.exec(created.out[0] ?? '')?.[1] ?? '';
-    const listed = (await admin(dataDir, ['list'])).out;
+    const listed = (await runAdminCommand({ DATA_DIR: dataDir }, ['list'])).out;
     expect(listed).toEqual(['user ada operator', `key ${keyId} ada gpu-1 active`]);
     // The list never shows a key's secret.
     expect(listed.join('\n')).not.toContain(secret);
@@ -58,14 +55,18 @@ describe('npm run admin', () => {
       stream.batch(1n, 0, 0);
       await stream.waitForAck(1n);
       // The CLI works on the store while the server runs: the revocation is seen on the next call.
-      expect((await admin(dataDir, ['revoke-key', keyId])).code).toBe(0);
+      expect((await runAdminCommand({ DATA_DIR: dataDir }, ['revoke-key', keyId])).code).toBe(0);
       expect((await expectCallError(register(telemetry))).code).toBe(status.UNAUTHENTICATED);
       stream.end();
       telemetry.close();
     } finally {
       await server.shutdown();
     }
-    expect((await admin(dataDir, ['list'])).out).toContain(`key ${keyId} ada gpu-1 revoked`);
-    expect((await admin(dataDir, ['set-role', 'ada', 'admin'])).out).toEqual(['ada is now admin']);
+    expect((await runAdminCommand({ DATA_DIR: dataDir }, ['list'])).out).toContain(
+      `key ${keyId} ada gpu-1 revoked`,
+    );
+    expect(
+      (await runAdminCommand({ DATA_DIR: dataDir }, ['set-role', 'ada', 'admin'])).out,
+    ).toEqual(['ada is now admin']);
   });
 });

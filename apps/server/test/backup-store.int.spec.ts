@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingStatus } from '@trainwatch/proto';
-import { runAdmin } from '../src/admin/admin-cli';
 import {
+  runAdminCommand,
   grpcDashboard,
   makeJpeg,
   readEverything,
@@ -17,16 +17,6 @@ import {
 const BATCHES = 600;
 const jpeg = makeJpeg(8, 8);
 const image = { imageBytes: jpeg, format: 'jpeg', width: 8, height: 8, channels: 3 };
-
-async function admin(env: Record<string, string>, args: string[]) {
-  const out: string[] = [];
-  const code = await runAdmin(args, {
-    env,
-    readPassword: () => Promise.resolve(''),
-    out: (line) => out.push(line),
-  });
-  return { code, out };
-}
 
 /** A finished run of BATCHES batches, each with an image. */
 async function recordRun(server: TestServer, sessionId: string): Promise<void> {
@@ -94,7 +84,7 @@ describe('npm run admin -- backup', () => {
         }
       }, 5);
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const made = await admin({ DATA_DIR: dataDir }, ['backup', folder]);
+      const made = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', folder]);
       expect(made.code).toBe(0);
       expect(made.out.at(-1)).toBe(`start a server on it with DATA_DIR=${folder}`);
       expect(made.out.join('\n')).toMatch(/backed up 2 runs in/);
@@ -143,7 +133,7 @@ describe('npm run admin -- backup', () => {
     const segments = readdirSync(runFolder).sort();
     unlinkSync(join(runFolder, segments[0] ?? ''));
     const folder = join(backups, 'one-segment-gone');
-    const made = await admin({ DATA_DIR: dataDir }, ['backup', folder]);
+    const made = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', folder]);
     expect(made.code).toBe(0);
     expect(made.out.join('\n')).toMatch(
       /image frames that aged out of retention during the backup were left out/,
@@ -166,16 +156,19 @@ describe('npm run admin -- backup', () => {
   it('refuses a folder in use, a PostgreSQL store and a missing one, saying why', async () => {
     const used = join(backups, 'unused');
     writeFileSync(join(backups, 'keep.txt'), 'x');
-    const inUse = await admin({ DATA_DIR: dataDir }, ['backup', backups]);
+    const inUse = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', backups]);
     expect(inUse.code).toBe(1);
     expect(inUse.out.at(-1)).toBe(`admin: ${backups} is not empty: back up into a new folder`);
-    expect((await admin({ DATA_DIR: dataDir }, ['backup'])).code).toBe(2);
-    const postgres = await admin({ DATABASE_URL: 'postgres://127.0.0.1:1/x' }, ['backup', used]);
+    expect((await runAdminCommand({ DATA_DIR: dataDir }, ['backup'])).code).toBe(2);
+    const postgres = await runAdminCommand({ DATABASE_URL: 'postgres://127.0.0.1:1/x' }, [
+      'backup',
+      used,
+    ]);
     expect(postgres.out).toEqual([
       'admin: backup copies a SQLite store (DATA_DIR); these settings name postgres: back up PostgreSQL with pg_dump (and FRAMES_DIR with a copy of that folder)',
     ]);
     const missing = join(dataDir, 'nothing-here');
-    expect((await admin({ DATA_DIR: missing }, ['backup', used])).out).toEqual([
+    expect((await runAdminCommand({ DATA_DIR: missing }, ['backup', used])).out).toEqual([
       `admin: no SQLite store at ${join(missing, 'trainwatch.sqlite')} (set DATA_DIR to the folder that holds it)`,
     ]);
   });

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '@trainwatch/testing';
 import { TrainingStatus } from '@trainwatch/proto';
 import { sql } from 'kysely';
-import { runAdmin } from '../src/admin/admin-cli';
 import { openDatabase } from '../src/store/open-database';
 import {
+  runAdminCommand,
   grpcDashboard,
   makeJpeg,
   readEverything,
@@ -18,17 +18,6 @@ import {
 
 const BATCHES = 600;
 const jpeg = makeJpeg(8, 8);
-
-/** Runs the admin CLI with `env`, returning its exit code and output lines. */
-async function admin(env: Record<string, string>, args: string[], password = '') {
-  const out: string[] = [];
-  const code = await runAdmin(args, {
-    env,
-    readPassword: () => Promise.resolve(password),
-    out: (line) => out.push(line),
-  });
-  return { code, out };
-}
 
 /**
  * `npm run admin -- copy-store`: a SQLite store into an empty PostgreSQL
@@ -47,7 +36,8 @@ describe('npm run admin -- copy-store', () => {
     postgres = await startPostgres();
     // A SQLite store with a run (a named metric, images, an epoch, a NaN alert) and a user.
     expect(
-      (await admin({ DATA_DIR: dataDir }, ['create-user', 'ada', '--role', 'operator'])).code,
+      (await runAdminCommand({ DATA_DIR: dataDir }, ['create-user', 'ada', '--role', 'operator']))
+        .code,
     ).toBe(0);
     const server = await startTestServer({ DATA_DIR: dataDir });
     const telemetry = telemetryClient(server.grpcAddress);
@@ -109,7 +99,7 @@ describe('npm run admin -- copy-store', () => {
     'copies every run and user %s; a server on the copy reads the same, a trainer resumes with nothing doubled',
     async (_label, withFrames) => {
       const url = await postgres.createDatabase();
-      const copied = await admin({ DATA_DIR: dataDir }, [
+      const copied = await runAdminCommand({ DATA_DIR: dataDir }, [
         'copy-store',
         '--to',
         url,
@@ -142,7 +132,7 @@ describe('npm run admin -- copy-store', () => {
       }
 
       // Copying again into the same database is refused; it is left as it was.
-      const again = await admin({ DATA_DIR: dataDir }, ['copy-store', '--to', url]);
+      const again = await runAdminCommand({ DATA_DIR: dataDir }, ['copy-store', '--to', url]);
       expect(again.code).toBe(1);
       expect(again.out.at(-1)).toBe(
         'admin: the target database already holds 1 runs and 1 users; copy-store fills an empty database only',
@@ -154,7 +144,7 @@ describe('npm run admin -- copy-store', () => {
       const telemetry = telemetryClient(server.grpcAddress);
       try {
         expect(await readEverything(dashboard)).toEqual(expected);
-        expect((await admin(env, ['list'])).out).toEqual(['user ada operator']);
+        expect((await runAdminCommand(env, ['list'])).out).toEqual(['user ada operator']);
 
         // The trainer comes back to the copy: its last sequence is known, the next batch is new.
         await register(telemetry, {
@@ -194,21 +184,21 @@ describe('npm run admin -- copy-store', () => {
   );
 
   it('refuses what it cannot copy, saying why', async () => {
-    expect((await admin({ DATA_DIR: dataDir }, ['copy-store'])).out).toEqual([
+    expect((await runAdminCommand({ DATA_DIR: dataDir }, ['copy-store'])).out).toEqual([
       'admin: copy-store --to <postgres://user:password@host:5432/database> [--frames-dir <dir>]',
     ]);
     const missing = join(dataDir, 'nothing-here');
-    const none = await admin({ DATA_DIR: missing }, ['copy-store', '--to', postgres.url]);
+    const none = await runAdminCommand({ DATA_DIR: missing }, ['copy-store', '--to', postgres.url]);
     expect(none.code).toBe(2);
     expect(none.out).toEqual([
       `admin: no SQLite store at ${join(missing, 'trainwatch.sqlite')} (set DATA_DIR to the folder that holds it)`,
     ]);
-    const fromPostgres = await admin({ DATABASE_URL: postgres.url }, [
+    const fromPostgres = await runAdminCommand({ DATABASE_URL: postgres.url }, [
       'copy-store',
       '--to',
       postgres.url,
     ]);
-    const unreachable = await admin({ DATA_DIR: dataDir }, [
+    const unreachable = await runAdminCommand({ DATA_DIR: dataDir }, [
       'copy-store',
       '--to',
       'postgres://someone:secret@127.0.0.1:1/nowhere',

@@ -1,3 +1,4 @@
+import { runAdmin } from '../src/admin/admin-cli';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { DescService } from '@bufbuild/protobuf';
 import { ConnectError, createClient, type Client, type Interceptor } from '@connectrpc/connect';
@@ -554,4 +555,19 @@ export async function readEverything(dashboard: DashboardApi) {
     runs.push({ summary, series: series.series, frames });
   }
   return runs;
+}
+
+/** Runs `npm run admin -- <args>` in process with `env` as its settings: its exit code and output lines. */
+export async function runAdminCommand(
+  env: Record<string, string>,
+  args: string[],
+  password = '',
+): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const code = await runAdmin(args, {
+    env,
+    readPassword: () => Promise.resolve(password),
+    out: (line) => out.push(line),
+  });
+  return { code, out };
 }

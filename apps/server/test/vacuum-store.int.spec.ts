@@ -1,5 +1,5 @@
-import { runAdmin } from '../src/admin/admin-cli';
 import {
+  runAdminCommand,
   grpcDashboard,
   register,
   startTestServer,
@@ -11,16 +11,6 @@ import { STORE_ENGINES, type TestStore } from './store-engines';
 
 const BATCHES = 2000;
 const METRICS = Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`m${index}`, index]));
-
-async function admin(env: Record<string, string>, args: string[]) {
-  const out: string[] = [];
-  const code = await runAdmin(args, {
-    env,
-    readPassword: () => Promise.resolve(''),
-    out: (line) => out.push(line),
-  });
-  return { code, out };
-}
 
 /** A run of BATCHES batches with 20 named values each, ended. */
 async function recordRun(server: TestServer, sessionId: string): Promise<void> {
@@ -70,7 +60,7 @@ describe.each(STORE_ENGINES)('npm run admin -- vacuum on %s', (name, makeFixture
     }
     expect(kept.series).toHaveLength(21);
 
-    const vacuumed = await admin(store.env, ['vacuum']);
+    const vacuumed = await runAdminCommand(store.env, ['vacuum']);
     expect(vacuumed.code).toBe(0);
     const engine = name === 'SQLite' ? 'SQLite' : 'PostgreSQL';
     const [, before, after] =

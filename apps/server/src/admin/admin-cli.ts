@@ -1,13 +1,9 @@
 import { loadServerConfig } from '../config/server-config';
 import { AuthInputError, AuthStore } from '../auth/auth-store';
 import { isRoleName, ROLE_NAMES } from '../auth/roles';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { openDatabase, SQLITE_FILE } from '../store/open-database';
 import { openStoreDatabase } from '../store/store-database';
-import { backupSqliteStore, BackupError } from './backup-store';
-import { copySqliteToPostgres, CopyStoreError, redactedUrl } from './copy-store';
-import { vacuumStore } from './vacuum-store';
+import { AdminError } from './admin-error';
+import { backup, copyStore, vacuum } from './store-commands';
 
 /** Where the CLI reads a password from and writes its answers (tests pass their own). */
 export interface AdminIo {
@@ -43,9 +39,24 @@ function option(args: string[], name: string): string | undefined {
 export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
   const [command, first, second] = args;
   const settings = loadServerConfig({ ...io.env, AUTH: 'off', HOST: '127.0.0.1' });
-  if (command === 'copy-store') return copyStore(args, settings, io);
-  if (command === 'backup') return backup(first, settings, io);
-  if (command === 'vacuum') return vacuum(settings, io);
+  const storeCommand =
+    command === 'copy-store'
+      ? () => copyStore(option(args, '--to'), option(args, '--frames-dir'), settings, io.out)
+      : command === 'backup'
+        ? () => backup(first, settings, io.out)
+        : command === 'vacuum'
+          ? () => vacuum(settings, io.out)
+          : undefined;
+  if (storeCommand !== undefined) {
+    try {
+      await storeCommand();
+      return 0;
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      io.out(`admin: ${error.message}`);
+      return error.exitCode;
+    }
+  }
   if (settings.storeEngine === 'memory') {
     io.out(
       "admin: STORE_ENGINE=memory keeps no users; point DATA_DIR or DATABASE_URL at the server's store",
@@ -113,150 +124,6 @@ export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
       return 1;
     }
     throw error;
-  } finally {
-    await database.close();
-  }
-}
-
-const count = (value: number) => value.toLocaleString('en-US');
-
-/** `copy-store`: the SQLite store the settings name into an empty PostgreSQL database. */
-async function copyStore(
-  args: string[],
-  settings: ReturnType<typeof loadServerConfig>,
-  io: AdminIo,
-): Promise<number> {
-  const url = option(args, '--to');
-  const framesDir = option(args, '--frames-dir');
-  if (url === undefined || !/^postgres(ql)?:\/\//.test(url)) {
-    io.out(
-      'admin: copy-store --to <postgres://user:password@host:5432/database> [--frames-dir <dir>]',
-    );
-    return 2;
-  }
-  if (settings.storeEngine !== 'sqlite') {
-    io.out(
-      `admin: copy-store copies a SQLite store (DATA_DIR); these settings name ${settings.storeEngine} (unset DATABASE_URL and STORE_ENGINE)`,
-    );
-    return 2;
-  }
-  const file = join(settings.dataDir, SQLITE_FILE);
-  if (!existsSync(file)) {
-    io.out(`admin: no SQLite store at ${file} (set DATA_DIR to the folder that holds it)`);
-    return 2;
-  }
-  const started = Date.now();
-  io.out(`copying ${file} into ${redactedUrl(url)}`);
-  const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
-  try {
-    let target;
-    try {
-      target = await openDatabase({ engine: 'postgres', url });
-    } catch (error) {
-      io.out(
-        `admin: cannot open ${redactedUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      return 1;
-    }
-    try {
-      const copied = await copySqliteToPostgres(source, target, {
-        framesDir,
-        out: io.out,
-      });
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      io.out(
-        `copied ${count(copied.rows.sessions)} runs, ${count(copied.rows.points)} points, ${count(copied.rows.image_frames)} image frames` +
-          ` and ${count(copied.rows.users)} users in ${seconds} s` +
-          (framesDir === undefined
-            ? ''
-            : ` (${copied.segmentFiles} segment files into ${framesDir})`),
-      );
-      io.out(
-        `start the server with DATABASE_URL=<that url>${framesDir === undefined ? '' : ` FRAMES_DIR=${framesDir}`}`,
-      );
-      return 0;
-    } finally {
-      await target.close();
-    }
-  } catch (error) {
-    if (error instanceof CopyStoreError) {
-      io.out(`admin: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    await source.close();
-  }
-}
-
-/** `backup <folder>`: the SQLite store the settings name, copied consistently into a new folder. */
-async function backup(
-  folder: string | undefined,
-  settings: ReturnType<typeof loadServerConfig>,
-  io: AdminIo,
-): Promise<number> {
-  if (folder === undefined || folder.startsWith('-')) {
-    io.out('admin: backup <folder>   (a new or empty folder)');
-    return 2;
-  }
-  if (settings.storeEngine !== 'sqlite') {
-    io.out(
-      `admin: backup copies a SQLite store (DATA_DIR); these settings name ${settings.storeEngine}: back up PostgreSQL with pg_dump (and FRAMES_DIR with a copy of that folder)`,
-    );
-    return 2;
-  }
-  const file = join(settings.dataDir, SQLITE_FILE);
-  if (!existsSync(file)) {
-    io.out(`admin: no SQLite store at ${file} (set DATA_DIR to the folder that holds it)`);
-    return 2;
-  }
-  const started = Date.now();
-  io.out(`backing up ${settings.dataDir} into ${folder}`);
-  const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
-  try {
-    const summary = backupSqliteStore(source, folder, io.out);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    io.out(
-      `backed up ${count(summary.runs)} runs in ${seconds} s` +
-        (summary.framesLeftOut > 0
-          ? `; ${count(summary.framesLeftOut)} image frames that aged out of retention during the backup were left out`
-          : ''),
-    );
-    io.out(`start a server on it with DATA_DIR=${folder}`);
-    return 0;
-  } catch (error) {
-    if (error instanceof BackupError) {
-      io.out(`admin: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    await source.close();
-  }
-}
-
-/** `vacuum`: the deleted runs' space of the store the settings name, given back. */
-async function vacuum(settings: ReturnType<typeof loadServerConfig>, io: AdminIo): Promise<number> {
-  if (settings.storeEngine === 'memory') {
-    io.out('admin: STORE_ENGINE=memory keeps nothing to vacuum');
-    return 2;
-  }
-  if (settings.storeEngine === 'sqlite' && !existsSync(join(settings.dataDir, SQLITE_FILE))) {
-    io.out(
-      `admin: no SQLite store at ${join(settings.dataDir, SQLITE_FILE)} (set DATA_DIR to the folder that holds it)`,
-    );
-    return 2;
-  }
-  const started = Date.now();
-  const database = await openStoreDatabase({ ...settings, framesDir: '', storeWriteThread: false });
-  if (database === null) return 2;
-  try {
-    const { before, after } = await vacuumStore(database);
-    const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-    io.out(
-      `vacuumed the ${settings.storeEngine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} store: ${megabytes(before)} before, ${megabytes(after)} after, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    );
-    return 0;
   } finally {
     await database.close();
   }

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { FrameFiles, segmentKey } from '../store/frame-files';
+import { AdminError } from './admin-error';
 import { FRAMES_FOLDER, SQLITE_FILE, type OpenDatabase } from '../store/open-database';
 
 export interface BackupSummary {
@@ -12,9 +13,6 @@ export interface BackupSummary {
   /** Frames left out: their segment file was deleted (retention) between the snapshot and its copy. */
   framesLeftOut: number;
 }
-
-/** A problem with what the backup was asked to do (exit code 1, the message shown as it is). */
-export class BackupError extends Error {}
 
 /**
  * A consistent copy of a SQLite store in `folder`, made while the server
@@ -37,7 +35,7 @@ export function backupSqliteStore(
     throw new Error('backup copies a SQLite store');
   }
   if (existsSync(folder) && readdirSync(folder).length > 0) {
-    throw new BackupError(`${folder} is not empty: back up into a new folder`);
+    throw new AdminError(`${folder} is not empty: back up into a new folder`);
   }
   mkdirSync(folder, { recursive: true });
   const file = join(folder, SQLITE_FILE);

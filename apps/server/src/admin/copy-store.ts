@@ -1,6 +1,7 @@
 import { closeSync, copyFileSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { AdminError } from './admin-error';
 import { FrameFiles, segmentKey } from '../store/frame-files';
 import type { OpenDatabase } from '../store/open-database';
 import type { Database } from '../store/schema';
@@ -60,9 +61,6 @@ export interface CopySummary {
   segmentFiles: number;
 }
 
-/** A problem with what the copy was asked to do (exit code 1, the message shown as it is). */
-export class CopyStoreError extends Error {}
-
 type Row = Record<string, unknown>;
 
 /**
@@ -94,7 +92,7 @@ export async function copySqliteToPostgres(
     .map((row) => row.name)
     .filter((name) => !(name in TABLES_TO_COPY));
   if (unknown.length > 0) {
-    throw new CopyStoreError(
+    throw new AdminError(
       `the SQLite store has tables this copier does not know (${unknown.join(', ')}): copy with the server version that wrote them`,
     );
   }
@@ -138,7 +136,7 @@ async function requireEmpty(db: Kysely<Database>): Promise<void> {
     );
   const [runs, users] = [await count('sessions'), await count('users')];
   if (runs > 0 || users > 0) {
-    throw new CopyStoreError(
+    throw new AdminError(
       `the target database already holds ${runs} runs and ${users} users; copy-store fills an empty database only`,
     );
   }
@@ -231,7 +229,7 @@ class FrameSource {
     try {
       read();
     } catch (error) {
-      throw new CopyStoreError(
+      throw new AdminError(
         `image frame of run ${String(row['session_id'])} at step ${String(row['step'])}: ${path}: ${error instanceof Error ? error.message : String(error)} (stop the server before copying its store)`,
       );
     }
