@@ -69,7 +69,7 @@ describe('npm run admin -- backup', () => {
     let timer: NodeJS.Timeout | undefined;
     try {
       await recordRun(server, 'finished');
-      // A trainer streaming an image every 5 ms throughout the backup.
+      // A trainer streaming four batches with an image every 5 ms throughout the backup.
       const registered = await register(telemetry, {
         sessionId: 'live',
         config: { totalEpochs: 1, batchesPerEpoch: 1_000_000, batchSize: 1 },
@@ -83,12 +83,14 @@ describe('npm run admin -- backup', () => {
           sequence += 1n;
         }
       }, 5);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Past the 256 recent steps, so retention is deleting segment files while the backup runs.
+      await stream.waitForAck(400n, 20_000);
       const made = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', folder]);
       expect(made.code).toBe(0);
       expect(made.out.at(-1)).toBe(`start a server on it with DATA_DIR=${folder}`);
       expect(made.out.join('\n')).toMatch(/backed up 2 runs in/);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The server went on acking the trainer through the backup and after it.
+      await stream.waitForAck(sequence + 8n, 20_000);
     } finally {
       clearInterval(timer);
       live?.end();
