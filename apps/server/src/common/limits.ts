@@ -123,6 +123,12 @@ export const WATCH_RESUME_BYTES = 512 * 1024;
 export const WATCH_RESUME_SESSIONS = 128;
 /** Longest ListSessionsRequest.text. */
 export const MAX_LIST_FILTER_TEXT_LENGTH = 256;
+/**
+ * Largest magnitude of a time (ms) or step the server takes from a client:
+ * exact as a JavaScript number, and inside PostgreSQL's bigint (2^63 - 1 read
+ * as a number is 2^63, past it).
+ */
+export const MAX_EXACT_INTEGER = BigInt(Number.MAX_SAFE_INTEGER);
 /** QuerySeriesRequest.max_points when 0, and its largest value. */
 export const DEFAULT_QUERY_POINTS = 2000;
 export const MAX_QUERY_POINTS = 10_000;

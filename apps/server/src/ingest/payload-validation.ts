@@ -8,7 +8,7 @@ import {
   type StatusUpdate,
 } from '@trainwatch/proto';
 import { isAppError } from '../common/app-error';
-import { MAX_PREDICTED_LABEL_LENGTH } from '../common/limits';
+import { MAX_EXACT_INTEGER, MAX_PREDICTED_LABEL_LENGTH } from '../common/limits';
 import type { Session } from '../sessions/session';
 import { validateTrainingConfig } from '../sessions/session-validation';
 import { inspectJpeg } from './jpeg';
@@ -33,9 +33,6 @@ const reject = (code: ErrorCode, message: string): Rejection => ({ code, message
 const batchName = (batch: BatchData) => () => `batch ${batch.batchIdx} of epoch ${batch.epoch}`;
 
 const imageName = (name: () => string, index: number) => `${name()}, image ${index}`;
-
-/** Largest magnitude of a time (ms) or step the server takes: exact as a JavaScript number and in a 64-bit column. */
-const MAX_EXACT_INTEGER = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * The message's times and, for scalars, its step: numbers the server reads

@@ -9,6 +9,7 @@ import { errors } from '../common/app-error';
 import {
   DEFAULT_IMAGE_FRAMES,
   DEFAULT_QUERY_POINTS,
+  MAX_EXACT_INTEGER,
   MAX_IMAGE_FRAMES,
   MAX_QUERY_POINTS,
   MAX_QUERY_SERIES_NAMES,
@@ -34,15 +35,13 @@ export function stepWindow(fromStep: bigint, toStep: bigint): StepWindow {
   return { from: exactStep(fromStep), to: toStep === 0n ? undefined : exactStep(toStep) };
 }
 
-const MAX_EXACT_STEP = BigInt(Number.MAX_SAFE_INTEGER);
-
 /**
  * A requested step as the stores compare it: steps never pass 2^53 - 1
  * (the trainer's are refused beyond), so a larger one reads the same as it
- * and stays exact (2^63 - 1 read as a number is 2^63, past PostgreSQL's bigint).
+ * and stays exact (MAX_EXACT_INTEGER).
  */
 export function exactStep(step: bigint): number {
-  if (step > MAX_EXACT_STEP) return Number.MAX_SAFE_INTEGER;
+  if (step > MAX_EXACT_INTEGER) return Number.MAX_SAFE_INTEGER;
   if (step < 0n) return 0;
   return Number(step);
 }
