@@ -1,4 +1,4 @@
-import { constants as fsConstants, mkdirSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -6,9 +6,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Pool, types as pgTypes } from 'pg';
 import type { StoreEngine } from './migrations/column-types';
-import { migrationProvider } from './migrations';
+import { migrationProvider, storeMigrations } from './migrations';
 import { FRAME_WRITERS_SEQUENCE } from './migrations/0115-image-frame-writers';
 import type { Database } from './schema';
+import { usableDataDir } from './data-dir-lock';
 import { FrameFiles } from './frame-files';
 import { PostgresFrameWriter } from './postgres-frame-writer';
 import { keepTextStorable } from './postgres-text';
@@ -142,15 +143,9 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
   open: OpenDatabase;
   checkpointer: WalCheckpointer;
 } {
-  mkdirSync(location.dataDir, { recursive: true });
+  usableDataDir(location.dataDir);
   const file = join(location.dataDir, SQLITE_FILE);
-  const sqlite = new BetterSqlite3(file);
-  // page_size only takes effect on a database with no tables yet, and before WAL is on.
-  sqlite.pragma(`page_size = ${SQLITE_PAGE_SIZE}`);
-  sqlite.pragma('journal_mode = WAL');
-  // NORMAL under WAL: a commit is durable against a process crash (kill -9); an OS crash may lose the last ones.
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  const sqlite = openSqliteFile(file);
   const logger = new Logger('Store');
   let lastProblem: string | undefined;
   const checkpointer = new WalCheckpointer(sqlite, file, (problem) => {
@@ -171,6 +166,33 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
       },
     },
   };
+}
+
+/** The store's SQLite file with its settings; a file that is not a usable database is named in the error. */
+function openSqliteFile(file: string): BetterSqlite3.Database {
+  let sqlite: BetterSqlite3.Database | undefined;
+  try {
+    sqlite = new BetterSqlite3(file);
+    // page_size only takes effect on a database with no tables yet, and before WAL is on.
+    sqlite.pragma(`page_size = ${SQLITE_PAGE_SIZE}`);
+    sqlite.pragma('journal_mode = WAL');
+    // NORMAL under WAL: a commit is durable against a process crash (kill -9); an OS crash may lose the last ones.
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    return sqlite;
+  } catch (error) {
+    sqlite?.close();
+    const code = (error as { code?: string }).code;
+    const reason = error instanceof Error ? error.message : String(error);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new Error(
+        `${file} is not a usable SQLite database (${reason}): restore it from a backup ` +
+          '(npm run admin -- backup), move it away to start an empty store, or point DATA_DIR elsewhere',
+        { cause: error },
+      );
+    }
+    throw new Error(`could not open the store ${file}: ${reason}`, { cause: error });
+  }
 }
 
 /**
@@ -249,6 +271,7 @@ async function sharedFrameFiles(db: Kysely<Database>, framesDir: string): Promis
 }
 
 async function migrate(open: OpenDatabase): Promise<void> {
+  await refuseNewerStore(open);
   const migrator = new Migrator({ db: open.db, provider: migrationProvider(open.engine) });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
@@ -256,4 +279,30 @@ async function migrate(open: OpenDatabase): Promise<void> {
     const name = failed === undefined ? '' : ` (migration ${failed.migrationName})`;
     throw new Error(`store migration failed${name}: ${String(error)}`, { cause: error });
   }
+}
+
+/**
+ * A store that has migrations this server does not know was written by a
+ * newer trainwatch (an upgrade rolled back): say that, rather than Kysely's
+ * "corrupted migrations", and start nothing on it.
+ */
+async function refuseNewerStore(open: OpenDatabase): Promise<void> {
+  let executed: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(
+      open.db,
+    );
+    executed = rows.map((row) => row.name);
+  } catch {
+    // No bookkeeping table yet: a new store.
+    return;
+  }
+  const known = Object.keys(storeMigrations(open.engine));
+  const unknown = executed.filter((name) => !known.includes(name)).sort();
+  if (unknown.length === 0) return;
+  throw new Error(
+    `the store was written by a newer trainwatch: it has migration ${unknown.join(', ')}, ` +
+      `this server knows those up to ${known[known.length - 1] ?? '(none)'}; ` +
+      'run that newer version on it, or restore a backup taken before the upgrade',
+  );
 }

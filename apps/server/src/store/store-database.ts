@@ -1,4 +1,5 @@
 import type { ServerSettings } from '../config/server-config';
+import { lockDataDir } from './data-dir-lock';
 import { openDatabase, type OpenDatabase } from './open-database';
 
 /** Injection token of the open store; null when STORE_ENGINE=memory. */
@@ -24,4 +25,37 @@ export function openStoreDatabase(settings: ServerSettings): Promise<StoreDataba
         framesDir: settings.framesDir === '' ? undefined : settings.framesDir,
       });
   }
+}
+
+/**
+ * The server's store: as openStoreDatabase, and for SQLite with DATA_DIR
+ * locked to this process until the store closes (data-dir-lock.ts), so a
+ * second server on the same folder refuses to start. The admin commands
+ * open the store without the lock.
+ */
+export async function openServerStore(settings: ServerSettings): Promise<StoreDatabase> {
+  if (settings.storeEngine !== 'sqlite') return openStoreDatabase(settings);
+  const lock = lockDataDir(settings.dataDir);
+  let open: StoreDatabase;
+  try {
+    open = await openStoreDatabase(settings);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  if (open === null) {
+    lock.release();
+    return null;
+  }
+  const close = open.close;
+  return {
+    ...open,
+    close: async () => {
+      try {
+        await close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
 }

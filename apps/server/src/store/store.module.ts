@@ -2,17 +2,20 @@ import { Module } from '@nestjs/common';
 import { SERVER_SETTINGS } from '../config/config.module';
 import type { ServerSettings } from '../config/server-config';
 import { HealthModule } from '../health/health.module';
-import { STORE_DATABASE, openStoreDatabase } from './store-database';
+import { STORE_DATABASE, openServerStore } from './store-database';
 import { StoreWriter } from './store-writer';
 
-/** The store: the database (opened and migrated at start-up) and the writer that keeps every run in it. */
+/**
+ * The store: the database (opened and migrated at start-up; a SQLite
+ * DATA_DIR locked to this server) and the writer that keeps every run in it.
+ */
 @Module({
   imports: [HealthModule],
   providers: [
     {
       provide: STORE_DATABASE,
       inject: [SERVER_SETTINGS],
-      useFactory: (settings: ServerSettings) => openStoreDatabase(settings),
+      useFactory: (settings: ServerSettings) => openServerStore(settings),
     },
     StoreWriter,
   ],

@@ -1,0 +1,89 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+
+/** File in DATA_DIR whose lock the server holding that folder keeps while it runs. */
+export const DATA_DIR_LOCK_FILE = 'server.lock';
+
+/** The lock a server holds on its DATA_DIR; `release` gives it up (idempotent). */
+export interface DataDirLock {
+  readonly file: string;
+  release(): void;
+}
+
+/**
+ * Takes the lock that makes a server the only one writing a SQLite
+ * DATA_DIR. Two servers on one folder would both append to the same
+ * segment files from their own idea of where each ends, sweep each other's
+ * new files as orphans and keep stale copies of every run, so the second
+ * one refuses to start, naming the folder, and the first carries on.
+ *
+ * The lock is SQLite's own exclusive lock on a small database file of its
+ * own (an fcntl lock): the kernel drops it when the process ends, kill -9
+ * included, so a restart never finds a stale lock, and SQLite keeps it
+ * exclusive between connections of one process too. The admin commands
+ * (backup, vacuum, copy-store, users and keys) do not take it: they are
+ * meant to run beside the server.
+ */
+export function lockDataDir(dataDir: string): DataDirLock {
+  usableDataDir(dataDir);
+  const file = join(dataDir, DATA_DIR_LOCK_FILE);
+  let lock: BetterSqlite3.Database;
+  try {
+    lock = new BetterSqlite3(file, { timeout: 0 });
+  } catch (error) {
+    throw new Error(`could not open ${file} in DATA_DIR: ${String(error)}`);
+  }
+  try {
+    // A rollback journal (not WAL: its shared memory would let another connection in) and an
+    // exclusive transaction kept open until release: nobody else may read or write the file.
+    lock.pragma('journal_mode = DELETE');
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch (error) {
+    lock.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(
+        `DATA_DIR ${dataDir} is in use by another trainwatch server (it holds ${file}): ` +
+          'stop that server first, or give this one a DATA_DIR of its own',
+      );
+    }
+    throw new Error(`could not lock DATA_DIR ${dataDir} (${file}): ${String(error)}`);
+  }
+  let held = true;
+  return {
+    file,
+    release: () => {
+      if (!held) return;
+      held = false;
+      // Closing with the transaction open rolls it back and drops the lock.
+      lock.close();
+    },
+  };
+}
+
+/**
+ * Creates DATA_DIR if it is missing, or says in one line why it cannot
+ * hold the store: a file in its place, or a folder this process may not
+ * write to (SQLite's own error would be "unable to open database file").
+ */
+export function usableDataDir(dataDir: string): void {
+  try {
+    const existing = statSync(dataDir, { throwIfNoEntry: false });
+    if (existing !== undefined && !existing.isDirectory()) {
+      throw new Error(`DATA_DIR ${dataDir} is not a folder: point DATA_DIR at a folder`);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === undefined) throw error;
+    // Not reachable (ENOTDIR, EACCES on a parent): said below, where creating it fails the same way.
+  }
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const user = process.getuid === undefined ? 'this process' : `user id ${process.getuid()}`;
+    throw new Error(
+      `DATA_DIR ${dataDir} cannot be created or written by ${user} (${String(error)}): ` +
+        'give that user the folder, or point DATA_DIR at one it may write',
+    );
+  }
+}

@@ -1,0 +1,154 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  freePort,
+  SERVER_ENTRY,
+  startServerProcess,
+  WORKSPACE_ROOT,
+  type ServerProcess,
+} from '@trainwatch/testing';
+import { sql } from 'kysely';
+import { openDatabase } from '../src/store/open-database';
+import { grpcDashboard, register, telemetryClient, TrainerStreamClient } from './harness';
+
+/** Starts the built server on `dataDir` (free ports) and waits for it to exit; fails after 20 s. */
+async function startExpectingExit(dataDir: string) {
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const result = spawnSync(process.execPath, [SERVER_ENTRY], {
+    cwd: WORKSPACE_ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      STORE_ENGINE: 'sqlite',
+      GRPC_PORT: String(grpcPort),
+      HTTP_PORT: String(httpPort),
+    },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { ...result, grpcPort, httpPort };
+}
+
+/** Two servers on one SQLite DATA_DIR: the second refuses to start, the first is not disturbed. */
+describe('one server per DATA_DIR (SQLite)', () => {
+  let dataDir: string;
+  let first: ServerProcess | undefined;
+  let second: ServerProcess | undefined;
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-lock-'));
+  });
+
+  afterEach(async () => {
+    if (first?.child.exitCode === null) await first.kill();
+    if (second?.child.exitCode === null) await second.kill();
+    first = second = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('a second server on the folder exits 1 naming it, before it listens; the first keeps acking', async () => {
+    first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    const telemetry = telemetryClient(first.grpcAddress);
+    await register(telemetry, { sessionId: 'held' });
+    const trainer = new TrainerStreamClient(telemetry, 'held');
+    trainer.batch(1n, 0, 0);
+    await trainer.waitForAck(1n);
+
+    const refused = await startExpectingExit(dataDir);
+    const { grpcPort, httpPort } = refused;
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(
+      `trainwatch server: failed to start: DATA_DIR ${dataDir} is in use by another trainwatch server`,
+    );
+    // It stopped before binding anything: both its ports are still free.
+    const otherServer = await startServerProcess({ grpcPort, httpPort });
+    await otherServer.stop();
+
+    trainer.batch(2n, 0, 1);
+    await trainer.waitForAck(2n);
+    trainer.call.end();
+    telemetry.close();
+  });
+
+  it('kill -9 leaves no stale lock: the next server starts on the folder with the run in its list', async () => {
+    first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    const telemetry = telemetryClient(first.grpcAddress);
+    await register(telemetry, { sessionId: 'survivor' });
+    const trainer = new TrainerStreamClient(telemetry, 'survivor');
+    trainer.batch(1n, 0, 0);
+    await trainer.waitForAck(1n);
+    telemetry.close();
+    await first.kill();
+    expect(existsSync(join(dataDir, 'server.lock'))).toBe(true);
+
+    second = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    const dashboard = grpcDashboard(second.grpcAddress);
+    const list = await dashboard.listSessions({});
+    expect(list.sessions.map((session) => session.sessionId)).toContain('survivor');
+    dashboard.close();
+  });
+
+  it('a server stopped with SIGTERM gives the folder back', async () => {
+    first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    expect(await first.stop()).toBe(0);
+    second = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    expect(second.child.exitCode).toBeNull();
+  });
+});
+
+describe('a DATA_DIR that cannot hold the store', () => {
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'trainwatch-bad-data-'))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('a file that is not a database in its place: exit 1 naming the file, the file left as it was', async () => {
+    const file = join(root, 'trainwatch.sqlite');
+    writeFileSync(file, 'notes, not a database\n'.repeat(100));
+    const result = await startExpectingExit(root);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `trainwatch server: failed to start: ${file} is not a usable SQLite database (file is not a database): restore it from a backup`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe('notes, not a database\n'.repeat(100));
+  });
+
+  it('a store written by a newer version: exit 1 saying so, the store untouched', async () => {
+    const store = await openDatabase({ engine: 'sqlite', dataDir: root });
+    await sql`insert into kysely_migration (name, timestamp) values ('9000-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(
+      store.db,
+    );
+    await store.close();
+    const result = await startExpectingExit(root);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'trainwatch server: failed to start: the store was written by a newer trainwatch: it has migration 9000-from-the-future, this server knows those up to ',
+    );
+    const reopened = await openDatabase({ engine: 'sqlite', dataDir: root }).catch(
+      (error: Error) => error,
+    );
+    expect(reopened).toBeInstanceOf(Error);
+    const check = await import('better-sqlite3').then(
+      ({ default: Database }) => new Database(join(root, 'trainwatch.sqlite'), { readonly: true }),
+    );
+    expect(
+      check
+        .prepare("select count(*) as n from kysely_migration where name = '9000-from-the-future'")
+        .get(),
+    ).toEqual({ n: 1 });
+    check.close();
+  });
+
+  it('a file where the folder should be: exit 1 saying so', async () => {
+    const notAFolder = join(root, 'data');
+    writeFileSync(notAFolder, 'x');
+    const result = await startExpectingExit(notAFolder);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `trainwatch server: failed to start: DATA_DIR ${notAFolder} is not a folder`,
+    );
+  });
+});
