@@ -9,8 +9,6 @@ import {
   WORKSPACE_ROOT,
   type ServerProcess,
 } from '@trainwatch/testing';
-import { sql } from 'kysely';
-import { openDatabase } from '../src/store/open-database';
 import { grpcDashboard, register, telemetryClient, TrainerStreamClient } from './harness';
 
 /** Starts the built server on `dataDir` (free ports) and waits for it to exit; fails after 20 s. */
@@ -114,32 +112,6 @@ describe('a DATA_DIR that cannot hold the store', () => {
       `trainwatch server: failed to start: ${file} is not a usable SQLite database (file is not a database): restore it from a backup`,
     );
     expect(readFileSync(file, 'utf8')).toBe('notes, not a database\n'.repeat(100));
-  });
-
-  it('a store written by a newer version: exit 1 saying so, the store untouched', async () => {
-    const store = await openDatabase({ engine: 'sqlite', dataDir: root });
-    await sql`insert into kysely_migration (name, timestamp) values ('9000-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(
-      store.db,
-    );
-    await store.close();
-    const result = await startExpectingExit(root);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain(
-      'trainwatch server: failed to start: the store was written by a newer trainwatch: it has migration 9000-from-the-future, this server knows those up to ',
-    );
-    const reopened = await openDatabase({ engine: 'sqlite', dataDir: root }).catch(
-      (error: Error) => error,
-    );
-    expect(reopened).toBeInstanceOf(Error);
-    const check = await import('better-sqlite3').then(
-      ({ default: Database }) => new Database(join(root, 'trainwatch.sqlite'), { readonly: true }),
-    );
-    expect(
-      check
-        .prepare("select count(*) as n from kysely_migration where name = '9000-from-the-future'")
-        .get(),
-    ).toEqual({ n: 1 });
-    check.close();
   });
 
   it('a file where the folder should be: exit 1 saying so', async () => {
