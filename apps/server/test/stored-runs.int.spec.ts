@@ -520,10 +520,16 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     }
   });
 
-  it('RETENTION_DAYS deletes runs not updated for that long at start-up, and keeps the rest', async () => {
+  it('RETENTION_DAYS deletes runs not updated for that long at start-up, and keeps the rest and those tagged keep', async () => {
     let clients = await start();
     await recordRun(clients.telemetry, 'old', 'a');
     await recordRun(clients.telemetry, 'recent', 'b');
+    await recordRun(clients.telemetry, 'old-kept', 'c');
+    await clients.web.updateSession({
+      sessionId: 'old-kept',
+      setTags: true,
+      tags: ['baseline', 'keep'],
+    });
     await server?.shutdown();
     server = undefined;
     for (const close of closers.splice(0)) close();
@@ -532,17 +538,22 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     await reader.db
       .updateTable('sessions')
       .set({ last_update_ms: threeDaysAgo })
-      .where('id', '=', 'old')
+      .where('id', 'in', ['old', 'old-kept'])
       .execute();
     await reader.close();
 
     clients = await start({ RETENTION_DAYS: '2' });
-    await waitFor(async () => (await clients.grpc.listSessions({})).sessions.length === 1, {
+    await waitFor(async () => (await clients.grpc.listSessions({})).sessions.length === 2, {
       what: 'the expired run deleted',
     });
-    expect((await clients.web.listSessions({})).sessions.map((s) => s.sessionId)).toEqual([
+    expect((await clients.web.listSessions({})).sessions.map((s) => s.sessionId).sort()).toEqual([
+      'old-kept',
       'recent',
     ]);
+    // The kept run is whole: its series still answer.
+    expect(
+      (await clients.web.querySeries({ sessionId: 'old-kept' })).series.length,
+    ).toBeGreaterThan(0);
     expect((await expectCallError(clients.web.querySeries({ sessionId: 'old' }))).code).toBe(
       status.NOT_FOUND,
     );

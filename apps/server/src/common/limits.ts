@@ -154,6 +154,8 @@ export const MAX_RUN_NAME_LENGTH = 256;
 /** How often the retention sweep runs (RETENTION_DAYS), and how many runs one sweep deletes at most. */
 export const RETENTION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 export const RETENTION_RUNS_PER_SWEEP = 16;
+/** Runs carrying this tag are never deleted by the retention sweep (RETENTION_DAYS). */
+export const RETENTION_KEEP_TAG = 'keep';
 /**
  * Frames folders of runs the store no longer has are deleted at start-up
  * once untouched this long: a new run's first frames reach their files

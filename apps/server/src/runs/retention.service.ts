@@ -21,7 +21,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * that long are deleted like DeleteSession does, at start-up and then every
  * RETENTION_SWEEP_INTERVAL_MS, at most RETENTION_RUNS_PER_SWEEP runs a
  * sweep (oldest first) so one sweep never holds the store for long; a run
- * whose trainer streams is kept. At start-up, whatever the setting, the
+ * whose trainer streams is kept, and so is one tagged RETENTION_KEEP_TAG
+ * ('keep'). At start-up, whatever the setting, the
  * frames folders of runs the store no longer has are deleted.
  */
 @Injectable()

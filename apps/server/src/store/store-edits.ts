@@ -1,6 +1,7 @@
 import { toBinary } from '@bufbuild/protobuf';
 import { RunMetadataSchema, type RunMetadata } from '@trainwatch/proto';
 import type { Kysely, Transaction } from 'kysely';
+import { RETENTION_KEEP_TAG } from '../common/limits';
 import type { Database } from './schema';
 import type { FrameFiles } from './frame-files';
 
@@ -79,7 +80,8 @@ export class StoreEdits {
 
   /**
    * Retention: the ids of at most `limit` runs last updated before
-   * `updatedBefore`, oldest first, leaving out `keep` (runs in use).
+   * `updatedBefore`, oldest first, leaving out `keep` (runs in use) and
+   * runs tagged RETENTION_KEEP_TAG.
    */
   async expiredRuns(
     updatedBefore: number,
@@ -89,7 +91,17 @@ export class StoreEdits {
     let query = this.db
       .selectFrom('sessions')
       .select('id')
-      .where('last_update_ms', '<', updatedBefore);
+      .where('last_update_ms', '<', updatedBefore)
+      .where(({ exists, not, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('session_tags')
+              .select('session_tags.session_id')
+              .whereRef('session_tags.session_id', '=', 'sessions.id')
+              .where('session_tags.tag', '=', RETENTION_KEEP_TAG),
+          ),
+        ),
+      );
     if (keep.length > 0) query = query.where('id', 'not in', [...keep]);
     const rows = await query.orderBy('last_update_ms').orderBy('id').limit(limit).execute();
     return rows.map((row) => row.id);
