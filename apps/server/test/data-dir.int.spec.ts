@@ -12,7 +12,7 @@ import {
 import { grpcDashboard, register, telemetryClient, TrainerStreamClient } from './harness';
 
 /** Starts the built server on `dataDir` (free ports) and waits for it to exit; fails after 20 s. */
-async function startExpectingExit(dataDir: string) {
+async function startExpectingExit(dataDir: string, env: Record<string, string> = {}) {
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const result = spawnSync(process.execPath, [SERVER_ENTRY], {
@@ -24,6 +24,7 @@ async function startExpectingExit(dataDir: string) {
       STORE_ENGINE: 'sqlite',
       GRPC_PORT: String(grpcPort),
       HTTP_PORT: String(httpPort),
+      ...env,
     },
     encoding: 'utf8',
     timeout: 20_000,
@@ -98,7 +99,7 @@ describe('one server per DATA_DIR (SQLite)', () => {
   });
 });
 
-describe('a DATA_DIR that cannot hold the store', () => {
+describe('a store that cannot be opened', () => {
   let root: string;
   beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'trainwatch-bad-data-'))));
   afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -122,5 +123,18 @@ describe('a DATA_DIR that cannot hold the store', () => {
     expect(result.stderr).toContain(
       `trainwatch server: failed to start: DATA_DIR ${notAFolder} is not a folder`,
     );
+  });
+
+  it('PostgreSQL not listening: exit 1 naming where it was looked for, never the password', async () => {
+    const port = await freePort();
+    const result = await startExpectingExit(root, {
+      STORE_ENGINE: 'postgres',
+      DATABASE_URL: `postgres://trainer:hunter2-secret@127.0.0.1:${port}/runs`,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `trainwatch server: failed to start: cannot reach PostgreSQL at 127.0.0.1:${port}/runs (DATABASE_URL): connect ECONNREFUSED`,
+    );
+    expect(result.stdout + result.stderr).not.toContain('hunter2-secret');
   });
 });

@@ -13,6 +13,7 @@ import { usableDataDir } from './data-dir-lock';
 import { FrameFiles } from './frame-files';
 import { PostgresFrameWriter } from './postgres-frame-writer';
 import { keepTextStorable } from './postgres-text';
+import { isStoreUnavailable } from './store-errors';
 import { SqliteWriteThread } from './sqlite-write-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
@@ -101,6 +102,12 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
     await migrate(open);
   } catch (error) {
     await open.close();
+    if (location.engine === 'postgres' && isStoreUnavailable(error)) {
+      throw new Error(
+        `cannot reach PostgreSQL at ${postgresAddress(location.url)} (DATABASE_URL): ${error.message}`,
+        { cause: error },
+      );
+    }
     throw error;
   }
   if (postgres !== undefined) {
@@ -293,8 +300,9 @@ async function refuseNewerStore(open: OpenDatabase): Promise<void> {
       open.db,
     );
     executed = rows.map((row) => row.name);
-  } catch {
-    // No bookkeeping table yet: a new store.
+  } catch (error) {
+    // An unreachable store is reported as such; any other failure here is a new store (no table yet).
+    if (isStoreUnavailable(error)) throw error;
     return;
   }
   const known = Object.keys(storeMigrations(open.engine));
@@ -305,4 +313,14 @@ async function refuseNewerStore(open: OpenDatabase): Promise<void> {
       `this server knows those up to ${known[known.length - 1] ?? '(none)'}; ` +
       'run that newer version on it, or restore a backup taken before the upgrade',
   );
+}
+
+/** host:port/database of a postgres:// URL, for messages (never its user or password). */
+function postgresAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port === '' ? '5432' : parsed.port}${parsed.pathname}`;
+  } catch {
+    return '(the URL DATABASE_URL names)';
+  }
 }
