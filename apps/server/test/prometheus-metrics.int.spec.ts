@@ -55,6 +55,11 @@ describe('/metrics', () => {
     expect(sample(text, 'trainwatch_ack_latency_ms_count')).toBe(batches + 1);
     expect(sample(text, 'trainwatch_ack_latency_ms_bucket{le="+Inf"}')).toBe(batches + 1);
     expect(sample(text, 'trainwatch_store_commit_ms_count')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'trainwatch_store_healthy')).toBe(1);
+    expect(sample(text, 'trainwatch_store_commit_failures_total')).toBe(0);
+    expect(sample(text, 'trainwatch_store_backlog_held')).toBe(0);
+    // The database file (at least its header page) and its WAL.
+    expect(sample(text, 'trainwatch_store_database_bytes')).toBeGreaterThan(4096);
     expect(sample(text, 'trainwatch_fan_out_latency_ms_count{transport="grpc"}')).toBe(batches);
     expect(sample(text, 'trainwatch_fan_out_latency_ms_count{transport="grpc-web"}')).toBe(batches);
     // Loopback, an idle server: every batch reached both watchers within a second.

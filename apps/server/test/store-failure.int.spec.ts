@@ -18,6 +18,13 @@ import {
   type TestStore,
 } from './store-engines';
 
+/** The value of one sample line (`name value`) of /metrics, or undefined. */
+async function metric(server: TestServer, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
 /** Batches sent in all: some before the failure, some during it, some after recovery. */
 const BATCHES = 90;
 
@@ -96,6 +103,8 @@ describe.each([...STORE_ENGINES, POSTGRES_WITH_FRAMES_DIR])(
       };
       send(0, 30);
       await stream.waitForAck(30n);
+      expect(await metric(server, 'trainwatch_store_healthy')).toBe(1);
+      expect(await metric(server, 'trainwatch_store_commit_failures_total')).toBe(0);
 
       await breakage.break(server, fixture);
       send(30, 60);
@@ -111,6 +120,11 @@ describe.each([...STORE_ENGINES, POSTGRES_WITH_FRAMES_DIR])(
       expect(healthz.reason).toMatch(/^store: /);
       expect(healthz.reason).toMatch(breakage.reason);
       expect((await healthCheck(server.grpcAddress)).status).toBe(ServingStatus.NOT_SERVING);
+      // /metrics says the same, and how much waits for the store.
+      expect(await metric(server, 'trainwatch_store_healthy')).toBe(0);
+      expect(await metric(server, 'trainwatch_store_commit_failures_total')).toBeGreaterThan(0);
+      expect(await metric(server, 'trainwatch_store_pending_bytes')).toBeGreaterThan(0);
+      expect(await metric(server, 'trainwatch_store_backlog_held')).toBe(0);
       const acked = stream.acks().length;
       expect(acked).toBeLessThan(60);
       // Dashboards still answer from memory; nothing crashed.
@@ -132,6 +146,10 @@ describe.each([...STORE_ENGINES, POSTGRES_WITH_FRAMES_DIR])(
         },
       );
       expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+      expect(await metric(server, 'trainwatch_store_healthy')).toBe(1);
+      await waitFor(async () => (await metric(server, 'trainwatch_store_pending_bytes')) === 0, {
+        what: 'nothing pending once every ack is in',
+      });
 
       const reader = await store.open();
       try {

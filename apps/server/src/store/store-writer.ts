@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { LOSS_SERIES, SeriesKind, type Alert } from '@trainwatch/proto';
 import { SERVER_SETTINGS } from '../config/config.module';
@@ -56,6 +57,8 @@ export class StoreWriter implements OnApplicationShutdown {
   private attempt: Promise<void> | undefined;
   private retryDelayMs = STORE_RETRY_INITIAL_MS;
   private failure: string | undefined;
+  /** Commit attempts that failed since start (trainwatch_store_commit_failures_total). */
+  private commitFailures = 0;
   private stopped = false;
 
   constructor(
@@ -73,6 +76,7 @@ export class StoreWriter implements OnApplicationShutdown {
     this.queue = this.newBatch();
     if (database === null) return;
     this.state = new WriterState(database);
+    if (metrics !== undefined) this.registerMetrics(metrics, database);
     bus.on('session.registered', ({ session }) => this.touched(session));
     bus.on('batch.applied', ({ session, batch, step, receivedAtMs }) => {
       const queue = this.queue;
@@ -149,6 +153,39 @@ export class StoreWriter implements OnApplicationShutdown {
       this.queue.addCommand(session, entry);
       return this.touched(session);
     });
+  }
+
+  /** The store's gauges and counters on /metrics, read at scrape time. */
+  private registerMetrics(metrics: MetricsService, database: OpenDatabase): void {
+    metrics.gauge(
+      'store_healthy',
+      'Whether store commits succeed: 1, or 0 while they fail and acks wait (health says why).',
+      () => (this.failure === undefined ? 1 : 0),
+    );
+    metrics.counter(
+      'store_commit_failures_total',
+      'Store commit attempts that failed (each is retried; nothing is dropped).',
+      () => this.commitFailures,
+    );
+    metrics.gauge(
+      'store_pending_bytes',
+      'Bytes of applied trainer messages waiting for a store commit (their acks wait with them).',
+      () => this.pendingBytes,
+    );
+    metrics.gauge(
+      'store_backlog_held',
+      'Whether trainer streams are paused because store_pending_bytes passed STORE_MAX_PENDING_BYTES.',
+      () => (this.backlog.isHeld ? 1 : 0),
+    );
+    const sqlite = database.sqlite;
+    if (sqlite !== undefined) {
+      const file = sqlite.name;
+      metrics.gauge(
+        'store_database_bytes',
+        'SQLite: bytes of the database file and its WAL (image frames are in segment files beside them).',
+        () => fileBytes(file) + fileBytes(`${file}-wal`),
+      );
+    }
   }
 
   /** Why commits fail, while they do. */
@@ -317,6 +354,7 @@ export class StoreWriter implements OnApplicationShutdown {
       );
     }
     this.failure = reason;
+    this.commitFailures += 1;
     this.health.setStoreProblem(reason);
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, STORE_RETRY_MAX_MS);
   }
@@ -328,4 +366,9 @@ export class StoreWriter implements OnApplicationShutdown {
       if (this.failure !== undefined) return;
     }
   }
+}
+
+/** Size of a file, 0 when it is not there (a WAL after a truncating checkpoint). */
+function fileBytes(file: string): number {
+  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }
