@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -83,6 +83,10 @@ describe('one server per DATA_DIR (SQLite)', () => {
     telemetry.close();
     await first.kill();
     expect(existsSync(join(dataDir, 'server.lock'))).toBe(true);
+    // Nothing of the lock's own left behind but its (empty) file.
+    expect(readdirSync(dataDir).filter((name) => name.startsWith('server.lock'))).toEqual([
+      'server.lock',
+    ]);
 
     second = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
     const dashboard = grpcDashboard(second.grpcAddress);

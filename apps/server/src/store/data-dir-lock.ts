@@ -35,9 +35,10 @@ export function lockDataDir(dataDir: string): DataDirLock {
     throw new Error(`could not open ${file} in DATA_DIR: ${String(error)}`);
   }
   try {
-    // A rollback journal (not WAL: its shared memory would let another connection in) and an
-    // exclusive transaction kept open until release: nobody else may read or write the file.
-    lock.pragma('journal_mode = DELETE');
+    // A rollback journal (not WAL: its shared memory would let another connection in), kept in
+    // memory (no journal file left beside it), and an exclusive transaction kept open until
+    // release: nobody else may read or write the file.
+    lock.pragma('journal_mode = MEMORY');
     lock.exec('BEGIN EXCLUSIVE');
   } catch (error) {
     lock.close();
