@@ -9,7 +9,13 @@ import {
   WORKSPACE_ROOT,
   type ServerProcess,
 } from '@trainwatch/testing';
-import { grpcDashboard, register, telemetryClient, TrainerStreamClient } from './harness';
+import {
+  grpcDashboard,
+  register,
+  runAdminCommand,
+  telemetryClient,
+  TrainerStreamClient,
+} from './harness';
 
 /** Starts the built server on `dataDir` (free ports) and waits for it to exit; fails after 20 s. */
 async function startExpectingExit(dataDir: string, env: Record<string, string> = {}) {
@@ -71,6 +77,42 @@ describe('one server per DATA_DIR (SQLite)', () => {
     await trainer.waitForAck(2n);
     trainer.call.end();
     telemetry.close();
+  });
+
+  it('the admin commands see a running server: copy-store refuses, vacuum warns; neither stops it', async () => {
+    first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    const telemetry = telemetryClient(first.grpcAddress);
+    await register(telemetry, { sessionId: 'busy' });
+    const trainer = new TrainerStreamClient(telemetry, 'busy');
+    trainer.batch(1n, 0, 0);
+    await trainer.waitForAck(1n);
+
+    const copy = await runAdminCommand({ DATA_DIR: dataDir }, [
+      'copy-store',
+      '--to',
+      'postgres://nobody@127.0.0.1:1/never-reached',
+    ]);
+    expect(copy.code).toBe(1);
+    expect(copy.out).toEqual([
+      `admin: a trainwatch server is running on ${dataDir}: stop it first (what it stores after the copy begins would not reach PostgreSQL)`,
+    ]);
+    const busyVacuum = await runAdminCommand({ DATA_DIR: dataDir }, ['vacuum']);
+    expect(busyVacuum.code).toBe(0);
+    expect(busyVacuum.out[0]).toBe(
+      `a server is running on ${dataDir}: its commits, and its trainers' acks, wait while VACUUM rewrites the file`,
+    );
+    expect(busyVacuum.out[1]).toMatch(/^vacuumed the SQLite store: /);
+    // The server went on, its lock untouched by the looks.
+    trainer.batch(2n, 0, 1);
+    await trainer.waitForAck(2n);
+    trainer.call.end();
+    telemetry.close();
+
+    expect(await first.stop()).toBe(0);
+    const idleVacuum = await runAdminCommand({ DATA_DIR: dataDir }, ['vacuum']);
+    expect(idleVacuum.code).toBe(0);
+    expect(idleVacuum.out).toHaveLength(1);
+    expect(idleVacuum.out[0]).toMatch(/^vacuumed the SQLite store: /);
   });
 
   it('kill -9 leaves no stale lock: the next server starts on the folder with the run in its list', async () => {

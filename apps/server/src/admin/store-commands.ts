@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerSettings } from '../config/server-config';
 import { openDatabase, SQLITE_FILE } from '../store/open-database';
+import { serverRunsOn } from '../store/data-dir-lock';
 import { openStoreDatabase } from '../store/store-database';
 import { AdminError } from './admin-error';
 import { backupSqliteStore } from './backup-store';
@@ -46,6 +47,12 @@ export async function copyStore(
     );
   }
   const file = sqliteFile(settings, 'copy-store', 'unset DATABASE_URL and STORE_ENGINE');
+  if (serverRunsOn(settings.dataDir)) {
+    throw new AdminError(
+      `a trainwatch server is running on ${settings.dataDir}: stop it first ` +
+        '(what it stores after the copy begins would not reach PostgreSQL)',
+    );
+  }
   const started = Date.now();
   out(`copying ${file} into ${redactedUrl(url)}`);
   const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
@@ -111,7 +118,14 @@ export async function vacuum(settings: ServerSettings, out: Out): Promise<void> 
   if (settings.storeEngine === 'memory') {
     throw new AdminError('STORE_ENGINE=memory keeps nothing to vacuum', 2);
   }
-  if (settings.storeEngine === 'sqlite') sqliteFile(settings, 'vacuum', '');
+  if (settings.storeEngine === 'sqlite') {
+    sqliteFile(settings, 'vacuum', '');
+    if (serverRunsOn(settings.dataDir)) {
+      out(
+        `a server is running on ${settings.dataDir}: its commits, and its trainers' acks, wait while VACUUM rewrites the file`,
+      );
+    }
+  }
   const started = Date.now();
   const database = await openStoreDatabase({ ...settings, framesDir: '', storeWriteThread: false });
   if (database === null) return;

@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lockDataDir, usableDataDir } from './data-dir-lock';
+import { lockDataDir, serverRunsOn, usableDataDir } from './data-dir-lock';
 
 describe('lockDataDir', () => {
   let dataDir: string;
@@ -56,5 +56,25 @@ describe('usableDataDir', () => {
     expect(() => usableDataDir(inside)).toThrow(
       new RegExp(`^DATA_DIR ${inside} cannot be created or written by .*ENOTDIR`),
     );
+  });
+});
+
+describe('serverRunsOn', () => {
+  let dataDir: string;
+  beforeEach(() => (dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-probe-'))));
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('no lock file: false, and it creates none', () => {
+    expect(serverRunsOn(dataDir)).toBe(false);
+    expect(existsSync(join(dataDir, 'server.lock'))).toBe(false);
+  });
+
+  it('true while the lock is held, false once released; looking leaves the lock with its holder', () => {
+    const held = lockDataDir(dataDir);
+    expect(serverRunsOn(dataDir)).toBe(true);
+    expect(serverRunsOn(dataDir)).toBe(true);
+    held.release();
+    expect(serverRunsOn(dataDir)).toBe(false);
+    lockDataDir(dataDir).release();
   });
 });

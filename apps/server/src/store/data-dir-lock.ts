@@ -1,9 +1,15 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 
 /** File in DATA_DIR whose lock the server holding that folder keeps while it runs. */
 export const DATA_DIR_LOCK_FILE = 'server.lock';
+/**
+ * How long a starting server waits for the lock: long enough that an admin
+ * command looking whether a server runs (serverRunsOn, a moment) never
+ * makes a start fail, short enough to say at once that another server has it.
+ */
+const LOCK_WAIT_MS = 1000;
 
 /** The lock a server holds on its DATA_DIR; `release` gives it up (idempotent). */
 export interface DataDirLock {
@@ -30,7 +36,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   const file = join(dataDir, DATA_DIR_LOCK_FILE);
   let lock: BetterSqlite3.Database;
   try {
-    lock = new BetterSqlite3(file, { timeout: 0 });
+    lock = new BetterSqlite3(file, { timeout: LOCK_WAIT_MS });
   } catch (error) {
     throw new Error(`could not open ${file} in DATA_DIR: ${String(error)}`);
   }
@@ -60,6 +66,28 @@ export function lockDataDir(dataDir: string): DataDirLock {
       lock.close();
     },
   };
+}
+
+/**
+ * Whether a server holds `dataDir` now (for the admin commands, which do
+ * not take the lock): looks by taking the lock for a moment, and creates
+ * nothing when there is no lock file (no server ever ran there).
+ */
+export function serverRunsOn(dataDir: string): boolean {
+  const file = join(dataDir, DATA_DIR_LOCK_FILE);
+  if (!existsSync(file)) return false;
+  const probe = new BetterSqlite3(file, { timeout: 0, fileMustExist: true });
+  try {
+    probe.pragma('journal_mode = MEMORY');
+    probe.exec('BEGIN EXCLUSIVE');
+    probe.exec('ROLLBACK');
+    return false;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return true;
+    throw error;
+  } finally {
+    probe.close();
+  }
 }
 
 /**
