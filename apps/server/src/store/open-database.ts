@@ -239,6 +239,11 @@ function openPostgres(location: Extract<StoreLocation, { engine: 'postgres' }>):
   });
   // An idle client whose server went away emits 'error' on the pool; the next query reports it.
   pool.on('error', () => undefined);
+  // A client checked out of the pool (a commit's transaction, the frame writer's) has no listener
+  // of the pool's: when PostgreSQL stops or drops it, pg emits 'error' on the client itself, and
+  // with nobody listening that ended the process. The holder learns it anyway (its query rejects,
+  // or the next one: "not queryable"), and the pool drops such a client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   // Before the client serves its first query: U+0000 in a text value would fail the whole statement.
   pool.on('connect', keepTextStorable);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -1,0 +1,121 @@
+import { sql } from 'kysely';
+import { startServerProcess, waitFor, type ServerProcess } from '@trainwatch/testing';
+import { ResumingTrainer } from './resuming-trainer';
+import {
+  POSTGRES_WITH_FRAMES_DIR,
+  STORE_ENGINES,
+  type StoreEngineFixture,
+  type TestStore,
+} from './store-engines';
+
+/** Messages in the run: streaming before, during and after the outage. */
+const MESSAGES = 600;
+
+/**
+ * PostgreSQL stopped under the built server while a trainer streams to it
+ * (60 batches a second with 16 images): commits are in flight when the
+ * connections drop. The process must stay up, say NOT_SERVING, and once
+ * PostgreSQL is back acknowledge and store every message exactly once.
+ */
+describe.each(
+  [...STORE_ENGINES, POSTGRES_WITH_FRAMES_DIR].filter(([name]) => name.startsWith('PostgreSQL')),
+)('PostgreSQL stopped under a streaming server process, %s', (_name, makeFixture) => {
+  const fixture: StoreEngineFixture = makeFixture();
+  let store: TestStore | undefined;
+  let server: ServerProcess | undefined;
+  let trainer: ResumingTrainer | undefined;
+
+  beforeAll(() => fixture.setUp(), 60_000);
+  afterAll(() => fixture.tearDown());
+  afterEach(async () => {
+    trainer?.stop();
+    if (server?.child.exitCode === null) await server.stop();
+    store?.remove();
+  });
+
+  it('a connection held when PostgreSQL stops tells its holder, and nothing is thrown past it', async () => {
+    const postgres = fixture.postgres;
+    if (postgres === undefined || !postgres.ownServer) return; // an outside server cannot be stopped
+    store = await fixture.newStore();
+    const open = await store.open();
+    try {
+      // What a commit does: a connection of the pool held across awaits (a transaction).
+      const outcome = await open.db.connection().execute(async (connection) => {
+        await sql`select 1`.execute(connection);
+        await postgres.stop();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return sql`select 1`.execute(connection).then(
+          () => 'answered',
+          (error: Error) => error.message,
+        );
+      });
+      expect(outcome).toMatch(/terminat|not queryable|connection/i);
+    } finally {
+      await postgres.start();
+      await open.close();
+    }
+  }, 60_000);
+
+  it('the process stays up and says why; afterwards every message is acknowledged and stored once', async () => {
+    const postgres = fixture.postgres;
+    if (postgres === undefined || !postgres.ownServer) return; // an outside server cannot be stopped
+    store = await fixture.newStore();
+    const started = await startServerProcess({ env: store.env });
+    server = started;
+    const alive = () => {
+      if (started.child.exitCode !== null || started.child.signalCode !== null) {
+        throw new Error(
+          `the server exited (${started.child.exitCode ?? started.child.signalCode}):\n${started.output()}`,
+        );
+      }
+    };
+    const run = new ResumingTrainer(() => started.grpcAddress, 'outage-run', MESSAGES);
+    trainer = run;
+    await run.start();
+    await waitFor(() => run.acked.size >= 100, { what: '100 messages acknowledged' });
+
+    await postgres.stop();
+    const health = await waitFor(
+      async () => {
+        alive();
+        const response = await fetch(`${started.httpUrl}/healthz`);
+        return response.status === 503 ? ((await response.json()) as { reason?: string }) : false;
+      },
+      { timeoutMs: 15_000, intervalMs: 50, what: '/healthz 503 while PostgreSQL is stopped' },
+    );
+    expect(health.reason).toMatch(/^store: /);
+    const ackedDuringOutage = run.acked.size;
+    // The trainer keeps streaming into the outage for a while: nothing more is acknowledged.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    alive();
+    expect(run.acked.size - ackedDuringOutage).toBeLessThanOrEqual(0);
+
+    await postgres.start();
+    await waitFor(
+      () => {
+        alive();
+        return run.acked.size === MESSAGES;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `all ${MESSAGES} messages acknowledged` },
+    );
+    await waitFor(async () => (await fetch(`${started.httpUrl}/healthz`)).ok, {
+      what: '/healthz 200 again',
+    });
+
+    const reader = await store.open();
+    try {
+      const rows = await reader.db
+        .selectFrom('points')
+        .innerJoin('series', 'series.id', 'points.series_id')
+        .select('points.step')
+        .where('series.session_id', '=', 'outage-run')
+        .where('series.name', '=', 'loss')
+        .execute();
+      expect(rows.map((row) => row.step).sort((a, b) => a - b)).toEqual([
+        ...Array(MESSAGES).keys(),
+      ]);
+    } finally {
+      await reader.close();
+    }
+  }, 120_000);
+});
