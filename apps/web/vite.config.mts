@@ -29,6 +29,8 @@ export default defineConfig({
       // Sign-in (the session cookie is set for the dev server's origin) and the admin page.
       '/telemetry.v1.AuthService/': { target: apiTarget, changeOrigin: true },
       '/telemetry.v1.AdminService/': { target: apiTarget, changeOrigin: true },
+      // The store banner asks whether the server's store saves runs.
+      '/healthz': { target: apiTarget, changeOrigin: true },
     },
   },
 });

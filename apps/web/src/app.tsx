@@ -7,6 +7,7 @@ import { UserMenu } from './features/auth/components/user-menu';
 import { ComparePage } from './features/compare/compare-page';
 import { SessionsPage } from './features/sessions/components/sessions-page';
 import { SessionPage } from './features/session/components/session-page';
+import { StoreStatusBanner } from './features/store-status/store-status';
 
 /** The whole dashboard: the session list, or one session, by location hash; sign-in first when the server asks for it. */
 export function App({ transport }: { transport: Transport }) {
@@ -19,6 +20,7 @@ export function App({ transport }: { transport: Transport }) {
         </a>
         <UserMenu />
       </nav>
+      <StoreStatusBanner />
       <SignedInOnly>
         {route.page === 'admin' ? (
           <AdminPage />
