@@ -9,13 +9,7 @@ import {
   WORKSPACE_ROOT,
   type ServerProcess,
 } from '@trainwatch/testing';
-import {
-  grpcDashboard,
-  register,
-  runAdminCommand,
-  telemetryClient,
-  TrainerStreamClient,
-} from './harness';
+import { grpcDashboard, HealthySession, runAdminCommand, telemetryClient } from './harness';
 
 /** Starts the built server on `dataDir` (free ports) and waits for it to exit; fails after 20 s. */
 async function startExpectingExit(dataDir: string, env: Record<string, string> = {}) {
@@ -58,10 +52,9 @@ describe('one server per DATA_DIR (SQLite)', () => {
   it('a second server on the folder exits 1 naming it, before it listens; the first keeps acking', async () => {
     first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
     const telemetry = telemetryClient(first.grpcAddress);
-    await register(telemetry, { sessionId: 'held' });
-    const trainer = new TrainerStreamClient(telemetry, 'held');
-    trainer.batch(1n, 0, 0);
-    await trainer.waitForAck(1n);
+    const trainer = new HealthySession(telemetry, 'held');
+    await trainer.start();
+    await trainer.stillAcked();
 
     const refused = await startExpectingExit(dataDir);
     const { grpcPort, httpPort } = refused;
@@ -73,19 +66,17 @@ describe('one server per DATA_DIR (SQLite)', () => {
     const otherServer = await startServerProcess({ grpcPort, httpPort });
     await otherServer.stop();
 
-    trainer.batch(2n, 0, 1);
-    await trainer.waitForAck(2n);
-    trainer.call.end();
+    await trainer.stillAcked();
+    trainer.end();
     telemetry.close();
   });
 
   it('the admin commands see a running server: copy-store refuses, vacuum warns; neither stops it', async () => {
     first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
     const telemetry = telemetryClient(first.grpcAddress);
-    await register(telemetry, { sessionId: 'busy' });
-    const trainer = new TrainerStreamClient(telemetry, 'busy');
-    trainer.batch(1n, 0, 0);
-    await trainer.waitForAck(1n);
+    const trainer = new HealthySession(telemetry, 'busy');
+    await trainer.start();
+    await trainer.stillAcked();
 
     const copy = await runAdminCommand({ DATA_DIR: dataDir }, [
       'copy-store',
@@ -103,9 +94,8 @@ describe('one server per DATA_DIR (SQLite)', () => {
     );
     expect(busyVacuum.out[1]).toMatch(/^vacuumed the SQLite store: /);
     // The server went on, its lock untouched by the looks.
-    trainer.batch(2n, 0, 1);
-    await trainer.waitForAck(2n);
-    trainer.call.end();
+    await trainer.stillAcked();
+    trainer.end();
     telemetry.close();
 
     expect(await first.stop()).toBe(0);
@@ -118,10 +108,9 @@ describe('one server per DATA_DIR (SQLite)', () => {
   it('kill -9 leaves no stale lock: the next server starts on the folder with the run in its list', async () => {
     first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
     const telemetry = telemetryClient(first.grpcAddress);
-    await register(telemetry, { sessionId: 'survivor' });
-    const trainer = new TrainerStreamClient(telemetry, 'survivor');
-    trainer.batch(1n, 0, 0);
-    await trainer.waitForAck(1n);
+    const trainer = new HealthySession(telemetry, 'survivor');
+    await trainer.start();
+    await trainer.stillAcked();
     telemetry.close();
     await first.kill();
     expect(existsSync(join(dataDir, 'server.lock'))).toBe(true);
