@@ -38,7 +38,8 @@ interface Breakage {
 
 const POSTGRES_STOPPED: Breakage = {
   what: 'PostgreSQL is stopped',
-  reason: /.+/,
+  // Which database, from DATABASE_URL without its credentials, then pg's own words.
+  reason: /^store: PostgreSQL at 127\.0\.0\.1:\d+\/\w+ is unavailable: .+/,
   break: (_server, fixture) => fixture.postgres?.stop() ?? Promise.resolve(),
   heal: (_server, fixture) => fixture.postgres?.start() ?? Promise.resolve(),
 };

@@ -321,7 +321,7 @@ async function refuseNewerStore(open: OpenDatabase): Promise<void> {
 }
 
 /** host:port/database of a postgres:// URL, for messages (never its user or password). */
-function postgresAddress(url: string): string {
+export function postgresAddress(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.hostname}:${parsed.port === '' ? '5432' : parsed.port}${parsed.pathname}`;

@@ -11,8 +11,9 @@ import type { Session } from '../sessions/session';
 import { SharedSlabPool } from './shared-frame-memory';
 import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
-import type { OpenDatabase } from './open-database';
+import { postgresAddress, type OpenDatabase } from './open-database';
 import { STORE_DATABASE, type StoreDatabase } from './store-database';
+import { isStoreUnavailable } from './store-errors';
 import { WriterState, writeFlush } from './write-flush';
 
 /** First retry after a failed commit; doubles up to the maximum below. */
@@ -346,7 +347,12 @@ export class StoreWriter implements OnApplicationShutdown {
     // A SQLite error can leave its transaction open (SQLITE_FULL rolls back by itself); never leave it so.
     const sqlite = this.database?.sqlite;
     if (sqlite?.inTransaction === true) sqlite.exec('ROLLBACK');
-    const reason = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // What /healthz, the dashboards' banner and the log say: which database, when it is away.
+    const reason =
+      this.database?.engine === 'postgres' && isStoreUnavailable(error)
+        ? `PostgreSQL at ${postgresAddress(this.settings.databaseUrl)} is unavailable: ${message}`
+        : message;
     if (this.failure !== reason) {
       this.logger.error(
         `store commit failed, retrying (acks wait, nothing is dropped): ${reason}`,
