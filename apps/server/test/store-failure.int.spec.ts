@@ -48,7 +48,9 @@ const BREAKAGE: Record<StoreEngineFixture['name'], Breakage> = {
   SQLite: {
     // A full disk, as SQLite sees it: the database may not grow by another page.
     what: 'the disk is full',
-    reason: /full/i,
+    // Which folder, SQLite's words, and how much waits for the room.
+    reason:
+      /^store: the disk holding DATA_DIR \(\/.+\) is full \(database or disk is full\): \d+(\.\d)? [kM]B of trainer messages wait to be written, and acks resume by themselves once they fit$/,
     // Set on the connection that commits: the write thread's (the default) and the main one.
     break: async (server) => {
       const open = server.app.get<symbol, StoreDatabase>(STORE_DATABASE) as OpenDatabase;

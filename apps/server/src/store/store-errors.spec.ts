@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { DatabaseError } from 'pg';
-import { isStoreUnavailable } from './store-errors';
+import { fullDisk, isStoreUnavailable } from './store-errors';
 
 function sqliteError(code: string): Error {
   const error = new Error('database or disk is full');
@@ -53,5 +53,31 @@ describe('isStoreUnavailable', () => {
       db.close();
     }
     expect(isStoreUnavailable(raised)).toBe(true);
+  });
+});
+
+describe('fullDisk', () => {
+  const errno = (code: string) =>
+    Object.assign(new Error(`${code}: no space left on device, write`), { code });
+
+  it('says where a full disk was met: the SQLite database, a frame file, PostgreSQL', () => {
+    expect(fullDisk(sqliteError('SQLITE_FULL'))).toBe('database');
+    // From the write thread: the code survives, the class does not.
+    expect(
+      fullDisk(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })),
+    ).toBe('database');
+    expect(fullDisk(errno('ENOSPC'))).toBe('files');
+    expect(fullDisk(errno('EDQUOT'))).toBe('files');
+    expect(fullDisk(pgError('53100'))).toBe('postgres');
+  });
+
+  it('anything else is not a full disk', () => {
+    expect(fullDisk(sqliteError('SQLITE_IOERR_WRITE'))).toBeUndefined();
+    expect(fullDisk(pgError('57P01'))).toBeUndefined();
+    // Out of memory on PostgreSQL is class 53 too, but not the disk.
+    expect(fullDisk(pgError('53200'))).toBeUndefined();
+    expect(fullDisk(errno('EACCES'))).toBeUndefined();
+    expect(fullDisk(new Error('no code'))).toBeUndefined();
+    expect(fullDisk(undefined)).toBeUndefined();
   });
 });

@@ -36,3 +36,23 @@ export function isStoreUnavailable(error: unknown): error is Error {
     (error as Error).message,
   );
 }
+
+/** Node's errno codes of a write that found no room: the file system, or the user's quota. */
+const NO_SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+/** PostgreSQL's SQLSTATE disk_full. */
+const POSTGRES_DISK_FULL = '53100';
+
+/**
+ * Where a full disk was met, when `error` says one was: SQLite's database
+ * (SQLITE_FULL), a segment file of image frames (ENOSPC or EDQUOT from the
+ * file system), or PostgreSQL's own disk (SQLSTATE 53100). Undefined for
+ * any other error.
+ */
+export function fullDisk(error: unknown): 'database' | 'files' | 'postgres' | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (error instanceof DatabaseError) return code === POSTGRES_DISK_FULL ? 'postgres' : undefined;
+  if (code.startsWith('SQLITE_FULL')) return 'database';
+  return NO_SPACE_ERRNOS.has(code) ? 'files' : undefined;
+}

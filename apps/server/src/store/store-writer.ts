@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { LOSS_SERIES, SeriesKind, type Alert } from '@trainwatch/proto';
 import { SERVER_SETTINGS } from '../config/config.module';
@@ -13,7 +14,7 @@ import { RECENT_FRAME_STEPS, type RetentionPolicy } from './image-retention';
 import { PendingWrites } from './pending-writes';
 import { postgresAddress, type OpenDatabase } from './open-database';
 import { STORE_DATABASE, type StoreDatabase } from './store-database';
-import { isStoreUnavailable } from './store-errors';
+import { fullDisk, isStoreUnavailable } from './store-errors';
 import { WriterState, writeFlush } from './write-flush';
 
 /** First retry after a failed commit; doubles up to the maximum below. */
@@ -58,6 +59,8 @@ export class StoreWriter implements OnApplicationShutdown {
   private attempt: Promise<void> | undefined;
   private retryDelayMs = STORE_RETRY_INITIAL_MS;
   private failure: string | undefined;
+  /** The failure's cause as last logged (the reason without the bytes waiting). */
+  private loggedCause: string | undefined;
   /** Commit attempts that failed since start (trainwatch_store_commit_failures_total). */
   private commitFailures = 0;
   private stopped = false;
@@ -333,6 +336,7 @@ export class StoreWriter implements OnApplicationShutdown {
     if (this.failure !== undefined) {
       this.logger.log(`store commits again; acks resume`);
       this.failure = undefined;
+      this.loggedCause = undefined;
       this.health.setStoreProblem(undefined);
     }
     if (
@@ -348,21 +352,46 @@ export class StoreWriter implements OnApplicationShutdown {
     const sqlite = this.database?.sqlite;
     if (sqlite?.inTransaction === true) sqlite.exec('ROLLBACK');
     const message = error instanceof Error ? error.message : String(error);
-    // What /healthz, the dashboards' banner and the log say: which database, when it is away.
+    // What /healthz, the dashboards' banner and the log say: which database or disk, when it is away or full.
+    const cause = this.failureCause(error, message);
+    const full = fullDisk(error);
     const reason =
-      this.database?.engine === 'postgres' && isStoreUnavailable(error)
-        ? `PostgreSQL at ${postgresAddress(this.settings.databaseUrl)} is unavailable: ${message}`
-        : message;
-    if (this.failure !== reason) {
+      full === undefined
+        ? cause
+        : `${cause}: ${readableBytes(this.pendingBytes)} of trainer messages wait to be written, and acks resume by themselves once they fit`;
+    // Logged once per cause, not on every retry (the waiting bytes grow between them).
+    if (this.loggedCause !== cause) {
       this.logger.error(
         `store commit failed, retrying (acks wait, nothing is dropped): ${reason}`,
         error instanceof Error ? error.stack : undefined,
       );
     }
+    this.loggedCause = cause;
     this.failure = reason;
     this.commitFailures += 1;
     this.health.setStoreProblem(reason);
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, STORE_RETRY_MAX_MS);
+  }
+
+  /** What failed, in the words /healthz and the log use: which database, folder or disk. */
+  private failureCause(error: unknown, message: string): string {
+    const postgres = this.database?.engine === 'postgres';
+    const where = postgres ? `PostgreSQL at ${postgresAddress(this.settings.databaseUrl)}` : '';
+    switch (fullDisk(error)) {
+      case 'postgres':
+        return `${where} has no disk space left (${message})`;
+      case 'files':
+        // Segment files of image frames: FRAMES_DIR with PostgreSQL, DATA_DIR/frames with SQLite.
+        return postgres
+          ? `the disk holding FRAMES_DIR (${resolve(this.settings.framesDir)}) is full (${message})`
+          : `the disk holding DATA_DIR (${resolve(this.settings.dataDir)}) is full (${message})`;
+      case 'database':
+        return `the disk holding DATA_DIR (${resolve(this.settings.dataDir)}) is full (${message})`;
+      default:
+        return postgres && isStoreUnavailable(error)
+          ? `${where} is unavailable: ${message}`
+          : message;
+    }
   }
 
   private async lastCommit(): Promise<void> {
@@ -372,6 +401,11 @@ export class StoreWriter implements OnApplicationShutdown {
       if (this.failure !== undefined) return;
     }
   }
+}
+
+/** Bytes as the health reason gives them: kB under a megabyte (rounded up, never "0.0 MB"), else MB. */
+function readableBytes(bytes: number): string {
+  return bytes < 1e6 ? `${Math.ceil(bytes / 1e3)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 /** Size of a file, 0 when it is not there (a WAL after a truncating checkpoint). */

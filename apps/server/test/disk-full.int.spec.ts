@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServerProcess, waitFor, type ServerProcess } from '@trainwatch/testing';
+import { openDatabase } from '../src/store/open-database';
+import { ResumingTrainer } from './resuming-trainer';
+
+/** Messages in the run: before the disk fills, while it is full, and after room is made. */
+const MESSAGES = 600;
+/** The small file system the store runs on. */
+const FILE_SYSTEM_BYTES = 32 * 1024 * 1024;
+/** Room left beside the filler: less than a few commits of the run need. */
+const ROOM_LEFT_BYTES = 128 * 1024;
+
+/** The bytes a full-disk reason says wait ("123 kB", "9.3 MB"). */
+function waitingBytes(reason: string | undefined): number {
+  const [, amount, unit] =
+    /: (\d+(?:\.\d)?) ([kM]B) of trainer messages wait/.exec(reason ?? '') ?? [];
+  if (amount === undefined) throw new Error(`no amount in ${reason}`);
+  return Number(amount) * (unit === 'MB' ? 1e6 : 1e3);
+}
+
+/** Mounts a tmpfs of `bytes` on a new folder; undefined (and why) where mounting is not allowed. */
+function mountSmallFileSystem(bytes: number): { dir?: string; why?: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'trainwatch-full-'));
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], {
+    encoding: 'utf8',
+  });
+  if (mounted.status === 0) return { dir };
+  rmSync(dir, { recursive: true, force: true });
+  return { why: (mounted.stderr || mounted.error?.message || 'mount failed').trim() };
+}
+
+/**
+ * A real full disk under a streaming server process: DATA_DIR on a small
+ * tmpfs, filled up by another file while a trainer streams 60 batches a
+ * second with 16 images. The store's segment appends and SQLite's pages meet
+ * ENOSPC as on any full disk (the in-process store-failure spec models it
+ * with SQLite's max_page_count instead). Needs a tmpfs mount: root, as CI runs.
+ */
+describe('a full disk under a streaming server process (SQLite)', () => {
+  let mountPoint: string | undefined;
+  let server: ServerProcess | undefined;
+  let trainer: ResumingTrainer | undefined;
+
+  afterEach(async () => {
+    trainer?.stop();
+    if (server?.child.exitCode === null) await server.stop();
+    if (mountPoint !== undefined) {
+      spawnSync('umount', [mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
+  });
+
+  it('the process stays up and says which folder is full and how much waits; once there is room every message is acknowledged and stored once', async () => {
+    const small = mountSmallFileSystem(FILE_SYSTEM_BYTES);
+    if (small.dir === undefined) {
+      if (process.getuid?.() === 0) throw new Error(`root could not mount a tmpfs: ${small.why}`);
+      console.warn(`skipped: mounting a tmpfs needs root (${small.why})`);
+      return;
+    }
+    mountPoint = small.dir;
+    const dataDir = join(mountPoint, 'data');
+    mkdirSync(dataDir);
+    const started = await startServerProcess({
+      env: { STORE_ENGINE: 'sqlite', DATA_DIR: dataDir },
+    });
+    server = started;
+    const alive = () => {
+      if (started.child.exitCode !== null || started.child.signalCode !== null) {
+        throw new Error(
+          `the server exited (${started.child.exitCode ?? started.child.signalCode}):\n${started.output()}`,
+        );
+      }
+    };
+    const run = new ResumingTrainer(() => started.grpcAddress, 'full-disk-run', MESSAGES);
+    trainer = run;
+    await run.start();
+    await waitFor(() => run.acked.size >= 100, { what: '100 messages acknowledged' });
+
+    // Another program takes all but a little of the disk.
+    const free = statfsSync(mountPoint);
+    const filler = join(mountPoint, 'filler');
+    writeFileSync(filler, Buffer.alloc(Math.max(0, free.bavail * free.bsize - ROOM_LEFT_BYTES)));
+
+    const health = await waitFor(
+      async () => {
+        alive();
+        const response = await fetch(`${started.httpUrl}/healthz`);
+        return response.status === 503 ? ((await response.json()) as { reason?: string }) : false;
+      },
+      { timeoutMs: 15_000, intervalMs: 50, what: '/healthz 503 once the disk is full' },
+    );
+    // The segment files' errno or SQLite's words, whichever write met the full disk first.
+    expect(health.reason).toMatch(
+      new RegExp(
+        `^store: the disk holding DATA_DIR \\(${dataDir}\\) is full \\((ENOSPC: no space left on device, write|database or disk is full)\\): \\d+(\\.\\d)? [kM]B of trainer messages wait to be written, and acks resume by themselves once they fit$`,
+      ),
+    );
+    const ackedWhileFull = run.acked.size;
+    expect(ackedWhileFull).toBeLessThan(MESSAGES);
+    // The trainer streams on into the full disk: the process stays up and acknowledges nothing.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    alive();
+    expect(run.acked.size).toBe(ackedWhileFull);
+    // The amount follows the backlog (the reason is renewed at each retry).
+    const later = (await (await fetch(`${started.httpUrl}/healthz`)).json()) as { reason?: string };
+    expect(waitingBytes(later.reason)).toBeGreaterThan(waitingBytes(health.reason));
+    const metrics = await (await fetch(`${started.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^trainwatch_store_healthy 0$/m);
+    expect(Number(/^trainwatch_store_pending_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+
+    rmSync(filler);
+    await waitFor(
+      () => {
+        alive();
+        return run.acked.size === MESSAGES;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `all ${MESSAGES} messages acknowledged` },
+    );
+    await waitFor(async () => (await fetch(`${started.httpUrl}/healthz`)).ok, {
+      what: '/healthz 200 again',
+    });
+    run.stop();
+    await started.stop();
+
+    const reader = await openDatabase({ engine: 'sqlite', dataDir });
+    try {
+      const rows = await reader.db
+        .selectFrom('points')
+        .innerJoin('series', 'series.id', 'points.series_id')
+        .select('points.step')
+        .where('series.session_id', '=', 'full-disk-run')
+        .where('series.name', '=', 'loss')
+        .execute();
+      expect(rows.map((row) => row.step).sort((a, b) => a - b)).toEqual([
+        ...Array(MESSAGES).keys(),
+      ]);
+    } finally {
+      await reader.close();
+    }
+  }, 120_000);
+});
