@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess, waitFor, type ServerProcess } from '@trainwatch/testing';
-import { openDatabase } from '../src/store/open-database';
+import { openDatabase, type OpenDatabase } from '../src/store/open-database';
 import { ResumingTrainer } from './resuming-trainer';
+import { POSTGRES_WITH_FRAMES_DIR, type StoreEngineFixture } from './store-engines';
 
 /** Messages in the run: before the disk fills, while it is full, and after room is made. */
 const MESSAGES = 600;
@@ -32,14 +33,55 @@ function mountSmallFileSystem(bytes: number): { dir?: string; why?: string } {
   return { why: (mounted.stderr || mounted.error?.message || 'mount failed').trim() };
 }
 
+/** How each engine puts its files on the small file system, and what the reason calls it. */
+interface OnSmallDisk {
+  setting: 'DATA_DIR' | 'FRAMES_DIR';
+  fixture?: StoreEngineFixture;
+  /** The server's env with its files in `dir`, and how to open its store afterwards. */
+  store(dir: string): Promise<{ env: Record<string, string>; open(): Promise<OpenDatabase> }>;
+}
+
+const SQLITE: OnSmallDisk = {
+  setting: 'DATA_DIR',
+  store: (dir) =>
+    Promise.resolve({
+      env: { STORE_ENGINE: 'sqlite', DATA_DIR: dir },
+      open: () => openDatabase({ engine: 'sqlite', dataDir: dir }),
+    }),
+};
+
+function postgresFrames(): OnSmallDisk {
+  const fixture = POSTGRES_WITH_FRAMES_DIR[1]();
+  return {
+    setting: 'FRAMES_DIR',
+    fixture,
+    async store(dir) {
+      const store = await fixture.newStore();
+      store.remove(); // its own frames folder: this one's are on the small disk
+      const url = store.env['DATABASE_URL']!;
+      return {
+        env: { STORE_ENGINE: 'postgres', DATABASE_URL: url, FRAMES_DIR: dir },
+        open: () => openDatabase({ engine: 'postgres', url, framesDir: dir }),
+      };
+    },
+  };
+}
+
 /**
- * A real full disk under a streaming server process: DATA_DIR on a small
- * tmpfs, filled up by another file while a trainer streams 60 batches a
- * second with 16 images. The store's segment appends and SQLite's pages meet
- * ENOSPC as on any full disk (the in-process store-failure spec models it
- * with SQLite's max_page_count instead). Needs a tmpfs mount: root where mount is allowed.
+ * A real full disk under a streaming server process: SQLite's DATA_DIR, or
+ * PostgreSQL's FRAMES_DIR, on a small tmpfs filled up by another file while a
+ * trainer streams 60 batches a second with 16 images. The segment appends
+ * (and SQLite's pages) meet ENOSPC as on any full disk (the in-process
+ * store-failure spec models it with SQLite's max_page_count instead). Needs a
+ * tmpfs mount: root where mount is allowed.
  */
-describe('a full disk under a streaming server process (SQLite)', () => {
+describe.each([
+  ['SQLite', () => SQLITE],
+  ['PostgreSQL with FRAMES_DIR', postgresFrames],
+])('a full disk under a streaming server process (%s)', (_name, makeEngine) => {
+  const engine = makeEngine();
+  beforeAll(() => engine.fixture?.setUp(), 60_000);
+  afterAll(() => engine.fixture?.tearDown());
   let mountPoint: string | undefined;
   let server: ServerProcess | undefined;
   let trainer: ResumingTrainer | undefined;
@@ -65,9 +107,8 @@ describe('a full disk under a streaming server process (SQLite)', () => {
     mountPoint = small.dir;
     const dataDir = join(mountPoint, 'data');
     mkdirSync(dataDir);
-    const started = await startServerProcess({
-      env: { STORE_ENGINE: 'sqlite', DATA_DIR: dataDir },
-    });
+    const store = await engine.store(dataDir);
+    const started = await startServerProcess({ env: store.env });
     server = started;
     const alive = () => {
       if (started.child.exitCode !== null || started.child.signalCode !== null) {
@@ -97,7 +138,7 @@ describe('a full disk under a streaming server process (SQLite)', () => {
     // The segment files' errno or SQLite's words, whichever write met the full disk first.
     expect(health.reason).toMatch(
       new RegExp(
-        `^store: the disk holding DATA_DIR \\(${dataDir}\\) is full \\((ENOSPC: no space left on device, write|database or disk is full)\\): \\d+(\\.\\d)? [kM]B of trainer messages wait to be written, and acks resume by themselves once they fit$`,
+        `^store: the disk holding ${engine.setting} \\(${dataDir}\\) is full \\((ENOSPC: no space left on device, write|database or disk is full)\\): \\d+(\\.\\d)? [kM]B of trainer messages wait to be written, and acks resume by themselves once they fit$`,
       ),
     );
     const ackedWhileFull = run.acked.size;
@@ -127,7 +168,7 @@ describe('a full disk under a streaming server process (SQLite)', () => {
     run.stop();
     await started.stop();
 
-    const reader = await openDatabase({ engine: 'sqlite', dataDir });
+    const reader = await store.open();
     try {
       const rows = await reader.db
         .selectFrom('points')
