@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerProcess, waitFor, type ServerProcess } from '@trainwatch/testing';
+import {
+  freePort,
+  SERVER_ENTRY,
+  startServerProcess,
+  waitFor,
+  WORKSPACE_ROOT,
+  type ServerProcess,
+} from '@trainwatch/testing';
 import { openDatabase, type OpenDatabase } from '../src/store/open-database';
 import { ResumingTrainer } from './resuming-trainer';
 import { POSTGRES_WITH_FRAMES_DIR, type StoreEngineFixture } from './store-engines';
@@ -184,4 +191,64 @@ describe.each([
       await reader.close();
     }
   }, 120_000);
+});
+
+/**
+ * A server started on a full disk (SQLite): it exits 1 before it listens,
+ * saying which folder's disk is full, whether that is when it creates the
+ * store's file or while it migrates it (the room left decides which).
+ */
+describe('a server started on a full disk (SQLite)', () => {
+  let mountPoint: string | undefined;
+
+  afterEach(() => {
+    if (mountPoint !== undefined) {
+      spawnSync('umount', [mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
+    mountPoint = undefined;
+  });
+
+  it.each([
+    ['nothing', 0],
+    ['8 kB', 8 * 1024],
+    ['24 kB', 24 * 1024],
+    ['200 kB', 200 * 1024],
+  ])(
+    'with %s left, it exits 1 naming the folder whose disk is full',
+    async (_left, room) => {
+      const small = mountSmallFileSystem(1024 * 1024);
+      if (small.dir === undefined) {
+        console.warn(`SKIPPED: mounting a tmpfs was refused (${small.why})`);
+        return;
+      }
+      mountPoint = small.dir;
+      const free = statfsSync(mountPoint);
+      writeFileSync(
+        join(mountPoint, 'filler'),
+        Buffer.alloc(Math.max(0, free.bavail * free.bsize - room)),
+      );
+      const dataDir = join(mountPoint, 'data');
+      const result = spawnSync(process.execPath, [SERVER_ENTRY], {
+        cwd: WORKSPACE_ROOT,
+        env: {
+          ...process.env,
+          HOST: '127.0.0.1',
+          DATA_DIR: dataDir,
+          STORE_ENGINE: 'sqlite',
+          GRPC_PORT: String(await freePort()),
+          HTTP_PORT: String(await freePort()),
+        },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `trainwatch server: failed to start: (the disk holding DATA_DIR \\(${dataDir}\\) is full \\(.+\\): free space there and start the server again|DATA_DIR ${dataDir} cannot be created: its disk is full)`,
+        ),
+      );
+    },
+    30_000,
+  );
 });

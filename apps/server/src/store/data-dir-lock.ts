@@ -109,6 +109,11 @@ export function usableDataDir(dataDir: string): void {
     mkdirSync(dataDir, { recursive: true });
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+      throw new Error(
+        `DATA_DIR ${dataDir} cannot be created: its disk is full (${String(error)}); free space there and start the server again`,
+      );
+    }
     const user = process.getuid === undefined ? 'this process' : `user id ${process.getuid()}`;
     throw new Error(
       `DATA_DIR ${dataDir} cannot be created or written by ${user} (${String(error)}): ` +

@@ -1,6 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -13,7 +13,7 @@ import { usableDataDir } from './data-dir-lock';
 import { FrameFiles } from './frame-files';
 import { PostgresFrameWriter } from './postgres-frame-writer';
 import { keepTextStorable } from './postgres-text';
-import { isStoreUnavailable } from './store-errors';
+import { fullDisk, isStoreUnavailable } from './store-errors';
 import { SqliteWriteThread } from './sqlite-write-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
@@ -102,6 +102,15 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
     await migrate(open);
   } catch (error) {
     await open.close();
+    // A migration that met a full disk (its error wraps the engine's).
+    if (fullDisk((error as { cause?: unknown }).cause ?? error) !== undefined) {
+      throw new Error(
+        location.engine === 'postgres'
+          ? `PostgreSQL at ${postgresAddress(location.url)} has no disk space left (${(error as Error).message}): free space on its disk and start the server again`
+          : fullDataDir(location.dataDir, (error as Error).message),
+        { cause: error },
+      );
+    }
     if (location.engine === 'postgres' && isStoreUnavailable(error)) {
       throw new Error(
         `cannot reach PostgreSQL at ${postgresAddress(location.url)} (DATABASE_URL): ${error.message}`,
@@ -175,6 +184,11 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
   };
 }
 
+/** A SQLite store that cannot start because its disk is full: which folder, and what to do. */
+function fullDataDir(dataDir: string, detail: string): string {
+  return `the disk holding DATA_DIR (${resolve(dataDir)}) is full (${detail}): free space there and start the server again`;
+}
+
 /** The store's SQLite file with its settings; a file that is not a usable database is named in the error. */
 function openSqliteFile(file: string): BetterSqlite3.Database {
   let sqlite: BetterSqlite3.Database | undefined;
@@ -191,6 +205,11 @@ function openSqliteFile(file: string): BetterSqlite3.Database {
     sqlite?.close();
     const code = (error as { code?: string }).code;
     const reason = error instanceof Error ? error.message : String(error);
+    if (fullDisk(error) !== undefined) {
+      throw new Error(fullDataDir(dirname(file), `could not open the store ${file}: ${reason}`), {
+        cause: error,
+      });
+    }
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
       throw new Error(
         `${file} is not a usable SQLite database (${reason}): restore it from a backup ` +

@@ -66,6 +66,7 @@ describe('fullDisk', () => {
     expect(
       fullDisk(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })),
     ).toBe('database');
+    expect(fullDisk(sqliteError('SQLITE_IOERR_SHMSIZE'))).toBe('database');
     expect(fullDisk(errno('ENOSPC'))).toBe('files');
     expect(fullDisk(errno('EDQUOT'))).toBe('files');
     expect(fullDisk(pgError('53100'))).toBe('postgres');

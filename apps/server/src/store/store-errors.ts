@@ -44,15 +44,16 @@ const POSTGRES_DISK_FULL = '53100';
 
 /**
  * Where a full disk was met, when `error` says one was: SQLite's database
- * (SQLITE_FULL), a segment file of image frames (ENOSPC or EDQUOT from the
- * file system), or PostgreSQL's own disk (SQLSTATE 53100). Undefined for
- * any other error.
+ * (SQLITE_FULL, or SQLITE_IOERR_SHMSIZE for its WAL index), a segment file
+ * of image frames (ENOSPC or EDQUOT from the file system), or PostgreSQL's
+ * own disk (SQLSTATE 53100). Undefined for any other error.
  */
 export function fullDisk(error: unknown): 'database' | 'files' | 'postgres' | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return undefined;
   if (error instanceof DatabaseError) return code === POSTGRES_DISK_FULL ? 'postgres' : undefined;
-  if (code.startsWith('SQLITE_FULL')) return 'database';
+  // SHMSIZE: SQLite could not grow its WAL index file (the -shm beside the database), i.e. no room.
+  if (code.startsWith('SQLITE_FULL') || code === 'SQLITE_IOERR_SHMSIZE') return 'database';
   return NO_SPACE_ERRNOS.has(code) ? 'files' : undefined;
 }
