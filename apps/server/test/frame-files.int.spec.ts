@@ -4,6 +4,8 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -130,6 +132,63 @@ describe.each([SQLITE, POSTGRES_WITH_FRAMES_DIR])(
         }
         await dashboard.deleteSession({ sessionId: 'run' });
         expect(existsSync(join(frames, 'run-run'))).toBe(false);
+      } finally {
+        dashboard.close();
+      }
+    });
+
+    it('a segment file cut short loses only the frames it no longer holds: the others read back, the run still opens', async () => {
+      const frames = framesFolder(store.env);
+      server = await startTestServer(store.env);
+      const stream = await trainer(server, 'cut', 60);
+      send(stream, 0, 60);
+      await stream.waitForAck(60n);
+      stream.end();
+      await server.shutdown();
+      // A copy made wrong, or a disk that filled mid-file: the run's segment ends halfway.
+      const folder = join(frames, 'run-cut');
+      const [file] = readdirSync(folder)
+        .map((name) => join(folder, name))
+        .sort((a, b) => statSync(b).size - statSync(a).size);
+      if (file === undefined) throw new Error(`no segment file in ${folder}`);
+      truncateSync(file, Math.floor(statSync(file).size / 2));
+
+      const warnings: string[] = [];
+      const quiet = () => undefined;
+      server = await startTestServer(store.env, {
+        logger: {
+          log: quiet,
+          error: quiet,
+          warn: (message: unknown) => warnings.push(String(message)),
+        },
+      });
+      const dashboard = grpcDashboard(server.grpcAddress);
+      try {
+        const stored = await dashboard.getImageFrames({ sessionId: 'cut', maxFrames: 64 });
+        expect(stored.frameSteps).toEqual([...Array(60).keys()].map(BigInt));
+        // The frames past the cut are left out, the others come whole (before: INTERNAL for any window holding one).
+        const steps = stored.frames.map((frame) => Number(frame.step));
+        expect(steps.length).toBeGreaterThan(0);
+        expect(steps.length).toBeLessThan(59);
+        for (const frame of stored.frames) {
+          expect(frame.images.map((image) => image.imageBytes)).toEqual([jpeg, jpeg]);
+        }
+        // The stored run opens (its latest frame is past the cut), with every batch.
+        const watch = dashboard.watch('cut');
+        try {
+          await waitFor(() => watch.events.length > 0 || watch.error !== undefined, {
+            what: "the stored run's snapshot",
+          });
+          expect(watch.error).toBeUndefined();
+          const snapshot =
+            watch.events[0]?.event.case === 'snapshot' ? watch.events[0].event.value : undefined;
+          expect(snapshot?.session?.batchesReceived).toBe(60n);
+        } finally {
+          watch.cancel();
+        }
+        // The log names the file, once per damaged frame (read twice above: by the window and the snapshot).
+        const named = warnings.filter((line) => line.includes(`of ${file}: the file ends after`));
+        expect(named.length).toBe(60 - steps.length);
       } finally {
         dashboard.close();
       }

@@ -88,6 +88,11 @@ export function frameClass(step: number): number {
 export type SegmentWrite = [path: string, position: number, buffers: Uint8Array[]];
 
 /** Where a stored frame's bytes are: the segment files under `root`. */
+/** A stored frame whose bytes cannot be read back whole or decoded: that frame is lost, the others are not. */
+export class DamagedFrameError extends Error {
+  override readonly name = 'DamagedFrameError';
+}
+
 export class FrameFiles {
   private readonly logger = new Logger('Store');
 
@@ -121,7 +126,11 @@ export class FrameFiles {
     return join(this.runDirectory(sessionId), `${name}${SEGMENT_SUFFIX}`);
   }
 
-  /** The stored bytes of one frame, at `offset` of the segment `key` names. */
+  /**
+   * The stored bytes of one frame, at `offset` of the segment `key` names.
+   * A file shorter than its rows say (cut by a full disk or a copy made
+   * wrong) rejects with DamagedFrameError; a missing one with ENOENT.
+   */
   async read(sessionId: string, key: number, offset: number, length: number): Promise<Buffer> {
     const path = this.segmentPath(sessionId, key);
     const file = await open(path, 'r');
@@ -131,7 +140,7 @@ export class FrameFiles {
       while (done < length) {
         const { bytesRead } = await file.read(bytes, done, length - done, offset + done);
         if (bytesRead === 0) {
-          throw new Error(
+          throw new DamagedFrameError(
             `image frame of ${sessionId} at offset ${offset} of ${path}: the file ends after ${done} of ${length} bytes`,
           );
         }

@@ -1,4 +1,5 @@
 import { fromBinary } from '@bufbuild/protobuf';
+import { Logger } from '@nestjs/common';
 import {
   AlertSchema,
   AlertSettingsSchema,
@@ -29,7 +30,7 @@ import {
 } from 'kysely';
 import { errors } from '../common/app-error';
 import type { Database, ImageFramesTable } from './schema';
-import { segmentKey, type FrameFiles } from './frame-files';
+import { DamagedFrameError, segmentKey, type FrameFiles } from './frame-files';
 import { selectColumns, type PackedColumns } from './packed-rows';
 import {
   combineIntoBuckets,
@@ -165,6 +166,9 @@ export class StoreReads {
   private readonly stored: RawBuilder<unknown>;
   /** PostgreSQL (series windows read packed, packed-rows.ts) rather than SQLite. */
   private readonly postgres: boolean;
+  private readonly logger = new Logger('Store');
+  /** Damaged frames already named in the log (bounded: MAX_DAMAGED_FRAMES_NAMED). */
+  private readonly damagedNamed = new Set<string>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -390,11 +394,14 @@ export class StoreReads {
 
   /**
    * A stored frame, from its row or its segment file; undefined when its
-   * segment file is gone (a backup copied after the segment was deleted).
+   * segment file is gone (a backup copied after the segment was deleted) or
+   * the frame is damaged (its file cut short, bytes that do not decode):
+   * one lost frame leaves a run's other frames readable, and the log names
+   * the frame (once each, up to MAX_DAMAGED_FRAMES_NAMED).
    */
   private async frameOf(sessionId: string, row: FrameRowRead): Promise<ImageFrame | undefined> {
     if (row.file_segment === null || row.file_segment === undefined) {
-      return fromBinary(ImageFrameSchema, row.frame);
+      return this.decodeFrame(row.frame, `a stored image frame of ${sessionId}`);
     }
     if (this.frameFiles === undefined) {
       // A setting to fix, not a bug: the client is told why (an Error would reach it as INTERNAL).
@@ -412,11 +419,40 @@ export class StoreReads {
         Number(row.file_offset),
         Number(row.bytes),
       );
-      return fromBinary(ImageFrameSchema, bytes);
+      return this.decodeFrame(
+        bytes,
+        `the image frame of ${sessionId} at offset ${String(row.file_offset)} of ${this.frameFiles.segmentPath(sessionId, segmentKey(row.file_writer === null ? null : Number(row.file_writer), Number(row.file_segment)))}`,
+      );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (error instanceof DamagedFrameError) {
+        this.damaged(error.message);
+        return undefined;
+      }
       throw error;
     }
+  }
+
+  /** A stored frame's bytes decoded; undefined (and logged) when they are not a frame. */
+  private decodeFrame(bytes: Uint8Array, what: string): ImageFrame | undefined {
+    try {
+      return fromBinary(ImageFrameSchema, bytes);
+    } catch (error) {
+      this.damaged(
+        `${what} does not decode (${error instanceof Error ? error.message : String(error)})`,
+      );
+      return undefined;
+    }
+  }
+
+  /** Says once which stored frame is damaged, for the first MAX_DAMAGED_FRAMES_NAMED of them. */
+  private damaged(message: string): void {
+    if (this.damagedNamed.size >= MAX_DAMAGED_FRAMES_NAMED || this.damagedNamed.has(message))
+      return;
+    this.damagedNamed.add(message);
+    this.logger.warn(
+      `${message}: that frame is left out of what is read (the run's other frames are not)`,
+    );
   }
 
   /** The run's series (name, kind, id), by name. */
@@ -879,6 +915,9 @@ export class StoreReads {
     return frames.filter((frame): frame is ImageFrame => frame !== undefined);
   }
 }
+
+/** Damaged stored frames the log names, per process: past it they are left out silently. */
+const MAX_DAMAGED_FRAMES_NAMED = 100;
 
 /** What a frame read selects: the bytes, or where they are. */
 const FRAME_COLUMNS = ['frame', 'bytes', 'file_segment', 'file_offset', 'file_writer'] as const;
