@@ -1,5 +1,4 @@
-import { fromBinary } from '@bufbuild/protobuf';
-import { Logger } from '@nestjs/common';
+import { decodeStored, reportDamaged } from './stored-message';
 import {
   AlertSchema,
   AlertSettingsSchema,
@@ -166,9 +165,6 @@ export class StoreReads {
   private readonly stored: RawBuilder<unknown>;
   /** PostgreSQL (series windows read packed, packed-rows.ts) rather than SQLite. */
   private readonly postgres: boolean;
-  private readonly logger = new Logger('Store');
-  /** Damaged frames already named in the log (bounded: MAX_DAMAGED_FRAMES_NAMED). */
-  private readonly damagedNamed = new Set<string>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -285,7 +281,11 @@ export class StoreReads {
       .orderBy('id', 'desc')
       .limit(limit)
       .execute();
-    return rows.reverse().map((row) => fromBinary(EpochDataSchema, row.data));
+    return defined(
+      rows
+        .reverse()
+        .map((row) => decodeStored(EpochDataSchema, row.data, `an epoch of ${sessionId}`)),
+    );
   }
 
   /** The whole confusion matrix of an epoch (the latest epoch with one when `epoch` is undefined). */
@@ -302,7 +302,9 @@ export class StoreReads {
         ? query.orderBy('epoch', 'desc').limit(1)
         : query.where('epoch', '=', epoch);
     const row = await query.executeTakeFirst();
-    return row === undefined ? undefined : fromBinary(ConfusionMatrixSchema, row.matrix);
+    return row === undefined
+      ? undefined
+      : decodeStored(ConfusionMatrixSchema, row.matrix, `a confusion matrix of ${sessionId}`);
   }
 
   /** The newest `limit` matrices of a run, oldest first. */
@@ -314,7 +316,13 @@ export class StoreReads {
       .orderBy('epoch', 'desc')
       .limit(limit)
       .execute();
-    return rows.reverse().map((row) => fromBinary(ConfusionMatrixSchema, row.matrix));
+    return defined(
+      rows
+        .reverse()
+        .map((row) =>
+          decodeStored(ConfusionMatrixSchema, row.matrix, `a confusion matrix of ${sessionId}`),
+        ),
+    );
   }
 
   /** The newest `limit` epochs of a run with a confusion matrix, ascending. */
@@ -339,7 +347,13 @@ export class StoreReads {
       .orderBy('command_id', 'desc')
       .limit(limit)
       .execute();
-    return rows.reverse().map((row) => fromBinary(CommandAuditEntrySchema, row.entry));
+    return defined(
+      rows
+        .reverse()
+        .map((row) =>
+          decodeStored(CommandAuditEntrySchema, row.entry, `a command log entry of ${sessionId}`),
+        ),
+    );
   }
 
   /** The newest `limit` alerts of a run, oldest first. */
@@ -352,7 +366,9 @@ export class StoreReads {
       .orderBy('alert_id', 'desc')
       .limit(limit)
       .execute();
-    return rows.reverse().map((row) => fromBinary(AlertSchema, row.alert));
+    return defined(
+      rows.reverse().map((row) => decodeStored(AlertSchema, row.alert, `an alert of ${sessionId}`)),
+    );
   }
 
   /** A run's stored alert settings; undefined when they were never written. */
@@ -363,9 +379,14 @@ export class StoreReads {
       .where('session_id', '=', sessionId)
       .executeTakeFirst();
     if (row === undefined) return undefined;
+    const what = `the alert settings of ${sessionId}`;
+    const settings = decodeStored(AlertSettingsSchema, row.settings, what);
+    const operator = decodeStored(AlertSettingsSchema, row.operator_rules, what);
+    // Damaged: as if never written (the defaults apply).
+    if (settings === undefined || operator === undefined) return undefined;
     return {
-      settings: fromBinary(AlertSettingsSchema, row.settings),
-      operatorRules: fromBinary(AlertSettingsSchema, row.operator_rules).rules,
+      settings,
+      operatorRules: operator.rules,
       webhooksFromOperator: row.webhooks_from_operator !== 0,
     };
   }
@@ -378,7 +399,9 @@ export class StoreReads {
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row === undefined ? undefined : fromBinary(PerformanceDataSchema, row.data);
+    return row === undefined
+      ? undefined
+      : decodeStored(PerformanceDataSchema, row.data, `a performance record of ${sessionId}`);
   }
 
   async latestFrame(sessionId: string): Promise<ImageFrame | undefined> {
@@ -397,11 +420,11 @@ export class StoreReads {
    * segment file is gone (a backup copied after the segment was deleted) or
    * the frame is damaged (its file cut short, bytes that do not decode):
    * one lost frame leaves a run's other frames readable, and the log names
-   * the frame (once each, up to MAX_DAMAGED_FRAMES_NAMED).
+   * the frame (stored-message.ts).
    */
   private async frameOf(sessionId: string, row: FrameRowRead): Promise<ImageFrame | undefined> {
     if (row.file_segment === null || row.file_segment === undefined) {
-      return this.decodeFrame(row.frame, `a stored image frame of ${sessionId}`);
+      return decodeStored(ImageFrameSchema, row.frame, `a stored image frame of ${sessionId}`);
     }
     if (this.frameFiles === undefined) {
       // A setting to fix, not a bug: the client is told why (an Error would reach it as INTERNAL).
@@ -419,40 +442,19 @@ export class StoreReads {
         Number(row.file_offset),
         Number(row.bytes),
       );
-      return this.decodeFrame(
+      return decodeStored(
+        ImageFrameSchema,
         bytes,
         `the image frame of ${sessionId} at offset ${String(row.file_offset)} of ${this.frameFiles.segmentPath(sessionId, segmentKey(row.file_writer === null ? null : Number(row.file_writer), Number(row.file_segment)))}`,
       );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       if (error instanceof DamagedFrameError) {
-        this.damaged(error.message);
+        reportDamaged(error.message);
         return undefined;
       }
       throw error;
     }
-  }
-
-  /** A stored frame's bytes decoded; undefined (and logged) when they are not a frame. */
-  private decodeFrame(bytes: Uint8Array, what: string): ImageFrame | undefined {
-    try {
-      return fromBinary(ImageFrameSchema, bytes);
-    } catch (error) {
-      this.damaged(
-        `${what} does not decode (${error instanceof Error ? error.message : String(error)})`,
-      );
-      return undefined;
-    }
-  }
-
-  /** Says once which stored frame is damaged, for the first MAX_DAMAGED_FRAMES_NAMED of them. */
-  private damaged(message: string): void {
-    if (this.damagedNamed.size >= MAX_DAMAGED_FRAMES_NAMED || this.damagedNamed.has(message))
-      return;
-    this.damagedNamed.add(message);
-    this.logger.warn(
-      `${message}: that frame is left out of what is read (the run's other frames are not)`,
-    );
   }
 
   /** The run's series (name, kind, id), by name. */
@@ -916,12 +918,14 @@ export class StoreReads {
   }
 }
 
-/** Damaged stored frames the log names, per process: past it they are left out silently. */
-const MAX_DAMAGED_FRAMES_NAMED = 100;
-
 /** What a frame read selects: the bytes, or where they are. */
 const FRAME_COLUMNS = ['frame', 'bytes', 'file_segment', 'file_offset', 'file_writer'] as const;
 type FrameRowRead = Pick<ImageFramesTable, (typeof FRAME_COLUMNS)[number]>;
+
+/** The values that decoded (decodeStored leaves damaged ones undefined). */
+function defined<T>(values: readonly (T | undefined)[]): T[] {
+  return values.filter((value): value is T => value !== undefined);
+}
 
 function exactWindow(
   points: StoredPoint[],

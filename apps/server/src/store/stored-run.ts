@@ -1,4 +1,4 @@
-import { fromBinary } from '@bufbuild/protobuf';
+import { decodeStored } from './stored-message';
 import {
   LOSS_SERIES,
   RunMetadataSchema,
@@ -102,8 +102,14 @@ export async function loadStoredRun(
   }
   return {
     row,
-    config: row.config === null ? undefined : fromBinary(TrainingConfigSchema, row.config),
-    metadata: row.metadata === null ? undefined : fromBinary(RunMetadataSchema, row.metadata),
+    config:
+      row.config === null
+        ? undefined
+        : decodeStored(TrainingConfigSchema, row.config, `the config of ${row.id}`),
+    metadata:
+      row.metadata === null
+        ? undefined
+        : decodeStored(RunMetadataSchema, row.metadata, `the metadata of ${row.id}`),
     epochs,
     commands,
     latestPerformance,

@@ -1,4 +1,5 @@
-import { create, fromBinary } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
+import { decodeStored } from './stored-message';
 import {
   ConnectionState,
   RunMetadataSchema,
@@ -20,7 +21,10 @@ export type SessionRow = Selectable<SessionsTable>;
  */
 export function storedSummary(row: SessionRow, { withClassNames = false } = {}): SessionSummary {
   const status = row.status as TrainingStatus;
-  const config = row.config === null ? undefined : fromBinary(TrainingConfigSchema, row.config);
+  const config =
+    row.config === null
+      ? undefined
+      : decodeStored(TrainingConfigSchema, row.config, `the config of ${row.id}`);
   if (config !== undefined && !withClassNames) config.classNames = [];
   return create(SessionSummarySchema, {
     sessionId: row.id,
@@ -40,7 +44,10 @@ export function storedSummary(row: SessionRow, { withClassNames = false } = {}):
     batchesReceived: BigInt(row.batches_received),
     partialHistory: row.partial_history !== 0,
     historyStartStep: BigInt(row.history_start_step ?? 0),
-    metadata: row.metadata === null ? undefined : fromBinary(RunMetadataSchema, row.metadata),
+    metadata:
+      row.metadata === null
+        ? undefined
+        : decodeStored(RunMetadataSchema, row.metadata, `the metadata of ${row.id}`),
     seriesCount: row.series_count,
     storedFrames: row.stored_frames,
     openAlerts: row.open_alerts,
