@@ -160,6 +160,10 @@ describe.each([
     const metrics = await (await fetch(`${started.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/^trainwatch_store_healthy 0$/m);
     expect(Number(/^trainwatch_store_pending_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    // What an alert on the disk would have watched: the room left, next to nothing.
+    expect(
+      Number(/^trainwatch_store_disk_free_bytes (\d+)$/m.exec(metrics)?.[1]),
+    ).toBeLessThanOrEqual(ROOM_LEFT_BYTES);
 
     rmSync(filler);
     await waitFor(

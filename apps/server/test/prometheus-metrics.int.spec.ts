@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import { TrainingStatus } from '@trainwatch/proto';
 import { waitFor } from '@trainwatch/testing';
 import {
@@ -60,6 +61,11 @@ describe('/metrics', () => {
     expect(sample(text, 'trainwatch_store_backlog_held')).toBe(0);
     // The database file (at least its header page) and its WAL.
     expect(sample(text, 'trainwatch_store_database_bytes')).toBeGreaterThan(4096);
+    // What statfs says of DATA_DIR's disk, give or take what was written meanwhile.
+    const disk = statfsSync(server.settings.dataDir);
+    const free = sample(text, 'trainwatch_store_disk_free_bytes');
+    expect(free).toBeGreaterThan(0);
+    expect(Math.abs((free ?? 0) - disk.bavail * disk.bsize)).toBeLessThan(64 * 1024 * 1024);
     expect(sample(text, 'trainwatch_fan_out_latency_ms_count{transport="grpc"}')).toBe(batches);
     expect(sample(text, 'trainwatch_fan_out_latency_ms_count{transport="grpc-web"}')).toBe(batches);
     // Loopback, an idle server: every batch reached both watchers within a second.

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { LOSS_SERIES, SeriesKind, type Alert } from '@trainwatch/proto';
@@ -188,6 +188,15 @@ export class StoreWriter implements OnApplicationShutdown {
         'store_database_bytes',
         'SQLite: bytes of the database file and its WAL (image frames are in segment files beside them).',
         () => fileBytes(file) + fileBytes(`${file}-wal`),
+      );
+    }
+    // Where the store writes on this machine: SQLite's DATA_DIR (its frames included), PostgreSQL's FRAMES_DIR.
+    const folder = sqlite !== undefined ? this.settings.dataDir : this.settings.framesDir;
+    if (folder !== '') {
+      metrics.gauge(
+        'store_disk_free_bytes',
+        `Bytes free for the server on the disk holding ${sqlite !== undefined ? 'DATA_DIR' : 'FRAMES_DIR'}: when it reaches 0, commits fail and acks wait until there is room.`,
+        () => diskFreeBytes(folder),
       );
     }
   }
@@ -406,6 +415,16 @@ export class StoreWriter implements OnApplicationShutdown {
 /** Bytes as the health reason gives them: kB under a megabyte (rounded up, never "0.0 MB"), else MB. */
 function readableBytes(bytes: number): string {
   return bytes < 1e6 ? `${Math.ceil(bytes / 1e3)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** Bytes an unprivileged writer may still use on the disk holding `folder` (NaN when it cannot be read). */
+function diskFreeBytes(folder: string): number {
+  try {
+    const disk = statfsSync(folder);
+    return disk.bavail * disk.bsize;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Size of a file, 0 when it is not there (a WAL after a truncating checkpoint). */
