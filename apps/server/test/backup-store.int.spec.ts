@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingStatus } from '@trainwatch/proto';
@@ -154,6 +155,40 @@ describe('npm run admin -- backup', () => {
       await server.shutdown();
     }
   }, 60_000);
+
+  it('onto a full disk fails saying so and leaves no half backup; with room, the same folder takes the whole one', async () => {
+    const disk = mkdtempSync(join(tmpdir(), 'trainwatch-backup-disk-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk], {
+      encoding: 'utf8',
+    });
+    if (mounted.status !== 0) {
+      rmSync(disk, { recursive: true, force: true });
+      console.warn(`SKIPPED: mounting a tmpfs was refused (${mounted.stderr.trim()})`);
+      return;
+    }
+    try {
+      const free = statfsSync(disk);
+      const filler = join(disk, 'filler');
+      writeFileSync(filler, Buffer.alloc(free.bavail * free.bsize - 16 * 1024));
+      const folder = join(disk, 'backup');
+      const failed = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', folder]);
+      expect(failed.code).toBe(1);
+      expect(failed.out.at(-1)).toMatch(
+        new RegExp(
+          `^admin: the disk holding ${folder} is full \\(.+\\): the backup failed and what it had written there is removed; back up into a folder on a disk with room for the store$`,
+        ),
+      );
+      expect(readdirSync(disk)).toEqual(['filler']);
+
+      unlinkSync(filler);
+      const made = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', folder]);
+      expect(made.code).toBe(0);
+      expect(readdirSync(folder).sort()).toEqual(['frames', 'trainwatch.sqlite']);
+    } finally {
+      spawnSync('umount', [disk]);
+      rmSync(disk, { recursive: true, force: true });
+    }
+  });
 
   it('refuses a folder in use, a PostgreSQL store and a missing one, saying why', async () => {
     const used = join(backups, 'unused');

@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { FrameFiles, segmentKey } from '../store/frame-files';
+import { fullDisk } from '../store/store-errors';
 import { AdminError } from './admin-error';
 import { FRAMES_FOLDER, SQLITE_FILE, type OpenDatabase } from '../store/open-database';
 
@@ -22,7 +23,9 @@ export interface BackupSummary {
  * the backup appends to its own files). A segment deleted between the two
  * (its frames aged out of retention meanwhile) leaves its frames out of the
  * backup, rows included, and the runs' frame counts are set to what is
- * kept. `folder` then works as a DATA_DIR of its own.
+ * kept. `folder` then works as a DATA_DIR of its own. A backup that fails
+ * (a full disk, most often) removes what it wrote, so no half backup is left
+ * to be mistaken for one.
  */
 export function backupSqliteStore(
   source: OpenDatabase,
@@ -34,10 +37,34 @@ export function backupSqliteStore(
   if (sqlite === undefined || sourceFrames === undefined) {
     throw new Error('backup copies a SQLite store');
   }
-  if (existsSync(folder) && readdirSync(folder).length > 0) {
+  const existed = existsSync(folder);
+  if (existed && readdirSync(folder).length > 0) {
     throw new AdminError(`${folder} is not empty: back up into a new folder`);
   }
   mkdirSync(folder, { recursive: true });
+  try {
+    return copyStore(sqlite, sourceFrames, folder, out);
+  } catch (error) {
+    // Half a backup looks like a whole one: what it wrote goes (the folder too, unless it was there before).
+    for (const entry of readdirSync(folder))
+      rmSync(join(folder, entry), { recursive: true, force: true });
+    if (!existed) rmSync(folder, { recursive: true, force: true });
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AdminError(
+      fullDisk(error) !== undefined
+        ? `the disk holding ${folder} is full (${reason}): the backup failed and what it had written there is removed; back up into a folder on a disk with room for the store`
+        : `the backup failed and what it had written in ${folder} is removed: ${reason}`,
+    );
+  }
+}
+
+/** The database, then the segment files its frames name, into `folder` (made, empty). */
+function copyStore(
+  sqlite: NonNullable<OpenDatabase['sqlite']>,
+  sourceFrames: FrameFiles,
+  folder: string,
+  out: (line: string) => void,
+): BackupSummary {
   const file = join(folder, SQLITE_FILE);
   sqlite.prepare('vacuum into ?').run(file);
   const databaseBytes = statSync(file).size;
