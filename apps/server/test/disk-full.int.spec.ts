@@ -249,7 +249,7 @@ describe('a server started on a full disk (SQLite)', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(
         new RegExp(
-          `trainwatch server: failed to start: (the disk holding DATA_DIR \\(${dataDir}\\) is full \\(.+\\): free space there and start the server again|DATA_DIR ${dataDir} cannot be created: its disk is full)`,
+          `trainwatch server: failed to start: (the disk holding DATA_DIR \\(${dataDir}\\) is full \\(.+\\): free space there and try again|DATA_DIR ${dataDir} cannot be created: its disk is full)`,
         ),
       );
     },

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   runAdminCommand,
   grpcDashboard,
@@ -80,6 +84,57 @@ describe.each(STORE_ENGINES)('npm run admin -- vacuum on %s', (name, makeFixture
     } finally {
       dashboard.close();
       await server.shutdown();
+    }
+  }, 120_000);
+});
+
+/**
+ * `vacuum` on a SQLite store whose disk is full, which is when a user reaches
+ * for it: it says why it cannot and how much room it needs, and the store is
+ * as it was.
+ */
+describe('npm run admin -- vacuum on a full disk (SQLite)', () => {
+  it('exits 1 saying how much room VACUUM needs; the store reads as before', async () => {
+    const disk = mkdtempSync(join(tmpdir(), 'trainwatch-vacuum-disk-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', disk], {
+      encoding: 'utf8',
+    });
+    if (mounted.status !== 0) {
+      rmSync(disk, { recursive: true, force: true });
+      console.warn(`SKIPPED: mounting a tmpfs was refused (${mounted.stderr.trim()})`);
+      return;
+    }
+    try {
+      const env = { STORE_ENGINE: 'sqlite', DATA_DIR: join(disk, 'data') };
+      let server = await startTestServer(env);
+      try {
+        await recordRun(server, 'kept');
+      } finally {
+        await server.shutdown();
+      }
+      const free = statfsSync(disk);
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(free.bavail * free.bsize - 160 * 1024));
+
+      const vacuumed = await runAdminCommand(env, ['vacuum']);
+      expect(vacuumed.code).toBe(1);
+      expect(vacuumed.out.at(-1)).toMatch(
+        new RegExp(
+          `^admin: the disk holding DATA_DIR \\(${env.DATA_DIR}\\) is full \\(database or disk is full\\): VACUUM writes the compacted database \\(up to [0-9.]+ MB\\) before it gives anything back; make that much room there \\(deleting runs frees their image frames at once\\) and run it again$`,
+        ),
+      );
+
+      unlinkSync(join(disk, 'filler'));
+      server = await startTestServer(env);
+      const dashboard = grpcDashboard(server.grpcAddress);
+      try {
+        expect((await dashboard.querySeries({ sessionId: 'kept' })).series).toHaveLength(21);
+      } finally {
+        dashboard.close();
+        await server.shutdown();
+      }
+    } finally {
+      spawnSync('umount', [disk]);
+      rmSync(disk, { recursive: true, force: true });
     }
   }, 120_000);
 });

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ServerSettings } from '../config/server-config';
 import { openDatabase, SQLITE_FILE } from '../store/open-database';
 import { serverRunsOn } from '../store/data-dir-lock';
 import { openStoreDatabase } from '../store/store-database';
+import { fullDisk } from '../store/store-errors';
 import { AdminError } from './admin-error';
 import { backupSqliteStore } from './backup-store';
 import { copySqliteToPostgres, redactedUrl } from './copy-store';
@@ -130,7 +131,15 @@ export async function vacuum(settings: ServerSettings, out: Out): Promise<void> 
   const database = await openStoreDatabase({ ...settings, framesDir: '', storeWriteThread: false });
   if (database === null) return;
   try {
-    const { before, after } = await vacuumStore(database);
+    const { before, after } = await vacuumStore(database).catch((error: unknown) => {
+      if (settings.storeEngine !== 'sqlite' || fullDisk(error) === undefined) throw error;
+      const file = database.sqlite?.name ?? settings.dataDir;
+      throw new AdminError(
+        `the disk holding DATA_DIR (${resolve(settings.dataDir)}) is full (${error instanceof Error ? error.message : String(error)}): ` +
+          `VACUUM writes the compacted database (up to ${megabytes(statSync(file).size)}) before it gives anything back; ` +
+          'make that much room there (deleting runs frees their image frames at once) and run it again',
+      );
+    });
     out(
       `vacuumed the ${settings.storeEngine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} store: ${megabytes(before)} before, ${megabytes(after)} after, in ${secondsSince(started)} s`,
     );

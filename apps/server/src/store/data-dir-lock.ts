@@ -111,7 +111,7 @@ export function usableDataDir(dataDir: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new Error(
-        `DATA_DIR ${dataDir} cannot be created: its disk is full (${String(error)}); free space there and start the server again`,
+        `DATA_DIR ${dataDir} cannot be created: its disk is full (${String(error)}); free space there and try again`,
       );
     }
     const user = process.getuid === undefined ? 'this process' : `user id ${process.getuid()}`;

@@ -106,7 +106,7 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
     if (fullDisk((error as { cause?: unknown }).cause ?? error) !== undefined) {
       throw new Error(
         location.engine === 'postgres'
-          ? `PostgreSQL at ${postgresAddress(location.url)} has no disk space left (${(error as Error).message}): free space on its disk and start the server again`
+          ? `PostgreSQL at ${postgresAddress(location.url)} has no disk space left (${(error as Error).message}): free space on its disk and try again`
           : fullDataDir(location.dataDir, (error as Error).message),
         { cause: error },
       );
@@ -186,7 +186,7 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
 
 /** A SQLite store that cannot start because its disk is full: which folder, and what to do. */
 function fullDataDir(dataDir: string, detail: string): string {
-  return `the disk holding DATA_DIR (${resolve(dataDir)}) is full (${detail}): free space there and start the server again`;
+  return `the disk holding DATA_DIR (${resolve(dataDir)}) is full (${detail}): free space there and try again`;
 }
 
 /** The store's SQLite file with its settings; a file that is not a usable database is named in the error. */
