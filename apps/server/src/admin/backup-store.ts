@@ -49,7 +49,7 @@ export function backupSqliteStore(
     for (const entry of readdirSync(folder))
       rmSync(join(folder, entry), { recursive: true, force: true });
     if (!existed) rmSync(folder, { recursive: true, force: true });
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new AdminError(
       fullDisk(error) !== undefined
         ? `the disk holding ${folder} is full (${reason}): the backup failed and what it had written there is removed; back up into a folder on a disk with room for the store`
@@ -127,4 +127,10 @@ function copyStore(
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** An error's own words (duck-typed: a driver's error class may come from another realm). */
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }

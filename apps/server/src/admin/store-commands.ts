@@ -59,9 +59,7 @@ export async function copyStore(
   const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
   try {
     const target = await openDatabase({ engine: 'postgres', url }).catch((error: unknown) => {
-      throw new AdminError(
-        `cannot open ${redactedUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw new AdminError(`cannot open ${redactedUrl(url)}: ${messageOf(error)}`);
     });
     try {
       const copied = await copySqliteToPostgres(source, target, { framesDir, out });
@@ -135,7 +133,7 @@ export async function vacuum(settings: ServerSettings, out: Out): Promise<void> 
       if (settings.storeEngine !== 'sqlite' || fullDisk(error) === undefined) throw error;
       const file = database.sqlite?.name ?? settings.dataDir;
       throw new AdminError(
-        `the disk holding DATA_DIR (${resolve(settings.dataDir)}) is full (${error instanceof Error ? error.message : String(error)}): ` +
+        `the disk holding DATA_DIR (${resolve(settings.dataDir)}) is full (${messageOf(error)}): ` +
           `VACUUM writes the compacted database (up to ${megabytes(statSync(file).size)}) before it gives anything back; ` +
           'make that much room there (deleting runs frees their image frames at once) and run it again',
       );
@@ -146,4 +144,10 @@ export async function vacuum(settings: ServerSettings, out: Out): Promise<void> 
   } finally {
     await database.close();
   }
+}
+
+/** An error's own words (duck-typed: a driver's error class may come from another realm). */
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }

@@ -21,8 +21,10 @@ export function decodeStored<Desc extends DescMessage>(
   try {
     return fromBinary(schema, bytes);
   } catch (error) {
+    // Duck-typed: an error class may come from another realm.
+    const message = (error as { message?: unknown } | null)?.message;
     reportDamaged(
-      `${what} does not decode (${error instanceof Error ? error.message : String(error)})`,
+      `${what} does not decode (${typeof message === 'string' ? message : String(error)})`,
     );
     return undefined;
   }
