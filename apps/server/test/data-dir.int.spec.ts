@@ -1,15 +1,31 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   freePort,
   SERVER_ENTRY,
   startServerProcess,
+  waitFor,
   WORKSPACE_ROOT,
   type ServerProcess,
 } from '@trainwatch/testing';
-import { grpcDashboard, HealthySession, runAdminCommand, telemetryClient } from './harness';
+import {
+  grpcDashboard,
+  HealthySession,
+  register,
+  runAdminCommand,
+  telemetryClient,
+  TrainerStreamClient,
+} from './harness';
 
 /** Starts the built server on `dataDir` (free ports) and waits for it to exit; fails after 20 s. */
 async function startExpectingExit(dataDir: string, env: Record<string, string> = {}) {
@@ -124,6 +140,65 @@ describe('one server per DATA_DIR (SQLite)', () => {
     const list = await dashboard.listSessions({});
     expect(list.sessions.map((session) => session.sessionId)).toContain('survivor');
     dashboard.close();
+  });
+
+  it('server.lock removed under a running server: the server takes it again before its next commit, and a second server still refuses', async () => {
+    first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    const telemetry = telemetryClient(first.grpcAddress);
+    const trainer = new HealthySession(telemetry, 'cleaned');
+    await trainer.start();
+    await trainer.stillAcked();
+    // A cleanup of "stale" lock files.
+    unlinkSync(join(dataDir, 'server.lock'));
+    await trainer.stillAcked();
+    expect(existsSync(join(dataDir, 'server.lock'))).toBe(true);
+    expect(first.output()).toContain(
+      `${join(dataDir, 'server.lock')} was removed while this server ran: it holds the folder again`,
+    );
+    const refused = await startExpectingExit(dataDir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`is in use by another trainwatch server`);
+    await trainer.stillAcked();
+    trainer.end();
+    telemetry.close();
+  });
+
+  it('server.lock removed and taken by a second server before the first commits again: the first holds its acks, saying why, until the second stops', async () => {
+    first = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+    const telemetry = telemetryClient(first.grpcAddress);
+    await register(telemetry, { sessionId: 'contested' });
+    const stream = new TrainerStreamClient(telemetry, 'contested');
+    stream.batch(1n, 0, 0);
+    await stream.waitForAck(1n);
+    unlinkSync(join(dataDir, 'server.lock'));
+    // Started while the first is idle: it finds no lock and takes a new one.
+    second = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
+
+    stream.batch(2n, 0, 1);
+    const reason = await waitFor(
+      async () => {
+        const response = await fetch(`${first!.httpUrl}/healthz`);
+        return response.status === 503
+          ? ((await response.json()) as { reason?: string }).reason
+          : undefined;
+      },
+      { timeoutMs: 10_000, what: "the first server's /healthz 503" },
+    );
+    expect(reason).toBe(
+      `store: DATA_DIR ${dataDir} is in use by another trainwatch server too: ${join(dataDir, 'server.lock')} was removed while this server ran and the other one took it; stop one of them (this one holds its acks until it has the folder again)`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(stream.acks().map((ack) => ack.sequence)).toEqual([1n]);
+
+    expect(await second.stop()).toBe(0);
+    const ack = await stream.waitForAck(2n, 10_000);
+    expect([ack.success, ack.duplicate]).toEqual([true, false]);
+    await waitFor(async () => (await fetch(`${first!.httpUrl}/healthz`)).ok, {
+      what: '/healthz 200 again',
+    });
+    expect(stream.errors()).toEqual([]);
+    stream.end();
+    telemetry.close();
   });
 
   it('a server stopped with SIGTERM gives the folder back', async () => {

@@ -14,6 +14,16 @@ const LOCK_WAIT_MS = 1000;
 /** The lock a server holds on its DATA_DIR; `release` gives it up (idempotent). */
 export interface DataDirLock {
   readonly file: string;
+  /**
+   * Throws unless this process still holds the folder. The lock is on the
+   * file's inode: a `server.lock` removed while the server runs (a cleanup
+   * of "stale" lock files) would let a second server in. So before each
+   * commit the path is looked at again; a file removed or replaced is
+   * taken again (said in the log), and when another server has taken it
+   * meanwhile this throws, naming the folder: that commit fails, acks wait
+   * and health says why, until the other server stops.
+   */
+  check(): void;
   release(): void;
 }
 
@@ -31,12 +41,53 @@ export interface DataDirLock {
  * (backup, vacuum, copy-store, users and keys) do not take it: they are
  * meant to run beside the server.
  */
-export function lockDataDir(dataDir: string): DataDirLock {
+export function lockDataDir(
+  dataDir: string,
+  warn: (message: string) => void = () => undefined,
+): DataDirLock {
   usableDataDir(dataDir);
   const file = join(dataDir, DATA_DIR_LOCK_FILE);
+  let lock = takeLock(dataDir, file, LOCK_WAIT_MS);
+  let inode = inodeOf(file);
+  let held = true;
+  return {
+    file,
+    check: () => {
+      if (!held) throw new Error(`the lock on DATA_DIR ${dataDir} was released`);
+      const now = inodeOf(file);
+      if (now !== undefined && now === inode) return;
+      // Removed or replaced while this server ran: take the new file, unless another server has.
+      const again = takeLock(dataDir, file, 0, 'too');
+      lock.close();
+      lock = again;
+      inode = inodeOf(file);
+      warn(`${file} was removed while this server ran: it holds the folder again`);
+    },
+    release: () => {
+      if (!held) return;
+      held = false;
+      // Closing with the transaction open rolls it back and drops the lock.
+      lock.close();
+    },
+  };
+}
+
+/** `dev:ino` of the file at `file` now; undefined when there is none. */
+function inodeOf(file: string): string | undefined {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  return stat === undefined ? undefined : `${stat.dev}:${stat.ino}`;
+}
+
+/** SQLite's exclusive lock on `file`, waiting up to `waitMs` for another holder. */
+function takeLock(
+  dataDir: string,
+  file: string,
+  waitMs: number,
+  also: '' | 'too' = '',
+): BetterSqlite3.Database {
   let lock: BetterSqlite3.Database;
   try {
-    lock = new BetterSqlite3(file, { timeout: LOCK_WAIT_MS });
+    lock = new BetterSqlite3(file, { timeout: waitMs });
   } catch (error) {
     throw new Error(`could not open ${file} in DATA_DIR: ${String(error)}`);
   }
@@ -50,22 +101,15 @@ export function lockDataDir(dataDir: string): DataDirLock {
     lock.close();
     if ((error as { code?: string }).code === 'SQLITE_BUSY') {
       throw new Error(
-        `DATA_DIR ${dataDir} is in use by another trainwatch server (it holds ${file}): ` +
-          'stop that server first, or give this one a DATA_DIR of its own',
+        also === 'too'
+          ? `DATA_DIR ${dataDir} is in use by another trainwatch server too: ${file} was removed while this server ran and the other one took it; stop one of them (this one holds its acks until it has the folder again)`
+          : `DATA_DIR ${dataDir} is in use by another trainwatch server (it holds ${file}): ` +
+              'stop that server first, or give this one a DATA_DIR of its own',
       );
     }
     throw new Error(`could not lock DATA_DIR ${dataDir} (${file}): ${String(error)}`);
   }
-  let held = true;
-  return {
-    file,
-    release: () => {
-      if (!held) return;
-      held = false;
-      // Closing with the transaction open rolls it back and drops the lock.
-      lock.close();
-    },
-  };
+  return lock;
 }
 
 /**

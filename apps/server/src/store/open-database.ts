@@ -88,6 +88,12 @@ export interface OpenDatabase {
    */
   frameFiles?: FrameFiles;
   close(): Promise<void>;
+  /**
+   * The server's SQLite store: throws unless this process still holds
+   * DATA_DIR (data-dir-lock.ts), checked before each commit. Absent for the
+   * admin commands and PostgreSQL.
+   */
+  checkLock?(): void;
 }
 
 /** Opens the store and applies every pending migration (start-up fails if one does). */

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { ServerSettings } from '../config/server-config';
 import { lockDataDir } from './data-dir-lock';
 import { openDatabase, type OpenDatabase } from './open-database';
@@ -35,7 +36,7 @@ export function openStoreDatabase(settings: ServerSettings): Promise<StoreDataba
  */
 export async function openServerStore(settings: ServerSettings): Promise<StoreDatabase> {
   if (settings.storeEngine !== 'sqlite') return openStoreDatabase(settings);
-  const lock = lockDataDir(settings.dataDir);
+  const lock = lockDataDir(settings.dataDir, (message) => new Logger('Store').warn(message));
   let open: StoreDatabase;
   try {
     open = await openStoreDatabase(settings);
@@ -50,6 +51,7 @@ export async function openServerStore(settings: ServerSettings): Promise<StoreDa
   const close = open.close;
   return {
     ...open,
+    checkLock: () => lock.check(),
     close: async () => {
       try {
         await close();

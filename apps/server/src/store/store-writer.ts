@@ -325,6 +325,8 @@ export class StoreWriter implements OnApplicationShutdown {
     this.committing = true;
     const started = performance.now();
     try {
+      // Never a commit into a folder another server has taken (a removed server.lock).
+      database.checkLock?.();
       await writeFlush(database, batch, state, this.retention);
       this.metrics?.observeStoreCommit(performance.now() - started);
       this.inFlight = undefined;
