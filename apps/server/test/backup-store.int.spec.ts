@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingStatus } from '@trainwatch/proto';
@@ -14,6 +13,7 @@ import {
   TrainerStreamClient,
   type TestServer,
 } from './harness';
+import { fillDisk, mountSmallDisk, skippedWithoutMount, unmountSmallDisk } from './small-disk';
 
 const BATCHES = 600;
 const jpeg = makeJpeg(8, 8);
@@ -157,19 +157,10 @@ describe('npm run admin -- backup', () => {
   }, 60_000);
 
   it('onto a full disk fails saying so and leaves no half backup; with room, the same folder takes the whole one', async () => {
-    const disk = mkdtempSync(join(tmpdir(), 'trainwatch-backup-disk-'));
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk], {
-      encoding: 'utf8',
-    });
-    if (mounted.status !== 0) {
-      rmSync(disk, { recursive: true, force: true });
-      console.warn(`SKIPPED: mounting a tmpfs was refused (${mounted.stderr.trim()})`);
-      return;
-    }
+    const { dir: disk, why } = mountSmallDisk(4 * 1024 * 1024);
+    if (disk === undefined) return skippedWithoutMount(why);
     try {
-      const free = statfsSync(disk);
-      const filler = join(disk, 'filler');
-      writeFileSync(filler, Buffer.alloc(free.bavail * free.bsize - 16 * 1024));
+      const filler = fillDisk(disk, 16 * 1024);
       const folder = join(disk, 'backup');
       const failed = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', folder]);
       expect(failed.code).toBe(1);
@@ -185,8 +176,7 @@ describe('npm run admin -- backup', () => {
       expect(made.code).toBe(0);
       expect(readdirSync(folder).sort()).toEqual(['frames', 'trainwatch.sqlite']);
     } finally {
-      spawnSync('umount', [disk]);
-      rmSync(disk, { recursive: true, force: true });
+      unmountSmallDisk(disk);
     }
   });
 

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   freePort,
@@ -11,7 +10,8 @@ import {
   type ServerProcess,
 } from '@trainwatch/testing';
 import { openDatabase, type OpenDatabase } from '../src/store/open-database';
-import { ResumingTrainer } from './resuming-trainer';
+import { ResumingTrainer, storedLossSteps, throwIfExited } from './resuming-trainer';
+import { fillDisk, mountSmallDisk, skippedWithoutMount, unmountSmallDisk } from './small-disk';
 import { POSTGRES_WITH_FRAMES_DIR, type StoreEngineFixture } from './store-engines';
 
 /** Messages in the run: before the disk fills, while it is full, and after room is made. */
@@ -27,17 +27,6 @@ function waitingBytes(reason: string | undefined): number {
     /: (\d+(?:\.\d)?) ([kM]B) of trainer messages wait/.exec(reason ?? '') ?? [];
   if (amount === undefined) throw new Error(`no amount in ${reason}`);
   return Number(amount) * (unit === 'MB' ? 1e6 : 1e3);
-}
-
-/** Mounts a tmpfs of `bytes` on a new folder; undefined (and why) where mounting is not allowed. */
-function mountSmallFileSystem(bytes: number): { dir?: string; why?: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'trainwatch-full-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], {
-    encoding: 'utf8',
-  });
-  if (mounted.status === 0) return { dir };
-  rmSync(dir, { recursive: true, force: true });
-  return { why: (mounted.stderr || mounted.error?.message || 'mount failed').trim() };
 }
 
 /** How each engine puts its files on the small file system, and what the reason calls it. */
@@ -96,43 +85,27 @@ describe.each([
   afterEach(async () => {
     trainer?.stop();
     if (server?.child.exitCode === null) await server.stop();
-    if (mountPoint !== undefined) {
-      spawnSync('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
-    }
+    if (mountPoint !== undefined) unmountSmallDisk(mountPoint);
+    mountPoint = undefined;
   });
 
   it('the process stays up and says which folder is full and how much waits; once there is room every message is acknowledged and stored once', async () => {
-    const small = mountSmallFileSystem(FILE_SYSTEM_BYTES);
-    if (small.dir === undefined) {
-      // Not every machine lets a test mount (a container without CAP_SYS_ADMIN): said loudly, not failed.
-      console.warn(
-        `SKIPPED the real full-disk test: mounting a tmpfs was refused (${small.why}); run the tests as root on a machine that allows mount`,
-      );
-      return;
-    }
+    const small = mountSmallDisk(FILE_SYSTEM_BYTES);
+    if (small.dir === undefined) return skippedWithoutMount(small.why);
     mountPoint = small.dir;
     const dataDir = join(mountPoint, 'data');
     mkdirSync(dataDir);
     const store = await engine.store(dataDir);
     const started = await startServerProcess({ env: store.env });
     server = started;
-    const alive = () => {
-      if (started.child.exitCode !== null || started.child.signalCode !== null) {
-        throw new Error(
-          `the server exited (${started.child.exitCode ?? started.child.signalCode}):\n${started.output()}`,
-        );
-      }
-    };
+    const alive = () => throwIfExited(started);
     const run = new ResumingTrainer(() => started.grpcAddress, 'full-disk-run', MESSAGES);
     trainer = run;
     await run.start();
     await waitFor(() => run.acked.size >= 100, { what: '100 messages acknowledged' });
 
     // Another program takes all but a little of the disk.
-    const free = statfsSync(mountPoint);
-    const filler = join(mountPoint, 'filler');
-    writeFileSync(filler, Buffer.alloc(Math.max(0, free.bavail * free.bsize - ROOM_LEFT_BYTES)));
+    const filler = fillDisk(mountPoint, ROOM_LEFT_BYTES);
 
     const health = await waitFor(
       async () => {
@@ -179,21 +152,9 @@ describe.each([
     run.stop();
     await started.stop();
 
-    const reader = await store.open();
-    try {
-      const rows = await reader.db
-        .selectFrom('points')
-        .innerJoin('series', 'series.id', 'points.series_id')
-        .select('points.step')
-        .where('series.session_id', '=', 'full-disk-run')
-        .where('series.name', '=', 'loss')
-        .execute();
-      expect(rows.map((row) => row.step).sort((a, b) => a - b)).toEqual([
-        ...Array(MESSAGES).keys(),
-      ]);
-    } finally {
-      await reader.close();
-    }
+    expect(await storedLossSteps(await store.open(), 'full-disk-run')).toEqual([
+      ...Array(MESSAGES).keys(),
+    ]);
   }, 120_000);
 });
 
@@ -206,10 +167,7 @@ describe('a server started on a full disk (SQLite)', () => {
   let mountPoint: string | undefined;
 
   afterEach(() => {
-    if (mountPoint !== undefined) {
-      spawnSync('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
-    }
+    if (mountPoint !== undefined) unmountSmallDisk(mountPoint);
     mountPoint = undefined;
   });
 
@@ -221,17 +179,10 @@ describe('a server started on a full disk (SQLite)', () => {
   ])(
     'with %s left, it exits 1 naming the folder whose disk is full',
     async (_left, room) => {
-      const small = mountSmallFileSystem(1024 * 1024);
-      if (small.dir === undefined) {
-        console.warn(`SKIPPED: mounting a tmpfs was refused (${small.why})`);
-        return;
-      }
+      const small = mountSmallDisk(1024 * 1024);
+      if (small.dir === undefined) return skippedWithoutMount(small.why);
       mountPoint = small.dir;
-      const free = statfsSync(mountPoint);
-      writeFileSync(
-        join(mountPoint, 'filler'),
-        Buffer.alloc(Math.max(0, free.bavail * free.bsize - room)),
-      );
+      fillDisk(mountPoint, room);
       const dataDir = join(mountPoint, 'data');
       const result = spawnSync(process.execPath, [SERVER_ENTRY], {
         cwd: WORKSPACE_ROOT,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../src/store/open-database';
 import { grpcDashboard, type DashboardApi, type WatchHandle } from './harness';
 import { seen } from './replica-watch';
-import { RESUMING_TRAINER_IMAGE, ResumingTrainer } from './resuming-trainer';
+import { RESUMING_TRAINER_IMAGE, ResumingTrainer, storedLossSteps } from './resuming-trainer';
 
 /** Messages per run: ~5 s at 60 msg/s. */
 const MESSAGES = 300;
@@ -71,21 +71,8 @@ describe('three replicas on NATS and PostgreSQL, image frames in a shared FRAMES
     return dashboard;
   };
 
-  async function storedSteps(sessionId: string): Promise<number[]> {
-    const reader = await openDatabase({ engine: 'postgres', url: databaseUrl });
-    try {
-      const rows = await reader.db
-        .selectFrom('points')
-        .innerJoin('series', 'series.id', 'points.series_id')
-        .select('points.step')
-        .where('series.session_id', '=', sessionId)
-        .where('series.name', '=', 'loss')
-        .execute();
-      return rows.map((row) => Number(row.step)).sort((a, b) => a - b);
-    } finally {
-      await reader.close();
-    }
-  }
+  const storedSteps = async (sessionId: string): Promise<number[]> =>
+    storedLossSteps(await openDatabase({ engine: 'postgres', url: databaseUrl }), sessionId);
 
   it('a trainer on A is watched from B and C in order, and a command sent through C reaches it', async () => {
     const [a, b, c] = replicas as [ServerProcess, ServerProcess, ServerProcess];

@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { MetricsRequestSchema, type MetricsRequest, type MetricsResponse } from '@trainwatch/proto';
-import { waitFor } from '@trainwatch/testing';
+import { waitFor, type ServerProcess } from '@trainwatch/testing';
+import type { OpenDatabase } from '../src/store/open-database';
 import { makeJpeg, register, telemetryClient } from './harness';
 
 /** The run: 60 messages a second by default, each a batch with 16 images and named metrics. */
@@ -150,5 +151,30 @@ export class ResumingTrainer {
     )
       .catch(() => undefined)
       .finally(() => (this.reconnecting = undefined));
+  }
+}
+
+/** Throws, with its output, when the server process has exited (for waits that must not outlive it). */
+export function throwIfExited(server: ServerProcess): void {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
+    throw new Error(
+      `the server exited (${server.child.exitCode ?? server.child.signalCode}):\n${server.output()}`,
+    );
+  }
+}
+
+/** The steps of a run's stored loss points, ascending (one each when nothing was doubled); closes `reader`. */
+export async function storedLossSteps(reader: OpenDatabase, sessionId: string): Promise<number[]> {
+  try {
+    const rows = await reader.db
+      .selectFrom('points')
+      .innerJoin('series', 'series.id', 'points.series_id')
+      .select('points.step')
+      .where('series.session_id', '=', sessionId)
+      .where('series.name', '=', 'loss')
+      .execute();
+    return rows.map((row) => Number(row.step)).sort((a, b) => a - b);
+  } finally {
+    await reader.close();
   }
 }

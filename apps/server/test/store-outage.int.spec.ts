@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { startServerProcess, waitFor, type ServerProcess } from '@trainwatch/testing';
-import { ResumingTrainer } from './resuming-trainer';
+import { ResumingTrainer, storedLossSteps, throwIfExited } from './resuming-trainer';
 import {
   POSTGRES_WITH_FRAMES_DIR,
   STORE_ENGINES,
@@ -62,13 +62,7 @@ describe.each(
     store = await fixture.newStore();
     const started = await startServerProcess({ env: store.env });
     server = started;
-    const alive = () => {
-      if (started.child.exitCode !== null || started.child.signalCode !== null) {
-        throw new Error(
-          `the server exited (${started.child.exitCode ?? started.child.signalCode}):\n${started.output()}`,
-        );
-      }
-    };
+    const alive = () => throwIfExited(started);
     const run = new ResumingTrainer(() => started.grpcAddress, 'outage-run', MESSAGES);
     trainer = run;
     await run.start();
@@ -102,20 +96,8 @@ describe.each(
       what: '/healthz 200 again',
     });
 
-    const reader = await store.open();
-    try {
-      const rows = await reader.db
-        .selectFrom('points')
-        .innerJoin('series', 'series.id', 'points.series_id')
-        .select('points.step')
-        .where('series.session_id', '=', 'outage-run')
-        .where('series.name', '=', 'loss')
-        .execute();
-      expect(rows.map((row) => row.step).sort((a, b) => a - b)).toEqual([
-        ...Array(MESSAGES).keys(),
-      ]);
-    } finally {
-      await reader.close();
-    }
+    expect(await storedLossSteps(await store.open(), 'outage-run')).toEqual([
+      ...Array(MESSAGES).keys(),
+    ]);
   }, 120_000);
 });

@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   runAdminCommand,
@@ -11,6 +9,7 @@ import {
   TrainerStreamClient,
   type TestServer,
 } from './harness';
+import { fillDisk, mountSmallDisk, skippedWithoutMount, unmountSmallDisk } from './small-disk';
 import { STORE_ENGINES, type TestStore } from './store-engines';
 
 const BATCHES = 2000;
@@ -95,15 +94,8 @@ describe.each(STORE_ENGINES)('npm run admin -- vacuum on %s', (name, makeFixture
  */
 describe('npm run admin -- vacuum on a full disk (SQLite)', () => {
   it('exits 1 saying how much room VACUUM needs; the store reads as before', async () => {
-    const disk = mkdtempSync(join(tmpdir(), 'trainwatch-vacuum-disk-'));
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', disk], {
-      encoding: 'utf8',
-    });
-    if (mounted.status !== 0) {
-      rmSync(disk, { recursive: true, force: true });
-      console.warn(`SKIPPED: mounting a tmpfs was refused (${mounted.stderr.trim()})`);
-      return;
-    }
+    const { dir: disk, why } = mountSmallDisk(16 * 1024 * 1024);
+    if (disk === undefined) return skippedWithoutMount(why);
     try {
       const env = { STORE_ENGINE: 'sqlite', DATA_DIR: join(disk, 'data') };
       let server = await startTestServer(env);
@@ -112,8 +104,7 @@ describe('npm run admin -- vacuum on a full disk (SQLite)', () => {
       } finally {
         await server.shutdown();
       }
-      const free = statfsSync(disk);
-      writeFileSync(join(disk, 'filler'), Buffer.alloc(free.bavail * free.bsize - 160 * 1024));
+      const filler = fillDisk(disk, 160 * 1024);
 
       const vacuumed = await runAdminCommand(env, ['vacuum']);
       expect(vacuumed.code).toBe(1);
@@ -123,7 +114,7 @@ describe('npm run admin -- vacuum on a full disk (SQLite)', () => {
         ),
       );
 
-      unlinkSync(join(disk, 'filler'));
+      unlinkSync(filler);
       server = await startTestServer(env);
       const dashboard = grpcDashboard(server.grpcAddress);
       try {
@@ -133,8 +124,7 @@ describe('npm run admin -- vacuum on a full disk (SQLite)', () => {
         await server.shutdown();
       }
     } finally {
-      spawnSync('umount', [disk]);
-      rmSync(disk, { recursive: true, force: true });
+      unmountSmallDisk(disk);
     }
   }, 120_000);
 });
