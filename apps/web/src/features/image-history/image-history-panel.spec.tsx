@@ -134,6 +134,30 @@ describe('ImageHistoryPanel', () => {
     await waitFor(() => expect(Number(fake.imageFrameRequests.at(-1)?.aroundStep)).toBe(110));
   });
 
+  it('says so at a step whose stored frame the server could not read, instead of the previous picture', async () => {
+    const fake = setUp();
+    // The store lost the frame of step 100 (a damaged file): answers leave it out.
+    const served = fake.onGetImageFrames;
+    fake.onGetImageFrames = (request) => {
+      const answer = served(request);
+      answer.frames = answer.frames.filter((frame) => frame.step !== 100n);
+      return answer;
+    };
+    await waitFor(() => expect(shownStep()).toBe('200'));
+    const slider = screen.getByTestId('image-history-slider');
+    fireEvent.change(slider, { target: { value: '9' } });
+    expect((await screen.findByTestId('image-history-unreadable')).textContent).toContain(
+      'No frame for step 100: the store could not read it back',
+    );
+    expect(screen.getByTestId('image-history-step').textContent).toBe('100');
+    expect(screen.queryAllByTestId('image-tile-canvas')).toHaveLength(0);
+    // Its neighbours show as ever.
+    fireEvent.change(slider, { target: { value: '10' } });
+    await waitFor(() => expect(shownStep()).toBe('110'));
+    expect(screen.queryByTestId('image-history-unreadable')).toBeNull();
+    expect(screen.getAllByTestId('image-tile-canvas').length).toBeGreaterThan(0);
+  });
+
   it('keeps its tiles while scrubbing: each frame is painted over the last, never a blank grid', async () => {
     setUp();
     await waitFor(() => expect(shownStep()).toBe('200'));

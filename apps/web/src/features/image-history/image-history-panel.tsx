@@ -84,6 +84,13 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
   const [following, setFollowing] = useState(true);
   const [shown, setShown] = useState<ImageFrame>();
   const [error, setError] = useState<string>();
+  /**
+   * Stored steps whose frame an answer left out although it was asked for
+   * (the server could not read it back: a damaged or missing file; or,
+   * while the run goes on, retention thinned it since the steps were read):
+   * the step says so instead of leaving the previous frame on screen.
+   */
+  const [unreadable, setUnreadable] = useState<ReadonlySet<number>>(new Set());
   const cache = useRef(new FrameCache()).current;
   const lastRefresh = useRef(0);
   const pending = useRef(new Set<string>());
@@ -169,6 +176,20 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
         })
         .then((answer) => {
           for (const frame of answer.frames) cache.put(frame);
+          // Every stored step of the window was asked for (window.frames of them): one not
+          // answered could not be read.
+          const answered = new Set(answer.frames.map((frame) => Number(frame.step)));
+          const asked = steps.filter((held) => held >= window.from && held <= window.to);
+          setUnreadable((before) => {
+            const changed = asked.filter((held) => answered.has(held) === before.has(held));
+            if (changed.length === 0) return before;
+            const after = new Set(before);
+            for (const held of changed) {
+              if (answered.has(held)) after.delete(held);
+              else after.add(held);
+            }
+            return after;
+          });
           if (atLiveEdge.current) {
             // Following the newest frame, the pictures decoded ahead are those a few steps back
             // (the next left arrow's), not every frame the cursor has followed past.
@@ -233,6 +254,7 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
               cache.clear();
               lastRefresh.current = 0;
               setSteps([]);
+              setUnreadable(new Set());
               setFollowing(true);
               setWrongOnly(event.target.checked);
             }}
@@ -272,9 +294,17 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
           />
         </label>
       )}
+      {step !== undefined && unreadable.has(step) && (
+        <p className="muted small" data-testid="image-history-unreadable">
+          No frame for step {step}: the store could not read it back (the server&apos;s log names
+          the file), or, during a run, retention thinned it since the list was read.
+        </p>
+      )}
       {/* Stays mounted while the cursor moves: its tiles keep their canvases and paint the next
           frame over the last one (data-shown-step says which frame is on screen). */}
-      {shown !== undefined && <ImageGrid frame={shown} classNames={names} />}
+      {shown !== undefined && !(step !== undefined && unreadable.has(step)) && (
+        <ImageGrid frame={shown} classNames={names} />
+      )}
     </section>
   );
 });
