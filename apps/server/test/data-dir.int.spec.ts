@@ -25,6 +25,7 @@ import {
   runAdminCommand,
   telemetryClient,
   TrainerStreamClient,
+  unhealthyReason,
 } from './harness';
 
 /** Starts the built server on `dataDir` (free ports) and waits for it to exit; fails after 20 s. */
@@ -175,15 +176,9 @@ describe('one server per DATA_DIR (SQLite)', () => {
     second = await startServerProcess({ env: { DATA_DIR: dataDir, STORE_ENGINE: 'sqlite' } });
 
     stream.batch(2n, 0, 1);
-    const reason = await waitFor(
-      async () => {
-        const response = await fetch(`${first!.httpUrl}/healthz`);
-        return response.status === 503
-          ? ((await response.json()) as { reason?: string }).reason
-          : undefined;
-      },
-      { timeoutMs: 10_000, what: "the first server's /healthz 503" },
-    );
+    const reason = await unhealthyReason(first.httpUrl, 'on the first server', {
+      timeoutMs: 10_000,
+    });
     expect(reason).toBe(
       `store: DATA_DIR ${dataDir} is in use by another trainwatch server too: ${join(dataDir, 'server.lock')} was removed while this server ran and the other one took it; stop one of them (this one holds its acks until it has the folder again)`,
     );

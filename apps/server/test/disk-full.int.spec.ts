@@ -10,6 +10,7 @@ import {
   type ServerProcess,
 } from '@trainwatch/testing';
 import { openDatabase, type OpenDatabase } from '../src/store/open-database';
+import { unhealthyReason } from './harness';
 import { ResumingTrainer, storedLossSteps, throwIfExited } from './resuming-trainer';
 import { fillDisk, mountSmallDisk, skippedWithoutMount, unmountSmallDisk } from './small-disk';
 import { POSTGRES_WITH_FRAMES_DIR, type StoreEngineFixture } from './store-engines';
@@ -107,16 +108,11 @@ describe.each([
     // Another program takes all but a little of the disk.
     const filler = fillDisk(mountPoint, ROOM_LEFT_BYTES);
 
-    const health = await waitFor(
-      async () => {
-        alive();
-        const response = await fetch(`${started.httpUrl}/healthz`);
-        return response.status === 503 ? ((await response.json()) as { reason?: string }) : false;
-      },
-      { timeoutMs: 15_000, intervalMs: 50, what: '/healthz 503 once the disk is full' },
-    );
+    const reason = await unhealthyReason(started.httpUrl, 'once the disk is full', {
+      check: alive,
+    });
     // The segment files' errno or SQLite's words, whichever write met the full disk first.
-    expect(health.reason).toMatch(
+    expect(reason).toMatch(
       new RegExp(
         `^store: the disk holding ${engine.setting} \\(${dataDir}\\) is full \\((ENOSPC: no space left on device, write|database or disk is full)\\): \\d+(\\.\\d)? [kM]B of trainer messages wait to be written, and acks resume by themselves once they fit$`,
       ),
@@ -129,7 +125,7 @@ describe.each([
     expect(run.acked.size).toBe(ackedWhileFull);
     // The amount follows the backlog (the reason is renewed at each retry).
     const later = (await (await fetch(`${started.httpUrl}/healthz`)).json()) as { reason?: string };
-    expect(waitingBytes(later.reason)).toBeGreaterThan(waitingBytes(health.reason));
+    expect(waitingBytes(later.reason)).toBeGreaterThan(waitingBytes(reason));
     const metrics = await (await fetch(`${started.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/^trainwatch_store_healthy 0$/m);
     expect(Number(/^trainwatch_store_pending_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);

@@ -23,6 +23,7 @@ import {
   telemetryClient,
   TrainerStreamClient,
   type TestServer,
+  unhealthyReason,
 } from './harness';
 import { POSTGRES_WITH_FRAMES_DIR, STORE_ENGINES, type TestStore } from './store-engines';
 
@@ -90,15 +91,9 @@ describe.each([SQLITE, POSTGRES_WITH_FRAMES_DIR])(
       renameSync(frames, `${frames}.away`);
       writeFileSync(frames, 'not a folder');
       send(stream, 20, 40);
-      const reason = await waitFor(
-        async () => {
-          const response = await fetch(`${server!.httpUrl}/healthz`);
-          return response.status === 503
-            ? ((await response.json()) as { reason?: string }).reason
-            : undefined;
-        },
-        { timeoutMs: 10_000, what: '/healthz 503 while frames cannot be written' },
-      );
+      const reason = await unhealthyReason(server.httpUrl, 'while frames cannot be written', {
+        timeoutMs: 10_000,
+      });
       expect(reason).toMatch(/^store: .*(ENOTDIR|EEXIST|not a directory)/i);
       expect(stream.acks().length).toBeLessThan(40);
 

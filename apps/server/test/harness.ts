@@ -127,6 +127,26 @@ export function telemetryClient(address: string, bearer?: string): DynamicClient
   ) as DynamicClient;
 }
 
+/**
+ * Waits until `/healthz` answers 503 and returns its reason (the store's failures say
+ * `store: ...`). `check` runs before each look, e.g. to fail at once if the server process ended.
+ */
+export async function unhealthyReason(
+  httpUrl: string,
+  what: string,
+  { timeoutMs = 15_000, check }: { timeoutMs?: number; check?: () => void } = {},
+): Promise<string | undefined> {
+  const body = await waitFor(
+    async () => {
+      check?.();
+      const response = await fetch(`${httpUrl}/healthz`);
+      return response.status === 503 ? ((await response.json()) as { reason?: string }) : false;
+    },
+    { timeoutMs, intervalMs: 50, what: `/healthz 503 ${what}` },
+  );
+  return body.reason;
+}
+
 export function healthCheck(address: string, service = ''): Promise<HealthCheckResponse> {
   const client = new loaded.grpc.health.v1.Health(
     address,

@@ -10,6 +10,7 @@ import {
   telemetryClient,
   TrainerStreamClient,
   type TestServer,
+  unhealthyReason,
 } from './harness';
 import {
   POSTGRES_WITH_FRAMES_DIR,
@@ -111,17 +112,11 @@ describe.each([...STORE_ENGINES, POSTGRES_WITH_FRAMES_DIR])(
 
       await breakage.break(server, fixture);
       send(30, 60);
-      const healthz = await waitFor(
-        async () => {
-          const response = await fetch(`${server.httpUrl}/healthz`);
-          return response.status === 503
-            ? ((await response.json()) as { reason?: string })
-            : undefined;
-        },
-        { timeoutMs: 10_000, what: `/healthz 503 while ${breakage.what}` },
-      );
-      expect(healthz.reason).toMatch(/^store: /);
-      expect(healthz.reason).toMatch(breakage.reason);
+      const reason = await unhealthyReason(server.httpUrl, `while ${breakage.what}`, {
+        timeoutMs: 10_000,
+      });
+      expect(reason).toMatch(/^store: /);
+      expect(reason).toMatch(breakage.reason);
       expect((await healthCheck(server.grpcAddress)).status).toBe(ServingStatus.NOT_SERVING);
       // /metrics says the same, and how much waits for the store.
       expect(await metric(server, 'trainwatch_store_healthy')).toBe(0);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { startServerProcess, waitFor, type ServerProcess } from '@trainwatch/testing';
+import { unhealthyReason } from './harness';
 import { ResumingTrainer, storedLossSteps, throwIfExited } from './resuming-trainer';
 import {
   POSTGRES_WITH_FRAMES_DIR,
@@ -69,15 +70,10 @@ describe.each(
     await waitFor(() => run.acked.size >= 100, { what: '100 messages acknowledged' });
 
     await postgres.stop();
-    const health = await waitFor(
-      async () => {
-        alive();
-        const response = await fetch(`${started.httpUrl}/healthz`);
-        return response.status === 503 ? ((await response.json()) as { reason?: string }) : false;
-      },
-      { timeoutMs: 15_000, intervalMs: 50, what: '/healthz 503 while PostgreSQL is stopped' },
-    );
-    expect(health.reason).toMatch(/^store: /);
+    const reason = await unhealthyReason(started.httpUrl, 'while PostgreSQL is stopped', {
+      check: alive,
+    });
+    expect(reason).toMatch(/^store: /);
     const ackedDuringOutage = run.acked.size;
     // The trainer keeps streaming into the outage for a while: nothing more is acknowledged.
     await new Promise((resolve) => setTimeout(resolve, 2000));
