@@ -18,6 +18,8 @@ import {
   type DashboardApi,
   type TestServer,
 } from './harness';
+import { RetentionService } from '../src/runs/retention.service';
+import { RunsService } from '../src/runs/runs.service';
 import { STORE_ENGINES, type StoreEngineFixture, type TestStore } from './store-engines';
 
 const BATCHES = 40;
@@ -557,5 +559,61 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     expect((await expectCallError(clients.web.querySeries({ sessionId: 'old' }))).code).toBe(
       status.NOT_FOUND,
     );
+  });
+
+  it('a retention sweep keeps a run that came back after the sweep listed it: its trainer resumed it, or another server wrote it', async () => {
+    let clients = await start();
+    const back = await recordRun(clients.telemetry, 'back', 'a');
+    await recordRun(clients.telemetry, 'written-elsewhere', 'b');
+    await recordRun(clients.telemetry, 'gone', 'c');
+    await server?.shutdown();
+    server = undefined;
+    for (const close of closers.splice(0)) close();
+    const threeDaysAgo = Date.now() - 3 * 24 * 60 * 60 * 1000;
+    const reader = await store.open();
+    await reader.db.updateTable('sessions').set({ last_update_ms: threeDaysAgo }).execute();
+
+    // Kept at start-up (4 days); the sweep below runs as if two days later.
+    clients = await start({ RETENTION_DAYS: '4' });
+    const app = (server as TestServer).app;
+    const runs = app.get(RunsService);
+    const later = Date.now() + 2 * 24 * 60 * 60 * 1000;
+    const before = later - 4 * 24 * 60 * 60 * 1000;
+    // The list as a sweep reads it first; deleting large runs ahead of these takes a while.
+    const listed = await runs.expiredRuns(before, 16);
+    expect([...listed].sort()).toEqual(['back', 'gone', 'written-elsewhere']);
+    // Meanwhile the trainer of 'back' resumes it, and another server commits to 'written-elsewhere'.
+    const resumed = new TrainerStreamClient(clients.telemetry, 'back', back.token);
+    closers.push(() => resumed.end());
+    resumed.batch(back.lastSequence + 1n, 0, BATCHES);
+    await resumed.waitForAck(back.lastSequence + 1n);
+    await reader.db
+      .updateTable('sessions')
+      .set({ last_update_ms: Date.now() })
+      .where('id', '=', 'written-elsewhere')
+      .execute();
+    await reader.close();
+    jest.spyOn(runs, 'expiredRuns').mockResolvedValueOnce(listed);
+    expect(await app.get(RetentionService).sweep(later)).toBe(1);
+
+    const kept = await clients.grpc.listSessions({});
+    expect(kept.sessions.map((s) => s.sessionId).sort()).toEqual(['back', 'written-elsewhere']);
+    expect(kept.sessions.find((s) => s.sessionId === 'back')).toMatchObject({
+      connection: ConnectionState.CONNECTED,
+      batchesReceived: BigInt(BATCHES + 1),
+      partialHistory: false,
+    });
+    expect(kept.sessions.find((s) => s.sessionId === 'back')?.metadata?.note).toBe('first');
+    // Every acknowledged point of both, and their image frames.
+    const loss = await clients.grpc.querySeries({ sessionId: 'back', names: ['loss'] });
+    expect(loss.series[0]?.totalPoints).toBe(BigInt(BATCHES + 1));
+    for (const sessionId of ['back', 'written-elsewhere']) {
+      const frames = await clients.web.getImageFrames({ sessionId, maxFrames: 8 });
+      expect(frames.frames.length).toBe(BATCHES / 10);
+    }
+    expect((await expectCallError(clients.grpc.querySeries({ sessionId: 'gone' }))).code).toBe(
+      status.NOT_FOUND,
+    );
+    resumed.end();
   });
 });

@@ -72,13 +72,15 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     try {
       const before = now - this.settings.retentionDays * DAY_MS;
       const expired = await this.runs.expiredRuns(before, RETENTION_RUNS_PER_SWEEP);
-      for (const id of expired) await this.runs.deleteRun(id);
-      if (expired.length > 0) {
+      let deleted = 0;
+      // Each looked at again as its turn comes: a trainer may have resumed it meanwhile.
+      for (const id of expired) if (await this.runs.deleteExpiredRun(id, before)) deleted++;
+      if (deleted > 0) {
         this.logger.log(
-          `deleted ${expired.length} run(s) not updated for ${this.settings.retentionDays} days`,
+          `deleted ${deleted} run(s) not updated for ${this.settings.retentionDays} days`,
         );
       }
-      return expired.length;
+      return deleted;
     } catch (error) {
       // The store is down: the next sweep tries again (the writer reports the outage on health).
       this.logger.warn(`retention sweep failed: ${String(error)}`);

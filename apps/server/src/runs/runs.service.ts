@@ -574,6 +574,23 @@ export class RunsService {
     return this.edits?.sweepOrphanFrames(graceMs) ?? Promise.resolve(0);
   }
 
+  /**
+   * Retention: deletes a run listed by `expiredRuns(before)` unless it came
+   * back since the list was read (its trainer streams, or something arrived
+   * for it at or after `before`), looked at again here and in the deleting
+   * transaction (another server's trainer). True when deleted.
+   */
+  async deleteExpiredRun(sessionId: string, before: number): Promise<boolean> {
+    const held = this.sessions.find(sessionId);
+    if (held !== undefined && (held.trainer !== undefined || held.lastUpdateMs >= before))
+      return false;
+    if (held !== undefined) this.sessions.remove(sessionId);
+    this.answers.dropRun(sessionId);
+    if (this.edits === undefined) return false;
+    await this.writer.discardSession(sessionId);
+    return this.edits.deleteSession(sessionId, { expiredBefore: before });
+  }
+
   /** Runs last updated before `before` and not in use, for the retention sweep. */
   async expiredRuns(before: number, limit: number): Promise<string[]> {
     if (this.edits === undefined) return [];

@@ -57,9 +57,23 @@ export class StoreEdits {
     });
   }
 
-  /** Deletes every row of a run (its points and images included); false when there was none. */
-  async deleteSession(id: string): Promise<boolean> {
-    const deleted = await this.db.transaction().execute((tx) => deleteRun(tx, id));
+  /**
+   * Deletes every row of a run (its points and images included); false when
+   * there was none. With `expiredBefore` (retention), only while the run is
+   * still expired: not updated since then and not tagged
+   * RETENTION_KEEP_TAG, looked at in the deleting transaction (its row
+   * locked, so a commit of another server's trainer cannot slip in
+   * between); false, and nothing deleted, otherwise.
+   */
+  async deleteSession(
+    id: string,
+    { expiredBefore }: { expiredBefore?: number } = {},
+  ): Promise<boolean> {
+    const deleted = await this.db.transaction().execute(async (tx) => {
+      if (expiredBefore !== undefined && !(await claimExpired(tx, id, expiredBefore))) return false;
+      return deleteRun(tx, id);
+    });
+    if (!deleted && expiredBefore !== undefined) return false;
     // After the rows: a crash in between leaves files no row names, swept if the run comes back.
     await this.frameFiles?.removeRun(id);
     return deleted;
@@ -106,6 +120,36 @@ export class StoreEdits {
     const rows = await query.orderBy('last_update_ms').orderBy('id').limit(limit).execute();
     return rows.map((row) => row.id);
   }
+}
+
+/**
+ * Whether the run is still expired, its row locked for the rest of the
+ * transaction: an UPDATE that changes nothing takes the row's lock on
+ * PostgreSQL and the write lock on SQLite, where a SELECT would take neither.
+ */
+async function claimExpired(
+  tx: Transaction<Database>,
+  id: string,
+  expiredBefore: number,
+): Promise<boolean> {
+  const claimed = await tx
+    .updateTable('sessions')
+    .set((eb) => ({ last_update_ms: eb.ref('last_update_ms') }))
+    .where('id', '=', id)
+    .where('last_update_ms', '<', expiredBefore)
+    .where(({ exists, not, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('session_tags')
+            .select('session_tags.session_id')
+            .whereRef('session_tags.session_id', '=', 'sessions.id')
+            .where('session_tags.tag', '=', RETENTION_KEEP_TAG),
+        ),
+      ),
+    )
+    .returning('id')
+    .execute();
+  return claimed.length > 0;
 }
 
 async function deleteRun(tx: Transaction<Database>, id: string): Promise<boolean> {
