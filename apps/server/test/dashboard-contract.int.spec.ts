@@ -88,6 +88,32 @@ describe.each([
     expect(watch.events).toHaveLength(0);
   });
 
+  it('answers NOT_FOUND for a session id of 60,000-100,000 characters, quoting it cut short', async () => {
+    // A status message travels in a header: quoted whole, the answer went past what a client
+    // accepts and the call never ended (gRPC-Web: 60,000 characters keep the request under its
+    // 64 KiB body bound).
+    const sessionId = 'x'.repeat(_name === 'gRPC-Web' ? 60_000 : 100_000);
+    const answered = (call: Promise<unknown>) =>
+      Promise.race([
+        expectCallError(call),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref(),
+        ),
+      ]);
+    for (const call of [
+      () => dashboard.querySeries({ sessionId }),
+      () => dashboard.getImageFrames({ sessionId }),
+      () => dashboard.updateSession({ sessionId, name: 'n' }),
+      () => dashboard.deleteSession({ sessionId }),
+      () => dashboard.sendCommand({ sessionId, type: CommandType.STOP }),
+    ]) {
+      const error = await answered(call());
+      expect(error.code).toBe(status.NOT_FOUND);
+      expect(error.message.length).toBeLessThanOrEqual(1024);
+      expect(error.message).toMatch(/^session "xxx.*… \(\d+ more characters left out\)$/);
+    }
+  });
+
   it('WatchSession: a late joiner gets the snapshot (history + latest images), then deltas with no gap or repeat', async () => {
     const stream = await trainer();
     const jpeg = makeJpeg(8, 6);

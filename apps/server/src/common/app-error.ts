@@ -36,6 +36,21 @@ export const errors = {
   permissionDenied: (message: string) => new AppError(GrpcStatus.PERMISSION_DENIED, message),
 };
 
+/**
+ * The most characters of an error message sent to a client. Messages quote
+ * what the client sent (a session id, a name), and a status message travels
+ * in a header: one of 100,000 characters went past what a gRPC client
+ * accepts in its trailers, and the call never got an answer.
+ */
+export const MAX_ERROR_MESSAGE_CHARS = 1024;
+
+/** `message` cut to MAX_ERROR_MESSAGE_CHARS, saying how much was left out. */
+export function clientMessage(message: string): string {
+  if (message.length <= MAX_ERROR_MESSAGE_CHARS) return message;
+  const kept = message.slice(0, MAX_ERROR_MESSAGE_CHARS - 64);
+  return `${kept}… (${message.length - kept.length} more characters left out)`;
+}
+
 /** A grpc-js status object, as grpc-js reads it from a handler's error. */
 export interface GrpcStatusObject {
   code: GrpcStatus;
@@ -46,7 +61,8 @@ export interface GrpcStatusObject {
 /** Converts anything thrown into a grpc-js status; unknown errors become INTERNAL without leaking details. */
 export function toGrpcStatus(error: unknown): GrpcStatusObject {
   if (isAppError(error)) {
-    return { code: error.code, details: error.message, message: error.message };
+    const message = clientMessage(error.message);
+    return { code: error.code, details: message, message };
   }
   return { code: GrpcStatus.INTERNAL, details: 'internal error', message: 'internal error' };
 }
@@ -54,6 +70,7 @@ export function toGrpcStatus(error: unknown): GrpcStatusObject {
 /** Converts anything thrown into a ConnectError (Connect codes equal gRPC status codes). */
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
-  if (isAppError(error)) return new ConnectError(error.message, error.code as number as Code);
+  if (isAppError(error))
+    return new ConnectError(clientMessage(error.message), error.code as number as Code);
   return new ConnectError('internal error', Code.Internal);
 }
