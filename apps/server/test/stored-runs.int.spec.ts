@@ -561,6 +561,60 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     );
   });
 
+  it('keeps both of two edits of a stored run made at once', async () => {
+    let clients = await start();
+    const ids = Array.from({ length: 8 }, (_, index) => `edited-${index}`);
+    for (const id of ids) await recordRun(clients.telemetry, id, id);
+    await server?.shutdown();
+    server = undefined;
+    for (const close of closers.splice(0)) close();
+
+    // Held only in the store now: each edit reads the stored metadata, merges and writes it back.
+    clients = await start();
+    const { grpc, web } = clients;
+    await Promise.all(
+      ids.map((sessionId) =>
+        Promise.all([
+          grpc.updateSession({ sessionId, note: `note of ${sessionId}` }),
+          web.updateSession({ sessionId, setTags: true, tags: ['retagged'] }),
+        ]),
+      ),
+    );
+    for (const session of (await grpc.listSessions({ sessionIds: ids })).sessions) {
+      expect(session.metadata).toMatchObject({
+        note: `note of ${session.sessionId}`,
+        tags: ['retagged'],
+      });
+    }
+  });
+
+  it('answers an edit racing a delete of a stored run with OK or NOT_FOUND', async () => {
+    let clients = await start();
+    const ids = Array.from({ length: 8 }, (_, index) => `raced-${index}`);
+    for (const id of ids) await recordRun(clients.telemetry, id, id);
+    await server?.shutdown();
+    server = undefined;
+    for (const close of closers.splice(0)) close();
+    clients = await start();
+    const { grpc, web } = clients;
+    const outcomes = await Promise.all(
+      ids.map(async (sessionId, index) => {
+        const deleted = grpc.deleteSession({ sessionId });
+        if (index % 2 === 1) await new Promise((resolve) => setTimeout(resolve, index));
+        const edited = web
+          .updateSession({ sessionId, setTags: true, tags: ['late'], note: 'late' })
+          .then(
+            () => 'ok',
+            async (error: unknown) => (await expectCallError(Promise.reject(error))).code,
+          );
+        await deleted;
+        return edited;
+      }),
+    );
+    for (const outcome of outcomes) expect(['ok', status.NOT_FOUND]).toContain(outcome);
+    expect((await grpc.listSessions({ sessionIds: ids })).sessions).toEqual([]);
+  });
+
   it('a retention sweep keeps a run that came back after the sweep listed it: its trainer resumed it, or another server wrote it', async () => {
     let clients = await start();
     const back = await recordRun(clients.telemetry, 'back', 'a');
@@ -575,7 +629,7 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
 
     // Kept at start-up (4 days); the sweep below runs as if two days later.
     clients = await start({ RETENTION_DAYS: '4' });
-    const app = (server as TestServer).app;
+    const app = (server as unknown as TestServer).app;
     const runs = app.get(RunsService);
     const later = Date.now() + 2 * 24 * 60 * 60 * 1000;
     const before = later - 4 * 24 * 60 * 60 * 1000;

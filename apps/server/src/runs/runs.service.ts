@@ -525,7 +525,14 @@ export class RunsService {
       return create(UpdateSessionResponseSchema, { session: summary });
     }
     const edits = this.edits as StoreEdits;
-    await edits.updateSession(request.sessionId, { name: request.name, metadata });
+    // Merged again with the metadata as stored when the edit runs: another edit may have
+    // committed since the row above was read.
+    await edits.updateSession(request.sessionId, (stored) => {
+      if (!metadataChanges) return { name: request.name };
+      const problem = runMetadataProblem(change, stored);
+      if (problem !== undefined) throw errors.invalidArgument(problem);
+      return { name: request.name, metadata: mergeRunMetadata(stored, change) };
+    });
     const updated = await this.storedRow(request.sessionId);
     return create(UpdateSessionResponseSchema, {
       session: updated === undefined ? undefined : storedSummary(updated),

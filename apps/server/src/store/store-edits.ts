@@ -3,6 +3,7 @@ import { RunMetadataSchema, type RunMetadata } from '@trainwatch/proto';
 import type { Kysely, Transaction } from 'kysely';
 import { RETENTION_KEEP_TAG } from '../common/limits';
 import type { Database } from './schema';
+import { decodeStored } from './stored-message';
 import type { FrameFiles } from './frame-files';
 
 /** What UpdateSession changes in a stored run. */
@@ -24,28 +25,39 @@ export class StoreEdits {
     private readonly frameFiles?: FrameFiles,
   ) {}
 
-  /** Applies `edit` to a stored run; false when the store has no such run. */
-  async updateSession(id: string, edit: StoredRunEdit): Promise<boolean> {
+  /**
+   * Applies an edit to a stored run; false when the store has no such run.
+   * A function is given the run's metadata as stored when the edit runs,
+   * its row locked until the edit commits, so two edits at once (another
+   * dashboard, another server) each see the other's result and neither is
+   * lost. What it throws rolls the edit back.
+   */
+  async updateSession(
+    id: string,
+    edit: StoredRunEdit | ((current: RunMetadata | undefined) => StoredRunEdit),
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
+      const locked = await lockRow(tx, id);
+      if (locked === undefined) return false;
+      const { name, metadata } =
+        typeof edit === 'function'
+          ? edit(
+              locked.metadata === null
+                ? undefined
+                : decodeStored(RunMetadataSchema, locked.metadata, `the metadata of ${id}`),
+            )
+          : edit;
       const changes: { name?: string; metadata?: Buffer; note?: string } = {};
-      if (edit.name !== undefined) changes.name = edit.name;
-      if (edit.metadata !== undefined) {
-        changes.metadata = Buffer.from(toBinary(RunMetadataSchema, edit.metadata));
-        changes.note = edit.metadata.note ?? '';
+      if (name !== undefined) changes.name = name;
+      if (metadata !== undefined) {
+        changes.metadata = Buffer.from(toBinary(RunMetadataSchema, metadata));
+        changes.note = metadata.note ?? '';
       }
-      const result =
-        Object.keys(changes).length === 0
-          ? await tx.selectFrom('sessions').select('id').where('id', '=', id).execute()
-          : await tx
-              .updateTable('sessions')
-              .set(changes)
-              .where('id', '=', id)
-              .returning('id')
-              .execute();
-      if (result.length === 0) return false;
-      if (edit.metadata !== undefined) {
+      if (Object.keys(changes).length > 0)
+        await tx.updateTable('sessions').set(changes).where('id', '=', id).execute();
+      if (metadata !== undefined) {
         await tx.deleteFrom('session_tags').where('session_id', '=', id).execute();
-        const tags = [...new Set(edit.metadata.tags)];
+        const tags = [...new Set(metadata.tags)];
         if (tags.length > 0) {
           await tx
             .insertInto('session_tags')
@@ -70,8 +82,13 @@ export class StoreEdits {
     { expiredBefore }: { expiredBefore?: number } = {},
   ): Promise<boolean> {
     const deleted = await this.db.transaction().execute(async (tx) => {
-      if (expiredBefore !== undefined && !(await claimExpired(tx, id, expiredBefore))) return false;
-      return deleteRun(tx, id);
+      // The run's row first, as an edit locks it: an edit and a delete at once wait for each
+      // other instead of each holding what the other needs (a deadlock on PostgreSQL).
+      const claimed =
+        expiredBefore === undefined
+          ? (await lockRow(tx, id)) !== undefined
+          : await claimExpired(tx, id, expiredBefore);
+      return claimed && deleteRun(tx, id);
     });
     if (!deleted && expiredBefore !== undefined) return false;
     // After the rows: a crash in between leaves files no row names, swept if the run comes back.
@@ -123,10 +140,23 @@ export class StoreEdits {
 }
 
 /**
- * Whether the run is still expired, its row locked for the rest of the
- * transaction: an UPDATE that changes nothing takes the row's lock on
+ * A run's row, locked for the rest of the transaction (undefined when there
+ * is none): an UPDATE that changes nothing takes the row's lock on
  * PostgreSQL and the write lock on SQLite, where a SELECT would take neither.
  */
+function lockRow(
+  tx: Transaction<Database>,
+  id: string,
+): Promise<{ metadata: Uint8Array | null } | undefined> {
+  return tx
+    .updateTable('sessions')
+    .set((eb) => ({ last_update_ms: eb.ref('last_update_ms') }))
+    .where('id', '=', id)
+    .returning('metadata')
+    .executeTakeFirst();
+}
+
+/** Whether the run is still expired, its row locked for the rest of the transaction (see lockRow). */
 async function claimExpired(
   tx: Transaction<Database>,
   id: string,
