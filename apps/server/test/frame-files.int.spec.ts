@@ -322,6 +322,21 @@ describe('a shared frames folder (PostgreSQL with FRAMES_DIR)', () => {
       await expect(
         dashboard.getImageFrames({ sessionId: 'moved', fromStep: 20n, maxFrames: 8 }),
       ).rejects.toThrow(/segment files.*FRAMES_DIR/);
+      // The run still opens, every point on its charts, without the picture it cannot read.
+      const watch = dashboard.watch('moved');
+      try {
+        await waitFor(() => watch.events.length > 0 || watch.error !== undefined, {
+          what: "the run's snapshot without its frames folder",
+        });
+        expect(watch.error).toBeUndefined();
+        const snapshot =
+          watch.events[0]?.event.case === 'snapshot' ? watch.events[0].event.value : undefined;
+        expect(snapshot?.session?.batchesReceived).toBe(40n);
+        expect(snapshot?.series.find((series) => series.name === 'loss')?.totalPoints).toBe(40n);
+        expect(snapshot?.latestImages).toBeUndefined();
+      } finally {
+        watch.cancel();
+      }
     } finally {
       dashboard.close();
       await server.shutdown();

@@ -41,6 +41,10 @@ import {
 import { orderOf, type ListPosition } from './session-order';
 import type { SessionRow } from './stored-summary';
 
+/** Why a frame stored in a segment file cannot be read by a server without FRAMES_DIR. */
+const NO_FRAMES_FOLDER =
+  'this server has no frames folder (PostgreSQL: set FRAMES_DIR to the folder that holds them)';
+
 /** A run's watchdog settings as stored (webhook URLs whole). */
 export interface StoredAlertSettings {
   settings: AlertSettings;
@@ -412,7 +416,20 @@ export class StoreReads {
       .orderBy('step', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row === undefined ? undefined : this.frameOf(sessionId, row);
+    if (row === undefined) return undefined;
+    if (
+      this.frameFiles === undefined &&
+      row.file_segment !== null &&
+      row.file_segment !== undefined
+    ) {
+      // The run's watch opens without its latest picture rather than not at all (its charts are
+      // what most of the page is); GetImageFrames tells the client what to set.
+      reportDamaged(
+        `the latest image frame of ${sessionId} is in a segment file, and ${NO_FRAMES_FOLDER}`,
+      );
+      return undefined;
+    }
+    return this.frameOf(sessionId, row);
   }
 
   /**
@@ -429,7 +446,7 @@ export class StoreReads {
     if (this.frameFiles === undefined) {
       // A setting to fix, not a bug: the client is told why (an Error would reach it as INTERNAL).
       throw errors.failedPrecondition(
-        `the image frames of ${sessionId} are in segment files, and this server has no frames folder (PostgreSQL: set FRAMES_DIR to the folder that holds them)`,
+        `the image frames of ${sessionId} are in segment files, and ${NO_FRAMES_FOLDER}`,
       );
     }
     try {
