@@ -26,6 +26,7 @@ import { withCompatibilityPaths } from './common/compatibility-paths';
 import { writePreFramedMessages } from './common/grpc-pre-framed';
 import { widenReceiveWindows } from './common/grpc-flow-control';
 import { answerUnknownMethods } from './common/grpc-unknown-method';
+import { StartUpLogger } from './common/start-up-logger';
 import { instrumentPackageDefinition } from './common/instrumented-definition';
 import { waitForOpenCalls } from './common/open-calls';
 import type { ServerSettings } from './config/server-config';
@@ -136,12 +137,14 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const tls = readTlsFiles(settings);
+  const startUpLogger =
+    options.logger === undefined ? new StartUpLogger(['warn', 'error']) : undefined;
   const app = await NestFactory.create(AppModule.forRoot(settings), {
     httpsOptions: tls,
     // gRPC-Web bodies are binary; Express must not consume them.
     bodyParser: false,
     // Nest's own start-up chatter stays quiet; the one start-up line is printed by main.
-    logger: options.logger ?? ['warn', 'error'],
+    logger: options.logger ?? startUpLogger,
     abortOnError: false,
   });
   const metrics = app.get(MetricsService);
@@ -164,8 +167,18 @@ export async function startServer(
   app.use(rejectOversizedBodies(settings.httpMaxRequestBytes));
   if (settings.webDistDir !== '') app.use(staticSite(settings.webDistDir));
   limitHttpServer(app.getHttpServer() as HttpServer, settings);
-  await app.startAllMicroservices();
-  await app.listen(settings.httpPort, settings.host);
+  try {
+    await app.startAllMicroservices().catch((error: unknown) => {
+      throw portRefused(error, 'GRPC_PORT', settings.grpcPort, settings.host);
+    });
+    await app.listen(settings.httpPort, settings.host).catch((error: unknown) => {
+      throw portRefused(error, 'HTTP_PORT', settings.httpPort, settings.host);
+    });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  startUpLogger?.started();
   const health = app.get(HealthService);
   health.setServing(true);
 
@@ -190,4 +203,20 @@ export async function startServer(
     return closing;
   };
   return { app, grpcAddress, httpUrl, shutdown };
+}
+
+/**
+ * A listener that could not open its port, said with the setting that names
+ * it (`listen EADDRINUSE: address already in use 127.0.0.1:8080` alone does
+ * not say which of the two ports, or what to change). Other errors as they are.
+ */
+function portRefused(error: unknown, setting: string, port: number, host: string): unknown {
+  const text = error instanceof Error ? error.message : String(error);
+  if (/EADDRINUSE|address already in use|No address added out of total/i.test(text))
+    return new Error(
+      `${setting}=${port} on ${host} is in use by another process (${text}): stop it or choose another port`,
+    );
+  if (/EACCES|permission denied/i.test(text))
+    return new Error(`${setting}=${port} on ${host} may not be opened by this user (${text})`);
+  return error;
 }

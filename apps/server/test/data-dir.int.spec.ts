@@ -8,6 +8,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -225,9 +226,33 @@ describe('a store that cannot be opened', () => {
     writeFileSync(notAFolder, 'x');
     const result = await startExpectingExit(notAFolder);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(
-      `trainwatch server: failed to start: DATA_DIR ${notAFolder} is not a folder`,
+    // One line, not Nest's report of the error with its stack before it.
+    expect(result.stdout + result.stderr).toBe(
+      `trainwatch server: failed to start: DATA_DIR ${notAFolder} is not a folder: point DATA_DIR at a folder\n`,
     );
+  });
+
+  it('a port another process holds: exit 1 in one line naming the setting', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const result = await startExpectingExit(root, { HTTP_PORT: String(port) });
+      expect(result.status).toBe(1);
+      expect(result.stdout + result.stderr).toBe(
+        `trainwatch server: failed to start: HTTP_PORT=${port} on 127.0.0.1 is in use by another process (listen EADDRINUSE: address already in use 127.0.0.1:${port}): stop it or choose another port\n`,
+      );
+      const grpc = await startExpectingExit(root, { GRPC_PORT: String(port) });
+      expect(grpc.status).toBe(1);
+      // grpc-js logs its own line before it.
+      expect(grpc.stderr.trim().split('\n').at(-1)).toMatch(
+        new RegExp(
+          `^trainwatch server: failed to start: GRPC_PORT=${port} on 127\\.0\\.0\\.1 is in use by another process \\(.*EADDRINUSE.*\\): stop it or choose another port$`,
+        ),
+      );
+    } finally {
+      holder.close();
+    }
   });
 
   it('PostgreSQL not listening: exit 1 naming where it was looked for, never the password', async () => {
