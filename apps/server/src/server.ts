@@ -91,7 +91,7 @@ function grpcOptions(
   return {
     transport: Transport.GRPC,
     options: {
-      url: `${settings.host}:${settings.grpcPort}`,
+      url: `${hostInUrl(settings.host)}:${settings.grpcPort}`,
       package: ['telemetry.v1', 'grpc.health.v1'],
       packageDefinition,
       // Nest's hook for the grpc-js server it created: unknown methods get an UNIMPLEMENTED that lists what is served.
@@ -182,9 +182,10 @@ export async function startServer(
   const health = app.get(HealthService);
   health.setServing(true);
 
-  const displayHost = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
-  const grpcAddress = `${displayHost}:${settings.grpcPort}`;
-  const httpUrl = `${tls === undefined ? 'http' : 'https'}://${displayHost}:${settings.httpPort}`;
+  const displayHost =
+    settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host === '::' ? '::1' : settings.host;
+  const grpcAddress = `${hostInUrl(displayHost)}:${settings.grpcPort}`;
+  const httpUrl = `${tls === undefined ? 'http' : 'https'}://${hostInUrl(displayHost)}:${settings.httpPort}`;
   let closing: Promise<void> | undefined;
   const shutdown = () => {
     closing ??= (async () => {
@@ -219,4 +220,9 @@ function portRefused(error: unknown, setting: string, port: number, host: string
   if (/EACCES|permission denied/i.test(text))
     return new Error(`${setting}=${port} on ${host} may not be opened by this user (${text})`);
   return error;
+}
+
+/** An IPv6 address in brackets, as an address with a port needs it (`[::1]:50051`). */
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -56,6 +56,7 @@ describe('loadServerConfig', () => {
       );
       expect(loadServerConfig({ HOST: '0.0.0.0', AUTH: 'required' }).host).toBe('0.0.0.0');
       expect(loadServerConfig({ HOST: '::1' }).host).toBe('::1');
+      expect(loadServerConfig({ HOST: '[::1]' }).host).toBe('::1');
     });
 
     it('refuses unknown AUTH values, and AUTH=required with no store to keep users in', () => {

@@ -339,7 +339,9 @@ function flag(env: Env, name: ServerEnvVar, fallback: '0' | '1' = '0'): boolean 
  * operator says so with ALLOW_INSECURE_NETWORK=1.
  */
 function listenHost(env: Env, auth: AuthMode): string {
-  const host = text(env, 'HOST', auth === 'off' ? '127.0.0.1' : '0.0.0.0');
+  const given = text(env, 'HOST', auth === 'off' ? '127.0.0.1' : '0.0.0.0');
+  // An IPv6 address may come in brackets, as in a URL: [::1].
+  const host = /^\[.*\]$/.test(given) ? given.slice(1, -1) : given;
   if (auth === 'off' && !isLoopbackHost(host) && !flag(env, 'ALLOW_INSECURE_NETWORK')) {
     throw new ConfigError(
       'HOST',
