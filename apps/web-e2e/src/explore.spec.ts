@@ -231,7 +231,7 @@ describe('exploring runs in Chromium', () => {
     // Pin the first epoch (the panel otherwise follows the newest, whose cells start at 0).
     await page.getByTestId('confusion-epoch-slider').focus();
     await page.keyboard.press('Home');
-    await page.getByTestId('confusion-epoch').filter({ hasText: '0' }).waitFor();
+    await page.getByTestId('confusion-epoch').filter({ hasText: /^1$/ }).waitFor();
     await openWrongPair(page);
     // Image history on the live run.
     await scrubBack(page, 3);
@@ -256,11 +256,12 @@ describe('exploring runs in Chromium', () => {
         document.querySelector('[data-testid="confusion-epoch-slider"]')?.getAttribute('max') ===
         '2',
     );
-    expect(await page.getByTestId('confusion-epoch').textContent()).toBe('2');
+    // The third and last epoch (index 2), counted from 1 as everywhere on the page.
+    expect(await page.getByTestId('confusion-epoch').textContent()).toBe('3');
     const lastEpoch = await predictionsShown(page);
     await slider.focus();
     await page.keyboard.press('Home');
-    await page.getByTestId('confusion-epoch').filter({ hasText: '0' }).waitFor();
+    await page.getByTestId('confusion-epoch').filter({ hasText: /^1$/ }).waitFor();
     await page.waitForFunction(
       () => document.querySelector('[data-testid="confusion-total"]') !== null,
     );

@@ -81,6 +81,14 @@ function openAlerts(alerts: readonly Alert[]): Map<AlertRuleKind, Alert> {
   return open;
 }
 
+/**
+ * A measured number as an alert's text shows it: four significant digits
+ * (3.308, not 3.3077542675164935) read at any scale; the exact value stays
+ * in Alert.value.
+ */
+const shown = (value: number): string =>
+  Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value);
+
 /** True for a count that is a power of two: folded firings are re-announced at 1, 2, 4, 8... */
 const isPowerOfTwo = (count: number) => (count & (count - 1)) === 0;
 
@@ -300,7 +308,7 @@ export class WatchdogService implements OnModuleDestroy {
       const window = Math.min(Number(spike.window), watch.losses.length);
       if (isLossSpike(watch.losses, loss, spike.threshold, window)) {
         this.fire(session, watch, AlertRuleKind.LOSS_SPIKE, {
-          message: `loss spiked to ${loss} at step ${step} (over ${spike.threshold} robust z-scores above the last ${window} batches)`,
+          message: `loss spiked to ${shown(loss)} at step ${step} (over ${spike.threshold} robust z-scores above the last ${window} batches)`,
           step,
           series: LOSS_SERIES,
           value: loss,
@@ -315,7 +323,7 @@ export class WatchdogService implements OnModuleDestroy {
       isDiverging(watch.losses, watch.runningMin, divergence.threshold, Number(divergence.window))
     ) {
       this.fire(session, watch, AlertRuleKind.DIVERGENCE, {
-        message: `loss ${loss} at step ${step}: the last ${divergence.window} batches stayed above ${1 + divergence.threshold}× the best loss ${watch.runningMin}`,
+        message: `loss ${shown(loss)} at step ${step}: the last ${divergence.window} batches stayed above ${shown(1 + divergence.threshold)}× the best loss ${shown(watch.runningMin)}`,
         step,
         series: LOSS_SERIES,
         value: loss,
@@ -327,7 +335,7 @@ export class WatchdogService implements OnModuleDestroy {
       isPlateau(watch.losses, plateau.threshold, Number(plateau.window))
     ) {
       this.fire(session, watch, AlertRuleKind.PLATEAU, {
-        message: `loss has not improved by ${plateau.threshold * 100} % over the last ${plateau.window} batches (step ${step})`,
+        message: `loss has not improved by ${shown(plateau.threshold * 100)} % over the last ${plateau.window} batches (step ${step})`,
         step,
         series: LOSS_SERIES,
         value: loss,

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef } from 'react';
 import type uPlot from 'uplot';
 import { CHART_HEIGHT_PX, useUplot } from './use-uplot';
 import { WHOLE_NUMBER_INCREMENTS } from './whole-number-ticks';
+import { Y_AXIS_LABELS } from './y-axis';
 
 function toData(epochs: readonly EpochData[]): uPlot.AlignedData {
   return [
@@ -28,7 +29,7 @@ function makeOptions(width: number): uPlot.Options {
         label: 'avg loss',
         stroke: '#f0a35e',
         grid: { stroke: 'rgba(128, 140, 160, 0.2)' },
-        size: 60,
+        ...Y_AXIS_LABELS,
       },
       { label: 'accuracy', scale: 'acc', side: 1, stroke: '#63d297', grid: { show: false } },
     ],

@@ -134,4 +134,52 @@ describe('SeriesPlot', () => {
     expect(widths.thin?.slice(1)).toEqual([1, 1, 1, 1]);
     expect(widths.usual?.slice(1)).toEqual([1, SMOOTHED_LINE_WIDTH_PX, 1, SMOOTHED_LINE_WIDTH_PX]);
   });
+
+  it('writes y tick labels that fit the axis, whole, for bytes in the billions and losses in the thousandths', async () => {
+    /** Per chart: its y tick labels and the axis width, CSS pixels, of its last draw. */
+    const axes: Record<string, { labels: string[]; widthPx: number }> = {};
+    const noteYAxis = (name: string) => (u: uPlot) => {
+      // uPlot keeps an axis's drawn labels and width here (no public reader); none before its first layout.
+      const axis = u.axes[1] as uPlot.Axis & { _values: string[] | null; _size: number };
+      if (axis._values) axes[name] = { labels: [...axis._values], widthPx: axis._size };
+    };
+    // Stable decorations (a new one rebuilds the chart).
+    const note = { total: noteYAxis('total'), used: noteYAxis('used'), loss: noteYAxis('loss') };
+    const valued = (ys: number[]): PlotLine => ({
+      ...line(ys.length),
+      ys: Float64Array.from(ys),
+    });
+    const lines = {
+      total: [valued([2.51e10, 2.53e10, 2.55e10])],
+      used: [valued([6.1e8, 7.4e8, 838_938_624])],
+      loss: [valued([0.0012, 0.0013, 0.0017])],
+    };
+    render(
+      <ChartPageProvider>
+        {(['total', 'used', 'loss'] as const).map((name) => (
+          <SeriesPlot
+            key={name}
+            name={name}
+            byEpoch={false}
+            lines={() => lines[name]}
+            version={1}
+            height={200}
+            testId={`plot-${name}`}
+            decorate={note[name]}
+          />
+        ))}
+      </ChartPageProvider>,
+    );
+    await waitFor(() => expect(axes.total && axes.used && axes.loss).toBeDefined());
+    // Leading digits and a unit: no "00,000" that reads as tens of thousands.
+    expect(axes.total?.labels.every((label) => /^25\.\d+G$/.test(label))).toBe(true);
+    expect(axes.used?.labels.every((label) => /^\d{3}M$/.test(label))).toBe(true);
+    // Neighbouring loss ticks stay apart ("0.0012", "0.0014"), not all "0.001".
+    expect(new Set(axes.loss?.labels).size).toBe(axes.loss?.labels.length);
+    expect(axes.loss?.labels.every((label) => /^0\.00\d+$/.test(label))).toBe(true);
+    // At about 7.5 px per character of the 12 px axis font, beside 15 px of tick and gap.
+    for (const { labels, widthPx } of Object.values(axes)) {
+      for (const label of labels) expect(label.length * 7.5 + 15).toBeLessThanOrEqual(widthPx);
+    }
+  });
 });

@@ -13,6 +13,7 @@ import { buildPlotData, withWindow, type PlotColumns, type PlotLine } from './pl
 import { robustRange } from './robust-range';
 import { useUplot } from './use-uplot';
 import { WHOLE_NUMBER_INCREMENTS } from './whole-number-ticks';
+import { Y_AXIS_LABELS } from './y-axis';
 import { axisLabel, isTimeAxis, stepAtAxisX, toAxisX, type XAxisKind } from './x-axis';
 
 const AXIS = { stroke: '#9aa4b2', grid: { stroke: 'rgba(128, 140, 160, 0.2)' } };
@@ -264,7 +265,7 @@ export function SeriesPlot({
                 ? WHOLE_NUMBER_INCREMENTS
                 : undefined,
           },
-          { ...AXIS, size: 56 },
+          { ...AXIS, ...Y_AXIS_LABELS },
         ],
         series,
         cursor: {

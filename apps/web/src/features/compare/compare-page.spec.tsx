@@ -162,6 +162,11 @@ describe('ComparePage', () => {
     const epochs = screen.getByTestId('compare-epoch-table');
     expect(epochs.textContent).toContain('0.7000');
     expect(epochs.textContent).toContain('—');
+    // Epoch indexes 0 and 1 are the first and second epochs, counted from 1 as on the session page.
+    expect([...epochs.querySelectorAll('tbody th')].map((header) => header.textContent)).toEqual([
+      '1',
+      '2',
+    ]);
     // A legend toggle hides the run on every chart.
     fireEvent.click(screen.getAllByTestId('compare-legend-item')[1]!);
     await waitFor(() =>

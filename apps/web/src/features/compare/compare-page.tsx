@@ -239,7 +239,8 @@ function CompareRuns({ sessionIds }: { sessionIds: readonly string[] }) {
                   <tbody>
                     {epochs.map((epoch, row) => (
                       <tr key={epoch}>
-                        <th scope="row">{epoch}</th>
+                        {/* 0-based on the wire; counted from 1 like the session page. */}
+                        <th scope="row">{epoch + 1}</th>
                         {columns.map((column, index) => (
                           <td key={index} className="numeric">
                             {column[row] == null ? '—' : (column[row] as number).toPrecision(4)}

@@ -122,6 +122,10 @@ describe('ImageHistoryPanel', () => {
     const fake = setUp();
     await waitFor(() => expect(shownStep()).toBe('200'));
     expect(screen.getByTestId('image-history-count').textContent).toBe('20 stored frames');
+    // The filter and the count read apart, not "...only20 stored frames".
+    expect(screen.getByTestId('image-history-count').parentElement?.textContent?.trim()).toBe(
+      'frames with a wrong prediction only · 20 stored frames',
+    );
     const slider = screen.getByTestId('image-history-slider');
     fireEvent.change(slider, { target: { value: '9' } });
     await waitFor(() => expect(shownStep()).toBe('100'));

@@ -261,6 +261,8 @@ export const ImageHistoryPanel = memo(function ImageHistoryPanel({ sessionId, st
           />{' '}
           frames with a wrong prediction only
         </label>
+        {/* The controls sit inline: without it the filter's words ran into the count. */}
+        {' · '}
         <span className="muted" data-testid="image-history-count">
           {steps.length} stored frames
         </span>

@@ -64,7 +64,8 @@ describe('ConfusionPanel', () => {
     const { store, frames, fake, clock } = setUp();
     renderWithServer(fake, <ConfusionPanel sessionId="run-1" store={store} />);
     expect(cell(1, 0)?.dataset.count).toBe('1');
-    expect(screen.getByTestId('confusion-epoch').textContent).toBe('1');
+    // The live matrix is of epoch index 1: the second epoch, "epoch 2" in Progress too.
+    expect(screen.getByTestId('confusion-epoch').textContent).toBe('2');
     // One batch's increment, once the matrix may be redrawn.
     clock.now += CONFUSION_REFRESH_MS;
     store.apply(
@@ -87,6 +88,7 @@ describe('ConfusionPanel', () => {
     );
     fireEvent.change(screen.getByTestId('confusion-epoch-slider'), { target: { value: '0' } });
     await waitFor(() => expect(cell(1, 0)?.dataset.count).toBe('10'));
+    expect(screen.getByTestId('confusion-epoch').textContent).toBe('1');
     expect(fake.confusionRequests.some((request) => request.epoch === 0)).toBe(true);
   });
 

@@ -140,10 +140,13 @@ export const ConfusionPanel = memo(function ConfusionPanel({ sessionId, store }:
         </p>
       ) : (
         <label className="small">
-          Epoch <output data-testid="confusion-epoch">{epoch}</output>
+          {/* Epochs are 0-based on the wire; the page counts them from 1, as Progress does. */}
+          Epoch{' '}
+          <output data-testid="confusion-epoch">{epoch === undefined ? '' : epoch + 1}</output>
           <input
             type="range"
             data-testid="confusion-epoch-slider"
+            aria-valuetext={epoch === undefined ? undefined : `epoch ${epoch + 1}`}
             min={0}
             max={epochs.length - 1}
             value={Math.max(0, epochs.indexOf(epoch ?? 0))}

@@ -23,7 +23,7 @@ export function SessionHeader({ sessionId, summary, link, lastEventAt }: Session
         </a>
         <h1 data-testid="session-title">{sessionId}</h1>
         <StatusBadge status={summary?.status} />
-        <ConnectionIndicator link={link} lastEventAt={lastEventAt} />
+        <ConnectionIndicator link={link} summary={summary} lastEventAt={lastEventAt} />
       </div>
       {summary && (
         <dl className="facts">
