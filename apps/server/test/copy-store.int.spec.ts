@@ -205,7 +205,7 @@ describe('npm run admin -- copy-store', () => {
     ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.out.at(-1)).toMatch(
-      /^admin: cannot open postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/,
+      /^admin: cannot open postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere: cannot reach PostgreSQL at 127\.0\.0\.1:1\/nowhere \(--to\): .*ECONNREFUSED/,
     );
     expect(fromPostgres.out[0]).toMatch(
       /copies a SQLite store \(DATA_DIR\); these settings name postgres/,

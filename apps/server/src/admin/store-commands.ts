@@ -58,7 +58,7 @@ export async function copyStore(
   out(`copying ${file} into ${redactedUrl(url)}`);
   const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
   try {
-    const target = await openDatabase({ engine: 'postgres', url }).catch((error: unknown) => {
+    const target = await openDatabase({ engine: 'postgres', url, setting: '--to' }).catch((error: unknown) => {
       throw new AdminError(`cannot open ${redactedUrl(url)}: ${messageOf(error)}`);
     });
     try {

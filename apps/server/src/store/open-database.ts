@@ -67,6 +67,8 @@ export type StoreLocation =
   | {
       engine: 'postgres';
       url: string;
+      /** Where the url came from, as errors name it (default DATABASE_URL; copy-store's --to). */
+      setting?: string;
       schema?: string;
       /** Image frames in segment files under this folder instead of in rows (shared by every replica). */
       framesDir?: string;
@@ -119,7 +121,7 @@ export async function openDatabase(location: StoreLocation): Promise<OpenDatabas
     }
     if (location.engine === 'postgres' && isStoreUnavailable(error)) {
       throw new Error(
-        `cannot reach PostgreSQL at ${postgresAddress(location.url)} (DATABASE_URL): ${error.message}`,
+        `cannot reach PostgreSQL at ${postgresAddress(location.url)} (${location.setting ?? 'DATABASE_URL'}): ${error.message}`,
         { cause: error },
       );
     }
