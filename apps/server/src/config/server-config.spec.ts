@@ -73,6 +73,18 @@ describe('loadServerConfig', () => {
       expect(
         loadServerConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).corsOrigins,
       ).toEqual(['https://a.example', 'https://b.example']);
+      // As a browser sends it: no trailing slash, default port dropped.
+      expect(
+        loadServerConfig({ CORS_ORIGINS: 'https://b.example/, http://c.example:80, *' })
+          .corsOrigins,
+      ).toEqual(['https://b.example', 'http://c.example', '*']);
+      for (const bad of ['https://b.example/app', 'b.example', 'ftp://b.example']) {
+        expect(() => loadServerConfig({ CORS_ORIGINS: `https://a.example,${bad}` })).toThrow(
+          new RegExp(
+            `^CORS_ORIGINS=.* is invalid: expected .*not "${bad.replace(/[./]/g, '\\$&')}"$`,
+          ),
+        );
+      }
     });
 
     it('never puts ADMIN_TOKEN in an error message', () => {

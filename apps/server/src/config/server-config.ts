@@ -352,6 +352,44 @@ function listenHost(env: Env, auth: AuthMode): string {
   return host;
 }
 
+/**
+ * CORS_ORIGINS: `*`, or origins as a browser sends them (`https://host[:port]`,
+ * no path). `https://b.example/` is taken as `https://b.example`; an entry
+ * with a path, or that is no URL, is refused: it would never match.
+ */
+function corsOrigins(env: Env): string[] {
+  const given = text(env, 'CORS_ORIGINS', '');
+  const origins: string[] = [];
+  for (const entry of given.split(',').map((origin) => origin.trim())) {
+    if (entry === '' || entry === '*') {
+      if (entry === '*') origins.push(entry);
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (
+      url === undefined ||
+      !['http:', 'https:'].includes(url.protocol) ||
+      url.pathname !== '/' ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      url.username !== ''
+    ) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        given,
+        `\`*\` or comma-separated origins such as https://dashboard.example:8443 (scheme, host and port only), not ${JSON.stringify(entry)}`,
+      );
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
 /** TLS_CERT_FILE and TLS_KEY_FILE: both or neither. */
 function tlsFiles(env: Env): { tlsCertFile: string; tlsKeyFile: string } {
   const tlsCertFile = text(env, 'TLS_CERT_FILE', '');
@@ -425,10 +463,7 @@ export function loadServerConfig(env: Env = process.env): ServerSettings {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 5000, 0, 600_000),
     webDistDir: text(env, 'WEB_DIST_DIR', 'dist/apps/web'),
     // Same origin only by default: the SPA is served from this listener.
-    corsOrigins: text(env, 'CORS_ORIGINS', '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter((origin) => origin !== ''),
+    corsOrigins: corsOrigins(env),
     // DashboardService requests are a few hundred bytes; 64 KiB leaves room for long ids and notes.
     httpMaxRequestBytes: integer(env, 'HTTP_MAX_REQUEST_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     httpMaxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 1024, 1, 1_000_000),
