@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,6 +14,22 @@ import {
 describe('npm run admin', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-admin-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('says so for an unknown command before opening any store, and for an empty list', async () => {
+    const notYet = join(dataDir, 'not-yet');
+    const unknown = await runAdminCommand({ DATA_DIR: notYet }, ['bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.out[0]).toBe('admin: unknown command "bogus"');
+    expect(unknown.out[1]).toMatch(/^usage: npm run admin -- <command>/);
+    expect(existsSync(notYet)).toBe(false);
+    const empty = await runAdminCommand({ DATA_DIR: notYet }, ['list']);
+    expect(empty).toMatchObject({
+      code: 0,
+      out: [
+        'no users or API keys in this store yet: npm run admin -- create-user <name> --role admin',
+      ],
+    });
+  });
 
   it('creates users and keys in the store a server then accepts; a revoked key is refused', async () => {
     expect(

@@ -35,9 +35,28 @@ function option(args: string[], name: string): string | undefined {
   return index === -1 ? undefined : args[index + 1];
 }
 
+/** The commands ADMIN_USAGE lists. */
+const COMMANDS = [
+  'create-user',
+  'set-role',
+  'set-password',
+  'create-key',
+  'revoke-key',
+  'list',
+  'backup',
+  'vacuum',
+  'copy-store',
+];
+
 /** Runs one admin command on the store; returns the process exit code. */
 export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
   const [command, first, second] = args;
+  if (command === undefined || !COMMANDS.includes(command)) {
+    // Before any store is opened (or a DATA_DIR created) for a command that does not exist.
+    if (command !== undefined) io.out(`admin: unknown command ${JSON.stringify(command)}`);
+    io.out(ADMIN_USAGE.replace('viewer|operator|admin', ROLE_NAMES.join('|')));
+    return 2;
+  }
   const settings = loadServerConfig({ ...io.env, AUTH: 'off', HOST: '127.0.0.1' });
   const storeCommand =
     command === 'copy-store'
@@ -107,8 +126,15 @@ export async function runAdmin(args: string[], io: AdminIo): Promise<number> {
         return 0;
       }
       case 'list': {
-        for (const user of await store.listUsers()) io.out(`user ${user.name} ${user.role}`);
-        for (const key of await store.listKeys()) {
+        const users = await store.listUsers();
+        const keys = await store.listKeys();
+        if (users.length === 0 && keys.length === 0) {
+          io.out(
+            'no users or API keys in this store yet: npm run admin -- create-user <name> --role admin',
+          );
+        }
+        for (const user of users) io.out(`user ${user.name} ${user.role}`);
+        for (const key of keys) {
           io.out(
             `key ${key.id} ${key.userName} ${key.name || '-'} ${key.revokedAtMs === null ? 'active' : 'revoked'}`,
           );
