@@ -99,7 +99,7 @@ export async function backup(
   out(`backing up ${settings.dataDir} into ${folder}`);
   const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
   try {
-    const summary = backupSqliteStore(source, folder, out);
+    const summary = await backupSqliteStore(source, folder, out);
     out(
       `backed up ${count(summary.runs)} runs in ${secondsSince(started)} s` +
         (summary.framesLeftOut > 0
