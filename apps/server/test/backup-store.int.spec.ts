@@ -1,7 +1,22 @@
-import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { TrainingStatus } from '@trainwatch/proto';
+import { waitFor, WORKSPACE_ROOT } from '@trainwatch/testing';
+import { FrameFiles, segmentKey } from '../src/store/frame-files';
 import {
   runAdminCommand,
   grpcDashboard,
@@ -16,6 +31,8 @@ import {
 import { fillDisk, mountSmallDisk, skippedWithoutMount, unmountSmallDisk } from './small-disk';
 
 const BATCHES = 600;
+/** The built admin command line (`npm run admin`), run as a process of its own to be killed. */
+const ADMIN_ENTRY = join(WORKSPACE_ROOT, 'dist/apps/server/admin.js');
 const jpeg = makeJpeg(8, 8);
 const image = { imageBytes: jpeg, format: 'jpeg', width: 8, height: 8, channels: 3 };
 
@@ -47,6 +64,67 @@ async function recordRun(server: TestServer, sessionId: string): Promise<void> {
   } finally {
     telemetry.close();
   }
+}
+
+/**
+ * Puts a FIFO in place of one segment file of `sessionId` that the store's
+ * rows name: a backup copying it waits on it (nobody writes), so a signal
+ * sent once the database step is done always lands mid-backup. Returns how
+ * to let a waiting copy go on (it then reads nothing) and how to put the
+ * file back.
+ */
+function pauseCopyOf(dataDir: string, sessionId: string): { release(): void; restore(): void } {
+  const db = new BetterSqlite3(join(dataDir, 'trainwatch.sqlite'), { readonly: true });
+  const named = db
+    .prepare(
+      'select file_writer, file_segment from image_frames where session_id = ? and file_segment is not null order by file_segment desc limit 1',
+    )
+    .get(sessionId) as { file_writer: number | null; file_segment: number };
+  db.close();
+  const file = new FrameFiles(join(dataDir, 'frames')).segmentPath(
+    sessionId,
+    segmentKey(named.file_writer, named.file_segment),
+  );
+  renameSync(file, `${file}.held`);
+  expect(spawnSync('mkfifo', [file]).status).toBe(0);
+  return {
+    release: () => {
+      try {
+        // Opening the write end lets a reader waiting in open() go on; ENXIO: nobody is reading.
+        closeSync(openSync(file, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+      }
+    },
+    restore: () => {
+      rmSync(file, { force: true });
+      renameSync(`${file}.held`, file);
+    },
+  };
+}
+
+/** `backup <folder>` as a process of its own; resolves once its database step is done. */
+async function startBackupProcess(
+  dataDir: string,
+  folder: string,
+): Promise<{ child: ChildProcess; output(): string; exited: Promise<number | null> }> {
+  if (!existsSync(ADMIN_ENTRY)) {
+    throw new Error(`${ADMIN_ENTRY} is missing: run \`npx nx build server\` first`);
+  }
+  const child = spawn(process.execPath, [ADMIN_ENTRY, 'backup', folder], {
+    cwd: WORKSPACE_ROOT,
+    env: { ...process.env, STORE_ENGINE: 'sqlite', DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await waitFor(() => log.includes('  database: '), {
+    timeoutMs: 20_000,
+    what: `the backup's database step\n${log}`,
+  });
+  return { child, output: () => log, exited };
 }
 
 /**
@@ -179,6 +257,78 @@ describe('npm run admin -- backup', () => {
       unmountSmallDisk(disk);
     }
   });
+
+  it('killed outright (kill -9) half-way: nothing at the folder, no server starts on what is left, the next backup removes it', async () => {
+    const folder = join(backups, 'killed');
+    const leftover = `${folder}.unfinished-backup`;
+    const paused = pauseCopyOf(dataDir, 'finished');
+    try {
+      const backup = await startBackupProcess(dataDir, folder);
+      backup.child.kill('SIGKILL');
+      await backup.exited;
+    } finally {
+      paused.restore();
+    }
+    // Before, the folder held the database and some segment files, and a server on it said nothing.
+    expect(existsSync(folder)).toBe(false);
+    expect(readdirSync(leftover)).toContain('UNFINISHED-BACKUP.txt');
+    await expect(startTestServer({ DATA_DIR: leftover })).rejects.toThrow(
+      `DATA_DIR ${leftover} holds a backup that did not finish (it was interrupted), not a store: run that backup again (it removes this first), or delete it`,
+    );
+
+    const made = await runAdminCommand({ DATA_DIR: dataDir }, ['backup', folder]);
+    expect(made.code).toBe(0);
+    expect(made.out).toContain(
+      `  removed ${leftover}: a backup into ${folder} that was interrupted`,
+    );
+    expect(existsSync(leftover)).toBe(false);
+    expect(readdirSync(folder).sort()).toEqual(['frames', 'trainwatch.sqlite']);
+    const server = await startTestServer({ DATA_DIR: folder });
+    const copy = grpcDashboard(server.grpcAddress);
+    try {
+      const runs = await readEverything(copy);
+      expect(runs.map((run) => run.summary.sessionId).sort()).toEqual(['finished', 'live']);
+      expect(runs.every((run) => run.summary.storedFrames === run.frames.length)).toBe(true);
+    } finally {
+      copy.close();
+      await server.shutdown();
+    }
+  }, 120_000);
+
+  it('stopped by Ctrl-C (SIGINT) half-way: exits 130 saying so, and nothing is left behind', async () => {
+    const folder = join(backups, 'stopped');
+    const paused = pauseCopyOf(dataDir, 'finished');
+    let backup;
+    let code;
+    try {
+      backup = await startBackupProcess(dataDir, folder);
+      backup.child.kill('SIGINT');
+      const running = backup;
+      await waitFor(() => running.output().includes('  SIGINT: stopping'), {
+        what: `the backup to take the signal\n${running.output()}`,
+      });
+      // The copy waiting on the paused file ends once it can read (nothing): the process can then exit.
+      const exited = backup.exited;
+      code = await waitFor(
+        async () => {
+          paused.release();
+          return Promise.race([
+            exited,
+            new Promise<false>((resolve) => setTimeout(resolve, 50, false)),
+          ]);
+        },
+        { timeoutMs: 20_000, what: `the backup to exit\n${backup.output()}` },
+      );
+    } finally {
+      paused.restore();
+    }
+    expect(code).toBe(130);
+    expect(backup.output().trim().split('\n').at(-1)).toBe(
+      `admin: interrupted (SIGINT): the backup was stopped and what it had written is removed; ${folder} holds no backup`,
+    );
+    expect(existsSync(folder)).toBe(false);
+    expect(existsSync(`${folder}.unfinished-backup`)).toBe(false);
+  }, 60_000);
 
   it('refuses a folder in use, a PostgreSQL store and a missing one, saying why', async () => {
     const used = join(backups, 'unused');

@@ -1,5 +1,7 @@
-import { unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import {
   runAdminCommand,
   grpcDashboard,
@@ -84,6 +86,54 @@ describe.each(STORE_ENGINES)('npm run admin -- vacuum on %s', (name, makeFixture
       dashboard.close();
       await server.shutdown();
     }
+  }, 120_000);
+});
+
+/**
+ * `vacuum` beside a running server whose WAL is being read: VACUUM writes
+ * the compacted database into the WAL, which cannot be truncated while a
+ * connection reads from it. The figures it reports are still the store's.
+ */
+describe('npm run admin -- vacuum while the WAL is read (SQLite)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'trainwatch-vacuum-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("reports the compacted size as after, and says the file shrinks to it at the server's next checkpoint", async () => {
+    const env = { STORE_ENGINE: 'sqlite', DATA_DIR: dataDir };
+    const server = await startTestServer(env);
+    const file = join(dataDir, 'trainwatch.sqlite');
+    // A connection in a read transaction on the WAL, as a server's read or stream holds one.
+    const reader = new BetterSqlite3(file, { readonly: true });
+    let vacuumed;
+    try {
+      await recordRun(server, 'kept');
+      await recordRun(server, 'deleted');
+      const dashboard = grpcDashboard(server.grpcAddress);
+      try {
+        await dashboard.deleteSession({ sessionId: 'deleted' });
+      } finally {
+        dashboard.close();
+      }
+      reader.exec('begin');
+      reader.prepare('select count(*) from sessions').get();
+      vacuumed = await runAdminCommand(env, ['vacuum']);
+    } finally {
+      reader.close();
+      await server.shutdown();
+    }
+    expect(vacuumed.code).toBe(0);
+    const [, before, after] =
+      /^vacuumed the SQLite store: ([0-9.]+) MB before, ([0-9.]+) MB after, in [0-9.]+ s$/.exec(
+        vacuumed.out.find((line) => line.startsWith('vacuumed')) ?? '',
+      ) ?? [];
+    expect(Number(after)).toBeLessThan(Number(before) * 0.75);
+    expect(vacuumed.out.at(-1)).toMatch(
+      new RegExp(
+        `^the WAL could not be truncated: the server running on DATA_DIR was reading from it. The store takes [0-9.]+ MB on disk \\(file and WAL\\) until that server's next checkpoint copies the WAL back; the file then shrinks to ${after} MB$`,
+      ),
+    );
+    // The server's last checkpoint at shutdown copied the WAL back: the file is what "after" said.
+    expect((statSync(file).size / 1e6).toFixed(1)).toBe(after);
   }, 120_000);
 });
 

@@ -1,9 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { FrameFiles, segmentKey } from '../store/frame-files';
 import { fullDisk } from '../store/store-errors';
 import { AdminError } from './admin-error';
+import { prepareBackupFolder } from './backup-folder';
+import { Interrupted, watchInterruption, type Interruption } from './interruption';
+import { vacuumInto } from './vacuum-into';
 import { FRAMES_FOLDER, SQLITE_FILE, type OpenDatabase } from '../store/open-database';
 
 export interface BackupSummary {
@@ -23,52 +27,68 @@ export interface BackupSummary {
  * the backup appends to its own files). A segment deleted between the two
  * (its frames aged out of retention meanwhile) leaves its frames out of the
  * backup, rows included, and the runs' frame counts are set to what is
- * kept. `folder` then works as a DATA_DIR of its own. A backup that fails
- * (a full disk, most often) removes what it wrote, so no half backup is left
- * to be mistaken for one.
+ * kept. `folder` then works as a DATA_DIR of its own.
+ *
+ * Half a backup looks like a whole one (a server on it listed no runs, or
+ * runs with frames missing, and said nothing), so `folder` only ever holds
+ * the whole one: it is built beside it and renamed into place last
+ * (backup-folder.ts). A backup that fails (a full disk, most often) or is
+ * stopped by SIGINT or SIGTERM removes what it wrote; one killed outright
+ * leaves `<folder>.unfinished-backup`, which no server starts on and the
+ * next backup into `folder` removes.
  */
-export function backupSqliteStore(
+export async function backupSqliteStore(
   source: OpenDatabase,
   folder: string,
   out: (line: string) => void,
-): BackupSummary {
+): Promise<BackupSummary> {
   const sqlite = source.sqlite;
   const sourceFrames = source.frameFiles;
   if (sqlite === undefined || sourceFrames === undefined) {
     throw new Error('backup copies a SQLite store');
   }
-  const existed = existsSync(folder);
-  if (existed && readdirSync(folder).length > 0) {
-    throw new AdminError(`${folder} is not empty: back up into a new folder`);
-  }
-  mkdirSync(folder, { recursive: true });
+  const target = prepareBackupFolder(folder, out);
+  const interruption = watchInterruption((signal) =>
+    out(`  ${signal}: stopping; the unfinished backup is being removed`),
+  );
   try {
-    return copyStore(sqlite, sourceFrames, folder, out);
+    const summary = await copyStore(sqlite, sourceFrames, target.work, out, interruption);
+    target.finish();
+    return summary;
   } catch (error) {
-    // Half a backup looks like a whole one: what it wrote goes (the folder too, unless it was there before).
-    for (const entry of readdirSync(folder))
-      rmSync(join(folder, entry), { recursive: true, force: true });
-    if (!existed) rmSync(folder, { recursive: true, force: true });
+    // After the step still running (a signal does not stop SQLite's call, nor a copy under way):
+    // removed earlier, it could write into the folder as it goes.
+    await interruption.settled();
+    target.discard();
+    if (error instanceof Interrupted) {
+      throw new AdminError(
+        `${error.message}: the backup was stopped and what it had written is removed; ${folder} holds no backup`,
+        error.exitCode,
+      );
+    }
     const reason = messageOf(error);
     throw new AdminError(
       fullDisk(error) !== undefined
         ? `the disk holding ${folder} is full (${reason}): the backup failed and what it had written there is removed; back up into a folder on a disk with room for the store`
         : `the backup failed and what it had written in ${folder} is removed: ${reason}`,
     );
+  } finally {
+    interruption.stop();
   }
 }
 
-/** The database, then the segment files its frames name, into `folder` (made, empty). */
-function copyStore(
+/** The database, then the segment files its frames name, into `folder` (made). */
+async function copyStore(
   sqlite: NonNullable<OpenDatabase['sqlite']>,
   sourceFrames: FrameFiles,
   folder: string,
   out: (line: string) => void,
-): BackupSummary {
+  interruption: Interruption,
+): Promise<BackupSummary> {
   const file = join(folder, SQLITE_FILE);
-  sqlite.prepare('vacuum into ?').run(file);
+  await interruption.until(vacuumInto(sqlite.name, file));
   const databaseBytes = statSync(file).size;
-  out(`  database: ${megabytes(databaseBytes)} (${file})`);
+  out(`  database: ${megabytes(databaseBytes)}`);
 
   const backup = new BetterSqlite3(file);
   try {
@@ -98,7 +118,7 @@ function copyStore(
       const to = frames.segmentPath(segment.session_id, key);
       mkdirSync(dirname(to), { recursive: true });
       try {
-        copyFileSync(from, to);
+        await interruption.until(copyFile(from, to));
         segmentFiles += 1;
         segmentBytes += statSync(to).size;
       } catch (error) {

@@ -99,7 +99,7 @@ export async function backup(
   out(`backing up ${settings.dataDir} into ${folder}`);
   const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
   try {
-    const summary = backupSqliteStore(source, folder, out);
+    const summary = await backupSqliteStore(source, folder, out);
     out(
       `backed up ${count(summary.runs)} runs in ${secondsSince(started)} s` +
         (summary.framesLeftOut > 0
@@ -117,9 +117,11 @@ export async function vacuum(settings: ServerSettings, out: Out): Promise<void> 
   if (settings.storeEngine === 'memory') {
     throw new AdminError('STORE_ENGINE=memory keeps nothing to vacuum', 2);
   }
+  let serverRuns = false;
   if (settings.storeEngine === 'sqlite') {
     sqliteFile(settings, 'vacuum', '');
-    if (serverRunsOn(settings.dataDir)) {
+    serverRuns = serverRunsOn(settings.dataDir);
+    if (serverRuns) {
       out(
         `a server is running on ${settings.dataDir}: its commits, and its trainers' acks, wait while VACUUM rewrites the file`,
       );
@@ -129,18 +131,30 @@ export async function vacuum(settings: ServerSettings, out: Out): Promise<void> 
   const database = await openStoreDatabase({ ...settings, framesDir: '', storeWriteThread: false });
   if (database === null) return;
   try {
-    const { before, after } = await vacuumStore(database).catch((error: unknown) => {
-      if (settings.storeEngine !== 'sqlite' || fullDisk(error) === undefined) throw error;
-      const file = database.sqlite?.name ?? settings.dataDir;
-      throw new AdminError(
-        `the disk holding DATA_DIR (${resolve(settings.dataDir)}) is full (${messageOf(error)}): ` +
-          `VACUUM writes the compacted database (up to ${megabytes(statSync(file).size)}) before it gives anything back; ` +
-          'make that much room there (deleting runs frees their image frames at once) and run it again',
-      );
-    });
+    const { before, after, onDiskUntilCheckpoint } = await vacuumStore(database).catch(
+      (error: unknown) => {
+        if (settings.storeEngine !== 'sqlite' || fullDisk(error) === undefined) throw error;
+        const file = database.sqlite?.name ?? settings.dataDir;
+        throw new AdminError(
+          `the disk holding DATA_DIR (${resolve(settings.dataDir)}) is full (${messageOf(error)}): ` +
+            `VACUUM writes the compacted database (up to ${megabytes(statSync(file).size)}) before it gives anything back; ` +
+            'make that much room there (deleting runs frees their image frames at once) and run it again',
+        );
+      },
+    );
     out(
       `vacuumed the ${settings.storeEngine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} store: ${megabytes(before)} before, ${megabytes(after)} after, in ${secondsSince(started)} s`,
     );
+    if (onDiskUntilCheckpoint !== undefined) {
+      const reader = serverRuns ? 'the server running on DATA_DIR' : 'another connection';
+      const checkpoint = serverRuns
+        ? "that server's next checkpoint"
+        : 'the next checkpoint (a server started on it, or vacuum run again)';
+      out(
+        `the WAL could not be truncated: ${reader} was reading from it. The store takes ${megabytes(onDiskUntilCheckpoint)} ` +
+          `on disk (file and WAL) until ${checkpoint} copies the WAL back; the file then shrinks to ${megabytes(after)}`,
+      );
+    }
   } finally {
     await database.close();
   }

@@ -15,6 +15,7 @@ import { PostgresFrameWriter } from './postgres-frame-writer';
 import { keepTextStorable } from './postgres-text';
 import { fullDisk, isStoreUnavailable } from './store-errors';
 import { SqliteWriteThread } from './sqlite-write-thread';
+import { refuseUnfinishedBackup } from './unfinished-backup';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** File name of the SQLite database inside DATA_DIR. */
@@ -168,6 +169,7 @@ function openSqlite(location: Extract<StoreLocation, { engine: 'sqlite' }>): {
   checkpointer: WalCheckpointer;
 } {
   usableDataDir(location.dataDir);
+  refuseUnfinishedBackup(location.dataDir);
   const file = join(location.dataDir, SQLITE_FILE);
   const sqlite = openSqliteFile(file);
   const logger = new Logger('Store');
