@@ -58,9 +58,11 @@ export async function copyStore(
   out(`copying ${file} into ${redactedUrl(url)}`);
   const source = await openDatabase({ engine: 'sqlite', dataDir: settings.dataDir });
   try {
-    const target = await openDatabase({ engine: 'postgres', url, setting: '--to' }).catch((error: unknown) => {
-      throw new AdminError(`cannot open ${redactedUrl(url)}: ${messageOf(error)}`);
-    });
+    const target = await openDatabase({ engine: 'postgres', url, setting: '--to' }).catch(
+      (error: unknown) => {
+        throw new AdminError(`cannot open ${redactedUrl(url)}: ${messageOf(error)}`);
+      },
+    );
     try {
       const copied = await copySqliteToPostgres(source, target, { framesDir, out });
       out(
