@@ -561,17 +561,20 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
     );
   });
 
-  it('keeps both of two edits of a stored run made at once', async () => {
-    let clients = await start();
-    const ids = Array.from({ length: 8 }, (_, index) => `edited-${index}`);
-    for (const id of ids) await recordRun(clients.telemetry, id, id);
+  /** Eight recorded runs named `${prefix}-N`, then a restart: held only in the store. */
+  async function storedRuns(prefix: string) {
+    const recording = await start();
+    const ids = Array.from({ length: 8 }, (_, index) => `${prefix}-${index}`);
+    for (const id of ids) await recordRun(recording.telemetry, id, id);
     await server?.shutdown();
     server = undefined;
     for (const close of closers.splice(0)) close();
+    return { ids, ...(await start()) };
+  }
 
-    // Held only in the store now: each edit reads the stored metadata, merges and writes it back.
-    clients = await start();
-    const { grpc, web } = clients;
+  it('keeps both of two edits of a stored run made at once', async () => {
+    // Each edit reads the stored metadata, merges and writes it back.
+    const { ids, grpc, web } = await storedRuns('edited');
     await Promise.all(
       ids.map((sessionId) =>
         Promise.all([
@@ -589,14 +592,7 @@ describe.each(STORE_ENGINES)('stored runs on %s', (_name, makeFixture) => {
   });
 
   it('answers an edit racing a delete of a stored run with OK or NOT_FOUND', async () => {
-    let clients = await start();
-    const ids = Array.from({ length: 8 }, (_, index) => `raced-${index}`);
-    for (const id of ids) await recordRun(clients.telemetry, id, id);
-    await server?.shutdown();
-    server = undefined;
-    for (const close of closers.splice(0)) close();
-    clients = await start();
-    const { grpc, web } = clients;
+    const { ids, grpc, web } = await storedRuns('raced');
     const outcomes = await Promise.all(
       ids.map(async (sessionId, index) => {
         const deleted = grpc.deleteSession({ sessionId });

@@ -1,6 +1,6 @@
 import { toBinary } from '@bufbuild/protobuf';
 import { RunMetadataSchema, type RunMetadata } from '@trainwatch/proto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from 'kysely';
 import { RETENTION_KEEP_TAG } from '../common/limits';
 import type { Database } from './schema';
 import { decodeStored } from './stored-message';
@@ -123,21 +123,27 @@ export class StoreEdits {
       .selectFrom('sessions')
       .select('id')
       .where('last_update_ms', '<', updatedBefore)
-      .where(({ exists, not, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('session_tags')
-              .select('session_tags.session_id')
-              .whereRef('session_tags.session_id', '=', 'sessions.id')
-              .where('session_tags.tag', '=', RETENTION_KEEP_TAG),
-          ),
-        ),
-      );
+      .where(notKept);
     if (keep.length > 0) query = query.where('id', 'not in', [...keep]);
     const rows = await query.orderBy('last_update_ms').orderBy('id').limit(limit).execute();
     return rows.map((row) => row.id);
   }
 }
+
+/** A `sessions` row not tagged RETENTION_KEEP_TAG: retention leaves those alone. */
+const notKept = ({
+  exists,
+  not,
+  selectFrom,
+}: ExpressionBuilder<Database, 'sessions'>): Expression<SqlBool> =>
+  not(
+    exists(
+      selectFrom('session_tags')
+        .select('session_tags.session_id')
+        .whereRef('session_tags.session_id', '=', 'sessions.id')
+        .where('session_tags.tag', '=', RETENTION_KEEP_TAG),
+    ),
+  );
 
 /**
  * A run's row, locked for the rest of the transaction (undefined when there
@@ -167,16 +173,7 @@ async function claimExpired(
     .set((eb) => ({ last_update_ms: eb.ref('last_update_ms') }))
     .where('id', '=', id)
     .where('last_update_ms', '<', expiredBefore)
-    .where(({ exists, not, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('session_tags')
-            .select('session_tags.session_id')
-            .whereRef('session_tags.session_id', '=', 'sessions.id')
-            .where('session_tags.tag', '=', RETENTION_KEEP_TAG),
-        ),
-      ),
-    )
+    .where(notKept)
     .returning('id')
     .execute();
   return claimed.length > 0;
