@@ -38,6 +38,7 @@ import { limitHttpServer } from './http/http-server-limits';
 import { rejectOversizedBodies } from './http/request-body-limit';
 import { staticSite } from './http/static-site';
 import { IngestService } from './ingest/ingest.service';
+import { SessionsService } from './sessions/sessions.service';
 import { MetricsService } from './metrics/metrics.service';
 
 interface TlsFiles {
@@ -192,6 +193,7 @@ export async function startServer(
       health.setServing(false);
       const reason = errors.unavailable('server shutting down');
       app.get(FanOutService).closeAll(reason);
+      app.get(SessionsService).beginShutdown();
       app.get(IngestService).closeAll(reason);
       const deadline = Date.now() + settings.shutdownTimeoutMs;
       // Let the UNAVAILABLE statuses reach clients, then close: Nest force-closes gRPC (no gracefulShutdown).

@@ -238,6 +238,26 @@ describe.each(STORE_ENGINES)('alerts kept on %s', (_name, makeFixture) => {
     await stream.waitForStatus();
   }, 60_000);
 
+  it('raises no DISCONNECTED alert for streams the server ends by stopping; a trainer that leaves without a final status still raises one', async () => {
+    let clients = await start();
+    for (const sessionId of ['left', 'restarted']) {
+      await register(clients.telemetry, { sessionId });
+      const stream = new TrainerStreamClient(clients.telemetry, sessionId);
+      closers.push(() => stream.end());
+      stream.batch(1n, 0, 0);
+      await stream.waitForAck(1n);
+      if (sessionId === 'left') {
+        stream.end();
+        await waitFor(async () => (await summaryOf(clients.grpc, 'left'))?.openAlerts === 1, {
+          what: 'the alert of a trainer that left',
+        });
+      }
+    }
+    clients = await restart();
+    expect((await summaryOf(clients.grpc, 'left'))?.openAlerts).toBe(1);
+    expect((await summaryOf(clients.grpc, 'restarted'))?.openAlerts).toBe(0);
+  });
+
   it('rolls migration 0030 back and forward, keeping the runs stored before it', async () => {
     const clients = await start();
     await register(clients.telemetry, { sessionId: 'before-alerts' });

@@ -85,6 +85,8 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SessionsService.name);
   private readonly sessions = new Map<string, Session>();
   private staleTimer: NodeJS.Timeout | undefined;
+  /** Set by beginShutdown: streams end because the server stops, not because trainers went. */
+  shuttingDown = false;
 
   constructor(
     @Inject(SERVER_SETTINGS) private readonly settings: ServerSettings,
@@ -259,12 +261,27 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Called when a trainer stream ends; a no-op for a stream that was already replaced. */
+  /**
+   * The server is stopping: trainer streams it ends from now on are its own
+   * doing, and their trainers come back when it does (no DISCONNECTED alert).
+   */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
   detachTrainer(session: Session, link: TrainerLink, now = Date.now()): void {
     if (session.trainer !== link) return;
     session.trainer = undefined;
     // The conflict lasts while the holder writes; once it is gone, the next trainer may attach.
     session.writerConflict = undefined;
-    if (session.finished) {
+    if (this.shuttingDown && !session.finished) {
+      this.setConnection(
+        session,
+        ConnectionState.DISCONNECTED,
+        'the server is shutting down; the trainer resumes the run when it is back',
+        now,
+      );
+    } else if (session.finished) {
       this.setConnection(
         session,
         ConnectionState.CLOSED,

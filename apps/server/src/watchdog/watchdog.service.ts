@@ -161,7 +161,12 @@ export class WatchdogService implements OnModuleDestroy {
       );
     });
     bus.on('status.changed', ({ session, status }) => {
-      if (status.connection === ConnectionState.DISCONNECTED && !session.finished) {
+      // A server that stops ends every stream itself; those trainers come back when it does.
+      if (
+        status.connection === ConnectionState.DISCONNECTED &&
+        !session.finished &&
+        !this.sessions.shuttingDown
+      ) {
         this.fire(session, this.watchOf(session), AlertRuleKind.DISCONNECTED, {
           message: `the trainer of ${session.id} disconnected without a final status`,
         });
