@@ -47,6 +47,7 @@ export async function simulateRun(
   const label = options.sessions > 1 ? `[${options.name} #${index + 1}] ` : `[${options.name}] `;
   const say = (line: string) => print(label + line);
   const sessionId = `${options.name}-${Date.now().toString(36)}-${index + 1}`;
+  let refused: string | undefined;
   const session = await TrainingSession.connect({
     address: options.server,
     sessionId,
@@ -73,7 +74,11 @@ export async function simulateRun(
       tags: ['simulated', 'cifar10'],
       note: 'trainer-sim: synthetic CIFAR-10 run with a cosine learning-rate schedule',
     },
-    onError: (error: SessionError) => say(`warning: ${error.message}`),
+    onError: (error: SessionError) => {
+      say(`warning: ${error.message}`);
+      // Refused for good (a missing or revoked key, another trainer on the id): no use going on.
+      if (error.kind === 'terminated') refused ??= error.message;
+    },
   });
   session.on('connected', (_config, resumed) => {
     if (!options.quiet)
@@ -125,7 +130,7 @@ export async function simulateRun(
         if (wasPaused && !options.quiet) say('paused: waiting for resume or stop');
         // The race covers an interrupt while paused; an open gate would win it, hence the check.
         const gate = await Promise.race([session.gate(), interrupted]);
-        if (gate === 'stop' || interrupt.aborted) {
+        if (gate === 'stop' || interrupt.aborted || refused !== undefined) {
           stopped = true;
           break;
         }
@@ -214,6 +219,8 @@ export async function simulateRun(
     await session.close({ status: TrainingStatus.FAILED, message: String(error) });
     throw error;
   }
+  if (refused !== undefined)
+    throw new Error(`the server refused ${session.sessionId} for good (${refused})`);
   if (stopped) say(`stopped after ${done} batches`);
   return {
     sessionId: session.sessionId,

@@ -121,6 +121,19 @@ describe('trainer-sim CLI against the real server', () => {
     expect(bad.output()).toMatch(/--fps must be a number/);
   });
 
+  it('stops at once with exit 1 when the server refuses the run for good (no API key where one is required)', async () => {
+    const guarded = await startServerProcess({ env: { AUTH: 'required' } });
+    try {
+      const cli = startCli(['--server', guarded.grpcAddress, '--fps', '50', '--batches', '1000']);
+      const started = Date.now();
+      expect(await cli.exited).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(cli.output()).toMatch(/run failed: Error: the server refused \S+ for good \(.*\)/);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('streams a whole run: every batch, epoch lines, images, COMPLETED, exit 0', async () => {
     const cli = startCli([
       '--server',
