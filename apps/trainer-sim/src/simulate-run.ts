@@ -48,6 +48,8 @@ export async function simulateRun(
   const say = (line: string) => print(label + line);
   const sessionId = `${options.name}-${Date.now().toString(36)}-${index + 1}`;
   let refused: string | undefined;
+  /** Per-batch warnings after the first of their kind, not printed yet. */
+  const repeated = new Map<string, number>();
   const session = await TrainingSession.connect({
     address: options.server,
     sessionId,
@@ -75,6 +77,12 @@ export async function simulateRun(
       note: 'trainer-sim: synthetic CIFAR-10 run with a cosine learning-rate schedule',
     },
     onError: (error: SessionError) => {
+      // One line for the first batch of a kind that repeats every batch; the epoch line counts the rest.
+      if (error.kind === 'images-trimmed' || error.kind === 'class-out-of-range') {
+        const seen = repeated.get(error.kind);
+        repeated.set(error.kind, (seen ?? -1) + 1);
+        if (seen !== undefined) return;
+      }
       say(`warning: ${error.message}`);
       // Refused for good (a missing or revoked key, another trainer on the id): no use going on.
       if (error.kind === 'terminated') refused ??= error.message;
@@ -201,6 +209,10 @@ export async function simulateRun(
           `epoch ${epoch + 1}/${options.epochs}: loss ${averageLoss.toFixed(4)}, accuracy ${(finalAccuracy * 100).toFixed(1)}%` +
             ` (acked ${stats.acked}, buffered ${stats.buffered}${stats.droppedImageFrames ? `, image frames dropped ${stats.droppedImageFrames}` : ''})`,
         );
+        for (const [kind, count] of repeated) {
+          if (count > 0) say(`warning: ${kind} on ${count} more batch(es) since`);
+          repeated.set(kind, 0);
+        }
       }
     }
     const stats = await session.close({

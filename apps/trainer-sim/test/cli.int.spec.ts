@@ -134,6 +134,21 @@ describe('trainer-sim CLI against the real server', () => {
     }
   });
 
+  it('says once that the server takes fewer images per batch, then counts the batches at each epoch', async () => {
+    const small = await startServerProcess({ env: { MAX_IMAGES_PER_BATCH: '4' } });
+    try {
+      const cli = startCli([
+        ...['--server', small.grpcAddress, '--fps', '200', '--epochs', '1'],
+        ...['--batches', '10', '--images', '16'],
+      ]);
+      expect(await cli.exited).toBe(0);
+      expect(cli.output().match(/sent 4 of 16 images/g)).toHaveLength(1);
+      expect(cli.output()).toContain('warning: images-trimmed on 9 more batch(es) since');
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('streams a whole run: every batch, epoch lines, images, COMPLETED, exit 0', async () => {
     const cli = startCli([
       '--server',
