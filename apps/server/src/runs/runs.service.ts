@@ -568,12 +568,12 @@ export class RunsService {
    * The writer forgets what waits for it first, so no late commit brings
    * back part of it.
    */
-  async deleteRun(sessionId: string): Promise<boolean> {
+  async deleteRun(sessionId: string, only: { expiredBefore?: number } = {}): Promise<boolean> {
     if (this.sessions.find(sessionId) !== undefined) this.sessions.remove(sessionId);
     this.answers.dropRun(sessionId);
     if (this.edits === undefined) return false;
     await this.writer.discardSession(sessionId);
-    return this.edits.deleteSession(sessionId);
+    return this.edits.deleteSession(sessionId, only);
   }
 
   /** Deletes frames folders no stored run owns (older than `graceMs`); resolves with how many. */
@@ -591,11 +591,7 @@ export class RunsService {
     const held = this.sessions.find(sessionId);
     if (held !== undefined && (held.trainer !== undefined || held.lastUpdateMs >= before))
       return false;
-    if (held !== undefined) this.sessions.remove(sessionId);
-    this.answers.dropRun(sessionId);
-    if (this.edits === undefined) return false;
-    await this.writer.discardSession(sessionId);
-    return this.edits.deleteSession(sessionId, { expiredBefore: before });
+    return this.deleteRun(sessionId, { expiredBefore: before });
   }
 
   /** Runs last updated before `before` and not in use, for the retention sweep. */
